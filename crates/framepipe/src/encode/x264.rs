@@ -1,0 +1,352 @@
+//! H.264 through libx264, linked in-process (`x264-sys` against Debian's `libx264-dev`).
+//!
+//! All of the engine's unsafe code lives in this file: the FFI calls into libx264 and the log
+//! callback that captures x264's messages so that errors carry x264's own words.
+
+use super::{AvcConfig, ColorInfo, Packet, VideoEncoder};
+use crate::color::Yuv420Image;
+use crate::error::{Error, Result};
+use crate::options::{EncodeOptions, RateControl};
+use std::collections::VecDeque;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ptr;
+use std::sync::Mutex;
+use x264_sys as sys;
+
+/// x264's log lines at error level, captured per encoder (x264 may log from its own threads).
+type LogSink = Mutex<Vec<String>>;
+
+#[cfg(target_arch = "x86_64")]
+mod log {
+    use super::*;
+    extern "C" {
+        fn vsnprintf(buf: *mut c_char, n: usize, fmt: *const c_char, ap: *mut sys::__va_list_tag) -> c_int;
+    }
+    /// x264's `pf_log`: format the message and keep it in the encoder's `LogSink`.
+    pub(super) unsafe extern "C" fn capture(
+        private: *mut c_void,
+        _level: c_int,
+        fmt: *const c_char,
+        ap: *mut sys::__va_list_tag,
+    ) {
+        let mut buf = [0 as c_char; 1024];
+        // SAFETY: x264 passes its printf-style format and the matching va_list; buf is large
+        // enough and vsnprintf always NUL-terminates within `n`.
+        let msg = unsafe {
+            vsnprintf(buf.as_mut_ptr(), buf.len(), fmt, ap);
+            CStr::from_ptr(buf.as_ptr()).to_string_lossy().trim().to_string()
+        };
+        // SAFETY: `private` is the `LogSink` boxed by the encoder, which outlives the handle.
+        let sink = unsafe { &*(private as *const LogSink) };
+        if let Ok(mut v) = sink.lock() {
+            v.push(msg);
+        }
+    }
+    pub(super) fn install(param: &mut sys::x264_param_t, sink: *const LogSink) {
+        param.pf_log = Some(capture);
+        param.p_log_private = sink as *mut c_void;
+    }
+}
+#[cfg(not(target_arch = "x86_64"))]
+mod log {
+    // Elsewhere x264 logs to standard error itself; errors then say less.
+    pub(super) fn install(_param: &mut super::sys::x264_param_t, _sink: *const super::LogSink) {}
+}
+
+/// An x264 encoder producing High-profile, yuv420p, BT.709-tagged H.264 in AVCC (length-prefixed)
+/// form, with timestamps in frame units.
+pub struct X264Encoder {
+    handle: *mut sys::x264_t,
+    avc: AvcConfig,
+    width: u32,
+    height: u32,
+    pending: VecDeque<Packet>,
+    // Boxed so its address stays put while x264 holds a pointer to it.
+    log: Box<LogSink>,
+}
+
+// SAFETY: the x264 handle is only used through &mut self, from one thread at a time; x264 does
+// not tie an encoder to the thread that opened it.
+unsafe impl Send for X264Encoder {}
+
+impl Drop for X264Encoder {
+    fn drop(&mut self) {
+        if !self.handle.is_null() {
+            // SAFETY: the handle came from x264_encoder_open and is closed exactly once.
+            unsafe { sys::x264_encoder_close(self.handle) };
+        }
+    }
+}
+
+fn cstring(s: &str) -> CString {
+    CString::new(s).expect("option names have no NUL bytes")
+}
+
+impl X264Encoder {
+    /// Open an encoder for pictures of `width`x`height` (both even) with the given options.
+    pub fn new(width: u32, height: u32, opts: &EncodeOptions) -> Result<Self> {
+        opts.validate()?;
+        if width % 2 != 0 || height % 2 != 0 || width == 0 || height == 0 {
+            return Err(Error::parameter(format!("x264 needs an even picture size, got {width}x{height}")));
+        }
+        let log: Box<LogSink> = Box::new(Mutex::new(Vec::new()));
+        let take_log = |log: &LogSink| -> String {
+            let v = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", v.join("; "))
+            }
+        };
+
+        // SAFETY: x264_param_t is a plain C struct; x264_param_default_preset fills every field.
+        let mut p: sys::x264_param_t = unsafe { std::mem::zeroed() };
+        let preset = cstring(opts.preset.as_str());
+        let tune = opts.tune.map(|t| cstring(t.as_str()));
+        // SAFETY: p is a valid param struct; the strings are NUL-terminated and outlive the call.
+        let rc = unsafe {
+            sys::x264_param_default_preset(&mut p, preset.as_ptr(), tune.as_ref().map_or(ptr::null(), |t| t.as_ptr()))
+        };
+        if rc < 0 {
+            return Err(Error::encoder(format!(
+                "x264 refused preset {:?} with tune {:?}",
+                opts.preset.as_str(),
+                opts.tune.map(|t| t.as_str())
+            )));
+        }
+        log::install(&mut p, &*log);
+        p.i_log_level = sys::X264_LOG_ERROR as c_int;
+        p.i_threads = opts.threads.map_or(0, |t| t as c_int); // 0 = X264_THREADS_AUTO
+        p.i_width = width as c_int;
+        p.i_height = height as c_int;
+        p.i_csp = sys::X264_CSP_I420 as c_int;
+        p.i_bitdepth = 8;
+        p.i_fps_num = opts.fps.num;
+        p.i_fps_den = opts.fps.den;
+        // Timestamps are frame indices: one tick per frame.
+        p.i_timebase_num = opts.fps.den;
+        p.i_timebase_den = opts.fps.num;
+        p.b_vfr_input = 0;
+        p.b_repeat_headers = 0; // SPS/PPS go into avcC
+        p.b_annexb = 0; // 4-byte NAL length prefixes, as MP4 wants
+        p.b_aud = 0;
+        if let Some(k) = opts.keyint {
+            p.i_keyint_max = k as c_int;
+            p.i_keyint_min = p.i_keyint_min.min(k as c_int).max(1);
+        }
+        match opts.rate {
+            RateControl::Crf(c) => {
+                p.rc.i_rc_method = sys::X264_RC_CRF as c_int;
+                p.rc.f_rf_constant = c;
+            }
+            RateControl::BitrateKbps(b) => {
+                p.rc.i_rc_method = sys::X264_RC_ABR as c_int;
+                p.rc.i_bitrate = b as c_int;
+            }
+        }
+        let color = ColorInfo::BT709_LIMITED;
+        p.vui.i_colorprim = color.primaries as c_int;
+        p.vui.i_transfer = color.transfer as c_int;
+        p.vui.i_colmatrix = color.matrix as c_int;
+        p.vui.b_fullrange = color.full_range as c_int;
+        p.vui.i_sar_width = 1;
+        p.vui.i_sar_height = 1;
+
+        let high = cstring("high");
+        // SAFETY: valid param struct and NUL-terminated profile name.
+        if unsafe { sys::x264_param_apply_profile(&mut p, high.as_ptr()) } < 0 {
+            return Err(Error::encoder(format!("x264 refused profile \"high\"{}", take_log(&log))));
+        }
+        // SAFETY: p is fully initialised; x264 copies what it needs.
+        let handle = unsafe { sys::x264_encoder_open(&mut p) };
+        if handle.is_null() {
+            return Err(Error::encoder(format!(
+                "x264 could not open an encoder for {width}x{height} (preset {}, {:?}){}",
+                opts.preset,
+                opts.rate,
+                take_log(&log)
+            )));
+        }
+        let mut enc = X264Encoder {
+            handle,
+            avc: AvcConfig { sps: vec![], pps: vec![] },
+            width,
+            height,
+            pending: VecDeque::new(),
+            log,
+        };
+        let mut nals: *mut sys::x264_nal_t = ptr::null_mut();
+        let mut n: c_int = 0;
+        // SAFETY: handle is open; x264 points `nals` at `n` NAL descriptors it owns.
+        let rc = unsafe { sys::x264_encoder_headers(enc.handle, &mut nals, &mut n) };
+        if rc < 0 || nals.is_null() {
+            return Err(enc.error("x264 could not produce SPS/PPS headers"));
+        }
+        // SAFETY: x264 guarantees `n` valid descriptors whose payloads live until the next call.
+        let nals = unsafe { std::slice::from_raw_parts(nals, n as usize) };
+        for nal in nals {
+            // SAFETY: as above; payload is i_payload bytes, starting with a 4-byte length prefix.
+            let payload = unsafe { std::slice::from_raw_parts(nal.p_payload, nal.i_payload as usize) };
+            let body = payload[4..].to_vec();
+            match nal.i_type {
+                7 => enc.avc.sps.push(body),
+                8 => enc.avc.pps.push(body),
+                _ => {} // SEI (x264's version string) is informational only
+            }
+        }
+        if enc.avc.sps.is_empty() || enc.avc.pps.is_empty() || enc.avc.sps[0].len() < 4 {
+            return Err(Error::encoder("x264 returned no SPS/PPS"));
+        }
+        Ok(enc)
+    }
+
+    fn error(&self, what: &str) -> Error {
+        let msgs = std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()));
+        if msgs.is_empty() {
+            Error::encoder(what.to_string())
+        } else {
+            Error::encoder(format!("{what}: {}", msgs.join("; ")))
+        }
+    }
+
+    /// Run one x264_encoder_encode call (a picture, or null to drain) and queue its output.
+    fn encode(&mut self, pic_in: Option<&mut sys::x264_picture_t>) -> Result<()> {
+        let mut nals: *mut sys::x264_nal_t = ptr::null_mut();
+        let mut n: c_int = 0;
+        // SAFETY: x264_picture_t is plain data; x264 fills pic_out.
+        let mut pic_out: sys::x264_picture_t = unsafe { std::mem::zeroed() };
+        let pin = pic_in.map_or(ptr::null_mut(), |p| p as *mut _);
+        // SAFETY: handle is open; pin is null or a picture whose planes are valid for this call
+        // (x264 copies the input picture before returning).
+        let size = unsafe { sys::x264_encoder_encode(self.handle, &mut nals, &mut n, pin, &mut pic_out) };
+        if size < 0 {
+            return Err(self.error("x264 failed to encode a frame"));
+        }
+        if size > 0 && n > 0 {
+            // SAFETY: with b_annexb=0 the `size` bytes of all NALs are contiguous from the first
+            // payload and stay valid until the next encoder call; we copy them out now.
+            let data = unsafe { std::slice::from_raw_parts((*nals).p_payload, size as usize) }.to_vec();
+            self.pending.push_back(Packet {
+                data,
+                pts: pic_out.i_pts,
+                dts: pic_out.i_dts,
+                keyframe: pic_out.b_keyframe != 0,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl VideoEncoder for X264Encoder {
+    fn avc_config(&self) -> &AvcConfig {
+        &self.avc
+    }
+
+    fn send_frame(&mut self, picture: &Yuv420Image, pts: i64) -> Result<()> {
+        if (picture.width, picture.height) != (self.width, self.height) {
+            return Err(Error::parameter(format!(
+                "picture is {}x{}, encoder was opened for {}x{}",
+                picture.width, picture.height, self.width, self.height
+            )));
+        }
+        // SAFETY: plain data, initialised by x264_picture_init.
+        let mut pic: sys::x264_picture_t = unsafe { std::mem::zeroed() };
+        // SAFETY: pic is a valid picture struct.
+        unsafe { sys::x264_picture_init(&mut pic) };
+        pic.img.i_csp = sys::X264_CSP_I420 as c_int;
+        pic.img.i_plane = 3;
+        pic.img.i_stride = [picture.y_stride() as c_int, picture.c_stride() as c_int, picture.c_stride() as c_int, 0];
+        // x264 only reads the input planes; the *mut is what its C signature asks for.
+        pic.img.plane = [
+            picture.y.as_ptr() as *mut u8,
+            picture.u.as_ptr() as *mut u8,
+            picture.v.as_ptr() as *mut u8,
+            ptr::null_mut(),
+        ];
+        pic.i_pts = pts;
+        self.encode(Some(&mut pic))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        // SAFETY: handle is open.
+        while unsafe { sys::x264_encoder_delayed_frames(self.handle) } > 0 {
+            self.encode(None)?;
+        }
+        Ok(())
+    }
+
+    fn receive_packet(&mut self) -> Result<Option<Packet>> {
+        Ok(self.pending.pop_front())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Preset;
+
+    fn encode_all(w: u32, h: u32, n: i64, opts: &EncodeOptions) -> (AvcConfig, Vec<Packet>) {
+        let mut enc = X264Encoder::new(w, h, opts).unwrap();
+        let mut pic = Yuv420Image::new(w, h);
+        let mut out = vec![];
+        for i in 0..n {
+            for (k, v) in pic.y.iter_mut().enumerate() {
+                *v = (16 + (k as i64 + i * 3) % 200) as u8;
+            }
+            enc.send_frame(&pic, i).unwrap();
+            while let Some(p) = enc.receive_packet().unwrap() {
+                out.push(p);
+            }
+        }
+        enc.flush().unwrap();
+        while let Some(p) = enc.receive_packet().unwrap() {
+            out.push(p);
+        }
+        (enc.avc_config().clone(), out)
+    }
+
+    #[test]
+    fn encodes_every_frame_with_high_profile_and_bt709_vui() {
+        let opts = EncodeOptions { preset: Preset::Veryfast, ..Default::default() };
+        let (avc, packets) = encode_all(64, 48, 20, &opts);
+        assert_eq!(packets.len(), 20);
+        assert_eq!(avc.profile_compat_level().0, 100, "High profile");
+        let mut pts: Vec<i64> = packets.iter().map(|p| p.pts).collect();
+        pts.sort();
+        assert_eq!(pts, (0..20).collect::<Vec<_>>());
+        assert!(packets[0].keyframe);
+        // Decode order: dts strictly increasing and never after pts.
+        for w in packets.windows(2) {
+            assert!(w[0].dts < w[1].dts);
+        }
+        assert!(packets.iter().all(|p| p.dts <= p.pts));
+        // AVCC: the length prefixes tile each packet exactly.
+        for p in &packets {
+            let mut i = 0;
+            while i < p.data.len() {
+                let len = u32::from_be_bytes(p.data[i..i + 4].try_into().unwrap()) as usize;
+                i += 4 + len;
+            }
+            assert_eq!(i, p.data.len());
+        }
+    }
+
+    #[test]
+    fn lossless_crf_with_high_profile_is_refused_with_x264_reason() {
+        let opts = EncodeOptions { rate: RateControl::Crf(0.0), ..Default::default() };
+        let err = X264Encoder::new(64, 64, &opts).err().expect("x264 refuses lossless in High");
+        let msg = err.to_string();
+        assert!(msg.contains("profile"), "{msg}");
+        #[cfg(target_arch = "x86_64")]
+        assert!(msg.contains("lossless"), "x264's own reason is kept: {msg}");
+    }
+
+    #[test]
+    fn keyint_is_honoured() {
+        let opts = EncodeOptions { preset: Preset::Ultrafast, keyint: Some(5), ..Default::default() };
+        let (_, packets) = encode_all(32, 32, 12, &opts);
+        let mut keys: Vec<i64> = packets.iter().filter(|p| p.keyframe).map(|p| p.pts).collect();
+        keys.sort();
+        assert_eq!(keys, vec![0, 5, 10]);
+    }
+}

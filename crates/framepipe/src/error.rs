@@ -1,0 +1,65 @@
+//! The one error type of the engine, grouped by kind (parameter, unsupported, io, encoder).
+//! Every variant keeps the underlying cause: the message names what was wrong, and for frames,
+//! which frame.
+
+use std::io;
+
+/// Result alias used throughout the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in framepipe.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A value the caller passed is wrong (a frame of the wrong size, crf out of range, ...).
+    #[error("{0}")]
+    Parameter(String),
+    /// Valid in principle, but not supported (a pixel format or container we do not handle).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// Reading or writing failed; `context` says what was being done (and to which path).
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The encoder refused an option or failed while encoding.
+    #[error("encoder: {0}")]
+    Encoder(String),
+}
+
+impl Error {
+    pub fn parameter(msg: impl Into<String>) -> Self {
+        Error::Parameter(msg.into())
+    }
+    pub fn unsupported(msg: impl Into<String>) -> Self {
+        Error::Unsupported(msg.into())
+    }
+    pub fn encoder(msg: impl Into<String>) -> Self {
+        Error::Encoder(msg.into())
+    }
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+    /// True when the error is "no space left on the device" (or a file-size limit).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => {
+                matches!(source.kind(), io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge)
+                    || matches!(source.raw_os_error(), Some(28) | Some(27))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Attach context to io results: `file.write_all(b).ctx("writing out.mp4")?`.
+pub trait IoContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(context(), e))
+    }
+}

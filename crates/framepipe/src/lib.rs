@@ -1,0 +1,26 @@
+//! framepipe: frames in memory → H.264 → MP4, in-process.
+//!
+//! Data flows one way: **frames in → convert → encode → mux → bytes out**.
+//!
+//! - [`frame`]: borrowed views over RGB/RGBA/BGRA/ARGB/gray buffers with strides.
+//! - [`color`]: RGB → YUV 4:2:0 (BT.709, limited range), alpha compositing, even-size padding.
+//! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today).
+//! - [`mux`]: one module per container behind the [`mux::Muxer`] trait (MP4 today).
+//! - [`pipeline`]: the [`VideoWriter`]: bounded queue + encoder thread.
+//! - [`error`]: the one error enum.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod color;
+pub mod encode;
+pub mod error;
+pub mod frame;
+pub mod mux;
+pub mod options;
+pub mod pipeline;
+pub mod rational;
+
+pub use error::{Error, Result};
+pub use frame::{Frame, PixelFormat};
+pub use options::{EncodeOptions, Preset, Tune};
+pub use pipeline::{VideoWriter, WriteSummary};
+pub use rational::Rational;

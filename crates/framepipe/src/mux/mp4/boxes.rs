@@ -1,0 +1,250 @@
+//! Serialization helpers for ISO BMFF boxes: a growable big-endian buffer in which boxes are
+//! opened and closed (the 32-bit size is patched when the box is closed), plus the few pure
+//! functions that build sample-table boxes from plain numbers (so they can be unit-tested
+//! without writing any media data).
+
+/// A big-endian byte buffer with nested box support.
+#[derive(Debug, Default)]
+pub(crate) struct BoxBuf {
+    pub(crate) buf: Vec<u8>,
+}
+
+/// A box opened with [`BoxBuf::open`]; pass it back to [`BoxBuf::close`].
+#[must_use = "a box must be closed"]
+pub(crate) struct Open(usize);
+
+impl BoxBuf {
+    pub(crate) fn new() -> Self {
+        BoxBuf { buf: Vec::new() }
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        self.buf
+    }
+
+    pub(crate) fn u8(&mut self, v: u8) -> &mut Self {
+        self.buf.push(v);
+        self
+    }
+    pub(crate) fn u16(&mut self, v: u16) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn i16(&mut self, v: i16) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn i32(&mut self, v: i32) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn u64(&mut self, v: u64) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn i64(&mut self, v: i64) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(b);
+        self
+    }
+    pub(crate) fn zeros(&mut self, n: usize) -> &mut Self {
+        self.buf.resize(self.buf.len() + n, 0);
+        self
+    }
+
+    /// Start a box of type `fourcc`; its size is written by [`BoxBuf::close`].
+    pub(crate) fn open(&mut self, fourcc: &[u8; 4]) -> Open {
+        let at = self.buf.len();
+        self.u32(0).bytes(fourcc);
+        Open(at)
+    }
+
+    /// Start a full box (a box with a version byte and 24 bits of flags).
+    pub(crate) fn open_full(&mut self, fourcc: &[u8; 4], version: u8, flags: u32) -> Open {
+        let o = self.open(fourcc);
+        self.u32((u32::from(version) << 24) | (flags & 0x00ff_ffff));
+        o
+    }
+
+    /// Close a box: patch its 32-bit size. Boxes here are index boxes, far below 4 GiB; a box
+    /// that would not fit is a bug, not an input error.
+    pub(crate) fn close(&mut self, open: Open) {
+        let size = self.buf.len() - open.0;
+        let size = u32::try_from(size).expect("MP4 index box larger than 4 GiB");
+        self.buf[open.0..open.0 + 4].copy_from_slice(&size.to_be_bytes());
+    }
+
+    /// The unity transformation matrix of mvhd/tkhd.
+    pub(crate) fn identity_matrix(&mut self) -> &mut Self {
+        for v in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
+            self.u32(v);
+        }
+        self
+    }
+}
+
+/// `stts` from run-length (count, delta) entries.
+pub(crate) fn stts(b: &mut BoxBuf, runs: &[(u32, u32)]) {
+    let o = b.open_full(b"stts", 0, 0);
+    b.u32(len_u32(runs.len()));
+    for &(count, delta) in runs {
+        b.u32(count).u32(delta);
+    }
+    b.close(o);
+}
+
+/// `ctts` version 0 from run-length (count, offset) entries (offsets in media timescale).
+pub(crate) fn ctts(b: &mut BoxBuf, runs: &[(u32, u32)]) {
+    let o = b.open_full(b"ctts", 0, 0);
+    b.u32(len_u32(runs.len()));
+    for &(count, offset) in runs {
+        b.u32(count).u32(offset);
+    }
+    b.close(o);
+}
+
+/// `stss` from 1-based keyframe sample numbers.
+pub(crate) fn stss(b: &mut BoxBuf, keyframes: &[u32]) {
+    let o = b.open_full(b"stss", 0, 0);
+    b.u32(len_u32(keyframes.len()));
+    for &k in keyframes {
+        b.u32(k);
+    }
+    b.close(o);
+}
+
+/// `stsz` with one size per sample (sample_size 0).
+pub(crate) fn stsz(b: &mut BoxBuf, sizes: &[u32]) {
+    let o = b.open_full(b"stsz", 0, 0);
+    b.u32(0).u32(len_u32(sizes.len()));
+    for &s in sizes {
+        b.u32(s);
+    }
+    b.close(o);
+}
+
+/// `stsc` for `samples` samples in chunks of `per_chunk` (the last chunk may be shorter).
+/// Returns nothing; the chunk count is `samples.div_ceil(per_chunk)`.
+pub(crate) fn stsc(b: &mut BoxBuf, samples: u64, per_chunk: u32) {
+    let o = b.open_full(b"stsc", 0, 0);
+    let entries = stsc_entries(samples, per_chunk);
+    b.u32(len_u32(entries.len()));
+    for (first_chunk, spc) in entries {
+        b.u32(first_chunk).u32(spc).u32(1);
+    }
+    b.close(o);
+}
+
+/// The (first_chunk (1-based), samples_per_chunk) entries of `stsc`.
+pub(crate) fn stsc_entries(samples: u64, per_chunk: u32) -> Vec<(u32, u32)> {
+    let per_chunk = u64::from(per_chunk.max(1));
+    let full = samples / per_chunk;
+    let rest = samples % per_chunk;
+    let mut v = Vec::with_capacity(2);
+    if full > 0 {
+        v.push((1, per_chunk as u32));
+    }
+    if rest > 0 {
+        v.push((len_u32((full + 1) as usize), rest as u32));
+    }
+    v
+}
+
+/// Whether chunk offsets need `co64` rather than `stco`.
+pub(crate) fn needs_co64(offsets: &[u64]) -> bool {
+    offsets.iter().any(|&o| o > u64::from(u32::MAX))
+}
+
+/// `stco` (32-bit) or `co64` (64-bit) chunk offsets: `co64` exactly when an offset does not fit
+/// in 32 bits.
+pub(crate) fn chunk_offsets(b: &mut BoxBuf, offsets: &[u64]) {
+    if needs_co64(offsets) {
+        let o = b.open_full(b"co64", 0, 0);
+        b.u32(len_u32(offsets.len()));
+        for &off in offsets {
+            b.u64(off);
+        }
+        b.close(o);
+    } else {
+        let o = b.open_full(b"stco", 0, 0);
+        b.u32(len_u32(offsets.len()));
+        for &off in offsets {
+            b.u32(off as u32);
+        }
+        b.close(o);
+    }
+}
+
+fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).expect("MP4 table with more than 2^32 entries")
+}
+
+/// Append a run-length entry: extends the last run when the value repeats.
+pub(crate) fn push_run(runs: &mut Vec<(u32, u32)>, value: u32) {
+    match runs.last_mut() {
+        Some((count, v)) if *v == value && *count < u32::MAX => *count += 1,
+        _ => runs.push((1, value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_boxes_patch_sizes() {
+        let mut b = BoxBuf::new();
+        let outer = b.open(b"moov");
+        let inner = b.open_full(b"mvhd", 1, 0x7);
+        b.u32(42);
+        b.close(inner);
+        b.close(outer);
+        let v = b.into_vec();
+        assert_eq!(&v[0..4], &24u32.to_be_bytes());
+        assert_eq!(&v[4..8], b"moov");
+        assert_eq!(&v[8..12], &16u32.to_be_bytes());
+        assert_eq!(&v[12..16], b"mvhd");
+        assert_eq!(&v[16..20], &[1, 0, 0, 7]);
+        assert_eq!(&v[20..24], &42u32.to_be_bytes());
+    }
+
+    #[test]
+    fn stsc_runs() {
+        assert_eq!(stsc_entries(0, 30), vec![]);
+        assert_eq!(stsc_entries(10, 30), vec![(1, 10)]);
+        assert_eq!(stsc_entries(60, 30), vec![(1, 30)]);
+        assert_eq!(stsc_entries(61, 30), vec![(1, 30), (3, 1)]);
+        assert_eq!(stsc_entries(5, 0), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn co64_only_above_u32() {
+        let mut b = BoxBuf::new();
+        chunk_offsets(&mut b, &[48, u64::from(u32::MAX)]);
+        let v = b.into_vec();
+        assert_eq!(&v[4..8], b"stco");
+        assert_eq!(v.len(), 16 + 8);
+        let mut b = BoxBuf::new();
+        chunk_offsets(&mut b, &[48, u64::from(u32::MAX) + 1]);
+        let v = b.into_vec();
+        assert_eq!(&v[4..8], b"co64");
+        assert_eq!(v.len(), 16 + 16);
+        assert_eq!(&v[24..32], &(u64::from(u32::MAX) + 1).to_be_bytes());
+    }
+
+    #[test]
+    fn runs() {
+        let mut r = Vec::new();
+        for v in [0, 0, 2, 2, 2, 0] {
+            push_run(&mut r, v);
+        }
+        assert_eq!(r, vec![(2, 0), (3, 2), (1, 0)]);
+    }
+}

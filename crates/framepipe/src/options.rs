@@ -1,0 +1,157 @@
+//! Encoding options shared by the Rust API, the CLI and the Python front.
+
+use crate::error::{Error, Result};
+use crate::rational::Rational;
+use std::fmt;
+use std::str::FromStr;
+
+/// x264 speed/compression trade-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    Veryfast,
+    Faster,
+    Fast,
+    Medium,
+    Slow,
+    Slower,
+    Veryslow,
+    Placebo,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 10] = [
+        Preset::Ultrafast,
+        Preset::Superfast,
+        Preset::Veryfast,
+        Preset::Faster,
+        Preset::Fast,
+        Preset::Medium,
+        Preset::Slow,
+        Preset::Slower,
+        Preset::Veryslow,
+        Preset::Placebo,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Ultrafast => "ultrafast",
+            Preset::Superfast => "superfast",
+            Preset::Veryfast => "veryfast",
+            Preset::Faster => "faster",
+            Preset::Fast => "fast",
+            Preset::Medium => "medium",
+            Preset::Slow => "slow",
+            Preset::Slower => "slower",
+            Preset::Veryslow => "veryslow",
+            Preset::Placebo => "placebo",
+        }
+    }
+}
+
+/// x264 tuning for the content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tune {
+    Animation,
+    Stillimage,
+    Film,
+    Grain,
+}
+
+impl Tune {
+    pub const ALL: [Tune; 4] = [Tune::Animation, Tune::Stillimage, Tune::Film, Tune::Grain];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tune::Animation => "animation",
+            Tune::Stillimage => "stillimage",
+            Tune::Film => "film",
+            Tune::Grain => "grain",
+        }
+    }
+}
+
+macro_rules! impl_from_str {
+    ($t:ty, $what:literal) => {
+        impl FromStr for $t {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                let s = s.trim().to_ascii_lowercase();
+                <$t>::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+                    let names: Vec<_> = <$t>::ALL.iter().map(|p| p.as_str()).collect();
+                    Error::parameter(format!(concat!("unknown ", $what, " {:?}; expected one of {}"), s, names.join(", ")))
+                })
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+impl_from_str!(Preset, "preset");
+impl_from_str!(Tune, "tune");
+
+/// Rate control: constant quality (CRF) or an average bitrate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateControl {
+    /// Constant rate factor, 0 (lossless-ish) to 51; 23 is x264's default.
+    Crf(f32),
+    /// Average bitrate in kbit/s.
+    BitrateKbps(u32),
+}
+
+/// How to encode a video.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodeOptions {
+    pub fps: Rational,
+    pub rate: RateControl,
+    pub preset: Preset,
+    pub tune: Option<Tune>,
+    /// Maximum distance between keyframes in frames; `None` = x264's default (250).
+    pub keyint: Option<u32>,
+    /// Encoder threads; `None` = all cores.
+    pub threads: Option<u32>,
+    /// Colour that transparent pixels are composited over (RGB).
+    pub background: [u8; 3],
+    /// Capacity of the queue between the caller and the encoder thread, in frames.
+    pub queue_frames: usize,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            fps: Rational { num: 30, den: 1 },
+            rate: RateControl::Crf(23.0),
+            preset: Preset::Medium,
+            tune: None,
+            keyint: None,
+            threads: None,
+            background: [0, 0, 0],
+            queue_frames: 4,
+        }
+    }
+}
+
+impl EncodeOptions {
+    /// Check ranges before anything is opened, so a bad option fails early and clearly.
+    pub fn validate(&self) -> Result<()> {
+        match self.rate {
+            RateControl::Crf(c) if !(0.0..=51.0).contains(&c) || !c.is_finite() => {
+                return Err(Error::parameter(format!("crf must be between 0 and 51, got {c}")));
+            }
+            RateControl::BitrateKbps(0) => return Err(Error::parameter("bitrate must be positive (kbit/s)")),
+            _ => {}
+        }
+        if self.keyint == Some(0) {
+            return Err(Error::parameter("keyint must be at least 1"));
+        }
+        if self.threads == Some(0) {
+            return Err(Error::parameter("threads must be at least 1 (or None for all cores)"));
+        }
+        if self.queue_frames == 0 {
+            return Err(Error::parameter("queue_frames must be at least 1"));
+        }
+        Ok(())
+    }
+}

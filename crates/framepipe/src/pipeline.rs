@@ -1,0 +1,385 @@
+//! The [`VideoWriter`]: frames in, a finished MP4 out.
+//!
+//! The caller's thread converts each frame to YUV (straight from the caller's memory, so no copy
+//! of the pixels is kept) and hands the picture to a bounded queue; an encoder thread encodes and
+//! muxes. The caller can therefore render frame n+1 while frame n is being encoded, and memory
+//! stays flat: at most `queue_frames + 2` pictures exist, plus x264's own lookahead.
+
+use crate::color::{padded_size, Converter, Yuv420Image};
+use crate::encode::x264::X264Encoder;
+use crate::encode::VideoEncoder;
+use crate::error::{Error, IoContext, Result};
+use crate::frame::{Frame, PixelFormat};
+use crate::mux::mp4::Mp4Writer;
+use crate::mux::{Muxer, VideoTrack};
+use crate::options::EncodeOptions;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Where the MP4 goes.
+enum Sink {
+    File(File),
+    Memory(Cursor<Vec<u8>>),
+}
+
+impl Read for Sink {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Sink::File(f) => f.read(buf),
+            Sink::Memory(c) => c.read(buf),
+        }
+    }
+}
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::File(f) => f.write(buf),
+            Sink::Memory(c) => c.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::File(f) => f.flush(),
+            Sink::Memory(c) => c.flush(),
+        }
+    }
+}
+impl Seek for Sink {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            Sink::File(f) => f.seek(pos),
+            Sink::Memory(c) => c.seek(pos),
+        }
+    }
+}
+
+/// What a finished video holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Frames in the file.
+    pub frames: u64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+    /// Size of the source frames.
+    pub width: u32,
+    pub height: u32,
+    /// Size the picture was encoded at (the source size, padded to even).
+    pub coded_width: u32,
+    pub coded_height: u32,
+}
+
+/// Output of the encoder thread: what was finished, and the first error if one happened.
+struct ThreadResult {
+    frames: u64,
+    sink: Option<Sink>,
+    error: Option<Error>,
+}
+
+struct Running {
+    tx: Option<SyncSender<(u64, Yuv420Image)>>,
+    recycled: Receiver<Yuv420Image>,
+    thread: Option<JoinHandle<ThreadResult>>,
+}
+
+enum State {
+    /// Output open, waiting for the first frame (which fixes size and format).
+    Waiting(Sink),
+    Running(Running),
+    /// The encoder thread stopped early with an error that has been reported already.
+    Failed { frames: u64, sink: Option<Sink>, message: String },
+    Finished,
+}
+
+/// Encodes frames to an H.264 MP4, in-process. Call [`write`](Self::write) for each frame, then
+/// [`finish`](Self::finish). If `finish` is never called (a panic, a dropped writer), `Drop`
+/// finishes the file with the frames written so far.
+pub struct VideoWriter {
+    target: String,
+    opts: EncodeOptions,
+    state: State,
+    /// Frames accepted so far; the index of the next frame.
+    accepted: u64,
+    first: Option<(u32, u32, PixelFormat)>,
+    converter: Converter,
+    warnings: Vec<String>,
+    bytes: Arc<AtomicU64>,
+    path: Option<PathBuf>,
+}
+
+impl VideoWriter {
+    /// Create (or truncate) `path` and prepare to encode into it. Bad options and an unwritable
+    /// path fail here, before any frame is rendered.
+    pub fn create(path: impl AsRef<Path>, opts: EncodeOptions) -> Result<Self> {
+        let path = path.as_ref();
+        Self::check_options(&opts)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .ctx(|| format!("cannot open {} for writing", path.display()))?;
+        let mut w = Self::with_sink(Sink::File(file), path.display().to_string(), opts);
+        w.path = Some(path.to_path_buf());
+        Ok(w)
+    }
+
+    /// Encode into memory; [`finish_to_vec`](Self::finish_to_vec) returns the MP4's bytes.
+    pub fn in_memory(opts: EncodeOptions) -> Result<Self> {
+        Self::check_options(&opts)?;
+        Ok(Self::with_sink(Sink::Memory(Cursor::new(Vec::new())), "<memory>".into(), opts))
+    }
+
+    fn check_options(opts: &EncodeOptions) -> Result<()> {
+        opts.validate()?;
+        // Open a tiny encoder once so that x264 refuses bad option combinations now, not at the
+        // first frame after minutes of rendering.
+        X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop)
+    }
+
+    fn with_sink(sink: Sink, target: String, opts: EncodeOptions) -> Self {
+        VideoWriter {
+            target,
+            converter: Converter::new(opts.background),
+            opts,
+            state: State::Waiting(sink),
+            accepted: 0,
+            first: None,
+            warnings: Vec::new(),
+            bytes: Arc::new(AtomicU64::new(0)),
+            path: None,
+        }
+    }
+
+    /// Frames accepted so far.
+    pub fn frames_written(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Bytes of encoded video written to the output so far (approximate while running).
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The path being written, if writing to a file.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Warnings raised so far (each said once), e.g. that an odd size was padded; drained.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Encode one frame. The first frame fixes width, height and pixel format; a later frame that
+    /// differs is refused with an error naming its index, and the writer stays usable.
+    pub fn write(&mut self, frame: &Frame) -> Result<()> {
+        let index = self.accepted;
+        match &self.state {
+            State::Finished => return Err(Error::parameter("cannot write to a finished video writer")),
+            State::Failed { message, .. } => {
+                return Err(Error::parameter(format!(
+                    "cannot write frame {index}: the writer stopped after an earlier error ({message})"
+                )))
+            }
+            _ => {}
+        }
+        let shape = (frame.width(), frame.height(), frame.format());
+        match self.first {
+            Some(first) if first != shape => {
+                return Err(Error::parameter(format!(
+                    "frame {index} is {}x{} {}, but frame 0 was {}x{} {}; every frame must match the first",
+                    shape.0, shape.1, shape.2, first.0, first.1, first.2
+                )));
+            }
+            Some(_) => {}
+            None => self.start(shape)?,
+        }
+        let State::Running(run) = &mut self.state else { unreachable!("started above") };
+        let (pw, ph) = padded_size(frame.width(), frame.height());
+        let mut pic = run.recycled.try_recv().unwrap_or_else(|_| Yuv420Image::new(pw, ph));
+        self.converter.convert(frame, &mut pic)?;
+        let sent = run.tx.as_ref().is_some_and(|tx| tx.send((index, pic)).is_ok());
+        if sent {
+            self.accepted += 1;
+            return Ok(());
+        }
+        // The encoder thread has stopped: collect its error, which says what went wrong.
+        let res = self.join();
+        let err = res.error.unwrap_or_else(|| Error::encoder("encoder thread stopped unexpectedly"));
+        self.state = State::Failed { frames: res.frames, sink: res.sink, message: err.to_string() };
+        Err(err)
+    }
+
+    fn start(&mut self, (w, h, fmt): (u32, u32, PixelFormat)) -> Result<()> {
+        let (pw, ph) = padded_size(w, h);
+        let encoder = X264Encoder::new(pw, ph, &self.opts)?;
+        let track = VideoTrack {
+            width: pw,
+            height: ph,
+            fps: self.opts.fps,
+            avc: encoder.avc_config().clone(),
+            color: crate::encode::ColorInfo::BT709_LIMITED,
+        };
+        let State::Waiting(sink) = std::mem::replace(&mut self.state, State::Finished) else {
+            unreachable!("start is called once, from Waiting")
+        };
+        let muxer = match Mp4Writer::new(sink, track) {
+            Ok(m) => m,
+            Err(e) => {
+                // The output could not even take the MP4 header: nothing was written.
+                self.state = State::Failed { frames: 0, sink: None, message: e.to_string() };
+                return Err(e);
+            }
+        };
+        if (pw, ph) != (w, h) {
+            self.warnings.push(format!(
+                "frame size {w}x{h} is odd; H.264 4:2:0 needs even sizes, so it is encoded at {pw}x{ph} \
+                 by repeating the last {} (the picture is not rescaled)",
+                match (pw != w, ph != h) {
+                    (true, true) => "column and row",
+                    (true, false) => "column",
+                    _ => "row",
+                }
+            ));
+        }
+        let (tx, rx) = mpsc::sync_channel::<(u64, Yuv420Image)>(self.opts.queue_frames);
+        let (recycle_tx, recycled) = mpsc::sync_channel::<Yuv420Image>(2);
+        let bytes = self.bytes.clone();
+        let target = self.target.clone();
+        let thread = std::thread::Builder::new()
+            .name("framepipe-encoder".into())
+            .spawn(move || encoder_thread(encoder, muxer, rx, recycle_tx, bytes, target))
+            .map_err(|e| Error::io("cannot start the encoder thread", e))?;
+        self.first = Some((w, h, fmt));
+        self.state = State::Running(Running { tx: Some(tx), recycled, thread: Some(thread) });
+        Ok(())
+    }
+
+    fn join(&mut self) -> ThreadResult {
+        let State::Running(run) = &mut self.state else {
+            return ThreadResult { frames: 0, sink: None, error: None };
+        };
+        run.tx = None; // closes the queue: the thread flushes and finishes the file
+        match run.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => ThreadResult {
+                frames: 0,
+                sink: None,
+                error: Some(Error::encoder("the encoder thread panicked")),
+            },
+            None => ThreadResult { frames: 0, sink: None, error: None },
+        }
+    }
+
+    /// Flush the encoder and write the index: the file is then complete and playable.
+    /// Returns an error if encoding or writing failed; the frames before the failure are kept.
+    pub fn finish(mut self) -> Result<WriteSummary> {
+        self.finish_inner().map(|(s, _)| s)
+    }
+
+    /// Like [`finish`](Self::finish), returning the MP4's bytes for an in-memory writer.
+    pub fn finish_to_vec(mut self) -> Result<(WriteSummary, Vec<u8>)> {
+        let (s, sink) = self.finish_inner()?;
+        match sink {
+            Some(Sink::Memory(c)) => Ok((s, c.into_inner())),
+            _ => Err(Error::parameter("finish_to_vec needs a writer made with VideoWriter::in_memory")),
+        }
+    }
+
+    fn summary(&self, frames: u64, sink: &mut Option<Sink>) -> WriteSummary {
+        let (w, h, _) = self.first.unwrap_or((0, 0, PixelFormat::Rgb24));
+        let (cw, ch) = if w == 0 { (0, 0) } else { padded_size(w, h) };
+        let bytes = match sink {
+            Some(Sink::File(f)) => f.metadata().map(|m| m.len()).unwrap_or(0),
+            Some(Sink::Memory(c)) => c.get_ref().len() as u64,
+            None => 0,
+        };
+        WriteSummary { frames, bytes, width: w, height: h, coded_width: cw, coded_height: ch }
+    }
+
+    fn finish_inner(&mut self) -> Result<(WriteSummary, Option<Sink>)> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Finished => Err(Error::parameter("the video writer was already finished")),
+            State::Waiting(_) => Err(Error::parameter(format!(
+                "no frames were written to {}; an MP4 needs at least one frame",
+                self.target
+            ))),
+            State::Failed { frames, mut sink, .. } => {
+                let s = self.summary(frames, &mut sink);
+                Ok((s, sink))
+            }
+            running @ State::Running(_) => {
+                self.state = running;
+                let res = self.join();
+                self.state = State::Finished;
+                let mut sink = res.sink;
+                let s = self.summary(res.frames, &mut sink);
+                match res.error {
+                    Some(e) => Err(e),
+                    None => Ok((s, sink)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for VideoWriter {
+    fn drop(&mut self) {
+        if matches!(self.state, State::Running(_)) {
+            let _ = self.finish_inner();
+        }
+    }
+}
+
+/// Encode pictures from the queue until it closes, then flush and finish the file. After an error
+/// the file is still finished with every frame muxed before it.
+fn encoder_thread(
+    mut encoder: X264Encoder,
+    mut muxer: Mp4Writer<Sink>,
+    rx: Receiver<(u64, Yuv420Image)>,
+    recycle: SyncSender<Yuv420Image>,
+    bytes: Arc<AtomicU64>,
+    target: String,
+) -> ThreadResult {
+    let mut drain = |encoder: &mut X264Encoder, muxer: &mut Mp4Writer<Sink>| -> Result<()> {
+        while let Some(packet) = encoder.receive_packet()? {
+            let pts = packet.pts;
+            muxer.write_packet(&packet).map_err(|e| match e {
+                Error::Io { context, source } => {
+                    Error::io(format!("writing frame {pts} to {target}: {context}"), source)
+                }
+                other => other,
+            })?;
+            bytes.store(muxer.bytes_written(), Ordering::Relaxed);
+        }
+        Ok(())
+    };
+    let mut error = None;
+    for (index, pic) in rx.iter() {
+        if let Err(e) = encoder.send_frame(&pic, index as i64).and_then(|_| drain(&mut encoder, &mut muxer)) {
+            error = Some(e);
+            break;
+        }
+        let _ = recycle.try_send(pic);
+    }
+    drop(rx); // a failed thread stops accepting frames: the caller's next send sees it
+    if error.is_none() {
+        if let Err(e) = encoder.flush().and_then(|_| drain(&mut encoder, &mut muxer)) {
+            error = Some(e);
+        }
+    }
+    let finished = muxer.finish();
+    bytes.store(muxer.bytes_written(), Ordering::Relaxed);
+    if let Err(e) = finished {
+        error.get_or_insert(e);
+    }
+    let frames = muxer.frames();
+    let sink = muxer.into_inner();
+    ThreadResult { frames, sink: Some(sink), error }
+}

@@ -1,0 +1,103 @@
+//! Exact frame rates (30000/1001 must stay exact: timestamps come from integer frame indices).
+
+use crate::error::{Error, Result};
+use std::fmt;
+
+/// A positive rational number `num/den`, kept reduced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rational {
+    pub num: u32,
+    pub den: u32,
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+impl Rational {
+    /// A reduced, positive rational; zero or a zero denominator is a parameter error.
+    pub fn new(num: u32, den: u32) -> Result<Self> {
+        if num == 0 || den == 0 {
+            return Err(Error::parameter(format!("frame rate must be positive, got {num}/{den}")));
+        }
+        let g = gcd(num as u64, den as u64) as u32;
+        Ok(Rational { num: num / g, den: den / g })
+    }
+
+    /// The nearest rational to a float frame rate: well-known NTSC rates (23.976, 29.97, 59.94...)
+    /// become their exact x000/1001 forms, other values use a denominator up to 1001.
+    pub fn from_f64(fps: f64) -> Result<Self> {
+        if !fps.is_finite() || fps <= 0.0 || fps > 1_000_000.0 {
+            return Err(Error::parameter(format!("frame rate must be a positive finite number, got {fps}")));
+        }
+        if (fps - fps.round()).abs() < 1e-9 {
+            return Rational::new(fps.round() as u32, 1);
+        }
+        // NTSC family: n*1000/1001 within 0.001 → exact form.
+        let n = (fps * 1001.0 / 1000.0).round();
+        if n >= 1.0 && (n * 1000.0 / 1001.0 - fps).abs() < 1e-3 {
+            return Rational::new((n * 1000.0) as u32, 1001);
+        }
+        // Otherwise the best approximation with denominator <= 1001 (continued-fraction search
+        // is overkill here: a linear scan of denominators is exact enough and cheap).
+        let mut best = (fps.round().max(1.0) as u32, 1u32);
+        let mut best_err = (best.0 as f64 - fps).abs();
+        for den in 2..=1001u32 {
+            let num = (fps * den as f64).round();
+            let err = (num / den as f64 - fps).abs();
+            if err < best_err - 1e-12 {
+                best = (num as u32, den);
+                best_err = err;
+            }
+        }
+        Rational::new(best.0, best.1)
+    }
+
+    /// Parse "30", "29.97", "30000/1001".
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if let Some((a, b)) = s.split_once('/') {
+            let bad = || Error::parameter(format!("cannot parse frame rate {s:?}"));
+            let num: u32 = a.trim().parse().map_err(|_| bad())?;
+            let den: u32 = b.trim().parse().map_err(|_| bad())?;
+            Rational::new(num, den)
+        } else {
+            let f: f64 = s.parse().map_err(|_| Error::parameter(format!("cannot parse frame rate {s:?}")))?;
+            Rational::from_f64(f)
+        }
+    }
+
+    pub fn as_f64(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+}
+
+impl fmt::Display for Rational {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{}/{}", self.num, self.den)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ntsc_rates_are_exact() {
+        assert_eq!(Rational::from_f64(29.97).unwrap(), Rational { num: 30000, den: 1001 });
+        assert_eq!(Rational::from_f64(23.976).unwrap(), Rational { num: 24000, den: 1001 });
+        assert_eq!(Rational::from_f64(59.94).unwrap(), Rational { num: 60000, den: 1001 });
+        assert_eq!(Rational::parse("30000/1001").unwrap(), Rational { num: 30000, den: 1001 });
+        assert_eq!(Rational::parse("60/2").unwrap(), Rational { num: 30, den: 1 });
+        assert_eq!(Rational::from_f64(12.5).unwrap(), Rational { num: 25, den: 2 });
+        assert!(Rational::parse("0").is_err());
+        assert!(Rational::parse("abc").is_err());
+    }
+}
