@@ -1,1 +1,257 @@
-fn main() {}
+//! The `framepipe` command: raw frames on standard input, or PNG/JPEG files, in; H.264 MP4 out.
+//!
+//! This crate is deliberately thin: it parses arguments, reads bytes and decodes images, and
+//! hands frames to [`framepipe::VideoWriter`]. All encoding logic (conversion, padding, x264
+//! options, muxing) lives in the library.
+
+mod encode;
+mod probe;
+mod progress;
+
+use clap::{Args, Parser, Subcommand};
+use framepipe::options::RateControl;
+use framepipe::{EncodeOptions, PixelFormat, Preset, Rational, Tune};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Raw frames from a program on standard input (like `ffmpeg -f rawvideo -i -`, without ffmpeg):
+  render_frames | framepipe encode out.mp4 --size 1280x720 --pix-fmt rgb24 --fps 30
+
+  # NTSC frame rate, higher quality, slower preset, tuned for animation:
+  render_frames | framepipe encode out.mp4 --size 1920x1080 --pix-fmt bgra \\
+      --fps 30000/1001 --crf 18 --preset slow --tune animation
+
+  # Image files, encoded in the order given (PNG or JPEG; transparency over a white background):
+  framepipe encode out.mp4 --fps 24 --background ffffff frames/*.png
+
+  # What an MP4 holds:
+  framepipe probe out.mp4
+  framepipe probe --json out.mp4";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "framepipe",
+    version,
+    about = "Encode frames to H.264 MP4 with in-process x264",
+    long_about = "Encode frames to H.264 MP4 with in-process x264.\n\n\
+        Raw frames on standard input or PNG/JPEG files in, a faststart MP4 out (H.264 High, \
+        yuv420p, BT.709 tagged, limited range). No ffmpeg needed.",
+    after_long_help = EXAMPLES,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Encode raw frames from standard input, or image files, to an MP4.
+    #[command(after_long_help = EXAMPLES)]
+    Encode(EncodeArgs),
+    /// Print what an MP4 file holds: size, frame count, frame rate, duration, codec, colour.
+    Probe(ProbeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// The MP4 file to write (created or overwritten).
+    pub output: PathBuf,
+
+    /// Input: PNG or JPEG files, encoded in the order given; `-` or nothing reads raw frames
+    /// from standard input.
+    pub inputs: Vec<PathBuf>,
+
+    /// Size of raw input frames, WIDTHxHEIGHT (e.g. 1280x720). Required for raw input.
+    #[arg(long, short = 's', value_name = "WxH", value_parser = parse_size)]
+    pub size: Option<(u32, u32)>,
+
+    /// Pixel layout of raw input frames: rgb24, bgr24, rgba, bgra, argb or gray8 [default: rgb24].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_pix_fmt)]
+    pub pix_fmt: Option<PixelFormat>,
+
+    /// Frame rate: an integer (30), a decimal (29.97, made exact) or a fraction (30000/1001).
+    #[arg(long, short = 'r', value_name = "RATE", default_value = "30", value_parser = parse_fps)]
+    pub fps: Rational,
+
+    /// Constant quality: lower is better and larger (18 looks near-lossless, 28 is small); 23 is
+    /// x264's default [range: 0 to 51].
+    #[arg(long, value_name = "CRF", conflicts_with = "bitrate")]
+    pub crf: Option<f32>,
+
+    /// Average bitrate in kbit/s instead of constant quality.
+    #[arg(long, short = 'b', value_name = "KBPS")]
+    pub bitrate: Option<u32>,
+
+    /// x264 preset: ultrafast, superfast, veryfast, faster, fast, medium, slow, slower,
+    /// veryslow or placebo.
+    #[arg(long, value_name = "PRESET", default_value = "medium", value_parser = parse_preset)]
+    pub preset: Preset,
+
+    /// x264 tuning for the content: animation, stillimage, film or grain.
+    #[arg(long, value_name = "TUNE", value_parser = parse_tune)]
+    pub tune: Option<Tune>,
+
+    /// Maximum distance between keyframes, in frames [default: x264's, 250].
+    #[arg(long, value_name = "N")]
+    pub keyint: Option<u32>,
+
+    /// Encoder threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+
+    /// Colour that transparent pixels are composited over: RRGGBB (hex, `#` optional) or r,g,b.
+    #[arg(long, value_name = "COLOR", default_value = "000000", value_parser = parse_background)]
+    pub background: [u8; 3],
+}
+
+impl EncodeArgs {
+    pub fn options(&self) -> EncodeOptions {
+        let defaults = EncodeOptions::default();
+        EncodeOptions {
+            fps: self.fps,
+            rate: match (self.crf, self.bitrate) {
+                (_, Some(kbps)) => RateControl::BitrateKbps(kbps),
+                (Some(crf), None) => RateControl::Crf(crf),
+                (None, None) => defaults.rate,
+            },
+            preset: self.preset,
+            tune: self.tune,
+            keyint: self.keyint,
+            threads: self.threads,
+            background: self.background,
+            ..defaults
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// The MP4 file to inspect.
+    pub file: PathBuf,
+    /// Print a JSON object instead of `key: value` lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("expected WIDTHxHEIGHT such as 1280x720, got {s:?}");
+    let (w, h) = s.trim().split_once(['x', 'X', '*']).ok_or_else(bad)?;
+    let w: u32 = w.trim().parse().map_err(|_| bad())?;
+    let h: u32 = h.trim().parse().map_err(|_| bad())?;
+    if w == 0 || h == 0 {
+        return Err(format!("width and height must be positive, got {s:?}"));
+    }
+    Ok((w, h))
+}
+
+fn parse_pix_fmt(s: &str) -> Result<PixelFormat, String> {
+    s.parse().map_err(|e: framepipe::Error| e.to_string())
+}
+
+fn parse_fps(s: &str) -> Result<Rational, String> {
+    Rational::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_preset(s: &str) -> Result<Preset, String> {
+    s.parse().map_err(|e: framepipe::Error| e.to_string())
+}
+
+fn parse_tune(s: &str) -> Result<Tune, String> {
+    s.parse().map_err(|e: framepipe::Error| e.to_string())
+}
+
+fn parse_background(s: &str) -> Result<[u8; 3], String> {
+    let t = s.trim();
+    let bad = || format!("expected a colour as RRGGBB (hex) or r,g,b (0-255 each), got {s:?}");
+    if t.contains(',') {
+        let parts: Vec<&str> = t.split(',').map(str::trim).collect();
+        if parts.len() != 3 {
+            return Err(bad());
+        }
+        let mut rgb = [0u8; 3];
+        for (c, p) in rgb.iter_mut().zip(&parts) {
+            *c = p.parse().map_err(|_| bad())?;
+        }
+        return Ok(rgb);
+    }
+    let hex = t.strip_prefix('#').or_else(|| t.strip_prefix("0x")).unwrap_or(t);
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
+    Ok([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// A failure already worded for the user; `main` prints it as `framepipe: error: ...`.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error and its causes, joined with ": ", skipping a cause whose text is already shown
+/// (the engine's I/O errors include their source in their own message).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Report a usage error the way clap does (with the usage line) and exit with status 2.
+pub fn usage_error(message: &str) -> ! {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let encode = cmd.find_subcommand_mut("encode").expect("encode subcommand");
+    encode.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+}
+
+/// Print a line to standard error as `framepipe: <kind>: <message>`.
+pub fn report(kind: &str, message: &str) {
+    eprintln!("framepipe: {kind}: {message}");
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Encode(args) => encode::run(&args),
+        Command::Probe(args) => probe::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report("error", &error_chain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_sizes_and_colours() {
+        assert_eq!(parse_size("1280x720"), Ok((1280, 720)));
+        assert!(parse_size("1280").is_err());
+        assert!(parse_size("0x10").is_err());
+        assert_eq!(parse_background("ff8000"), Ok([255, 128, 0]));
+        assert_eq!(parse_background("#FF8000"), Ok([255, 128, 0]));
+        assert_eq!(parse_background("255, 128,0"), Ok([255, 128, 0]));
+        assert!(parse_background("256,0,0").is_err());
+        assert!(parse_background("fff").is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! PyO3 bindings: conversions, GIL release, exceptions. The Python-facing API lives in
+//! `python/framepipe/`; this module is `framepipe._native`.
+
+mod convert;
+
+use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
+use framepipe::options::RateControl;
+use framepipe::{EncodeOptions, Error, PixelFormat, Rational, VideoWriter};
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use std::sync::Mutex;
+
+/// Map an engine error to the matching class of `framepipe.errors`, keeping the cause's text
+/// (and for I/O errors the errno, so `except OSError` and `e.errno == errno.ENOSPC` work).
+fn to_py(py: Python<'_>, err: Error) -> PyErr {
+    let errors = match py.import("framepipe.errors") {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    let class = |name: &str| errors.getattr(name);
+    let made = match &err {
+        Error::Parameter(_) => class("ParameterError").and_then(|c| c.call1((err.to_string(),))),
+        Error::Unsupported(_) => class("UnsupportedError").and_then(|c| c.call1((err.to_string(),))),
+        Error::Encoder(_) => class("EncoderError").and_then(|c| c.call1((err.to_string(),))),
+        Error::Io { source, .. } => {
+            let errno = source.raw_os_error().unwrap_or(0);
+            class("OutputError").and_then(|c| c.call1((errno, err.to_string())))
+        }
+    };
+    match made {
+        Ok(obj) => PyErr::from_value(obj),
+        Err(e) => e,
+    }
+}
+
+fn parse_format(name: Option<&str>) -> Result<Option<PixelFormat>, Error> {
+    name.map(str::parse).transpose()
+}
+
+/// The engine's video writer. Use `framepipe.VideoWriter`, which wraps this.
+#[pyclass(module = "framepipe._native", name = "Writer")]
+struct PyWriter {
+    inner: Mutex<Option<VideoWriter>>,
+    scratch: Mutex<Vec<u8>>,
+}
+
+#[pymethods]
+impl PyWriter {
+    /// Open a writer. `path=None` encodes into memory (`close()` then returns the bytes).
+    #[new]
+    #[pyo3(signature = (path, *, fps_num, fps_den, crf=None, bitrate=None, preset="medium", tune=None,
+                        keyint=None, threads=None, background=(0, 0, 0), queue_frames=4))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        path: Option<std::path::PathBuf>,
+        fps_num: u32,
+        fps_den: u32,
+        crf: Option<f32>,
+        bitrate: Option<u32>,
+        preset: &str,
+        tune: Option<&str>,
+        keyint: Option<u32>,
+        threads: Option<u32>,
+        background: (u8, u8, u8),
+        queue_frames: usize,
+    ) -> PyResult<Self> {
+        let build = || -> Result<VideoWriter, Error> {
+            let rate = match (crf, bitrate) {
+                (Some(_), Some(_)) => return Err(Error::parameter("give either crf or bitrate, not both")),
+                (_, Some(b)) => RateControl::BitrateKbps(b),
+                (c, None) => RateControl::Crf(c.unwrap_or(23.0)),
+            };
+            let opts = EncodeOptions {
+                fps: Rational::new(fps_num, fps_den)?,
+                rate,
+                preset: preset.parse()?,
+                tune: tune.filter(|t| !t.is_empty() && *t != "none").map(str::parse).transpose()?,
+                keyint,
+                threads,
+                background: [background.0, background.1, background.2],
+                queue_frames,
+            };
+            match &path {
+                Some(p) => VideoWriter::create(p, opts),
+                None => VideoWriter::in_memory(opts),
+            }
+        };
+        let writer = py.detach(build).map_err(|e| to_py(py, e))?;
+        Ok(PyWriter { inner: Mutex::new(Some(writer)), scratch: Mutex::new(Vec::new()) })
+    }
+
+    /// Encode one frame from an object with the buffer protocol: shape HxW or HxWxC (C = 1, 3,
+    /// 4), dtype uint8, uint16, float32 or float64, non-negative strides. `kind="bool"` treats
+    /// uint8 0/1 as black/white. `pix_fmt` overrides the layout implied by C (e.g. "bgr24").
+    #[pyo3(signature = (frame, *, pix_fmt=None, kind=None))]
+    fn write(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, pix_fmt: Option<&str>, kind: Option<&str>) -> PyResult<()> {
+        let mut guard = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
+        let Some(writer) = guard.as_mut() else {
+            return Err(to_py(py, Error::parameter("cannot write: the writer is closed")));
+        };
+        let index = writer.frames_written();
+        let named = parse_format(pix_fmt).map_err(|e| to_py(py, e))?;
+        let bad = |msg: String| to_py(py, Error::parameter(format!("frame {index}: {msg}")));
+        let mut scratch = self.scratch.lock().map_err(|_| PyRuntimeError::new_err("scratch lock poisoned"))?;
+        let scratch = &mut *scratch;
+        let scale = if kind == Some("bool") { Scale::Bool } else { Scale::Identity };
+        // Dispatch on the element type; each arm converts and encodes with the GIL released.
+        let result = if let Ok(buf) = PyBuffer::<u8>::get(frame) {
+            let src = Source::new(&buf).map_err(bad)?;
+            let fmt = format_for(src.channels, named).map_err(bad)?;
+            py.detach(|| u8_frame(&src, fmt, scale, scratch).and_then(|f| writer.write(&f)))
+        } else if let Ok(buf) = PyBuffer::<u16>::get(frame) {
+            let src = Source::new(&buf).map_err(bad)?;
+            let fmt = format_for(src.channels, named).map_err(bad)?;
+            py.detach(|| u16_frame(&src, fmt, scratch).and_then(|f| writer.write(&f)))
+        } else if let Ok(buf) = PyBuffer::<f32>::get(frame) {
+            let src = Source::new(&buf).map_err(bad)?;
+            let fmt = format_for(src.channels, named).map_err(bad)?;
+            py.detach(|| float_frame(&src, fmt, scratch, read_f32).and_then(|f| writer.write(&f)))
+        } else if let Ok(buf) = PyBuffer::<f64>::get(frame) {
+            let src = Source::new(&buf).map_err(bad)?;
+            let fmt = format_for(src.channels, named).map_err(bad)?;
+            py.detach(|| float_frame(&src, fmt, scratch, read_f64).and_then(|f| writer.write(&f)))
+        } else {
+            return Err(to_py(py, Error::unsupported(format!(
+                "frame {index}: expected a buffer of uint8, uint16, float32 or float64, got {}",
+                frame.get_type().name()?
+            ))));
+        };
+        result.map_err(|e| match e {
+            // Conversion errors (NaN, sizes) are about this frame: say which.
+            Error::Parameter(m) if !m.starts_with("frame ") && !m.starts_with("cannot write") => {
+                to_py(py, Error::parameter(format!("frame {index}: {m}")))
+            }
+            other => to_py(py, other),
+        })
+    }
+
+    /// Finish the file (flush the encoder, write the index). Returns a dict summary; for an
+    /// in-memory writer it has the MP4 under "data". Closing twice is a no-op returning None.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let writer = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?.take();
+        let Some(writer) = writer else { return Ok(None) };
+        let in_memory = writer.path().is_none();
+        let res = py.detach(move || {
+            if in_memory {
+                writer.finish_to_vec().map(|(s, d)| (s, Some(d)))
+            } else {
+                writer.finish().map(|s| (s, None))
+            }
+        });
+        let (s, data) = res.map_err(|e| to_py(py, e))?;
+        let d = PyDict::new(py);
+        d.set_item("frames", s.frames)?;
+        d.set_item("bytes", s.bytes)?;
+        d.set_item("width", s.width)?;
+        d.set_item("height", s.height)?;
+        d.set_item("coded_width", s.coded_width)?;
+        d.set_item("coded_height", s.coded_height)?;
+        if let Some(data) = data {
+            d.set_item("data", PyBytes::new(py, &data))?;
+        }
+        Ok(Some(d))
+    }
+
+    /// Warnings raised since the last call (e.g. an odd size padded to even), each once.
+    fn take_warnings(&self) -> PyResult<Vec<String>> {
+        let mut g = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
+        Ok(g.as_mut().map(|w| w.take_warnings()).unwrap_or_default())
+    }
+
+    #[getter]
+    fn frames_written(&self) -> PyResult<u64> {
+        let g = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
+        Ok(g.as_ref().map_or(0, |w| w.frames_written()))
+    }
+
+    #[getter]
+    fn bytes_written(&self) -> PyResult<u64> {
+        let g = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
+        Ok(g.as_ref().map_or(0, |w| w.bytes_written()))
+    }
+
+    #[getter]
+    fn closed(&self) -> PyResult<bool> {
+        Ok(self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?.is_none())
+    }
+}
+
+/// The exact rational frame rate framepipe uses for a float (29.97 → (30000, 1001)).
+#[pyfunction]
+fn rational_fps(py: Python<'_>, fps: f64) -> PyResult<(u32, u32)> {
+    let r = Rational::from_f64(fps).map_err(|e| to_py(py, e))?;
+    Ok((r.num, r.den))
+}
+
+/// Describe an MP4 file (what `framepipe probe` prints) as a dict.
+#[pyfunction]
+fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    let info = py.detach(|| framepipe::mux::mp4::probe(&path)).map_err(|e| to_py(py, e))?;
+    let d = PyDict::new(py);
+    d.set_item("width", info.width)?;
+    d.set_item("height", info.height)?;
+    d.set_item("frame_count", info.frame_count)?;
+    d.set_item("fps", info.fps.map(|r| (r.num, r.den)))?;
+    d.set_item("duration", info.duration_seconds)?;
+    d.set_item("codec", info.codec.clone())?;
+    d.set_item("profile", info.profile.clone())?;
+    d.set_item("level", info.level.clone())?;
+    d.set_item("faststart", info.faststart)?;
+    d.set_item("keyframes", info.keyframes)?;
+    d.set_item("file_size", info.file_size)?;
+    if let Some(c) = info.color {
+        d.set_item("color", (c.primaries, c.transfer, c.matrix, c.full_range))?;
+    }
+    Ok(d)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyWriter>()?;
+    m.add_function(wrap_pyfunction!(rational_fps, m)?)?;
+    m.add_function(wrap_pyfunction!(probe, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -347,7 +347,7 @@ fn encoder_thread(
     bytes: Arc<AtomicU64>,
     target: String,
 ) -> ThreadResult {
-    let mut drain = |encoder: &mut X264Encoder, muxer: &mut Mp4Writer<Sink>| -> Result<()> {
+    let drain = |encoder: &mut X264Encoder, muxer: &mut Mp4Writer<Sink>| -> Result<()> {
         while let Some(packet) = encoder.receive_packet()? {
             let pts = packet.pts;
             muxer.write_packet(&packet).map_err(|e| match e {

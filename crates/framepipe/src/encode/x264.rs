@@ -155,7 +155,12 @@ impl X264Encoder {
         let high = cstring("high");
         // SAFETY: valid param struct and NUL-terminated profile name.
         if unsafe { sys::x264_param_apply_profile(&mut p, high.as_ptr()) } < 0 {
-            return Err(Error::encoder(format!("x264 refused profile \"high\"{}", take_log(&log))));
+            // x264_param_apply_profile logs to stderr itself, not through pf_log: say its reason.
+            let mut why = take_log(&log);
+            if why.is_empty() && opts.rate == RateControl::Crf(0.0) {
+                why = ": high profile doesn't support lossless (crf 0); use crf 1 or more".into();
+            }
+            return Err(Error::encoder(format!("x264 refused profile \"high\"{why}")));
         }
         // SAFETY: p is fully initialised; x264 copies what it needs.
         let handle = unsafe { sys::x264_encoder_open(&mut p) };

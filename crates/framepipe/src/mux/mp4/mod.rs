@@ -1,0 +1,9 @@
+//! MP4 (ISO BMFF) container: a single-track H.264 writer with faststart layout
+//! ([`Mp4Writer`]) and a small reader for inspecting MP4 files ([`probe`]).
+
+mod boxes;
+pub mod reader;
+pub mod writer;
+
+pub use reader::{probe, probe_reader, Mp4Info};
+pub use writer::Mp4Writer;

@@ -1,0 +1,660 @@
+//! End-to-end tests of the `framepipe` binary. Every video it writes is decoded back with
+//! ffprobe/ffmpeg (independent of framepipe's own MP4 reader) and compared with the source.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_framepipe");
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A scratch directory under Cargo's target tmpdir, removed afterwards (kept if the test fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "cli-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn join(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run the CLI with `stdin` piped in (written from a thread, so a large input cannot deadlock).
+fn run(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run framepipe");
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    // The CLI may exit before reading everything (an error): a broken pipe is fine.
+    let feeder = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run_ok(args: &[&str], stdin: &[u8]) -> Run {
+    let r = run(args, stdin);
+    assert_eq!(r.code, Some(0), "framepipe {args:?} failed:\n{}", r.stderr);
+    r
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// One smooth, moving RGB frame: sinusoids drifting with the frame index, so that PSNR is
+/// meaningful (no hard edges, but every frame different). The wavelengths are in pixels, not
+/// fractions of the frame, so small test frames are as smooth as large ones (4:2:0 chroma
+/// subsampling would otherwise dominate the error).
+fn gradient(w: u32, h: u32, i: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity((w * h * 3) as usize);
+    let t = i as f64;
+    let tau = std::f64::consts::TAU;
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f64 / 160.0, y as f64 / 120.0);
+            let r = 128.0 + 90.0 * (tau * (fx + t / 40.0)).sin();
+            let g = 128.0 + 90.0 * (tau * (fy * 0.8 - t / 50.0)).cos();
+            let b = 128.0 + 70.0 * (tau * ((fx + fy) * 0.5 + t / 60.0)).sin();
+            out.extend([r, g, b].map(|v| v.round().clamp(0.0, 255.0) as u8));
+        }
+    }
+    out
+}
+
+/// `n` frames of `gradient`, concatenated.
+fn gradients(w: u32, h: u32, n: u32) -> Vec<Vec<u8>> {
+    (0..n).map(|i| gradient(w, h, i)).collect()
+}
+
+/// Re-pack an RGB frame in another layout (alpha opaque). For gray8 the RGB frame must be gray.
+fn pack(rgb: &[u8], fmt: &str) -> Vec<u8> {
+    let px = rgb.chunks_exact(3);
+    match fmt {
+        "rgb24" => rgb.to_vec(),
+        "bgr24" => px.flat_map(|p| [p[2], p[1], p[0]]).collect(),
+        "rgba" => px.flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+        "bgra" => px.flat_map(|p| [p[2], p[1], p[0], 255]).collect(),
+        "argb" => px.flat_map(|p| [255, p[0], p[1], p[2]]).collect(),
+        "gray8" => px.map(|p| p[0]).collect(),
+        other => panic!("no packing for {other}"),
+    }
+}
+
+/// A gray version of an RGB frame (R = G = B), so gray8 input has an exact RGB reference.
+fn to_gray(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .flat_map(|p| {
+            let g = ((p[0] as u32 * 2 + p[1] as u32 * 5 + p[2] as u32) / 8) as u8;
+            [g, g, g]
+        })
+        .collect()
+}
+
+/// `ffprobe` of the first video stream and the container, as key=value pairs.
+fn ffprobe(path: &Path) -> HashMap<String, String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,nb_read_frames,r_frame_rate,codec_name,profile,pix_fmt,\
+             color_primaries,color_transfer,color_space,color_range:format=duration",
+            "-of",
+            "default=noprint_wrappers=1",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe (install ffmpeg)");
+    assert!(out.status.success(), "ffprobe {path:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// Decode every frame to packed RGB24 at the coded size. The BT.709 matrix and limited range
+/// are forced so the comparison does not depend on which defaults this ffmpeg applies.
+fn decode_rgb(path: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-vf",
+            "scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg decode of {path:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// PSNR (dB) between source frames (w x h, RGB) and decoded frames (cw x ch, RGB), over the
+/// source's region.
+fn psnr(src: &[Vec<u8>], decoded: &[u8], w: u32, h: u32, cw: u32, ch: u32) -> f64 {
+    let coded = (cw * ch * 3) as usize;
+    assert_eq!(decoded.len(), coded * src.len(), "decoded byte count");
+    let (mut sse, mut n) = (0f64, 0f64);
+    for (f, frame) in src.iter().enumerate() {
+        let dec = &decoded[f * coded..(f + 1) * coded];
+        for y in 0..h as usize {
+            let a = &frame[y * w as usize * 3..(y + 1) * w as usize * 3];
+            let b = &dec[y * cw as usize * 3..y * cw as usize * 3 + w as usize * 3];
+            for (&p, &q) in a.iter().zip(b) {
+                let d = p as f64 - q as f64;
+                sse += d * d;
+            }
+            n += a.len() as f64;
+        }
+    }
+    let mse = sse / n;
+    if mse == 0.0 {
+        99.0
+    } else {
+        10.0 * (255.0 * 255.0 / mse).log10()
+    }
+}
+
+struct Expect {
+    /// Source size; the coded size is this padded to even.
+    width: u32,
+    height: u32,
+    frames: usize,
+    fps: (u32, u32),
+}
+
+/// Check everything ffprobe says about `path`, decode it and check PSNR against `src`.
+fn check_video(path: &Path, e: &Expect, src: &[Vec<u8>], min_psnr: f64) {
+    let (cw, ch) = (e.width + e.width % 2, e.height + e.height % 2);
+    let p = ffprobe(path);
+    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or_else(|| panic!("ffprobe gave no {k}: {p:?}"));
+    assert_eq!(get("codec_name"), "h264", "{p:?}");
+    assert_eq!(get("profile"), "High", "{p:?}");
+    assert_eq!(get("pix_fmt"), "yuv420p", "{p:?}");
+    assert_eq!(get("width"), cw.to_string(), "{p:?}");
+    assert_eq!(get("height"), ch.to_string(), "{p:?}");
+    assert_eq!(get("nb_read_frames"), e.frames.to_string(), "{p:?}");
+    assert_eq!(get("r_frame_rate"), format!("{}/{}", e.fps.0, e.fps.1), "{p:?}");
+    assert_eq!(get("color_primaries"), "bt709", "{p:?}");
+    assert_eq!(get("color_transfer"), "bt709", "{p:?}");
+    assert_eq!(get("color_space"), "bt709", "{p:?}");
+    assert_eq!(get("color_range"), "tv", "{p:?}");
+    let duration: f64 = get("duration").parse().unwrap();
+    let expect = e.frames as f64 * e.fps.1 as f64 / e.fps.0 as f64;
+    assert!((duration - expect).abs() < 0.001, "duration {duration}, expected {expect}");
+
+    assert_eq!(src.len(), e.frames);
+    let decoded = decode_rgb(path);
+    let db = psnr(src, &decoded, e.width, e.height, cw, ch);
+    assert!(db >= min_psnr, "PSNR {db:.2} dB < {min_psnr} dB");
+}
+
+fn encode_raw(dir: &TempDir, frames: &[Vec<u8>], extra: &[&str]) -> (PathBuf, Run) {
+    let out = dir.join("out.mp4");
+    let mut args = vec!["encode", path_str(&out)];
+    args.extend_from_slice(extra);
+    let r = run_ok(&args, &frames.concat());
+    (out, r)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw frames on standard input
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn raw_rgb24_from_stdin() {
+    let dir = TempDir::new("rgb24");
+    let src = gradients(160, 120, 30);
+    let (out, r) = encode_raw(&dir, &src, &["--size", "160x120", "--pix-fmt", "rgb24", "--fps", "30", "--crf", "23"]);
+    // Not a terminal: no progress line, no warnings.
+    assert_eq!(r.stderr, "", "unexpected stderr");
+    assert_eq!(r.stdout, "");
+    check_video(&out, &Expect { width: 160, height: 120, frames: 30, fps: (30, 1) }, &src, 35.0);
+}
+
+#[test]
+fn raw_is_the_default_for_dash_and_pix_fmt_defaults_to_rgb24() {
+    let dir = TempDir::new("dash");
+    let src = gradients(64, 48, 5);
+    let (out, _) = encode_raw(&dir, &src, &["-", "--size", "64x48"]);
+    check_video(&out, &Expect { width: 64, height: 48, frames: 5, fps: (30, 1) }, &src, 35.0);
+}
+
+fn pixel_format_case(fmt: &str) {
+    let dir = TempDir::new(fmt);
+    let (w, h, n) = (48, 32, 6);
+    let src: Vec<Vec<u8>> =
+        gradients(w, h, n).into_iter().map(|f| if fmt == "gray8" { to_gray(&f) } else { f }).collect();
+    let packed: Vec<Vec<u8>> = src.iter().map(|f| pack(f, fmt)).collect();
+    let (out, r) = encode_raw(&dir, &packed, &["--size", "48x32", "--pix-fmt", fmt, "--fps", "25"]);
+    assert_eq!(r.stderr, "");
+    check_video(&out, &Expect { width: w, height: h, frames: n as usize, fps: (25, 1) }, &src, 35.0);
+}
+
+#[test]
+fn pix_fmt_bgr24() {
+    pixel_format_case("bgr24");
+}
+#[test]
+fn pix_fmt_rgba() {
+    pixel_format_case("rgba");
+}
+#[test]
+fn pix_fmt_bgra() {
+    pixel_format_case("bgra");
+}
+#[test]
+fn pix_fmt_argb() {
+    pixel_format_case("argb");
+}
+#[test]
+fn pix_fmt_gray8() {
+    pixel_format_case("gray8");
+}
+
+#[test]
+fn transparent_pixels_are_composited_over_background() {
+    let dir = TempDir::new("alpha");
+    let (w, h, n) = (64, 48, 4);
+    let rgb = gradients(w, h, n);
+    // Left half fully transparent, right half opaque.
+    let rgba: Vec<Vec<u8>> = rgb
+        .iter()
+        .map(|f| {
+            f.chunks_exact(3)
+                .enumerate()
+                .flat_map(|(i, p)| [p[0], p[1], p[2], if (i as u32 % w) < w / 2 { 0 } else { 255 }])
+                .collect()
+        })
+        .collect();
+    let expect: Vec<Vec<u8>> = rgb
+        .iter()
+        .map(|f| {
+            f.chunks_exact(3)
+                .enumerate()
+                .flat_map(|(i, p)| if (i as u32 % w) < w / 2 { [40, 160, 220] } else { [p[0], p[1], p[2]] })
+                .collect()
+        })
+        .collect();
+    let (out, _) = encode_raw(&dir, &rgba, &["--size", "64x48", "--pix-fmt", "rgba", "--background", "28a0dc"]);
+    check_video(&out, &Expect { width: w, height: h, frames: n as usize, fps: (30, 1) }, &expect, 33.0);
+    // The r,g,b spelling is the same colour.
+    let out2 = dir.join("out2.mp4");
+    run_ok(
+        &["encode", path_str(&out2), "--size", "64x48", "--pix-fmt", "rgba", "--background", "40,160,220"],
+        &rgba.concat(),
+    );
+    check_video(&out2, &Expect { width: w, height: h, frames: n as usize, fps: (30, 1) }, &expect, 33.0);
+}
+
+#[test]
+fn odd_size_is_padded_with_a_warning() {
+    let dir = TempDir::new("odd");
+    let src = gradients(33, 17, 5);
+    let (out, r) = encode_raw(&dir, &src, &["--size", "33x17"]);
+    assert!(r.stderr.starts_with("framepipe: warning: "), "stderr: {}", r.stderr);
+    assert!(r.stderr.contains("33x17") && r.stderr.contains("34x18"), "stderr: {}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "the warning is said once: {}", r.stderr);
+    check_video(&out, &Expect { width: 33, height: 17, frames: 5, fps: (30, 1) }, &src, 33.0);
+}
+
+#[test]
+fn ntsc_frame_rate_is_exact() {
+    let dir = TempDir::new("ntsc");
+    let src = gradients(64, 48, 12);
+    let (out, _) = encode_raw(&dir, &src, &["--size", "64x48", "--fps", "30000/1001"]);
+    check_video(&out, &Expect { width: 64, height: 48, frames: 12, fps: (30000, 1001) }, &src, 35.0);
+    // 29.97 means the same exact rate.
+    let out2 = dir.join("out2.mp4");
+    run_ok(&["encode", path_str(&out2), "--size", "64x48", "--fps", "29.97"], &src.concat());
+    assert_eq!(ffprobe(&out2)["r_frame_rate"], "30000/1001");
+}
+
+#[test]
+fn other_encoder_options_are_accepted() {
+    let dir = TempDir::new("opts");
+    let src = gradients(64, 48, 10);
+    let (out, _) = encode_raw(
+        &dir,
+        &src,
+        &[
+            "--size",
+            "64x48",
+            "--bitrate",
+            "800",
+            "--preset",
+            "veryfast",
+            "--tune",
+            "animation",
+            "--keyint",
+            "5",
+            "--threads",
+            "2",
+        ],
+    );
+    check_video(&out, &Expect { width: 64, height: 48, frames: 10, fps: (30, 1) }, &src, 30.0);
+}
+
+#[test]
+fn trailing_partial_frame_keeps_the_complete_frames() {
+    let dir = TempDir::new("partial");
+    let (w, h) = (64u32, 48u32);
+    let frame_len = (w * h * 3) as usize;
+    let src = gradients(w, h, 10);
+    let mut input = src.concat();
+    input.extend_from_slice(&gradient(w, h, 10)[..1234]);
+    let out = dir.join("out.mp4");
+    let r = run(&["encode", path_str(&out), "--size", "64x48"], &input);
+    assert_eq!(r.code, Some(1), "stderr: {}", r.stderr);
+    let expected = format!(
+        "framepipe: error: standard input ended 1234 bytes into frame 10, which needs {frame_len} bytes \
+         (1234 read, {} missing); the 10 complete frames before it were kept in {}",
+        frame_len - 1234,
+        out.display()
+    );
+    assert_eq!(r.stderr.trim_end(), expected);
+    check_video(&out, &Expect { width: w, height: h, frames: 10, fps: (30, 1) }, &src, 35.0);
+}
+
+#[test]
+fn partial_first_frame_writes_nothing() {
+    let dir = TempDir::new("partial0");
+    let out = dir.join("out.mp4");
+    let r = run(&["encode", path_str(&out), "--size", "64x48"], &[7u8; 100]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("100 bytes into frame 0") && r.stderr.contains("9116 missing"), "{}", r.stderr);
+    assert!(r.stderr.contains("was not written"), "{}", r.stderr);
+    assert!(!out.exists(), "an MP4 without frames was left behind");
+}
+
+#[test]
+fn empty_stdin_is_an_error() {
+    let dir = TempDir::new("empty");
+    let out = dir.join("out.mp4");
+    let r = run(&["encode", path_str(&out), "--size", "64x48"], &[]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.starts_with("framepipe: error: standard input is empty"), "{}", r.stderr);
+    assert!(r.stderr.contains("64x48 rgb24"), "{}", r.stderr);
+    assert!(!out.exists(), "an MP4 without frames was left behind");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image files
+// ---------------------------------------------------------------------------------------------
+
+fn write_images(dir: &TempDir, frames: &[Vec<u8>], w: u32, h: u32, ext: &str) -> Vec<PathBuf> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let p = dir.join(&format!("frame{i:03}.{ext}"));
+            image::RgbImage::from_raw(w, h, f.clone()).unwrap().save(&p).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn encode_files(out: &Path, files: &[PathBuf], extra: &[&str]) -> Run {
+    let mut args = vec!["encode", path_str(out)];
+    args.extend_from_slice(extra);
+    args.extend(files.iter().map(|p| path_str(p)));
+    run(&args, &[])
+}
+
+#[test]
+fn png_files() {
+    let dir = TempDir::new("png");
+    let src = gradients(64, 48, 6);
+    let files = write_images(&dir, &src, 64, 48, "png");
+    let out = dir.join("out.mp4");
+    let r = encode_files(&out, &files, &["--fps", "24"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    check_video(&out, &Expect { width: 64, height: 48, frames: 6, fps: (24, 1) }, &src, 35.0);
+}
+
+#[test]
+fn png_with_alpha_uses_background() {
+    let dir = TempDir::new("pngalpha");
+    let (w, h) = (32, 32);
+    let mut files = Vec::new();
+    let mut expect = Vec::new();
+    for i in 0..3u32 {
+        let rgb = gradient(w, h, i);
+        // Top half transparent, so it shows the (white) background.
+        let rgba: Vec<u8> = rgb
+            .chunks_exact(3)
+            .enumerate()
+            .flat_map(|(k, p)| [p[0], p[1], p[2], if (k as u32) < w * h / 2 { 0 } else { 255 }])
+            .collect();
+        let p = dir.join(&format!("a{i}.png"));
+        image::RgbaImage::from_raw(w, h, rgba).unwrap().save(&p).unwrap();
+        files.push(p);
+        expect.push(
+            rgb.chunks_exact(3)
+                .enumerate()
+                .flat_map(|(k, p)| if (k as u32) < w * h / 2 { [255, 255, 255] } else { [p[0], p[1], p[2]] })
+                .collect::<Vec<u8>>(),
+        );
+    }
+    // An opaque PNG can follow transparent ones.
+    let opaque = gradient(w, h, 3);
+    files.extend(write_images(&dir, std::slice::from_ref(&opaque), w, h, "png"));
+    expect.push(opaque);
+    let out = dir.join("out.mp4");
+    let r = encode_files(&out, &files, &["--background", "ffffff"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    check_video(&out, &Expect { width: w, height: h, frames: 4, fps: (30, 1) }, &expect, 33.0);
+}
+
+#[test]
+fn jpeg_files() {
+    let dir = TempDir::new("jpeg");
+    let src = gradients(64, 48, 5);
+    let files = write_images(&dir, &src, 64, 48, "jpg");
+    // The reference is what the JPEGs decode to, not the lossless source.
+    let decoded: Vec<Vec<u8>> = files.iter().map(|p| image::open(p).unwrap().to_rgb8().into_raw()).collect();
+    let out = dir.join("out.mp4");
+    let r = encode_files(&out, &files, &["--fps", "10"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    check_video(&out, &Expect { width: 64, height: 48, frames: 5, fps: (10, 1) }, &decoded, 35.0);
+}
+
+#[test]
+fn image_of_another_size_is_an_error_naming_the_file() {
+    let dir = TempDir::new("sizes");
+    let src = gradients(64, 48, 3);
+    let mut files = write_images(&dir, &src, 64, 48, "png");
+    let odd = dir.join("bigger.png");
+    image::RgbImage::from_raw(32, 32, gradient(32, 32, 0)).unwrap().save(&odd).unwrap();
+    files.push(odd.clone());
+    let out = dir.join("out.mp4");
+    let r = encode_files(&out, &files, &[]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.starts_with("framepipe: error: "), "{}", r.stderr);
+    assert!(r.stderr.contains(path_str(&odd)), "error does not name the file: {}", r.stderr);
+    assert!(r.stderr.contains("frame 3") && r.stderr.contains("32x32"), "{}", r.stderr);
+    assert!(r.stderr.contains("the 3 frames before it were kept"), "{}", r.stderr);
+    check_video(&out, &Expect { width: 64, height: 48, frames: 3, fps: (30, 1) }, &src, 35.0);
+}
+
+#[test]
+fn undecodable_image_is_an_error_naming_the_file() {
+    let dir = TempDir::new("garbage");
+    let src = gradients(64, 48, 2);
+    let mut files = write_images(&dir, &src, 64, 48, "png");
+    let bad = dir.join("broken.png");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\nthis is not really a png").unwrap();
+    files.push(bad.clone());
+    files.extend(write_images(&dir, &gradients(64, 48, 1), 64, 48, "jpg"));
+    let out = dir.join("out.mp4");
+    let r = encode_files(&out, &files, &[]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("cannot decode {}", bad.display())), "{}", r.stderr);
+    assert!(r.stderr.contains("the 2 frames before it were kept"), "{}", r.stderr);
+    check_video(&out, &Expect { width: 64, height: 48, frames: 2, fps: (30, 1) }, &src, 35.0);
+
+    // A missing first file: nothing is written.
+    let out2 = dir.join("out2.mp4");
+    let missing = dir.join("missing.png");
+    let r = encode_files(&out2, std::slice::from_ref(&missing), &[]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains(&format!("cannot read {} (frame 0)", missing.display())), "{}", r.stderr);
+    assert!(!out2.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// probe
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn probe_describes_the_video() {
+    let dir = TempDir::new("probe");
+    let src = gradients(96, 64, 15);
+    let (out, _) = encode_raw(&dir, &src, &["--size", "96x64", "--fps", "30000/1001"]);
+    let r = run_ok(&["probe", path_str(&out)], &[]);
+    let text = r.stdout.to_lowercase();
+    for needle in ["width: 96", "height: 64", "frames: 15", "30000/1001", "avc1", "high", "bt709", "limited"] {
+        assert!(text.contains(needle), "probe output lacks {needle:?}:\n{}", r.stdout);
+    }
+    let r = run_ok(&["probe", "--json", path_str(&out)], &[]);
+    let j = r.stdout.replace(char::is_whitespace, "");
+    for needle in ["\"width\":96", "\"height\":64", "\"frame_count\":15", "\"fps\":\"30000/1001\"", "\"primaries\":1"] {
+        assert!(j.contains(needle), "probe --json lacks {needle:?}:\n{}", r.stdout);
+    }
+    assert!(j.starts_with('{') && j.ends_with('}'), "{}", r.stdout);
+}
+
+#[test]
+fn probe_of_a_non_mp4_fails_clearly() {
+    let dir = TempDir::new("probebad");
+    let bad = dir.join("notes.txt");
+    std::fs::write(&bad, "hello, this is not a video at all\n").unwrap();
+    let r = run(&["probe", path_str(&bad)], &[]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.starts_with("framepipe: error: "), "{}", r.stderr);
+    assert!(r.stderr.contains(path_str(&bad)), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+
+    let r = run(&["probe", path_str(&dir.join("missing.mp4"))], &[]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("missing.mp4"), "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options and usage
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn bad_crf_fails_before_writing() {
+    let dir = TempDir::new("crf");
+    let out = dir.join("out.mp4");
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "--crf", "99"], &gradient(64, 48, 0));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(r.stderr.trim_end(), "framepipe: error: crf must be between 0 and 51, got 99");
+    assert!(!out.exists());
+}
+
+#[test]
+fn unknown_preset_is_a_usage_error() {
+    let dir = TempDir::new("preset");
+    let out = dir.join("out.mp4");
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "--preset", "nonsense"], &[]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("unknown preset \"nonsense\""), "{}", r.stderr);
+    assert!(r.stderr.contains("ultrafast") && r.stderr.contains("placebo"), "{}", r.stderr);
+    assert!(!out.exists());
+
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "--pix-fmt", "yuv420p"], &[]);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("unknown pixel format"), "{}", r.stderr);
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "--fps", "0"], &[]);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("frame rate"), "{}", r.stderr);
+}
+
+#[test]
+fn raw_input_needs_a_size() {
+    let r = run(&["encode", "never.mp4"], &[]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--size"), "{}", r.stderr);
+    assert!(!Path::new("never.mp4").exists());
+}
+
+#[test]
+fn crf_and_bitrate_conflict() {
+    let r = run(&["encode", "never.mp4", "--size", "8x8", "--crf", "20", "--bitrate", "100"], &[]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+}
+
+#[test]
+fn version_and_help() {
+    let r = run_ok(&["--version"], &[]);
+    assert!(r.stdout.starts_with("framepipe "), "{}", r.stdout);
+    let r = run_ok(&["--help"], &[]);
+    assert!(r.stdout.contains("encode") && r.stdout.contains("probe"), "{}", r.stdout);
+    assert!(r.stdout.contains("Examples:"), "{}", r.stdout);
+    let r = run_ok(&["encode", "--help"], &[]);
+    for flag in [
+        "--size",
+        "--pix-fmt",
+        "--fps",
+        "--crf",
+        "--bitrate",
+        "--preset",
+        "--tune",
+        "--keyint",
+        "--threads",
+        "--background",
+    ] {
+        assert!(r.stdout.contains(flag), "help lacks {flag}");
+    }
+}

@@ -1,0 +1,528 @@
+//! The MP4 writer checked by a real decoder: H.264 packets made by ffmpeg's libx264 are muxed
+//! with `Mp4Writer`, then ffprobe/ffmpeg must read the file back with the right frame count,
+//! size, rate, duration and colour, decode it without a message, and decode exactly the same
+//! pictures as from the raw H.264 stream (muxing must not change a bit).
+//!
+//! Skipped (with a message) when ffmpeg/ffprobe are not installed; CI installs them.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use framepipe::encode::{AvcConfig, ColorInfo, Packet};
+use framepipe::mux::mp4::{probe, probe_reader, Mp4Writer};
+use framepipe::mux::{Muxer, VideoTrack};
+use framepipe::Rational;
+
+fn have_tools() -> bool {
+    let ok = |tool: &str| {
+        Command::new(tool)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if ok("ffprobe") && ok("ffmpeg") {
+        true
+    } else {
+        eprintln!(
+            "SKIPPED: ffmpeg/ffprobe not found; install ffmpeg to run the MP4 decoder checks"
+        );
+        false
+    }
+}
+
+/// A scratch directory removed on drop.
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("framepipe-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// What the encoder side of the test produced: the stream as Annex-B, the packets in decode
+/// order with pts/dts in frame units, and the parameter sets.
+struct Source {
+    h264: PathBuf,
+    avc: AvcConfig,
+    packets: Vec<Packet>,
+}
+
+/// Encode `frames` test pictures with libx264 (`x264_args` extra ffmpeg options) into an MP4
+/// (for the timestamps) and an Annex-B copy of the same stream (for the packets).
+fn make_source(dir: &TempDir, rate: &str, frames: u32, x264_args: &[&str]) -> Source {
+    let mp4 = dir.path("ref.mp4");
+    let h264 = dir.path("ref.h264");
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=320x240:rate={rate}"))
+        .args([
+            "-frames:v",
+            &frames.to_string(),
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(x264_args)
+        .args([
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-colorspace",
+            "bt709",
+            "-color_range",
+            "tv",
+        ])
+        .arg(&mp4));
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&mp4)
+        .args(["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264"])
+        .arg(&h264));
+
+    // Timestamps in decode order, converted to frame units.
+    let tb = String::from_utf8(run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=time_base,r_frame_rate",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&mp4)))
+    .unwrap();
+    let parts: Vec<&str> = tb.trim().split(',').collect();
+    let ratio = |s: &str| -> (i64, i64) {
+        let (a, b) = s.split_once('/').unwrap();
+        (a.parse().unwrap(), b.parse().unwrap())
+    };
+    // csv order follows the section's field order: r_frame_rate, time_base.
+    let (fps_n, fps_d) = ratio(parts[0]);
+    let (tb_n, tb_d) = ratio(parts[1]);
+    let to_frames = |t: i64| -> i64 {
+        let num = t * tb_n * fps_n;
+        let den = tb_d * fps_d;
+        assert_eq!(num % den, 0, "timestamp {t} is not on a frame boundary");
+        num / den
+    };
+    let list = String::from_utf8(run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts,dts,flags",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&mp4)))
+    .unwrap();
+    let stamps: Vec<(i64, i64, bool)> = list
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                to_frames(f[0].parse().unwrap()),
+                to_frames(f[1].parse().unwrap()),
+                f[2].starts_with('K'),
+            )
+        })
+        .collect();
+
+    let annexb = std::fs::read(&h264).unwrap();
+    let (avc, units) = split_access_units(&annexb);
+    assert_eq!(units.len(), stamps.len(), "access units vs packets");
+    let packets = units
+        .into_iter()
+        .zip(stamps)
+        .map(|(data, (pts, dts, keyframe))| Packet {
+            data,
+            pts,
+            dts,
+            keyframe,
+        })
+        .collect();
+    Source { h264, avc, packets }
+}
+
+/// Split an Annex-B stream into NAL units.
+fn nal_units(data: &[u8]) -> Vec<&[u8]> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= data.len() {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut nals = Vec::new();
+    for (k, &s) in starts.iter().enumerate() {
+        let mut e = if k + 1 < starts.len() {
+            starts[k + 1] - 3
+        } else {
+            data.len()
+        };
+        while e > s && data[e - 1] == 0 {
+            e -= 1; // the leading zero of a 4-byte start code / trailing zeros
+        }
+        nals.push(&data[s..e]);
+    }
+    nals
+}
+
+/// Group NAL units into access units (AVCC, 4-byte lengths) and collect SPS/PPS. A new access
+/// unit starts at an AUD/SPS/PPS/SEI or at a slice with first_mb_in_slice == 0, once the
+/// current one has a slice. SPS, PPS and AUD NALs are left out of the samples (they go in avcC).
+fn split_access_units(data: &[u8]) -> (AvcConfig, Vec<Vec<u8>>) {
+    let mut avc = AvcConfig {
+        sps: vec![],
+        pps: vec![],
+    };
+    let mut units: Vec<Vec<u8>> = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    let mut cur_has_slice = false;
+    for nal in nal_units(data) {
+        let kind = nal[0] & 0x1f;
+        let is_slice = matches!(kind, 1 | 5);
+        let starts_au = matches!(kind, 6..=9) || (is_slice && nal[1] & 0x80 != 0);
+        if starts_au && cur_has_slice {
+            units.push(std::mem::take(&mut cur));
+            cur_has_slice = false;
+        }
+        match kind {
+            7 => {
+                if !avc.sps.iter().any(|s| s == nal) {
+                    avc.sps.push(nal.to_vec());
+                }
+            }
+            8 => {
+                if !avc.pps.iter().any(|p| p == nal) {
+                    avc.pps.push(nal.to_vec());
+                }
+            }
+            9 => {}
+            _ => {
+                cur.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                cur.extend_from_slice(nal);
+                cur_has_slice |= is_slice;
+            }
+        }
+    }
+    if cur_has_slice {
+        units.push(cur);
+    }
+    (avc, units)
+}
+
+fn track(src: &Source, fps: Rational) -> VideoTrack {
+    VideoTrack {
+        width: 320,
+        height: 240,
+        fps,
+        avc: src.avc.clone(),
+        color: ColorInfo::BT709_LIMITED,
+    }
+}
+
+/// ffprobe's `-of flat` output as (key, value) pairs.
+fn ffprobe_flat(file: &Path) -> std::collections::HashMap<String, String> {
+    let out = String::from_utf8(run(Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=codec_name,width,height,r_frame_rate,avg_frame_rate,nb_read_frames,nb_frames,duration,start_time,color_primaries,color_transfer,color_space,color_range,profile:format=duration,start_time"])
+        .args(["-of", "flat"])
+        .arg(file)))
+    .unwrap();
+    out.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+        .collect()
+}
+
+fn top_level_boxes(file: &Path) -> Vec<String> {
+    let data = std::fs::read(file).unwrap();
+    let mut names = Vec::new();
+    let mut i = 0usize;
+    while i + 8 <= data.len() {
+        let mut size = u32::from_be_bytes(data[i..i + 4].try_into().unwrap()) as u64;
+        if size == 1 {
+            size = u64::from_be_bytes(data[i + 8..i + 16].try_into().unwrap());
+        }
+        names.push(String::from_utf8_lossy(&data[i + 4..i + 8]).into_owned());
+        assert!(size >= 8);
+        i += size as usize;
+    }
+    assert_eq!(i, data.len(), "top-level boxes must tile the file");
+    names
+}
+
+fn decode_raw(input: &Path) -> Vec<u8> {
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(input)
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-",
+        ]))
+}
+
+/// Mux `src` into `out` and run every decoder check.
+fn check_file(src: &Source, out: &Path, fps: Rational) {
+    let n = src.packets.len() as f64;
+    let p = ffprobe_flat(out);
+    let get = |k: &str| {
+        p.get(k)
+            .unwrap_or_else(|| panic!("ffprobe gave no {k}: {p:?}"))
+            .clone()
+    };
+    assert_eq!(get("streams.stream.0.codec_name"), "h264");
+    assert_eq!(get("streams.stream.0.width"), "320");
+    assert_eq!(get("streams.stream.0.height"), "240");
+    assert_eq!(
+        get("streams.stream.0.nb_read_frames"),
+        src.packets.len().to_string()
+    );
+    assert_eq!(
+        get("streams.stream.0.nb_frames"),
+        src.packets.len().to_string()
+    );
+    assert_eq!(
+        get("streams.stream.0.r_frame_rate"),
+        format!("{}/{}", fps.num, fps.den)
+    );
+    assert_eq!(
+        get("streams.stream.0.avg_frame_rate"),
+        format!("{}/{}", fps.num, fps.den)
+    );
+    assert_eq!(get("streams.stream.0.color_primaries"), "bt709");
+    assert_eq!(get("streams.stream.0.color_transfer"), "bt709");
+    assert_eq!(get("streams.stream.0.color_space"), "bt709");
+    assert_eq!(get("streams.stream.0.color_range"), "tv");
+    let want = n * fps.den as f64 / fps.num as f64;
+    for key in ["format.duration", "streams.stream.0.duration"] {
+        let d: f64 = get(key).parse().unwrap();
+        assert!((d - want).abs() <= 0.001, "{key} {d} != {want}");
+    }
+    for key in ["format.start_time", "streams.stream.0.start_time"] {
+        let s: f64 = get(key).parse().unwrap();
+        assert!(s.abs() < 1e-9, "{key} = {s}");
+    }
+    assert_eq!(top_level_boxes(out), ["ftyp", "moov", "mdat"]);
+
+    // A full decode prints nothing.
+    let o = Command::new("ffmpeg")
+        .args(["-v", "warning", "-i"])
+        .arg(out)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "decoder messages");
+
+    // Same pictures as decoding the raw stream.
+    let ours = decode_raw(out);
+    let reference = decode_raw(&src.h264);
+    assert_eq!(ours.len(), src.packets.len() * 320 * 240 * 3 / 2);
+    assert!(
+        ours == reference,
+        "decoded pictures differ from the raw H.264 decode"
+    );
+
+    // Our own reader agrees.
+    let info = probe(out).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.frame_count),
+        (320, 240, src.packets.len() as u64)
+    );
+    assert_eq!(info.fps, Some(fps));
+    assert!((info.duration_seconds - want).abs() <= 0.001);
+    assert!(info.faststart);
+    assert_eq!(info.color, Some(ColorInfo::BT709_LIMITED));
+    assert_eq!(
+        info.keyframes,
+        src.packets.iter().filter(|p| p.keyframe).count() as u64
+    );
+    assert_eq!(info.profile, "High");
+}
+
+#[test]
+fn mp4_bframes_ntsc_rate_to_file() {
+    if !have_tools() {
+        return;
+    }
+    let dir = TempDir::new("mp4-bframes");
+    let src = make_source(&dir, "30000/1001", 45, &["-bf", "3", "-g", "20"]);
+    assert!(
+        src.packets[0].dts < 0,
+        "expected negative first dts with B-frames"
+    );
+    assert!(src.packets.iter().any(|p| p.pts != p.dts));
+    let fps = Rational::new(30000, 1001).unwrap();
+    let out = dir.path("ours.mp4");
+    let mut w = Mp4Writer::create(&out, track(&src, fps)).unwrap();
+    for p in &src.packets {
+        w.write_packet(p).unwrap();
+    }
+    w.finish().unwrap();
+    assert_eq!(w.frames(), 45);
+    assert!(w.is_faststart());
+    assert_eq!(w.bytes_written(), std::fs::metadata(&out).unwrap().len());
+    drop(w);
+    check_file(&src, &out, fps);
+}
+
+#[test]
+fn mp4_no_bframes_in_memory() {
+    if !have_tools() {
+        return;
+    }
+    let dir = TempDir::new("mp4-nob");
+    let src = make_source(&dir, "30", 40, &["-bf", "0", "-g", "15"]);
+    assert!(src.packets.iter().all(|p| p.pts == p.dts));
+    let fps = Rational::new(30, 1).unwrap();
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), track(&src, fps)).unwrap();
+    for p in &src.packets {
+        w.write_packet(p).unwrap();
+    }
+    w.finish().unwrap();
+    let bytes = w.into_inner().into_inner();
+    let info = probe_reader(Cursor::new(&bytes)).unwrap();
+    assert_eq!(info.frame_count, 40);
+    let out = dir.path("ours.mp4");
+    std::fs::write(&out, &bytes).unwrap();
+    check_file(&src, &out, fps);
+}
+
+#[test]
+fn mp4_bframe_pyramid_25fps() {
+    if !have_tools() {
+        return;
+    }
+    let dir = TempDir::new("mp4-pyramid");
+    let src = make_source(
+        &dir,
+        "25",
+        33,
+        &["-bf", "2", "-x264-params", "b-pyramid=normal"],
+    );
+    let fps = Rational::new(25, 1).unwrap();
+    let out = dir.path("ours.mp4");
+    let mut w = Mp4Writer::create(&out, track(&src, fps)).unwrap();
+    for p in &src.packets {
+        w.write_packet(p).unwrap();
+    }
+    w.finish().unwrap();
+    drop(w);
+    check_file(&src, &out, fps);
+}
+
+#[test]
+fn mp4_probe_reads_ffmpeg_files() {
+    if !have_tools() {
+        return;
+    }
+    let dir = TempDir::new("mp4-probe");
+    for (name, flags) in [("plain.mp4", None), ("fast.mp4", Some("+faststart"))] {
+        let out = dir.path(name);
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x128:rate=24",
+            "-frames:v",
+            "24",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "main",
+            "-level",
+            "3.1",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "12",
+        ])
+        .args([
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-colorspace",
+            "bt709",
+        ]);
+        if let Some(f) = flags {
+            cmd.args(["-movflags", f]);
+        }
+        run(cmd.arg(&out));
+        let info = probe(&out).unwrap();
+        assert_eq!(
+            (info.width, info.height, info.frame_count),
+            (160, 128, 24),
+            "{name}"
+        );
+        assert_eq!(info.fps, Some(Rational::new(24, 1).unwrap()), "{name}");
+        assert!(
+            (info.duration_seconds - 1.0).abs() < 0.001,
+            "{name}: {}",
+            info.duration_seconds
+        );
+        assert_eq!(info.codec, "avc1");
+        assert_eq!(info.profile, "Main");
+        assert_eq!(info.level, "3.1");
+        assert_eq!(info.brand, "isom");
+        assert_eq!(info.faststart, flags.is_some(), "{name}");
+        assert_eq!(info.keyframes, 2, "{name}");
+        assert_eq!(info.file_size, std::fs::metadata(&out).unwrap().len());
+        let c = info.color.expect("colr");
+        assert_eq!((c.primaries, c.transfer, c.matrix), (1, 1, 1));
+    }
+    // Not an MP4.
+    let txt = dir.path("notes.txt");
+    std::fs::write(&txt, "just some text, not a video").unwrap();
+    let e = probe(&txt).unwrap_err();
+    assert!(matches!(e, framepipe::Error::Parameter(_)));
+    assert!(e.to_string().contains("not an MP4 file"), "{e}");
+    let e = probe(&dir.path("missing.mp4")).unwrap_err();
+    assert!(matches!(e, framepipe::Error::Io { .. }), "{e}");
+}

@@ -1,0 +1,43 @@
+"""framepipe: frames in memory to H.264 MP4, with x264 in-process.
+
+>>> import numpy as np, framepipe
+>>> frames = (np.full((480, 640, 3), i, np.uint8) for i in range(60))
+>>> framepipe.write_video("out.mp4", frames, fps=30)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from . import _native
+from .errors import (
+    EncoderError,
+    FramepipeError,
+    FramepipeWarning,
+    OutputError,
+    ParameterError,
+    UnsupportedError,
+    WriterClosedError,
+)
+from .writer import VideoResult, VideoWriter, write_video
+
+__version__ = _native.__version__
+
+
+def probe(path) -> dict:
+    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour."""
+    return _native.probe(path)
+
+
+__all__ = [
+    "VideoWriter",
+    "VideoResult",
+    "write_video",
+    "probe",
+    "FramepipeError",
+    "ParameterError",
+    "WriterClosedError",
+    "UnsupportedError",
+    "EncoderError",
+    "OutputError",
+    "FramepipeWarning",
+    "__version__",
+]

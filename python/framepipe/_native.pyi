@@ -1,0 +1,42 @@
+"""Type stubs for the compiled module ``framepipe._native`` (crates/framepipe-py)."""
+
+from os import PathLike
+from typing import Any
+
+__version__: str
+
+class Writer:
+    """The engine's video writer; use :class:`framepipe.VideoWriter`, which wraps it."""
+
+    def __init__(
+        self,
+        path: str | PathLike[str] | None,
+        *,
+        fps_num: int,
+        fps_den: int,
+        crf: float | None = None,
+        bitrate: int | None = None,
+        preset: str = "medium",
+        tune: str | None = None,
+        keyint: int | None = None,
+        threads: int | None = None,
+        background: tuple[int, int, int] = (0, 0, 0),
+        queue_frames: int = 4,
+    ) -> None: ...
+    def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
+        """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
+    def close(self) -> dict[str, Any] | None:
+        """Finish the file; returns a summary dict (with "data" for in-memory writers)."""
+    def take_warnings(self) -> list[str]: ...
+    @property
+    def frames_written(self) -> int: ...
+    @property
+    def bytes_written(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+
+def rational_fps(fps: float) -> tuple[int, int]:
+    """The exact rational framepipe uses for a float frame rate (29.97 -> (30000, 1001))."""
+
+def probe(path: str | PathLike[str]) -> dict[str, Any]:
+    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour."""

@@ -1,0 +1,49 @@
+"""framepipe's exceptions: one hierarchy under :class:`FramepipeError`.
+
+Each also derives from the built-in exception a caller would expect, so ``except ValueError`` and
+``except OSError`` keep working.
+"""
+
+from __future__ import annotations
+
+
+class FramepipeError(Exception):
+    """Base class of every error raised by framepipe."""
+
+
+class ParameterError(FramepipeError, ValueError):
+    """A value passed to framepipe is wrong: a frame of the wrong shape, a bad option, NaN pixels.
+
+    The message names the frame index where a frame is at fault.
+    """
+
+
+class WriterClosedError(ParameterError):
+    """A frame was written to a writer that is already closed."""
+
+
+class UnsupportedError(FramepipeError, TypeError):
+    """Valid in principle but not supported, e.g. an array dtype framepipe cannot convert."""
+
+
+class EncoderError(FramepipeError):
+    """The encoder (x264) refused an option or failed; the message carries x264's own words."""
+
+
+class OutputError(FramepipeError, OSError):
+    """Writing the output failed: path not writable, disk full. ``errno`` is set."""
+
+
+class FramepipeWarning(UserWarning):
+    """Something was adjusted rather than refused, e.g. an odd frame size padded to even."""
+
+
+__all__ = [
+    "FramepipeError",
+    "ParameterError",
+    "WriterClosedError",
+    "UnsupportedError",
+    "EncoderError",
+    "OutputError",
+    "FramepipeWarning",
+]

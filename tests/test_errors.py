@@ -1,0 +1,180 @@
+"""Bad input gets a clear error and loses nothing: the frames before it stay in a playable file."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import framepipe
+from conftest import check_video, decode_rgb, psnr, smooth_frames
+
+SRC = smooth_frames(8, 48, 64)
+
+
+def test_shape_change_mid_stream_names_index_and_shapes_and_keeps_writer_usable(out):
+    with framepipe.VideoWriter(out, fps=30) as w:
+        for f in SRC[:5]:
+            w.write(f)
+        with pytest.raises(ValueError) as e:
+            w.write(np.zeros((24, 32, 3), np.uint8))
+        assert isinstance(e.value, framepipe.ParameterError)
+        msg = str(e.value)
+        assert "frame 5" in msg and "(24, 32, 3)" in msg and "(48, 64, 3)" in msg
+        with pytest.raises(framepipe.ParameterError, match=r"frame 5 .*\(48, 64, 4\)"):
+            w.write(np.zeros((48, 64, 4), np.uint8))  # channel count is fixed too
+        for f in SRC[5:]:
+            w.write(f)  # still usable
+    check_video(out, frames=8, width=64, height=48)
+    assert psnr(decode_rgb(out), SRC) >= 35
+
+
+def test_wrong_dimensions_and_channel_counts(out):
+    w = framepipe.VideoWriter(out, fps=30)
+    for bad in (np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4, 3, 1), np.uint8), np.zeros(16, np.uint8)):
+        with pytest.raises(framepipe.ParameterError, match="frame 0"):
+            w.write(bad)
+    w.write(SRC[0])
+    w.close()
+    check_video(out, frames=1, width=64, height=48)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, np.complex64, object])
+def test_unsupported_dtypes(out, dtype):
+    with framepipe.VideoWriter(out, fps=30) as w:
+        w.write(SRC[0])
+        with pytest.raises(framepipe.UnsupportedError, match=r"dtype"):
+            w.write(np.zeros((48, 64, 3), dtype))
+        assert isinstance(framepipe.UnsupportedError("x"), TypeError)
+        w.write(SRC[1])
+    check_video(out, frames=2, width=64, height=48)
+
+
+def test_nan_is_an_error_naming_the_frame(out):
+    with framepipe.VideoWriter(out, fps=30) as w:
+        w.write(SRC[0] / 255.0)
+        w.write(SRC[1] / 255.0)
+        bad = SRC[2] / 255.0
+        bad[10, 20, 1] = np.nan
+        with pytest.raises(framepipe.ParameterError, match=r"frame 2.*NaN at row 10, column 20"):
+            w.write(bad)
+        w.write(SRC[3] / 255.0)
+    check_video(out, frames=3, width=64, height=48)
+
+
+def test_write_after_close_raises(out):
+    w = framepipe.VideoWriter(out, fps=30)
+    w.write(SRC[0])
+    res = w.close()
+    assert w.close() == res  # closing twice is harmless
+    with pytest.raises(framepipe.WriterClosedError, match="closed"):
+        w.write(SRC[1])
+    check_video(out, frames=1, width=64, height=48)
+
+
+def test_exception_inside_with_block_finishes_file_then_reraises(out):
+    with pytest.raises(RuntimeError, match="boom"):
+        with framepipe.VideoWriter(out, fps=30) as w:
+            for i, f in enumerate(SRC):
+                if i == 6:
+                    raise RuntimeError("boom")
+                w.write(f)
+    check_video(out, frames=6, width=64, height=48)
+    assert psnr(decode_rgb(out), SRC[:6]) >= 35
+
+
+def test_keyboard_interrupt_keeps_frames(out):
+    with pytest.raises(KeyboardInterrupt):
+        with framepipe.VideoWriter(out, fps=30) as w:
+            for f in SRC[:4]:
+                w.write(f)
+            raise KeyboardInterrupt
+    check_video(out, frames=4, width=64, height=48)
+
+
+def test_real_sigint_in_a_child_process_keeps_frames(tmp_path):
+    # A real Ctrl-C (SIGINT) delivered while the writer is busy.
+    out = tmp_path / "sigint.mp4"
+    script = textwrap.dedent(f"""
+        import os, signal, numpy as np, framepipe
+        frames = np.random.default_rng(0).integers(0, 255, (4, 48, 64, 3), dtype=np.uint8)
+        with framepipe.VideoWriter({str(out)!r}, fps=30) as w:
+            for i in range(1000):
+                w.write(frames[i % 4])
+                if i == 9:
+                    os.kill(os.getpid(), signal.SIGINT)
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode != 0 and "KeyboardInterrupt" in r.stderr
+    info = check_video(out, frames=10, width=64, height=48)
+    assert info["nb_read_frames"] == 10
+
+
+def test_no_frames_is_a_clear_error(out):
+    with pytest.raises(framepipe.ParameterError, match="no frames"):
+        with framepipe.VideoWriter(out, fps=30):
+            pass
+
+
+def test_unwritable_path_fails_at_construction(tmp_path):
+    with pytest.raises(framepipe.OutputError) as e:
+        framepipe.VideoWriter(tmp_path / "missing-dir" / "out.mp4", fps=30)
+    assert isinstance(e.value, OSError) and e.value.errno == errno.ENOENT
+    assert "missing-dir" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "opts, cls, pattern",
+    [
+        (dict(crf=99), framepipe.ParameterError, "crf must be between 0 and 51"),
+        (dict(preset="fastest"), framepipe.ParameterError, "unknown preset"),
+        (dict(tune="cartoon"), framepipe.ParameterError, "unknown tune"),
+        (dict(crf=20, bitrate=500), framepipe.ParameterError, "either crf or bitrate"),
+        (dict(fps=0), framepipe.ParameterError, "fps must be positive"),
+        (dict(fps=-2.5), framepipe.ParameterError, "positive"),
+        (dict(keyint=0), framepipe.ParameterError, "keyint"),
+        (dict(threads=0), framepipe.ParameterError, "threads"),
+        (dict(crf=0), framepipe.EncoderError, "lossless"),  # x264's own reason
+    ],
+)
+def test_bad_options_fail_early_and_clearly(out, opts, cls, pattern):
+    opts = dict(opts)
+    fps = opts.pop("fps", 30)
+    with pytest.raises(cls, match=pattern):
+        framepipe.VideoWriter(out, fps=fps, **opts)
+    assert issubclass(cls, framepipe.FramepipeError)
+
+
+def can_mount_tmpfs(path) -> bool:
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_disk_full_raises_enospc_and_keeps_earlier_frames(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if not can_mount_tmpfs(mnt):
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        out = mnt / "full.mp4"
+        rng = np.random.default_rng(0)
+        noise = [rng.integers(0, 255, (128, 128, 3), dtype=np.uint8) for _ in range(4)]  # ~30 KB/frame
+        w = framepipe.VideoWriter(out, fps=30, crf=10, preset="ultrafast")
+        with pytest.raises(framepipe.OutputError) as e:
+            with w:
+                for i in range(1000):
+                    w.write(noise[i % 4])
+        assert e.value.errno == errno.ENOSPC
+        assert "frame" in str(e.value) and "full.mp4" in str(e.value)
+        frames = framepipe.probe(out)["frame_count"]
+        assert frames > 3
+        check_video(out, frames=frames, width=128, height=128)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

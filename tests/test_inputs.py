@@ -1,0 +1,198 @@
+"""Every accepted frame type: pixel layouts, dtypes, strides, PIL images, matplotlib Figures."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import framepipe
+from conftest import check_video, decode_rgb, psnr, smooth_frames
+
+H, W, N = 48, 64, 6
+
+
+@pytest.fixture(scope="module")
+def src():
+    return smooth_frames(N, H, W)
+
+
+def encode(out, frames, **kw):
+    framepipe.write_video(out, frames, fps=30, **kw)
+    check_video(out, frames=len(frames), width=W, height=H)
+    return decode_rgb(out)
+
+
+def test_gray_2d_and_hxwx1(out, tmp_path, src):
+    gray = src.mean(-1).astype(np.uint8)
+    decoded = encode(out, list(gray))
+    assert psnr(decoded, np.repeat(gray[..., None], 3, -1)) >= 38
+    # Chroma is neutral: R = G = B within rounding.
+    assert np.abs(decoded[..., 0].astype(int) - decoded[..., 2].astype(int)).max() <= 3
+    out2 = tmp_path / "b.mp4"
+    assert np.array_equal(encode(out2, list(gray[..., None])), decoded)
+
+
+def test_rgba_alpha_composited_over_background(out):
+    frame = np.zeros((H, W, 4), np.uint8)
+    frame[..., :3] = (255, 255, 255)
+    frame[:, : W // 2, 3] = 255  # left half opaque white
+    frame[:, W // 2:, 3] = 0  # right half fully transparent
+    decoded = encode(out, [frame] * 2, background=(0, 0, 255))
+    left = decoded[:, 8:-8, 8 : W // 2 - 8].astype(int)
+    right = decoded[:, 8:-8, W // 2 + 8 : -8].astype(int)
+    assert np.abs(left - (255, 255, 255)).max() <= 3
+    assert np.abs(right - (0, 0, 255)).max() <= 3
+
+
+def test_half_transparent_blends(out):
+    frame = np.zeros((H, W, 4), np.uint8)
+    frame[...] = (255, 0, 0, 128)
+    decoded = encode(out, [frame], background=(0, 0, 0))
+    assert np.abs(decoded[:, 8:-8, 8:-8].astype(int) - (128, 0, 0)).max() <= 4
+
+
+def test_opaque_rgba_equals_rgb(tmp_path, src):
+    rgba = np.concatenate([src, np.full(src.shape[:-1] + (1,), 255, np.uint8)], -1)
+    a = encode(tmp_path / "a.mp4", list(src))
+    b = encode(tmp_path / "b.mp4", list(rgba))
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("fmt", ["bgr24", "bgra", "argb"])
+def test_other_byte_orders(out, src, fmt):
+    if fmt == "bgr24":
+        frames = src[..., ::-1].copy()
+    elif fmt == "bgra":
+        frames = np.concatenate([src[..., ::-1], np.full(src.shape[:-1] + (1,), 255, np.uint8)], -1)
+    else:
+        frames = np.concatenate([np.full(src.shape[:-1] + (1,), 255, np.uint8), src], -1)
+    decoded = encode(out, list(frames), pix_fmt=fmt)
+    assert psnr(decoded, src) >= 35
+
+
+def test_bool_frames_are_black_and_white(out):
+    frame = np.zeros((H, W), bool)
+    frame[:, : W // 2] = True
+    decoded = encode(out, [frame] * 2)
+    assert decoded[:, 8:-8, 8 : W // 2 - 8].min() >= 252
+    assert decoded[:, 8:-8, W // 2 + 8 : -8].max() <= 3
+
+
+def test_uint16_full_range_maps_to_8_bit(out, src):
+    wide = src.astype(np.uint16) * 257  # 255 → 65535
+    decoded = encode(out, list(wide))
+    assert psnr(decoded, src) >= 35
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_frames_in_unit_range(out, src, dtype):
+    f = (src / 255.0).astype(dtype)
+    decoded = encode(out, list(f))
+    assert psnr(decoded, src) >= 35
+
+
+def test_float_frames_are_clipped_not_rescaled_per_frame(tmp_path):
+    # A dim frame stays dim: peers that rescale each frame to its own max make videos flicker.
+    dim = np.full((H, W, 3), 0.25, np.float32)
+    bright = np.full((H, W, 3), 1.7, np.float32)  # clipped to 1.0
+    negative = np.full((H, W, 3), -3.0, np.float32)  # clipped to 0.0
+    decoded = encode(tmp_path / "f.mp4", [dim, bright, negative])
+    assert abs(decoded[0].mean() - 64) <= 3
+    assert decoded[1].min() >= 252
+    assert decoded[2].max() <= 3
+
+
+def test_strided_and_non_contiguous_arrays(tmp_path, src):
+    reference = encode(tmp_path / "ref.mp4", list(src))
+    big = np.zeros((N, H * 2, W * 2, 3), np.uint8)
+    big[:, ::2, ::2] = src
+    views = {
+        "every_other_pixel": [f[::2, ::2] for f in big],
+        "fortran_order": [np.asfortranarray(f) for f in src],
+        "flipped_twice": [f[::-1][::-1] for f in src],
+        "negative_strides": [np.ascontiguousarray(f[::-1])[::-1] for f in src],
+        "channel_view": [np.ascontiguousarray(np.concatenate([f, f], -1))[..., :3] for f in src],
+        "float_strided": [(np.concatenate([f, f], 1) / 255.0)[:, :W] for f in src],
+    }
+    for name, frames in views.items():
+        assert not all(f.flags.c_contiguous for f in frames) or name == "flipped_twice", name
+        decoded = encode(tmp_path / f"{name}.mp4", frames)
+        if name == "float_strided":
+            assert psnr(decoded, src) >= 35, name
+        else:
+            assert np.array_equal(decoded, reference), name
+
+
+def test_pil_images(tmp_path, src):
+    from PIL import Image
+
+    modes = {
+        "RGB": [Image.fromarray(f) for f in src],
+        "RGBA": [Image.fromarray(f).convert("RGBA") for f in src],
+        "L": [Image.fromarray(f).convert("L") for f in src],
+        "P": [Image.fromarray(f).convert("P", palette=Image.Palette.ADAPTIVE, colors=256) for f in src],
+    }
+    for mode, frames in modes.items():
+        decoded = encode(tmp_path / f"{mode}.mp4", frames)
+        expect = np.stack([np.asarray(im.convert("RGB")) for im in frames])
+        assert psnr(decoded, expect) >= 33, mode
+
+
+def test_matplotlib_figures(out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.2, 2.4), dpi=50)  # 160x120 pixels
+    ax.set_axis_off()
+    fig.subplots_adjust(0, 0, 1, 1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    line, = ax.plot([0, 1], [0, 1], lw=10, color="tab:blue")
+    expected = []
+    with framepipe.VideoWriter(out, fps=10) as w:
+        for i in range(5):
+            line.set_ydata([0, i / 4])
+            w.write(fig)  # drawn fresh for each frame
+            expected.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+    plt.close(fig)
+    check_video(out, frames=5, width=160, height=120, fps=10)
+    decoded = decode_rgb(out)
+    assert psnr(decoded, np.stack(expected)) >= 33
+    # Each decoded frame is closest to its own source frame: the figure was redrawn each time.
+    for i in range(5):
+        assert int(np.argmax([psnr(decoded[i], e) for e in expected])) == i
+
+
+def test_gil_is_released_while_encoding(tmp_path):
+    # While one thread converts and encodes big frames, another keeps running Python code.
+    frame = np.random.default_rng(1).random((1080, 1920, 3))  # float64: slow conversion path
+    ticks = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    with framepipe.VideoWriter(tmp_path / "gil.mp4", fps=30, preset="ultrafast") as w:
+        w.write(frame)  # warm-up: opens the encoder
+        t = threading.Thread(target=ticker)
+        t.start()
+        time.sleep(0.02)
+        start = time.perf_counter()
+        for _ in range(3):
+            w.write(frame)
+        end = time.perf_counter()
+        time.sleep(0.02)
+        stop.set()
+        t.join()
+    per_write = (end - start) / 3
+    inside = [x for x in ticks if start - 0.005 <= x <= end + 0.005]
+    gaps = np.diff(inside)
+    # Had write() held the GIL, the ticker would have stalled for a whole write (per_write).
+    assert len(inside) >= 3 and gaps.max() < max(per_write / 2, 0.02), (gaps.max(), per_write)
