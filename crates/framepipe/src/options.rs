@@ -95,7 +95,8 @@ impl_from_str!(Tune, "tune");
 /// Rate control: constant quality (CRF) or an average bitrate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateControl {
-    /// Constant rate factor, 0 (lossless-ish) to 51; 23 is x264's default.
+    /// Constant rate factor, 1 (best) to 51 (smallest); 23 is x264's default. Below 1 x264 goes
+    /// lossless, which High profile does not allow, so the encoder refuses it.
     Crf(f32),
     /// Average bitrate in kbit/s.
     BitrateKbps(u32),

@@ -53,8 +53,9 @@ mod log {
     pub(super) fn install(_param: &mut super::sys::x264_param_t, _sink: *const super::LogSink) {}
 }
 
-/// An x264 encoder producing High-profile, yuv420p, BT.709-tagged H.264 in AVCC (length-prefixed)
-/// form, with timestamps in frame units.
+/// An x264 encoder producing High-profile (at most: x264 signals a lower profile when a preset
+/// such as ultrafast uses no High-only tools), yuv420p, BT.709-tagged H.264 in AVCC
+/// (length-prefixed) form, with timestamps in frame units.
 pub struct X264Encoder {
     handle: *mut sys::x264_t,
     avc: AvcConfig,
@@ -152,15 +153,21 @@ impl X264Encoder {
         p.vui.i_sar_width = 1;
         p.vui.i_sar_height = 1;
 
+        // x264 treats crf below 1 as lossless, which High profile refuses; x264 says so on
+        // stderr through its internal logger (not pf_log), so check here and say it ourselves.
+        if let RateControl::Crf(c) = opts.rate {
+            if c < 1.0 {
+                return Err(Error::encoder(format!(
+                    "x264 refused crf {c} with profile \"high\": crf below 1 is lossless, and high profile \
+                     doesn't support lossless; use crf 1 or more"
+                )));
+            }
+        }
         let high = cstring("high");
         // SAFETY: valid param struct and NUL-terminated profile name.
         if unsafe { sys::x264_param_apply_profile(&mut p, high.as_ptr()) } < 0 {
             // x264_param_apply_profile logs to stderr itself, not through pf_log: say its reason.
-            let mut why = take_log(&log);
-            if why.is_empty() && opts.rate == RateControl::Crf(0.0) {
-                why = ": high profile doesn't support lossless (crf 0); use crf 1 or more".into();
-            }
-            return Err(Error::encoder(format!("x264 refused profile \"high\"{why}")));
+            return Err(Error::encoder(format!("x264 refused profile \"high\"{}", take_log(&log))));
         }
         // SAFETY: p is fully initialised; x264 copies what it needs.
         let handle = unsafe { sys::x264_encoder_open(&mut p) };
