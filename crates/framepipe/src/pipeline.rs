@@ -306,10 +306,19 @@ impl VideoWriter {
     fn finish_inner(&mut self) -> Result<(WriteSummary, Option<Sink>)> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Finished => Err(Error::parameter("the video writer was already finished")),
-            State::Waiting(_) => Err(Error::parameter(format!(
+            State::Waiting(sink) => {
+                // Nothing was written: remove the empty file rather than leave an unplayable one.
+                drop(sink);
+                if let Some(p) = &self.path {
+                    if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                Err(Error::parameter(format!(
                 "no frames were written to {}; an MP4 needs at least one frame",
                 self.target
-            ))),
+            )))
+            }
             State::Failed { frames, mut sink, .. } => {
                 let s = self.summary(frames, &mut sink);
                 Ok((s, sink))
