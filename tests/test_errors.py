@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -65,6 +66,28 @@ def test_nan_is_an_error_naming_the_frame(out):
             w.write(bad)
         w.write(SRC[3] / 255.0)
     check_video(out, frames=3, width=64, height=48)
+
+
+def test_nan_location_is_right_for_fortran_order_arrays(out):
+    with framepipe.VideoWriter(out, fps=30) as w:
+        bad = np.asfortranarray(SRC[0] / 255.0)
+        bad[10, 20, 1] = np.nan
+        with pytest.raises(framepipe.ParameterError, match=r"frame 0.*NaN at row 10, column 20, channel 1"):
+            w.write(bad)
+        w.write(SRC[0])
+    check_video(out, frames=1, width=64, height=48)
+
+
+@pytest.mark.parametrize("opts", [
+    dict(background=(300, 0, 0)), dict(background="red"), dict(bitrate=-5), dict(threads=-1),
+    dict(keyint=-1), dict(crf="x"), dict(crf=float("nan")), dict(preset=3), dict(fps=Fraction(10**10, 3)),
+    dict(threads=2.5),
+])
+def test_out_of_range_or_mistyped_options_are_parameter_errors(out, opts):
+    opts = dict(opts)
+    fps = opts.pop("fps", 30)
+    with pytest.raises(framepipe.ParameterError):
+        framepipe.VideoWriter(out, fps=fps, **opts)
 
 
 def test_write_after_close_raises(out):
@@ -168,13 +191,18 @@ def test_disk_full_raises_enospc_and_keeps_earlier_frames(tmp_path):
         noise = [rng.integers(0, 255, (128, 128, 3), dtype=np.uint8) for _ in range(4)]  # ~30 KB/frame
         w = framepipe.VideoWriter(out, fps=30, crf=10, preset="ultrafast")
         with pytest.raises(framepipe.OutputError) as e:
-            with w:
-                for i in range(1000):
-                    w.write(noise[i % 4])
+            for i in range(1000):
+                w.write(noise[i % 4])
         assert e.value.errno == errno.ENOSPC
         assert "frame" in str(e.value) and "full.mp4" in str(e.value)
+        # Writing on reports the same cause, still as an OutputError with its errno.
+        with pytest.raises(framepipe.OutputError) as again:
+            w.write(noise[0])
+        assert again.value.errno == errno.ENOSPC and "earlier error" in str(again.value)
+        # close() succeeds: the file is complete and playable with the frames before the error.
+        res = w.close()
         frames = framepipe.probe(out)["frame_count"]
-        assert frames > 3
+        assert frames == res.frames > 3
         check_video(out, frames=frames, width=128, height=128)
     finally:
         subprocess.run(["umount", str(mnt)], check=False)

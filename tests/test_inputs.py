@@ -116,6 +116,8 @@ def test_strided_and_non_contiguous_arrays(tmp_path, src):
         "negative_strides": [np.ascontiguousarray(f[::-1])[::-1] for f in src],
         "channel_view": [np.ascontiguousarray(np.concatenate([f, f], -1))[..., :3] for f in src],
         "float_strided": [(np.concatenate([f, f], 1) / 255.0)[:, :W] for f in src],
+        # uint8 rows with packed pixels but padded rows: the engine reads them in place.
+        "row_padded": [np.concatenate([f, f], 1)[:, :W] for f in src],
     }
     for name, frames in views.items():
         assert not all(f.flags.c_contiguous for f in frames) or name == "flipped_twice", name
@@ -196,3 +198,57 @@ def test_gil_is_released_while_encoding(tmp_path):
     gaps = np.diff(inside)
     # Had write() held the GIL, the ticker would have stalled for a whole write (per_write).
     assert len(inside) >= 3 and gaps.max() < max(per_write / 2, 0.02), (gaps.max(), per_write)
+
+
+def test_broadcast_unaligned_and_big_endian_arrays(tmp_path, src):
+    reference = encode(tmp_path / "ref.mp4", list(src))
+    # A broadcast frame (row stride 0) is read correctly, not refused.
+    bcast = np.broadcast_to(src[0, 0], (H, W, 3))  # one row repeated: strides (0, 3, 1)
+    assert bcast.strides[0] == 0
+    decoded = encode(tmp_path / "bcast.mp4", [bcast] * 2)
+    assert psnr(decoded, np.stack([bcast] * 2)) >= 35
+    # Big-endian uint16 and float32 are accepted and mean the same values.
+    be16 = [(f.astype(np.uint16) * 257).astype(">u2") for f in src]
+    assert psnr(encode(tmp_path / "be16.mp4", be16), src) >= 35
+    bef = [(f / 255.0).astype(">f4") for f in src]
+    assert psnr(encode(tmp_path / "bef.mp4", bef), src) >= 35
+    # Unaligned float32 memory (offset by one byte inside a bytes buffer).
+    unaligned = []
+    for f in src:
+        raw = b"\0" + (f / 255.0).astype(np.float32).tobytes()
+        a = np.frombuffer(raw, np.float32, offset=1).reshape(H, W, 3)
+        assert not a.flags.aligned
+        unaligned.append(a)
+    assert psnr(encode(tmp_path / "unaligned.mp4", unaligned), src) >= 35
+    assert reference.shape == (N, H, W, 3)
+
+
+def test_progress_can_be_polled_from_another_thread_during_writes(tmp_path):
+    # Reading the writer's counters while another thread is inside write() must not deadlock.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import threading, numpy as np, framepipe
+        frame = np.random.default_rng(0).random((720, 1280, 3)).astype(np.float32)
+        w = framepipe.VideoWriter({str(tmp_path / "poll.mp4")!r}, fps=30, preset="ultrafast")
+        seen = []
+        done = threading.Event()
+        def poll():
+            while not done.is_set():
+                seen.append((w.frames_written, w.closed, repr(w)))
+        t = threading.Thread(target=poll)
+        t.start()
+        for _ in range(8):
+            w.write(frame)
+        done.set()
+        t.join()
+        res = w.close()
+        print(res.frames, len(seen), max(s[0] for s in seen))
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    frames, polls, max_seen = map(int, r.stdout.split())
+    assert frames == 8 and polls > 0 and 0 <= max_seen <= 8
+    check_video(tmp_path / "poll.mp4", frames=8, width=1280, height=720)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,6 +16,7 @@ from . import _native
 from .errors import FramepipeWarning, ParameterError, UnsupportedError, WriterClosedError
 
 FpsLike = int | float | Fraction | str
+_NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
 def _fps_pair(fps: FpsLike) -> tuple[int, int]:
@@ -56,6 +59,18 @@ class VideoResult:
         return float(self.frames / self.fps)
 
 
+def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = True) -> None:
+    """Raise ParameterError unless value is None or a number (an int if `integer`) in [lo, hi]."""
+    if value is None:
+        return
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if not ok_type or isinstance(value, bool):
+        kind = "an integer" if integer else "a number"
+        raise ParameterError(f"{name} must be {kind}, got {value!r}")
+    if not lo <= value <= hi:
+        raise ParameterError(f"{name} must be between {lo} and {hi}, got {value!r}")
+
+
 def _figure_array(fig: Any) -> np.ndarray:
     """Draw a matplotlib Figure and view its RGBA pixels without a copy."""
     canvas = fig.canvas
@@ -94,21 +109,22 @@ def _as_array(frame: Any) -> tuple[np.ndarray, str | None]:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     dt = arr.dtype
+    if dt.byteorder not in ("=", "|") and dt.byteorder != _NATIVE_ORDER:
+        arr = arr.astype(dt.newbyteorder("="))  # big-endian (or foreign) data: swap once
+        dt = arr.dtype
     if dt == np.bool_:
         arr, kind = arr.view(np.uint8), "bool"
-    elif dt == np.float16:
-        arr = arr.astype(np.float32)
-    elif dt.kind == "f" and dt.itemsize > 8:
-        arr = arr.astype(np.float64)
+    elif dt == np.float16 or (dt.kind == "f" and dt.itemsize > 8):
+        arr = arr.astype(np.float32 if dt == np.float16 else np.float64)
     elif dt not in (np.uint8, np.uint16, np.float32, np.float64):
         raise UnsupportedError(
             f"frames must be uint8, uint16, bool or float (values in [0, 1]); got dtype {dt}. "
             f"Convert first, e.g. frame.astype(np.uint8) for 0-255 integers"
         )
-    if not dt.isnative and dt.byteorder not in ("=", "|"):
-        arr = arr.astype(arr.dtype.newbyteorder("="))
     if any(s < 0 for s in arr.strides):
         arr = np.ascontiguousarray(arr)
+    elif not arr.flags.aligned:
+        arr = np.require(arr, requirements="A")  # e.g. np.frombuffer(buf, offset=1)
     return arr, kind
 
 
@@ -156,6 +172,22 @@ class VideoWriter:
     ) -> None:
         self._path = None if path is None else os.fspath(path)
         self._fps = Fraction(*_fps_pair(fps))
+        if self._fps.numerator >= 2**32 or self._fps.denominator >= 2**32:
+            raise ParameterError(f"fps {self._fps} has a numerator or denominator too large (max 2**32 - 1)")
+        _check_number("crf", crf, 0, 51, integer=False)
+        _check_number("bitrate", bitrate, 1, 2**31 - 1)
+        _check_number("keyint", keyint, 1, 2**31 - 1)
+        _check_number("threads", threads, 1, 1024)
+        _check_number("queue_frames", queue_frames, 1, 1 << 16)
+        for name, value in (("preset", preset), ("tune", tune), ("pix_fmt", pix_fmt)):
+            if value is not None and not isinstance(value, str):
+                raise ParameterError(f"{name} must be a string, got {value!r}")
+        try:
+            background = tuple(int(c) for c in background)
+        except (TypeError, ValueError):
+            raise ParameterError(f"background must be an (r, g, b) tuple of ints, got {background!r}") from None
+        if len(background) != 3 or not all(0 <= c <= 255 for c in background):
+            raise ParameterError(f"background must be 3 values from 0 to 255, got {background!r}")
         self._pix_fmt = pix_fmt
         self._first_shape: tuple[int, ...] | None = None
         self._result: VideoResult | None = None
@@ -169,7 +201,7 @@ class VideoWriter:
             tune=tune,
             keyint=keyint,
             threads=threads,
-            background=tuple(background),
+            background=background,
             queue_frames=queue_frames,
         )
 

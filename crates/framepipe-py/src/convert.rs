@@ -90,24 +90,26 @@ pub fn u8_frame<'a>(
     let bytes = src.bytes();
     let [s0, s1, s2] = src.strides;
     let c = src.channels;
-    let packed_row = (c == 1 && s1 == 1) || (s2 == 1 && s1 == c);
+    // No copy when each row's pixels are packed and rows do not overlap (a broadcast array can
+    // have a row stride of 0).
+    let packed_row = ((c == 1 && s1 == 1) || (s2 == 1 && s1 == c)) && s0 >= src.width * c;
     if packed_row && scale == Scale::Identity {
         return Frame::new(bytes, src.width as u32, src.height as u32, s0, format);
     }
-    pack(src, scratch, |i| {
+    pack(src, scratch, |i, _| {
         let v = bytes[i];
         Ok(if scale == Scale::Bool { if v != 0 { 255 } else { 0 } } else { v })
-    }, [s0, s1, s2])?;
+    })?;
     Frame::packed(scratch, src.width as u32, src.height as u32, format)
 }
 
 /// uint16: the full range 0..=65535 maps to 0..=255 with rounding.
 pub fn u16_frame<'a>(src: &Source<'a, u16>, format: PixelFormat, scratch: &'a mut Vec<u8>) -> Result<Frame<'a>, Error> {
     let bytes = src.bytes();
-    pack(src, scratch, |i| {
+    pack(src, scratch, |i, _| {
         let v = u16::from_ne_bytes([bytes[i], bytes[i + 1]]) as u32;
         Ok(((v * 255 + 32767) / 65535) as u8)
-    }, src.strides)?;
+    })?;
     Frame::packed(scratch, src.width as u32, src.height as u32, format)
 }
 
@@ -121,17 +123,13 @@ pub fn float_frame<'a, T: Element + Copy + Into<f64>>(
 ) -> Result<Frame<'a>, Error> {
     let bytes = src.bytes();
     let n = std::mem::size_of::<T>();
-    let [s0, s1, s2] = src.strides;
-    pack(src, scratch, |i| {
+    pack(src, scratch, |i, (y, x, ch)| {
         let v: f64 = read(&bytes[i..i + n]).into();
         if v.is_nan() {
-            let (y, rest) = (i / s0.max(1), i % s0.max(1));
-            let x = if s1 > 0 { rest / s1 } else { 0 };
-            let ch = if s2 > 0 { (rest % s1.max(1)) / s2 } else { 0 };
             return Err(Error::parameter(format!("contains NaN at row {y}, column {x}, channel {ch}")));
         }
         Ok((v.clamp(0.0, 1.0) * 255.0).round() as u8)
-    }, [s0, s1, s2])?;
+    })?;
     Frame::packed(scratch, src.width as u32, src.height as u32, format)
 }
 
@@ -142,13 +140,14 @@ pub fn read_f64(b: &[u8]) -> f64 {
     f64::from_ne_bytes(b.try_into().expect("8 bytes"))
 }
 
-/// Pack every sample, addressed by byte offset, through `f` into `out` (row-major, channels last).
+/// Pack every sample through `f(byte offset, (row, column, channel))` into `out` (row-major,
+/// channels last).
 fn pack<T: Element>(
     src: &Source<'_, T>,
     out: &mut Vec<u8>,
-    mut f: impl FnMut(usize) -> Result<u8, Error>,
-    [s0, s1, s2]: [usize; 3],
+    mut f: impl FnMut(usize, (usize, usize, usize)) -> Result<u8, Error>,
 ) -> Result<(), Error> {
+    let [s0, s1, s2] = src.strides;
     let c = src.channels;
     out.clear();
     out.reserve(src.height * src.width * c);
@@ -156,7 +155,7 @@ fn pack<T: Element>(
         for x in 0..src.width {
             let base = y * s0 + x * s1;
             for k in 0..c {
-                out.push(f(base + k * s2)?);
+                out.push(f(base + k * s2, (y, x, k))?);
             }
         }
     }

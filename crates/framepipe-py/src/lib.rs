@@ -6,11 +6,12 @@ mod convert;
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
 use framepipe::options::RateControl;
 use framepipe::{EncodeOptions, Error, PixelFormat, Rational, VideoWriter};
-use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::PyRuntimeError;
+use framepipe::Frame;
+use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Map an engine error to the matching class of `framepipe.errors`, keeping the cause's text
 /// (and for I/O errors the errno, so `except OSError` and `e.errno == errno.ENOSPC` work).
@@ -40,10 +41,30 @@ fn parse_format(name: Option<&str>) -> Result<Option<PixelFormat>, Error> {
 }
 
 /// The engine's video writer. Use `framepipe.VideoWriter`, which wraps this.
+///
+/// Locking: `inner` is only ever locked with the GIL released (inside `py.detach`), so a thread
+/// waiting for the lock never holds the GIL that the thread inside needs to finish. The counters
+/// read by progress displays are atomics and need no lock at all.
 #[pyclass(module = "framepipe._native", name = "Writer")]
 struct PyWriter {
-    inner: Mutex<Option<VideoWriter>>,
-    scratch: Mutex<Vec<u8>>,
+    inner: Mutex<Option<(VideoWriter, Vec<u8>)>>,
+    frames: AtomicU64,
+    bytes: Arc<AtomicU64>,
+    closed: AtomicBool,
+}
+
+impl PyWriter {
+    /// Lock `inner` with the GIL released and run `f` on the writer (None once closed).
+    fn with_writer<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Option<(VideoWriter, Vec<u8>)>) -> T + Send,
+    ) -> T {
+        py.detach(|| {
+            let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut guard)
+        })
+    }
 }
 
 #[pymethods]
@@ -89,7 +110,13 @@ impl PyWriter {
             }
         };
         let writer = py.detach(build).map_err(|e| to_py(py, e))?;
-        Ok(PyWriter { inner: Mutex::new(Some(writer)), scratch: Mutex::new(Vec::new()) })
+        let bytes = writer.bytes_counter();
+        Ok(PyWriter {
+            inner: Mutex::new(Some((writer, Vec::new()))),
+            frames: AtomicU64::new(0),
+            bytes,
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// Encode one frame from an object with the buffer protocol: shape HxW or HxWxC (C = 1, 3,
@@ -97,40 +124,46 @@ impl PyWriter {
     /// uint8 0/1 as black/white. `pix_fmt` overrides the layout implied by C (e.g. "bgr24").
     #[pyo3(signature = (frame, *, pix_fmt=None, kind=None))]
     fn write(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, pix_fmt: Option<&str>, kind: Option<&str>) -> PyResult<()> {
-        let mut guard = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
-        let Some(writer) = guard.as_mut() else {
-            return Err(to_py(py, Error::parameter("cannot write: the writer is closed")));
-        };
-        let index = writer.frames_written();
+        let index = self.frames.load(Ordering::SeqCst);
         let named = parse_format(pix_fmt).map_err(|e| to_py(py, e))?;
         let bad = |msg: String| to_py(py, Error::parameter(format!("frame {index}: {msg}")));
-        let mut scratch = self.scratch.lock().map_err(|_| PyRuntimeError::new_err("scratch lock poisoned"))?;
-        let scratch = &mut *scratch;
         let scale = if kind == Some("bool") { Scale::Bool } else { Scale::Identity };
-        // Dispatch on the element type; each arm converts and encodes with the GIL released.
+        // Converts and encodes one typed buffer; runs with the GIL released.
+        fn run<T: Element>(
+            this: &PyWriter,
+            py: Python<'_>,
+            buf: &PyBuffer<T>,
+            named: Option<PixelFormat>,
+            convert: impl for<'a> Fn(&Source<'a, T>, PixelFormat, &'a mut Vec<u8>) -> Result<Frame<'a>, Error> + Send + Sync,
+        ) -> Result<Result<(), Error>, String> {
+            let src = Source::new(buf)?;
+            let fmt = format_for(src.channels, named)?;
+            Ok(this.with_writer(py, |slot| {
+                let Some((writer, scratch)) = slot.as_mut() else {
+                    return Err(Error::parameter("cannot write: the writer is closed"));
+                };
+                let frame = convert(&src, fmt, scratch)?;
+                writer.write(&frame)?;
+                this.frames.store(writer.frames_written(), Ordering::SeqCst);
+                Ok(())
+            }))
+        }
+        // Dispatch on the element type.
         let result = if let Ok(buf) = PyBuffer::<u8>::get(frame) {
-            let src = Source::new(&buf).map_err(bad)?;
-            let fmt = format_for(src.channels, named).map_err(bad)?;
-            py.detach(|| u8_frame(&src, fmt, scale, scratch).and_then(|f| writer.write(&f)))
+            run(self, py, &buf, named, |src, fmt, scratch| u8_frame(src, fmt, scale, scratch))
         } else if let Ok(buf) = PyBuffer::<u16>::get(frame) {
-            let src = Source::new(&buf).map_err(bad)?;
-            let fmt = format_for(src.channels, named).map_err(bad)?;
-            py.detach(|| u16_frame(&src, fmt, scratch).and_then(|f| writer.write(&f)))
+            run(self, py, &buf, named, u16_frame)
         } else if let Ok(buf) = PyBuffer::<f32>::get(frame) {
-            let src = Source::new(&buf).map_err(bad)?;
-            let fmt = format_for(src.channels, named).map_err(bad)?;
-            py.detach(|| float_frame(&src, fmt, scratch, read_f32).and_then(|f| writer.write(&f)))
+            run(self, py, &buf, named, |src, fmt, scratch| float_frame(src, fmt, scratch, read_f32))
         } else if let Ok(buf) = PyBuffer::<f64>::get(frame) {
-            let src = Source::new(&buf).map_err(bad)?;
-            let fmt = format_for(src.channels, named).map_err(bad)?;
-            py.detach(|| float_frame(&src, fmt, scratch, read_f64).and_then(|f| writer.write(&f)))
+            run(self, py, &buf, named, |src, fmt, scratch| float_frame(src, fmt, scratch, read_f64))
         } else {
             return Err(to_py(py, Error::unsupported(format!(
-                "frame {index}: expected a buffer of uint8, uint16, float32 or float64, got {}",
+                "frame {index}: expected an aligned, native-byte-order buffer of uint8, uint16, float32 or float64, got {}",
                 frame.get_type().name()?
             ))));
         };
-        result.map_err(|e| match e {
+        result.map_err(bad)?.map_err(|e| match e {
             // Conversion errors (NaN, sizes) are about this frame: say which.
             Error::Parameter(m) if !m.starts_with("frame ") && !m.starts_with("cannot write") => {
                 to_py(py, Error::parameter(format!("frame {index}: {m}")))
@@ -142,8 +175,9 @@ impl PyWriter {
     /// Finish the file (flush the encoder, write the index). Returns a dict summary; for an
     /// in-memory writer it has the MP4 under "data". Closing twice is a no-op returning None.
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let writer = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?.take();
-        let Some(writer) = writer else { return Ok(None) };
+        let taken = self.with_writer(py, |slot| slot.take());
+        self.closed.store(true, Ordering::SeqCst);
+        let Some((writer, _)) = taken else { return Ok(None) };
         let in_memory = writer.path().is_none();
         let res = py.detach(move || {
             if in_memory {
@@ -153,6 +187,7 @@ impl PyWriter {
             }
         });
         let (s, data) = res.map_err(|e| to_py(py, e))?;
+        self.frames.store(s.frames, Ordering::SeqCst);
         let d = PyDict::new(py);
         d.set_item("frames", s.frames)?;
         d.set_item("bytes", s.bytes)?;
@@ -167,26 +202,25 @@ impl PyWriter {
     }
 
     /// Warnings raised since the last call (e.g. an odd size padded to even), each once.
-    fn take_warnings(&self) -> PyResult<Vec<String>> {
-        let mut g = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
-        Ok(g.as_mut().map(|w| w.take_warnings()).unwrap_or_default())
+    fn take_warnings(&self, py: Python<'_>) -> Vec<String> {
+        self.with_writer(py, |slot| slot.as_mut().map(|(w, _)| w.take_warnings()).unwrap_or_default())
+    }
+
+    /// Frames accepted so far (lock-free: safe to poll from another thread during a write).
+    #[getter]
+    fn frames_written(&self) -> u64 {
+        self.frames.load(Ordering::SeqCst)
+    }
+
+    /// Encoded bytes written so far (lock-free).
+    #[getter]
+    fn bytes_written(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     #[getter]
-    fn frames_written(&self) -> PyResult<u64> {
-        let g = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
-        Ok(g.as_ref().map_or(0, |w| w.frames_written()))
-    }
-
-    #[getter]
-    fn bytes_written(&self) -> PyResult<u64> {
-        let g = self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?;
-        Ok(g.as_ref().map_or(0, |w| w.bytes_written()))
-    }
-
-    #[getter]
-    fn closed(&self) -> PyResult<bool> {
-        Ok(self.inner.lock().map_err(|_| PyRuntimeError::new_err("writer lock poisoned"))?.is_none())
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 

@@ -95,23 +95,47 @@ fn is_opaque(frame: &Frame, alpha_index: usize) -> bool {
 
 fn rgbx_to_yuv(data: &[u8], stride: usize, format: PixelFormat, out: &mut Yuv420Image) -> Result<()> {
     let (w, h) = (out.width, out.height);
-    // The yuv crate wants exactly `stride * height` bytes; a strided view's last row may be short.
     let need = stride * h as usize;
-    let owned;
-    let data = if data.len() >= need {
-        &data[..need]
-    } else {
-        let mut v = data.to_vec();
-        v.resize(need, 0);
-        owned = v;
-        &owned[..]
-    };
+    if data.len() >= need {
+        let (y, u, v) = (&mut out.y[..], &mut out.u[..], &mut out.v[..]);
+        return convert_rows(&data[..need], stride, format, w, h, y, u, v);
+    }
+    // A strided view whose last row stops short of a full stride (e.g. numpy's `big[:, :w]`):
+    // the yuv crate wants `stride * height` bytes. Rows pair up independently in 4:2:0, so
+    // convert all but the last two rows in place and only those two from a small packed copy.
+    let row = w as usize * format.bytes_per_pixel();
+    let head = h - 2;
+    let (yh, uh) = (head as usize * w as usize, head as usize / 2 * (w as usize / 2));
+    if head > 0 {
+        let (y, u, v) = (&mut out.y[..yh], &mut out.u[..uh], &mut out.v[..uh]);
+        convert_rows(&data[..head as usize * stride], stride, format, w, head, y, u, v)?;
+    }
+    let start = head as usize * stride;
+    let mut tail = Vec::with_capacity(2 * row);
+    tail.extend_from_slice(&data[start..start + row]);
+    tail.extend_from_slice(&data[start + stride..start + stride + row]);
+    let (y, u, v) = (&mut out.y[yh..], &mut out.u[uh..], &mut out.v[uh..]);
+    convert_rows(&tail, row, format, w, 2, y, u, v)
+}
+
+/// Convert `h` rows (even) of `w` pixels into the given planes with the `yuv` crate.
+#[allow(clippy::too_many_arguments)]
+fn convert_rows(
+    data: &[u8],
+    stride: usize,
+    format: PixelFormat,
+    w: u32,
+    h: u32,
+    y: &mut [u8],
+    u: &mut [u8],
+    v: &mut [u8],
+) -> Result<()> {
     let mut image = YuvPlanarImageMut {
-        y_plane: BufferStoreMut::Borrowed(&mut out.y),
+        y_plane: BufferStoreMut::Borrowed(y),
         y_stride: w,
-        u_plane: BufferStoreMut::Borrowed(&mut out.u),
+        u_plane: BufferStoreMut::Borrowed(u),
         u_stride: w / 2,
-        v_plane: BufferStoreMut::Borrowed(&mut out.v),
+        v_plane: BufferStoreMut::Borrowed(v),
         v_stride: w / 2,
         width: w,
         height: h,
@@ -291,7 +315,12 @@ mod tests {
 
     #[test]
     fn strided_views_convert_like_packed() {
-        let (w, h) = (6u32, 4u32);
+        for (w, h) in [(6u32, 4u32), (6, 2), (10, 8)] {
+            strided_case(w, h);
+        }
+    }
+
+    fn strided_case(w: u32, h: u32) {
         let packed: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
         let stride = w as usize * 3 + 5;
         let mut strided = vec![0xAAu8; stride * h as usize];

@@ -41,6 +41,33 @@ impl Error {
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
         Error::Io { context: context.into(), source }
     }
+    /// The same error again (same kind, message and errno), prefixed with `prefix`; for
+    /// reporting an earlier failure when the caller tries to go on.
+    pub fn again(&self, prefix: &str) -> Error {
+        match self {
+            Error::Parameter(m) => Error::Parameter(format!("{prefix}{m}")),
+            Error::Unsupported(m) => Error::Unsupported(format!("{prefix}{m}")),
+            Error::Encoder(m) => Error::Encoder(format!("{prefix}{m}")),
+            Error::Io { context, source } => {
+                let source = match source.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(source.kind(), source.to_string()),
+                };
+                Error::Io { context: format!("{prefix}{context}"), source }
+            }
+        }
+    }
+
+    /// The error with `note` appended to its message (kind and errno kept).
+    pub fn with_note(self, note: &str) -> Error {
+        match self {
+            Error::Parameter(m) => Error::Parameter(format!("{m}; {note}")),
+            Error::Unsupported(m) => Error::Unsupported(format!("{m}; {note}")),
+            Error::Encoder(m) => Error::Encoder(format!("{m}; {note}")),
+            Error::Io { context, source } => Error::Io { context: format!("{context} ({note})"), source },
+        }
+    }
+
     /// True when the error is "no space left on the device" (or a file-size limit).
     pub fn is_disk_full(&self) -> bool {
         match self {

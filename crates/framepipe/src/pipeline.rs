@@ -73,11 +73,13 @@ pub struct WriteSummary {
     pub coded_height: u32,
 }
 
-/// Output of the encoder thread: what was finished, and the first error if one happened.
+/// Output of the encoder thread: what was finished, the first error while encoding or writing,
+/// and the error from finishing the file (then it is not playable).
 struct ThreadResult {
     frames: u64,
     sink: Option<Sink>,
     error: Option<Error>,
+    finish_error: Option<Error>,
 }
 
 struct Running {
@@ -90,8 +92,9 @@ enum State {
     /// Output open, waiting for the first frame (which fixes size and format).
     Waiting(Sink),
     Running(Running),
-    /// The encoder thread stopped early with an error that has been reported already.
-    Failed { frames: u64, sink: Option<Sink>, message: String },
+    /// The encoder thread stopped early with `error`, which has been reported already. The file
+    /// was finished with the frames before it, unless `finish_error` says it could not be.
+    Failed { frames: u64, sink: Option<Sink>, error: Error, finish_error: Option<Error> },
     Finished,
 }
 
@@ -166,6 +169,11 @@ impl VideoWriter {
         self.bytes.load(Ordering::Relaxed)
     }
 
+    /// A shared counter of the bytes written so far, for progress displays on other threads.
+    pub fn bytes_counter(&self) -> Arc<AtomicU64> {
+        self.bytes.clone()
+    }
+
     /// The path being written, if writing to a file.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -182,10 +190,8 @@ impl VideoWriter {
         let index = self.accepted;
         match &self.state {
             State::Finished => return Err(Error::parameter("cannot write to a finished video writer")),
-            State::Failed { message, .. } => {
-                return Err(Error::parameter(format!(
-                    "cannot write frame {index}: the writer stopped after an earlier error ({message})"
-                )))
+            State::Failed { error, .. } => {
+                return Err(error.again(&format!("cannot write frame {index}: the writer stopped after an earlier error: ")))
             }
             _ => {}
         }
@@ -211,8 +217,14 @@ impl VideoWriter {
         }
         // The encoder thread has stopped: collect its error, which says what went wrong.
         let res = self.join();
-        let err = res.error.unwrap_or_else(|| Error::encoder("encoder thread stopped unexpectedly"));
-        self.state = State::Failed { frames: res.frames, sink: res.sink, message: err.to_string() };
+        let (err, finish_error) = match (res.error, res.finish_error) {
+            (Some(e), f) => (e, f),
+            (None, Some(f)) => (f, None),
+            (None, None) => (Error::encoder("encoder thread stopped unexpectedly"), None),
+        };
+        // Report the cause now; `finish` then reports whether the file could be finished.
+        let error = err.again("");
+        self.state = State::Failed { frames: res.frames, sink: res.sink, error, finish_error };
         Err(err)
     }
 
@@ -233,7 +245,7 @@ impl VideoWriter {
             Ok(m) => m,
             Err(e) => {
                 // The output could not even take the MP4 header: nothing was written.
-                self.state = State::Failed { frames: 0, sink: None, message: e.to_string() };
+                self.state = State::Failed { frames: 0, sink: None, error: e.again(""), finish_error: None };
                 return Err(e);
             }
         };
@@ -263,7 +275,7 @@ impl VideoWriter {
 
     fn join(&mut self) -> ThreadResult {
         let State::Running(run) = &mut self.state else {
-            return ThreadResult { frames: 0, sink: None, error: None };
+            return ThreadResult { frames: 0, sink: None, error: None, finish_error: None };
         };
         run.tx = None; // closes the queue: the thread flushes and finishes the file
         match run.thread.take().map(|t| t.join()) {
@@ -272,8 +284,9 @@ impl VideoWriter {
                 frames: 0,
                 sink: None,
                 error: Some(Error::encoder("the encoder thread panicked")),
+                finish_error: None,
             },
-            None => ThreadResult { frames: 0, sink: None, error: None },
+            None => ThreadResult { frames: 0, sink: None, error: None, finish_error: None },
         }
     }
 
@@ -319,19 +332,24 @@ impl VideoWriter {
                 self.target
             )))
             }
-            State::Failed { frames, mut sink, .. } => {
-                let s = self.summary(frames, &mut sink);
-                Ok((s, sink))
-            }
+            State::Failed { frames, mut sink, finish_error, .. } => match finish_error {
+                Some(e) => Err(e),
+                None => {
+                    let s = self.summary(frames, &mut sink);
+                    Ok((s, sink))
+                }
+            },
             running @ State::Running(_) => {
                 self.state = running;
                 let res = self.join();
                 self.state = State::Finished;
                 let mut sink = res.sink;
                 let s = self.summary(res.frames, &mut sink);
-                match res.error {
-                    Some(e) => Err(e),
-                    None => Ok((s, sink)),
+                match (res.error, res.finish_error) {
+                    (Some(e), None) => Err(e),
+                    (Some(e), Some(f)) => Err(e.again("").with_note(&format!("finishing the file failed too: {f}"))),
+                    (None, Some(f)) => Err(f),
+                    (None, None) => Ok((s, sink)),
                 }
             }
         }
@@ -383,12 +401,10 @@ fn encoder_thread(
             error = Some(e);
         }
     }
-    let finished = muxer.finish();
+    // Finish even after an error: the frames muxed before it stay in a playable file.
+    let finish_error = muxer.finish().err();
     bytes.store(muxer.bytes_written(), Ordering::Relaxed);
-    if let Err(e) = finished {
-        error.get_or_insert(e);
-    }
     let frames = muxer.frames();
     let sink = muxer.into_inner();
-    ThreadResult { frames, sink: Some(sink), error }
+    ThreadResult { frames, sink: Some(sink), error, finish_error }
 }

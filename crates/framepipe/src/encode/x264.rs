@@ -133,7 +133,10 @@ impl X264Encoder {
         p.b_aud = 0;
         if let Some(k) = opts.keyint {
             p.i_keyint_max = k as c_int;
-            p.i_keyint_min = p.i_keyint_min.min(k as c_int).max(1);
+            // x264's minimum stays automatic (keyint/10) unless it would exceed the maximum.
+            if p.i_keyint_min > k as c_int {
+                p.i_keyint_min = k as c_int;
+            }
         }
         match opts.rate {
             RateControl::Crf(c) => {
