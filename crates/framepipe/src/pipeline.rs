@@ -401,7 +401,11 @@ fn encoder_thread(
             error = Some(e);
         }
     }
-    // Finish even after an error: the frames muxed before it stay in a playable file.
+    // Finish even after an error: the frames muxed before it stay in a playable file (trimmed
+    // to the last frame with no gap in presentation order before it).
+    if error.is_some() {
+        muxer.mark_interrupted();
+    }
     let finish_error = muxer.finish().err();
     bytes.store(muxer.bytes_written(), Ordering::Relaxed);
     let frames = muxer.frames();

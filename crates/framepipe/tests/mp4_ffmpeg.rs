@@ -3,9 +3,13 @@
 //! size, rate, duration and colour, decode it without a message, and decode exactly the same
 //! pictures as from the raw H.264 stream (muxing must not change a bit).
 //!
-//! Skipped (with a message) when ffmpeg/ffprobe are not installed; CI installs them.
+//! A file cut short by a full disk / file-size limit is checked the same way: whatever frames
+//! the writer keeps must play, with the right count and duration.
+//!
+//! ffmpeg and ffprobe are required: without them these tests fail (run scripts/setup.sh, or
+//! install ffmpeg). CI installs them.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,20 +18,18 @@ use framepipe::mux::mp4::{probe, probe_reader, Mp4Writer};
 use framepipe::mux::{Muxer, VideoTrack};
 use framepipe::Rational;
 
-fn have_tools() -> bool {
-    let ok = |tool: &str| {
-        Command::new(tool)
+/// Fail (rather than pass without checking anything) when ffmpeg/ffprobe are missing.
+fn require_tools() {
+    for tool in ["ffmpeg", "ffprobe"] {
+        let ok = Command::new(tool)
             .arg("-version")
             .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if ok("ffprobe") && ok("ffmpeg") {
-        true
-    } else {
-        eprintln!(
-            "SKIPPED: ffmpeg/ffprobe not found; install ffmpeg to run the MP4 decoder checks"
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "{tool} not found or not working: the MP4 decoder checks need ffmpeg and ffprobe \
+             (run scripts/setup.sh, or install ffmpeg, e.g. `apt-get install ffmpeg`)"
         );
-        false
     }
 }
 
@@ -382,9 +384,7 @@ fn check_file(src: &Source, out: &Path, fps: Rational) {
 
 #[test]
 fn mp4_bframes_ntsc_rate_to_file() {
-    if !have_tools() {
-        return;
-    }
+    require_tools();
     let dir = TempDir::new("mp4-bframes");
     let src = make_source(&dir, "30000/1001", 45, &["-bf", "3", "-g", "20"]);
     assert!(
@@ -408,9 +408,7 @@ fn mp4_bframes_ntsc_rate_to_file() {
 
 #[test]
 fn mp4_no_bframes_in_memory() {
-    if !have_tools() {
-        return;
-    }
+    require_tools();
     let dir = TempDir::new("mp4-nob");
     let src = make_source(&dir, "30", 40, &["-bf", "0", "-g", "15"]);
     assert!(src.packets.iter().all(|p| p.pts == p.dts));
@@ -430,9 +428,7 @@ fn mp4_no_bframes_in_memory() {
 
 #[test]
 fn mp4_bframe_pyramid_25fps() {
-    if !have_tools() {
-        return;
-    }
+    require_tools();
     let dir = TempDir::new("mp4-pyramid");
     let src = make_source(
         &dir,
@@ -453,9 +449,7 @@ fn mp4_bframe_pyramid_25fps() {
 
 #[test]
 fn mp4_probe_reads_ffmpeg_files() {
-    if !have_tools() {
-        return;
-    }
+    require_tools();
     let dir = TempDir::new("mp4-probe");
     for (name, flags) in [("plain.mp4", None), ("fast.mp4", Some("+faststart"))] {
         let out = dir.path(name);
@@ -525,4 +519,150 @@ fn mp4_probe_reads_ffmpeg_files() {
     assert!(e.to_string().contains("not an MP4 file"), "{e}");
     let e = probe(&dir.path("missing.mp4")).unwrap_err();
     assert!(matches!(e, framepipe::Error::Io { .. }), "{e}");
+}
+
+/// A file that refuses to grow past `cap` bytes, like a file-size limit (EFBIG) or a full disk:
+/// a write crossing the cap writes what fits, the next one fails.
+struct Capped {
+    file: std::fs::File,
+    cap: u64,
+}
+impl Read for Capped {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+impl Seek for Capped {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let pos = self.file.stream_position()?;
+        if pos >= self.cap {
+            return Err(std::io::Error::from_raw_os_error(27)); // EFBIG
+        }
+        let n = buf.len().min((self.cap - pos) as usize);
+        self.file.write(&buf[..n])
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+#[test]
+fn mp4_cut_short_by_a_full_disk_still_plays() {
+    require_tools();
+    let dir = TempDir::new("mp4-full");
+    let src = make_source(&dir, "30", 60, &["-bf", "3", "-g", "25"]);
+    assert!(src.packets.iter().any(|p| p.pts != p.dts));
+    let fps = Rational::new(30, 1).unwrap();
+    let all_frames = decode_raw(&src.h264);
+    let frame_bytes = 320 * 240 * 3 / 2;
+    let payload: u64 = src.packets.iter().map(|p| p.data.len() as u64).sum();
+    let samples_end = 48 + payload;
+    // Mid-stream at several points, the samples exactly filling the limit, and a limit
+    // leaving a little room but not enough for the index.
+    let mut caps: Vec<u64> = [0.15, 0.4, 0.63, 0.9]
+        .iter()
+        .map(|f| (samples_end as f64 * f) as u64)
+        .collect();
+    caps.extend([samples_end, samples_end + 100]);
+    let mut at_end = 0;
+    for cap in caps {
+        let out = dir.path(&format!("cut-{cap}.mp4"));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&out)
+            .unwrap();
+        let mut w = Mp4Writer::new(Capped { file, cap }, track(&src, fps)).unwrap();
+        let mut written = 0;
+        for p in &src.packets {
+            match w.write_packet(p) {
+                Ok(()) => written += 1,
+                Err(e) => {
+                    assert!(e.is_disk_full(), "cap {cap}: {e}");
+                    break;
+                }
+            }
+        }
+        w.finish()
+            .unwrap_or_else(|e| panic!("cap {cap}: finish failed: {e}"));
+        let frames = w.frames();
+        assert!(
+            frames >= 1 && frames <= written,
+            "cap {cap}: {frames} of {written}"
+        );
+        // The partial sample and the frames dropped after it may leave room to move the
+        // index to the front; otherwise it is written in place at the end.
+        let faststart = w.is_faststart();
+        at_end += usize::from(!faststart);
+        eprintln!("cap {cap}: kept {frames} of {written} frames written, faststart {faststart}");
+        let len = std::fs::metadata(&out).unwrap().len();
+        assert!(len <= cap, "cap {cap}: file of {len} bytes");
+        assert_eq!(w.bytes_written(), len);
+        drop(w);
+
+        let p = ffprobe_flat(&out);
+        let get = |k: &str| {
+            p.get(k)
+                .unwrap_or_else(|| panic!("cap {cap}: ffprobe gave no {k}: {p:?}"))
+                .clone()
+        };
+        assert_eq!(
+            get("streams.stream.0.nb_read_frames"),
+            frames.to_string(),
+            "cap {cap}"
+        );
+        assert_eq!(
+            get("streams.stream.0.nb_frames"),
+            frames.to_string(),
+            "cap {cap}"
+        );
+        let want = frames as f64 / 30.0;
+        for key in ["format.duration", "streams.stream.0.duration"] {
+            let d: f64 = get(key).parse().unwrap();
+            assert!((d - want).abs() <= 0.001, "cap {cap}: {key} {d} != {want}");
+        }
+        let o = Command::new("ffmpeg")
+            .args(["-v", "warning", "-i"])
+            .arg(&out)
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "cap {cap}");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "",
+            "cap {cap}: decoder messages"
+        );
+        // The frames kept are the first ones presented, bit for bit.
+        let ours = decode_raw(&out);
+        assert_eq!(ours.len(), frames as usize * frame_bytes, "cap {cap}");
+        assert!(
+            ours[..] == all_frames[..ours.len()],
+            "cap {cap}: decoded pictures differ from the raw H.264 decode"
+        );
+        let info = probe(&out).unwrap();
+        assert_eq!(info.frame_count, frames);
+        assert!((info.duration_seconds - want).abs() <= 0.001);
+        assert_eq!(info.faststart, faststart);
+        let boxes = top_level_boxes(&out);
+        if faststart {
+            assert_eq!(boxes, ["ftyp", "moov", "mdat"], "cap {cap}");
+        } else {
+            assert!(
+                boxes == ["ftyp", "mdat", "moov"] || boxes == ["ftyp", "mdat", "moov", "free"],
+                "cap {cap}: {boxes:?}"
+            );
+        }
+    }
+    assert!(
+        at_end >= 2,
+        "the index was written at the end only {at_end} times"
+    );
 }

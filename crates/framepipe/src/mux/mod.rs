@@ -23,7 +23,8 @@ pub trait Muxer {
     /// Append one packet (in decode order).
     fn write_packet(&mut self, packet: &Packet) -> Result<()>;
     /// Write the index and close the container. Must be called once; afterwards the output is
-    /// a complete, playable file with every packet written so far.
+    /// a complete, playable file with every packet written so far — or, after a failed write,
+    /// with the longest run of frames that plays without a gap (an error if not even one fits).
     fn finish(&mut self) -> Result<()>;
     /// Bytes written to the output so far (media data plus headers).
     fn bytes_written(&self) -> u64;

@@ -11,7 +11,15 @@
 //! [`Muxer::finish`] the `moov` is built in memory, the file is first extended by the moov's
 //! size (so a full disk fails before any byte is moved), the mdat is shifted forward in place
 //! and the moov is written between `ftyp` and `mdat`. If the file cannot be extended, the moov
-//! is appended after the mdat instead (playable, not faststart).
+//! goes after the mdat instead (playable, not faststart): right after the last sample if the
+//! output can grow that far, else within the bytes the output already has (a partial sample,
+//! zeros of the failed extension), dropping trailing frames until the moov fits.
+//!
+//! After a failed write (or [`Mp4Writer::mark_interrupted`]) the stream may stop in the middle
+//! of a group of B-frames. `finish` then keeps only the longest decode-order prefix whose
+//! presentation times are contiguous, so the duration always equals frames / fps; the same
+//! rule picks which frames to drop when the disk is full. [`Mp4Writer::frames`] reports what
+//! the finished file holds, and a `finish` that cannot make a playable file returns an error.
 //!
 //! Timestamps: packets carry pts/dts in frame units. The media timescale is `fps.num * m` and
 //! one frame lasts `fps.den * m` ticks (smallest `m` giving a timescale >= 10000, so 30000/1001
@@ -194,25 +202,79 @@ impl SampleIndex {
 
     /// Record a packet already checked with [`SampleIndex::check`] and written.
     fn push(&mut self, packet: &Packet) {
+        self.push_sample(
+            packet.data.len() as u32,
+            packet.pts,
+            packet.dts,
+            packet.keyframe,
+        );
+    }
+
+    fn push_sample(&mut self, size: u32, pts: i64, dts: i64, keyframe: bool) {
         let n = self.sizes.len();
         if n == 0 {
-            self.first_dts = packet.dts;
-            self.min_pts = packet.pts;
-            self.max_pts = packet.pts;
+            self.first_dts = dts;
+            self.min_pts = pts;
+            self.max_pts = pts;
         } else {
-            boxes::push_run(
-                &mut self.dts_delta_runs,
-                (packet.dts - self.last_dts) as u32,
-            );
-            self.min_pts = self.min_pts.min(packet.pts);
-            self.max_pts = self.max_pts.max(packet.pts);
+            boxes::push_run(&mut self.dts_delta_runs, (dts - self.last_dts) as u32);
+            self.min_pts = self.min_pts.min(pts);
+            self.max_pts = self.max_pts.max(pts);
         }
-        self.last_dts = packet.dts;
-        self.sizes.push(packet.data.len() as u32);
-        if packet.keyframe {
+        self.last_dts = dts;
+        self.sizes.push(size);
+        if keyframe {
             self.keyframes.push(n as u32 + 1);
         }
-        boxes::push_run(&mut self.cts_runs, (packet.pts - packet.dts) as u32);
+        boxes::push_run(&mut self.cts_runs, (pts - dts) as u32);
+    }
+
+    /// `(pts, dts)` of every sample in decode order, rebuilt from the run lengths.
+    fn timestamps(&self) -> Vec<(i64, i64)> {
+        let expand = |runs: &[(u32, u32)]| {
+            runs.iter()
+                .flat_map(|&(count, v)| std::iter::repeat_n(i64::from(v), count as usize))
+                .collect::<Vec<i64>>()
+        };
+        let ctss = expand(&self.cts_runs);
+        let deltas = expand(&self.dts_delta_runs);
+        let mut dts = self.first_dts;
+        let mut v = Vec::with_capacity(self.sizes.len());
+        for (i, cts) in ctss.into_iter().enumerate().take(self.sizes.len()) {
+            if i > 0 {
+                dts += deltas[i - 1];
+            }
+            v.push((dts + cts, dts));
+        }
+        v
+    }
+
+    /// The lengths `k >= 1`, ascending, of the decode-order prefixes whose presentation times
+    /// are exactly `min_pts .. min_pts + k - 1` (no gap: every presented frame up to the last
+    /// one is there). pts values are unique, so a prefix is contiguous iff its pts range spans
+    /// exactly `k` values.
+    pub(crate) fn contiguous_prefixes(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for (i, (pts, _)) in self.timestamps().into_iter().enumerate() {
+            lo = lo.min(pts);
+            hi = hi.max(pts);
+            if (hi - lo) as u64 == i as u64 {
+                out.push(i + 1);
+            }
+        }
+        out
+    }
+
+    /// The index of the first `k` samples only.
+    pub(crate) fn prefix(&self, k: usize) -> SampleIndex {
+        let mut p = SampleIndex::new(self.fps_num, self.fps_den);
+        let mut keys = self.keyframes.iter().peekable();
+        for (i, (pts, dts)) in self.timestamps().into_iter().enumerate().take(k) {
+            let key = keys.next_if(|&&s| s as usize == i + 1).is_some();
+            p.push_sample(self.sizes[i], pts, dts, key);
+        }
+        p
     }
 
     pub(crate) fn timing(&self) -> Timing {
@@ -606,6 +668,9 @@ pub struct Mp4Writer<W: Read + Write + Seek> {
     data_end: u64,
     /// The output position may not be `data_end` (after a failed write).
     need_seek: bool,
+    /// The stream was cut short (a write failed, or [`Mp4Writer::mark_interrupted`]): finish
+    /// keeps only the longest decode-order prefix with contiguous presentation times.
+    interrupted: bool,
     state: State,
     faststart: bool,
     bytes_written: u64,
@@ -652,6 +717,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
             mdat_start,
             data_end: mdat_start + MDAT_HEADER,
             need_seek: false,
+            interrupted: false,
             state: State::Writing,
             faststart: false,
             bytes_written: head.len() as u64,
@@ -663,9 +729,25 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         self.out
     }
 
-    /// Packets written (completely) so far.
+    /// Frames in the output. Before `finish`: packets written completely so far. After a
+    /// successful `finish`: the frames the finished file holds, which can be fewer when the
+    /// stream was cut short (trailing frames whose presentation would leave a gap are dropped)
+    /// or when the disk was too full for the index (trailing frames make room for it). After a
+    /// failed `finish`: 0, the output is not a playable file.
     pub fn frames(&self) -> u64 {
-        self.index.len()
+        match self.state {
+            State::Failed => 0,
+            _ => self.index.len(),
+        }
+    }
+
+    /// Tell the writer that the stream was cut short, e.g. the encoder failed mid-stream, so
+    /// the packets written may end in the middle of a group of B-frames. `finish` then keeps
+    /// only the longest decode-order prefix whose presentation times have no gap, so that the
+    /// file's duration is exactly its frame count over the frame rate. A failed
+    /// `write_packet` (an I/O error) does this by itself.
+    pub fn mark_interrupted(&mut self) {
+        self.interrupted = true;
     }
 
     /// True once `finish` has put the moov before the mdat (false before `finish`, or when the
@@ -679,7 +761,24 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         (self.index.timescale, self.index.sample_duration)
     }
 
+    /// Keep only the longest decode-order prefix with contiguous presentation times.
+    fn trim_to_contiguous(&mut self) {
+        let k = self
+            .index
+            .contiguous_prefixes()
+            .last()
+            .copied()
+            .unwrap_or(0);
+        if (k as u64) < self.index.len() {
+            self.index = self.index.prefix(k);
+            self.data_end = self.mdat_start + MDAT_HEADER + self.index.payload_len();
+        }
+    }
+
     fn finish_inner(&mut self) -> Result<()> {
+        if self.interrupted {
+            self.trim_to_contiguous();
+        }
         let payload_start = self.mdat_start + MDAT_HEADER;
         let end = self.data_end;
         debug_assert_eq!(end - payload_start, self.index.payload_len());
@@ -741,50 +840,133 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         Ok(())
     }
 
-    /// Fallback when the output cannot grow by the moov's size: patch the mdat to end at the
-    /// last complete sample and write the moov right after it (over any partial sample and the
-    /// zeros of the failed extension, space the output already has).
+    /// Fallback when the output cannot grow by the moov's size: the moov goes right after the
+    /// last sample kept, and the mdat header is patched to end there. First with every sample,
+    /// growing the output if needed (the extension may have failed for a passing reason); if
+    /// that fails too, within the bytes the output already has (the failed extension's zeros,
+    /// a partial sample, trailing samples): the longest decode-order prefix with contiguous
+    /// presentation times whose moov fits between its last sample and the end of the output.
+    /// Losing a few frames at the end beats losing the file.
     fn finish_moov_at_end(&mut self, extend_error: std::io::Error) -> Result<()> {
-        let ctx = || {
+        let payload_start = self.mdat_start + MDAT_HEADER;
+        let ctx = |what: &str| {
             format!(
-                "finishing MP4: no room to move the index to the front ({extend_error}), and writing it at the end failed"
+                "finishing MP4: no room to move the index to the front ({extend_error}), and {what}"
             )
         };
-        let payload_start = self.mdat_start + MDAT_HEADER;
+        let file_len = self
+            .out
+            .seek(SeekFrom::End(0))
+            .ctx(|| ctx("finding the end of the output failed"))?;
         let moov = self.index.moov(&self.track, payload_start);
-        let end = self.data_end;
-        self.out.seek(SeekFrom::Start(end)).ctx(ctx)?;
-        self.out.write_all(&moov).ctx(ctx)?;
-        let moov_end = end + moov.len() as u64;
-        self.out.seek(SeekFrom::Start(self.mdat_start)).ctx(ctx)?;
-        self.out
-            .write_all(&mdat_header(end - self.mdat_start))
-            .ctx(ctx)?;
-        // Anything left past the moov (zeros of the failed extension) becomes a `free` box; fewer
-        // than 8 bytes cannot hold a box header and are left as they are (readers ignore a
-        // trailing fragment shorter than a box header).
-        let file_len = self.out.seek(SeekFrom::End(0)).ctx(ctx)?;
-        let final_len = moov_end.max(file_len);
-        if file_len >= moov_end + 8 {
-            let gap = file_len - moov_end;
-            let mut header = Vec::with_capacity(16);
-            if let Ok(size) = u32::try_from(gap) {
-                header.extend_from_slice(&size.to_be_bytes());
-                header.extend_from_slice(b"free");
-            } else {
-                header.extend_from_slice(&1u32.to_be_bytes());
-                header.extend_from_slice(b"free");
-                header.extend_from_slice(&gap.to_be_bytes());
+        let grow_error = match place_moov_after_samples(
+            &mut self.out,
+            self.mdat_start,
+            &self.index,
+            &moov,
+            file_len,
+        ) {
+            Ok(len) => {
+                self.finished_at_end(len);
+                return Ok(());
             }
-            self.out.seek(SeekFrom::Start(moov_end)).ctx(ctx)?;
-            self.out.write_all(&header).ctx(ctx)?;
+            Err(e) => e,
+        };
+
+        // Within the space the output has. Writing the moov may have grown it a little.
+        let file_len = self
+            .out
+            .seek(SeekFrom::End(0))
+            .ctx(|| ctx("finding the end of the output failed"))?;
+        let fits = |idx: &SampleIndex| -> Option<Vec<u8>> {
+            let moov = idx.moov(&self.track, payload_start);
+            (payload_start + idx.payload_len() + moov.len() as u64 <= file_len).then_some(moov)
+        };
+        // Fitting is monotonic in the prefix length (a longer prefix ends later and has a
+        // moov at least as large): binary search over the contiguous prefixes.
+        let candidates = self.index.contiguous_prefixes();
+        let (mut lo, mut hi) = (0usize, candidates.len()); // candidates[..lo] fit, [hi..] don't
+        let mut best: Option<(SampleIndex, Vec<u8>)> = None;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let idx = self.index.prefix(candidates[mid]);
+            match fits(&idx) {
+                Some(moov) => {
+                    best = Some((idx, moov));
+                    lo = mid + 1;
+                }
+                None => hi = mid,
+            }
         }
-        self.out.seek(SeekFrom::Start(final_len)).ctx(ctx)?;
-        self.out.flush().ctx(ctx)?;
-        self.faststart = false;
-        self.bytes_written = final_len - self.base;
+        let Some((idx, moov)) = best else {
+            return Err(Error::io(
+                ctx(&format!(
+                    "writing it at the end failed; not even the first frame leaves room for it in the {file_len} bytes of the output"
+                )),
+                grow_error,
+            ));
+        };
+        let len = place_moov_after_samples(&mut self.out, self.mdat_start, &idx, &moov, file_len)
+            .ctx(|| {
+                ctx(&format!(
+                    "writing it after frame {} failed (writing it after every frame failed with: {grow_error})",
+                    idx.len()
+                ))
+            })?;
+        self.data_end = payload_start + idx.payload_len();
+        self.index = idx;
+        self.finished_at_end(len);
         Ok(())
     }
+
+    fn finished_at_end(&mut self, final_len: u64) {
+        self.faststart = false;
+        self.bytes_written = final_len - self.base;
+    }
+}
+
+/// Write `moov` (built for `idx`) right after `idx`'s last sample, cover anything between the
+/// moov and `file_len` (the output's current length) with a `free` box, and patch the mdat
+/// header (at `mdat_start`) to end before the moov. When the spare bytes after the moov would
+/// be 1 to 7, too few for a box header, they stay inside the mdat (unreferenced) and the moov
+/// moves up to end exactly at `file_len`. The mdat header is written last, so until the moov
+/// is complete the output keeps its open mdat. Returns the final length of the output.
+fn place_moov_after_samples<W: Write + Seek>(
+    out: &mut W,
+    mdat_start: u64,
+    idx: &SampleIndex,
+    moov: &[u8],
+    file_len: u64,
+) -> std::io::Result<u64> {
+    let data_end = mdat_start + MDAT_HEADER + idx.payload_len();
+    let moov_len = moov.len() as u64;
+    let slack = match file_len.checked_sub(data_end + moov_len) {
+        Some(spare) if spare < 8 => spare,
+        _ => 0,
+    };
+    let moov_at = data_end + slack;
+    let moov_end = moov_at + moov_len;
+    out.seek(SeekFrom::Start(moov_at))?;
+    out.write_all(moov)?;
+    if file_len >= moov_end + 8 {
+        let gap = file_len - moov_end;
+        let mut header = Vec::with_capacity(16);
+        if let Ok(size) = u32::try_from(gap) {
+            header.extend_from_slice(&size.to_be_bytes());
+            header.extend_from_slice(b"free");
+        } else {
+            header.extend_from_slice(&1u32.to_be_bytes());
+            header.extend_from_slice(b"free");
+            header.extend_from_slice(&gap.to_be_bytes());
+        }
+        out.write_all(&header)?;
+    }
+    out.seek(SeekFrom::Start(mdat_start))?;
+    out.write_all(&mdat_header(moov_at - mdat_start))?;
+    let final_len = moov_end.max(file_len);
+    out.seek(SeekFrom::Start(final_len))?;
+    out.flush()?;
+    Ok(final_len)
 }
 
 fn write_zeros<W: Write + Seek>(out: &mut W, at: u64, mut n: u64) -> std::io::Result<()> {
@@ -821,15 +1003,18 @@ impl<W: Read + Write + Seek> Muxer for Mp4Writer<W> {
         self.index.check(packet, &self.pending_pts)?;
         let n = self.index.len();
         if self.need_seek {
-            self.out
-                .seek(SeekFrom::Start(self.data_end))
-                .ctx(|| format!("writing MP4 sample {n}"))?;
+            if let Err(e) = self.out.seek(SeekFrom::Start(self.data_end)) {
+                self.interrupted = true;
+                return Err(Error::io(format!("writing MP4 sample {n}"), e));
+            }
             self.need_seek = false;
         }
         if let Err(e) = self.out.write_all(&packet.data) {
             // Part of the sample may be in the output: the next write (or finish) starts again
-            // at the end of the last complete sample.
+            // at the end of the last complete sample. Unless the caller writes this packet
+            // again, the stream now has a hole: finish keeps only the frames before it.
             self.need_seek = true;
+            self.interrupted = true;
             return Err(Error::io(
                 format!("writing MP4 sample {n} ({} bytes)", packet.data.len()),
                 e,
@@ -1367,12 +1552,15 @@ mod tests {
         limit: u64,
         /// Fail the next write (a transient error) without writing anything.
         fail_next: bool,
+        /// Fail like a file-size limit (EFBIG) instead of a full disk (ENOSPC).
+        efbig: bool,
     }
     fn limited(limit: u64) -> Limited {
         Limited {
             inner: Cursor::new(Vec::new()),
             limit,
             fail_next: false,
+            efbig: false,
         }
     }
     impl Read for Limited {
@@ -1392,10 +1580,11 @@ mod tests {
                 return Err(std::io::Error::other("transient failure"));
             }
             if pos >= self.limit {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::StorageFull,
-                    "disk full",
-                ));
+                return Err(if self.efbig {
+                    std::io::Error::from_raw_os_error(27)
+                } else {
+                    std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full")
+                });
             }
             let n = buf.len().min((self.limit - pos) as usize);
             self.inner.write(&buf[..n])
@@ -1499,16 +1688,42 @@ mod tests {
     }
 
     #[test]
-    fn full_disk_everywhere_is_an_io_error() {
+    fn full_disk_at_finish_drops_the_last_frame() {
+        // Every sample fits exactly, nothing failed while writing, and the disk is full at
+        // finish: the last sample's space holds the index instead.
         let limit = 48 + 5 * 1000;
         let mut w =
             Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
         for i in 0..5 {
             w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
         }
+        w.finish().unwrap();
+        assert_eq!(w.frames(), 4);
+        assert!(!w.is_faststart());
+        let file = w.into_inner().inner.into_inner();
+        assert_eq!(file.len() as u64, limit);
+        let names: Vec<String> = top_level(&file).into_iter().map(|b| b.0).collect();
+        assert_eq!(names, ["ftyp", "mdat", "moov", "free"]);
+        let info = crate::mux::mp4::probe_reader(Cursor::new(&file)).unwrap();
+        assert_eq!(info.frame_count, 4);
+        assert!((info.duration_seconds - 4.0 / 30.0).abs() < 0.0006);
+    }
+
+    #[test]
+    fn full_disk_everywhere_is_an_io_error() {
+        // Samples too small to make room for the index, even all of them together.
+        let limit = 48 + 5 * 100;
+        let mut w =
+            Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
+        for i in 0..5 {
+            w.write_packet(&packet(i, i, i == 0, 100)).unwrap();
+        }
+        assert_eq!(w.frames(), 5);
         let e = w.finish().unwrap_err();
         assert!(e.is_disk_full(), "{e}");
+        assert_eq!(w.frames(), 0);
         assert!(w.finish().is_err());
+        assert_eq!(w.frames(), 0);
         assert!(matches!(
             w.write_packet(&packet(5, 5, false, 10)),
             Err(Error::Parameter(_))
@@ -1576,5 +1791,354 @@ mod tests {
         assert_eq!(tl[2].0, "mdat");
         assert_eq!(&file[tl[2].1 as usize + 16..], &expect[..]);
         assert_eq!(u32s(stbl_box(&file, "stss").unwrap()), vec![0, 2, 1, 6]);
+    }
+
+    /// `(pts, dts)` of x264-like B-frame groups in decode order: I0, then per group P B b b
+    /// (pts 0, 4 2 1 3, 8 6 5 7, ...), first dts -2.
+    fn bframe_stamps(groups: i64) -> Vec<(i64, i64)> {
+        let mut pts = vec![0];
+        for g in 0..groups {
+            pts.extend([4 * g + 4, 4 * g + 2, 4 * g + 1, 4 * g + 3]);
+        }
+        pts.into_iter()
+            .enumerate()
+            .map(|(i, p)| (p, i as i64 - 2))
+            .collect()
+    }
+
+    /// Packets of uneven sizes for the given timestamps; a keyframe every 16 frames.
+    fn sweep_packets(stamps: &[(i64, i64)]) -> Vec<Packet> {
+        stamps
+            .iter()
+            .enumerate()
+            .map(|(i, &(p, d))| packet(p, d, p % 16 == 0, 200 + (i * 7919) % 1500))
+            .collect()
+    }
+
+    /// Expand a stts/ctts body into one value per sample.
+    fn expand_runs(body: &[u8]) -> Vec<u32> {
+        let v = u32s(body);
+        let n = v[1] as usize;
+        (0..n)
+            .flat_map(|e| std::iter::repeat_n(v[3 + 2 * e], v[2 + 2 * e] as usize))
+            .collect()
+    }
+
+    /// Everything a finished output must satisfy: its boxes tile it, our reader finds
+    /// `frames` samples and a duration of exactly frames / fps, the samples are the first
+    /// `frames` packets in decode order (bytes where the index says, same timestamps), and
+    /// their presentation times are contiguous.
+    fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32)) {
+        let names: Vec<String> = top_level(file).into_iter().map(|b| b.0).collect();
+        assert!(
+            names == ["ftyp", "moov", "mdat"]
+                || names == ["ftyp", "mdat", "moov"]
+                || names == ["ftyp", "mdat", "moov", "free"],
+            "{names:?}"
+        );
+        let info = crate::mux::mp4::probe_reader(Cursor::new(file)).unwrap();
+        assert_eq!(info.frame_count, frames);
+        let want = frames as f64 * f64::from(fps.1) / f64::from(fps.0);
+        assert!(
+            (info.duration_seconds - want).abs() <= 0.0005 + 1e-9,
+            "duration {} for {frames} frames",
+            info.duration_seconds
+        );
+        let k = frames as usize;
+        let kept = &packets[..k];
+
+        // Sample bytes: stsz sizes, stsc samples per chunk, stco/co64 chunk offsets.
+        let sizes = u32s(stbl_box(file, "stsz").unwrap())[3..].to_vec();
+        assert_eq!(sizes.len(), k);
+        let stsc = u32s(stbl_box(file, "stsc").unwrap());
+        let offsets: Vec<u64> = match stbl_box(file, "stco") {
+            Some(b) => u32s(b)[2..].iter().map(|&o| u64::from(o)).collect(),
+            None => stbl_box(file, "co64").unwrap()[8..]
+                .chunks(8)
+                .map(|c| u64::from_be_bytes(c.try_into().unwrap()))
+                .collect(),
+        };
+        let mut per_chunk = Vec::new();
+        for e in 0..stsc[1] as usize {
+            let first = stsc[2 + 3 * e] as usize;
+            let next = if e + 1 < stsc[1] as usize {
+                stsc[2 + 3 * (e + 1)] as usize
+            } else {
+                offsets.len() + 1
+            };
+            per_chunk.extend(std::iter::repeat_n(stsc[3 + 3 * e] as usize, next - first));
+        }
+        assert_eq!(per_chunk.len(), offsets.len());
+        let mut s = 0;
+        for (c, &off) in offsets.iter().enumerate() {
+            let mut at = off as usize;
+            for _ in 0..per_chunk[c] {
+                assert_eq!(sizes[s] as usize, kept[s].data.len());
+                assert_eq!(
+                    &file[at..at + sizes[s] as usize],
+                    &kept[s].data[..],
+                    "sample {s}"
+                );
+                at += sizes[s] as usize;
+                s += 1;
+            }
+        }
+        assert_eq!(s, k);
+
+        // Timestamps: decode times and composition offsets as written, pts contiguous.
+        let dur = i64::from(media_timing(fps.0, fps.1).1);
+        let deltas = expand_runs(stbl_box(file, "stts").unwrap());
+        let ctts = stbl_box(file, "ctts")
+            .map(expand_runs)
+            .unwrap_or(vec![0; k]);
+        assert_eq!((deltas.len(), ctts.len()), (k, k));
+        let mut dts = 0i64;
+        let mut pts: Vec<i64> = Vec::new();
+        for (i, p) in kept.iter().enumerate() {
+            assert_eq!(dts, (p.dts - kept[0].dts) * dur, "dts of sample {i}");
+            assert_eq!(
+                i64::from(ctts[i]),
+                (p.pts - p.dts) * dur,
+                "cts of sample {i}"
+            );
+            pts.push(p.pts);
+            dts += i64::from(deltas[i]);
+        }
+        pts.sort_unstable();
+        assert!(pts.windows(2).all(|w| w[1] == w[0] + 1), "pts {pts:?}");
+        let want_keys: Vec<u32> = (1..=k as u32)
+            .filter(|&i| kept[i as usize - 1].keyframe)
+            .collect();
+        match stbl_box(file, "stss") {
+            Some(b) => assert_eq!(&u32s(b)[2..], &want_keys[..]),
+            None => assert_eq!(want_keys.len(), k),
+        }
+    }
+
+    /// Write `packets` into outputs capped at every `step`-th size from just after the first
+    /// sample to past the complete file, stopping at the first failed write (as the pipeline
+    /// does), and check each outcome: finish is Ok with a valid file of `frames() >= 1`
+    /// frames, or (only when not even the first frame leaves room for the index) Err with
+    /// `frames() == 0`. Returns how often the file ended faststart / moov at the end / failed.
+    fn cap_sweep(packets: &[Packet], fps: (u32, u32), step: u64) -> [u32; 3] {
+        let track = test_track(Rational::new(fps.0, fps.1).unwrap());
+        let header = 48u64;
+        let payload: u64 = packets.iter().map(|p| p.data.len() as u64).sum();
+        let mut first = SampleIndex::new(fps.0, fps.1);
+        first.push(&packets[0]);
+        let first_end = header + packets[0].data.len() as u64;
+        // Below this not even the first frame and its index fit.
+        let min_ok = first_end + first.moov(&track, header).len() as u64;
+        let mut all = SampleIndex::new(fps.0, fps.1);
+        packets.iter().for_each(|p| all.push(p));
+        let full = header + payload + all.moov_shifted(&track, header).len() as u64;
+        let prefixes = all.contiguous_prefixes();
+
+        let mut counts = [0u32; 3];
+        let mut cap = first_end + 1;
+        while cap <= full + 40 {
+            let mut out = limited(cap);
+            out.efbig = cap % 2 == 1;
+            let mut w = Mp4Writer::new(out, track.clone()).unwrap();
+            let mut failed = false;
+            for p in packets {
+                if let Err(e) = w.write_packet(p) {
+                    assert!(e.is_disk_full(), "cap {cap}: {e}");
+                    failed = true;
+                    break;
+                }
+            }
+            assert!(w.frames() >= 1, "cap {cap}: the first sample fits");
+            match w.finish() {
+                Ok(()) => {
+                    let frames = w.frames();
+                    assert!(frames >= 1, "cap {cap}");
+                    assert!(prefixes.contains(&(frames as usize)), "cap {cap}: {frames}");
+                    let fast = w.is_faststart();
+                    let written = w.bytes_written();
+                    let file = w.into_inner().inner.into_inner();
+                    assert!(file.len() as u64 <= cap, "cap {cap}");
+                    assert_eq!(written, file.len() as u64, "cap {cap}");
+                    check_finished(&file, frames, packets, fps);
+                    if cap >= full {
+                        assert!(fast && !failed, "cap {cap}");
+                        assert_eq!(frames, packets.len() as u64, "cap {cap}");
+                    }
+                    counts[usize::from(!fast)] += 1;
+                }
+                Err(e) => {
+                    assert!(e.is_disk_full(), "cap {cap}: {e}");
+                    assert_eq!(w.frames(), 0, "cap {cap}");
+                    assert!(
+                        cap < min_ok,
+                        "cap {cap}: finish failed although frame 0 fits: {e}"
+                    );
+                    counts[2] += 1;
+                }
+            }
+            cap += step;
+        }
+        counts
+    }
+
+    #[test]
+    fn disk_full_at_any_point_bframes() {
+        let packets = sweep_packets(&bframe_stamps(5));
+        let mut idx = SampleIndex::new(30, 1);
+        packets.iter().for_each(|p| idx.push(p));
+        assert_eq!(idx.contiguous_prefixes(), vec![1, 5, 9, 13, 17, 21]);
+        assert_eq!(idx.prefix(9).timestamps(), idx.timestamps()[..9]);
+        assert_eq!(
+            idx.prefix(9)
+                .moov(&test_track(Rational::new(30, 1).unwrap()), 48),
+            {
+                let mut nine = SampleIndex::new(30, 1);
+                packets[..9].iter().for_each(|p| nine.push(p));
+                nine.moov(&test_track(Rational::new(30, 1).unwrap()), 48)
+            }
+        );
+        let [fast, at_end, failed] = cap_sweep(&packets, (30, 1), 1);
+        assert!(
+            fast > 0 && at_end > 1000 && failed > 0,
+            "{fast} {at_end} {failed}"
+        );
+    }
+
+    #[test]
+    fn disk_full_at_any_point_long_track() {
+        // More than one chunk (30 per chunk at 30 fps), no B-frames; NTSC rate with B-frames.
+        let stamps: Vec<(i64, i64)> = (0..95).map(|i| (i, i)).collect();
+        let [fast, at_end, failed] = cap_sweep(&sweep_packets(&stamps), (30, 1), 7);
+        assert!(
+            fast > 0 && at_end > 1000 && failed > 0,
+            "{fast} {at_end} {failed}"
+        );
+        let [fast, at_end, failed] =
+            cap_sweep(&sweep_packets(&bframe_stamps(20)), (30000, 1001), 5);
+        assert!(
+            fast > 0 && at_end > 1000 && failed > 0,
+            "{fast} {at_end} {failed}"
+        );
+    }
+
+    #[test]
+    fn interrupted_stream_keeps_contiguous_prefix() {
+        // A write fails after P4 B2 (dts order I0 P4 B2 | b1 ...): frames 0, 4, 2 would leave
+        // holes at 1 and 3, so only I0 stays, even though finish has room for everything.
+        let packets = sweep_packets(&bframe_stamps(2));
+        let cap = 48
+            + packets[..3]
+                .iter()
+                .map(|p| p.data.len() as u64)
+                .sum::<u64>()
+            + 10;
+        let mut w =
+            Mp4Writer::new(limited(cap), test_track(Rational::new(30, 1).unwrap())).unwrap();
+        for p in &packets[..3] {
+            w.write_packet(p).unwrap();
+        }
+        assert!(w.write_packet(&packets[3]).is_err());
+        assert_eq!(w.frames(), 3);
+        w.out.limit = u64::MAX;
+        w.finish().unwrap();
+        assert!(w.is_faststart());
+        assert_eq!(w.frames(), 1);
+        let file = w.into_inner().inner.into_inner();
+        check_finished(&file, 1, &packets, (30, 1));
+
+        // The same cut with no failed write: everything is kept unless told otherwise.
+        let mut w = Mp4Writer::new(
+            Cursor::new(Vec::new()),
+            test_track(Rational::new(30, 1).unwrap()),
+        )
+        .unwrap();
+        for p in &packets[..7] {
+            w.write_packet(p).unwrap();
+        }
+        w.mark_interrupted();
+        w.finish().unwrap();
+        assert_eq!(w.frames(), 5);
+        let file = w.into_inner().into_inner();
+        check_finished(&file, 5, &packets, (30, 1));
+    }
+
+    #[test]
+    fn spare_bytes_after_the_index() {
+        // Samples of 500 bytes, the 11th cut short: too little room for the moov of 10
+        // samples, so the moov of 9 goes right after the 9th, over the 10th; the spare bytes
+        // after it become a free box, or stay inside the mdat if fewer than 8.
+        let track = test_track(Rational::new(30, 1).unwrap());
+        let packets: Vec<Packet> = (0..12).map(|i| packet(i, i, i == 0, 500)).collect();
+        let moov_len = |n: usize| {
+            let mut idx = SampleIndex::new(30, 1);
+            packets[..n].iter().for_each(|p| idx.push(p));
+            idx.moov(&track, 48).len() as u64
+        };
+        let moov9 = moov_len(9);
+        assert!(moov9 + 12 < 1000 && moov9 + 12 - 500 < moov_len(10));
+        let data_end = 48 + 9 * 500;
+        for spare in 0..12u64 {
+            let cap = data_end + moov9 + spare;
+            let mut w = Mp4Writer::new(limited(cap), track.clone()).unwrap();
+            for p in &packets[..10] {
+                w.write_packet(p).unwrap();
+            }
+            assert!(w.write_packet(&packets[10]).is_err());
+            w.finish().unwrap();
+            assert_eq!(w.frames(), 9);
+            assert!(!w.is_faststart());
+            let file = w.into_inner().inner.into_inner();
+            assert_eq!(file.len() as u64, cap);
+            let tl = top_level(&file);
+            if spare >= 8 {
+                assert_eq!(tl[1], ("mdat".into(), 32, 16 + 4500));
+                assert_eq!(tl[3], ("free".into(), data_end + moov9, spare));
+            } else {
+                assert_eq!(tl.len(), 3);
+                assert_eq!(tl[1], ("mdat".into(), 32, 16 + 4500 + spare));
+            }
+            assert_eq!(tl[2].0, "moov");
+            check_finished(&file, 9, &packets, (30, 1));
+        }
+    }
+
+    #[test]
+    fn failing_index_write_is_an_error() {
+        // Room for the index after dropping frames, but writing it fails for another reason.
+        struct Broken(Limited, u32);
+        impl Read for Broken {
+            fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+                self.0.read(b)
+            }
+        }
+        impl Seek for Broken {
+            fn seek(&mut self, p: SeekFrom) -> std::io::Result<u64> {
+                self.0.seek(p)
+            }
+        }
+        impl Write for Broken {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if self.1 == 0 {
+                    return Err(std::io::Error::other("I/O error"));
+                }
+                self.0.write(b)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let limit = 48 + 5 * 1000 + 10;
+        let mut w = Mp4Writer::new(
+            Broken(limited(limit), 1),
+            test_track(Rational::new(30, 1).unwrap()),
+        )
+        .unwrap();
+        for i in 0..5 {
+            w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
+        }
+        w.out.1 = 0;
+        let e = w.finish().unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e}");
+        assert_eq!(w.frames(), 0);
     }
 }
