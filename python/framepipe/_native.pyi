@@ -40,3 +40,15 @@ def rational_fps(fps: float) -> tuple[int, int]:
 
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
     """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour."""
+
+class Concat:
+    """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with
+    identical settings) into one MP4 at `path` without re-encoding."""
+
+    def __init__(self, path: str | PathLike[str]) -> None: ...
+    def append(self, chunk: bytes) -> int:
+        """Append every frame of one chunk; returns the number of frames appended."""
+    @property
+    def frames(self) -> int: ...
+    def close(self) -> int:
+        """Write the index and close the file; returns the number of frames."""

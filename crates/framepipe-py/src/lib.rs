@@ -1,6 +1,7 @@
 //! PyO3 bindings: conversions, GIL release, exceptions. The Python-facing API lives in
 //! `python/framepipe/`; this module is `framepipe._native`.
 
+mod concat;
 mod convert;
 
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 /// Map an engine error to the matching class of `framepipe.errors`, keeping the cause's text
 /// (and for I/O errors the errno, so `except OSError` and `e.errno == errno.ENOSPC` work).
-fn to_py(py: Python<'_>, err: Error) -> PyErr {
+pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
     let errors = match py.import("framepipe.errors") {
         Ok(m) => m,
         Err(e) => return e,
@@ -256,6 +257,7 @@ fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyWriter>()?;
+    m.add_class::<concat::PyConcat>()?;
     m.add_function(wrap_pyfunction!(rational_fps, m)?)?;
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

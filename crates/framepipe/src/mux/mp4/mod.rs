@@ -2,8 +2,12 @@
 //! ([`Mp4Writer`]) and a small reader for inspecting MP4 files ([`probe`]).
 
 mod boxes;
+pub mod concat;
+pub mod demux;
 pub mod reader;
 pub mod writer;
 
 pub use reader::{probe, probe_reader, Mp4Info};
+pub use concat::Mp4Concat;
+pub use demux::Mp4Demuxer;
 pub use writer::Mp4Writer;

@@ -180,12 +180,12 @@ fn describe_fourcc(kind: &[u8; 4]) -> String {
     }
 }
 
-fn malformed(what: impl fmt::Display) -> Error {
+pub(super) fn malformed(what: impl fmt::Display) -> Error {
     Error::parameter(format!("malformed MP4: {what}"))
 }
 
 /// The child boxes of a container box body.
-fn children(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>> {
+pub(super) fn children(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>> {
     let mut v = Vec::new();
     let mut i = 0usize;
     while i < data.len() {
@@ -224,56 +224,56 @@ fn children(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>> {
     Ok(v)
 }
 
-fn child<'a>(boxes: &[([u8; 4], &'a [u8])], kind: &[u8; 4]) -> Option<&'a [u8]> {
+pub(super) fn child<'a>(boxes: &[([u8; 4], &'a [u8])], kind: &[u8; 4]) -> Option<&'a [u8]> {
     boxes.iter().find(|(k, _)| k == kind).map(|(_, b)| *b)
 }
 
 /// Big-endian field reader over a box body, with bounds checks.
-struct Fields<'a> {
+pub(super) struct Fields<'a> {
     data: &'a [u8],
     pos: usize,
     name: &'static str,
 }
 
 impl<'a> Fields<'a> {
-    fn new(data: &'a [u8], name: &'static str) -> Self {
+    pub(super) fn new(data: &'a [u8], name: &'static str) -> Self {
         Fields { data, pos: 0, name }
     }
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
         let end = end.ok_or_else(|| malformed(format!("{} box is too short", self.name)))?;
         let s = &self.data[self.pos..end];
         self.pos = end;
         Ok(s)
     }
-    fn skip(&mut self, n: usize) -> Result<()> {
+    pub(super) fn skip(&mut self, n: usize) -> Result<()> {
         self.take(n).map(|_| ())
     }
-    fn u8(&mut self) -> Result<u8> {
+    pub(super) fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
-    fn u16(&mut self) -> Result<u16> {
+    pub(super) fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_be_bytes(
             self.take(2)?.try_into().expect("2 bytes"),
         ))
     }
-    fn u32(&mut self) -> Result<u32> {
+    pub(super) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(
             self.take(4)?.try_into().expect("4 bytes"),
         ))
     }
-    fn u64(&mut self) -> Result<u64> {
+    pub(super) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_be_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
     /// version and flags of a full box.
-    fn full(&mut self) -> Result<(u8, u32)> {
+    pub(super) fn full(&mut self) -> Result<(u8, u32)> {
         let v = self.u32()?;
         Ok(((v >> 24) as u8, v & 0x00ff_ffff))
     }
     /// An entry count whose entries of `entry_size` bytes must fit the rest of the box.
-    fn count(&mut self, entry_size: usize) -> Result<usize> {
+    pub(super) fn count(&mut self, entry_size: usize) -> Result<usize> {
         let n = self.u32()? as usize;
         if n.saturating_mul(entry_size) > self.data.len() - self.pos {
             return Err(malformed(format!(
@@ -286,7 +286,7 @@ impl<'a> Fields<'a> {
 }
 
 /// (timescale, duration) of mvhd/mdhd.
-fn timescale_duration(body: &[u8], name: &'static str) -> Result<(u32, u64)> {
+pub(super) fn timescale_duration(body: &[u8], name: &'static str) -> Result<(u32, u64)> {
     let mut f = Fields::new(body, name);
     let (version, _) = f.full()?;
     if version == 1 {
@@ -307,7 +307,7 @@ fn timescale_duration(body: &[u8], name: &'static str) -> Result<(u32, u64)> {
     }
 }
 
-fn is_video_trak(trak: &[u8]) -> Result<bool> {
+pub(super) fn is_video_trak(trak: &[u8]) -> Result<bool> {
     let t = children(trak)?;
     let Some(mdia) = child(&t, b"mdia") else {
         return Ok(false);
@@ -531,7 +531,7 @@ fn constant_rate(deltas: &[(u32, u32)], timescale: u32) -> Option<Rational> {
     Rational::new(timescale, first).ok()
 }
 
-fn parse_colr(colr: &[u8]) -> Result<Option<ColorInfo>> {
+pub(super) fn parse_colr(colr: &[u8]) -> Result<Option<ColorInfo>> {
     let mut f = Fields::new(colr, "colr");
     let kind = f.take(4)?;
     match kind {
