@@ -18,6 +18,7 @@ from .errors import (
     WriterClosedError,
 )
 from .writer import VideoResult, VideoWriter, write_video
+from .render import RenderError, render
 
 __version__ = _native.__version__
 
@@ -31,6 +32,8 @@ __all__ = [
     "VideoWriter",
     "VideoResult",
     "write_video",
+    "render",
+    "RenderError",
     "probe",
     "FramepipeError",
     "ParameterError",

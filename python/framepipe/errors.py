@@ -34,6 +34,19 @@ class OutputError(FramepipeError, OSError):
     """Writing the output failed: path not writable, disk full. ``errno`` is set."""
 
 
+class RenderError(FramepipeError):
+    """Rendering a frame failed (in ``make_frame``), or a worker process died twice.
+
+    ``frame`` is the index of the frame being rendered and ``worker_traceback`` the worker's
+    formatted traceback; the original exception, when it could be sent back, is ``__cause__``.
+    """
+
+    def __init__(self, message: str, frame: int | None = None, worker_traceback: str | None = None):
+        super().__init__(message)
+        self.frame = frame
+        self.worker_traceback = worker_traceback
+
+
 class FramepipeWarning(UserWarning):
     """Something was adjusted rather than refused, e.g. an odd frame size padded to even."""
 
@@ -45,5 +58,6 @@ __all__ = [
     "UnsupportedError",
     "EncoderError",
     "OutputError",
+    "RenderError",
     "FramepipeWarning",
 ]

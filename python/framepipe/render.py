@@ -1,0 +1,380 @@
+"""Parallel rendering: frames rendered on every core, or on a Dask cluster, stitched into one
+MP4 without re-encoding.
+
+Workers render contiguous chunks of frames and encode each chunk with identical encoder settings
+(every chunk starts with an IDR frame and its GOPs are closed); the parent appends the chunks'
+samples in order into one MP4 (the engine's ``Concat``), rebasing timestamps. Nothing is encoded
+twice. The result is written under a temporary name in the target's directory and renamed into
+place only when complete, so no partial file ever sits under the target name.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from concurrent.futures import Executor, Future
+from fractions import Fraction
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable
+
+from . import _native
+from ._render_task import call_make_frame, run_chunk
+from .errors import ParameterError, RenderError
+from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair
+
+
+def _default_chunk_frames(n_frames: int, workers: int, fps: Fraction) -> int:
+    """Chunk size: about 4 chunks per worker, so a slow chunk does not leave the other workers
+    idle at the end; at least ~2 s of video (each chunk starts with a keyframe, and x264 needs
+    some frames of lookahead to compress well, so tiny chunks cost bytes); at most 600 frames,
+    which bounds the parent's memory: it holds at most workers + 1 encoded chunks."""
+    per_worker = math.ceil(n_frames / max(1, 4 * workers))
+    lo = max(16, round(2 * fps))
+    return max(1, min(n_frames, max(lo, min(per_worker, 600))))
+
+
+class _Progress:
+    """One progress display for all workers: tqdm when installed and stderr is a terminal, and
+    the caller's ``progress_callback(done, total)``."""
+
+    def __init__(self, total: int, progress: bool | None, callback: Callable[[int, int], None] | None):
+        self.total, self.callback, self.bar = total, callback, None
+        self.done_by_chunk: dict[int, int] = {}
+        if progress is None:
+            progress = sys.stderr.isatty()
+        if progress:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, unit="frame", desc="framepipe.render")
+            except ImportError:
+                self.bar = None
+
+    def update(self, chunk: int, done: int) -> None:
+        before = sum(self.done_by_chunk.values())
+        self.done_by_chunk[chunk] = max(done, self.done_by_chunk.get(chunk, 0))
+        now = sum(self.done_by_chunk.values())
+        if self.bar is not None and now > before:
+            self.bar.update(now - before)
+        if self.callback is not None and now > before:
+            self.callback(now, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Worker:
+    """A local worker subprocess (``python -m framepipe._worker``) and its two pipes."""
+
+    def __init__(self) -> None:
+        r_task, w_task = os.pipe()
+        r_res, w_res = os.pipe()
+        env = dict(os.environ)
+        # The worker must import the same framepipe as the parent.
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join([pkg_parent, *sys.path])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "framepipe._worker", str(r_task), str(w_res)],
+            pass_fds=(r_task, w_res), stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
+        )
+        os.close(r_task)
+        os.close(w_res)
+        self.tasks = Connection(w_task, readable=False)
+        self.results = Connection(r_res, writable=False)
+        self.chunk: int | None = None
+        self.task: tuple[int, int, int] | None = None
+
+    def stop(self, kill: bool = False) -> None:
+        try:
+            if kill:
+                self.proc.kill()
+            else:
+                self.tasks.send(None)
+        except (OSError, ValueError):
+            pass
+        for c in (self.tasks, self.results):
+            try:
+                c.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _raise_worker_error(msg: tuple) -> None:
+    _, chunk, frame, tb, exc_bytes = msg
+    cause = None
+    if exc_bytes is not None:
+        try:
+            cause = pickle.loads(exc_bytes)
+        except Exception:  # noqa: BLE001 - the traceback text still says what happened
+            cause = None
+    if isinstance(cause, KeyboardInterrupt):
+        raise KeyboardInterrupt
+    err = RenderError(
+        f"rendering frame {frame} failed in a worker: {type(cause).__name__ if cause else 'error'}"
+        f"{': ' + str(cause) if cause else ''}\n\nWorker traceback:\n{tb}",
+        frame=frame,
+        worker_traceback=tb,
+    )
+    raise err from cause
+
+
+def render(
+    make_frame: Callable[..., Any],
+    path: str | os.PathLike[str],
+    n_frames: int | None = None,
+    fps: FpsLike = 30,
+    *,
+    duration: float | Fraction | None = None,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    setup: Callable[[], Any] | None = None,
+    chunk_frames: int | None = None,
+    progress: bool | None = None,
+    progress_callback: Callable[[int, int], None] | None = None,
+    **encode_options: Any,
+) -> VideoResult:
+    """Render ``make_frame(i)`` for every frame, in parallel, into one video.
+
+    Args:
+        make_frame: returns frame ``i`` (anything ``VideoWriter.write`` accepts). With
+            ``duration=`` instead of ``n_frames`` it receives ``t = i / fps`` in seconds
+            (computed exactly from the integer index). With ``setup``, it is called as
+            ``make_frame(i, state)``.
+        path: the output file (.mp4, or .gif when GIF output is available).
+        n_frames: how many frames.
+        fps: frame rate (int, float, Fraction or "num/den").
+        duration: length in seconds, instead of ``n_frames`` (n_frames = round(duration * fps)).
+        workers: worker processes (default: all cores). ``workers=1`` renders in this process
+            with no pickling.
+        executor: any ``concurrent.futures.Executor`` to run the chunks on instead of local
+            processes, e.g. ``dask.distributed.Client(...).get_executor()``. Functions and
+            closures are shipped with cloudpickle; chunks come back as encoded bytes, so no
+            shared filesystem is needed; framepipe must be installed on the workers.
+        setup: run once per worker; its result is passed to ``make_frame(i, state)`` — build a
+            figure or load data once per worker, not per frame.
+        chunk_frames: frames per chunk (default: see ``_default_chunk_frames``).
+        progress: show a tqdm bar (default: when stderr is a terminal and tqdm is installed).
+        progress_callback: called as ``progress_callback(frames_done, n_frames)``.
+        encode_options: as for :class:`VideoWriter` (crf, preset, tune, keyint, threads, ...).
+            Workers encode with ``threads=1`` unless ``threads`` is given, since the cores are
+            busy rendering.
+
+    Raises:
+        RenderError: ``make_frame`` raised (with the frame index and the worker's traceback), or
+            a worker process died twice on the same chunk.
+    """
+    fps_frac = Fraction(*_fps_pair(fps))
+    if (n_frames is None) == (duration is None):
+        raise ParameterError("give exactly one of n_frames and duration")
+    use_time = duration is not None
+    if use_time:
+        n_frames = round(Fraction(duration) * fps_frac)
+    if not isinstance(n_frames, int) or isinstance(n_frames, bool) or n_frames < 1:
+        raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers must be a positive integer, got {workers!r}")
+    path = os.fspath(path)
+    is_gif = encode_options.get("format") == "gif" or (
+        encode_options.get("format") is None and path.lower().endswith(".gif"))
+
+    if workers == 1 and executor is None:
+        return _render_serial(make_frame, path, n_frames, fps_frac, use_time, setup, progress,
+                              progress_callback, encode_options)
+
+    import cloudpickle
+
+    payload = cloudpickle.dumps((make_frame, setup, use_time, (fps_frac.numerator, fps_frac.denominator)))
+    if chunk_frames is None:
+        chunk_frames = _default_chunk_frames(n_frames, workers, fps_frac)
+    if not isinstance(chunk_frames, int) or chunk_frames < 1:
+        raise ParameterError(f"chunk_frames must be a positive integer, got {chunk_frames!r}")
+    chunks = [(c, s, min(s + chunk_frames, n_frames)) for c, s in enumerate(range(0, n_frames, chunk_frames))]
+    enc = dict(encode_options)
+    enc.setdefault("threads", 1)
+    # Identical settings in every chunk, and a full keyframe interval inside each.
+    options = {"fps": f"{fps_frac.numerator}/{fps_frac.denominator}", "encode": enc, "raw": is_gif}
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+    os.close(fd)
+    prog = _Progress(n_frames, progress, progress_callback)
+    sink: Any = None
+    try:
+        if is_gif:
+            # GIF chunks are not joined by the engine: workers render raw frames in parallel and
+            # this process encodes them in order (GIF encoding is cheap next to rendering).
+            sink = VideoWriter(tmp, fps_frac, **encode_options)
+            append = lambda frames: [sink.write(f) for f in frames]  # noqa: E731
+        else:
+            sink = _native.Concat(tmp)
+            append = sink.append
+        run = _run_executor if executor is not None else _run_local
+        run(executor, workers, payload, chunks, options, append, prog)
+        if is_gif:
+            res = sink.close()
+            frames, size = res.frames, res.bytes
+        else:
+            frames = sink.close()
+            size = os.path.getsize(tmp)
+        sink = None
+        os.replace(tmp, path)
+    except BaseException:
+        if sink is not None:
+            try:
+                sink.close()
+            except Exception:  # noqa: BLE001 - the original error matters
+                pass
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    finally:
+        prog.close()
+    info = _native.probe(path) if not is_gif else None
+    width = info["width"] if info else 0
+    height = info["height"] if info else 0
+    return VideoResult(path=path, frames=frames, bytes=size, width=width, height=height, fps=fps_frac)
+
+
+def _render_serial(make_frame, path, n_frames, fps, use_time, setup, progress, callback, options) -> VideoResult:
+    """workers=1: everything in this process, no pickling; still written under a temporary
+    name and renamed when complete."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+    os.close(fd)
+    fmt = options.pop("format", None)
+    if fmt is None and path.lower().endswith(".gif"):
+        fmt = "gif"
+    if fmt is not None:
+        options["format"] = fmt
+    prog = _Progress(n_frames, progress, callback)
+    state = setup() if setup is not None else None
+    w = VideoWriter(tmp, fps, **options)
+    try:
+        for i in range(n_frames):
+            try:
+                frame = call_make_frame(make_frame, setup is not None, state, i, use_time, fps)
+            except Exception as e:
+                raise RenderError(f"rendering frame {i} failed: {type(e).__name__}: {e}", frame=i) from e
+            w.write(frame)
+            prog.update(0, i + 1)
+        res = w.close()
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            w.close()
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    finally:
+        prog.close()
+    return VideoResult(path=path, frames=res.frames, bytes=res.bytes, width=res.width, height=res.height, fps=fps)
+
+
+def _run_local(_executor, workers, payload, chunks, options, append, prog) -> None:
+    """Run the chunks on local worker subprocesses. A worker that dies has its chunk retried
+    once on a fresh worker; a second death raises. At most workers + 1 chunks are in flight or
+    waiting to be appended, which bounds memory."""
+    n_workers = min(workers, len(chunks))
+    pool = [_Worker() for _ in range(n_workers)]
+    pending = deque(chunks)
+    attempts: dict[int, int] = {}
+    done: dict[int, Any] = {}
+    next_append = 0
+    try:
+        while next_append < len(chunks):
+            for w in pool:
+                if w.chunk is None and pending and pending[0][0] < next_append + workers + 1:
+                    c, s, e = pending.popleft()
+                    w.chunk = c
+                    w.task = (c, s, e)
+                    w.tasks.send((payload, c, s, e, options))
+            busy = [w for w in pool if w.chunk is not None]
+            ready = wait([w.results for w in busy])
+            for w in busy:
+                if w.results not in ready:
+                    continue
+                try:
+                    msg = w.results.recv()
+                except (EOFError, OSError):
+                    msg = None
+                if msg is None:  # the worker died mid-chunk
+                    code = w.proc.wait()
+                    c, s, e = w.task
+                    attempts[c] = attempts.get(c, 0) + 1
+                    w.stop(kill=True)
+                    pool[pool.index(w)] = _Worker()
+                    if attempts[c] > 1:
+                        raise RenderError(
+                            f"a worker process died twice while rendering frames {s}..{e - 1} "
+                            f"(exit code {code}); giving up", frame=s)
+                    pending.appendleft((c, s, e))
+                    continue
+                kind = msg[0]
+                if kind == "progress":
+                    prog.update(msg[1], msg[2])
+                elif kind == "error":
+                    _raise_worker_error(msg)
+                else:
+                    _, c, data, n = msg
+                    done[c] = data
+                    prog.update(c, n)
+                    w.chunk = None
+            while next_append in done:
+                append(done.pop(next_append))
+                next_append += 1
+    finally:
+        for w in pool:
+            w.stop(kill=next_append < len(chunks))
+
+
+def _run_executor(executor: Executor, workers, payload, chunks, options, append, prog) -> None:
+    """Run the chunks on a concurrent.futures Executor (e.g. Dask's), keeping at most
+    workers + 1 chunks in flight or waiting to be appended."""
+    from concurrent.futures import FIRST_COMPLETED
+    from concurrent.futures import wait as wait_futures
+
+    pending = deque(chunks)
+    inflight: dict[Future, int] = {}
+    done: dict[int, Any] = {}
+    next_append = 0
+    try:
+        while next_append < len(chunks):
+            while pending and pending[0][0] < next_append + workers + 1:
+                c, s, e = pending.popleft()
+                inflight[executor.submit(run_chunk, payload, c, s, e, options)] = c
+            finished, _ = wait_futures(list(inflight), return_when=FIRST_COMPLETED)
+            for f in finished:
+                c = inflight.pop(f)
+                msg = f.result()
+                if msg[0] == "error":
+                    _raise_worker_error(msg)
+                _, c, data, n = msg
+                done[c] = data
+                prog.update(c, n)
+            while next_append in done:
+                append(done.pop(next_append))
+                next_append += 1
+    finally:
+        for f in inflight:
+            f.cancel()
