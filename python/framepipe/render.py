@@ -30,13 +30,18 @@ from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair
 
 
 def _default_chunk_frames(n_frames: int, workers: int, fps: Fraction) -> int:
-    """Chunk size: about 4 chunks per worker, so a slow chunk does not leave the other workers
-    idle at the end; at least ~2 s of video (each chunk starts with a keyframe, and x264 needs
-    some frames of lookahead to compress well, so tiny chunks cost bytes); at most 600 frames,
+    """Chunk size: the frames split evenly into k chunks per worker (so every worker gets the
+    same share and none idles at the end), with the largest k <= 4 (more chunks balance uneven
+    frame costs) that keeps chunks at least ~2 s long (each chunk starts with a keyframe and x264
+    needs some frames of lookahead, so tiny chunks cost bytes); at most 600 frames per chunk,
     which bounds the parent's memory: it holds at most workers + 1 encoded chunks."""
-    per_worker = math.ceil(n_frames / max(1, 4 * workers))
     lo = max(16, round(2 * fps))
-    return max(1, min(n_frames, max(lo, min(per_worker, 600))))
+    size = math.ceil(n_frames / workers)
+    for k in (4, 3, 2):
+        if math.ceil(n_frames / (workers * k)) >= lo:
+            size = math.ceil(n_frames / (workers * k))
+            break
+    return max(1, min(size, 600, n_frames))
 
 
 class _Progress:
