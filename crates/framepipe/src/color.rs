@@ -140,7 +140,7 @@ fn convert_rows(
         width: w,
         height: h,
     };
-    let (range, matrix, mode) = (YuvRange::Limited, YuvStandardMatrix::Bt709, YuvConversionMode::Balanced);
+    let (range, matrix, mode) = (YuvRange::Limited, YuvStandardMatrix::Bt709, YuvConversionMode::Professional);
     let stride = u32::try_from(stride).map_err(|_| Error::parameter("row stride too large"))?;
     let r = match format {
         PixelFormat::Rgb24 => yuv::rgb_to_yuv420(&mut image, data, stride, range, matrix, mode),
