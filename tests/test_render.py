@@ -280,3 +280,44 @@ def test_dask_error_names_frame(tmp_path, dask_client):
         framepipe.render(boom, tmp_path / "d.mp4", n_frames=20, executor=dask_client.get_executor(),
                          workers=2, chunk_frames=5)
     assert os.listdir(tmp_path) == []
+
+
+def make_line_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.2, 2.4), dpi=50)
+    ax.set_xlim(0, 2 * np.pi)
+    ax.set_ylim(-1.2, 1.2)
+    x = np.linspace(0, 2 * np.pi, 200)
+    (line,) = ax.plot(x, np.sin(x), lw=3)
+    return fig, ax, line, x
+
+
+def update_line(state, phase):
+    fig, ax, line, x = state
+    line.set_ydata(np.sin(x + phase))
+    ax.set_title(f"phase {phase:.2f}")
+
+
+def test_matplotlib_figures_in_parallel_match_serial(tmp_path):
+    from framepipe.render import render_figures
+
+    phases = list(np.linspace(0, 2 * np.pi, 40))
+    serial, par = tmp_path / "s.mp4", tmp_path / "p.mp4"
+    render_figures(make_line_figure, update_line, phases, serial, fps=20, workers=1)
+    render_figures(make_line_figure, update_line, phases, par, fps=20, workers=2, chunk_frames=20)
+    for p in (serial, par):
+        check_video(p, frames=40, width=160, height=120, fps=20)
+    # The figures themselves, drawn directly in this process, are the source.
+    state = make_line_figure()
+    src = []
+    for ph in phases:
+        update_line(state, ph)
+        state[0].canvas.draw()
+        src.append(np.asarray(state[0].canvas.buffer_rgba())[..., :3].copy())
+    src = np.stack(src)
+    q_par, q_ser = psnr(decode_rgb(par), src), psnr(decode_rgb(serial), src)
+    assert q_par >= 30 and abs(q_par - q_ser) <= 0.3, (q_par, q_ser)

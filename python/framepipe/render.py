@@ -383,3 +383,54 @@ def _run_executor(executor: Executor, workers, payload, chunks, options, append,
     finally:
         for f in inflight:
             f.cancel()
+
+
+def _figure_of(state: Any) -> Any:
+    """The matplotlib Figure in a make_figure() result: the Figure itself, the first Figure in a
+    tuple/list (e.g. ``(fig, ax)``), or ``state.figure``."""
+    if hasattr(state, "canvas") and hasattr(state, "savefig"):
+        return state
+    if isinstance(state, (tuple, list)):
+        for s in state:
+            if hasattr(s, "canvas") and hasattr(s, "savefig"):
+                return s
+    fig = getattr(state, "figure", None)
+    if fig is not None:
+        return fig
+    raise ParameterError(
+        f"make_figure() must return a matplotlib Figure, a tuple starting with one (e.g. (fig, ax)), "
+        f"or an object with a .figure; got {type(state).__name__}")
+
+
+def render_figures(
+    make_figure: Callable[[], Any],
+    update: Callable[[Any, Any], Any],
+    frames: Any,
+    path: str | os.PathLike[str],
+    fps: FpsLike = 30,
+    **options: Any,
+) -> VideoResult:
+    """Parallel rendering of a matplotlib animation (``framepipe.matplotlib.render``).
+
+    Each worker builds its own figure once with ``make_figure()`` (a Figure, or e.g.
+    ``(fig, ax, artists)``), then for each frame calls ``update(state, frame)`` and captures the
+    figure. ``frames`` is an int (frames 0..n-1) or a sequence of per-frame values, as for
+    ``FuncAnimation``. Other options are those of :func:`render` (workers, executor,
+    chunk_frames, progress, encoder options).
+    """
+    values = list(range(frames)) if isinstance(frames, int) else list(frames)
+    if not values:
+        raise ParameterError("frames is empty")
+
+    def setup():
+        import matplotlib
+
+        if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+            matplotlib.use("Agg")  # workers have no display
+        return make_figure()
+
+    def make_frame(i, state):
+        update(state, values[i])
+        return _figure_of(state)
+
+    return render(make_frame, path, n_frames=len(values), fps=fps, setup=setup, **options)
