@@ -62,6 +62,9 @@ pub struct X264Encoder {
     width: u32,
     height: u32,
     pending: VecDeque<Packet>,
+    /// x264's SEI NAL (its version and option string, length-prefixed), put in front of the
+    /// first packet as ffmpeg does, so `strings out.mp4 | grep x264` shows the settings.
+    sei: Option<Vec<u8>>,
     // Boxed so its address stays put while x264 holds a pointer to it.
     log: Box<LogSink>,
 }
@@ -188,6 +191,7 @@ impl X264Encoder {
             width,
             height,
             pending: VecDeque::new(),
+            sei: None,
             log,
         };
         let mut nals: *mut sys::x264_nal_t = ptr::null_mut();
@@ -206,7 +210,8 @@ impl X264Encoder {
             match nal.i_type {
                 7 => enc.avc.sps.push(body),
                 8 => enc.avc.pps.push(body),
-                _ => {} // SEI (x264's version string) is informational only
+                6 => enc.sei = Some(payload.to_vec()),
+                _ => {}
             }
         }
         if enc.avc.sps.is_empty() || enc.avc.pps.is_empty() || enc.avc.sps[0].len() < 4 {
@@ -240,7 +245,14 @@ impl X264Encoder {
         if size > 0 && n > 0 {
             // SAFETY: with b_annexb=0 the `size` bytes of all NALs are contiguous from the first
             // payload and stay valid until the next encoder call; we copy them out now.
-            let data = unsafe { std::slice::from_raw_parts((*nals).p_payload, size as usize) }.to_vec();
+            let bytes = unsafe { std::slice::from_raw_parts((*nals).p_payload, size as usize) };
+            let data = match self.sei.take() {
+                Some(mut sei) => {
+                    sei.extend_from_slice(bytes);
+                    sei
+                }
+                None => bytes.to_vec(),
+            };
             self.pending.push_back(Packet {
                 data,
                 pts: pic_out.i_pts,
@@ -330,6 +342,9 @@ mod tests {
         pts.sort();
         assert_eq!(pts, (0..20).collect::<Vec<_>>());
         assert!(packets[0].keyframe);
+        // x264's settings string travels in an SEI in the first packet (as with ffmpeg).
+        let text = String::from_utf8_lossy(&packets[0].data);
+        assert!(text.contains("x264 - core") && text.contains("crf=23.0"), "no x264 SEI");
         // Decode order: dts strictly increasing and never after pts.
         for w in packets.windows(2) {
             assert!(w[0].dts < w[1].dts);
