@@ -303,7 +303,7 @@ def update_line(state, phase):
 
 
 def test_matplotlib_figures_in_parallel_match_serial(tmp_path):
-    from framepipe.render import render_figures
+    from framepipe.matplotlib import render as render_figures
 
     phases = list(np.linspace(0, 2 * np.pi, 40))
     serial, par = tmp_path / "s.mp4", tmp_path / "p.mp4"
