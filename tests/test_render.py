@@ -38,11 +38,13 @@ def source(n):
 
 
 def frame_info(path):
+    """(key_frame, pts_time) of every decoded frame, from ffprobe."""
+    import json
+
     r = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries",
-                        "frame=pts_time,key_frame", "-of", "csv=p=0", str(path)],
+                        "frame=pts_time,key_frame", "-of", "json", str(path)],
                        check=True, capture_output=True, text=True)
-    rows = [line.split(",") for line in r.stdout.split()]
-    return [(int(k), float(t)) for k, t in rows]
+    return [(int(f["key_frame"]), float(f["pts_time"])) for f in json.loads(r.stdout)["frames"]]
 
 
 def assert_equivalent(parallel, serial, n, fps, chunk_starts):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import warnings
 from fractions import Fraction
@@ -120,15 +121,15 @@ def test_single_frame(out):
 def test_frame_timestamps_are_monotonic_and_start_at_zero(out):
     framepipe.write_video(out, smooth_frames(40, 48, 64), fps=25)
     r = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
-                        "-of", "csv=p=0", str(out)], check=True, capture_output=True, text=True)
-    times = [float(t) for t in r.stdout.split()]
+                        "-of", "json", str(out)], check=True, capture_output=True, text=True)
+    times = [float(f["pts_time"]) for f in json.loads(r.stdout)["frames"]]
     assert times == pytest.approx([i / 25 for i in range(40)], abs=1e-6)
 
 
 def keyframe_indices(path) -> list[int]:
     r = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=key_frame",
-                        "-of", "csv=p=0", str(path)], check=True, capture_output=True, text=True)
-    return [i for i, k in enumerate(r.stdout.split()) if k.strip() == "1"]
+                        "-of", "json", str(path)], check=True, capture_output=True, text=True)
+    return [i for i, f in enumerate(json.loads(r.stdout)["frames"]) if int(f["key_frame"]) == 1]
 
 
 def test_keyint_option(out):
