@@ -2,6 +2,7 @@
 # Installs everything framepipe needs to build and test, idempotently:
 #   Debian packages: libx264-dev (the encoder), libclang-dev + pkg-config (x264-sys's bindgen step),
 #                    ffmpeg (independent decoder for the tests and the benchmark's peers)
+#                    chromium + chromium-driver (tests/test_browser.py plays the Jupyter HTML headless)
 #   a Python venv in .venv with maturin, numpy and the test tools, and the framepipe package
 #   built from this checkout (release mode) into it.
 # Usage: source-free; run `scripts/setup.sh`. Prints the venv's python path on the last line.
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in libx264-dev libclang-dev pkg-config ffmpeg; do
+for p in libx264-dev libclang-dev pkg-config ffmpeg chromium chromium-driver; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -19,6 +19,7 @@ from .errors import (
 )
 from .writer import VideoResult, VideoWriter, write_video
 from .render import RenderError, render
+from .display import Video
 
 __version__ = _native.__version__
 
@@ -43,4 +44,11 @@ __all__ = [
     "OutputError",
     "FramepipeWarning",
     "__version__",
+    "Video",
 ]
+
+# matplotlib: the "framepipe" movie writer, registered without importing matplotlib here
+# (at once if matplotlib.animation is loaded, else when it is; see _mpl_hook).
+from . import _mpl_hook  # noqa: E402
+
+_mpl_hook.install()

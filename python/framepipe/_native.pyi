@@ -22,6 +22,10 @@ class Writer:
         threads: int | None = None,
         background: tuple[int, int, int] = (0, 0, 0),
         queue_frames: int = 4,
+        format: str | None = None,
+        colors: int = 256,
+        dither: str = "floyd-steinberg",
+        loop_count: int = 0,
     ) -> None: ...
     def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
         """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
@@ -32,6 +36,9 @@ class Writer:
     def frames_written(self) -> int: ...
     @property
     def bytes_written(self) -> int: ...
+    @property
+    def format(self) -> str:
+        """"mp4" or "gif"."""
     @property
     def closed(self) -> bool: ...
 

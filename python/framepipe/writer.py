@@ -17,6 +17,21 @@ from .errors import FramepipeWarning, ParameterError, UnsupportedError, WriterCl
 
 FpsLike = int | float | Fraction | str
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
+_FORMATS = ("mp4", "gif")
+_DITHERS = ("none", "ordered", "floyd-steinberg")
+_MP4_ONLY = ("crf", "bitrate", "tune", "keyint")
+_GIF_ONLY = ("colors", "dither", "loop")
+
+
+def _output_format(path: str | None, format: str | None) -> str:
+    """"mp4" or "gif": the explicit `format`, else the path's extension (.gif), else "mp4"."""
+    if format is not None:
+        if not isinstance(format, str) or format.strip().lower().lstrip(".") not in _FORMATS:
+            raise ParameterError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+        return format.strip().lower().lstrip(".")
+    if path is not None and os.path.splitext(path)[1].lower() == ".gif":
+        return "gif"
+    return "mp4"
 
 
 def _fps_pair(fps: FpsLike) -> tuple[int, int]:
@@ -52,11 +67,18 @@ class VideoResult:
     height: int
     fps: Fraction
     data: bytes | None = None
+    format: str = "mp4"
 
     @property
     def duration(self) -> float:
         """Duration in seconds: frames / fps."""
         return float(self.frames / self.fps)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the video itself (see :class:`framepipe.Video`)."""
+        from .display import Video
+
+        return Video(self)._repr_html_()
 
 
 def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = True) -> None:
@@ -129,7 +151,7 @@ def _as_array(frame: Any) -> tuple[np.ndarray, str | None]:
 
 
 class VideoWriter:
-    """Encode frames to an H.264 MP4 in-process (x264, BT.709, faststart).
+    """Encode frames to an H.264 MP4 in-process (x264, BT.709, faststart), or an animated GIF.
 
     Example::
 
@@ -148,6 +170,19 @@ class VideoWriter:
         threads: encoder threads (default: all cores).
         background: RGB colour that transparent pixels are composited over (default black).
         pix_fmt: byte order of 3/4-channel uint8 frames when not RGB/RGBA: "bgr24", "bgra", "argb".
+        format: "mp4" or "gif"; default: from the path's extension (".gif" is GIF, anything else
+            MP4), MP4 in memory.
+        colors: GIF palette size, 2-256 (default 256; one entry is kept for transparency).
+        dither: GIF dithering: "none", "ordered" or "floyd-steinberg" (default; colours the
+            palette holds almost exactly are left undithered, so plots stay clean).
+        loop: how many times a GIF plays: 0 = forever (default), 1 = once, n = n times.
+
+    A GIF has no crf/bitrate/tune/keyint (they raise ``ParameterError``); ``preset`` and
+    ``threads`` are ignored for it. Its frame delays are hundredths of a second, rounded so that
+    the total duration stays exact (30 fps: 3, 3, 4, 3, 3, 4, ... cs); above 50 fps frames are
+    dropped, since players show delays under 2 cs as 10 cs. Identical consecutive frames are
+    stored once with a longer delay. Transparent pixels are composited over ``background``, as
+    for MP4.
 
     The first frame fixes the size and channel count. Frames may be HxW (gray), HxWx3 (RGB) or
     HxWx4 (RGBA) arrays of uint8, bool, uint16 (full range) or float in [0, 1]; PIL images; or
@@ -169,8 +204,31 @@ class VideoWriter:
         background: tuple[int, int, int] = (0, 0, 0),
         pix_fmt: str | None = None,
         queue_frames: int = 4,
+        format: str | None = None,
+        colors: int | None = None,
+        dither: str | None = None,
+        loop: int | None = None,
     ) -> None:
         self._path = None if path is None else os.fspath(path)
+        self._format = _output_format(self._path, format)
+        given = {"crf": crf, "bitrate": bitrate, "tune": tune, "keyint": keyint,
+                 "colors": colors, "dither": dither, "loop": loop}
+        wrong = [k for k in (_MP4_ONLY if self._format == "gif" else _GIF_ONLY) if given[k] is not None]
+        if wrong:
+            verb = "applies" if len(wrong) == 1 else "apply"
+            if self._format == "gif":
+                raise ParameterError(
+                    f"{', '.join(wrong)} {verb} to MP4 (H.264) output; a GIF's size and quality are set by "
+                    f"colors= and dither="
+                )
+            raise ParameterError(f"{', '.join(wrong)} {verb} to GIF output only (this writer writes MP4)")
+        _check_number("colors", colors, 2, 256)
+        _check_number("loop", loop, 0, 65536)
+        if dither is not None:
+            d = dither.strip().lower().replace("_", "-").replace(" ", "-") if isinstance(dither, str) else None
+            if d not in _DITHERS:
+                raise ParameterError(f"dither must be one of {', '.join(_DITHERS)}, got {dither!r}")
+            dither = d
         self._fps = Fraction(*_fps_pair(fps))
         if self._fps.numerator >= 2**32 or self._fps.denominator >= 2**32:
             raise ParameterError(f"fps {self._fps} has a numerator or denominator too large (max 2**32 - 1)")
@@ -203,6 +261,10 @@ class VideoWriter:
             threads=threads,
             background=background,
             queue_frames=queue_frames,
+            format=self._format,
+            colors=256 if colors is None else colors,
+            dither="floyd-steinberg" if dither is None else dither,
+            loop_count=0 if loop is None else loop,
         )
 
     @property
@@ -212,6 +274,11 @@ class VideoWriter:
     @property
     def fps(self) -> Fraction:
         return self._fps
+
+    @property
+    def format(self) -> str:
+        """"mp4" or "gif"."""
+        return self._format
 
     @property
     def frames_written(self) -> int:
@@ -262,6 +329,7 @@ class VideoWriter:
             height=summary["height"],
             fps=self._fps,
             data=summary.get("data"),
+            format=self._format,
         )
         return self._result
 
@@ -281,14 +349,14 @@ class VideoWriter:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self.frames_written} frames"
-        return f"<framepipe.VideoWriter {self._path or '<memory>'} {self._fps} fps, {state}>"
+        return f"<framepipe.VideoWriter {self._path or '<memory>'} {self._format} {self._fps} fps, {state}>"
 
 
 def write_video(path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Any) -> VideoResult:
-    """Encode every frame of an iterable (or the first axis of an array) to an MP4.
+    """Encode every frame of an iterable (or the first axis of an array) to an MP4 or a GIF.
 
     ``options`` are those of :class:`VideoWriter` (crf, bitrate, preset, tune, keyint, threads,
-    background, pix_fmt). Returns a :class:`VideoResult`.
+    background, pix_fmt; format, colors, dither, loop). Returns a :class:`VideoResult`.
     """
     with VideoWriter(path, fps, **options) as w:
         for frame in frames:

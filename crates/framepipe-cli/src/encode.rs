@@ -45,6 +45,15 @@ impl Session<'_> {
 }
 
 pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
+    let misplaced = args.misplaced_options();
+    if !misplaced.is_empty() {
+        let (what, instead) = match args.format() {
+            framepipe::OutputFormat::Gif => ("MP4 (H.264) output, not to a GIF", "use --colors and --dither for a GIF"),
+            framepipe::OutputFormat::Mp4 => ("GIF output only", "name the output *.gif for a GIF"),
+        };
+        let verb = if misplaced.len() == 1 { "applies" } else { "apply" };
+        usage_error(&format!("{} {verb} to {what}; {instead}", misplaced.join(", ")));
+    }
     let input = choose_input(args);
     if let Input::Raw { .. } = input {
         if io::stdin().is_terminal() {

@@ -10,7 +10,7 @@ mod progress;
 
 use clap::{Args, Parser, Subcommand};
 use framepipe::options::RateControl;
-use framepipe::{EncodeOptions, PixelFormat, Preset, Rational, Tune};
+use framepipe::{Dither, EncodeOptions, GifOptions, OutputFormat, PixelFormat, Preset, Rational, Tune};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +26,9 @@ Examples:
   # Image files, encoded in the order given (PNG or JPEG; transparency over a white background):
   framepipe encode out.mp4 --fps 24 --background ffffff frames/*.png
 
+  # An animated GIF (by the extension): 128 colours, ordered dithering, played 3 times:
+  framepipe encode out.gif --fps 15 --colors 128 --dither ordered --loop 3 frames/*.png
+
   # What an MP4 holds:
   framepipe probe out.mp4
   framepipe probe --json out.mp4";
@@ -34,7 +37,7 @@ Examples:
 #[command(
     name = "framepipe",
     version,
-    about = "Encode frames to H.264 MP4 with in-process x264",
+    about = "Encode frames to H.264 MP4 with in-process x264 (or to an animated GIF)",
     long_about = "Encode frames to H.264 MP4 with in-process x264.\n\n\
         Raw frames on standard input or PNG/JPEG files in, a faststart MP4 out (H.264 High, \
         yuv420p, BT.709 tagged, limited range). No ffmpeg needed.",
@@ -48,7 +51,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Encode raw frames from standard input, or image files, to an MP4.
+    /// Encode raw frames from standard input, or image files, to an MP4 (or a GIF: `out.gif`).
     #[command(after_long_help = EXAMPLES)]
     Encode(EncodeArgs),
     /// Print what an MP4 file holds: size, frame count, frame rate, duration, codec, colour.
@@ -57,7 +60,8 @@ enum Command {
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
-    /// The MP4 file to write (created or overwritten).
+    /// The file to write (created or overwritten): an animated GIF if it ends in `.gif`, else an
+    /// H.264 MP4.
     pub output: PathBuf,
 
     /// Input: PNG or JPEG files, encoded in the order given; `-` or nothing reads raw frames
@@ -105,9 +109,40 @@ pub struct EncodeArgs {
     /// Colour that transparent pixels are composited over: RRGGBB (hex, `#` optional) or r,g,b.
     #[arg(long, value_name = "COLOR", default_value = "000000", value_parser = parse_background)]
     pub background: [u8; 3],
+
+    /// GIF only: palette size, 2 to 256 (one entry is kept for transparency) [default: 256].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=256))]
+    pub colors: Option<u16>,
+
+    /// GIF only: dithering: none, ordered or floyd-steinberg [default: floyd-steinberg; colours
+    /// the palette holds almost exactly are not dithered].
+    #[arg(long, value_name = "DITHER", value_parser = parse_dither)]
+    pub dither: Option<Dither>,
+
+    /// GIF only: how many times it plays, 0 = forever [default: 0].
+    #[arg(long = "loop", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=GifOptions::MAX_LOOP as i64))]
+    pub loop_count: Option<u32>,
 }
 
 impl EncodeArgs {
+    /// MP4 or GIF, from the output's extension.
+    pub fn format(&self) -> OutputFormat {
+        OutputFormat::from_path(&self.output)
+    }
+
+    /// Options that do not apply to the output's format, by their flag names.
+    pub fn misplaced_options(&self) -> Vec<&'static str> {
+        let (mp4, gif) = (
+            [("--crf", self.crf.is_some()), ("--bitrate", self.bitrate.is_some()), ("--tune", self.tune.is_some()), ("--keyint", self.keyint.is_some())],
+            [("--colors", self.colors.is_some()), ("--dither", self.dither.is_some()), ("--loop", self.loop_count.is_some())],
+        );
+        let wrong: &[(&'static str, bool)] = match self.format() {
+            OutputFormat::Gif => &mp4,
+            OutputFormat::Mp4 => &gif,
+        };
+        wrong.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect()
+    }
+
     pub fn options(&self) -> EncodeOptions {
         let defaults = EncodeOptions::default();
         EncodeOptions {
@@ -122,6 +157,12 @@ impl EncodeArgs {
             keyint: self.keyint,
             threads: self.threads,
             background: self.background,
+            format: Some(self.format()),
+            gif: GifOptions {
+                colors: self.colors.unwrap_or(defaults.gif.colors),
+                dither: self.dither.unwrap_or(defaults.gif.dither),
+                loop_count: self.loop_count.unwrap_or(defaults.gif.loop_count),
+            },
             ..defaults
         }
     }
@@ -156,6 +197,10 @@ fn parse_fps(s: &str) -> Result<Rational, String> {
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
+    s.parse().map_err(|e: framepipe::Error| e.to_string())
+}
+
+fn parse_dither(s: &str) -> Result<Dither, String> {
     s.parse().map_err(|e: framepipe::Error| e.to_string())
 }
 

@@ -658,3 +658,109 @@ fn version_and_help() {
         assert!(r.stdout.contains(flag), "help lacks {flag}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Animated GIF (by the output's extension)
+// ---------------------------------------------------------------------------------------------
+
+/// ffprobe's per-packet durations (s) of a GIF, its decoded frame count and container duration.
+fn gif_probe(path: &Path) -> (Vec<f64>, u64, f64) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries"])
+        .arg("stream=codec_name,nb_read_frames:packet=duration_time:format=duration")
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("codec_name=gif"), "{text}");
+    let get = |k: &'static str| text.lines().filter_map(move |l| l.strip_prefix(k)).map(|v| v.trim().to_string());
+    let durations = get("duration_time=").map(|v| v.parse().unwrap()).collect();
+    let frames = get("nb_read_frames=").next().unwrap().parse().unwrap();
+    let duration = get("duration=").next_back().unwrap().parse().unwrap();
+    (durations, frames, duration)
+}
+
+/// Every GIF image decoded by ffmpeg (one picture per image), packed RGB.
+fn gif_decode(path: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stderr, b"", "ffmpeg complained");
+    out.stdout
+}
+
+#[test]
+fn gif_from_raw_frames_with_options() {
+    let dir = TempDir::new("gif-raw");
+    let (w, h) = (81u32, 47u32); // odd: no padding in a GIF
+    let src = gradients(w, h, 12);
+    let out = dir.join("out.gif");
+    let args = ["encode", path_str(&out), "--size", "81x47", "--fps", "30", "--colors", "128", "--dither", "ordered", "--loop", "3"];
+    let r = run_ok(&args, &src.concat());
+    assert_eq!(r.stderr, "");
+    let (durations, frames, duration) = gif_probe(&out);
+    assert_eq!(frames, 12);
+    assert_eq!(durations, [0.03, 0.03, 0.04, 0.03, 0.03, 0.04, 0.03, 0.03, 0.04, 0.03, 0.03, 0.04]);
+    assert!((duration - 0.4).abs() < 0.011, "{duration}");
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(*bytes.last().unwrap(), 0x3B);
+    // --loop 3 = three plays = NETSCAPE2.0 repeat count 2.
+    let at = bytes.windows(11).position(|x| x == b"NETSCAPE2.0").expect("loop block");
+    assert_eq!(&bytes[at + 11..at + 15], &[3, 1, 2, 0]);
+    let db = psnr(&src, &gif_decode(&out), w, h, w, h);
+    assert!(db >= 30.0, "PSNR {db:.2}");
+}
+
+#[test]
+fn gif_from_png_files_plays_once_with_loop_1() {
+    let dir = TempDir::new("gif-png");
+    let src = gradients(64, 48, 5);
+    let files = write_images(&dir, &src, 64, 48, "png");
+    let out = dir.join("out.gif");
+    let r = encode_files(&out, &files, &["--fps", "10", "--loop", "1"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (durations, frames, _) = gif_probe(&out);
+    assert_eq!((frames, durations), (5, vec![0.1; 5]));
+    assert!(!std::fs::read(&out).unwrap().windows(11).any(|x| x == b"NETSCAPE2.0"));
+    assert!(psnr(&src, &gif_decode(&out), 64, 48, 64, 48) >= 30.0);
+}
+
+#[test]
+fn gif_keeps_complete_frames_before_a_partial_one() {
+    let dir = TempDir::new("gif-partial");
+    let src = gradients(64, 48, 6);
+    let mut input = src.concat();
+    input.extend_from_slice(&[1u8; 500]);
+    let out = dir.join("out.gif");
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "--fps", "20"], &input);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("500 bytes into frame 6") && r.stderr.contains("the 6 complete frames before it were kept"), "{}", r.stderr);
+    let (_, frames, duration) = gif_probe(&out);
+    assert_eq!(frames, 6);
+    assert!((duration - 0.3).abs() < 0.011);
+    assert!(psnr(&src, &gif_decode(&out), 64, 48, 64, 48) >= 30.0);
+}
+
+#[test]
+fn options_of_the_other_format_are_usage_errors() {
+    let dir = TempDir::new("gif-opts");
+    let gif = dir.join("out.gif");
+    let r = run(&["encode", path_str(&gif), "--size", "8x8", "--crf", "20", "--tune", "film"], &[0u8; 192]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--crf, --tune apply to MP4 (H.264) output, not to a GIF"), "{}", r.stderr);
+    let mp4 = dir.join("out.mp4");
+    let r = run(&["encode", path_str(&mp4), "--size", "8x8", "--colors", "16"], &[0u8; 192]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--colors applies to GIF output only"), "{}", r.stderr);
+    for bad in [["--colors", "1"], ["--colors", "300"], ["--dither", "sierra"], ["--loop", "-1"]] {
+        let r = run(&["encode", path_str(&gif), "--size", "8x8", bad[0], bad[1]], &[0u8; 192]);
+        assert_eq!(r.code, Some(2), "{bad:?}: {}", r.stderr);
+    }
+    assert!(!gif.exists() && !mp4.exists());
+}

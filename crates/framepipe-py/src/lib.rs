@@ -6,7 +6,7 @@ mod convert;
 
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
 use framepipe::options::RateControl;
-use framepipe::{EncodeOptions, Error, PixelFormat, Rational, VideoWriter};
+use framepipe::{EncodeOptions, Error, GifOptions, PixelFormat, Rational, VideoWriter};
 use framepipe::Frame;
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
@@ -52,6 +52,7 @@ struct PyWriter {
     frames: AtomicU64,
     bytes: Arc<AtomicU64>,
     closed: AtomicBool,
+    format: &'static str,
 }
 
 impl PyWriter {
@@ -73,7 +74,8 @@ impl PyWriter {
     /// Open a writer. `path=None` encodes into memory (`close()` then returns the bytes).
     #[new]
     #[pyo3(signature = (path, *, fps_num, fps_den, crf=None, bitrate=None, preset="medium", tune=None,
-                        keyint=None, threads=None, background=(0, 0, 0), queue_frames=4))]
+                        keyint=None, threads=None, background=(0, 0, 0), queue_frames=4,
+                        format=None, colors=256, dither="floyd-steinberg", loop_count=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -88,6 +90,10 @@ impl PyWriter {
         threads: Option<u32>,
         background: (u8, u8, u8),
         queue_frames: usize,
+        format: Option<&str>,
+        colors: u16,
+        dither: &str,
+        loop_count: u32,
     ) -> PyResult<Self> {
         let build = || -> Result<VideoWriter, Error> {
             let rate = match (crf, bitrate) {
@@ -104,6 +110,8 @@ impl PyWriter {
                 threads,
                 background: [background.0, background.1, background.2],
                 queue_frames,
+                format: format.map(str::parse).transpose()?,
+                gif: GifOptions { colors, dither: dither.parse()?, loop_count },
             };
             match &path {
                 Some(p) => VideoWriter::create(p, opts),
@@ -112,7 +120,9 @@ impl PyWriter {
         };
         let writer = py.detach(build).map_err(|e| to_py(py, e))?;
         let bytes = writer.bytes_counter();
+        let format = writer.format().as_str();
         Ok(PyWriter {
+            format,
             inner: Mutex::new(Some((writer, Vec::new()))),
             frames: AtomicU64::new(0),
             bytes,
@@ -211,6 +221,12 @@ impl PyWriter {
     #[getter]
     fn frames_written(&self) -> u64 {
         self.frames.load(Ordering::SeqCst)
+    }
+
+    /// "mp4" or "gif": what this writer writes.
+    #[getter]
+    fn format(&self) -> &'static str {
+        self.format
     }
 
     /// Encoded bytes written so far (lock-free).

@@ -1,10 +1,11 @@
-//! framepipe: frames in memory → H.264 → MP4, in-process.
+//! framepipe: frames in memory → H.264 → MP4 (or an animated GIF), in-process.
 //!
 //! Data flows one way: **frames in → convert → encode → mux → bytes out**.
 //!
 //! - [`frame`]: borrowed views over RGB/RGBA/BGRA/ARGB/gray buffers with strides.
 //! - [`color`]: RGB → YUV 4:2:0 (BT.709, limited range), alpha compositing, even-size padding.
-//! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today).
+//! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today);
+//!   [`encode::gif`] is GIF, codec and container in one.
 //! - [`mux`]: one module per container behind the [`mux::Muxer`] trait (MP4 today).
 //! - [`pipeline`]: the [`VideoWriter`]: bounded queue + encoder thread.
 //! - [`error`]: the one error enum.
@@ -21,6 +22,6 @@ pub mod rational;
 
 pub use error::{Error, Result};
 pub use frame::{Frame, PixelFormat};
-pub use options::{EncodeOptions, Preset, Tune};
+pub use options::{Dither, EncodeOptions, GifOptions, OutputFormat, Preset, Tune};
 pub use pipeline::{VideoWriter, WriteSummary};
 pub use rational::Rational;

@@ -92,6 +92,113 @@ macro_rules! impl_from_str {
 impl_from_str!(Preset, "preset");
 impl_from_str!(Tune, "tune");
 
+/// The kind of file written. GIF is codec and container in one; MP4 is H.264 in an MP4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Mp4,
+    Gif,
+}
+
+impl OutputFormat {
+    pub const ALL: [OutputFormat; 2] = [OutputFormat::Mp4, OutputFormat::Gif];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Mp4 => "mp4",
+            OutputFormat::Gif => "gif",
+        }
+    }
+    /// The format a path's extension names: `.gif` (any case) is GIF, anything else MP4.
+    pub fn from_path(path: &std::path::Path) -> OutputFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("gif") => OutputFormat::Gif,
+            _ => OutputFormat::Mp4,
+        }
+    }
+}
+
+/// How colours missing from a GIF's palette are approximated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dither {
+    /// Nearest palette colour: flat areas stay flat, gradients show bands.
+    None,
+    /// An 8x8 Bayer pattern, fixed to the pixel position, so still areas stay still from frame to
+    /// frame (compresses well in animations).
+    Ordered,
+    /// Floyd–Steinberg error diffusion: the smoothest gradients.
+    FloydSteinberg,
+}
+
+impl Dither {
+    pub const ALL: [Dither; 3] = [Dither::None, Dither::Ordered, Dither::FloydSteinberg];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dither::None => "none",
+            Dither::Ordered => "ordered",
+            Dither::FloydSteinberg => "floyd-steinberg",
+        }
+    }
+}
+
+impl_from_str!(OutputFormat, "output format");
+
+impl FromStr for Dither {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let l = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+        let l = match l.as_str() {
+            "fs" | "floyd" | "floydsteinberg" => "floyd-steinberg",
+            "bayer" => "ordered",
+            other => other,
+        };
+        Dither::ALL.into_iter().find(|d| d.as_str() == l).ok_or_else(|| {
+            let names: Vec<_> = Dither::ALL.iter().map(|d| d.as_str()).collect();
+            Error::parameter(format!("unknown dither {s:?}; expected one of {}", names.join(", ")))
+        })
+    }
+}
+
+impl fmt::Display for Dither {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Options of GIF output (ignored for MP4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GifOptions {
+    /// Palette size, 2 to 256.
+    pub colors: u16,
+    pub dither: Dither,
+    /// How many times the animation plays: 0 = forever, 1 = once, n = n times in all.
+    /// (The file's NETSCAPE2.0 count is the number of repeats, n − 1.)
+    pub loop_count: u32,
+}
+
+impl Default for GifOptions {
+    fn default() -> Self {
+        GifOptions { colors: 256, dither: Dither::FloydSteinberg, loop_count: 0 }
+    }
+}
+
+impl GifOptions {
+    /// Largest `loop_count` (the file stores n − 1 in 16 bits).
+    pub const MAX_LOOP: u32 = 65536;
+
+    pub fn validate(&self) -> Result<()> {
+        if !(2..=256).contains(&self.colors) {
+            return Err(Error::parameter(format!("colors must be between 2 and 256, got {}", self.colors)));
+        }
+        if self.loop_count > Self::MAX_LOOP {
+            return Err(Error::parameter(format!(
+                "loop must be between 0 (forever) and {} plays, got {}",
+                Self::MAX_LOOP,
+                self.loop_count
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Rate control: constant quality (CRF) or an average bitrate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateControl {
@@ -117,6 +224,10 @@ pub struct EncodeOptions {
     pub background: [u8; 3],
     /// Capacity of the queue between the caller and the encoder thread, in frames.
     pub queue_frames: usize,
+    /// What to write; `None` = from the file's extension (`.gif` → GIF, else MP4; MP4 in memory).
+    pub format: Option<OutputFormat>,
+    /// Palette, dithering and looping of GIF output.
+    pub gif: GifOptions,
 }
 
 impl Default for EncodeOptions {
@@ -130,6 +241,8 @@ impl Default for EncodeOptions {
             threads: None,
             background: [0, 0, 0],
             queue_frames: 4,
+            format: None,
+            gif: GifOptions::default(),
         }
     }
 }
@@ -153,6 +266,6 @@ impl EncodeOptions {
         if self.queue_frames == 0 {
             return Err(Error::parameter("queue_frames must be at least 1"));
         }
-        Ok(())
+        self.gif.validate()
     }
 }

@@ -1,18 +1,23 @@
-//! The [`VideoWriter`]: frames in, a finished MP4 out.
+//! The [`VideoWriter`]: frames in, a finished MP4 or animated GIF out.
 //!
-//! The caller's thread converts each frame to YUV (straight from the caller's memory, so no copy
-//! of the pixels is kept) and hands the picture to a bounded queue; an encoder thread encodes and
-//! muxes. The caller can therefore render frame n+1 while frame n is being encoded, and memory
-//! stays flat: at most `queue_frames + 2` pictures exist, plus x264's own lookahead.
+//! The output format follows the file's extension (`.gif` → GIF, anything else → MP4) unless
+//! [`EncodeOptions::format`] names one. For MP4 the caller's thread converts each frame to YUV
+//! (straight from the caller's memory, so no copy of the pixels is kept); for GIF it converts to
+//! packed RGB (alpha composited over the background). Either way the picture goes through a
+//! bounded queue to an encoder thread that encodes and writes: x264 + the MP4 muxer, or the GIF
+//! encoder ([`crate::encode::gif`]). The caller can therefore render frame n+1 while frame n is
+//! being encoded, and memory stays flat: at most `queue_frames + 2` pictures exist, plus x264's
+//! lookahead or the GIF encoder's previous frame and canvas.
 
 use crate::color::{padded_size, Converter, Yuv420Image};
+use crate::encode::gif::{self as gifenc, GifEncoder, GifSink};
 use crate::encode::x264::X264Encoder;
 use crate::encode::VideoEncoder;
 use crate::error::{Error, IoContext, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::mux::mp4::Mp4Writer;
 use crate::mux::{Muxer, VideoTrack};
-use crate::options::EncodeOptions;
+use crate::options::{EncodeOptions, OutputFormat};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +26,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// Where the MP4 goes.
+/// Where the video goes.
 enum Sink {
     File(File),
     Memory(Cursor<Vec<u8>>),
@@ -57,6 +62,28 @@ impl Seek for Sink {
         }
     }
 }
+impl GifSink for Sink {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        match self {
+            Sink::File(f) => GifSink::truncate(f, len),
+            Sink::Memory(c) => GifSink::truncate(c, len),
+        }
+    }
+}
+
+/// A converted frame on its way to the encoder thread.
+enum Picture {
+    /// For x264.
+    Yuv(Yuv420Image),
+    /// Packed RGB, for the GIF encoder.
+    Rgb(Vec<u8>),
+}
+
+/// What the encoder thread drives.
+enum Backend {
+    Mp4 { encoder: X264Encoder, muxer: Mp4Writer<Sink> },
+    Gif(GifEncoder<Sink>),
+}
 
 /// What a finished video holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +95,8 @@ pub struct WriteSummary {
     /// Size of the source frames.
     pub width: u32,
     pub height: u32,
-    /// Size the picture was encoded at (the source size, padded to even).
+    /// Size the picture was encoded at (MP4: the source size padded to even; GIF: the source
+    /// size).
     pub coded_width: u32,
     pub coded_height: u32,
 }
@@ -83,8 +111,8 @@ struct ThreadResult {
 }
 
 struct Running {
-    tx: Option<SyncSender<(u64, Yuv420Image)>>,
-    recycled: Receiver<Yuv420Image>,
+    tx: Option<SyncSender<(u64, Picture)>>,
+    recycled: Receiver<Picture>,
     thread: Option<JoinHandle<ThreadResult>>,
 }
 
@@ -98,12 +126,14 @@ enum State {
     Finished,
 }
 
-/// Encodes frames to an H.264 MP4, in-process. Call [`write`](Self::write) for each frame, then
+/// Encodes frames to an H.264 MP4 or an animated GIF, in-process. Call [`write`](Self::write)
+/// for each frame, then
 /// [`finish`](Self::finish). If `finish` is never called (a panic, a dropped writer), `Drop`
 /// finishes the file with the frames written so far.
 pub struct VideoWriter {
     target: String,
     opts: EncodeOptions,
+    format: OutputFormat,
     state: State,
     /// Frames accepted so far; the index of the next frame.
     accepted: u64,
@@ -119,7 +149,8 @@ impl VideoWriter {
     /// path fail here, before any frame is rendered.
     pub fn create(path: impl AsRef<Path>, opts: EncodeOptions) -> Result<Self> {
         let path = path.as_ref();
-        Self::check_options(&opts)?;
+        let format = opts.format.unwrap_or_else(|| OutputFormat::from_path(path));
+        Self::check_options(&opts, format)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -127,29 +158,35 @@ impl VideoWriter {
             .truncate(true)
             .open(path)
             .ctx(|| format!("cannot open {} for writing", path.display()))?;
-        let mut w = Self::with_sink(Sink::File(file), path.display().to_string(), opts);
+        let mut w = Self::with_sink(Sink::File(file), path.display().to_string(), opts, format);
         w.path = Some(path.to_path_buf());
         Ok(w)
     }
 
-    /// Encode into memory; [`finish_to_vec`](Self::finish_to_vec) returns the MP4's bytes.
+    /// Encode into memory; [`finish_to_vec`](Self::finish_to_vec) returns the file's bytes.
+    /// The format is [`EncodeOptions::format`], MP4 if not set.
     pub fn in_memory(opts: EncodeOptions) -> Result<Self> {
-        Self::check_options(&opts)?;
-        Ok(Self::with_sink(Sink::Memory(Cursor::new(Vec::new())), "<memory>".into(), opts))
+        let format = opts.format.unwrap_or(OutputFormat::Mp4);
+        Self::check_options(&opts, format)?;
+        Ok(Self::with_sink(Sink::Memory(Cursor::new(Vec::new())), "<memory>".into(), opts, format))
     }
 
-    fn check_options(opts: &EncodeOptions) -> Result<()> {
+    fn check_options(opts: &EncodeOptions, format: OutputFormat) -> Result<()> {
         opts.validate()?;
+        if format == OutputFormat::Gif {
+            return Ok(()); // the x264 options do not apply
+        }
         // Open a tiny encoder once so that x264 refuses bad option combinations now, not at the
         // first frame after minutes of rendering.
         X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop)
     }
 
-    fn with_sink(sink: Sink, target: String, opts: EncodeOptions) -> Self {
+    fn with_sink(sink: Sink, target: String, opts: EncodeOptions, format: OutputFormat) -> Self {
         VideoWriter {
             target,
             converter: Converter::new(opts.background),
             opts,
+            format,
             state: State::Waiting(sink),
             accepted: 0,
             first: None,
@@ -172,6 +209,11 @@ impl VideoWriter {
     /// A shared counter of the bytes written so far, for progress displays on other threads.
     pub fn bytes_counter(&self) -> Arc<AtomicU64> {
         self.bytes.clone()
+    }
+
+    /// What is being written: MP4 or GIF.
+    pub fn format(&self) -> OutputFormat {
+        self.format
     }
 
     /// The path being written, if writing to a file.
@@ -207,9 +249,25 @@ impl VideoWriter {
             None => self.start(shape)?,
         }
         let State::Running(run) = &mut self.state else { unreachable!("started above") };
-        let (pw, ph) = padded_size(frame.width(), frame.height());
-        let mut pic = run.recycled.try_recv().unwrap_or_else(|_| Yuv420Image::new(pw, ph));
-        self.converter.convert(frame, &mut pic)?;
+        let pic = match self.format {
+            OutputFormat::Mp4 => {
+                let (pw, ph) = padded_size(frame.width(), frame.height());
+                let mut pic = match run.recycled.try_recv() {
+                    Ok(Picture::Yuv(p)) => p,
+                    _ => Yuv420Image::new(pw, ph),
+                };
+                self.converter.convert(frame, &mut pic)?;
+                Picture::Yuv(pic)
+            }
+            OutputFormat::Gif => {
+                let mut rgb = match run.recycled.try_recv() {
+                    Ok(Picture::Rgb(v)) => v,
+                    _ => Vec::new(),
+                };
+                gifenc::to_rgb(frame, self.opts.background, &mut rgb);
+                Picture::Rgb(rgb)
+            }
+        };
         let sent = run.tx.as_ref().is_some_and(|tx| tx.send((index, pic)).is_ok());
         if sent {
             self.accepted += 1;
@@ -228,7 +286,57 @@ impl VideoWriter {
         Err(err)
     }
 
-    fn start(&mut self, (w, h, fmt): (u32, u32, PixelFormat)) -> Result<()> {
+    fn start(&mut self, shape: (u32, u32, PixelFormat)) -> Result<()> {
+        let backend = match self.format {
+            OutputFormat::Mp4 => self.start_mp4(shape)?,
+            OutputFormat::Gif => self.start_gif(shape)?,
+        };
+        let (tx, rx) = mpsc::sync_channel::<(u64, Picture)>(self.opts.queue_frames);
+        let (recycle_tx, recycled) = mpsc::sync_channel::<Picture>(2);
+        let bytes = self.bytes.clone();
+        let target = self.target.clone();
+        let thread = std::thread::Builder::new()
+            .name("framepipe-encoder".into())
+            .spawn(move || match backend {
+                Backend::Mp4 { encoder, muxer } => encoder_thread(encoder, muxer, rx, recycle_tx, bytes, target),
+                Backend::Gif(gif) => gif_thread(gif, rx, recycle_tx, bytes, target),
+            })
+            .map_err(|e| Error::io("cannot start the encoder thread", e))?;
+        self.first = Some(shape);
+        self.state = State::Running(Running { tx: Some(tx), recycled, thread: Some(thread) });
+        Ok(())
+    }
+
+    fn take_sink(&mut self) -> Sink {
+        let State::Waiting(sink) = std::mem::replace(&mut self.state, State::Finished) else {
+            unreachable!("start is called once, from Waiting")
+        };
+        sink
+    }
+
+    fn start_gif(&mut self, (w, h, _): (u32, u32, PixelFormat)) -> Result<Backend> {
+        let sink = self.take_sink();
+        let fps = self.opts.fps;
+        match GifEncoder::new(sink, w, h, fps, &self.opts.gif) {
+            Ok(g) => {
+                if fps.num as u64 > 50 * fps.den as u64 {
+                    self.warnings.push(format!(
+                        "GIF frame delays are whole hundredths of a second and players show a frame for at \
+                         least 2/100 s, so at {fps} fps some frames are dropped (each shown frame lasts 2/100 s \
+                         or more; the total duration is kept). Use at most 50 fps for GIF"
+                    ));
+                }
+                Ok(Backend::Gif(g))
+            }
+            Err(e) => {
+                // The output could not even take the GIF header: nothing was written.
+                self.state = State::Failed { frames: 0, sink: None, error: e.again(""), finish_error: None };
+                Err(e)
+            }
+        }
+    }
+
+    fn start_mp4(&mut self, (w, h, _): (u32, u32, PixelFormat)) -> Result<Backend> {
         let (pw, ph) = padded_size(w, h);
         let encoder = X264Encoder::new(pw, ph, &self.opts)?;
         let track = VideoTrack {
@@ -238,9 +346,7 @@ impl VideoWriter {
             avc: encoder.avc_config().clone(),
             color: crate::encode::ColorInfo::BT709_LIMITED,
         };
-        let State::Waiting(sink) = std::mem::replace(&mut self.state, State::Finished) else {
-            unreachable!("start is called once, from Waiting")
-        };
+        let sink = self.take_sink();
         let muxer = match Mp4Writer::new(sink, track) {
             Ok(m) => m,
             Err(e) => {
@@ -260,17 +366,7 @@ impl VideoWriter {
                 }
             ));
         }
-        let (tx, rx) = mpsc::sync_channel::<(u64, Yuv420Image)>(self.opts.queue_frames);
-        let (recycle_tx, recycled) = mpsc::sync_channel::<Yuv420Image>(2);
-        let bytes = self.bytes.clone();
-        let target = self.target.clone();
-        let thread = std::thread::Builder::new()
-            .name("framepipe-encoder".into())
-            .spawn(move || encoder_thread(encoder, muxer, rx, recycle_tx, bytes, target))
-            .map_err(|e| Error::io("cannot start the encoder thread", e))?;
-        self.first = Some((w, h, fmt));
-        self.state = State::Running(Running { tx: Some(tx), recycled, thread: Some(thread) });
-        Ok(())
+        Ok(Backend::Mp4 { encoder, muxer })
     }
 
     fn join(&mut self) -> ThreadResult {
@@ -296,7 +392,7 @@ impl VideoWriter {
         self.finish_inner().map(|(s, _)| s)
     }
 
-    /// Like [`finish`](Self::finish), returning the MP4's bytes for an in-memory writer.
+    /// Like [`finish`](Self::finish), returning the file's bytes for an in-memory writer.
     pub fn finish_to_vec(mut self) -> Result<(WriteSummary, Vec<u8>)> {
         let (s, sink) = self.finish_inner()?;
         match sink {
@@ -307,7 +403,11 @@ impl VideoWriter {
 
     fn summary(&self, frames: u64, sink: &mut Option<Sink>) -> WriteSummary {
         let (w, h, _) = self.first.unwrap_or((0, 0, PixelFormat::Rgb24));
-        let (cw, ch) = if w == 0 { (0, 0) } else { padded_size(w, h) };
+        let (cw, ch) = match (w, self.format) {
+            (0, _) => (0, 0),
+            (_, OutputFormat::Gif) => (w, h),
+            (_, OutputFormat::Mp4) => padded_size(w, h),
+        };
         let bytes = match sink {
             Some(Sink::File(f)) => f.metadata().map(|m| m.len()).unwrap_or(0),
             Some(Sink::Memory(c)) => c.get_ref().len() as u64,
@@ -328,9 +428,13 @@ impl VideoWriter {
                     }
                 }
                 Err(Error::parameter(format!(
-                "no frames were written to {}; an MP4 needs at least one frame",
-                self.target
-            )))
+                    "no frames were written to {}; {} needs at least one frame",
+                    self.target,
+                    match self.format {
+                        OutputFormat::Mp4 => "an MP4",
+                        OutputFormat::Gif => "a GIF",
+                    }
+                )))
             }
             State::Failed { frames, mut sink, finish_error, .. } => match finish_error {
                 Some(e) => Err(e),
@@ -369,8 +473,8 @@ impl Drop for VideoWriter {
 fn encoder_thread(
     mut encoder: X264Encoder,
     mut muxer: Mp4Writer<Sink>,
-    rx: Receiver<(u64, Yuv420Image)>,
-    recycle: SyncSender<Yuv420Image>,
+    rx: Receiver<(u64, Picture)>,
+    recycle: SyncSender<Picture>,
     bytes: Arc<AtomicU64>,
     target: String,
 ) -> ThreadResult {
@@ -389,7 +493,8 @@ fn encoder_thread(
     };
     let mut error = None;
     for (index, pic) in rx.iter() {
-        if let Err(e) = encoder.send_frame(&pic, index as i64).and_then(|_| drain(&mut encoder, &mut muxer)) {
+        let Picture::Yuv(yuv) = &pic else { unreachable!("the MP4 path converts to YUV") };
+        if let Err(e) = encoder.send_frame(yuv, index as i64).and_then(|_| drain(&mut encoder, &mut muxer)) {
             error = Some(e);
             break;
         }
@@ -411,4 +516,39 @@ fn encoder_thread(
     let frames = muxer.frames();
     let sink = muxer.into_inner();
     ThreadResult { frames, sink: Some(sink), error, finish_error }
+}
+
+/// Encode RGB frames from the queue into the GIF until the queue closes, then finish the file.
+/// After a write error the file is still finished: cut back to the last whole frame, trailer
+/// written, so the frames before the error stay in a valid GIF.
+fn gif_thread(
+    mut gif: GifEncoder<Sink>,
+    rx: Receiver<(u64, Picture)>,
+    recycle: SyncSender<Picture>,
+    bytes: Arc<AtomicU64>,
+    target: String,
+) -> ThreadResult {
+    let annotate = |e: Error, what: String| match e {
+        Error::Io { context, source } => Error::io(format!("{what} to {target}: {context}"), source),
+        other => other,
+    };
+    let mut error = None;
+    for (index, pic) in rx.iter() {
+        let Picture::Rgb(rgb) = &pic else { unreachable!("the GIF path converts to RGB") };
+        if let Err(e) = gif.write_rgb(rgb) {
+            error = Some(annotate(e, format!("writing frame {index}")));
+            break;
+        }
+        bytes.store(gif.bytes_written(), Ordering::Relaxed);
+        let _ = recycle.try_send(pic);
+    }
+    drop(rx); // a failed thread stops accepting frames: the caller's next send sees it
+    let finish_error = gif.finish().err().map(|e| annotate(e, "finishing the GIF".into()));
+    if error.is_none() {
+        // Writing the last frame (done by finish) failed, but the file ends validly before it.
+        error = gif.take_write_error().map(|e| annotate(e, "writing the last frame".into()));
+    }
+    bytes.store(gif.bytes_written(), Ordering::Relaxed);
+    let frames = gif.frames();
+    ThreadResult { frames, sink: gif.into_sink(), error, finish_error }
 }

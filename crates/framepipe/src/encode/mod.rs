@@ -4,6 +4,7 @@
 use crate::color::Yuv420Image;
 use crate::error::Result;
 
+pub mod gif;
 pub mod x264;
 
 /// One encoded access unit.
