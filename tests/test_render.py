@@ -323,3 +323,20 @@ def test_matplotlib_figures_in_parallel_match_serial(tmp_path):
     src = np.stack(src)
     q_par, q_ser = psnr(decode_rgb(par), src), psnr(decode_rgb(serial), src)
     assert q_par >= 30 and abs(q_par - q_ser) <= 0.3, (q_par, q_ser)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gif_output_renders_in_parallel(tmp_path, workers):
+    from PIL import Image
+
+    out = tmp_path / "anim.gif"
+    res = framepipe.render(scene, out, n_frames=24, fps=12, workers=workers, chunk_frames=8)
+    assert (res.frames, res.width, res.height, res.format) == (24, W, H, "gif")
+    with Image.open(out) as im:
+        assert im.format == "GIF" and im.size == (W, H)
+        durations = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            durations.append(im.info["duration"])
+    assert sum(durations) == pytest.approx(24 / 12 * 1000, abs=10)  # exact total duration (ms)
+    assert [f for f in os.listdir(tmp_path)] == ["anim.gif"]

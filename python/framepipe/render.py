@@ -10,6 +10,7 @@ place only when complete, so no partial file ever sits under the target name.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pickle
@@ -27,6 +28,30 @@ from . import _native
 from ._render_task import call_make_frame, run_chunk
 from .errors import ParameterError, RenderError
 from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair
+
+
+@contextlib.contextmanager
+def _atomic_output(path: str):
+    """A temporary file beside `path` (same directory, so the final rename is atomic) that
+    replaces `path` only if the block completes; on any error (or Ctrl-C) it is removed, so no
+    partial file ever sits under the target name."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _close_quietly(sink: Any) -> None:
+    """Close a writer after an error; the original error is the one worth raising."""
+    if sink is not None:
+        with contextlib.suppress(Exception):
+            sink.close()
 
 
 def _default_chunk_frames(n_frames: int, workers: int, fps: Fraction) -> int:
@@ -214,86 +239,71 @@ def render(
     # Identical settings in every chunk, and a full keyframe interval inside each.
     options = {"fps": f"{fps_frac.numerator}/{fps_frac.denominator}", "encode": enc, "raw": is_gif}
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
-    os.close(fd)
     prog = _Progress(n_frames, progress, progress_callback)
     sink: Any = None
     try:
-        if is_gif:
-            # GIF chunks are not joined by the engine: workers render raw frames in parallel and
-            # this process encodes them in order (GIF encoding is cheap next to rendering).
-            sink = VideoWriter(tmp, fps_frac, **encode_options)
-            append = lambda frames: [sink.write(f) for f in frames]  # noqa: E731
-        else:
-            sink = _native.Concat(tmp)
-            append = sink.append
-        run = _run_executor if executor is not None else _run_local
-        run(executor, workers, payload, chunks, options, append, prog)
-        if is_gif:
-            res = sink.close()
-            frames, size = res.frames, res.bytes
-        else:
-            frames = sink.close()
-            size = os.path.getsize(tmp)
-        sink = None
-        os.replace(tmp, path)
-    except BaseException:
-        if sink is not None:
+        with _atomic_output(path) as tmp:
             try:
-                sink.close()
-            except Exception:  # noqa: BLE001 - the original error matters
-                pass
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+                if is_gif:
+                    # GIF chunks are not joined by the engine: workers render raw frames in
+                    # parallel and this process encodes them in order (GIF encoding is cheap next
+                    # to rendering). The temporary name has no .gif suffix: say the format.
+                    sink = VideoWriter(tmp, fps_frac, **{**encode_options, "format": "gif"})
+                    append = lambda frames: [sink.write(f) for f in frames]  # noqa: E731
+                else:
+                    sink = _native.Concat(tmp)
+                    append = sink.append
+                run = _run_executor if executor is not None else _run_local
+                run(executor, workers, payload, chunks, options, append, prog)
+                if is_gif:
+                    res = sink.close()
+                    frames, size, dims = res.frames, res.bytes, (res.width, res.height)
+                else:
+                    frames = sink.close()
+                    size = os.path.getsize(tmp)
+                sink = None
+            except BaseException:
+                _close_quietly(sink)
+                raise
     finally:
         prog.close()
-    info = _native.probe(path) if not is_gif else None
-    width = info["width"] if info else 0
-    height = info["height"] if info else 0
-    return VideoResult(path=path, frames=frames, bytes=size, width=width, height=height, fps=fps_frac)
+    if not is_gif:
+        info = _native.probe(path)
+        dims = (info["width"], info["height"])
+    return VideoResult(path=path, frames=frames, bytes=size, width=dims[0], height=dims[1], fps=fps_frac,
+                       format="gif" if is_gif else "mp4")
 
 
 def _render_serial(make_frame, path, n_frames, fps, use_time, setup, progress, callback, options) -> VideoResult:
     """workers=1: everything in this process, no pickling; still written under a temporary
     name and renamed when complete."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
-    os.close(fd)
     fmt = options.pop("format", None)
     if fmt is None and path.lower().endswith(".gif"):
         fmt = "gif"
     if fmt is not None:
-        options["format"] = fmt
+        options["format"] = fmt  # the temporary name has no .gif suffix
     prog = _Progress(n_frames, progress, callback)
-    state = setup() if setup is not None else None
-    w = VideoWriter(tmp, fps, **options)
+    w = None
     try:
-        for i in range(n_frames):
+        with _atomic_output(path) as tmp:
             try:
-                frame = call_make_frame(make_frame, setup is not None, state, i, use_time, fps)
-            except Exception as e:
-                raise RenderError(f"rendering frame {i} failed: {type(e).__name__}: {e}", frame=i) from e
-            w.write(frame)
-            prog.update(0, i + 1)
-        res = w.close()
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            w.close()
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+                state = setup() if setup is not None else None
+                w = VideoWriter(tmp, fps, **options)
+                for i in range(n_frames):
+                    try:
+                        frame = call_make_frame(make_frame, setup is not None, state, i, use_time, fps)
+                    except Exception as e:
+                        raise RenderError(f"rendering frame {i} failed: {type(e).__name__}: {e}", frame=i) from e
+                    w.write(frame)
+                    prog.update(0, i + 1)
+                res = w.close()
+            except BaseException:
+                _close_quietly(w)
+                raise
     finally:
         prog.close()
-    return VideoResult(path=path, frames=res.frames, bytes=res.bytes, width=res.width, height=res.height, fps=fps)
+    return VideoResult(path=path, frames=res.frames, bytes=res.bytes, width=res.width, height=res.height, fps=fps,
+                       format=res.format)
 
 
 def _run_local(_executor, workers, payload, chunks, options, append, prog) -> None:
