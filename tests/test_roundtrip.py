@@ -95,6 +95,18 @@ def test_large_frame_8192_wide(out):
     assert psnr(decode_rgb(out), np.stack([frame, frame])) > 35
 
 
+def test_largest_frame_8192x8192(out):
+    y = np.linspace(0, 255, 8192, dtype=np.float32)
+    frame = np.empty((8192, 8192, 3), np.uint8)
+    frame[..., 0] = y[None, :].astype(np.uint8)
+    frame[..., 1] = y[:, None].astype(np.uint8)
+    frame[..., 2] = 128
+    framepipe.write_video(out, [frame], fps=30, preset="ultrafast")
+    check_video(out, frames=1, width=8192, height=8192)
+    decoded = decode_rgb(out)
+    assert psnr(decoded[0, ::7, ::7], frame[::7, ::7]) >= 35
+
+
 @pytest.mark.parametrize("fps", [Fraction(30000, 1001), 29.97, "30000/1001"])
 def test_ntsc_rate_is_exact(out, fps):
     n = 100
