@@ -372,6 +372,16 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn x264_messages_are_captured_into_the_error() {
+        // x264 refuses this size in x264_encoder_open and says why through pf_log.
+        let err = X264Encoder::new(65536, 16, &EncodeOptions::default()).err().expect("x264 refuses it");
+        let msg = err.to_string();
+        assert!(msg.contains("could not open"), "{msg}");
+        assert!(msg.contains("invalid width x height"), "x264's own words are kept: {msg}");
+    }
+
+    #[test]
     fn keyint_is_honoured() {
         let opts = EncodeOptions { preset: Preset::Ultrafast, keyint: Some(5), ..Default::default() };
         let (_, packets) = encode_all(32, 32, 12, &opts);
