@@ -576,7 +576,7 @@ def main() -> int:
         for c in ("framepipe", "x264-alone"):
             if c in quality and not quality[c]["sei"]:
                 quality[c]["sei"] = fp_sei
-                quality[c]["sei_source"] = "encode_yuv x264-options (framepipe writes no version SEI)"
+                quality[c]["sei_source"] = "encode_yuv x264-options (the file carried no x264 SEI)"
 
     report = make_report(a, names, results, quality, rd, conv, sws_enc, convert_s, versions(imageio_exe),
                          time.time() - t_start)

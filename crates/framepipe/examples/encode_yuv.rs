@@ -22,7 +22,7 @@ use framepipe::mux::mp4::Mp4Writer;
 use framepipe::mux::{Muxer, VideoTrack};
 use framepipe::options::{EncodeOptions, RateControl};
 use framepipe::{Frame, PixelFormat, Preset, Rational, Tune};
-use std::ffi::{c_int, c_long, CString};
+use std::ffi::{c_int, c_long};
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -217,98 +217,21 @@ fn encode(a: &Args) -> AnyResult<()> {
     Ok(())
 }
 
-/// x264's options string (its version SEI) for the parameters framepipe's `X264Encoder::new`
-/// sets. The parameter set-up below mirrors encode/x264.rs; the SPS and PPS it yields are
-/// compared with `X264Encoder`'s so that a drift between the two is reported, not hidden.
+/// x264's options string for framepipe's settings: `X264Encoder` puts x264's SEI (version and
+/// options) in front of the first packet, so encode one frame and read it from there.
 fn x264_options(a: &Args) -> AnyResult<()> {
-    use x264_sys as sys;
-    let opts = &a.opts;
-    let enc = X264Encoder::new(a.width, a.height, opts)?;
-    let theirs = enc.avc_config().clone();
-    drop(enc);
-    // SAFETY: plain C structs and calls as in encode/x264.rs; every pointer outlives its call.
-    unsafe {
-        let mut p: sys::x264_param_t = std::mem::zeroed();
-        let preset = CString::new(opts.preset.as_str())?;
-        let tune = opts.tune.map(|t| CString::new(t.as_str())).transpose()?;
-        if sys::x264_param_default_preset(
-            &mut p,
-            preset.as_ptr(),
-            tune.as_ref().map_or(std::ptr::null(), |t| t.as_ptr()),
-        ) < 0
-        {
-            return Err("preset refused".into());
-        }
-        p.i_log_level = sys::X264_LOG_ERROR as c_int;
-        p.i_threads = opts.threads.map_or(0, |t| t as c_int);
-        p.i_width = a.width as c_int;
-        p.i_height = a.height as c_int;
-        p.i_csp = sys::X264_CSP_I420 as c_int;
-        p.i_bitdepth = 8;
-        p.i_fps_num = opts.fps.num;
-        p.i_fps_den = opts.fps.den;
-        p.i_timebase_num = opts.fps.den;
-        p.i_timebase_den = opts.fps.num;
-        p.b_vfr_input = 0;
-        p.b_repeat_headers = 0;
-        p.b_annexb = 0;
-        p.b_aud = 0;
-        match opts.rate {
-            RateControl::Crf(c) => {
-                p.rc.i_rc_method = sys::X264_RC_CRF as c_int;
-                p.rc.f_rf_constant = c;
-            }
-            RateControl::BitrateKbps(b) => {
-                p.rc.i_rc_method = sys::X264_RC_ABR as c_int;
-                p.rc.i_bitrate = b as c_int;
-            }
-        }
-        p.vui.i_colorprim = 1;
-        p.vui.i_transfer = 1;
-        p.vui.i_colmatrix = 1;
-        p.vui.b_fullrange = 0;
-        p.vui.i_sar_width = 1;
-        p.vui.i_sar_height = 1;
-        let high = CString::new("high")?;
-        if sys::x264_param_apply_profile(&mut p, high.as_ptr()) < 0 {
-            return Err("profile refused".into());
-        }
-        let h = sys::x264_encoder_open(&mut p);
-        if h.is_null() {
-            return Err("x264_encoder_open failed".into());
-        }
-        let mut nals: *mut sys::x264_nal_t = std::ptr::null_mut();
-        let mut n: c_int = 0;
-        let rc = sys::x264_encoder_headers(h, &mut nals, &mut n);
-        let mut sei = String::new();
-        let (mut sps, mut pps) = (vec![], vec![]);
-        if rc >= 0 && !nals.is_null() {
-            for nal in std::slice::from_raw_parts(nals, n as usize) {
-                let body = std::slice::from_raw_parts(nal.p_payload, nal.i_payload as usize)[4..].to_vec();
-                match nal.i_type {
-                    7 => sps.push(body),
-                    8 => pps.push(body),
-                    6 => {
-                        let text = String::from_utf8_lossy(&body);
-                        if let Some(i) = text.find("x264 - core") {
-                            sei = text[i..]
-                                .trim_end_matches(|c: char| c == '\0' || !c.is_ascii_graphic() && c != ' ')
-                                .to_string();
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        sys::x264_encoder_close(h);
-        let same = sps == theirs.sps && pps == theirs.pps;
-        println!("x264 build: {}", sys::X264_BUILD);
-        println!("SPS/PPS identical to framepipe's X264Encoder: {same}");
-        println!("{sei}");
-        if !same {
-            return Err("the mirrored parameters differ from encode/x264.rs: update this example".into());
-        }
-    }
+    let mut enc = X264Encoder::new(a.width, a.height, &a.opts)?;
+    enc.send_frame(&Yuv420Image::new(a.width, a.height), 0)?;
+    enc.flush()?;
+    let first = enc.receive_packet()?.ok_or("x264 produced no packet")?;
+    let text = String::from_utf8_lossy(&first.data);
+    let start = text.find("x264 - core").ok_or("no x264 SEI in the first packet")?;
+    let sei = text[start..]
+        .split(|c: char| c == '\0' || (!c.is_ascii_graphic() && c != ' '))
+        .next()
+        .unwrap_or_default();
+    println!("x264 build: {}", x264_sys::X264_BUILD);
+    println!("{sei}");
     Ok(())
 }
 
