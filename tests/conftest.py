@@ -121,3 +121,13 @@ def check_video(path, *, frames: int, width: int, height: int, fps=Fraction(30))
 @pytest.fixture
 def out(tmp_path):
     return tmp_path / "out.mp4"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium (Debian's, via tests/browser.py) shared by the browser tests."""
+    import browser
+
+    driver = browser.start()
+    yield driver
+    browser.stop(driver)

@@ -33,13 +33,6 @@ def frames() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    driver = browser.start()
-    yield driver
-    browser.stop(driver)
-
-
-@pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "quadrants.mp4"
     framepipe.write_video(path, frames(), fps=FPS)

@@ -26,13 +26,6 @@ def quadrants(i: int) -> np.ndarray:
     return f
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    driver = browser.start()
-    yield driver
-    browser.stop(driver)
-
-
 def test_parallel_file_plays_across_chunk_joins(chromium, tmp_path):
     out = tmp_path / "parallel.mp4"
     res = framepipe.render(quadrants, out, n_frames=N, fps=FPS, workers=2, chunk_frames=CHUNK)
