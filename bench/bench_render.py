@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -22,7 +24,7 @@ import tempfile
 import time
 
 RUN = r"""
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 import matplotlib
 matplotlib.use("Agg")
@@ -30,6 +32,8 @@ import matplotlib.pyplot as plt
 import framepipe
 
 cfg = json.loads(sys.argv[1])
+if cfg.get("one_core"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # this process and its threads: one core
 
 def setup():
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
@@ -65,6 +69,8 @@ if cfg["mode"] == "dask":
     client.close(); cluster.close()
 else:
     t_cluster = 0.0
+    if cfg.get("start"):
+        kw["start_method"] = cfg["start"]
     res = framepipe.render(make_frame, cfg["out"], workers=cfg["workers"], **kw)
 wall = time.perf_counter() - t0
 print(json.dumps({"wall": wall, "cluster_start": t_cluster, "frames": res.frames, "bytes": res.bytes}))
@@ -92,43 +98,68 @@ def psnr(a, b):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=300)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--pause", type=float, default=2.0, help="idle seconds before each run")
     ap.add_argument("--quick", action="store_true", help="60 frames, 1 round")
     ap.add_argument("--extra-workers", default="4,8", help="worker counts beyond 2 for the scaling curve")
-    ap.add_argument("--chunks", default="30,75", help="chunk sizes for the chunk-size runs (2 workers)")
+    ap.add_argument("--chunks", default="30,150", help="chunk sizes for the chunk-size runs (2 workers)")
     args = ap.parse_args()
     if args.quick:
-        args.frames, args.rounds, args.extra_workers, args.chunks = 60, 1, "", ""
+        args.frames, args.rounds, args.extra_workers, args.chunks, args.pause = 60, 1, "", "", 0.0
     out_dir = tempfile.mkdtemp(prefix="fp-render-bench-")
-    configs = [("serial", "local", 1, None), ("workers=2", "local", 2, None), ("dask 2 workers", "dask", 2, None)]
-    configs += [(f"workers={w}", "local", int(w), None) for w in args.extra_workers.split(",") if w]
-    configs += [(f"workers=2 chunk={c}", "local", 2, int(c)) for c in args.chunks.split(",") if c]
+    # (name, mode, workers, chunk_frames, extra config)
+    configs = [("serial", "local", 1, None, {}), ("workers=2", "local", 2, None, {}),
+               ("dask 2 workers", "dask", 2, None, {}),
+               ("serial on one core", "local", 1, None, {"one_core": True}),
+               ("workers=2 spawn", "local", 2, None, {"start": "spawn"})]
+    configs += [(f"workers={w}", "local", int(w), None, {}) for w in args.extra_workers.split(",") if w]
+    configs += [(f"workers=2 chunk={c}", "local", 2, int(c), {}) for c in args.chunks.split(",") if c]
     results: dict[str, list[dict]] = {name: [] for name, *_ in configs}
     for r in range(args.rounds):
-        order = configs[r % len(configs):] + configs[: r % len(configs)]
-        for name, mode, workers, chunk in order:
+        order = list(configs)
+        random.Random(r).shuffle(order)  # no configuration always runs after the same one
+        for name, mode, workers, chunk, extra in order:
             out = os.path.join(out_dir, name.replace(" ", "_").replace("=", "") + ".mp4")
-            cfg = dict(mode=mode, workers=workers, chunk=chunk, frames=args.frames, out=out)
+            cfg = dict(mode=mode, workers=workers, chunk=chunk, frames=args.frames, out=out, **extra)
+            time.sleep(args.pause)
+            c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             p = subprocess.run([sys.executable, "-c", RUN, json.dumps(cfg)], capture_output=True, text=True)
+            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             if p.returncode != 0:
                 sys.exit(f"{name} failed:\n{p.stderr}")
             m = json.loads(p.stdout.strip().splitlines()[-1])
+            # CPU of the whole run (its process, worker processes, Dask's), interpreter start included
+            m["cpu"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
             m["out"] = out
             results[name].append(m)
-            print(f"round {r} {name:22s} wall {m['wall']:7.2f} s", flush=True)
+            print(f"round {r} {name:22s} wall {m['wall']:7.2f} s  cpu {m['cpu']:6.2f} s", flush=True)
     serial_frames = decode(results["serial"][0]["out"])
-    serial_wall = statistics.median(m["wall"] for m in results["serial"])
-    print(f"\n{args.frames} frames 640x480, {os.cpu_count()} cores, {args.rounds} rounds, medians\n")
-    print("| configuration | wall s | speed-up vs serial | bytes | PSNR vs serial decode dB | frames |")
-    print("|---|---:|---:|---:|---:|---:|")
+    med = lambda name, key: statistics.median(m[key] for m in results[name])  # noqa: E731
+    serial_wall = med("serial", "wall")
+    one_core_wall = med("serial on one core", "wall")
+    print(f"\n{args.frames} frames 640x480, {os.cpu_count()} cores, {args.rounds} rounds in shuffled order, "
+          "medians\n")
+    print("| configuration | wall s (each run) | CPU s | speed-up vs serial | vs serial on one core | bytes | "
+          "PSNR vs serial decode dB | frames |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, *_ in configs:
         ms = results[name]
-        wall = statistics.median(m["wall"] for m in ms)
+        wall = med(name, "wall")
         decoded = decode(ms[0]["out"])
         q = psnr(decoded, serial_frames) if decoded.shape == serial_frames.shape else float("nan")
-        extra = f" (cluster start {statistics.median(m['cluster_start'] for m in ms):.1f} s incl.)" if "dask" in name else ""
-        print(f"| {name}{extra} | {wall:.2f} | {serial_wall / wall:.2f}× | {ms[0]['bytes']:,} | "
-              f"{q:.1f} | {ms[0]['frames']} |")
+        runs = ", ".join(f"{m['wall']:.2f}" for m in ms)
+        print(f"| {name} | {wall:.2f} ({runs}) | {med(name, 'cpu'):.1f} | {serial_wall / wall:.2f}× | "
+              f"{one_core_wall / wall:.2f}× | {ms[0]['bytes']:,} | {q:.1f} | {ms[0]['frames']} |")
+        if "dask" in name:
+            start = med(name, "cluster_start")
+            rest = statistics.median(m["wall"] - m["cluster_start"] for m in ms)
+            print(f"| {name}, cluster already running (its {start:.2f} s start left out) | {rest:.2f} | | "
+                  f"{serial_wall / rest:.2f}× | {one_core_wall / rest:.2f}× | | | |")
+    cores = os.cpu_count() or 1
+    floor = one_core_wall / cores
+    print(f"\nWork-conservation bound: the one-core serial run's {one_core_wall:.2f} s of work spread over "
+          f"{cores} cores takes at least {floor:.2f} s, i.e. at most {serial_wall / floor:.2f}× the "
+          f"{cores}-core serial run.")
 
 
 if __name__ == "__main__":

@@ -68,9 +68,13 @@ def serial_60(tmp_path_factory):
     return p
 
 
-def test_two_local_workers_match_serial(tmp_path, serial_60):
+START_METHODS = pytest.mark.parametrize("start", ["fork", "spawn"])
+
+
+@START_METHODS
+def test_two_local_workers_match_serial(tmp_path, serial_60, start):
     out = tmp_path / "par.mp4"
-    res = framepipe.render(scene, out, n_frames=60, fps=24, workers=2, chunk_frames=16)
+    res = framepipe.render(scene, out, n_frames=60, fps=24, workers=2, chunk_frames=16, start_method=start)
     assert (res.frames, res.width, res.height) == (60, W, H)
     assert res.bytes == out.stat().st_size
     assert_equivalent(out, serial_60, 60, 24, chunk_starts=[0, 16, 32, 48])
@@ -160,7 +164,8 @@ def test_serial_exception_names_frame(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_worker_death_is_retried_once(tmp_path):
+@START_METHODS
+def test_worker_death_is_retried_once(tmp_path, start):
     flag = tmp_path / "died-once"
 
     def flaky(i):
@@ -170,13 +175,14 @@ def test_worker_death_is_retried_once(tmp_path):
         return (np.clip(scene(i), 0, 1) * 255).astype(np.uint8)
 
     out = tmp_path / "retry.mp4"
-    res = framepipe.render(flaky, out, n_frames=40, fps=24, workers=2, chunk_frames=10)
+    res = framepipe.render(flaky, out, n_frames=40, fps=24, workers=2, chunk_frames=10, start_method=start)
     assert flag.exists() and res.frames == 40
     check_video(out, frames=40, width=W, height=H, fps=24)
     assert psnr(decode_rgb(out), source(40)) >= 35
 
 
-def test_worker_that_always_dies_raises_clearly(tmp_path):
+@START_METHODS
+def test_worker_that_always_dies_raises_clearly(tmp_path, start):
     def deadly(i):
         if i == 12:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -184,11 +190,12 @@ def test_worker_that_always_dies_raises_clearly(tmp_path):
 
     out = tmp_path / "dead.mp4"
     with pytest.raises(framepipe.RenderError, match=r"died twice.*frames 10\.\.19"):
-        framepipe.render(deadly, out, n_frames=30, workers=2, chunk_frames=10)
+        framepipe.render(deadly, out, n_frames=30, workers=2, chunk_frames=10, start_method=start)
     assert os.listdir(tmp_path) == []
 
 
-def test_ctrl_c_stops_all_workers_promptly(tmp_path):
+@START_METHODS
+def test_ctrl_c_stops_all_workers_promptly(tmp_path, start):
     out = tmp_path / "int.mp4"
     pids = tmp_path / "pids"
     pids.mkdir()
@@ -198,7 +205,7 @@ def test_ctrl_c_stops_all_workers_promptly(tmp_path):
             open(os.path.join({str(pids)!r}, str(os.getpid())), "w").close()
             time.sleep(0.2)
             return np.zeros((16, 16, 3), np.uint8)
-        framepipe.render(slow, {str(out)!r}, n_frames=400, workers=2, chunk_frames=20)
+        framepipe.render(slow, {str(out)!r}, n_frames=400, workers=2, chunk_frames=20, start_method={start!r})
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
@@ -230,26 +237,45 @@ def test_bad_arguments(tmp_path):
         framepipe.render(f, tmp_path / "a.mp4", n_frames=0)
 
 
-def test_parent_holds_at_most_workers_plus_one_chunks(tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["local", "executor"])
+def test_parent_holds_at_most_workers_plus_one_chunks(tmp_path, how):
+    """While chunk 0 is slow, the other worker may finish chunks 1 and 2 (held, waiting to be
+    appended after chunk 0) but must not start chunk 3: at most workers + 1 = 3 chunks are in
+    flight or held. Each frame leaves a marker; chunk 0's last frame waits, then checks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunk = 4
+
+    def frame(i):
+        (tmp_path / f"f{i}").touch()
+        if i == chunk - 1:
+            deadline = time.time() + 20
+            while not (tmp_path / f"f{3 * chunk - 1}").exists() and time.time() < deadline:
+                time.sleep(0.02)  # let the other worker run ahead as far as it is allowed
+            time.sleep(0.5)
+            ahead = sorted(int(f.name[1:]) for f in tmp_path.glob("f*") if int(f.name[1:]) >= 3 * chunk)
+            assert ahead == [], f"frames of chunk 3 or later started while chunk 0 was pending: {ahead}"
+        return np.zeros((16, 16, 3), np.uint8)
+
+    out = tmp_path / "m.mp4"
+    if how == "local":
+        res = framepipe.render(frame, out, n_frames=8 * chunk, workers=2, chunk_frames=chunk)
+    else:
+        with ThreadPoolExecutor(2) as ex:
+            res = framepipe.render(frame, out, n_frames=8 * chunk, executor=ex, chunk_frames=chunk)
+    assert res.frames == 8 * chunk
+    check_video(out, frames=8 * chunk, width=16, height=16, fps=30)
+
+
+def test_default_chunk_frames():
     import importlib
 
     render_mod = importlib.import_module("framepipe.render")
-
-    held = []
-    real = render_mod._run_local
-
-    def spy(executor, workers, payload, chunks, options, append, prog):
-        def counting_append(data):
-            held.append(len(data))
-            return append(data)
-        return real(executor, workers, payload, chunks, options, counting_append, prog)
-
-    monkeypatch.setattr(render_mod, "_run_local", spy)
-    framepipe.render(scene, tmp_path / "m.mp4", n_frames=48, fps=24, workers=2, chunk_frames=6)
-    assert len(held) == 8
-    # The bound is enforced by construction: only chunks with index < next_append + workers + 1
-    # are handed out; check the scheduler's window directly.
-    assert render_mod._default_chunk_frames(100_000, 16, Fraction(30)) <= 600
+    f = render_mod._default_chunk_frames
+    assert f(300, 2, Fraction(30)) == 75  # 4 chunks of >= 2 s: every worker busy, few keyframes
+    assert f(60, 2, Fraction(30)) == 30  # short renders: one chunk per worker
+    assert f(100_000, 16, Fraction(30)) == 600  # the cap that bounds the parent's memory
+    assert f(10, 4, Fraction(30)) == 3
 
 
 @pytest.fixture(scope="module")
@@ -340,3 +366,51 @@ def test_gif_output_renders_in_parallel(tmp_path, workers):
             durations.append(im.info["duration"])
     assert sum(durations) == pytest.approx(24 / 12 * 1000, abs=10)  # exact total duration (ms)
     assert [f for f in os.listdir(tmp_path)] == ["anim.gif"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_fork_only_where_safe(tmp_path):
+    """Workers are forked only with no other Python thread running and no GUI backend in use;
+    otherwise they start as fresh interpreters. Checked in a fresh interpreter, since this test
+    process may be running threads (Dask's client does)."""
+    script = textwrap.dedent("""
+        import importlib, threading
+        import framepipe, matplotlib
+        r = importlib.import_module("framepipe.render")
+        assert r._fork_is_safe()
+        stop = threading.Event()
+        t = threading.Thread(target=stop.wait)
+        t.start()
+        assert not r._fork_is_safe()
+        stop.set(); t.join()
+        assert r._fork_is_safe()
+        import matplotlib.pyplot  # the backend matters once pyplot is in use
+        matplotlib.rcParams._get_backend_or_none = lambda: "QtAgg"
+        assert not r._fork_is_safe()
+        matplotlib.rcParams._get_backend_or_none = lambda: "agg"
+        assert r._fork_is_safe()
+        try:
+            framepipe.render(lambda i: None, "x.mp4", n_frames=2, workers=2, start_method="forkserver")
+        except framepipe.ParameterError as e:
+            assert "start_method" in str(e)
+        else:
+            raise AssertionError("no error")
+        print("ok")
+    """)
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
+
+
+def test_forked_workers_get_fresh_random_state(tmp_path):
+    """numpy's global RNG is reseeded in each forked worker, as in a fresh process (otherwise
+    every chunk would draw the same 'random' numbers)."""
+    def noisy(i):
+        np.random.random()  # advance the state like a frame would
+        value = np.random.randint(0, 2**31)
+        (tmp_path / f"{i}-{os.getpid()}-{value}").touch()
+        return np.zeros((16, 16, 3), np.uint8)
+
+    framepipe.render(noisy, tmp_path / "n.mp4", n_frames=4, workers=2, chunk_frames=2, start_method="fork")
+    names = [n.split("-") for n in os.listdir(tmp_path) if n.count("-") == 2]
+    first_of_chunk = {int(i): v for i, _, v in names if int(i) in (0, 2)}
+    assert len(first_of_chunk) == 2 and first_of_chunk[0] != first_of_chunk[2]

@@ -14,10 +14,14 @@ import contextlib
 import math
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import warnings
+import weakref
 from collections import deque
 from concurrent.futures import Executor, Future
 from fractions import Fraction
@@ -100,29 +104,141 @@ class _Progress:
             self.bar.close()
 
 
-class _Worker:
-    """A local worker subprocess (``python -m framepipe._worker``) and its two pipes."""
+# Backends that draw off-screen; any other (a GUI toolkit) must not be shared with a forked child.
+_HEADLESS_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template",
+                      "module://matplotlib_inline.backend_inline", "inline"}
 
-    def __init__(self) -> None:
+
+def _fork_is_safe() -> bool:
+    """Whether local workers may be forked from this process instead of started afresh.
+
+    Forking skips the new interpreter's start-up and its imports of numpy, matplotlib and the
+    user's modules (about 0.7 s of CPU per worker here, which on a few cores is time taken from
+    rendering). It is used only where it is safe: on Linux (macOS system libraries are not
+    fork-safe), with no other Python thread running (a lock another thread holds at the moment
+    of the fork, such as the import lock, would stay locked in the child for ever: Jupyter
+    kernels and Dask clients run threads, so they get fresh processes), and with no matplotlib
+    GUI toolkit in use (its windows and event loop must not be shared)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    if threading.active_count() != 1:
+        return False
+    mpl = sys.modules.get("matplotlib")
+    if mpl is not None and "matplotlib.pyplot" in sys.modules:
+        get = getattr(mpl.rcParams, "_get_backend_or_none", None)
+        backend = get() if get is not None else None  # None: not chosen yet (the child chooses)
+        if backend is not None and backend.lower() not in _HEADLESS_BACKENDS:
+            return False
+    return True
+
+
+class _ForkedProcess:
+    """The parts of ``subprocess.Popen`` used here, for a forked child."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.returncode = pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            if self.returncode is None:
+                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            return self.returncode
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+# The parent's ends of every live local worker's pipes, so a newly forked worker can close its
+# copies of them (otherwise a sibling holding a pipe open would hide a worker's death).
+_LIVE_WORKERS: "weakref.WeakSet[_Worker]" = weakref.WeakSet()
+
+
+class _Worker:
+    """A local worker process and its two pipes: forked from this process when
+    :func:`_fork_is_safe` (fast start), else a fresh ``python -m framepipe._worker``."""
+
+    def __init__(self, fork: bool) -> None:
         r_task, w_task = os.pipe()
         r_res, w_res = os.pipe()
-        env = dict(os.environ)
-        # The worker must import the same framepipe as the parent.
-        pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["PYTHONPATH"] = os.pathsep.join([pkg_parent, *sys.path])
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "framepipe._worker", str(r_task), str(w_res)],
-            pass_fds=(r_task, w_res), stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
-        )
+        if fork:
+            self.proc = self._fork(r_task, w_task, r_res, w_res)
+        else:
+            env = dict(os.environ)
+            # The worker must import the same framepipe as the parent.
+            pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            env["PYTHONPATH"] = os.pathsep.join([pkg_parent, *sys.path])
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "framepipe._worker", str(r_task), str(w_res)],
+                pass_fds=(r_task, w_res), stdin=subprocess.DEVNULL, env=env,
+                start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
+            )
         os.close(r_task)
         os.close(w_res)
         self.tasks = Connection(w_task, readable=False)
         self.results = Connection(r_res, writable=False)
         self.chunk: int | None = None
         self.task: tuple[int, int, int] | None = None
+        _LIVE_WORKERS.add(self)
+
+    @staticmethod
+    def _fork(r_task: int, w_task: int, r_res: int, w_res: int) -> _ForkedProcess:
+        for stream in (sys.stdout, sys.stderr):  # or the child would print their buffers again
+            with contextlib.suppress(Exception):
+                stream.flush()
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns about fork() whenever the process has more than one OS thread,
+            # which numpy's OpenBLAS pool alone makes true. Such native pools re-create their
+            # threads after a fork (pthread_atfork); the hazard the warning is about, another
+            # Python thread holding a lock, is ruled out by _fork_is_safe().
+            warnings.filterwarnings("ignore", r"This process .* is multi-threaded, use of fork\(\)",
+                                    DeprecationWarning)
+            pid = os.fork()
+        if pid:
+            return _ForkedProcess(pid)
+        # The child. It never returns into the caller's code: it serves tasks, then _exit()s.
+        code = 0
+        try:
+            os.setsid()  # like start_new_session: Ctrl-C reaches the parent only
+            os.close(w_task)
+            os.close(r_res)
+            for sibling in list(_LIVE_WORKERS):
+                sibling.tasks.close()
+                sibling.results.close()
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
+            np_mod = sys.modules.get("numpy")
+            if np_mod is not None:
+                np_mod.random.seed()  # fresh entropy, as a new process would have
+            from ._worker import main
+
+            main(r_task, w_res)
+        except BaseException:  # noqa: BLE001 - report and leave; the parent sees the death
+            code = 1
+            with contextlib.suppress(Exception):
+                import traceback
+
+                traceback.print_exc()
+        finally:
+            os._exit(code)
 
     def stop(self, kill: bool = False) -> None:
+        _LIVE_WORKERS.discard(self)
         try:
             if kill:
                 self.proc.kill()
@@ -140,6 +256,21 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _executor_slots(executor: Executor) -> int:
+    """How many tasks an executor runs at once: a Dask cluster's total threads, a standard
+    pool's max_workers; else this machine's core count."""
+    client = getattr(executor, "_client", None)  # dask.distributed's ClientExecutor
+    if client is not None and hasattr(client, "nthreads"):
+        with contextlib.suppress(Exception):
+            n = sum(client.nthreads().values())
+            if n > 0:
+                return n
+    n = getattr(executor, "_max_workers", None)
+    if isinstance(n, int) and n > 0:
+        return n
+    return os.cpu_count() or 1
 
 
 def _raise_worker_error(msg: tuple) -> None:
@@ -174,6 +305,7 @@ def render(
     chunk_frames: int | None = None,
     progress: bool | None = None,
     progress_callback: Callable[[int, int], None] | None = None,
+    start_method: str | None = None,
     **encode_options: Any,
 ) -> VideoResult:
     """Render ``make_frame(i)`` for every frame, in parallel, into one video.
@@ -187,8 +319,9 @@ def render(
         n_frames: how many frames.
         fps: frame rate (int, float, Fraction or "num/den").
         duration: length in seconds, instead of ``n_frames`` (n_frames = round(duration * fps)).
-        workers: worker processes (default: all cores). ``workers=1`` renders in this process
-            with no pickling.
+        workers: worker processes (default: all cores; with ``executor``, the executor's size:
+            a Dask cluster's total threads). ``workers=1`` renders in this process with no
+            pickling.
         executor: any ``concurrent.futures.Executor`` to run the chunks on instead of local
             processes, e.g. ``dask.distributed.Client(...).get_executor()``. Functions and
             closures are shipped with cloudpickle; chunks come back as encoded bytes, so no
@@ -198,6 +331,11 @@ def render(
         chunk_frames: frames per chunk (default: see ``_default_chunk_frames``).
         progress: show a tqdm bar (default: when stderr is a terminal and tqdm is installed).
         progress_callback: called as ``progress_callback(frames_done, n_frames)``.
+        start_method: how local worker processes start: ``"fork"`` (a copy of this process:
+            no interpreter start-up, no re-imports; Linux only), ``"spawn"`` (a fresh
+            ``python -m framepipe._worker``), or None (the default): fork where that is safe
+            (Linux, no other Python thread running, no matplotlib GUI backend in use), else
+            spawn. Either way scripts need no ``if __name__ == "__main__"`` guard.
         encode_options: as for :class:`VideoWriter` (crf, preset, tune, keyint, threads, ...).
             Workers encode with ``threads=1`` unless ``threads`` is given, since the cores are
             busy rendering.
@@ -215,9 +353,13 @@ def render(
     if not isinstance(n_frames, int) or isinstance(n_frames, bool) or n_frames < 1:
         raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}")
     if workers is None:
-        workers = os.cpu_count() or 1
+        workers = _executor_slots(executor) if executor is not None else (os.cpu_count() or 1)
     if not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be a positive integer, got {workers!r}")
+    if start_method not in (None, "fork", "spawn"):
+        raise ParameterError(f"start_method must be 'fork', 'spawn' or None, got {start_method!r}")
+    if start_method == "fork" and not hasattr(os, "fork"):
+        raise ParameterError("start_method='fork' is not available on this platform")
     path = os.fspath(path)
     is_gif = encode_options.get("format") == "gif" or (
         encode_options.get("format") is None and path.lower().endswith(".gif"))
@@ -253,8 +395,11 @@ def render(
                 else:
                     sink = _native.Concat(tmp)
                     append = sink.append
-                run = _run_executor if executor is not None else _run_local
-                run(executor, workers, payload, chunks, options, append, prog)
+                if executor is not None:
+                    _run_executor(executor, workers, payload, chunks, options, append, prog)
+                else:
+                    fork = _fork_is_safe() if start_method is None else start_method == "fork"
+                    _run_local(fork, workers, payload, chunks, options, append, prog)
                 if is_gif:
                     res = sink.close()
                     frames, size, dims = res.frames, res.bytes, (res.width, res.height)
@@ -306,12 +451,12 @@ def _render_serial(make_frame, path, n_frames, fps, use_time, setup, progress, c
                        format=res.format)
 
 
-def _run_local(_executor, workers, payload, chunks, options, append, prog) -> None:
-    """Run the chunks on local worker subprocesses. A worker that dies has its chunk retried
-    once on a fresh worker; a second death raises. At most workers + 1 chunks are in flight or
+def _run_local(fork: bool, workers, payload, chunks, options, append, prog) -> None:
+    """Run the chunks on local worker processes (forked, or fresh interpreters). A worker that
+    dies has its chunk retried once on a fresh worker; a second death raises. At most workers + 1 chunks are in flight or
     waiting to be appended, which bounds memory."""
     n_workers = min(workers, len(chunks))
-    pool = [_Worker() for _ in range(n_workers)]
+    pool = [_Worker(fork) for _ in range(n_workers)]
     pending = deque(chunks)
     attempts: dict[int, int] = {}
     done: dict[int, Any] = {}
@@ -338,7 +483,7 @@ def _run_local(_executor, workers, payload, chunks, options, append, prog) -> No
                     c, s, e = w.task
                     attempts[c] = attempts.get(c, 0) + 1
                     w.stop(kill=True)
-                    pool[pool.index(w)] = _Worker()
+                    pool[pool.index(w)] = _Worker(fork)
                     if attempts[c] > 1:
                         raise RenderError(
                             f"a worker process died twice while rendering frames {s}..{e - 1} "
@@ -364,8 +509,10 @@ def _run_local(_executor, workers, payload, chunks, options, append, prog) -> No
 
 
 def _run_executor(executor: Executor, workers, payload, chunks, options, append, prog) -> None:
-    """Run the chunks on a concurrent.futures Executor (e.g. Dask's), keeping at most
-    workers + 1 chunks in flight or waiting to be appended."""
+    """Run the chunks on a concurrent.futures Executor (e.g. Dask's): at most ``workers`` chunks
+    submitted at a time, so an executor that queues tasks per worker (Dask does) cannot stack two
+    chunks on one worker while another idles; and at most workers + 1 chunks in flight or waiting
+    to be appended."""
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import wait as wait_futures
 
@@ -375,7 +522,7 @@ def _run_executor(executor: Executor, workers, payload, chunks, options, append,
     next_append = 0
     try:
         while next_append < len(chunks):
-            while pending and pending[0][0] < next_append + workers + 1:
+            while pending and len(inflight) < workers and pending[0][0] < next_append + workers + 1:
                 c, s, e = pending.popleft()
                 inflight[executor.submit(run_chunk, payload, c, s, e, options)] = c
             finished, _ = wait_futures(list(inflight), return_when=FIRST_COMPLETED)
