@@ -35,6 +35,13 @@ def ffprobe(path) -> dict:
     return s
 
 
+def format_tags(path) -> dict:
+    """The container's metadata tags (title, artist, encoder, ...) as ffprobe reads them."""
+    out = subprocess.run([FFPROBE, "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["format"].get("tags", {})
+
+
 def ffmpeg_errors(path) -> str:
     """What ffmpeg's decoder complains about while decoding the whole file (empty = clean)."""
     r = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"],

@@ -27,7 +27,7 @@ from matplotlib.animation import FuncAnimation
 
 import framepipe
 import framepipe.matplotlib as fpm
-from conftest import check_video, decode_rgb, ffprobe, psnr
+from conftest import check_video, decode_rgb, ffprobe, format_tags, psnr
 from framepipe.matplotlib import FramepipeWriter
 from mpl_support import CaptureWriter, SavefigWriter, max_diff, over_white, record
 
@@ -169,13 +169,32 @@ def test_save_keywords_reach_the_writer(tmp_path):
     check_video(out, frames=6, width=160, height=120, fps=12)
 
 
+def test_metadata_reaches_the_mp4(tmp_path):
+    """Animation.save(metadata=...) as with matplotlib's ffmpeg writer: the tags ffprobe reads
+    back, including matplotlib's own keys that have no iTunes atom (subject, srcform)."""
+    out = tmp_path / "m.mp4"
+    fig, ani = make_line(n=4)()
+    md = {"title": "Wave ü", "artist": "Ada", "comment": "c", "subject": "physics", "srcform": "sim.py"}
+    ani.save(out, writer="framepipe", fps=12, dpi=40, metadata=md)
+    plt.close(fig)
+    check_video(out, frames=4, width=160, height=120, fps=12)
+    tags = format_tags(out)
+    assert {k: tags.get(k) for k in md} == md
+    assert tags["encoder"].startswith("framepipe ")
+    gif = tmp_path / "m.gif"
+    fig, ani = make_line(n=4)()
+    with pytest.warns(framepipe.FramepipeWarning, match="no metadata"):
+        ani.save(gif, writer="framepipe", fps=12, dpi=40, metadata={"title": "x"})
+    plt.close(fig)
+    assert gif.stat().st_size > 0
+
+
 def test_refused_and_warned_options(tmp_path):
     with pytest.raises(framepipe.UnsupportedError, match="H.264 only"):
         FramepipeWriter(codec="mpeg4")
     with pytest.raises(framepipe.ParameterError, match="extra_args"):
         FramepipeWriter(extra_args=["-tune", "film"])
-    with pytest.warns(framepipe.FramepipeWarning, match="metadata"):
-        w = FramepipeWriter(metadata={"title": "x"})
+    w = FramepipeWriter(metadata={"title": "x"})
     assert FramepipeWriter.isAvailable() and w.codec == "h264"
     # A bad encoder option is refused at setup, before anything is drawn, and restores the figure.
     fig, ax = plt.subplots(figsize=(2, 2), dpi=50)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from conftest import FFPROBE, check_video, decode_rgb, psnr
+from conftest import FFPROBE, check_video, decode_rgb, format_tags, psnr
 
 H, W = 96, 128
 
@@ -414,3 +414,14 @@ def test_forked_workers_get_fresh_random_state(tmp_path):
     names = [n.split("-") for n in os.listdir(tmp_path) if n.count("-") == 2]
     first_of_chunk = {int(i): v for i, _, v in names if int(i) in (0, 2)}
     assert len(first_of_chunk) == 2 and first_of_chunk[0] != first_of_chunk[2]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metadata_in_rendered_file(tmp_path, workers):
+    out = tmp_path / "md.mp4"
+    framepipe.render(scene, out, n_frames=20, fps=24, workers=workers, chunk_frames=10,
+                     metadata={"title": "rendered", "comment": f"{workers} workers"})
+    check_video(out, frames=20, width=W, height=H, fps=24)
+    tags = format_tags(out)
+    assert tags["title"] == "rendered" and tags["comment"] == f"{workers} workers"
+    assert tags["encoder"].startswith("framepipe ")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from conftest import (FFPROBE, check_video, decode_av, decode_rgb, ffprobe, psnr, smooth_frames,
+from conftest import (FFPROBE, check_video, decode_av, decode_rgb, ffprobe, format_tags, psnr, smooth_frames,
                       top_level_boxes)
 
 
@@ -218,3 +218,43 @@ def test_probe_reports_what_the_file_holds(out):
     assert info["color"] == (1, 1, 1, False)
     assert info["faststart"] is True
     assert ffprobe(out)["nb_read_frames"] == 30
+
+
+def test_metadata_tags_round_trip(tmp_path):
+    """Tags ffprobe (and PyAV) read back: iTunes atoms for the keys ffmpeg knows, freeform atoms
+    for others; UTF-8 kept; non-str values converted; the file stays faststart and plays."""
+    out = tmp_path / "tags.mp4"
+    md = {"title": "Wellen – ü ✓", "artist": "Ada", "comment": "line 1\nline 2", "genre": "science",
+          "copyright": "CC-BY", "date": "2026-11-22", "description": "d", "subject": "s",
+          "x.custom-key_1": 42}
+    frames = smooth_frames(6, 48, 64)
+    framepipe.write_video(out, frames, fps=24, metadata=md)
+    check_video(out, frames=6, width=64, height=48, fps=24)
+    tags = format_tags(out)
+    assert {k: tags.get(k) for k in md} == {k: str(v) for k, v in md.items()}
+    assert tags["encoder"].startswith("framepipe ")
+    assert top_level_boxes(out)[:3] == ["ftyp", "moov", "mdat"]
+    import av
+
+    with av.open(str(out)) as c:
+        assert c.metadata["title"] == md["title"] and c.metadata["artist"] == "Ada"
+    # An explicit encoder replaces framepipe's; in-memory output carries tags too.
+    data = framepipe.write_video(None, frames, fps=24, metadata={"encoder": "mine"}).data
+    (tmp_path / "mem.mp4").write_bytes(data)
+    assert format_tags(tmp_path / "mem.mp4")["encoder"] == "mine"
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"bad key": "x"}, "metadata key"),
+    ({"title": "a", "TITLE": "b"}, "twice"),
+    ({"title": "a\0b"}, "NUL"),
+    ({1: "x"}, "keys must be strings"),
+    (["title", "x"], "mapping"),
+])
+def test_bad_metadata_is_refused_before_anything_is_written(tmp_path, bad, match):
+    out = tmp_path / "bad.mp4"
+    with pytest.raises(framepipe.ParameterError, match=match):
+        framepipe.VideoWriter(out, 24, metadata=bad)
+    assert not out.exists() or out.stat().st_size == 0
+    with pytest.raises(framepipe.ParameterError, match="MP4"):
+        framepipe.VideoWriter(tmp_path / "x.gif", 24, metadata={"title": "x"})

@@ -26,6 +26,7 @@ class Writer:
         colors: int = 256,
         dither: str = "floyd-steinberg",
         loop_count: int = 0,
+        metadata: list[tuple[str, str]] = ...,
     ) -> None: ...
     def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
         """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
@@ -52,7 +53,7 @@ class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with
     identical settings) into one MP4 at `path` without re-encoding."""
 
-    def __init__(self, path: str | PathLike[str]) -> None: ...
+    def __init__(self, path: str | PathLike[str], *, metadata: list[tuple[str, str]] = ...) -> None: ...
     def append(self, chunk: bytes) -> int:
         """Append every frame of one chunk; returns the number of frames appended."""
     @property

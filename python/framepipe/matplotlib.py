@@ -797,7 +797,8 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         codec: only H.264 exists here (``"h264"``/``"libx264"``); anything else is refused.
         bitrate: kbit/s; ``None`` or ``-1`` (matplotlib's default) means constant quality (crf).
         extra_args: refused when not empty: there is no command line to pass them to.
-        metadata: accepted for compatibility; MP4 metadata is not written yet (warns).
+        metadata: MP4 tags, as for matplotlib's writers (``{"title": ..., "artist": ...}``);
+            see :class:`framepipe.VideoWriter`. A GIF has no such fields: it warns and drops them.
         crf, preset, tune, keyint, threads: as for :class:`framepipe.VideoWriter`.
         background: RGB that transparent pixels are composited over (default white).
         blit: draw only what changed when the animation allows it (see the module docstring).
@@ -853,12 +854,6 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         self._video: VideoWriter | None = None
         self._bar = None
         self._total: int | None = None
-        if self.metadata:
-            warnings.warn(
-                f"framepipe does not write MP4 metadata yet; ignoring {sorted(self.metadata)}",
-                FramepipeWarning,
-                stacklevel=2,
-            )
 
     @classmethod
     def isAvailable(cls) -> bool:  # noqa: N802 - matplotlib's name
@@ -878,8 +873,15 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         self.result = None
         anims = _calling_animations(fig)
         recorder = _Recorder(fig, float(self.dpi), anims, self.blit)
+        options = self._encoder_options()
+        if self.metadata:
+            if str(os.fspath(outfile)).lower().endswith(".gif"):
+                warnings.warn(f"a GIF has no metadata fields; ignoring {sorted(self.metadata)}",
+                              FramepipeWarning, stacklevel=2)
+            else:
+                options["metadata"] = dict(self.metadata)
         try:
-            self._video = VideoWriter(outfile, fps=self.fps, **self._encoder_options())
+            self._video = VideoWriter(outfile, fps=self.fps, **options)
         except BaseException:
             recorder.close()
             raise

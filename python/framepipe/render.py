@@ -31,7 +31,7 @@ from typing import Any, Callable
 from . import _native
 from ._render_task import call_make_frame, run_chunk
 from .errors import ParameterError, RenderError
-from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair
+from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair, _metadata_pairs
 
 
 @contextlib.contextmanager
@@ -393,7 +393,7 @@ def render(
                     sink = VideoWriter(tmp, fps_frac, **{**encode_options, "format": "gif"})
                     append = lambda frames: [sink.write(f) for f in frames]  # noqa: E731
                 else:
-                    sink = _native.Concat(tmp)
+                    sink = _native.Concat(tmp, metadata=_metadata_pairs(encode_options.get("metadata")))
                     append = sink.append
                 if executor is not None:
                     _run_executor(executor, workers, payload, chunks, options, append, prog)

@@ -8,7 +8,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -19,7 +19,7 @@ FpsLike = int | float | Fraction | str
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 _FORMATS = ("mp4", "gif")
 _DITHERS = ("none", "ordered", "floyd-steinberg")
-_MP4_ONLY = ("crf", "bitrate", "tune", "keyint")
+_MP4_ONLY = ("crf", "bitrate", "tune", "keyint", "metadata")
 _GIF_ONLY = ("colors", "dither", "loop")
 
 
@@ -176,8 +176,13 @@ class VideoWriter:
         dither: GIF dithering: "none", "ordered" or "floyd-steinberg" (default; colours the
             palette holds almost exactly are left undithered, so plots stay clean).
         loop: how many times a GIF plays: 0 = forever (default), 1 = once, n = n times.
+        metadata: MP4 tags, e.g. ``{"title": ..., "artist": ..., "comment": ...}``; the keys
+            ffmpeg knows (title, artist, album_artist, album, composer, date, encoder, comment,
+            genre, copyright, grouping, lyrics, description, synopsis, show) become the iTunes
+            tags players show, any other key a freeform tag. Keys use ``A-Za-z0-9_.-``; values
+            are converted with ``str()``. ``encoder`` defaults to "framepipe <version>".
 
-    A GIF has no crf/bitrate/tune/keyint (they raise ``ParameterError``); ``preset`` and
+    A GIF has no crf/bitrate/tune/keyint/metadata (they raise ``ParameterError``); ``preset`` and
     ``threads`` are ignored for it. Its frame delays are hundredths of a second, rounded so that
     the total duration stays exact (30 fps: 3, 3, 4, 3, 3, 4, ... cs); above 50 fps frames are
     dropped, since players show delays under 2 cs as 10 cs. Identical consecutive frames are
@@ -208,11 +213,12 @@ class VideoWriter:
         colors: int | None = None,
         dither: str | None = None,
         loop: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self._path = None if path is None else os.fspath(path)
         self._format = _output_format(self._path, format)
         given = {"crf": crf, "bitrate": bitrate, "tune": tune, "keyint": keyint,
-                 "colors": colors, "dither": dither, "loop": loop}
+                 "colors": colors, "dither": dither, "loop": loop, "metadata": metadata or None}
         wrong = [k for k in (_MP4_ONLY if self._format == "gif" else _GIF_ONLY) if given[k] is not None]
         if wrong:
             verb = "applies" if len(wrong) == 1 else "apply"
@@ -265,6 +271,7 @@ class VideoWriter:
             colors=256 if colors is None else colors,
             dither="floyd-steinberg" if dither is None else dither,
             loop_count=0 if loop is None else loop,
+            metadata=_metadata_pairs(metadata),
         )
 
     @property
@@ -352,11 +359,25 @@ class VideoWriter:
         return f"<framepipe.VideoWriter {self._path or '<memory>'} {self._format} {self._fps} fps, {state}>"
 
 
+def _metadata_pairs(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """A metadata mapping as (key, str(value)) pairs for the engine, which checks the keys."""
+    if metadata is None:
+        return []
+    if not isinstance(metadata, Mapping):
+        raise ParameterError(f"metadata must be a mapping of str to values, got {type(metadata).__name__}")
+    pairs = []
+    for key, value in metadata.items():
+        if not isinstance(key, str):
+            raise ParameterError(f"metadata keys must be strings, got {key!r}")
+        pairs.append((key, value if isinstance(value, str) else str(value)))
+    return pairs
+
+
 def write_video(path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Any) -> VideoResult:
     """Encode every frame of an iterable (or the first axis of an array) to an MP4 or a GIF.
 
     ``options`` are those of :class:`VideoWriter` (crf, bitrate, preset, tune, keyint, threads,
-    background, pix_fmt; format, colors, dither, loop). Returns a :class:`VideoResult`.
+    background, pix_fmt, metadata; format, colors, dither, loop). Returns a :class:`VideoResult`.
     """
     with VideoWriter(path, fps, **options) as w:
         for frame in frames:

@@ -122,6 +122,11 @@ pub struct EncodeArgs {
     /// GIF only: how many times it plays, 0 = forever [default: 0].
     #[arg(long = "loop", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=GifOptions::MAX_LOOP as i64))]
     pub loop_count: Option<u32>,
+
+    /// MP4 only: a metadata tag, KEY=VALUE (repeat for more), as `ffmpeg -metadata`: title,
+    /// artist, comment, date, genre, copyright, description, ... or any other key.
+    #[arg(long = "metadata", short = 'm', value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub metadata: Vec<(String, String)>,
 }
 
 impl EncodeArgs {
@@ -133,7 +138,13 @@ impl EncodeArgs {
     /// Options that do not apply to the output's format, by their flag names.
     pub fn misplaced_options(&self) -> Vec<&'static str> {
         let (mp4, gif) = (
-            [("--crf", self.crf.is_some()), ("--bitrate", self.bitrate.is_some()), ("--tune", self.tune.is_some()), ("--keyint", self.keyint.is_some())],
+            [
+                ("--crf", self.crf.is_some()),
+                ("--bitrate", self.bitrate.is_some()),
+                ("--tune", self.tune.is_some()),
+                ("--keyint", self.keyint.is_some()),
+                ("--metadata", !self.metadata.is_empty()),
+            ],
             [("--colors", self.colors.is_some()), ("--dither", self.dither.is_some()), ("--loop", self.loop_count.is_some())],
         );
         let wrong: &[(&'static str, bool)] = match self.format() {
@@ -163,6 +174,7 @@ impl EncodeArgs {
                 dither: self.dither.unwrap_or(defaults.gif.dither),
                 loop_count: self.loop_count.unwrap_or(defaults.gif.loop_count),
             },
+            metadata: self.metadata.clone(),
             ..defaults
         }
     }
@@ -206,6 +218,13 @@ fn parse_dither(s: &str) -> Result<Dither, String> {
 
 fn parse_tune(s: &str) -> Result<Tune, String> {
     s.parse().map_err(|e: framepipe::Error| e.to_string())
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
 }
 
 fn parse_background(s: &str) -> Result<[u8; 3], String> {

@@ -360,6 +360,36 @@ fn ntsc_frame_rate_is_exact() {
 }
 
 #[test]
+fn metadata_tags_reach_the_file() {
+    let dir = TempDir::new("tags");
+    let src = gradients(64, 48, 5);
+    let (out, _) = encode_raw(
+        &dir,
+        &src,
+        &["--size", "64x48", "-m", "title=Wave ü", "--metadata", "comment=a=b", "--metadata", "subject=x"],
+    );
+    check_video(&out, &Expect { width: 64, height: 48, frames: 5, fps: (30, 1) }, &src, 35.0);
+    let tags = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format_tags", "-of", "default=noprint_wrappers=1"])
+        .arg(&out)
+        .output()
+        .expect("run ffprobe");
+    let tags = String::from_utf8(tags.stdout).unwrap();
+    for want in ["TAG:title=Wave ü", "TAG:comment=a=b", "TAG:subject=x", "TAG:encoder=framepipe "] {
+        assert!(tags.contains(want), "{want:?} not in {tags}");
+    }
+    let gif = dir.join("t.gif");
+    let r = run(&["encode", path_str(&gif), "--size", "64x48", "-m", "title=x"], &src.concat());
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--metadata"), "{}", r.stderr);
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "-m", "no equals sign"], &src.concat());
+    assert!(r.stderr.contains("KEY=VALUE"), "{}", r.stderr);
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "-m", "bad key=1"], &src.concat());
+    assert_ne!(r.code, Some(0));
+    assert!(r.stderr.contains("metadata key"), "{}", r.stderr);
+}
+
+#[test]
 fn other_encoder_options_are_accepted() {
     let dir = TempDir::new("opts");
     let src = gradients(64, 48, 10);

@@ -18,7 +18,8 @@ pub struct PyConcat {
 #[pymethods]
 impl PyConcat {
     #[new]
-    fn new(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+    #[pyo3(signature = (path, *, metadata=Vec::new()))]
+    fn new(py: Python<'_>, path: std::path::PathBuf, metadata: Vec<(String, String)>) -> PyResult<Self> {
         let file = py
             .detach(|| {
                 OpenOptions::new()
@@ -30,7 +31,9 @@ impl PyConcat {
                     .ctx(|| format!("cannot open {} for writing", path.display()))
             })
             .map_err(|e| to_py(py, e))?;
-        Ok(PyConcat { inner: Mutex::new(Some(Mp4Concat::new(file))) })
+        let mut concat = Mp4Concat::new(file);
+        concat.set_metadata(&metadata).map_err(|e| to_py(py, e))?;
+        Ok(PyConcat { inner: Mutex::new(Some(concat)) })
     }
 
     /// Append every frame of one chunk (a complete MP4, as bytes). Returns the frames appended.

@@ -75,7 +75,8 @@ impl PyWriter {
     #[new]
     #[pyo3(signature = (path, *, fps_num, fps_den, crf=None, bitrate=None, preset="medium", tune=None,
                         keyint=None, threads=None, background=(0, 0, 0), queue_frames=4,
-                        format=None, colors=256, dither="floyd-steinberg", loop_count=0))]
+                        format=None, colors=256, dither="floyd-steinberg", loop_count=0,
+                        metadata=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -94,6 +95,7 @@ impl PyWriter {
         colors: u16,
         dither: &str,
         loop_count: u32,
+        metadata: Vec<(String, String)>,
     ) -> PyResult<Self> {
         let build = || -> Result<VideoWriter, Error> {
             let rate = match (crf, bitrate) {
@@ -112,6 +114,7 @@ impl PyWriter {
                 queue_frames,
                 format: format.map(str::parse).transpose()?,
                 gif: GifOptions { colors, dither: dither.parse()?, loop_count },
+                metadata,
             };
             match &path {
                 Some(p) => VideoWriter::create(p, opts),

@@ -228,6 +228,10 @@ pub struct EncodeOptions {
     pub format: Option<OutputFormat>,
     /// Palette, dithering and looping of GIF output.
     pub gif: GifOptions,
+    /// Movie metadata for MP4 output: `("title", "…")`, `("artist", "…")`, `("comment", "…")`,
+    /// any other key too (see [`crate::mux::mp4::metadata`]). framepipe adds
+    /// `("encoder", "framepipe <version>")` unless an `encoder` is given.
+    pub metadata: Vec<(String, String)>,
 }
 
 impl Default for EncodeOptions {
@@ -243,6 +247,7 @@ impl Default for EncodeOptions {
             queue_frames: 4,
             format: None,
             gif: GifOptions::default(),
+            metadata: Vec::new(),
         }
     }
 }
@@ -266,6 +271,7 @@ impl EncodeOptions {
         if self.queue_frames == 0 {
             return Err(Error::parameter("queue_frames must be at least 1"));
         }
+        crate::mux::mp4::metadata::validate(&self.metadata)?;
         self.gif.validate()
     }
 }

@@ -15,6 +15,7 @@ use crate::encode::x264::X264Encoder;
 use crate::encode::VideoEncoder;
 use crate::error::{Error, IoContext, Result};
 use crate::frame::{Frame, PixelFormat};
+use crate::mux::mp4::metadata::with_encoder_tag;
 use crate::mux::mp4::Mp4Writer;
 use crate::mux::{Muxer, VideoTrack};
 use crate::options::{EncodeOptions, OutputFormat};
@@ -174,6 +175,11 @@ impl VideoWriter {
     fn check_options(opts: &EncodeOptions, format: OutputFormat) -> Result<()> {
         opts.validate()?;
         if format == OutputFormat::Gif {
+            if !opts.metadata.is_empty() {
+                return Err(Error::unsupported(
+                    "GIF has no title/artist/... fields: metadata is written to MP4 output only",
+                ));
+            }
             return Ok(()); // the x264 options do not apply
         }
         // Open a tiny encoder once so that x264 refuses bad option combinations now, not at the
@@ -348,7 +354,10 @@ impl VideoWriter {
         };
         let sink = self.take_sink();
         let muxer = match Mp4Writer::new(sink, track) {
-            Ok(m) => m,
+            Ok(mut m) => {
+                m.set_metadata(&with_encoder_tag(&self.opts.metadata))?; // validated already
+                m
+            }
             Err(e) => {
                 // The output could not even take the MP4 header: nothing was written.
                 self.state = State::Failed { frames: 0, sink: None, error: e.again(""), finish_error: None };

@@ -24,6 +24,7 @@ pub struct Mp4Concat<W: Read + Write + Seek> {
     track: Option<VideoTrack>,
     frames: i64,
     chunks: u64,
+    tags: Vec<(String, String)>,
 }
 
 /// The fixed decode delay D, in frames (see the module docs).
@@ -31,7 +32,19 @@ const DECODE_DELAY: i64 = 16;
 
 impl<W: Read + Write + Seek> Mp4Concat<W> {
     pub fn new(out: W) -> Self {
-        Mp4Concat { out: Some(out), writer: None, track: None, frames: 0, chunks: 0 }
+        let tags = super::metadata::with_encoder_tag(&[]);
+        Mp4Concat { out: Some(out), writer: None, track: None, frames: 0, chunks: 0, tags }
+    }
+
+    /// Movie metadata for the joined file (see [`super::metadata`]); the chunks' own is not
+    /// copied. framepipe adds an `encoder` tag unless one is given.
+    pub fn set_metadata(&mut self, tags: &[(String, String)]) -> Result<()> {
+        super::metadata::validate(tags)?;
+        self.tags = super::metadata::with_encoder_tag(tags);
+        if let Some(w) = self.writer.as_mut() {
+            w.set_metadata(&self.tags)?;
+        }
+        Ok(())
     }
 
     /// Frames appended so far.
@@ -51,7 +64,9 @@ impl<W: Read + Write + Seek> Mp4Concat<W> {
         match &self.track {
             None => {
                 let out = self.out.take().ok_or_else(|| Error::parameter("concatenation already finished"))?;
-                self.writer = Some(Mp4Writer::new(out, track.clone())?);
+                let mut writer = Mp4Writer::new(out, track.clone())?;
+                writer.set_metadata(&self.tags)?;
+                self.writer = Some(writer);
                 self.track = Some(track);
             }
             Some(first) => check_same(first, &track, index)?,

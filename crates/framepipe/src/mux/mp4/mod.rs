@@ -4,6 +4,7 @@
 mod boxes;
 pub mod concat;
 pub mod demux;
+pub mod metadata;
 pub mod reader;
 pub mod writer;
 

@@ -319,7 +319,8 @@ impl SampleIndex {
     }
 
     /// The complete `moov` box with the first sample at file offset `payload_start`.
-    pub(crate) fn moov(&self, track: &VideoTrack, payload_start: u64) -> Vec<u8> {
+    /// `udta` is the movie's metadata box (see [`super::metadata`]), or empty.
+    pub(crate) fn moov(&self, track: &VideoTrack, udta: &[u8], payload_start: u64) -> Vec<u8> {
         let t = self.timing();
         let mut b = BoxBuf::new();
         let moov = b.open(b"moov");
@@ -424,6 +425,7 @@ impl SampleIndex {
         b.close(minf);
         b.close(mdia);
         b.close(trak);
+        b.bytes(udta);
         b.close(moov);
         b.into_vec()
     }
@@ -431,10 +433,10 @@ impl SampleIndex {
     /// The moov for a faststart layout: the payload moves forward by the moov's own size, which
     /// depends on whether `co64` is needed, so iterate until the size is stable.
     /// Returns the moov; the payload then starts at `payload_start + moov.len()`.
-    pub(crate) fn moov_shifted(&self, track: &VideoTrack, payload_start: u64) -> Vec<u8> {
-        let mut moov = self.moov(track, payload_start);
+    pub(crate) fn moov_shifted(&self, track: &VideoTrack, udta: &[u8], payload_start: u64) -> Vec<u8> {
+        let mut moov = self.moov(track, udta, payload_start);
         loop {
-            let next = self.moov(track, payload_start + moov.len() as u64);
+            let next = self.moov(track, udta, payload_start + moov.len() as u64);
             if next.len() == moov.len() {
                 return next;
             }
@@ -674,6 +676,8 @@ pub struct Mp4Writer<W: Read + Write + Seek> {
     state: State,
     faststart: bool,
     bytes_written: u64,
+    /// The metadata box written into the moov (empty: none).
+    udta: Vec<u8>,
 }
 
 impl<W: Read + Write + Seek> Mp4Writer<W> {
@@ -721,7 +725,16 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
             state: State::Writing,
             faststart: false,
             bytes_written: head.len() as u64,
+            udta: Vec::new(),
         })
+    }
+
+    /// Movie metadata (title, artist, comment, …: see [`super::metadata`]) for the file; it is
+    /// written with the index by `finish`. Replaces metadata set before.
+    pub fn set_metadata(&mut self, tags: &[(String, String)]) -> Result<()> {
+        super::metadata::validate(tags)?;
+        self.udta = super::metadata::udta(tags);
+        Ok(())
     }
 
     /// The output, for example the `Cursor<Vec<u8>>` holding the file (call after `finish`).
@@ -786,7 +799,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
             .out
             .seek(SeekFrom::End(0))
             .ctx(|| "finishing MP4: finding the end of the output".into())?;
-        let moov = self.index.moov_shifted(&self.track, payload_start);
+        let moov = self.index.moov_shifted(&self.track, &self.udta, payload_start);
         let shift = moov.len() as u64;
 
         // 1. Make room: extend the output to end + shift by writing zeros, before moving
@@ -858,7 +871,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
             .out
             .seek(SeekFrom::End(0))
             .ctx(|| ctx("finding the end of the output failed"))?;
-        let moov = self.index.moov(&self.track, payload_start);
+        let moov = self.index.moov(&self.track, &self.udta, payload_start);
         let grow_error = match place_moov_after_samples(
             &mut self.out,
             self.mdat_start,
@@ -879,7 +892,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
             .seek(SeekFrom::End(0))
             .ctx(|| ctx("finding the end of the output failed"))?;
         let fits = |idx: &SampleIndex| -> Option<Vec<u8>> {
-            let moov = idx.moov(&self.track, payload_start);
+            let moov = idx.moov(&self.track, &self.udta, payload_start);
             (payload_start + idx.payload_len() + moov.len() as u64 <= file_len).then_some(moov)
         };
         // Fitting is monotonic in the prefix length (a longer prefix ends later and has a
@@ -1374,12 +1387,12 @@ mod tests {
         }
         idx.sizes = vec![2_000_000_000; 3];
         assert_eq!(idx.samples_per_chunk, 1);
-        let moov = idx.moov(&track, 48);
+        let moov = idx.moov(&track, &[], 48);
         let stco = u32s(find_box(&moov, &[&STBL[..], &["stco"]].concat()).unwrap());
         assert_eq!(stco, vec![0, 3, 48, 2_000_000_048, 4_000_000_048]);
 
         idx.sizes = vec![3_000_000_000; 3];
-        let moov = idx.moov(&track, 48);
+        let moov = idx.moov(&track, &[], 48);
         assert!(find_box(&moov, &[&STBL[..], &["stco"]].concat()).is_none());
         let co64 = find_box(&moov, &[&STBL[..], &["co64"]].concat()).unwrap();
         assert_eq!(&co64[4..8], &3u32.to_be_bytes());
@@ -1392,9 +1405,9 @@ mod tests {
         // The faststart size iteration: just below the threshold unshifted, above it shifted.
         let limit = u64::from(u32::MAX);
         idx.sizes = vec![2_000_000_000, (limit - 2_000_000_000 - 48 - 100) as u32, 10];
-        let unshifted = idx.moov(&track, 48);
+        let unshifted = idx.moov(&track, &[], 48);
         assert!(find_box(&unshifted, &[&STBL[..], &["stco"]].concat()).is_some());
-        let shifted = idx.moov_shifted(&track, 48);
+        let shifted = idx.moov_shifted(&track, &[], 48);
         let co64 = find_box(&shifted, &[&STBL[..], &["co64"]].concat()).unwrap();
         let offs: Vec<u64> = co64[8..]
             .chunks(8)
@@ -1419,7 +1432,7 @@ mod tests {
         }
         let t = idx.timing();
         assert_eq!(t.movie_duration, 50 * 100_000 * 1000);
-        let moov = idx.moov(&track, 48);
+        let moov = idx.moov(&track, &[], 48);
         let mvhd = find_box(&moov, &["moov", "mvhd"]).unwrap();
         assert_eq!(mvhd[0], 1);
         assert_eq!(&mvhd[20..24], &1000u32.to_be_bytes());
@@ -1928,10 +1941,10 @@ mod tests {
         first.push(&packets[0]);
         let first_end = header + packets[0].data.len() as u64;
         // Below this not even the first frame and its index fit.
-        let min_ok = first_end + first.moov(&track, header).len() as u64;
+        let min_ok = first_end + first.moov(&track, &[], header).len() as u64;
         let mut all = SampleIndex::new(fps.0, fps.1);
         packets.iter().for_each(|p| all.push(p));
-        let full = header + payload + all.moov_shifted(&track, header).len() as u64;
+        let full = header + payload + all.moov_shifted(&track, &[], header).len() as u64;
         let prefixes = all.contiguous_prefixes();
 
         let mut counts = [0u32; 3];
@@ -1990,11 +2003,11 @@ mod tests {
         assert_eq!(idx.prefix(9).timestamps(), idx.timestamps()[..9]);
         assert_eq!(
             idx.prefix(9)
-                .moov(&test_track(Rational::new(30, 1).unwrap()), 48),
+                .moov(&test_track(Rational::new(30, 1).unwrap()), &[], 48),
             {
                 let mut nine = SampleIndex::new(30, 1);
                 packets[..9].iter().for_each(|p| nine.push(p));
-                nine.moov(&test_track(Rational::new(30, 1).unwrap()), 48)
+                nine.moov(&test_track(Rational::new(30, 1).unwrap()), &[], 48)
             }
         );
         let [fast, at_end, failed] = cap_sweep(&packets, (30, 1), 1);
@@ -2072,7 +2085,7 @@ mod tests {
         let moov_len = |n: usize| {
             let mut idx = SampleIndex::new(30, 1);
             packets[..n].iter().for_each(|p| idx.push(p));
-            idx.moov(&track, 48).len() as u64
+            idx.moov(&track, &[], 48).len() as u64
         };
         let moov9 = moov_len(9);
         assert!(moov9 + 12 < 1000 && moov9 + 12 - 500 < moov_len(10));
