@@ -1,45 +1,23 @@
 //! End-to-end tests of the `framepipe` binary. Every video it writes is decoded back with
 //! ffprobe/ffmpeg (independent of framepipe's own MP4 reader) and compared with the source.
 
+// The helpers framepipe's own integration tests use (scratch directories, ffprobe/ffmpeg,
+// PSNR), shared by path: a separate test-support crate would be a workspace member for ~150
+// lines of std-only code.
+#[path = "../../framepipe/tests/common/mod.rs"]
+mod common;
+
+use common::{ffmpeg_decode, ffprobe_text, field, TempDir};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const BIN: &str = env!("CARGO_BIN_EXE_framepipe");
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A scratch directory under Cargo's target tmpdir, removed afterwards (kept if the test fails).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "cli-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn join(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 struct Run {
     code: Option<i32>,
@@ -132,50 +110,16 @@ fn to_gray(rgb: &[u8]) -> Vec<u8> {
 
 /// `ffprobe` of the first video stream and the container, as key=value pairs.
 fn ffprobe(path: &Path) -> HashMap<String, String> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,nb_read_frames,r_frame_rate,codec_name,profile,pix_fmt,\
-             color_primaries,color_transfer,color_space,color_range:format=duration",
-            "-of",
-            "default=noprint_wrappers=1",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe (install ffmpeg)");
-    assert!(out.status.success(), "ffprobe {path:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    let entries = "stream=width,height,nb_read_frames,r_frame_rate,codec_name,profile,pix_fmt,\
+                   color_primaries,color_transfer,color_space,color_range:format=duration";
+    common::ffprobe(path, entries)
 }
 
 /// Decode every frame to packed RGB24 at the coded size. The BT.709 matrix and limited range
 /// are forced so the comparison does not depend on which defaults this ffmpeg applies.
-fn decode_rgb(path: &Path) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-vf",
-            "scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ])
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success(), "ffmpeg decode of {path:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
+fn decode_rgb_bt709(path: &Path) -> Vec<u8> {
+    let scale = "scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24";
+    ffmpeg_decode(path, &["-vf", scale, "-f", "rawvideo", "-pix_fmt", "rgb24"]).0
 }
 
 /// PSNR (dB) between source frames (w x h, RGB) and decoded frames (cw x ch, RGB), over the
@@ -183,25 +127,13 @@ fn decode_rgb(path: &Path) -> Vec<u8> {
 fn psnr(src: &[Vec<u8>], decoded: &[u8], w: u32, h: u32, cw: u32, ch: u32) -> f64 {
     let coded = (cw * ch * 3) as usize;
     assert_eq!(decoded.len(), coded * src.len(), "decoded byte count");
-    let (mut sse, mut n) = (0f64, 0f64);
-    for (f, frame) in src.iter().enumerate() {
-        let dec = &decoded[f * coded..(f + 1) * coded];
-        for y in 0..h as usize {
-            let a = &frame[y * w as usize * 3..(y + 1) * w as usize * 3];
-            let b = &dec[y * cw as usize * 3..y * cw as usize * 3 + w as usize * 3];
-            for (&p, &q) in a.iter().zip(b) {
-                let d = p as f64 - q as f64;
-                sse += d * d;
-            }
-            n += a.len() as f64;
-        }
-    }
-    let mse = sse / n;
-    if mse == 0.0 {
-        99.0
-    } else {
-        10.0 * (255.0 * 255.0 / mse).log10()
-    }
+    let (row, coded_row) = (w as usize * 3, cw as usize * 3);
+    let region: Vec<u8> = decoded
+        .chunks_exact(coded)
+        .flat_map(|f| f.chunks_exact(coded_row).take(h as usize).flat_map(|r| &r[..row]))
+        .copied()
+        .collect();
+    common::psnr(&src.concat(), &region)
 }
 
 struct Expect {
@@ -216,7 +148,7 @@ struct Expect {
 fn check_video(path: &Path, e: &Expect, src: &[Vec<u8>], min_psnr: f64) {
     let (cw, ch) = (e.width + e.width % 2, e.height + e.height % 2);
     let p = ffprobe(path);
-    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or_else(|| panic!("ffprobe gave no {k}: {p:?}"));
+    let get = |k: &str| field(&p, k);
     assert_eq!(get("codec_name"), "h264", "{p:?}");
     assert_eq!(get("profile"), "High", "{p:?}");
     assert_eq!(get("pix_fmt"), "yuv420p", "{p:?}");
@@ -233,7 +165,7 @@ fn check_video(path: &Path, e: &Expect, src: &[Vec<u8>], min_psnr: f64) {
     assert!((duration - expect).abs() < 0.001, "duration {duration}, expected {expect}");
 
     assert_eq!(src.len(), e.frames);
-    let decoded = decode_rgb(path);
+    let decoded = decode_rgb_bt709(path);
     let db = psnr(src, &decoded, e.width, e.height, cw, ch);
     assert!(db >= min_psnr, "PSNR {db:.2} dB < {min_psnr} dB");
 }
@@ -695,15 +627,8 @@ fn version_and_help() {
 
 /// ffprobe's per-packet durations (s) of a GIF, its decoded frame count and container duration.
 fn gif_probe(path: &Path) -> (Vec<f64>, u64, f64) {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries"])
-        .arg("stream=codec_name,nb_read_frames:packet=duration_time:format=duration")
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path)
-        .output()
-        .expect("run ffprobe");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let entries = "stream=codec_name,nb_read_frames:packet=duration_time:format=duration";
+    let text = ffprobe_text(path, entries, "default=noprint_wrappers=1");
     assert!(text.contains("codec_name=gif"), "{text}");
     let get = |k: &'static str| text.lines().filter_map(move |l| l.strip_prefix(k)).map(|v| v.trim().to_string());
     let durations = get("duration_time=").map(|v| v.parse().unwrap()).collect();
@@ -714,15 +639,9 @@ fn gif_probe(path: &Path) -> (Vec<f64>, u64, f64) {
 
 /// Every GIF image decoded by ffmpeg (one picture per image), packed RGB.
 fn gif_decode(path: &Path) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stderr, b"", "ffmpeg complained");
-    out.stdout
+    let (pictures, messages) = ffmpeg_decode(path, &["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24"]);
+    assert_eq!(messages, "", "ffmpeg complained");
+    pictures
 }
 
 #[test]

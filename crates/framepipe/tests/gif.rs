@@ -2,15 +2,11 @@
 //! thread), decoded back by ffmpeg/ffprobe — independent of framepipe — and compared with the
 //! source.
 
-use framepipe::{EncodeOptions, Frame, OutputFormat, PixelFormat, Rational, VideoWriter};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("framepipe-gif-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+use common::{ffmpeg_decode, probe_facts, psnr, TempDir, RAW_RGB24};
+use framepipe::{EncodeOptions, Frame, OutputFormat, PixelFormat, Rational, VideoWriter};
+use std::path::Path;
 
 /// A frame that differs from every other: a moving bar over a smooth background, packed RGB.
 fn frame(i: u32, w: u32, h: u32) -> Vec<u8> {
@@ -28,52 +24,21 @@ fn frame(i: u32, w: u32, h: u32) -> Vec<u8> {
     v
 }
 
-/// ffprobe's facts: (width, height, decoded frame count, duration in s).
+/// ffprobe's facts: (width, height, decoded frame count, duration in s, codec).
 fn probe(path: &Path) -> (u32, u32, u64, f64, String) {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries"])
-        .arg("stream=width,height,nb_read_frames,codec_name:format=duration")
-        .args(["-of", "default=nw=1"])
-        .arg(path)
-        .output()
-        .expect("ffprobe is installed by the test setup");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_string();
-    (
-        get("width").parse().unwrap(),
-        get("height").parse().unwrap(),
-        get("nb_read_frames").parse().unwrap(),
-        get("duration").parse().unwrap(),
-        get("codec_name"),
-    )
+    let f = probe_facts(path);
+    (f.width, f.height, f.frames, f.duration, f.codec)
 }
 
 /// Every frame ffmpeg decodes (one per GIF image), packed RGB, and what it complained about.
 fn decode(path: &Path) -> (Vec<u8>, String) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
-    if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0f64 * 255.0 / mse).log10()
-    }
+    ffmpeg_decode(path, &RAW_RGB24)
 }
 
 #[test]
 fn gif_by_extension_round_trips_through_ffmpeg() {
-    let path = temp("anim.GIF"); // any case
+    let dir = TempDir::new("gif-anim");
+    let path = dir.join("anim.GIF"); // any case
     let (w, h, n) = (121u32, 67u32, 30u32); // odd sizes: GIF needs no padding
     let mut writer = VideoWriter::create(&path, EncodeOptions { fps: Rational::new(30, 1).unwrap(), ..Default::default() }).unwrap();
     assert_eq!(writer.format(), OutputFormat::Gif);
@@ -110,14 +75,15 @@ fn explicit_format_and_in_memory_gif() {
     let (s, data) = writer.finish_to_vec().unwrap();
     assert_eq!(&data[..6], b"GIF89a");
     assert_eq!(s.bytes, data.len() as u64);
-    let path = temp("named.mp4");
+    let dir = TempDir::new("gif-format");
+    let path = dir.join("named.mp4");
     let mut writer = VideoWriter::create(&path, opts).unwrap();
     let f = frame(0, 40, 30);
     writer.write(&Frame::packed(&f, 40, 30, PixelFormat::Rgb24).unwrap()).unwrap();
     writer.finish().unwrap();
     assert_eq!(probe(&path).4, "gif");
     // And the other way round: an MP4 named .gif.
-    let path = temp("really-mp4.gif");
+    let path = dir.join("really-mp4.gif");
     let opts = EncodeOptions { format: Some(OutputFormat::Mp4), ..Default::default() };
     let mut writer = VideoWriter::create(&path, opts).unwrap();
     writer.write(&Frame::packed(&f, 40, 30, PixelFormat::Rgb24).unwrap()).unwrap();
@@ -127,7 +93,8 @@ fn explicit_format_and_in_memory_gif() {
 
 #[test]
 fn wrong_frame_is_refused_with_its_index_and_the_gif_keeps_the_rest() {
-    let path = temp("errors.gif");
+    let dir = TempDir::new("gif-errors");
+    let path = dir.join("errors.gif");
     let mut writer = VideoWriter::create(&path, EncodeOptions::default()).unwrap();
     let mut source = Vec::new();
     for i in 0..4 {
@@ -156,7 +123,8 @@ fn wrong_frame_is_refused_with_its_index_and_the_gif_keeps_the_rest() {
 
 #[test]
 fn alpha_is_composited_over_the_background_like_mp4() {
-    let path = temp("alpha.gif");
+    let dir = TempDir::new("gif-alpha");
+    let path = dir.join("alpha.gif");
     let opts = EncodeOptions { background: [0, 0, 255], ..Default::default() };
     let mut writer = VideoWriter::create(&path, opts).unwrap();
     // Left half opaque red, right half fully transparent.
@@ -175,7 +143,8 @@ fn alpha_is_composited_over_the_background_like_mp4() {
 
 #[test]
 fn above_50_fps_warns_and_keeps_the_duration() {
-    let path = temp("fast.gif");
+    let dir = TempDir::new("gif-fast");
+    let path = dir.join("fast.gif");
     let opts = EncodeOptions { fps: Rational::new(60, 1).unwrap(), ..Default::default() };
     let mut writer = VideoWriter::create(&path, opts).unwrap();
     for i in 0..60 {

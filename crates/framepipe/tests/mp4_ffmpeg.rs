@@ -11,7 +11,10 @@
 
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+
+mod common;
+use common::{ffmpeg_decode, ffprobe_flat, ffprobe_text, field, run_tool, TempDir};
 
 use framepipe::encode::{AvcConfig, ColorInfo, Packet};
 use framepipe::mux::mp4::{probe, probe_reader, Mp4Writer};
@@ -33,36 +36,15 @@ fn require_tools() {
     }
 }
 
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("framepipe-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+/// ffmpeg's options that tag the colour as BT.709 (primaries, transfer, matrix).
+const BT709_TAGS: [&str; 6] = [
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-colorspace",
+    "bt709",
+];
 
 /// What the encoder side of the test produced: the stream as Annex-B, the packets in decode
 /// order with pts/dts in frame units, and the parameter sets.
@@ -75,51 +57,35 @@ struct Source {
 /// Encode `frames` test pictures with libx264 (`x264_args` extra ffmpeg options) into an MP4
 /// (for the timestamps) and an Annex-B copy of the same stream (for the packets).
 fn make_source(dir: &TempDir, rate: &str, frames: u32, x264_args: &[&str]) -> Source {
-    let mp4 = dir.path("ref.mp4");
-    let h264 = dir.path("ref.h264");
-    run(Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size=320x240:rate={rate}"))
-        .args([
-            "-frames:v",
-            &frames.to_string(),
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(x264_args)
-        .args([
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-colorspace",
-            "bt709",
-            "-color_range",
-            "tv",
-        ])
-        .arg(&mp4));
-    run(Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&mp4)
-        .args(["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264"])
-        .arg(&h264));
+    let mp4 = dir.join("ref.mp4");
+    let h264 = dir.join("ref.h264");
+    run_tool(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size=320x240:rate={rate}"))
+            .args([
+                "-frames:v",
+                &frames.to_string(),
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .args(x264_args)
+            .args(BT709_TAGS)
+            .args(["-color_range", "tv"])
+            .arg(&mp4),
+    );
+    run_tool(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&mp4)
+            .args(["-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264"])
+            .arg(&h264),
+    );
 
     // Timestamps in decode order, converted to frame units.
-    let tb = String::from_utf8(run(Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=time_base,r_frame_rate",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&mp4)))
-    .unwrap();
+    let tb = ffprobe_text(&mp4, "stream=time_base,r_frame_rate", "csv=p=0");
     let parts: Vec<&str> = tb.trim().split(',').collect();
     let ratio = |s: &str| -> (i64, i64) {
         let (a, b) = s.split_once('/').unwrap();
@@ -134,19 +100,7 @@ fn make_source(dir: &TempDir, rate: &str, frames: u32, x264_args: &[&str]) -> So
         assert_eq!(num % den, 0, "timestamp {t} is not on a frame boundary");
         num / den
     };
-    let list = String::from_utf8(run(Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts,dts,flags",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&mp4)))
-    .unwrap();
+    let list = ffprobe_text(&mp4, "packet=pts,dts,flags", "csv=p=0");
     let stamps: Vec<(i64, i64, bool)> = list
         .lines()
         .filter(|l| !l.is_empty())
@@ -257,19 +211,8 @@ fn track(src: &Source, fps: Rational) -> VideoTrack {
     }
 }
 
-/// ffprobe's `-of flat` output as (key, value) pairs.
-fn ffprobe_flat(file: &Path) -> std::collections::HashMap<String, String> {
-    let out = String::from_utf8(run(Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-        .args(["-show_entries", "stream=codec_name,width,height,r_frame_rate,avg_frame_rate,nb_read_frames,nb_frames,duration,start_time,color_primaries,color_transfer,color_space,color_range,profile:format=duration,start_time"])
-        .args(["-of", "flat"])
-        .arg(file)))
-    .unwrap();
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-        .collect()
-}
+/// What `check_file` asks ffprobe (`-of flat` keys: `streams.stream.0.width`, `format.duration`).
+const PROBE_ENTRIES: &str = "stream=codec_name,width,height,r_frame_rate,avg_frame_rate,nb_read_frames,nb_frames,duration,start_time,color_primaries,color_transfer,color_space,color_range,profile:format=duration,start_time";
 
 fn top_level_boxes(file: &Path) -> Vec<String> {
     let data = std::fs::read(file).unwrap();
@@ -288,30 +231,43 @@ fn top_level_boxes(file: &Path) -> Vec<String> {
     names
 }
 
+/// Every picture ffmpeg decodes, in decode order, as raw YUV 4:2:0.
 fn decode_raw(input: &Path) -> Vec<u8> {
-    run(Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
+    let yuv = [
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    ffmpeg_decode(input, &yuv).0
+}
+
+/// A full decode to nowhere at `-v warning`: its stderr holds whatever ffmpeg objected to.
+fn decode_to_null(input: &Path) -> Output {
+    Command::new("ffmpeg")
+        .args(["-v", "warning", "-i"])
         .arg(input)
-        .args([
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            "-",
-        ]))
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap()
+}
+
+/// Write all of `src`'s packets and finish.
+fn mux<W: Read + Write + Seek>(mut w: Mp4Writer<W>, src: &Source) -> Mp4Writer<W> {
+    for p in &src.packets {
+        w.write_packet(p).unwrap();
+    }
+    w.finish().unwrap();
+    w
 }
 
 /// Mux `src` into `out` and run every decoder check.
 fn check_file(src: &Source, out: &Path, fps: Rational) {
     let n = src.packets.len() as f64;
-    let p = ffprobe_flat(out);
-    let get = |k: &str| {
-        p.get(k)
-            .unwrap_or_else(|| panic!("ffprobe gave no {k}: {p:?}"))
-            .clone()
-    };
+    let p = ffprobe_flat(out, PROBE_ENTRIES);
+    let get = |k: &str| field(&p, k).to_string();
     assert_eq!(get("streams.stream.0.codec_name"), "h264");
     assert_eq!(get("streams.stream.0.width"), "320");
     assert_eq!(get("streams.stream.0.height"), "240");
@@ -347,12 +303,7 @@ fn check_file(src: &Source, out: &Path, fps: Rational) {
     assert_eq!(top_level_boxes(out), ["ftyp", "moov", "mdat"]);
 
     // A full decode prints nothing.
-    let o = Command::new("ffmpeg")
-        .args(["-v", "warning", "-i"])
-        .arg(out)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
+    let o = decode_to_null(out);
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stderr), "", "decoder messages");
 
@@ -393,12 +344,8 @@ fn mp4_bframes_ntsc_rate_to_file() {
     );
     assert!(src.packets.iter().any(|p| p.pts != p.dts));
     let fps = Rational::new(30000, 1001).unwrap();
-    let out = dir.path("ours.mp4");
-    let mut w = Mp4Writer::create(&out, track(&src, fps)).unwrap();
-    for p in &src.packets {
-        w.write_packet(p).unwrap();
-    }
-    w.finish().unwrap();
+    let out = dir.join("ours.mp4");
+    let w = mux(Mp4Writer::create(&out, track(&src, fps)).unwrap(), &src);
     assert_eq!(w.frames(), 45);
     assert!(w.is_faststart());
     assert_eq!(w.bytes_written(), std::fs::metadata(&out).unwrap().len());
@@ -413,15 +360,14 @@ fn mp4_no_bframes_in_memory() {
     let src = make_source(&dir, "30", 40, &["-bf", "0", "-g", "15"]);
     assert!(src.packets.iter().all(|p| p.pts == p.dts));
     let fps = Rational::new(30, 1).unwrap();
-    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), track(&src, fps)).unwrap();
-    for p in &src.packets {
-        w.write_packet(p).unwrap();
-    }
-    w.finish().unwrap();
+    let w = mux(
+        Mp4Writer::new(Cursor::new(Vec::new()), track(&src, fps)).unwrap(),
+        &src,
+    );
     let bytes = w.into_inner().into_inner();
     let info = probe_reader(Cursor::new(&bytes)).unwrap();
     assert_eq!(info.frame_count, 40);
-    let out = dir.path("ours.mp4");
+    let out = dir.join("ours.mp4");
     std::fs::write(&out, &bytes).unwrap();
     check_file(&src, &out, fps);
 }
@@ -437,13 +383,11 @@ fn mp4_bframe_pyramid_25fps() {
         &["-bf", "2", "-x264-params", "b-pyramid=normal"],
     );
     let fps = Rational::new(25, 1).unwrap();
-    let out = dir.path("ours.mp4");
-    let mut w = Mp4Writer::create(&out, track(&src, fps)).unwrap();
-    for p in &src.packets {
-        w.write_packet(p).unwrap();
-    }
-    w.finish().unwrap();
-    drop(w);
+    let out = dir.join("ours.mp4");
+    drop(mux(
+        Mp4Writer::create(&out, track(&src, fps)).unwrap(),
+        &src,
+    ));
     check_file(&src, &out, fps);
 }
 
@@ -452,7 +396,7 @@ fn mp4_probe_reads_ffmpeg_files() {
     require_tools();
     let dir = TempDir::new("mp4-probe");
     for (name, flags) in [("plain.mp4", None), ("fast.mp4", Some("+faststart"))] {
-        let out = dir.path(name);
+        let out = dir.join(name);
         let mut cmd = Command::new("ffmpeg");
         cmd.args([
             "-v",
@@ -477,18 +421,11 @@ fn mp4_probe_reads_ffmpeg_files() {
             "-g",
             "12",
         ])
-        .args([
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-colorspace",
-            "bt709",
-        ]);
+        .args(BT709_TAGS);
         if let Some(f) = flags {
             cmd.args(["-movflags", f]);
         }
-        run(cmd.arg(&out));
+        run_tool(cmd.arg(&out));
         let info = probe(&out).unwrap();
         assert_eq!(
             (info.width, info.height, info.frame_count),
@@ -512,12 +449,12 @@ fn mp4_probe_reads_ffmpeg_files() {
         assert_eq!((c.primaries, c.transfer, c.matrix), (1, 1, 1));
     }
     // Not an MP4.
-    let txt = dir.path("notes.txt");
+    let txt = dir.join("notes.txt");
     std::fs::write(&txt, "just some text, not a video").unwrap();
     let e = probe(&txt).unwrap_err();
     assert!(matches!(e, framepipe::Error::Parameter(_)));
     assert!(e.to_string().contains("not an MP4 file"), "{e}");
-    let e = probe(&dir.path("missing.mp4")).unwrap_err();
+    let e = probe(&dir.join("missing.mp4")).unwrap_err();
     assert!(matches!(e, framepipe::Error::Io { .. }), "{e}");
 }
 
@@ -571,7 +508,7 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
     caps.extend([samples_end, samples_end + 100]);
     let mut at_end = 0;
     for cap in caps {
-        let out = dir.path(&format!("cut-{cap}.mp4"));
+        let out = dir.join(&format!("cut-{cap}.mp4"));
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -607,7 +544,7 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
         assert_eq!(w.bytes_written(), len);
         drop(w);
 
-        let p = ffprobe_flat(&out);
+        let p = ffprobe_flat(&out, PROBE_ENTRIES);
         let get = |k: &str| {
             p.get(k)
                 .unwrap_or_else(|| panic!("cap {cap}: ffprobe gave no {k}: {p:?}"))
@@ -628,12 +565,7 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
             let d: f64 = get(key).parse().unwrap();
             assert!((d - want).abs() <= 0.001, "cap {cap}: {key} {d} != {want}");
         }
-        let o = Command::new("ffmpeg")
-            .args(["-v", "warning", "-i"])
-            .arg(&out)
-            .args(["-f", "null", "-"])
-            .output()
-            .unwrap();
+        let o = decode_to_null(&out);
         assert!(o.status.success(), "cap {cap}");
         assert_eq!(
             String::from_utf8_lossy(&o.stderr),

@@ -1,14 +1,10 @@
 //! The whole engine, frames in → MP4 out, decoded back by ffmpeg and compared with the source.
 
-use framepipe::{EncodeOptions, Frame, PixelFormat, Preset, Rational, VideoWriter};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("framepipe-pipeline-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+use common::{decode_rgb, probe_facts, psnr, TempDir};
+use framepipe::{EncodeOptions, Frame, PixelFormat, Preset, Rational, VideoWriter};
+use std::path::Path;
 
 /// Smooth moving gradients, packed RGB.
 fn frame(i: u32, w: u32, h: u32) -> Vec<u8> {
@@ -24,51 +20,16 @@ fn frame(i: u32, w: u32, h: u32) -> Vec<u8> {
     v
 }
 
+/// ffprobe's facts: (width, height, decoded frame count, frame rate, duration in s).
 fn probe(path: &Path) -> (u32, u32, u64, String, f64) {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries"])
-        .arg("stream=width,height,nb_read_frames,r_frame_rate:format=duration")
-        .args(["-of", "default=nw=1"])
-        .arg(path)
-        .output()
-        .expect("ffprobe is installed by the test setup");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let get = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")))
-            .unwrap_or_else(|| panic!("{k} missing in {text}"))
-            .to_string()
-    };
-    (
-        get("width").parse().unwrap(),
-        get("height").parse().unwrap(),
-        get("nb_read_frames").parse().unwrap(),
-        get("r_frame_rate"),
-        get("duration").parse().unwrap(),
-    )
-}
-
-fn decode_rgb(path: &Path) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    out.stdout
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
-    10.0 * (255.0f64 * 255.0 / mse).log10()
+    let f = probe_facts(path);
+    (f.width, f.height, f.frames, f.rate, f.duration)
 }
 
 #[test]
 fn frames_round_trip_through_a_file() {
-    let path = temp("roundtrip.mp4");
+    let dir = TempDir::new("pipeline-roundtrip");
+    let path = dir.join("roundtrip.mp4");
     let opts = EncodeOptions { fps: Rational::new(30000, 1001).unwrap(), ..Default::default() };
     let mut w = VideoWriter::create(&path, opts).unwrap();
     let mut source = Vec::new();
@@ -90,7 +51,8 @@ fn frames_round_trip_through_a_file() {
 
 #[test]
 fn mismatched_frame_is_refused_with_its_index_and_writer_stays_usable() {
-    let path = temp("mismatch.mp4");
+    let dir = TempDir::new("pipeline-mismatch");
+    let path = dir.join("mismatch.mp4");
     let opts = EncodeOptions { preset: Preset::Veryfast, ..Default::default() };
     let mut w = VideoWriter::create(&path, opts).unwrap();
     let a = frame(0, 64, 32);
@@ -108,7 +70,8 @@ fn mismatched_frame_is_refused_with_its_index_and_writer_stays_usable() {
 
 #[test]
 fn odd_size_is_padded_with_one_warning() {
-    let path = temp("odd.mp4");
+    let dir = TempDir::new("pipeline-odd");
+    let path = dir.join("odd.mp4");
     let mut w = VideoWriter::create(&path, EncodeOptions::default()).unwrap();
     let f = frame(0, 33, 17);
     for _ in 0..3 {
@@ -132,14 +95,16 @@ fn in_memory_output_is_a_complete_mp4() {
     }
     let (s, bytes) = w.finish_to_vec().unwrap();
     assert_eq!(s.frames, 5);
-    let path = temp("memory.mp4");
+    let dir = TempDir::new("pipeline-memory");
+    let path = dir.join("memory.mp4");
     std::fs::write(&path, &bytes).unwrap();
     assert_eq!(probe(&path).2, 5);
 }
 
 #[test]
 fn dropping_an_unfinished_writer_still_finishes_the_file() {
-    let path = temp("dropped.mp4");
+    let dir = TempDir::new("pipeline-dropped");
+    let path = dir.join("dropped.mp4");
     {
         let mut w = VideoWriter::create(&path, EncodeOptions::default()).unwrap();
         let f = frame(2, 32, 32);
@@ -154,7 +119,8 @@ fn dropping_an_unfinished_writer_still_finishes_the_file() {
 fn unwritable_path_and_empty_writer_are_clear_errors() {
     let err = VideoWriter::create("/nonexistent-dir/x.mp4", EncodeOptions::default()).err().unwrap();
     assert!(err.to_string().contains("/nonexistent-dir/x.mp4"), "{err}");
-    let empty = temp("empty.mp4");
+    let dir = TempDir::new("pipeline-empty");
+    let empty = dir.join("empty.mp4");
     let w = VideoWriter::create(&empty, EncodeOptions::default()).unwrap();
     let err = w.finish().unwrap_err();
     assert!(err.to_string().contains("no frames"), "{err}");
