@@ -383,6 +383,14 @@ def test_fork_only_where_safe(tmp_path):
         t.start()
         assert not r._fork_is_safe()
         stop.set(); t.join()
+        import time; time.sleep(0.2)  # the finished thread's task leaves /proc/self/task
+        assert r._fork_is_safe()
+        # A native thread that is not OpenBLAS's (here: an open writer's encoder thread).
+        import numpy as np
+        w = framepipe.VideoWriter(None, 24)
+        w.write(np.zeros((16, 16, 3), np.uint8))
+        assert not r._fork_is_safe()
+        w.close()
         assert r._fork_is_safe()
         import matplotlib.pyplot  # the backend matters once pyplot is in use
         matplotlib.rcParams._get_backend_or_none = lambda: "QtAgg"
@@ -399,6 +407,44 @@ def test_fork_only_where_safe(tmp_path):
     """)
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_fork_survives_progress_bars_sigchld_and_keeps_prints(tmp_path):
+    """A tqdm bar (progress=True) does not turn forking off for this or later renders; workers'
+    prints reach the parent's stdout even when it is a pipe (block-buffered); a parent that
+    ignores SIGCHLD (so its children are reaped by the kernel) still completes."""
+    script = textwrap.dedent(f"""
+        import os, signal, numpy as np, framepipe
+        framepipe._inherited_mark = True  # a forked worker has it, a spawned one does not
+        def frame(i):
+            kind = "fork" if getattr(framepipe, "_inherited_mark", False) else "spawn"
+            open(os.path.join({str(tmp_path)!r}, f"{{RUN}}-{{kind}}-{{i}}"), "w").close()
+            print(f"printed by frame {{i}}")
+            return np.zeros((16, 16, 3), np.uint8)
+        def run(label, **kw):
+            global RUN
+            RUN = label
+            framepipe.render(frame, os.path.join({str(tmp_path)!r}, label + ".mp4"), n_frames=4, workers=2,
+                             chunk_frames=2, **kw)
+        run("bar", progress=True)
+        run("after", progress=False)
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        run("nochld_fork", start_method="fork")
+        run("nochld_spawn", start_method="spawn")
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    seen = {}
+    for f in os.listdir(tmp_path):
+        if f.count("-") == 2:
+            label, kind, _ = f.split("-")
+            seen.setdefault(label, set()).add(kind)
+    assert seen == {"bar": {"fork"}, "after": {"fork"}, "nochld_fork": {"fork"}, "nochld_spawn": {"spawn"}}, seen
+    assert p.stdout.count("printed by frame") == 4 * 4, p.stdout
+    for label in seen:
+        check_video(tmp_path / f"{label}.mp4", frames=4, width=16, height=16, fps=30)
 
 
 def test_forked_workers_get_fresh_random_state(tmp_path):

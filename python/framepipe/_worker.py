@@ -37,5 +37,18 @@ def main(read_fd: int, write_fd: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
-    os._exit(0)
+    code = 0
+    try:
+        main(int(sys.argv[1]), int(sys.argv[2]))
+    except BaseException:  # noqa: BLE001 - say why, then leave; the parent sees the death
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):  # what make_frame printed (os._exit skips it)
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        os._exit(code)

@@ -86,7 +86,11 @@ class _Progress:
             try:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=total, unit="frame", desc="framepipe.render")
+                # monitor_interval=0: no tqdm monitor thread, which would outlive the bar and
+                # make later renders in this process start their workers the slow way (a
+                # running thread rules out forking, see _fork_is_safe).
+                bar_cls = type("_FramepipeBar", (tqdm,), {"monitor_interval": 0})
+                self.bar = bar_cls(total=total, unit="frame", desc="framepipe.render")
             except ImportError:
                 self.bar = None
 
@@ -114,22 +118,108 @@ def _fork_is_safe() -> bool:
 
     Forking skips the new interpreter's start-up and its imports of numpy, matplotlib and the
     user's modules (about 0.7 s of CPU per worker here, which on a few cores is time taken from
-    rendering). It is used only where it is safe: on Linux (macOS system libraries are not
-    fork-safe), with no other Python thread running (a lock another thread holds at the moment
-    of the fork, such as the import lock, would stay locked in the child for ever: Jupyter
-    kernels and Dask clients run threads, so they get fresh processes), and with no matplotlib
-    GUI toolkit in use (its windows and event loop must not be shared)."""
+    rendering). It is used only where it is known to be safe:
+
+    - on Linux (macOS system libraries are not fork-safe);
+    - with no other Python thread running (a lock another thread holds at the moment of the fork,
+      such as the import lock, would stay locked in the child for ever: Jupyter kernels and Dask
+      clients run threads, so they get fresh processes). tqdm's monitor thread is allowed: it
+      only ever takes tqdm's own lock, which a worker never uses;
+    - with no native threads but OpenBLAS's pool (numpy's), which re-creates itself in the child.
+      Any other native thread pool, e.g. GNU OpenMP's once a parallel region has run, leaves a
+      forked child hanging at its next parallel region;
+    - with no matplotlib GUI toolkit in use (its windows and event loop must not be shared).
+    """
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
-    if threading.active_count() != 1:
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    if any(type(t).__module__ != "tqdm._monitor" for t in others):
+        return False
+    if not _native_threads_known(python_threads=1 + len(others)):
         return False
     mpl = sys.modules.get("matplotlib")
     if mpl is not None and "matplotlib.pyplot" in sys.modules:
-        get = getattr(mpl.rcParams, "_get_backend_or_none", None)
-        backend = get() if get is not None else None  # None: not chosen yet (the child chooses)
+        backend = _matplotlib_backend(mpl)
         if backend is not None and backend.lower() not in _HEADLESS_BACKENDS:
             return False
     return True
+
+
+def _matplotlib_backend(mpl: Any) -> str | None:
+    """The chosen matplotlib backend, or None if not chosen yet (then the worker chooses)."""
+    get = getattr(mpl.rcParams, "_get_backend_or_none", None)
+    if get is not None:
+        return get()
+    backend = dict.__getitem__(mpl.rcParams, "backend")  # older matplotlib: may be a sentinel
+    return backend if isinstance(backend, str) else None
+
+
+def _native_threads_known(python_threads: int) -> bool:
+    """True if every OS thread of this process can be a Python thread or an OpenBLAS pool
+    worker. The pool may be smaller than its size (OpenBLAS stops it before a fork and starts it
+    again at its next call), hence a range."""
+    try:
+        os_threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        return False
+    return python_threads <= os_threads <= python_threads + _openblas_pool_threads()
+
+
+def _openblas_pool_threads() -> int:
+    """Worker threads of the OpenBLAS libraries loaded (numpy's wheels bundle one): a pthreads
+    build keeps num_threads - 1 of them. -1000 (never a match) if one cannot be asked, or is an
+    OpenMP build (whose threads do not survive a fork)."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return -1000
+    total = 0
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | os.RTLD_LAZY)
+        except OSError:
+            return -1000
+        for prefix in ("scipy_", ""):
+            for suffix in ("64_", ""):
+                get_threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                get_parallel = getattr(lib, f"{prefix}openblas_get_parallel{suffix}", None)
+                if get_threads is not None and get_parallel is not None:
+                    break
+            else:
+                continue
+            break
+        else:
+            return -1000
+        if get_parallel() != 1:  # 0: single-threaded build (no pool); 2: OpenMP
+            if get_parallel() == 0:
+                continue
+            return -1000
+        total += max(0, get_threads() - 1)
+    return total
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold back Ctrl-C while workers are forked: a KeyboardInterrupt raised inside os.fork()'s
+    at-fork hooks is swallowed by CPython ("Exception ignored in ..."), and one raised between
+    the fork and the worker's registration would orphan the child. The interrupt is raised once
+    the block is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 class _ForkedProcess:
@@ -138,17 +228,26 @@ class _ForkedProcess:
     def __init__(self, pid: int) -> None:
         self.pid, self.returncode = pid, None
 
+    def _waitpid(self, flags: int) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:
+            # Reaped elsewhere (SIGCHLD ignored, or a handler reaping all children): its status
+            # is gone. Like subprocess.Popen, call it exit code 0.
+            self.returncode = 0
+            return
+        if pid:
+            self.returncode = os.waitstatus_to_exitcode(status)
+
     def poll(self) -> int | None:
         if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
+            self._waitpid(os.WNOHANG)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         if timeout is None:
             if self.returncode is None:
-                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+                self._waitpid(0)
             return self.returncode
         deadline = time.monotonic() + timeout
         while self.poll() is None:
@@ -175,6 +274,22 @@ class _Worker:
     def __init__(self, fork: bool) -> None:
         r_task, w_task = os.pipe()
         r_res, w_res = os.pipe()
+        try:
+            self._start(fork, r_task, w_task, r_res, w_res)
+        except BaseException:
+            for fd in (r_task, w_task, r_res, w_res):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            raise
+        os.close(r_task)
+        os.close(w_res)
+        self.tasks = Connection(w_task, readable=False)
+        self.results = Connection(r_res, writable=False)
+        self.chunk: int | None = None
+        self.task: tuple[int, int, int] | None = None
+        _LIVE_WORKERS.add(self)
+
+    def _start(self, fork: bool, r_task: int, w_task: int, r_res: int, w_res: int) -> None:
         if fork:
             self.proc = self._fork(r_task, w_task, r_res, w_res)
         else:
@@ -187,13 +302,6 @@ class _Worker:
                 pass_fds=(r_task, w_res), stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
             )
-        os.close(r_task)
-        os.close(w_res)
-        self.tasks = Connection(w_task, readable=False)
-        self.results = Connection(r_res, writable=False)
-        self.chunk: int | None = None
-        self.task: tuple[int, int, int] | None = None
-        _LIVE_WORKERS.add(self)
 
     @staticmethod
     def _fork(r_task: int, w_task: int, r_res: int, w_res: int) -> _ForkedProcess:
@@ -235,6 +343,9 @@ class _Worker:
 
                 traceback.print_exc()
         finally:
+            for stream in (sys.stdout, sys.stderr):  # what make_frame printed
+                with contextlib.suppress(Exception):
+                    stream.flush()
             os._exit(code)
 
     def stop(self, kill: bool = False) -> None:
@@ -381,6 +492,8 @@ def render(
     # Identical settings in every chunk, and a full keyframe interval inside each.
     options = {"fps": f"{fps_frac.numerator}/{fps_frac.denominator}", "encode": enc, "raw": is_gif}
 
+    # Decided before the progress bar exists (tqdm may start a thread).
+    fork = executor is None and (_fork_is_safe() if start_method is None else start_method == "fork")
     prog = _Progress(n_frames, progress, progress_callback)
     sink: Any = None
     try:
@@ -398,7 +511,6 @@ def render(
                 if executor is not None:
                     _run_executor(executor, workers, payload, chunks, options, append, prog)
                 else:
-                    fork = _fork_is_safe() if start_method is None else start_method == "fork"
                     _run_local(fork, workers, payload, chunks, options, append, prog)
                 if is_gif:
                     res = sink.close()
@@ -453,15 +565,18 @@ def _render_serial(make_frame, path, n_frames, fps, use_time, setup, progress, c
 
 def _run_local(fork: bool, workers, payload, chunks, options, append, prog) -> None:
     """Run the chunks on local worker processes (forked, or fresh interpreters). A worker that
-    dies has its chunk retried once on a fresh worker; a second death raises. At most workers + 1 chunks are in flight or
-    waiting to be appended, which bounds memory."""
+    dies has its chunk retried once on a fresh worker; a second death raises. At most
+    workers + 1 chunks are in flight or waiting to be appended, which bounds memory."""
     n_workers = min(workers, len(chunks))
-    pool = [_Worker(fork) for _ in range(n_workers)]
+    pool: list[_Worker] = []
     pending = deque(chunks)
     attempts: dict[int, int] = {}
     done: dict[int, Any] = {}
     next_append = 0
     try:
+        with _sigint_deferred():
+            for _ in range(n_workers):
+                pool.append(_Worker(fork))
         while next_append < len(chunks):
             for w in pool:
                 if w.chunk is None and pending and pending[0][0] < next_append + workers + 1:
@@ -483,7 +598,8 @@ def _run_local(fork: bool, workers, payload, chunks, options, append, prog) -> N
                     c, s, e = w.task
                     attempts[c] = attempts.get(c, 0) + 1
                     w.stop(kill=True)
-                    pool[pool.index(w)] = _Worker(fork)
+                    with _sigint_deferred():
+                        pool[pool.index(w)] = _Worker(fork)
                     if attempts[c] > 1:
                         raise RenderError(
                             f"a worker process died twice while rendering frames {s}..{e - 1} "
