@@ -234,6 +234,7 @@ def test_metadata_tags_round_trip(tmp_path):
     assert {k: tags.get(k) for k in md} == {k: str(v) for k, v in md.items()}
     assert tags["encoder"].startswith("framepipe ")
     assert top_level_boxes(out)[:3] == ["ftyp", "moov", "mdat"]
+    assert framepipe.probe(out)["tags"] == {**{k: str(v) for k, v in md.items()}, "encoder": tags["encoder"]}
     import av
 
     with av.open(str(out)) as c:

@@ -25,7 +25,8 @@ __version__ = _native.__version__
 
 
 def probe(path) -> dict:
-    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour."""
+    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour,
+    tags (title, artist, encoder, ...)."""
     return _native.probe(path)
 
 

@@ -47,7 +47,8 @@ def rational_fps(fps: float) -> tuple[int, int]:
     """The exact rational framepipe uses for a float frame rate (29.97 -> (30000, 1001))."""
 
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
-    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour."""
+    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour,
+    tags (title, artist, encoder, ...)."""
 
 class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with

@@ -86,6 +86,8 @@ fn to_json(info: &Mp4Info) -> String {
     fields.push(("bitrate_kbps", json_f64((info.bitrate_kbps * 10.0).round() / 10.0)));
     fields.push(("file_size", info.file_size.to_string()));
     fields.push(("brand", json_str(&info.brand)));
+    let tags: Vec<String> = info.tags.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
+    fields.push(("tags", format!("{{{}}}", tags.join(", "))));
     let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {}: {v}", json_str(k))).collect();
     format!("{{\n{}\n}}", body.join(",\n"))
 }

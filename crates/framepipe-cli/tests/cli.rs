@@ -310,6 +310,11 @@ fn metadata_tags_reach_the_file() {
     for want in ["TAG:title=Wave ü", "TAG:comment=a=b", "TAG:subject=x", "TAG:encoder=framepipe "] {
         assert!(tags.contains(want), "{want:?} not in {tags}");
     }
+    let probe = run_ok(&["probe", "--json", path_str(&out)], b"");
+    assert!(probe.stdout.contains(r#""title": "Wave ü""#), "{}", probe.stdout);
+    assert!(probe.stdout.contains(r#""comment": "a=b""#), "{}", probe.stdout);
+    let probe = run_ok(&["probe", path_str(&out)], b"");
+    assert!(probe.stdout.contains("tag subject: x"), "{}", probe.stdout);
     let gif = dir.join("t.gif");
     let r = run(&["encode", path_str(&gif), "--size", "64x48", "-m", "title=x"], &src.concat());
     assert_eq!(r.code, Some(2), "{}", r.stderr);

@@ -267,6 +267,7 @@ fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, 
     d.set_item("faststart", info.faststart)?;
     d.set_item("keyframes", info.keyframes)?;
     d.set_item("file_size", info.file_size)?;
+    d.set_item("tags", info.tags.iter().cloned().collect::<std::collections::HashMap<String, String>>())?;
     if let Some(c) = info.color {
         d.set_item("color", (c.primaries, c.transfer, c.matrix, c.full_range))?;
     }

@@ -112,6 +112,41 @@ pub(crate) fn udta(tags: &[(String, String)]) -> Vec<u8> {
     b.into_vec()
 }
 
+/// The text tags of a `udta` box body (iTunes `meta/ilst` items with UTF-8 values), by the keys
+/// [`udta`] writes them under. Lenient: what cannot be read is left out; a file's metadata is
+/// never a reason to refuse to describe it.
+pub(crate) fn parse_udta(udta: &[u8]) -> Vec<(String, String)> {
+    use super::reader::{child, children};
+    let mut tags = Vec::new();
+    let Ok(top) = children(udta) else { return tags };
+    let Some(meta) = child(&top, b"meta") else { return tags };
+    // ISO meta is a full box (4 bytes of version and flags); QuickTime's is not.
+    let meta = if meta.get(4..8) == Some(b"hdlr") { meta } else { meta.get(4..).unwrap_or(&[]) };
+    let Ok(items) = children(meta) else { return tags };
+    let Some(ilst) = child(&items, b"ilst") else { return tags };
+    let Ok(entries) = children(ilst) else { return tags };
+    for (atom, body) in entries {
+        let Ok(parts) = children(body) else { continue };
+        let key = if &atom == b"----" {
+            match child(&parts, b"name").and_then(|n| n.get(4..)) {
+                Some(name) => String::from_utf8_lossy(name).into_owned(),
+                None => continue,
+            }
+        } else {
+            match ATOMS.iter().find(|(_, a)| **a == atom) {
+                Some((k, _)) => (*k).to_string(),
+                None => continue,
+            }
+        };
+        let Some(data) = child(&parts, b"data") else { continue };
+        if data.len() < 8 || data[1..4] != [0, 0, 1] {
+            continue; // not UTF-8 text (a cover image, a number, ...)
+        }
+        tags.push((key, String::from_utf8_lossy(&data[8..]).into_owned()));
+    }
+    tags
+}
+
 /// A `data` atom with a UTF-8 value (type 1, default locale).
 fn data(b: &mut BoxBuf, value: &str) {
     let o = b.open(b"data");
@@ -149,6 +184,15 @@ mod tests {
         assert_eq!(&got[at + 8..at + 12], b"mean");
         assert!(got.windows(16).any(|w| w == b"com.apple.iTunes"));
         assert!(got.windows(7).any(|w| w == b"srcform"));
+    }
+
+    #[test]
+    fn parse_reads_back_what_udta_writes() {
+        let t = tags(&[("title", "T ü"), ("subject", "s"), ("encoder", "e")]);
+        let box_ = udta(&t);
+        assert_eq!(parse_udta(&box_[8..]), t);
+        assert!(parse_udta(&box_[8..20]).is_empty()); // truncated: nothing, no panic
+        assert!(parse_udta(b"garbage!").is_empty());
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct Mp4Info {
     pub file_size: u64,
     /// Major brand from ftyp (empty if there is no ftyp).
     pub brand: String,
+    /// Text metadata (title, artist, comment, encoder, ...) from `moov/udta`, in file order.
+    pub tags: Vec<(String, String)>,
 }
 
 /// Describe the MP4 file at `path`.
@@ -468,6 +470,7 @@ fn parse_moov(moov: &[u8], fragmented: bool) -> Result<Mp4Info> {
         bitrate_kbps,
         file_size: 0,
         brand: String::new(),
+        tags: child(&top, b"udta").map(super::metadata::parse_udta).unwrap_or_default(),
     })
 }
 
@@ -691,7 +694,11 @@ impl fmt::Display for Mp4Info {
                 "no (moov after mdat)"
             }
         )?;
-        write!(f, "file size: {} bytes", self.file_size)
+        write!(f, "file size: {} bytes", self.file_size)?;
+        for (k, v) in &self.tags {
+            write!(f, "\ntag {k}: {}", v.replace('\n', "\\n"))?;
+        }
+        Ok(())
     }
 }
 
