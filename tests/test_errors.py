@@ -154,7 +154,9 @@ def test_unwritable_path_fails_at_construction(tmp_path):
 @pytest.mark.parametrize(
     "opts, cls, pattern",
     [
-        (dict(crf=99), framepipe.ParameterError, "crf must be between 0 and 51"),
+        (dict(crf=99), framepipe.ParameterError, "crf must be between 1 and 51"),
+        (dict(crf=-1), framepipe.ParameterError, "crf must be between 1 and 51"),
+        (dict(crf="low"), framepipe.ParameterError, "crf must be a number"),
         (dict(preset="fastest"), framepipe.ParameterError, "unknown preset"),
         (dict(tune="cartoon"), framepipe.ParameterError, "unknown tune"),
         (dict(crf=20, bitrate=500), framepipe.ParameterError, "either crf or bitrate"),
@@ -162,7 +164,8 @@ def test_unwritable_path_fails_at_construction(tmp_path):
         (dict(fps=-2.5), framepipe.ParameterError, "positive"),
         (dict(keyint=0), framepipe.ParameterError, "keyint"),
         (dict(threads=0), framepipe.ParameterError, "threads"),
-        (dict(crf=0), framepipe.EncoderError, "lossless"),  # x264's own reason
+        (dict(crf=0), framepipe.ParameterError, "lossless.*crf 1 or more"),
+        (dict(crf=0.5), framepipe.ParameterError, "lossless"),
     ],
 )
 def test_bad_options_fail_early_and_clearly(out, opts, cls, pattern):
@@ -206,3 +209,66 @@ def test_disk_full_raises_enospc_and_keeps_earlier_frames(tmp_path):
         check_video(out, frames=frames, width=128, height=128)
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_a_failed_run_leaves_an_existing_output_untouched(tmp_path):
+    """The old file is replaced only once the first frame is accepted: a run whose frames never
+    come (or whose first frame is refused) loses nothing."""
+    out = tmp_path / "keep.mp4"
+    framepipe.write_video(out, np.zeros((3, 16, 16, 3), np.uint8), fps=10)
+    before = out.read_bytes()
+
+    def broken():
+        raise RuntimeError("renderer crashed before frame 0")
+        yield  # noqa: unreachable - makes this a generator
+
+    with pytest.raises(RuntimeError):
+        framepipe.write_video(out, broken(), fps=10)
+    assert out.read_bytes() == before
+    w = framepipe.VideoWriter(out, fps=10)
+    with pytest.raises(framepipe.ParameterError, match="frame 0"):
+        w.write(np.zeros((16, 16, 5), np.uint8))
+    with pytest.raises(framepipe.ParameterError, match="no frames"):
+        w.close()
+    assert out.read_bytes() == before
+    # Once a frame is accepted, the new video replaces it.
+    framepipe.write_video(out, np.full((2, 16, 16, 3), 200, np.uint8), fps=10)
+    check_video(out, frames=2, width=16, height=16, fps=10)
+    # A writer that created the file and wrote nothing removes it again.
+    fresh = tmp_path / "fresh.mp4"
+    with pytest.raises(framepipe.ParameterError):
+        framepipe.VideoWriter(fresh, fps=10).close()
+    assert not fresh.exists()
+
+
+def test_bad_frame_type_mid_stream_names_the_frame(out):
+    with framepipe.VideoWriter(out, fps=10) as w:
+        for _ in range(5):
+            w.write(np.zeros((16, 16, 3), np.uint8))
+        with pytest.raises(framepipe.UnsupportedError, match=r"^frame 5: .*int32"):
+            w.write(np.zeros((16, 16, 3), np.int32))
+        with pytest.raises(framepipe.FramepipeError, match=r"^frame 5: "):
+            w.write(None)
+        w.write(np.zeros((16, 16, 3), np.uint8))
+    check_video(out, frames=6, width=16, height=16, fps=10)
+
+
+def test_outputs_that_cannot_hold_an_mp4_are_refused_clearly(tmp_path):
+    with pytest.raises(framepipe.ParameterError, match="not a regular file.*in memory"):
+        framepipe.VideoWriter(os.devnull, fps=10)
+    with pytest.raises(framepipe.ParameterError, match="NUL"):
+        framepipe.VideoWriter(str(tmp_path / "a\0b.mp4"), fps=10)
+    with pytest.raises(framepipe.ParameterError, match="unknown pix_fmt 'rgbx'"):
+        framepipe.VideoWriter(tmp_path / "p.mp4", fps=10, pix_fmt="rgbx")
+    assert not (tmp_path / "p.mp4").exists()
+    res = framepipe.write_video(os.fsencode(tmp_path / "bytes-path.mp4"), np.zeros((2, 8, 8, 3), np.uint8), fps=10)
+    assert res.frames == 2 and (tmp_path / "bytes-path.mp4").exists()
+
+
+@pytest.mark.parametrize("fps, expected", [("29.97", Fraction(30000, 1001)), ("30000/1001", Fraction(30000, 1001)),
+                                           (" 24 ", Fraction(24)), ("12.5", Fraction(25, 2))])
+def test_fps_strings_mean_what_the_cli_and_floats_mean(fps, expected):
+    w = framepipe.VideoWriter(None, fps=fps)
+    assert w.fps == expected
+    w.write(np.zeros((8, 8, 3), np.uint8))
+    w.close()

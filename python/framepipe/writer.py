@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import sys
@@ -19,6 +20,9 @@ FpsLike = int | float | Fraction | str
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 _FORMATS = ("mp4", "gif")
 _DITHERS = ("none", "ordered", "floyd-steinberg")
+# The engine's pixel formats (crates/framepipe/src/frame.rs) and the aliases it accepts.
+_PIX_FMT_NAMES = ("rgb24", "bgr24", "rgba", "bgra", "argb", "gray8")
+_PIX_FMTS = {*_PIX_FMT_NAMES, "rgb", "bgr", "gray", "grey", "grey8"}
 _MP4_ONLY = ("crf", "bitrate", "tune", "keyint", "metadata")
 _GIF_ONLY = ("colors", "dither", "loop")
 
@@ -43,10 +47,13 @@ def _fps_pair(fps: FpsLike) -> tuple[int, int]:
             raise ParameterError(f"fps must be positive, got {fps}")
         return fps, 1
     if isinstance(fps, str):
+        text = fps.strip()
         try:
-            fps = Fraction(fps.strip())
+            # "30000/1001" is exact; a decimal such as "29.97" means what the float 29.97 does
+            # (the NTSC rate 30000/1001), as for the CLI's --fps.
+            fps = Fraction(text) if "/" in text else float(text)
         except (ValueError, ZeroDivisionError):
-            raise ParameterError(f"cannot parse fps {fps!r}") from None
+            raise ParameterError(f"cannot parse fps {text!r}") from None
     if isinstance(fps, Fraction):
         if fps <= 0:
             raise ParameterError(f"fps must be positive, got {fps}")
@@ -162,7 +169,8 @@ class VideoWriter:
     Args:
         path: output file; ``None`` encodes into memory (``close()`` returns the bytes).
         fps: frame rate: int, float (29.97 is taken as exactly 30000/1001), Fraction or "num/den".
-        crf: constant quality, 0-51 (default 23; lower is better and larger).
+        crf: constant quality, 1-51 (default 23; lower is better and larger; 0, lossless, needs a
+            profile browsers do not play and is refused).
         bitrate: average bitrate in kbit/s, instead of crf.
         preset: x264 preset, "ultrafast" ... "placebo" (default "medium").
         tune: None, "animation", "stillimage", "film" or "grain".
@@ -215,7 +223,11 @@ class VideoWriter:
         loop: int | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        self._path = None if path is None else os.fspath(path)
+        self._path = None if path is None else os.fsdecode(path)  # str, bytes or PathLike
+        if self._path is not None and "\0" in self._path:
+            raise ParameterError(f"the output path contains a NUL character: {self._path!r}")
+        if pix_fmt is not None and (not isinstance(pix_fmt, str) or pix_fmt.strip().lower() not in _PIX_FMTS):
+            raise ParameterError(f"unknown pix_fmt {pix_fmt!r}; expected one of {', '.join(sorted(_PIX_FMT_NAMES))}")
         self._format = _output_format(self._path, format)
         given = {"crf": crf, "bitrate": bitrate, "tune": tune, "keyint": keyint,
                  "colors": colors, "dither": dither, "loop": loop, "metadata": metadata or None}
@@ -238,7 +250,7 @@ class VideoWriter:
         self._fps = Fraction(*_fps_pair(fps))
         if self._fps.numerator >= 2**32 or self._fps.denominator >= 2**32:
             raise ParameterError(f"fps {self._fps} has a numerator or denominator too large (max 2**32 - 1)")
-        _check_number("crf", crf, 0, 51, integer=False)
+        _check_number("crf", crf, -math.inf, math.inf, integer=False)  # the engine checks the range
         _check_number("bitrate", bitrate, 1, 2**31 - 1)
         _check_number("keyint", keyint, 1, 2**31 - 1)
         _check_number("threads", threads, 1, 1024)
@@ -302,9 +314,12 @@ class VideoWriter:
             raise WriterClosedError(
                 f"cannot write frame {self.frames_written}: the writer for {self._path or 'memory'} is closed"
             )
-        arr, kind = _as_array(frame)
-        shape = arr.shape
         index = self._native.frames_written
+        try:
+            arr, kind = _as_array(frame)
+        except (ParameterError, UnsupportedError) as e:
+            raise type(e)(f"frame {index}: {e}") from None
+        shape = arr.shape
         if self._first_shape is None:
             if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
                 raise ParameterError(

@@ -257,7 +257,13 @@ impl EncodeOptions {
     pub fn validate(&self) -> Result<()> {
         match self.rate {
             RateControl::Crf(c) if !(0.0..=51.0).contains(&c) || !c.is_finite() => {
-                return Err(Error::parameter(format!("crf must be between 0 and 51, got {c}")));
+                return Err(Error::parameter(format!("crf must be between 1 and 51, got {c}")));
+            }
+            RateControl::Crf(c) if c < 1.0 => {
+                return Err(Error::parameter(format!(
+                    "crf {c} would be lossless, which needs H.264's High 4:4:4 Predictive profile (browsers \
+                     and phones do not play it); framepipe writes High profile: use crf 1 or more"
+                )));
             }
             RateControl::BitrateKbps(0) => return Err(Error::parameter("bitrate must be positive (kbit/s)")),
             _ => {}

@@ -143,24 +143,47 @@ pub struct VideoWriter {
     warnings: Vec<String>,
     bytes: Arc<AtomicU64>,
     path: Option<PathBuf>,
+    /// The output file existed before this writer: it is left as it was unless a frame is
+    /// encoded (then it is truncated and rewritten).
+    existed: bool,
 }
 
 impl VideoWriter {
-    /// Create (or truncate) `path` and prepare to encode into it. Bad options and an unwritable
-    /// path fail here, before any frame is rendered.
+    /// Open `path` and prepare to encode into it. Bad options and an unwritable path fail here,
+    /// before any frame is rendered. An existing file is replaced only once the first frame is
+    /// accepted: a run that fails before that leaves it as it was.
     pub fn create(path: impl AsRef<Path>, opts: EncodeOptions) -> Result<Self> {
         let path = path.as_ref();
         let format = opts.format.unwrap_or_else(|| OutputFormat::from_path(path));
         Self::check_options(&opts, format)?;
+        let existed = path.exists();
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false) // see `take_sink`
             .open(path)
             .ctx(|| format!("cannot open {} for writing", path.display()))?;
+        match file.metadata() {
+            Ok(m) if !m.is_file() => {
+                if !existed {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(Error::parameter(format!(
+                    "{} is not a regular file: {} output is written with seeks (the index goes at \
+                     the start), so it needs a file; to discard the output, encode in memory instead",
+                    path.display(),
+                    match format {
+                        OutputFormat::Mp4 => "MP4",
+                        OutputFormat::Gif => "GIF",
+                    }
+                )));
+            }
+            _ => {}
+        }
         let mut w = Self::with_sink(Sink::File(file), path.display().to_string(), opts, format);
         w.path = Some(path.to_path_buf());
+        w.existed = existed;
         Ok(w)
     }
 
@@ -199,6 +222,7 @@ impl VideoWriter {
             warnings: Vec::new(),
             bytes: Arc::new(AtomicU64::new(0)),
             path: None,
+            existed: false,
         }
     }
 
@@ -313,15 +337,22 @@ impl VideoWriter {
         Ok(())
     }
 
-    fn take_sink(&mut self) -> Sink {
-        let State::Waiting(sink) = std::mem::replace(&mut self.state, State::Finished) else {
+    /// The output, emptied: the first frame has been accepted, so now the file is replaced.
+    fn take_sink(&mut self) -> Result<Sink> {
+        let State::Waiting(mut sink) = std::mem::replace(&mut self.state, State::Finished) else {
             unreachable!("start is called once, from Waiting")
         };
-        sink
+        if let Sink::File(f) = &mut sink {
+            if let Err(e) = f.set_len(0).and_then(|_| f.seek(SeekFrom::Start(0)).map(drop)) {
+                self.state = State::Waiting(sink);
+                return Err(Error::io(format!("cannot truncate {} to write it", self.target), e));
+            }
+        }
+        Ok(sink)
     }
 
     fn start_gif(&mut self, (w, h, _): (u32, u32, PixelFormat)) -> Result<Backend> {
-        let sink = self.take_sink();
+        let sink = self.take_sink()?;
         let fps = self.opts.fps;
         match GifEncoder::new(sink, w, h, fps, &self.opts.gif) {
             Ok(g) => {
@@ -352,7 +383,7 @@ impl VideoWriter {
             avc: encoder.avc_config().clone(),
             color: crate::encode::ColorInfo::BT709_LIMITED,
         };
-        let sink = self.take_sink();
+        let sink = self.take_sink()?;
         let muxer = match Mp4Writer::new(sink, track) {
             Ok(mut m) => {
                 m.set_metadata(&with_encoder_tag(&self.opts.metadata))?; // validated already
@@ -364,6 +395,13 @@ impl VideoWriter {
                 return Err(e);
             }
         };
+        let macroblocks = u64::from(pw.div_ceil(16)) * u64::from(ph.div_ceil(16));
+        if macroblocks > 139_264 {
+            self.warnings.push(format!(
+                "{pw}x{ph} is beyond H.264's largest level (6.2 allows 139,264 macroblocks, e.g. 8192x4352; \
+                 this is {macroblocks}): ffmpeg decodes it, but browsers and hardware decoders may refuse it"
+            ));
+        }
         if (pw, ph) != (w, h) {
             self.warnings.push(format!(
                 "frame size {w}x{h} is odd; H.264 4:2:0 needs even sizes, so it is encoded at {pw}x{ph} \
@@ -429,9 +467,10 @@ impl VideoWriter {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Finished => Err(Error::parameter("the video writer was already finished")),
             State::Waiting(sink) => {
-                // Nothing was written: remove the empty file rather than leave an unplayable one.
+                // Nothing was written: remove the empty file this writer created rather than
+                // leave an unplayable one; a file that was there before is left untouched.
                 drop(sink);
-                if let Some(p) = &self.path {
+                if let Some(p) = self.path.as_ref().filter(|_| !self.existed) {
                     if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
                         let _ = std::fs::remove_file(p);
                     }
