@@ -102,9 +102,16 @@ pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
             s => (8, u64::from(s)),
         };
         if pos == 0 && (!FIRST_BOXES.contains(&&kind) || size < header_len) {
+            // Show the file's first 8 bytes (a box header), not the box name at bytes 4..8.
+            let first = &head[..8];
+            let hex: Vec<String> = first.iter().map(|b| format!("{b:02x}")).collect();
+            let text: String = first
+                .iter()
+                .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
+                .collect();
             return Err(Error::parameter(format!(
-                "not an MP4 file: it starts with {} instead of an ftyp box",
-                describe_fourcc(&kind)
+                "not an MP4 file: it starts with bytes {} ({text:?}) instead of an ftyp box",
+                hex.join(" ")
             )));
         }
         if size < header_len || !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
@@ -810,6 +817,12 @@ mod tests {
         // PNG signature
         let e = probe_reader(Cursor::new(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec())).unwrap_err();
         assert!(e.to_string().starts_with("not an MP4 file"), "{e}");
+        // The first bytes of the file are shown, not the box type at bytes 4..8.
+        let e = probe_reader(Cursor::new(b"GIF89a\x40\x00\x30\x00\xf7\x00\x00".to_vec())).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not an MP4 file: it starts with bytes 47 49 46 38 39 61 40 00 (\"GIF89a@.\") instead of an ftyp box"
+        );
     }
 
     #[test]
