@@ -124,3 +124,11 @@ def test_options_and_errors(mp4, tmp_path):
     with pytest.raises(TypeError):
         framepipe.Video(12)
     assert "clip.mp4" in repr(framepipe.Video(path)) and os.fspath(path) == framepipe.Video(path).path
+
+
+def test_a_deleted_file_is_reported_in_the_notebook_not_raised(tmp_path):
+    out = tmp_path / "gone.mp4"
+    res = framepipe.write_video(out, np.zeros((2, 16, 16, 3), np.uint8), fps=10)
+    out.unlink()
+    html = res._repr_html_()
+    assert "cannot show" in html and "gone.mp4" in html

@@ -210,9 +210,13 @@ def test_format_option_and_in_memory(tmp_path):
     frames, durations, loop = pil_decode(res.data)
     assert len(frames) == 6 and durations == [30, 30, 40, 30, 30, 40] and loop == 0
     assert psnr(np.stack(frames), PLOT[:6]) >= 55
-    # An MP4 stays the default for other names and in memory.
+    # An MP4 stays the default for other names and in memory; names of other containers are
+    # refused rather than given MP4 bytes.
     assert framepipe.VideoWriter(None).format == "mp4"
-    assert framepipe.VideoWriter(tmp_path / "x.mkv").format == "mp4"
+    assert framepipe.VideoWriter(tmp_path / "x.video").format == "mp4"
+    with pytest.raises(framepipe.UnsupportedError, match=r"\.mkv file"):
+        framepipe.VideoWriter(tmp_path / "x.mkv")
+    assert framepipe.VideoWriter(tmp_path / "x.mkv", format="mp4").format == "mp4"
 
 
 def test_odd_size_alpha_and_gray(tmp_path):

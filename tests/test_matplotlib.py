@@ -471,3 +471,43 @@ def test_matplotlib_animation_tests_pass_with_framepipe(tmp_path):
     # smoketest x2, grabframe x2, repr_html x3, and test_embed_limit x2 with "framepipe" as default
     assert len(fp) == 7 and len([p for p in passed if "embed_limit" in p]) == 2, passed
     assert re.search(r"\b9 passed\b", r.stdout) and "failed" not in r.stdout.splitlines()[-1]
+
+
+def test_gif_options_and_loop_follow_the_animation(tmp_path):
+    """colors/dither/loop reach a GIF saved through the writer; a repeat=False animation plays
+    once, a repeating one loops; GIF options on an MP4 are refused before anything is drawn."""
+    from PIL import Image
+
+    fig, ani = make_line(n=6)()
+    ani.save(tmp_path / "a.gif", writer=FramepipeWriter(fps=12, colors=8, dither="none"), dpi=40)
+    plt.close(fig)
+    with Image.open(tmp_path / "a.gif") as im:
+        assert im.info.get("loop") == 0 and im.n_frames == 6
+        assert len(im.convert("RGB").getcolors(256)) <= 8
+    fig, ani = make_line(n=6)()
+    ani._repeat = False  # FuncAnimation(..., repeat=False)
+    ani.save(tmp_path / "once.gif", writer="framepipe", fps=12, dpi=40)
+    plt.close(fig)
+    with Image.open(tmp_path / "once.gif") as im:
+        assert im.info.get("loop") is None  # no NETSCAPE block: plays once
+    fig, ani = make_line(n=6)()
+    with pytest.raises(framepipe.ParameterError, match="colors apply to GIF output only"):
+        ani.save(tmp_path / "x.mp4", writer=FramepipeWriter(fps=12, colors=8), dpi=40)
+    plt.close(fig)
+
+
+def test_parallel_figures_with_transparent_facecolor_are_over_white(tmp_path):
+    out = tmp_path / "t.mp4"
+
+    def make():
+        fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50, facecolor="none")
+        ax.set_facecolor("none")
+        line, = ax.plot([0, 1], [0, 1], color="black")
+        return fig, line
+
+    def update(state, i):
+        state[1].set_ydata([0, i / 4])
+
+    fpm.render(make, update, 4, out, fps=8, workers=2, chunk_frames=2)
+    corner = decode_rgb(out)[:, 1, 1]
+    assert (corner > 240).all(), corner

@@ -3,6 +3,7 @@ LocalCluster), joined without re-encoding, equivalent to the serial file."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -471,3 +472,75 @@ def test_metadata_in_rendered_file(tmp_path, workers):
     tags = format_tags(out)
     assert tags["title"] == "rendered" and tags["comment"] == f"{workers} workers"
     assert tags["encoder"].startswith("framepipe ")
+
+
+def test_setup_state_is_per_thread_with_threaded_executors(tmp_path):
+    """Chunks running at once in threads of one process (a ThreadPoolExecutor, a Dask worker
+    with several threads) each get their own setup() state: a shared buffer would mix frames."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def setup():
+        return np.empty((H, W, 3), np.uint8)
+
+    def fill(i, buf):
+        buf[...] = (np.clip(scene(i), 0, 1) * 255).astype(np.uint8)
+        time.sleep(0.002)  # let the other thread run between filling and encoding
+        return buf
+
+    out = tmp_path / "t.mp4"
+    with ThreadPoolExecutor(2) as ex:
+        framepipe.render(fill, out, n_frames=40, fps=24, executor=ex, chunk_frames=5, setup=setup, crf=12)
+    decoded, src = decode_rgb(out), source(40)
+    worst = min(psnr(decoded[i:i + 1], src[i:i + 1]) for i in range(40))
+    assert worst >= 35, worst
+
+
+def test_options_and_durations_are_checked_before_rendering(tmp_path):
+    calls = tmp_path / "calls"
+    calls.mkdir()
+
+    def f(i):
+        (calls / str(i)).touch()
+        return np.zeros((16, 16, 3), np.uint8)
+
+    for bad, cls, match in [(dict(crf=99), framepipe.ParameterError, "crf"),
+                            (dict(colors=16), framepipe.ParameterError, "GIF output only"),
+                            (dict(bogus=1), TypeError, "bogus")]:
+        with pytest.raises(cls, match=match):
+            framepipe.render(f, tmp_path / "o.mp4", n_frames=20, workers=2, **bad)
+    for duration, match in [(float("nan"), "finite"), (float("inf"), "finite"), (True, "duration"),
+                            (0.01, "less than one frame"), (-1, "positive")]:
+        with pytest.raises(framepipe.ParameterError, match=match):
+            framepipe.render(f, tmp_path / "o.mp4", duration=duration, workers=2)
+    with pytest.raises(framepipe.UnsupportedError, match=r"\.webm"):
+        framepipe.render(f, tmp_path / "o.webm", n_frames=3, workers=2)
+    assert os.listdir(calls) == [] and os.listdir(tmp_path) == ["calls"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_results_report_the_files_size_for_odd_frames(tmp_path, workers):
+    out = tmp_path / "odd.mp4"
+    with pytest.warns(framepipe.FramepipeWarning, match="odd") if workers == 1 else contextlib.nullcontext():
+        res = framepipe.render(lambda i: np.zeros((51, 71, 3), np.uint8), out, n_frames=4, workers=workers,
+                               chunk_frames=2)
+    assert (res.width, res.height) == (72, 52)
+    check_video(out, frames=4, width=72, height=52, fps=30)
+    with pytest.warns(framepipe.FramepipeWarning, match="odd"):
+        res = framepipe.write_video(tmp_path / "w.mp4", np.zeros((2, 51, 71, 3), np.uint8))
+    assert (res.width, res.height) == (72, 52)
+
+
+def test_gif_chunks_stay_short_so_the_parent_holds_little(tmp_path, monkeypatch):
+    import importlib
+
+    render_mod = importlib.import_module("framepipe.render")
+    sizes = []
+    real = render_mod._run_local
+
+    def spy(fork, workers, payload, chunks, options, append, prog):
+        sizes.extend(e - s for _, s, e in chunks)
+        return real(fork, workers, payload, chunks, options, append, prog)
+
+    monkeypatch.setattr(render_mod, "_run_local", spy)
+    framepipe.render(lambda i: np.full((8, 8, 3), i, np.uint8), tmp_path / "g.gif", n_frames=200, workers=2)
+    assert sizes and max(sizes) <= 32 and sum(sizes) == 200

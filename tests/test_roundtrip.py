@@ -73,7 +73,7 @@ def test_odd_sizes_pad_without_rescaling(out, size):
         res = framepipe.write_video(out, src, fps=30)
     pw, ph = w + w % 2, h + h % 2
     check_video(out, frames=6, width=pw, height=ph)
-    assert (res.width, res.height) == (w, h)
+    assert (res.width, res.height) == (pw, ph)  # what the file holds
     decoded = decode_rgb(out)
     # The picture itself is not rescaled: the source region matches, and the padding repeats
     # the last column/row.

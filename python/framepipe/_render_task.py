@@ -6,25 +6,30 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import threading
 import traceback
 from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
-# Per worker process: the unpickled payload and its setup() state, keyed by the payload's hash,
-# so a worker that renders many chunks builds its state (a figure, a dataset) once.
-_CACHE: dict[str, tuple[Callable, tuple[bool, Any], tuple[bool, Fraction]]] = {}
+# Per worker thread: the unpickled payload and its setup() state, keyed by the payload's hash,
+# so a worker that renders many chunks builds its state (a figure, a dataset) once. Per thread,
+# not per process: an executor with several threads per process (a Dask worker with
+# threads_per_worker > 1, a ThreadPoolExecutor) runs chunks at the same time, and one shared
+# state (one figure drawn by two chunks at once) would mix their frames.
+_LOCAL = threading.local()
 
 
 def _load(payload: bytes) -> tuple[Callable, tuple[bool, Any], tuple[bool, Fraction]]:
     key = hashlib.sha1(payload).hexdigest()
-    if key not in _CACHE:
+    cache: dict[str, tuple[Callable, tuple[bool, Any], tuple[bool, Fraction]]] = _LOCAL.__dict__.setdefault("cache", {})
+    if key not in cache:
         make_frame, setup, use_time, fps = pickle.loads(payload)
         state = setup() if setup is not None else None
-        _CACHE.clear()  # one render at a time per worker: drop the previous render's state
-        _CACHE[key] = (make_frame, (setup is not None, state), (use_time, Fraction(*fps)))
-    return _CACHE[key]
+        cache.clear()  # one render at a time per thread: drop the previous render's state
+        cache[key] = (make_frame, (setup is not None, state), (use_time, Fraction(*fps)))
+    return cache[key]
 
 
 def frame_argument(i: int, use_time: bool, fps: Fraction):

@@ -168,7 +168,10 @@ class Video:
                 f"{html.escape(name)}</a></p>")
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        try:
+            return self.to_html()
+        except OSError as e:  # the file was moved or deleted since: say so in the notebook
+            return f"<p>framepipe: cannot show {html.escape(str(self.path))}: {html.escape(e.strerror or str(e))}</p>"
 
     def __repr__(self) -> str:
         what = self.path if self.path is not None else f"<{len(self._data)} bytes>"

@@ -799,7 +799,10 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         extra_args: refused when not empty: there is no command line to pass them to.
         metadata: MP4 tags, as for matplotlib's writers (``{"title": ..., "artist": ...}``);
             see :class:`framepipe.VideoWriter`. A GIF has no such fields: it warns and drops them.
-        crf, preset, tune, keyint, threads: as for :class:`framepipe.VideoWriter`.
+        crf, preset, tune, keyint, threads: as for :class:`framepipe.VideoWriter` (MP4).
+        colors, dither, loop: GIF palette size, dithering and loop count, as for
+            :class:`framepipe.VideoWriter`; ``loop`` defaults to forever when the animation
+            repeats (``repeat=True``, matplotlib's default) and to once when it does not.
         background: RGB that transparent pixels are composited over (default white).
         blit: draw only what changed when the animation allows it (see the module docstring).
         progress: ``None`` shows a tqdm bar when tqdm is installed and stderr is a terminal or
@@ -828,6 +831,9 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         background: tuple[int, int, int] = (255, 255, 255),
         blit: bool = True,
         progress: bool | None = None,
+        colors: int | None = None,
+        dither: str | None = None,
+        loop: int | None = None,
     ) -> None:
         if codec is not None and str(codec).lower() not in _H264_NAMES:
             raise UnsupportedError(f"the framepipe writer encodes H.264 only; codec {codec!r} is not available")
@@ -846,6 +852,7 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         self.keyint = keyint
         self.threads = threads
         self.background = background
+        self.gif_options = {"colors": colors, "dither": dither, "loop": loop}
         self.blit = bool(blit)
         self.progress = progress
         self.result: VideoResult | None = None
@@ -872,14 +879,24 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         super().setup(fig, outfile, dpi)  # checks the directory exists; sets fig, outfile, dpi
         self.result = None
         anims = _calling_animations(fig)
-        recorder = _Recorder(fig, float(self.dpi), anims, self.blit)
         options = self._encoder_options()
+        if str(os.fspath(outfile)).lower().endswith(".gif"):
+            options = {k: v for k, v in options.items() if v is not None}  # crf etc. given for a GIF: refused
+            options.update({k: v for k, v in self.gif_options.items() if v is not None})
+            if self.gif_options["loop"] is None and anims:
+                # Like to_html5_video: a GIF loops when the animation repeats, else plays once.
+                options["loop"] = 0 if all(getattr(a, "_repeat", True) for a in anims) else 1
+        else:
+            given = sorted(k for k, v in self.gif_options.items() if v is not None)
+            if given:
+                raise ParameterError(f"{', '.join(given)} apply to GIF output only; {outfile} is an MP4")
         if self.metadata:
             if str(os.fspath(outfile)).lower().endswith(".gif"):
                 warnings.warn(f"a GIF has no metadata fields; ignoring {sorted(self.metadata)}",
                               FramepipeWarning, stacklevel=2)
             else:
                 options["metadata"] = dict(self.metadata)
+        recorder = _Recorder(fig, float(self.dpi), anims, self.blit)
         try:
             self._video = VideoWriter(outfile, fps=self.fps, **options)
         except BaseException:
@@ -892,7 +909,7 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         if anims is not None:
             counts = [getattr(a, "_save_count", None) for a in anims]
             if counts and None not in counts:
-                self._total = int(sum(counts))
+                self._total = int(min(counts))  # Animation.save zips the animations' frames
         self._bar = None
         if self.progress is not False and (self.progress or _interactive()):
             self._bar = _progress_bar(self._total, os.path.basename(os.fspath(outfile)), bool(self.progress))

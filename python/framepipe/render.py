@@ -31,7 +31,7 @@ from typing import Any, Callable
 from . import _native
 from ._render_task import call_make_frame, run_chunk
 from .errors import ParameterError, RenderError
-from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair, _metadata_pairs
+from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair, _metadata_pairs, _output_format
 
 
 @contextlib.contextmanager
@@ -460,7 +460,12 @@ def render(
         raise ParameterError("give exactly one of n_frames and duration")
     use_time = duration is not None
     if use_time:
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, Fraction)) or not (
+                math.isfinite(duration) and duration > 0):
+            raise ParameterError(f"duration must be a positive, finite number of seconds, got {duration!r}")
         n_frames = round(Fraction(duration) * fps_frac)
+        if n_frames < 1:
+            raise ParameterError(f"duration {duration} s at {fps_frac} fps is less than one frame")
     if not isinstance(n_frames, int) or isinstance(n_frames, bool) or n_frames < 1:
         raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}")
     if workers is None:
@@ -471,9 +476,11 @@ def render(
         raise ParameterError(f"start_method must be 'fork', 'spawn' or None, got {start_method!r}")
     if start_method == "fork" and not hasattr(os, "fork"):
         raise ParameterError("start_method='fork' is not available on this platform")
-    path = os.fspath(path)
-    is_gif = encode_options.get("format") == "gif" or (
-        encode_options.get("format") is None and path.lower().endswith(".gif"))
+    path = os.fsdecode(path)
+    # Encoder options are checked here, before anything is rendered (a worker would report
+    # them as a failure of make_frame), with the same rules as for a VideoWriter.
+    fmt = _output_format(path, encode_options.get("format"))
+    is_gif = VideoWriter(None, fps_frac, **{**encode_options, "format": fmt}).format == "gif"  # in memory, unused
 
     if workers == 1 and executor is None:
         return _render_serial(make_frame, path, n_frames, fps_frac, use_time, setup, progress,
@@ -484,6 +491,11 @@ def render(
     payload = cloudpickle.dumps((make_frame, setup, use_time, (fps_frac.numerator, fps_frac.denominator)))
     if chunk_frames is None:
         chunk_frames = _default_chunk_frames(n_frames, workers, fps_frac)
+        if is_gif:
+            # GIF chunks come back as raw frames, which the parent holds until it encodes them
+            # (up to workers + 1 chunks): short chunks keep that small (a GIF chunk has no
+            # keyframe or lookahead to pay for). 32 frames of 1280x720 are 88 MB.
+            chunk_frames = min(chunk_frames, 32)
     if not isinstance(chunk_frames, int) or chunk_frames < 1:
         raise ParameterError(f"chunk_frames must be a positive integer, got {chunk_frames!r}")
     chunks = [(c, s, min(s + chunk_frames, n_frames)) for c, s in enumerate(range(0, n_frames, chunk_frames))]
@@ -706,4 +718,6 @@ def render_figures(
         update(state, values[i])
         return _figure_of(state)
 
+    # Transparent figure parts over white, as matplotlib's writers and FramepipeWriter do.
+    options.setdefault("background", (255, 255, 255))
     return render(make_frame, path, n_frames=len(values), fps=fps, setup=setup, **options)

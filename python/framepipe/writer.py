@@ -33,9 +33,20 @@ def _output_format(path: str | None, format: str | None) -> str:
         if not isinstance(format, str) or format.strip().lower().lstrip(".") not in _FORMATS:
             raise ParameterError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
         return format.strip().lower().lstrip(".")
-    if path is not None and os.path.splitext(path)[1].lower() == ".gif":
+    ext = os.path.splitext(path)[1].lower().lstrip(".") if path is not None else ""
+    if ext == "gif":
         return "gif"
+    if ext in _FOREIGN_EXTENSIONS:
+        raise UnsupportedError(
+            f"{path} names a .{ext} file, but framepipe writes MP4 (H.264) or GIF: name it .mp4 (or .m4v, "
+            f".mov) or .gif, or pass format= explicitly")
     return "mp4"
+
+
+# Containers and image formats framepipe does not write: an MP4 under such a name would mislead
+# (the engine's list: FOREIGN_EXTENSIONS in crates/framepipe/src/options.rs).
+_FOREIGN_EXTENSIONS = {"webm", "mkv", "avi", "wmv", "flv", "ogv", "ogg", "mpg", "mpeg", "ts", "m2ts", "h264",
+                       "264", "hevc", "png", "apng", "webp", "jpg", "jpeg", "bmp", "tif", "tiff", "avif", "heic"}
 
 
 def _fps_pair(fps: FpsLike) -> tuple[int, int]:
@@ -65,7 +76,8 @@ def _fps_pair(fps: FpsLike) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class VideoResult:
-    """What a finished video holds."""
+    """What a finished video holds. ``width`` and ``height`` are the file's picture size: for an
+    MP4 of odd-sized frames, the even size they were padded to."""
 
     path: str | None
     frames: int
@@ -83,9 +95,14 @@ class VideoResult:
 
     def _repr_html_(self) -> str:
         """Jupyter shows the video itself (see :class:`framepipe.Video`)."""
+        import html
+
         from .display import Video
 
-        return Video(self)._repr_html_()
+        try:
+            return Video(self)._repr_html_()
+        except OSError as e:  # the file was moved or deleted since: say so in the notebook
+            return f"<p>framepipe: cannot show {html.escape(str(self.path))}: {html.escape(str(e))}</p>"
 
 
 def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = True) -> None:
@@ -347,8 +364,9 @@ class VideoWriter:
             path=self._path,
             frames=summary["frames"],
             bytes=summary["bytes"],
-            width=summary["width"],
-            height=summary["height"],
+            # What the file holds: an odd-sized MP4 is padded to even (coded) dimensions.
+            width=summary.get("coded_width", summary["width"]),
+            height=summary.get("coded_height", summary["height"]),
             fps=self._fps,
             data=summary.get("data"),
             format=self._format,

@@ -114,7 +114,29 @@ impl OutputFormat {
             _ => OutputFormat::Mp4,
         }
     }
+
+    /// Like [`from_path`](Self::from_path), but an extension that names another container or
+    /// an image format (.webm, .mkv, .avi, .png, ...) is an error rather than an MP4 under a
+    /// misleading name.
+    pub fn from_path_checked(path: &std::path::Path) -> Result<OutputFormat> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if FOREIGN_EXTENSIONS.contains(&ext.as_str()) {
+            return Err(Error::unsupported(format!(
+                "{} names a .{ext} file, but framepipe writes MP4 (H.264) or GIF: name it .mp4 (or .m4v, \
+                 .mov) or .gif, or give the format explicitly",
+                path.display()
+            )));
+        }
+        Ok(Self::from_path(path))
+    }
 }
+
+/// Extensions of containers and image formats framepipe does not write (see
+/// [`OutputFormat::from_path_checked`]); python/framepipe/writer.py keeps the same list.
+pub const FOREIGN_EXTENSIONS: &[&str] = &[
+    "webm", "mkv", "avi", "wmv", "flv", "ogv", "ogg", "mpg", "mpeg", "ts", "m2ts", "h264", "264", "hevc",
+    "png", "apng", "webp", "jpg", "jpeg", "bmp", "tif", "tiff", "avif", "heic",
+];
 
 /// How colours missing from a GIF's palette are approximated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

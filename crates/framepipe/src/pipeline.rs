@@ -154,7 +154,10 @@ impl VideoWriter {
     /// accepted: a run that fails before that leaves it as it was.
     pub fn create(path: impl AsRef<Path>, opts: EncodeOptions) -> Result<Self> {
         let path = path.as_ref();
-        let format = opts.format.unwrap_or_else(|| OutputFormat::from_path(path));
+        let format = match opts.format {
+            Some(f) => f,
+            None => OutputFormat::from_path_checked(path)?,
+        };
         Self::check_options(&opts, format)?;
         let existed = path.exists();
         let file = OpenOptions::new()
