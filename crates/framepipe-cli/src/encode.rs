@@ -1,13 +1,20 @@
 //! `framepipe encode`: feed raw frames from standard input, or decoded image files, to a
 //! [`VideoWriter`]. When the input stops early (a partial frame, an undecodable image), the frames
-//! before it are kept: the file is finished and playable, and the command still exits 1.
+//! before it are kept: the file is finished and playable, and the command still exits 1. So on
+//! Ctrl-C, SIGTERM or SIGHUP (see [`crate::interrupt`]), with exit status 128 + the signal.
+//!
+//! The input is read (and images decoded) on a thread of its own, one frame ahead of the
+//! encoder, and handed over through a channel that also carries the signal wake-ups.
 
+use crate::interrupt::{signal_name, Interrupt};
 use crate::progress::Progress;
-use crate::{error_chain, report, usage_error, CliError, EncodeArgs};
+use crate::{error_chain, report, usage_error, CliError, EncodeArgs, Interrupted};
 use framepipe::frame::MAX_DIMENSION;
 use framepipe::{Frame, PixelFormat, VideoWriter};
 use std::io::{self, BufReader, IsTerminal, Read};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 /// Read standard input through a buffer this large (a frame larger than it is read directly).
 const STDIN_BUFFER: usize = 1 << 20;
@@ -15,6 +22,16 @@ const STDIN_BUFFER: usize = 1 << 20;
 enum Input<'a> {
     Raw { width: u32, height: u32, format: PixelFormat },
     Images(&'a [PathBuf]),
+}
+
+/// What the input thread sends to the encoding (main) thread.
+enum Item {
+    /// The pixels of input frame `index`, packed.
+    Frame { index: usize, pixels: Vec<u8>, width: u32, height: u32, format: PixelFormat },
+    /// The input ended: normally, or early with the reason.
+    End(Result<(), CliError>),
+    /// A signal arrived: look at [`Interrupt::signal`].
+    Wake,
 }
 
 /// The output file, the writer and the progress line, for one run.
@@ -45,6 +62,16 @@ impl Session<'_> {
 }
 
 pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
+    if args.output.as_os_str() == "-" {
+        usage_error(
+            "the output cannot be `-` (standard output): an MP4 needs a seekable file (its index is \
+             written at the start, after the frames), and a GIF's palette is rewritten in place; \
+             give a file name",
+        );
+    }
+    if let Err(e) = framepipe::OutputFormat::from_path_checked(&args.output) {
+        usage_error(&e.to_string());
+    }
     let misplaced = args.misplaced_options();
     if !misplaced.is_empty() {
         let (what, instead) = match args.format() {
@@ -63,14 +90,35 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
             );
         }
     }
+    // One frame in the channel, one being read and one being encoded.
+    let (tx, rx) = mpsc::sync_channel::<Item>(1);
+    let waker = tx.clone();
+    let interrupt = Interrupt::install(move || {
+        // Full: the main thread has an item to take and checks the flag then. Disconnected:
+        // it no longer reads items.
+        let _ = waker.try_send(Item::Wake);
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     // Bad options and an unwritable output fail here, before any input is read.
     let writer = VideoWriter::create(&args.output, args.options())?;
     let mut session = Session { writer, output: &args.output, progress: Progress::new() };
 
-    let (fed, noun) = match input {
-        Input::Raw { width, height, format } => (feed_raw(&mut session, width, height, format), "complete frames"),
-        Input::Images(paths) => (feed_images(&mut session, paths), "frames"),
+    // Buffers the encoder is done with, for the reader to fill again.
+    let (recycle, free) = mpsc::channel::<Vec<u8>>();
+    let noun = match input {
+        Input::Raw { width, height, format } => {
+            spawn_input(tx, move |tx| read_raw(tx, &free, width, height, format))?;
+            "complete frames"
+        }
+        Input::Images(paths) => {
+            let paths = paths.to_vec();
+            spawn_input(tx, move |tx| read_images(tx, &paths))?;
+            "frames"
+        }
     };
+    let fed = encode_items(&mut session, &rx, &recycle, &interrupt, &input);
+    // Stop the input thread at its next frame (one blocked in a read is left behind).
+    drop(rx);
     session.flush_warnings();
     let Session { writer, output, mut progress } = session;
     let shown = output.display();
@@ -79,6 +127,9 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
         progress.clear();
         drop(writer);
         remove_if_regular_file(output);
+        if let Some(sig) = interrupt.signal() {
+            return Err(interrupted(sig, format!("{} received before any frame was encoded; {shown} was not written", signal_name(sig))));
+        }
         let why = fed.err().unwrap_or_else(|| "no frames to encode".into());
         return Err(format!("{}; {shown} was not written", error_chain(why.as_ref())).into());
     }
@@ -89,6 +140,28 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
     match &finished {
         Ok(s) => progress.done(s.frames, s.bytes),
         Err(_) => progress.done(frames_so_far, bytes_so_far),
+    }
+    // A signal wins over an early end of input: Ctrl-C in a terminal also stops the program
+    // that writes the frames, and its partial last frame is not the news.
+    if let Some(sig) = interrupt.signal() {
+        let name = signal_name(sig);
+        return Err(interrupted(
+            sig,
+            match finished {
+                Ok(s) => {
+                    let kept = match s.frames {
+                        1 => "the 1 frame encoded so far was kept".to_string(),
+                        n => format!("the {n} frames encoded so far were kept"),
+                    };
+                    format!("{name} received, stopped reading input; {kept} in {shown}")
+                }
+                Err(f) => format!(
+                    "{name} received, stopped reading input; finishing {shown} with the {frames_so_far} frames \
+                     encoded so far failed: {}",
+                    error_chain(&f)
+                ),
+            },
+        ));
     }
     match (fed, finished) {
         (Ok(()), Ok(s)) => {
@@ -119,6 +192,57 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
             error_chain(&f)
         )
         .into()),
+    }
+}
+
+fn interrupted(sig: i32, note: String) -> CliError {
+    Box::new(Interrupted { note, status: (128 + sig).clamp(0, 255) as u8 })
+}
+
+/// Run `read` on the input thread; it ends with an [`Item::End`] (also if it panics, so that
+/// the main thread never waits for an item that cannot come).
+fn spawn_input(
+    tx: SyncSender<Item>,
+    read: impl FnOnce(&SyncSender<Item>) -> Result<(), CliError> + Send + 'static,
+) -> Result<(), CliError> {
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            let res = catch_unwind(AssertUnwindSafe(|| read(&tx)))
+                .unwrap_or_else(|_| Err("internal error: reading the input panicked".into()));
+            let _ = tx.send(Item::End(res));
+        })
+        .map_err(|e| format!("cannot start the input thread: {e}"))?;
+    Ok(())
+}
+
+/// Encode the items from the input thread until the input ends or a signal arrives (checked
+/// before every item). Returns how the input ended.
+fn encode_items(
+    s: &mut Session,
+    rx: &Receiver<Item>,
+    recycle: &mpsc::Sender<Vec<u8>>,
+    interrupt: &Interrupt,
+    input: &Input,
+) -> Result<(), CliError> {
+    loop {
+        let item = rx.recv().map_err(|_| "internal error: the input thread vanished")?;
+        if interrupt.signal().is_some() {
+            return Ok(());
+        }
+        match item {
+            Item::Frame { index, pixels, width, height, format } => {
+                let name = |e: &(dyn std::error::Error + 'static)| match input {
+                    Input::Raw { .. } => format!("frame {index}: {}", error_chain(e)),
+                    Input::Images(paths) => format!("{}: {}", paths[index].display(), error_chain(e)),
+                };
+                let frame = Frame::packed(&pixels, width, height, format).map_err(|e| name(&e))?;
+                s.write(&frame).map_err(|e| name(&e))?;
+                let _ = recycle.send(pixels);
+            }
+            Item::End(res) => return res,
+            Item::Wake => {}
+        }
     }
 }
 
@@ -168,12 +292,19 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-fn feed_raw(s: &mut Session, width: u32, height: u32, format: PixelFormat) -> Result<(), CliError> {
+/// The input thread for raw frames: read frames of `width x height` from standard input and
+/// send them, reusing the buffers the encoder sends back on `free`.
+fn read_raw(
+    tx: &SyncSender<Item>,
+    free: &Receiver<Vec<u8>>,
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+) -> Result<(), CliError> {
     let frame_len = width as usize * height as usize * format.bytes_per_pixel();
     let mut reader = BufReader::with_capacity(STDIN_BUFFER, io::stdin().lock());
-    let mut buf = vec![0u8; frame_len];
-    loop {
-        let index = s.writer.frames_written();
+    for index in 0.. {
+        let mut buf = free.try_recv().unwrap_or_else(|_| vec![0u8; frame_len]);
         let n = read_full(&mut reader, &mut buf)
             .map_err(|e| format!("cannot read frame {index} from standard input: {e}"))?;
         if n == 0 {
@@ -194,21 +325,25 @@ fn feed_raw(s: &mut Session, width: u32, height: u32, format: PixelFormat) -> Re
             )
             .into());
         }
-        let frame = Frame::packed(&buf, width, height, format)?;
-        s.write(&frame).map_err(|e| format!("frame {index}: {}", error_chain(&e)))?;
+        if tx.send(Item::Frame { index, pixels: buf, width, height, format }).is_err() {
+            break; // the encoder stopped
+        }
     }
+    Ok(())
 }
 
-fn feed_images(s: &mut Session, paths: &[PathBuf]) -> Result<(), CliError> {
+/// The input thread for image files: decode each and send it.
+fn read_images(tx: &SyncSender<Item>, paths: &[PathBuf]) -> Result<(), CliError> {
     for (index, path) in paths.iter().enumerate() {
-        let shown = path.display();
         let image = decode_image(path).map_err(|e| e.describe(path, index))?;
         // Always RGBA: the engine composites transparent pixels over --background and converts
         // opaque RGBA straight from this buffer, so images with and without alpha can be mixed.
         let rgba = image.into_rgba8();
-        let frame = Frame::packed(rgba.as_raw(), rgba.width(), rgba.height(), PixelFormat::Rgba)
-            .map_err(|e| format!("{shown}: {e}"))?;
-        s.write(&frame).map_err(|e| format!("{shown}: {}", error_chain(&e)))?;
+        let (width, height) = rgba.dimensions();
+        let item = Item::Frame { index, pixels: rgba.into_raw(), width, height, format: PixelFormat::Rgba };
+        if tx.send(item).is_err() {
+            break; // the encoder stopped
+        }
     }
     Ok(())
 }

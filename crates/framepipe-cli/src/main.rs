@@ -5,6 +5,7 @@
 //! options, muxing) lives in the library.
 
 mod encode;
+mod interrupt;
 mod probe;
 mod progress;
 
@@ -29,9 +30,9 @@ Examples:
   # An animated GIF (by the extension): 128 colours, ordered dithering, played 3 times:
   framepipe encode out.gif --fps 15 --colors 128 --dither ordered --loop 3 frames/*.png
 
-  # What an MP4 holds:
+  # What an MP4 (or a GIF) holds:
   framepipe probe out.mp4
-  framepipe probe --json out.mp4";
+  framepipe probe --json out.gif";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,7 +55,8 @@ enum Command {
     /// Encode raw frames from standard input, or image files, to an MP4 (or a GIF: `out.gif`).
     #[command(after_long_help = EXAMPLES)]
     Encode(EncodeArgs),
-    /// Print what an MP4 file holds: size, frame count, frame rate, duration, codec, colour.
+    /// Print what an MP4 file holds (size, frame count, frame rate, duration, codec, colour), or
+    /// an animated GIF (size, frame count, duration, loop count).
     Probe(ProbeArgs),
 }
 
@@ -81,7 +83,7 @@ pub struct EncodeArgs {
     pub fps: Rational,
 
     /// Constant quality: lower is better and larger (18 looks near-lossless, 28 is small); 23 is
-    /// x264's default [range: 0 to 51].
+    /// x264's default [range: 1 to 51; 0, lossless, needs a profile browsers do not play].
     #[arg(long, value_name = "CRF", conflicts_with = "bitrate")]
     pub crf: Option<f32>,
 
@@ -182,7 +184,7 @@ impl EncodeArgs {
 
 #[derive(Args, Debug)]
 pub struct ProbeArgs {
-    /// The MP4 file to inspect.
+    /// The MP4 or GIF file to inspect.
     pub file: PathBuf,
     /// Print a JSON object instead of `key: value` lines.
     #[arg(long)]
@@ -277,10 +279,28 @@ pub fn usage_error(message: &str) -> ! {
     encode.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
 }
 
-/// Print a line to standard error as `framepipe: <kind>: <message>`.
+/// Print a line to standard error as `framepipe: <kind>: <message>` (a standard error that
+/// cannot be written to, such as a hung-up terminal, is not a reason to panic).
 pub fn report(kind: &str, message: &str) {
-    eprintln!("framepipe: {kind}: {message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "framepipe: {kind}: {message}");
 }
+
+/// `encode` was stopped by a signal (and finished the file with the frames so far): `main`
+/// prints the note as `framepipe: interrupted: ...` and exits with `status` (128 + the signal).
+#[derive(Debug)]
+pub struct Interrupted {
+    pub note: String,
+    pub status: u8,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.note)
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -290,10 +310,16 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            report("error", &error_chain(e.as_ref()));
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<Interrupted>() {
+            Some(i) => {
+                report("interrupted", &i.note);
+                ExitCode::from(i.status)
+            }
+            None => {
+                report("error", &error_chain(e.as_ref()));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

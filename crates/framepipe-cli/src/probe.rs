@@ -1,20 +1,35 @@
-//! `framepipe probe`: what an MP4 holds, as `key: value` lines or a JSON object.
+//! `framepipe probe`: what an MP4 (or an animated GIF) holds, as `key: value` lines or a JSON
+//! object.
 
 use crate::{CliError, ProbeArgs};
+use framepipe::encode::gif::probe::{is_gif, probe_gif, GifInfo};
 use framepipe::mux::mp4::{probe, Mp4Info};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::path::Path;
 
 pub fn run(args: &ProbeArgs) -> Result<(), CliError> {
-    let info = probe(&args.file).map_err(|e| {
-        let msg = crate::error_chain(&e);
-        let shown = args.file.display().to_string();
-        if msg.contains(&shown) {
-            msg
+    let text = if starts_like_gif(&args.file) {
+        let info = probe_gif(&args.file).map_err(|e| with_path(&args.file, &e))?;
+        if args.json {
+            gif_json(&info)
         } else {
-            format!("{shown}: {msg}")
+            info.to_string()
         }
-    })?;
-    let text = if args.json { to_json(&info) } else { info.to_string() };
+    } else {
+        let info = probe(&args.file).map_err(|e| {
+            // The MP4 reader only knows MP4; this command also reads GIFs.
+            let msg = with_path(&args.file, &e);
+            match msg.find("not an MP4 file") {
+                Some(at) => format!("{}not an MP4 or GIF file{}", &msg[..at], &msg[at + "not an MP4 file".len()..]),
+                None => msg,
+            }
+        })?;
+        if args.json {
+            to_json(&info)
+        } else {
+            info.to_string()
+        }
+    };
     let mut out = std::io::stdout().lock();
     let res = writeln!(out, "{}", text.trim_end()).and_then(|_| out.flush());
     match res {
@@ -22,6 +37,24 @@ pub fn run(args: &ProbeArgs) -> Result<(), CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(format!("cannot write to standard output: {e}").into()),
         Ok(()) => Ok(()),
+    }
+}
+
+/// The file starts with a GIF signature (a file that cannot be read is left to the MP4 reader,
+/// which reports why).
+fn starts_like_gif(path: &Path) -> bool {
+    let mut head = [0u8; 6];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && is_gif(&head)
+}
+
+/// The error's text, starting with the file's path.
+fn with_path(path: &Path, e: &framepipe::Error) -> String {
+    let msg = crate::error_chain(e);
+    let shown = path.display().to_string();
+    if msg.contains(&shown) {
+        msg
+    } else {
+        format!("{shown}: {msg}")
     }
 }
 
@@ -55,6 +88,7 @@ fn json_f64(x: f64) -> String {
 
 fn to_json(info: &Mp4Info) -> String {
     let mut fields: Vec<(&str, String)> = vec![
+        ("format", json_str("mp4")),
         ("width", info.width.to_string()),
         ("height", info.height.to_string()),
         ("frame_count", info.frame_count.to_string()),
@@ -88,6 +122,25 @@ fn to_json(info: &Mp4Info) -> String {
     fields.push(("brand", json_str(&info.brand)));
     let tags: Vec<String> = info.tags.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
     fields.push(("tags", format!("{{{}}}", tags.join(", "))));
+    json_object(&fields)
+}
+
+/// A JSON object, one field a line.
+fn json_object(fields: &[(&str, String)]) -> String {
     let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {}: {v}", json_str(k))).collect();
     format!("{{\n{}\n}}", body.join(",\n"))
+}
+
+fn gif_json(info: &GifInfo) -> String {
+    json_object(&[
+        ("format", json_str("gif")),
+        ("version", json_str(&info.version)),
+        ("codec", json_str("gif")),
+        ("width", info.width.to_string()),
+        ("height", info.height.to_string()),
+        ("frame_count", info.frame_count.to_string()),
+        ("duration_seconds", json_f64(info.duration_seconds)),
+        ("loop", info.loop_count.to_string()),
+        ("file_size", info.file_size.to_string()),
+    ])
 }

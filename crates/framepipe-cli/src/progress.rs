@@ -57,7 +57,7 @@ impl Progress {
     pub fn done(&mut self, frames: u64, bytes: u64) {
         if self.enabled && (frames > 0 || self.drawn > 0) {
             self.draw(frames, bytes);
-            eprintln!();
+            let _ = writeln!(std::io::stderr());
             self.drawn = 0;
         }
     }

@@ -550,6 +550,22 @@ fn probe_of_a_non_mp4_fails_clearly() {
     assert!(r.stderr.starts_with("framepipe: error: "), "{}", r.stderr);
     assert!(r.stderr.contains(path_str(&bad)), "{}", r.stderr);
     assert_eq!(r.stdout, "");
+    // The file's real first bytes (not bytes 4..8, the box type of an MP4 header).
+    assert!(
+        r.stderr.contains("not an MP4 or GIF file: it starts with bytes 68 65 6c 6c 6f 2c 20 74 (\"hello, t\")"),
+        "{}",
+        r.stderr
+    );
+    let png = dir.join("picture.png");
+    image::RgbImage::from_raw(4, 4, vec![7u8; 48]).unwrap().save(&png).unwrap();
+    let r = run(&["probe", "--json", path_str(&png)], &[]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("not an MP4 or GIF file: it starts with bytes 89 50 4e 47 0d 0a 1a 0a"), "{}", r.stderr);
+    let tiny = dir.join("tiny.bin");
+    std::fs::write(&tiny, b"GIF8").unwrap();
+    let r = run(&["probe", path_str(&tiny)], &[]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("not an MP4 or GIF file: it is only 4 bytes long: bytes 47 49 46 38 (\"GIF8\")"), "{}", r.stderr);
 
     let r = run(&["probe", path_str(&dir.join("missing.mp4"))], &[]);
     assert_eq!(r.code, Some(1));
@@ -566,7 +582,21 @@ fn bad_crf_fails_before_writing() {
     let out = dir.join("out.mp4");
     let r = run(&["encode", path_str(&out), "--size", "64x48", "--crf", "99"], &gradient(64, 48, 0));
     assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert_eq!(r.stderr.trim_end(), "framepipe: error: crf must be between 0 and 51, got 99");
+    assert_eq!(r.stderr.trim_end(), "framepipe: error: crf must be between 1 and 51, got 99");
+    assert!(!out.exists());
+    let r = run(&["encode", path_str(&out), "--size", "64x48", "--crf", "0"], &gradient(64, 48, 0));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("lossless") && r.stderr.contains("crf 1 or more"), "{}", r.stderr);
+    assert!(!out.exists());
+}
+
+#[test]
+fn other_containers_names_are_refused() {
+    let dir = TempDir::new("webm");
+    let out = dir.join("out.webm");
+    let r = run(&["encode", path_str(&out), "--size", "64x48"], &gradient(64, 48, 0));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains(".webm file, but framepipe writes MP4 (H.264) or GIF"), "{}", r.stderr);
     assert!(!out.exists());
 }
 
@@ -717,4 +747,324 @@ fn options_of_the_other_format_are_usage_errors() {
         assert_eq!(r.code, Some(2), "{bad:?}: {}", r.stderr);
     }
     assert!(!gif.exists() && !mp4.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// probe on a GIF, checked against ffprobe
+// ---------------------------------------------------------------------------------------------
+
+/// `framepipe probe` (text and --json) of a GIF against ffprobe's reading of it and the file.
+fn check_gif_probe(path: &Path, expect_loop: u32) -> u64 {
+    let p = common::ffprobe(path, "stream=codec_name,width,height,nb_read_frames:format=duration");
+    let r = run_ok(&["probe", "--json", path_str(path)], &[]);
+    let j = r.stdout.replace(char::is_whitespace, "");
+    let size = std::fs::metadata(path).unwrap().len();
+    for needle in [
+        "\"format\":\"gif\"".to_string(),
+        format!("\"width\":{}", field(&p, "width")),
+        format!("\"height\":{}", field(&p, "height")),
+        format!("\"frame_count\":{}", field(&p, "nb_read_frames")),
+        format!("\"loop\":{expect_loop}"),
+        format!("\"file_size\":{size}"),
+    ] {
+        assert!(j.contains(&needle), "probe --json lacks {needle}:\n{}\nffprobe: {p:?}", r.stdout);
+    }
+    let duration: f64 = j.split("\"duration_seconds\":").nth(1).unwrap().split([',', '}']).next().unwrap().parse().unwrap();
+    let ff_duration: f64 = field(&p, "duration").parse().unwrap();
+    assert!((duration - ff_duration).abs() < 0.0051, "probe {duration} s, ffprobe {ff_duration} s");
+
+    let r = run_ok(&["probe", path_str(path)], &[]);
+    for needle in [
+        format!("width: {}", field(&p, "width")),
+        format!("height: {}", field(&p, "height")),
+        format!("frames: {}", field(&p, "nb_read_frames")),
+        format!("loop: {expect_loop} "),
+        format!("file size: {size} bytes"),
+    ] {
+        assert!(r.stdout.contains(&needle), "probe lacks {needle:?}:\n{}", r.stdout);
+    }
+    field(&p, "nb_read_frames").parse().unwrap()
+}
+
+#[test]
+fn probe_describes_gifs_as_ffprobe_reads_them() {
+    let dir = TempDir::new("probe-gif");
+    // framepipe's GIFs: 30 fps (delays 3, 3, 4 cs), played 3 times; 7 fps, forever; once.
+    let src = gradients(81, 47, 12);
+    let out = dir.join("a.gif");
+    run_ok(&["encode", path_str(&out), "--size", "81x47", "--fps", "30", "--loop", "3"], &src.concat());
+    assert_eq!(check_gif_probe(&out, 3), 12);
+    let out = dir.join("b.gif");
+    run_ok(&["encode", path_str(&out), "--size", "81x47", "--fps", "7"], &src[..9].concat());
+    assert_eq!(check_gif_probe(&out, 0), 9);
+    let files = write_images(&dir, &gradients(64, 48, 4), 64, 48, "png");
+    let out = dir.join("c.gif");
+    assert_eq!(encode_files(&out, &files, &["--fps", "10", "--loop", "1"]).code, Some(0));
+    assert_eq!(check_gif_probe(&out, 1), 4);
+    // One that ffmpeg wrote (its own GIF muxer: loops forever, 10 fps).
+    let out = dir.join("ffmpeg.gif");
+    common::run_tool(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=10", "-frames:v", "15"])
+            .arg(&out),
+    );
+    assert_eq!(check_gif_probe(&out, 0), 15);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output `-` is refused
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn output_dash_is_a_usage_error() {
+    let dir = TempDir::new("dash-out");
+    for format_flag in [&[][..], &["--colors", "16"][..]] {
+        let mut args = vec!["encode", "-", "--size", "8x8"];
+        args.extend_from_slice(format_flag);
+        let out = Command::new(BIN)
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("the output cannot be `-` (standard output): an MP4 needs a seekable file"), "{stderr}");
+        assert!(stderr.contains("Usage: framepipe encode"), "{stderr}");
+        assert!(out.stdout.is_empty());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "a file was written");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C, SIGTERM, SIGHUP: the file is finished with the frames encoded so far
+// ---------------------------------------------------------------------------------------------
+
+fn send_signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) with the pid of a child this test spawned and has not yet reaped.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// Wait for the child to exit (at most `secs`; then kill it and fail): (exit code, stderr).
+fn wait_exit(mut child: std::process::Child, secs: u64) -> (Option<i32>, String) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            return (status.code(), stderr);
+        }
+        if start.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("framepipe did not exit within {secs} s of the signal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn spawn_encode(args: &[&str]) -> std::process::Child {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run framepipe")
+}
+
+/// The interruption note must be the only line on stderr; returns the frame count it reports.
+fn interrupted_frames(stderr: &str, signal: &str, out: &Path) -> u64 {
+    let prefix = format!("framepipe: interrupted: {signal} received, stopped reading input; the ");
+    let rest = stderr
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("unexpected stderr: {stderr:?}"));
+    let (n, rest) = rest.split_once(' ').unwrap();
+    let n: u64 = n.parse().unwrap();
+    let kept = if n == 1 { "frame encoded so far was kept in" } else { "frames encoded so far were kept in" };
+    assert_eq!(rest, format!("{kept} {}\n", out.display()), "stderr: {stderr:?}");
+    assert!(n >= 1);
+    n
+}
+
+/// The top-level MP4 boxes, in file order.
+fn top_level_boxes(path: &Path) -> Vec<String> {
+    let data = std::fs::read(path).unwrap();
+    let (mut pos, mut names) = (0usize, Vec::new());
+    while pos + 8 <= data.len() {
+        let size = match u32::from_be_bytes(data[pos..pos + 4].try_into().unwrap()) {
+            1 => u64::from_be_bytes(data[pos + 8..pos + 16].try_into().unwrap()) as usize, // 64-bit size
+            0 => data.len() - pos, // to the end of the file
+            n => n as usize,
+        };
+        names.push(String::from_utf8_lossy(&data[pos + 4..pos + 8]).into_owned());
+        assert!(size >= 8, "bad box size at {pos}");
+        pos += size;
+    }
+    assert_eq!(pos, data.len(), "boxes do not end at the end of the file");
+    names
+}
+
+/// A complete, faststart MP4 of exactly `src` (the frames kept), decoding without a complaint.
+fn check_kept_mp4(out: &Path, src: &[Vec<u8>], w: u32, h: u32) {
+    let boxes = top_level_boxes(out);
+    assert_eq!(&boxes[..3], ["ftyp", "moov", "mdat"], "{boxes:?}");
+    let (_, messages) = ffmpeg_decode(out, &["-f", "null"]);
+    assert_eq!(messages, "", "ffmpeg complained decoding {}", out.display());
+    check_video(out, &Expect { width: w, height: h, frames: src.len(), fps: (30, 1) }, src, 30.0);
+}
+
+#[test]
+fn signal_with_steady_input_keeps_the_frames_encoded_so_far() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (w, h) = (160u32, 120u32);
+    // The input cycles through these frames until the CLI stops reading.
+    let cycle = Arc::new(gradients(w, h, 50));
+    for (sig, name, code) in [(libc::SIGINT, "SIGINT", 130), (libc::SIGTERM, "SIGTERM", 143), (libc::SIGHUP, "SIGHUP", 129)] {
+        let dir = TempDir::new("sig-steady");
+        let out = dir.join("out.mp4");
+        let mut child = spawn_encode(&["encode", path_str(&out), "--size", "160x120", "--preset", "veryfast"]);
+        let mut pipe = child.stdin.take().unwrap();
+        let written = Arc::new(AtomicUsize::new(0));
+        let feeder = {
+            let (cycle, written) = (Arc::clone(&cycle), Arc::clone(&written));
+            std::thread::spawn(move || {
+                // Stops at a broken pipe (the CLI exited), or after 100000 frames at the latest.
+                for i in 0..100_000 {
+                    if pipe.write_all(&cycle[i % cycle.len()]).is_err() {
+                        break;
+                    }
+                    written.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        while written.load(Ordering::SeqCst) < 40 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        send_signal(&child, sig);
+        let (status, stderr) = wait_exit(child, 120);
+        feeder.join().unwrap();
+        assert_eq!(status, Some(code), "{name}: {stderr}");
+        let n = interrupted_frames(&stderr, name, &out) as usize;
+        assert!(n <= written.load(Ordering::SeqCst), "{n} frames kept, more than were written");
+        let src: Vec<Vec<u8>> = (0..n).map(|i| cycle[i % cycle.len()].clone()).collect();
+        check_kept_mp4(&out, &src, w, h);
+    }
+}
+
+#[test]
+fn signal_while_stdin_blocks_finishes_the_file() {
+    let (w, h) = (96u32, 64u32);
+    let src = gradients(w, h, 12);
+    for (sig, name, code) in [(libc::SIGINT, "SIGINT", 130), (libc::SIGTERM, "SIGTERM", 143)] {
+        let dir = TempDir::new("sig-blocked");
+        let out = dir.join("out.mp4");
+        let mut child = spawn_encode(&["encode", path_str(&out), "--size", "96x64"]);
+        // 12 frames, then nothing: the pipe stays open, so the CLI's read blocks.
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(&src.concat()).unwrap();
+        // Time to read and encode the 12 frames (one x264 call each).
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        send_signal(&child, sig);
+        let (status, stderr) = wait_exit(child, 120);
+        drop(pipe);
+        assert_eq!(status, Some(code), "{name}: {stderr}");
+        assert_eq!(interrupted_frames(&stderr, name, &out), 12);
+        check_kept_mp4(&out, &src, w, h);
+    }
+
+    // Blocked before the first frame: nothing to keep, no file.
+    let dir = TempDir::new("sig-blocked-empty");
+    let out = dir.join("out.mp4");
+    let mut child = spawn_encode(&["encode", path_str(&out), "--size", "96x64"]);
+    let pipe = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    send_signal(&child, libc::SIGINT);
+    let (status, stderr) = wait_exit(child, 60);
+    drop(pipe);
+    assert_eq!(status, Some(130), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("framepipe: interrupted: SIGINT received before any frame was encoded; {} was not written\n", out.display())
+    );
+    assert!(!out.exists());
+}
+
+/// Start encoding `files` (cycled `times` times) to `out`, and send `sig` once the output has
+/// grown past `min_bytes` (frames are being written). Returns (exit code, stderr, files given).
+fn interrupt_image_encode(out: &Path, files: &[PathBuf], times: usize, sig: i32, min_bytes: u64) -> (Option<i32>, String, usize) {
+    let list: Vec<&str> = (0..times).flat_map(|_| files.iter().map(|p| path_str(p))).collect();
+    let mut args = vec!["encode", path_str(out)];
+    args.extend_from_slice(&list);
+    let child = Command::new(BIN).args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while std::fs::metadata(out).map_or(0, |m| m.len()) < min_bytes {
+        assert!(start.elapsed().as_secs() < 120, "the output never grew");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    send_signal(&child, sig);
+    let (status, stderr) = wait_exit(child, 120);
+    (status, stderr, list.len())
+}
+
+#[test]
+fn signal_while_encoding_image_files_keeps_the_frames_so_far() {
+    let dir = TempDir::new("sig-images");
+    let (w, h) = (160u32, 120u32);
+    let src = gradients(w, h, 10);
+    let files = write_images(&dir, &src, w, h, "png");
+
+    let out = dir.join("out.mp4");
+    let (status, stderr, given) = interrupt_image_encode(&out, &files, 300, libc::SIGINT, 1);
+    assert_eq!(status, Some(130), "{stderr}");
+    let n = interrupted_frames(&stderr, "SIGINT", &out) as usize;
+    assert!(n < given, "{n} of {given} frames: the signal came too late to test anything");
+    let kept: Vec<Vec<u8>> = (0..n).map(|i| src[i % src.len()].clone()).collect();
+    check_kept_mp4(&out, &kept, w, h);
+
+    // An animated GIF: finished the same way (palette, trailer), every frame kept playable.
+    let out = dir.join("out.gif");
+    let (status, stderr, given) = interrupt_image_encode(&out, &files, 300, libc::SIGTERM, 20_000);
+    assert_eq!(status, Some(143), "{stderr}");
+    let n = interrupted_frames(&stderr, "SIGTERM", &out) as usize;
+    assert!(n < given, "{n} of {given} frames: the signal came too late to test anything");
+    let (durations, frames, _) = gif_probe(&out);
+    assert_eq!(frames as usize, n, "{durations:?}");
+    let kept: Vec<Vec<u8>> = (0..n).map(|i| src[i % src.len()].clone()).collect();
+    assert!(psnr(&kept, &gif_decode(&out), w, h, w, h) >= 30.0);
+    assert_eq!(check_gif_probe(&out, 0), n as u64);
+}
+
+#[test]
+fn second_signal_exits_at_once() {
+    // Frames of noise at the slowest preset: finishing (flushing x264's lookahead) takes many
+    // seconds, so the second Ctrl-C comes while the first one's finishing is under way.
+    let (w, h) = (640usize, 480usize);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..w * h * 3 * 8)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let dir = TempDir::new("sig-twice");
+    let out = dir.join("out.mp4");
+    let mut child = spawn_encode(&["encode", path_str(&out), "--size", "640x480", "--preset", "placebo"]);
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(&noise).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    send_signal(&child, libc::SIGINT);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    send_signal(&child, libc::SIGINT);
+    let start = std::time::Instant::now();
+    let (status, stderr) = wait_exit(child, 60);
+    drop(pipe);
+    assert_eq!(status, Some(130), "{stderr}");
+    // Ended by the second signal, not after finishing the file.
+    assert!(!stderr.contains("interrupted"), "the first signal's finishing completed: {stderr}");
+    assert!(start.elapsed().as_secs() < 10, "took {:?} after the second signal", start.elapsed());
 }

@@ -28,6 +28,8 @@
 //! the "unchanged pixel" optimisation, never to show through to the page).
 
 pub mod palette;
+pub mod probe;
+pub use probe::{probe_gif, GifInfo};
 #[cfg(test)]
 mod tests;
 

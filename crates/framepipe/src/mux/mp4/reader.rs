@@ -75,6 +75,16 @@ const FIRST_BOXES: [&[u8; 4]; 14] = [
 pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
     let ctx = || "reading MP4".to_string();
     let file_size = r.seek(SeekFrom::End(0)).ctx(ctx)?;
+    if file_size < 8 {
+        // Too short for a box header.
+        let mut all = vec![0u8; file_size as usize];
+        r.seek(SeekFrom::Start(0)).ctx(ctx)?;
+        r.read_exact(&mut all).ctx(ctx)?;
+        return Err(Error::parameter(match file_size {
+            0 => "not an MP4 file: the file is empty".to_string(),
+            n => format!("not an MP4 file: it is only {n} bytes long: {}", describe_bytes(&all)),
+        }));
+    }
     let mut pos = 0u64;
     let mut brand: Option<String> = None;
     let mut moov: Option<(u64, Vec<u8>)> = None;
@@ -102,16 +112,10 @@ pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
             s => (8, u64::from(s)),
         };
         if pos == 0 && (!FIRST_BOXES.contains(&&kind) || size < header_len) {
-            // Show the file's first 8 bytes (a box header), not the box name at bytes 4..8.
-            let first = &head[..8];
-            let hex: Vec<String> = first.iter().map(|b| format!("{b:02x}")).collect();
-            let text: String = first
-                .iter()
-                .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
-                .collect();
+            // The file's first 8 bytes (a box header), not the box name at bytes 4..8.
             return Err(Error::parameter(format!(
-                "not an MP4 file: it starts with bytes {} ({text:?}) instead of an ftyp box",
-                hex.join(" ")
+                "not an MP4 file: it starts with {} instead of an ftyp box",
+                describe_bytes(&head[..8])
             )));
         }
         if size < header_len || !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
@@ -176,6 +180,16 @@ pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
     info.brand = brand.unwrap_or_default();
     info.faststart = first_mdat.is_none_or(|m| moov_pos < m);
     Ok(info)
+}
+
+/// Bytes in hex, then as text in quotes (`.` for a byte that is not printable ASCII).
+fn describe_bytes(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let text: String = bytes
+        .iter()
+        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
+        .collect();
+    format!("bytes {} ({text:?})", hex.join(" "))
 }
 
 fn describe_fourcc(kind: &[u8; 4]) -> String {
@@ -811,6 +825,11 @@ mod tests {
         assert!(matches!(e, Error::Parameter(_)));
         assert!(e.to_string().starts_with("not an MP4 file"), "{e}");
         let e = probe_reader(Cursor::new(vec![0u8; 3])).unwrap_err();
+        assert_eq!(e.to_string(), "not an MP4 file: it is only 3 bytes long: bytes 00 00 00 (\"...\")");
+        let e = probe_reader(Cursor::new(Vec::new())).unwrap_err();
+        assert_eq!(e.to_string(), "not an MP4 file: the file is empty");
+        // Boxes, but neither ftyp nor moov.
+        let e = probe_reader(Cursor::new(b"\0\0\0\x08free\0\0\0\x08skip".to_vec())).unwrap_err();
         assert_eq!(e.to_string(), "not an MP4 file: no ftyp/moov box found");
         let e = probe_reader(Cursor::new(vec![0xffu8; 100])).unwrap_err();
         assert!(e.to_string().starts_with("not an MP4 file"), "{e}");
