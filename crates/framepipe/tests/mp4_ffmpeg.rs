@@ -598,3 +598,249 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
         "the index was written at the end only {at_end} times"
     );
 }
+
+/// Frame rates across everything framepipe accepts for MP4, from the slowest (one frame an
+/// hour; 1167/2^22 has the largest denominator) to the fastest x264 takes (2^31 - 1 fps, its
+/// H.264 timing limit).
+const SWEEP_RATES: [(u32, u32); 15] = [
+    (1, framepipe::mux::mp4::writer::MAX_FRAME_SECONDS),
+    (1167, framepipe::mux::mp4::writer::MAX_FPS_DEN),
+    (1, 60),
+    (1, 7),
+    (1, 1),
+    (24000, 1001),
+    (30, 1),
+    (60000, 1001),
+    (120, 1),
+    (1000, 1),
+    (2500, 1),
+    (5000, 1),
+    (30000, 1),
+    (120_000, 1),
+    (i32::MAX as u32, 1),
+];
+const SWEEP_W: u32 = 64;
+const SWEEP_H: u32 = 48;
+
+/// Moving gradients, packed RGB: different pictures, so x264 makes P- and B-frames.
+fn sweep_picture(i: u32) -> Vec<u8> {
+    let t = i as f32 * 0.3;
+    let mut v = Vec::with_capacity((SWEEP_W * SWEEP_H * 3) as usize);
+    for y in 0..SWEEP_H {
+        for x in 0..SWEEP_W {
+            v.push((128.0 + 100.0 * (x as f32 / 9.0 + t).sin()) as u8);
+            v.push((128.0 + 100.0 * (y as f32 / 7.0 - t).sin()) as u8);
+            v.push((128.0 + 100.0 * ((x + y) as f32 / 13.0 + 0.5 * t).cos()) as u8);
+        }
+    }
+    v
+}
+
+/// Frames `range` encoded by the engine at `fps` into an MP4 in memory.
+fn sweep_encode(fps: Rational, preset: framepipe::Preset, range: std::ops::Range<u32>) -> Vec<u8> {
+    let opts = framepipe::EncodeOptions {
+        fps,
+        preset,
+        threads: Some(1),
+        ..Default::default()
+    };
+    let mut w = framepipe::VideoWriter::in_memory(opts).unwrap();
+    for i in range {
+        let pic = sweep_picture(i);
+        w.write(
+            &framepipe::Frame::packed(&pic, SWEEP_W, SWEEP_H, framepipe::PixelFormat::Rgb24)
+                .unwrap(),
+        )
+        .unwrap_or_else(|e| panic!("{fps} fps, frame {i}: {e}"));
+    }
+    w.finish_to_vec().unwrap().1
+}
+
+/// Every one of the `n` frames of `path` (made at `fps` from `sweep_picture(0..n)`) plays in
+/// ffmpeg, at exactly frame `i` × 1/fps, and the file lasts n/fps.
+fn check_sweep_file(path: &Path, fps: Rational, n: usize, what: &str) {
+    let p = ffprobe_flat(
+        path,
+        "stream=nb_read_frames,nb_frames,r_frame_rate,time_base,duration:format=duration",
+    );
+    let get = |k: &str| field(&p, k).to_string();
+    assert_eq!(
+        get("streams.stream.0.nb_read_frames"),
+        n.to_string(),
+        "{what}: {p:?}"
+    );
+    assert_eq!(get("streams.stream.0.nb_frames"), n.to_string(), "{what}");
+    assert_eq!(
+        get("streams.stream.0.r_frame_rate"),
+        format!("{}/{}", fps.num, fps.den),
+        "{what}"
+    );
+    // Duration n/fps: to the millisecond up to 1000 fps (the movie timescale, nearest tick),
+    // else exact; ffprobe prints microseconds.
+    let want = n as f64 * fps.den as f64 / fps.num as f64;
+    let tick = if fps.num as u64 <= 1000 * fps.den as u64 {
+        0.0005
+    } else {
+        0.0
+    };
+    for key in ["format.duration", "streams.stream.0.duration"] {
+        let d: f64 = get(key).parse().unwrap();
+        assert!(
+            (d - want).abs() <= tick + 1.5e-6 + want * 1e-12,
+            "{what}: {key} {d} != {want}"
+        );
+    }
+    // Decoded frames' presentation times, in decoder output order: exactly i/fps.
+    let tb = get("streams.stream.0.time_base");
+    let (tb_n, tb_d) = tb.split_once('/').unwrap();
+    let (tb_n, tb_d): (i128, i128) = (tb_n.parse().unwrap(), tb_d.parse().unwrap());
+    let pts: Vec<i128> = ffprobe_text(path, "frame=pts", "csv=p=0")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.trim()
+                .trim_end_matches(',')
+                .parse()
+                .unwrap_or_else(|_| panic!("{what}: pts {l:?}"))
+        })
+        .collect();
+    assert_eq!(pts.len(), n, "{what}: {pts:?}");
+    for (i, &t) in pts.iter().enumerate() {
+        // t * tb == i * den / num
+        assert_eq!(
+            t * tb_n * i128::from(fps.num),
+            i as i128 * i128::from(fps.den) * tb_d,
+            "{what}: frame {i} at {t} × {tb_n}/{tb_d} s: {pts:?}"
+        );
+    }
+    // A transcode by the ffmpeg tool (variable frame rate output, nothing dropped or doubled):
+    // every frame, at frame i × 1/fps, and no message.
+    let o = Command::new("ffmpeg")
+        .args(["-v", "warning", "-i"])
+        .arg(path)
+        .args(["-f", "framemd5", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{what}");
+    let msgs = String::from_utf8_lossy(&o.stderr);
+    // (ffmpeg's raw output "encoder" finds a bitrate below 1000 bit/s suspicious: not ours.
+    // framemd5 hashes yuv420p, 12 bits a pixel.)
+    let raw_bits = f64::from(SWEEP_W * SWEEP_H * 12) * fps.num as f64 / fps.den as f64;
+    let low_rate =
+        |l: &str| raw_bits < 1000.0 && l.contains("The bitrate parameter is set too low");
+    let msgs: Vec<&str> = msgs.lines().filter(|l| !low_rate(l)).collect();
+    assert!(msgs.is_empty(), "{what}: decoder messages: {msgs:?}");
+    let lines = String::from_utf8(o.stdout).unwrap();
+    let (otb_n, otb_d) = lines
+        .lines()
+        .find_map(|l| l.strip_prefix("#tb 0: "))
+        .and_then(|t| t.trim().split_once('/'))
+        .map(|(a, b)| (a.parse::<i128>().unwrap(), b.parse::<i128>().unwrap()))
+        .unwrap_or_else(|| panic!("{what}: no time base in {lines}"));
+    let times: Vec<i128> = lines
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(',').nth(2).unwrap().trim().parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), n, "{what}: {lines}");
+    for (i, &t) in times.iter().enumerate() {
+        assert_eq!(
+            t * otb_n * i128::from(fps.num),
+            i as i128 * i128::from(fps.den) * otb_d,
+            "{what}: ffmpeg's frame {i} at {t} × {otb_n}/{otb_d} s: {times:?}"
+        );
+    }
+    // The pictures are the source's.
+    let mut args = vec!["-fps_mode", "passthrough"];
+    args.extend(common::RAW_RGB24);
+    let (rgb, msgs) = ffmpeg_decode(path, &args);
+    let msgs: Vec<&str> = msgs.lines().filter(|l| !low_rate(l)).collect();
+    assert!(msgs.is_empty(), "{what}: decoder messages: {msgs:?}");
+    let source: Vec<u8> = (0..n as u32).flat_map(sweep_picture).collect();
+    assert_eq!(rgb.len(), source.len(), "{what}");
+    let q = common::psnr(&rgb, &source);
+    assert!(q > 30.0, "{what}: PSNR {q:.1} dB");
+}
+
+/// The rates of the sweep with x264's default preset (3 B-frames, pyramid), and the slowest
+/// one also with placebo (16 B-frames: frames presented up to 19 frames after decoding).
+fn sweep_cases() -> Vec<(Rational, framepipe::Preset)> {
+    let mut v: Vec<_> = SWEEP_RATES
+        .iter()
+        .map(|&(num, den)| (Rational::new(num, den).unwrap(), framepipe::Preset::Medium))
+        .collect();
+    v.push((Rational::new(1, 3600).unwrap(), framepipe::Preset::Placebo));
+    v
+}
+
+/// Every frame plays, at exact times, at any frame rate: milliseconds as the movie timescale
+/// cut the presentation short above 1000 fps (100 frames at 30000 fps played 90, 10 played
+/// none), and frames of tens of millions of ticks at slow rates made ffmpeg discard the
+/// B-frames' composition offsets (10 frames at 1/10000 fps played 8).
+#[test]
+fn mp4_every_frame_plays_at_any_frame_rate() {
+    require_tools();
+    let dir = TempDir::new("mp4-rates");
+    let n = 12;
+    for (fps, preset) in sweep_cases() {
+        let out = dir.join(&format!("r{}_{}_{preset:?}.mp4", fps.num, fps.den));
+        std::fs::write(&out, sweep_encode(fps, preset, 0..n)).unwrap();
+        check_sweep_file(&out, fps, n as usize, &format!("{fps} fps, {preset:?}"));
+    }
+}
+
+/// The same for chunks joined by `Mp4Concat` (what parallel rendering does), whose decode
+/// delay adds to the composition offsets (with a delay of 16 frames, 1/10000 fps gave ffmpeg
+/// warnings and 1/50000 fps lost frames).
+#[test]
+fn mp4_concat_every_frame_plays_at_any_frame_rate() {
+    require_tools();
+    let dir = TempDir::new("mp4-rates-concat");
+    for (fps, preset) in sweep_cases() {
+        let mut c = framepipe::mux::mp4::Mp4Concat::new(Cursor::new(Vec::new()));
+        for range in [0..7, 7..8, 8..13] {
+            c.append(Cursor::new(sweep_encode(fps, preset, range)))
+                .unwrap();
+        }
+        let (frames, out) = c.finish().unwrap();
+        assert_eq!(frames, 13);
+        let path = dir.join(&format!("c{}_{}_{preset:?}.mp4", fps.num, fps.den));
+        std::fs::write(&path, out.into_inner()).unwrap();
+        check_sweep_file(&path, fps, 13, &format!("{fps} fps, {preset:?}, joined"));
+    }
+}
+
+/// A rate too slow for an MP4 track is refused before anything is written: more than an hour
+/// a frame, or a denominator above 2^22.
+#[test]
+fn mp4_too_slow_a_rate_is_refused() {
+    let src_avc = AvcConfig {
+        sps: vec![vec![0x67, 0x64, 0x00, 0x0d, 0xac]],
+        pps: vec![vec![0x68, 0xeb]],
+    };
+    let max = framepipe::mux::mp4::writer::MAX_FPS_DEN;
+    for (num, den, ok) in [
+        (1, 3600, true),
+        (1, 3601, false),
+        (1167, max, true),
+        (1167, max + 1, false),
+    ] {
+        let t = VideoTrack {
+            width: 64,
+            height: 48,
+            fps: Rational::new(num, den).unwrap(),
+            avc: src_avc.clone(),
+            color: ColorInfo::BT709_LIMITED,
+        };
+        let mut out = Cursor::new(Vec::new());
+        let r = Mp4Writer::new(&mut out, t);
+        assert_eq!(r.is_ok(), ok, "{num}/{den}");
+        if let Err(e) = r {
+            assert!(matches!(e, framepipe::Error::Parameter(_)), "{e}");
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("frame rate {num}/{den} ")), "{e}");
+            assert!(msg.contains("MP4"), "{e}");
+            assert!(out.get_ref().is_empty());
+        }
+    }
+}

@@ -5,10 +5,14 @@
 //! chunk's as they are. Presentation times are rebased by the number of frames before the chunk.
 //! Decode times are renumbered: the j-th packet overall (in decode order) gets dts = j - D, for
 //! one fixed decode delay D. The chunks' own decode delays can differ (x264 uses none for a
-//! one-frame chunk, two frames with a B-pyramid), so D is set to the largest reordering any
-//! H.264 encoder of ours can produce (x264 allows at most 16 B-frames): dts then stays strictly
-//! increasing across the joins and never passes pts. A larger D only makes the composition
-//! offsets and the edit list's start a little larger.
+//! one-frame chunk, two frames with a B-pyramid), so D is the most reordering the stream can
+//! have: the SPS's `max_num_reorder_frames` (x264 writes 0 without B-frames, 1 without a
+//! pyramid, 2 with one), or 16 (H.264's limit) if the SPS does not say. A frame presented at
+//! `p` and decoded `j`-th is preceded in decode order by `j` frames of which at most `p` are
+//! presented before it, so `j - p <= D`: dts then stays strictly increasing across the joins
+//! and never passes pts (checked all the same). D is kept as small as that because composition
+//! offsets of D frames and more are what players must hold back: with D = 16 at one frame per
+//! 10000 s, ffmpeg took B-frames presented 44 hours after their decode time for errors.
 
 use std::io::{Read, Seek, Write};
 
@@ -23,17 +27,29 @@ pub struct Mp4Concat<W: Read + Write + Seek> {
     writer: Option<Mp4Writer<W>>,
     track: Option<VideoTrack>,
     frames: i64,
+    /// The decode delay D (set from the first chunk's SPS; every chunk has the same).
+    delay: i64,
     chunks: u64,
     tags: Vec<(String, String)>,
 }
 
-/// The fixed decode delay D, in frames (see the module docs).
-const DECODE_DELAY: i64 = 16;
+/// The decode delay D, in frames, when the SPS does not give one (see the module docs).
+const MAX_DECODE_DELAY: i64 = 16;
+
+/// The decode delay D for a track (see the module docs).
+fn decode_delay(track: &VideoTrack) -> i64 {
+    track
+        .avc
+        .sps
+        .first()
+        .and_then(|sps| super::writer::sps_max_num_reorder_frames(sps))
+        .map_or(MAX_DECODE_DELAY, i64::from)
+}
 
 impl<W: Read + Write + Seek> Mp4Concat<W> {
     pub fn new(out: W) -> Self {
         let tags = super::metadata::with_encoder_tag(&[]);
-        Mp4Concat { out: Some(out), writer: None, track: None, frames: 0, chunks: 0, tags }
+        Mp4Concat { out: Some(out), writer: None, track: None, frames: 0, delay: MAX_DECODE_DELAY, chunks: 0, tags }
     }
 
     /// Movie metadata for the joined file (see [`super::metadata`]); the chunks' own is not
@@ -67,6 +83,7 @@ impl<W: Read + Write + Seek> Mp4Concat<W> {
                 let mut writer = Mp4Writer::new(out, track.clone())?;
                 writer.set_metadata(&self.tags)?;
                 self.writer = Some(writer);
+                self.delay = decode_delay(&track);
                 self.track = Some(track);
             }
             Some(first) => check_same(first, &track, index)?,
@@ -92,15 +109,16 @@ impl<W: Read + Write + Seek> Mp4Concat<W> {
                     )))
                 }
             }
-            if j - p.pts > DECODE_DELAY {
+            if j - p.pts > self.delay {
                 return Err(Error::unsupported(format!(
-                    "chunk {index} reorders frames by more than {DECODE_DELAY} (frame {} decoded {} packets late)",
+                    "chunk {index} reorders frames by more than its SPS allows ({}): frame {} decoded {} packets late",
+                    self.delay,
                     p.pts,
                     j - p.pts
                 )));
             }
             p.pts += self.frames;
-            p.dts = self.frames + j - DECODE_DELAY;
+            p.dts = self.frames + j - self.delay;
             j += 1;
             writer.write_packet(&p)?;
         }
@@ -185,6 +203,62 @@ mod tests {
         for k in [0, 17, 18] {
             assert!(keys.contains(&k), "keyframe at {k}: {keys:?}");
         }
+    }
+
+    #[test]
+    fn decode_delay_is_the_reordering_the_sps_allows() {
+        // x264: no B-frames (ultrafast) -> 0; B-pyramid (medium, placebo's 16 B-frames) -> 2.
+        for (preset, want) in [(Preset::Ultrafast, 0), (Preset::Medium, 2), (Preset::Placebo, 2)] {
+            let opts = EncodeOptions { preset, threads: Some(1), ..Default::default() };
+            let chunks = [chunk(0, 23, &opts), chunk(23, 1, &opts), chunk(24, 30, &opts)];
+            let mut most_late = 0;
+            for c in &chunks {
+                let mut d = Mp4Demuxer::new(Cursor::new(c)).unwrap();
+                assert_eq!(decode_delay(d.track()), want, "{preset:?}");
+                let mut j = 0;
+                while let Some(p) = d.read_packet().unwrap() {
+                    most_late = most_late.max(j - p.pts);
+                    j += 1;
+                }
+            }
+            // The stream really reorders that much (so D cannot be smaller)...
+            assert_eq!(most_late, want, "{preset:?}");
+            // ...and the joined file's composition offsets stay within D + the largest
+            // distance a frame is decoded ahead of its place (3 B-frames at medium, 16 at placebo).
+            let mut c = Mp4Concat::new(Cursor::new(Vec::new()));
+            for ch in &chunks {
+                c.append(Cursor::new(ch)).unwrap();
+            }
+            let (frames, out) = c.finish().unwrap();
+            assert_eq!(frames, 54);
+            let mut d = Mp4Demuxer::new(Cursor::new(out.into_inner())).unwrap();
+            let (mut last_dts, mut most_ahead, mut pts) = (i64::MIN, 0, vec![]);
+            while let Some(p) = d.read_packet().unwrap() {
+                assert!(p.dts > last_dts && p.dts <= p.pts, "{preset:?}: {} {}", p.pts, p.dts);
+                last_dts = p.dts;
+                most_ahead = most_ahead.max(p.pts - p.dts);
+                pts.push(p.pts);
+            }
+            pts.sort();
+            assert_eq!(pts, (0..54).collect::<Vec<_>>());
+            let bframes = match preset {
+                Preset::Ultrafast => 0,
+                Preset::Medium => 3,
+                _ => 16,
+            };
+            assert!(most_ahead <= want + bframes + 1, "{preset:?}: {most_ahead}");
+        }
+    }
+
+    #[test]
+    fn sps_without_reordering_info_gets_the_largest_delay() {
+        let opts = EncodeOptions { preset: Preset::Veryfast, ..Default::default() };
+        let mut track = Mp4Demuxer::new(Cursor::new(chunk(0, 3, &opts))).unwrap().track().clone();
+        assert_eq!(decode_delay(&track), 2);
+        // Cut the SPS before its VUI: no max_num_reorder_frames.
+        track.avc.sps[0].truncate(8);
+        assert_eq!(super::super::writer::sps_max_num_reorder_frames(&track.avc.sps[0]), None);
+        assert_eq!(decode_delay(&track), MAX_DECODE_DELAY);
     }
 
     #[test]

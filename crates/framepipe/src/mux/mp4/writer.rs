@@ -23,9 +23,17 @@
 //!
 //! Timestamps: packets carry pts/dts in frame units. The media timescale is `fps.num * m` and
 //! one frame lasts `fps.den * m` ticks (smallest `m` giving a timescale >= 10000, so 30000/1001
-//! stays exact). Decode times are `(dts - dts_first) * duration`, composition offsets
+//! stays exact, unless a frame would then last more than [`MAX_FRAME_TICKS`]; see
+//! [`media_timing`]). Decode times are `(dts - dts_first) * duration`, composition offsets
 //! `(pts - dts) * duration` (ctts version 0, never negative), and an edit list starts the
 //! presentation at the first presented frame.
+//!
+//! The movie timescale (mvhd, tkhd, elst segment duration) is 1000 (milliseconds) up to 1000
+//! fps, where a frame lasts at least 1 ms: the presented duration is rounded to the nearest
+//! millisecond, off by less than half a frame, so the edit list still covers every frame and is
+//! never 0. Above 1000 fps a millisecond is coarser than a frame (ffmpeg then cut the
+//! presentation at the rounded edit end and dropped frames), so the movie timescale is the
+//! media timescale and every duration is exact.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -35,10 +43,67 @@ use crate::encode::{AvcConfig, Packet};
 use crate::error::{Error, IoContext, Result};
 use crate::mux::{Muxer, VideoTrack};
 
-/// Movie (mvhd/tkhd/elst) timescale: milliseconds.
-const MOVIE_TIMESCALE: u32 = 1000;
-/// Minimum media timescale.
+/// Movie (mvhd/tkhd/elst) timescale up to 1000 fps: milliseconds (see the module docs).
+const MOVIE_TIMESCALE_MS: u32 = 1000;
+/// Minimum media timescale, where [`MAX_FRAME_TICKS`] allows.
 const MIN_MEDIA_TIMESCALE: u32 = 10_000;
+/// Largest composition offset (ctts), in media ticks, that ffmpeg's MP4 reader accepts: for a
+/// larger one (`|offset| > 1 << 28`, libavformat/mov.c `mov_read_ctts`) it says "CTTS invalid"
+/// and discards the whole table, so B-frames get their decode times as presentation times and
+/// the edit list drops some of them.
+const MAX_CTS_TICKS: u64 = 1 << 28;
+/// Longest frame, in media ticks, that [`media_timing`] picks, so that a composition offset of
+/// up to 64 frames stays within [`MAX_CTS_TICKS`]. x264 reorders by at most 16 B-frames plus
+/// the pyramid's delay, and [`super::concat`] adds a decode delay of at most 16 frames.
+pub const MAX_FRAME_TICKS: u32 = 1 << 22;
+/// Largest frame-rate denominator (in lowest terms) an MP4 track takes: one frame lasts at
+/// least `den` media ticks whatever the timescale (`num/den` in lowest terms needs a timescale
+/// that is a multiple of `num`), and must last at most [`MAX_FRAME_TICKS`].
+pub const MAX_FPS_DEN: u32 = MAX_FRAME_TICKS;
+/// Longest frame an MP4 track takes, in seconds: one hour (fps >= 1/3600). The ffmpeg tool
+/// takes a packet whose decode or presentation time is more than 30 hours (its
+/// `-dts_error_threshold`) from the decode time it expects for an error: it drops that time
+/// and guesses one, and a transcode or `ffmpeg -i x.mp4 -f null -` loses frames (1 of 12 came
+/// out at 1/108001 fps; 12 of 13 at 1/50000 fps, where B-frames are presented 5 frames, 69
+/// hours, after their decode time). x264 presents a frame at most 19 frames after its decode
+/// time (16 B-frames plus the pyramid's delay of 2), 19 hours at one hour a frame.
+pub const MAX_FRAME_SECONDS: u32 = 3600;
+
+/// Check that an MP4 track can carry the frame rate `fps` exactly and ffmpeg plays every frame:
+/// a frame lasts at most [`MAX_FRAME_SECONDS`] (fps >= 1/3600) and the denominator in lowest
+/// terms is at most [`MAX_FPS_DEN`] (4194304).
+pub fn check_fps(fps: crate::rational::Rational) -> Result<()> {
+    if fps.num == 0 || fps.den == 0 {
+        return Err(Error::parameter(format!(
+            "frame rate must be positive, got {fps}"
+        )));
+    }
+    let g = gcd(fps.num, fps.den);
+    let (num, den) = (fps.num / g, fps.den / g);
+    if u64::from(den) > u64::from(MAX_FRAME_SECONDS) * u64::from(num) {
+        return Err(Error::parameter(format!(
+            "frame rate {fps} is too slow for MP4: a frame may last at most one hour, so fps must \
+             be at least 1/{MAX_FRAME_SECONDS} (ffmpeg loses frames decoded more than 30 hours \
+             before they are shown)"
+        )));
+    }
+    if den > MAX_FPS_DEN {
+        return Err(Error::parameter(format!(
+            "frame rate {fps} cannot be stored exactly in MP4: the denominator of the reduced \
+             fraction must be at most {MAX_FPS_DEN} (a frame then lasts at most {MAX_FPS_DEN} ticks \
+             of the track's timescale, which players need to place B-frames)"
+        )));
+    }
+    Ok(())
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// Size of the mdat header we write: 32-bit size 1, "mdat", 64-bit largesize.
 const MDAT_HEADER: u64 = 16;
 /// Buffer size for moving the mdat payload at finish.
@@ -75,12 +140,14 @@ fn mdat_header(total: u64) -> [u8; 16] {
 }
 
 /// Media timescale and per-frame duration for a frame rate `num/den`: `(num*m, den*m)` with the
-/// smallest `m >= 1` making the timescale at least 10000 (as far as both stay in `u32`).
+/// smallest `m >= 1` making the timescale at least 10000, as far as the timescale stays in
+/// `u32` and a frame within [`MAX_FRAME_TICKS`] ticks (slow rates: 1/3600 fps gets
+/// `(1165, 4194000)`); `m = 1` if even that is too long (refused by [`check_fps`]).
 pub(crate) fn media_timing(num: u32, den: u32) -> (u32, u32) {
     let num = num.max(1);
     let den = den.max(1);
     let want = MIN_MEDIA_TIMESCALE.div_ceil(num);
-    let m = want.min(u32::MAX / num).min(u32::MAX / den).max(1);
+    let m = want.min(u32::MAX / num).min(MAX_FRAME_TICKS / den).max(1);
     (num * m, den * m)
 }
 
@@ -116,7 +183,9 @@ pub(crate) struct SampleIndex {
 pub(crate) struct Timing {
     /// Sum of the sample durations (mdhd), in media ticks.
     pub(crate) media_duration: u64,
-    /// Presented duration in movie ticks (ms): mvhd, tkhd, elst segment_duration.
+    /// Movie timescale (mvhd): 1000 up to 1000 fps, else the media timescale.
+    pub(crate) movie_timescale: u32,
+    /// Presented duration in movie ticks: mvhd, tkhd, elst segment_duration.
     pub(crate) movie_duration: u64,
     /// Media time of the first presented frame (elst media_time).
     pub(crate) media_time: u64,
@@ -179,8 +248,11 @@ impl SampleIndex {
             return err(format!("timestamps pts {pts} / dts {dts} are out of range"));
         }
         let cts = (pts - dts) as u64;
-        if cts.saturating_mul(dur) > i32::MAX as u64 {
-            return err(format!("pts {pts} is too far after dts {dts}"));
+        if cts.saturating_mul(dur) > MAX_CTS_TICKS {
+            return err(format!(
+                "pts {pts} is too far after dts {dts}: {cts} frames of {dur} ticks is more than the \
+                 {MAX_CTS_TICKS} ticks players take for a composition offset"
+            ));
         }
         if n > 0 {
             if dts <= self.last_dts {
@@ -190,7 +262,8 @@ impl SampleIndex {
                 ));
             }
             let delta = (dts - self.last_dts) as u64;
-            if delta.saturating_mul(dur) > u64::from(u32::MAX) {
+            // stts holds 32 bits; ffmpeg takes deltas above ~2^32 - 480000 for negative ones.
+            if delta.saturating_mul(dur) > i32::MAX as u64 {
                 return err(format!("dts jumps from {} to {dts}", self.last_dts));
             }
             if pending.contains(&pts) {
@@ -277,10 +350,24 @@ impl SampleIndex {
         p
     }
 
+    /// The movie timescale: milliseconds while a frame lasts at least 1 ms (fps <= 1000), else
+    /// the media timescale (see the module docs).
+    pub(crate) fn movie_timescale(&self) -> u32 {
+        let ms_per_frame_ok =
+            u64::from(self.fps_num) <= u64::from(MOVIE_TIMESCALE_MS) * u64::from(self.fps_den);
+        if ms_per_frame_ok {
+            MOVIE_TIMESCALE_MS
+        } else {
+            self.timescale
+        }
+    }
+
     pub(crate) fn timing(&self) -> Timing {
+        let movie_timescale = self.movie_timescale();
         if self.sizes.is_empty() {
             return Timing {
                 media_duration: 0,
+                movie_timescale,
                 movie_duration: 0,
                 media_time: 0,
             };
@@ -288,14 +375,22 @@ impl SampleIndex {
         let dur = u64::from(self.sample_duration);
         let media_duration = (self.last_dts - self.first_dts) as u64 * dur + dur;
         let frames = (self.max_pts - self.min_pts) as u128 + 1;
-        // frames * den / num seconds, in ms, rounded to nearest.
-        let num = u128::from(self.fps_num.max(1));
-        let ms =
-            (frames * u128::from(MOVIE_TIMESCALE) * u128::from(self.fps_den) * 2 + num) / (2 * num);
-        let movie_duration = u64::try_from(ms).unwrap_or(u64::MAX);
+        let movie_duration = if movie_timescale == self.timescale {
+            // Exact: whole frames of media ticks.
+            frames * u128::from(dur)
+        } else {
+            // frames * den / num seconds, in movie ticks, rounded to nearest (half up). A frame
+            // lasts at least one tick here, so this is off by less than half a frame and never
+            // 0; kept rather than rounding up so that files stay as they were.
+            let num = u128::from(self.fps_num.max(1));
+            let scaled = frames * u128::from(movie_timescale) * u128::from(self.fps_den);
+            ((scaled * 2 + num) / (2 * num)).max(1)
+        };
+        let movie_duration = u64::try_from(movie_duration).unwrap_or(u64::MAX);
         let media_time = (self.min_pts - self.first_dts) as u64 * dur;
         Timing {
             media_duration,
+            movie_timescale,
             movie_duration,
             media_time,
         }
@@ -328,7 +423,7 @@ impl SampleIndex {
         // mvhd
         let v1 = t.movie_duration > u64::from(u32::MAX);
         let o = b.open_full(b"mvhd", u8::from(v1), 0);
-        time_and_duration(&mut b, v1, MOVIE_TIMESCALE, t.movie_duration);
+        time_and_duration(&mut b, v1, t.movie_timescale, t.movie_duration);
         b.u32(0x0001_0000)
             .u16(0x0100)
             .zeros(10)
@@ -433,7 +528,12 @@ impl SampleIndex {
     /// The moov for a faststart layout: the payload moves forward by the moov's own size, which
     /// depends on whether `co64` is needed, so iterate until the size is stable.
     /// Returns the moov; the payload then starts at `payload_start + moov.len()`.
-    pub(crate) fn moov_shifted(&self, track: &VideoTrack, udta: &[u8], payload_start: u64) -> Vec<u8> {
+    pub(crate) fn moov_shifted(
+        &self,
+        track: &VideoTrack,
+        udta: &[u8],
+        payload_start: u64,
+    ) -> Vec<u8> {
         let mut moov = self.moov(track, udta, payload_start);
         loop {
             let next = self.moov(track, udta, payload_start + moov.len() as u64);
@@ -516,22 +616,9 @@ fn avcc(b: &mut BoxBuf, avc: &AvcConfig) {
 /// chroma_format_idc, bit_depth_luma_minus8, bit_depth_chroma_minus8 of a High-family SPS
 /// (NAL header included). `None` if the SPS is too short or not a High-family profile.
 pub(crate) fn sps_format(sps: &[u8]) -> Option<(u8, u8, u8)> {
-    // Remove emulation prevention bytes (00 00 03 -> 00 00).
-    let mut rbsp = Vec::with_capacity(sps.len());
-    let mut zeros = 0;
-    for &byte in sps.get(1..)? {
-        if zeros >= 2 && byte == 3 {
-            zeros = 0;
-            continue;
-        }
-        zeros = if byte == 0 { zeros + 1 } else { 0 };
-        rbsp.push(byte);
-    }
+    let rbsp = sps_rbsp(sps)?;
     let profile = *rbsp.first()?;
-    if !matches!(
-        profile,
-        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135 | 144
-    ) {
+    if !high_profile(profile) {
         return None;
     }
     let mut r = BitReader {
@@ -549,6 +636,140 @@ pub(crate) fn sps_format(sps: &[u8]) -> Option<(u8, u8, u8)> {
         return None;
     }
     Some((chroma as u8, luma8 as u8, chroma8 as u8))
+}
+
+/// An SPS NAL unit's payload without its header byte and emulation prevention bytes
+/// (00 00 03 -> 00 00).
+fn sps_rbsp(sps: &[u8]) -> Option<Vec<u8>> {
+    let mut rbsp = Vec::with_capacity(sps.len());
+    let mut zeros = 0;
+    for &byte in sps.get(1..)? {
+        if zeros >= 2 && byte == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if byte == 0 { zeros + 1 } else { 0 };
+        rbsp.push(byte);
+    }
+    Some(rbsp)
+}
+
+/// Profiles whose SPS carries chroma format, bit depths and scaling matrices.
+fn high_profile(profile: u8) -> bool {
+    matches!(
+        profile,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135 | 144
+    )
+}
+
+/// `max_num_reorder_frames` of an SPS (H.264 E.1.1, VUI bitstream restriction): at most how
+/// many frames precede any frame in decode order and follow it in presentation order. `None`
+/// if the SPS does not say (no VUI or no bitstream restriction) or cannot be parsed.
+pub(crate) fn sps_max_num_reorder_frames(sps: &[u8]) -> Option<u32> {
+    let rbsp = sps_rbsp(sps)?;
+    let profile = *rbsp.first()?;
+    let mut r = BitReader {
+        data: rbsp.get(3..)?,
+        pos: 0,
+    };
+    r.ue()?; // seq_parameter_set_id
+    if high_profile(profile) {
+        let chroma = r.ue()?;
+        if chroma == 3 {
+            r.bit()?; // separate_colour_plane_flag
+        }
+        r.ue()?; // bit_depth_luma_minus8
+        r.ue()?; // bit_depth_chroma_minus8
+        r.bit()?; // qpprime_y_zero_transform_bypass_flag
+        if r.bit()? == 1 {
+            // seq_scaling_matrix_present_flag
+            for i in 0..if chroma == 3 { 12 } else { 8 } {
+                if r.bit()? == 1 {
+                    r.skip_scaling_list(if i < 6 { 16 } else { 64 })?;
+                }
+            }
+        }
+    }
+    r.ue()?; // log2_max_frame_num_minus4
+    match r.ue()? {
+        // pic_order_cnt_type
+        0 => {
+            r.ue()?; // log2_max_pic_order_cnt_lsb_minus4
+        }
+        1 => {
+            r.bit()?; // delta_pic_order_always_zero_flag
+            r.se()?; // offset_for_non_ref_pic
+            r.se()?; // offset_for_top_to_bottom_field
+            let n = r.ue()?;
+            if n > 255 {
+                return None;
+            }
+            for _ in 0..n {
+                r.se()?;
+            }
+        }
+        2 => {}
+        _ => return None,
+    }
+    r.ue()?; // max_num_ref_frames
+    r.bit()?; // gaps_in_frame_num_value_allowed_flag
+    r.ue()?; // pic_width_in_mbs_minus1
+    r.ue()?; // pic_height_in_map_units_minus1
+    if r.bit()? == 0 {
+        r.bit()?; // frame_mbs_only_flag 0: mb_adaptive_frame_field_flag
+    }
+    r.bit()?; // direct_8x8_inference_flag
+    if r.bit()? == 1 {
+        for _ in 0..4 {
+            r.ue()?; // frame_crop_*_offset
+        }
+    }
+    if r.bit()? == 0 {
+        return None; // no VUI
+    }
+    if r.bit()? == 1 && r.bits(8)? == 255 {
+        r.bits(32)?; // aspect_ratio_idc Extended_SAR: sar_width, sar_height
+    }
+    if r.bit()? == 1 {
+        r.bit()?; // overscan_appropriate_flag
+    }
+    if r.bit()? == 1 {
+        r.bits(4)?; // video_format, video_full_range_flag
+        if r.bit()? == 1 {
+            r.bits(24)?; // colour_primaries, transfer_characteristics, matrix_coefficients
+        }
+    }
+    if r.bit()? == 1 {
+        r.ue()?; // chroma_sample_loc_type_top_field
+        r.ue()?; // chroma_sample_loc_type_bottom_field
+    }
+    if r.bit()? == 1 {
+        r.bits(32)?; // num_units_in_tick
+        r.bits(32)?; // time_scale
+        r.bit()?; // fixed_frame_rate_flag
+    }
+    let nal_hrd = r.bit()? == 1;
+    if nal_hrd {
+        r.skip_hrd()?;
+    }
+    let vcl_hrd = r.bit()? == 1;
+    if vcl_hrd {
+        r.skip_hrd()?;
+    }
+    if nal_hrd || vcl_hrd {
+        r.bit()?; // low_delay_hrd_flag
+    }
+    r.bit()?; // pic_struct_present_flag
+    if r.bit()? == 0 {
+        return None; // no bitstream_restriction
+    }
+    r.bit()?; // motion_vectors_over_pic_boundaries_flag
+    for _ in 0..4 {
+        r.ue()?; // max_bytes_per_pic_denom, max_bits_per_mb_denom, log2_max_mv_length_*
+    }
+    let reorder = r.ue()?;
+    let dpb = r.ue()?; // max_dec_frame_buffering
+    (reorder <= dpb && dpb <= 16).then_some(reorder)
 }
 
 struct BitReader<'a> {
@@ -577,6 +798,47 @@ impl BitReader<'_> {
             v = (v << 1) | u64::from(self.bit()?);
         }
         u32::try_from((1u64 << zeros) - 1 + v).ok()
+    }
+    /// Signed Exp-Golomb.
+    fn se(&mut self) -> Option<i64> {
+        let k = i64::from(self.ue()?);
+        Some(if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) })
+    }
+    /// `n <= 32` bits, most significant first.
+    fn bits(&mut self, n: u32) -> Option<u32> {
+        let mut v = 0u64;
+        for _ in 0..n {
+            v = (v << 1) | u64::from(self.bit()?);
+        }
+        u32::try_from(v).ok()
+    }
+    /// scaling_list() of `size` coefficients (H.264 7.3.2.1.1.1).
+    fn skip_scaling_list(&mut self, size: usize) -> Option<()> {
+        let (mut last, mut next) = (8i64, 8i64);
+        for _ in 0..size {
+            if next != 0 {
+                next = (last + self.se()?).rem_euclid(256);
+            }
+            if next != 0 {
+                last = next;
+            }
+        }
+        Some(())
+    }
+    /// hrd_parameters() (H.264 E.1.2).
+    fn skip_hrd(&mut self) -> Option<()> {
+        let cpb_cnt = self.ue()?;
+        if cpb_cnt > 31 {
+            return None;
+        }
+        self.bits(8)?; // bit_rate_scale, cpb_size_scale
+        for _ in 0..=cpb_cnt {
+            self.ue()?; // bit_rate_value_minus1
+            self.ue()?; // cpb_size_value_minus1
+            self.bit()?; // cbr_flag
+        }
+        self.bits(20)?; // four 5-bit delays/lengths
+        Some(())
     }
 }
 
@@ -608,12 +870,7 @@ fn check_track(track: &VideoTrack) -> Result<()> {
             track.width, track.height
         )));
     }
-    if track.fps.num == 0 || track.fps.den == 0 {
-        return Err(Error::parameter(format!(
-            "frame rate must be positive, got {}",
-            track.fps
-        )));
-    }
+    check_fps(track.fps)?;
     let avc = &track.avc;
     if avc.sps.is_empty() || avc.sps.len() > 31 {
         return Err(Error::parameter(format!(
@@ -799,7 +1056,9 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
             .out
             .seek(SeekFrom::End(0))
             .ctx(|| "finishing MP4: finding the end of the output".into())?;
-        let moov = self.index.moov_shifted(&self.track, &self.udta, payload_start);
+        let moov = self
+            .index
+            .moov_shifted(&self.track, &self.udta, payload_start);
         let shift = moov.len() as u64;
 
         // 1. Make room: extend the output to end + shift by writing zeros, before moving
@@ -1193,6 +1452,279 @@ mod tests {
         assert_eq!(media_timing(60, 1), (10020, 167));
         assert_eq!(media_timing(1, u32::MAX), (1, u32::MAX));
         assert_eq!(media_timing(100_000, 1), (100_000, 1));
+        assert_eq!(media_timing(120_000, 1), (120_000, 1));
+        assert_eq!(media_timing(2500, 1), (10000, 4));
+        // Slow rates: as before while a frame fits MAX_FRAME_TICKS...
+        assert_eq!(media_timing(1, 7), (10000, 70000));
+        assert_eq!(media_timing(1, 400), (10000, 4_000_000));
+        // ...then the finest timescale that keeps it there (10000/3600 fps made frames of
+        // 36 million ticks, so ffmpeg discarded the composition offsets of B-frames).
+        assert_eq!(media_timing(1, 3600), (1165, 4_194_000));
+        assert_eq!(media_timing(1, 10_000), (419, 4_190_000));
+        assert_eq!(media_timing(1, 50_000), (83, 4_150_000));
+        assert_eq!(media_timing(1, MAX_FPS_DEN), (1, MAX_FPS_DEN));
+    }
+
+    #[test]
+    fn media_timing_is_exact_and_bounded_for_any_accepted_rate() {
+        let mut rates = vec![
+            (1u32, 1u32),
+            (u32::MAX, 1),
+            (u32::MAX, MAX_FPS_DEN),
+            (1, MAX_FPS_DEN),
+        ];
+        for num in [
+            1u32,
+            2,
+            3,
+            7,
+            24,
+            25,
+            30,
+            1000,
+            1001,
+            2997,
+            24000,
+            30000,
+            60000,
+            1 << 20,
+            4_000_000_007,
+        ] {
+            for den in [
+                1u32,
+                2,
+                7,
+                100,
+                1001,
+                3600,
+                65_537,
+                1 << 20,
+                MAX_FPS_DEN - 1,
+                MAX_FPS_DEN,
+            ] {
+                let r = Rational::new(num, den).unwrap();
+                rates.push((r.num, r.den));
+            }
+        }
+        for (num, den) in rates {
+            let (ts, d) = media_timing(num, den);
+            // One frame is exactly den/num seconds.
+            assert_eq!(
+                u64::from(ts) * u64::from(den),
+                u64::from(d) * u64::from(num),
+                "{num}/{den}"
+            );
+            assert!(d <= MAX_FRAME_TICKS, "{num}/{den}: {d}");
+            assert!(64 * u64::from(d) <= MAX_CTS_TICKS, "{num}/{den}");
+            assert!(
+                ts >= MIN_MEDIA_TIMESCALE.min(num) || d * 2 > MAX_FRAME_TICKS,
+                "{num}/{den}: {ts}"
+            );
+            let at_most_1h = u64::from(den) <= 3600 * u64::from(num);
+            assert_eq!(
+                check_fps(Rational { num, den }).is_ok(),
+                at_most_1h,
+                "{num}/{den}"
+            );
+        }
+        // Bounds: at most an hour a frame...
+        assert!(check_fps(Rational::new(1, 3600).unwrap()).is_ok());
+        assert!(check_fps(Rational::new(2, 7201).unwrap()).is_err());
+        let e = check_fps(Rational::new(1, 3601).unwrap()).unwrap_err();
+        assert!(matches!(e, Error::Parameter(_)));
+        assert!(e.to_string().contains("at least 1/3600"), "{e}");
+        // ...and at most 2^22 ticks (1167/2^22 fps: 59.9 minutes a frame).
+        assert!(check_fps(Rational::new(1167, MAX_FPS_DEN).unwrap()).is_ok());
+        let e = check_fps(Rational::new(1167, MAX_FPS_DEN + 1).unwrap()).unwrap_err();
+        assert!(matches!(e, Error::Parameter(_)));
+        assert!(e.to_string().contains("at most 4194304"), "{e}");
+        // Not in lowest terms: judged by the reduced fraction.
+        assert!(check_fps(Rational {
+            num: 2334,
+            den: 2 * MAX_FPS_DEN
+        })
+        .is_ok());
+        assert!(check_fps(Rational { num: 0, den: 1 }).is_err());
+        let e = Mp4Writer::new(
+            Cursor::new(Vec::new()),
+            test_track(Rational::new(3, 5_000_000).unwrap()),
+        )
+        .err()
+        .expect("too slow a rate is refused before any packet");
+        assert!(e.to_string().contains("too slow for MP4"), "{e}");
+    }
+
+    /// An index of `n` frames with 2 B-frames (decode order I P B B P B B ..., first dts -2)
+    /// or none.
+    fn index_of(fps: Rational, n: i64, bframes: bool) -> SampleIndex {
+        let mut idx = SampleIndex::new(fps.num, fps.den);
+        let mut pts: Vec<i64> = (0..n).collect();
+        if bframes {
+            // reorder each group (1,2,3) -> (3,1,2) after the I frame
+            for g in pts[1..].chunks_mut(3) {
+                g.rotate_right(1);
+            }
+        }
+        for (i, &p) in pts.iter().enumerate() {
+            let dts = i as i64 - if bframes { 2 } else { 0 };
+            let pk = packet(p, dts, i == 0, 10);
+            idx.check(&pk, &BTreeSet::new()).unwrap();
+            idx.push(&pk);
+        }
+        idx
+    }
+
+    #[test]
+    fn movie_durations_cover_every_frame_at_any_rate() {
+        let rates = [
+            (1, 50_000),
+            (1, 3600),
+            (1, 7),
+            (1, 1),
+            (24000, 1001),
+            (24, 1),
+            (25, 1),
+            (30, 1),
+            (30000, 1001),
+            (60, 1),
+            (120, 1),
+            (999, 1),
+            (1000, 1),
+            (1001, 1),
+            (2500, 1),
+            (5000, 1),
+            (30000, 1),
+            (120_000, 1),
+            (4_000_000_000, 1),
+            (4_194_301, 4194),
+        ];
+        for (num, den) in rates {
+            let fps = Rational::new(num, den).unwrap();
+            for n in [1i64, 2, 3, 7, 10, 100, 1001] {
+                for bframes in [false, true] {
+                    let idx = index_of(fps, n, bframes);
+                    let t = idx.timing();
+                    let what = format!("{fps} fps, {n} frames, bframes {bframes}: {t:?}");
+                    let (num, den) = (u128::from(fps.num), u128::from(fps.den));
+                    let ts = u128::from(t.movie_timescale);
+                    let dur = u128::from(t.movie_duration);
+                    // n frames last n*den/num s = n*den*ts/num movie ticks.
+                    let exact = n as u128 * den * ts;
+                    if fps.num as u64 > 1000 * fps.den as u64 {
+                        assert_eq!(t.movie_timescale, idx.timescale, "{what}");
+                        assert_eq!(dur * num, exact, "{what}");
+                    } else {
+                        assert_eq!(t.movie_timescale, 1000, "{what}");
+                        // Nearest tick, so within half a tick...
+                        assert!((dur * num).abs_diff(exact) * 2 <= num, "{what}");
+                    }
+                    // ...and the last frame starts strictly before the presentation ends.
+                    assert!(dur * num > (n as u128 - 1) * den * ts, "{what}");
+                    assert!(dur >= 1, "{what}");
+                    // Media duration: exact too.
+                    assert_eq!(
+                        u128::from(t.media_duration) * num,
+                        n as u128 * den * u128::from(idx.timescale),
+                        "{what}"
+                    );
+                    assert_eq!(
+                        t.media_time,
+                        if bframes { 2 } else { 0 } * u64::from(idx.sample_duration)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn high_rate_movie_header_is_exact() {
+        // 100 frames at 30000 fps: 1/300 s. Milliseconds made this 3 ms and ffmpeg played 90.
+        let packets: Vec<Packet> = (0..100).map(|i| packet(i, i, i == 0, 20)).collect();
+        let file = write_file(Rational::new(30000, 1).unwrap(), &packets);
+        let mvhd = find_box(&file, &["moov", "mvhd"]).unwrap();
+        assert_eq!(u32s(&mvhd[12..20]), vec![30000, 100]);
+        let tkhd = find_box(&file, &["moov", "trak", "tkhd"]).unwrap();
+        assert_eq!(u32s(&tkhd[20..24]), vec![100]);
+        let elst = u32s(find_box(&file, &["moov", "trak", "edts", "elst"]).unwrap());
+        assert_eq!(elst, vec![0, 1, 100, 0, 0x0001_0000]);
+        // 1 frame at 2500 fps: 0.4 ms, was 0 ms (nothing played).
+        let file = write_file(Rational::new(2500, 1).unwrap(), &[packet(0, 0, true, 20)]);
+        let mvhd = find_box(&file, &["moov", "mvhd"]).unwrap();
+        assert_eq!(u32s(&mvhd[12..20]), vec![10000, 4]);
+        // 1000 fps still uses milliseconds (a frame is exactly 1 ms).
+        let file = write_file(Rational::new(1000, 1).unwrap(), &[packet(0, 0, true, 20)]);
+        let mvhd = find_box(&file, &["moov", "mvhd"]).unwrap();
+        assert_eq!(u32s(&mvhd[12..20]), vec![1000, 1]);
+    }
+
+    #[test]
+    fn slow_rate_bframes_fit_the_composition_offset_limit() {
+        // At 1/3600 fps frames of 36 million ticks (timescale 10000) put a composition offset of
+        // 8 frames past 2^28, where ffmpeg discards the whole ctts. Now frames are 4194000 ticks
+        // and even an offset of 22 frames is 92 million.
+        let fps = Rational::new(1, 3600).unwrap();
+        let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(fps)).unwrap();
+        w.write_packet(&packet(0, -2, true, 10)).unwrap();
+        w.write_packet(&packet(20, -1, false, 10)).unwrap();
+        for i in 1..20 {
+            w.write_packet(&packet(i, i - 1, false, 10)).unwrap();
+        }
+        w.finish().unwrap();
+        let file = w.into_inner().into_inner();
+        let ctts = u32s(stbl_box(&file, "ctts").unwrap());
+        assert_eq!(
+            ctts,
+            vec![0, 3, 1, 2 * 4_194_000, 1, 21 * 4_194_000, 19, 4_194_000]
+        );
+        let mdhd = find_box(&file, &["moov", "trak", "mdia", "mdhd"]).unwrap();
+        assert_eq!(u32s(&mdhd[12..20]), vec![1165, 21 * 4_194_000]);
+        let mvhd = find_box(&file, &["moov", "mvhd"]).unwrap();
+        assert_eq!(u32s(&mvhd[12..20]), vec![1000, 21 * 3600 * 1000]);
+        // With the largest denominator accepted a frame is 2^22 ticks: 64 frames of offset
+        // fit, 65 not.
+        let fps = Rational::new(1167, MAX_FPS_DEN).unwrap();
+        assert_eq!(media_timing(1167, MAX_FPS_DEN), (1167, MAX_FRAME_TICKS));
+        let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(fps)).unwrap();
+        w.write_packet(&packet(64, 0, true, 10)).unwrap();
+        let e = w.write_packet(&packet(66, 1, false, 10)).unwrap_err();
+        assert!(matches!(e, Error::Parameter(_)));
+        assert!(e.to_string().contains("too far after dts"), "{e}");
+    }
+
+    #[test]
+    fn high_rate_long_movie_switches_to_version_1() {
+        // Just above 1000 fps, with frames of 4194 ticks (timescale 4194301): the exact
+        // movie duration passes u32::MAX after 1024074 frames.
+        let fps = Rational::new(4_194_301, 4194).unwrap();
+        let track = test_track(fps);
+        for (n, v1) in [(1_024_074u32, false), (1_024_075, true)] {
+            let mut idx = SampleIndex::new(fps.num, fps.den);
+            assert_eq!((idx.timescale, idx.sample_duration), (4_194_301, 4194));
+            for i in 0..n {
+                idx.push_sample(8, i64::from(i), i64::from(i), i == 0);
+            }
+            let t = idx.timing();
+            assert_eq!(t.movie_timescale, 4_194_301);
+            assert_eq!(t.movie_duration, u64::from(n) * 4194);
+            assert_eq!(t.movie_duration > u64::from(u32::MAX), v1);
+            let moov = idx.moov(&track, &[], 48);
+            let mvhd = find_box(&moov, &["moov", "mvhd"]).unwrap();
+            let tkhd = find_box(&moov, &["moov", "trak", "tkhd"]).unwrap();
+            let elst = find_box(&moov, &["moov", "trak", "edts", "elst"]).unwrap();
+            let mdhd = find_box(&moov, &["moov", "trak", "mdia", "mdhd"]).unwrap();
+            for b in [mvhd, tkhd, elst, mdhd] {
+                assert_eq!(b[0], u8::from(v1), "{n} frames");
+            }
+            if v1 {
+                assert_eq!(&mvhd[20..24], &4_194_301u32.to_be_bytes());
+                assert_eq!(&mvhd[24..32], &(u64::from(n) * 4194).to_be_bytes());
+                assert_eq!(&tkhd[28..36], &(u64::from(n) * 4194).to_be_bytes());
+                assert_eq!(&elst[8..16], &(u64::from(n) * 4194).to_be_bytes());
+            } else {
+                assert_eq!(u32s(&mvhd[12..20]), vec![4_194_301, n * 4194]);
+                assert_eq!(u32s(&elst[8..12]), vec![n * 4194]);
+            }
+        }
     }
 
     #[test]
@@ -1432,6 +1964,9 @@ mod tests {
         }
         let t = idx.timing();
         assert_eq!(t.movie_duration, 50 * 100_000 * 1000);
+        // Frames of 4.1 million ticks (timescale 41): the media duration still fits 32 bits.
+        assert_eq!((idx.timescale, idx.sample_duration), (41, 4_100_000));
+        assert_eq!(t.media_duration, 50 * 4_100_000);
         let moov = idx.moov(&track, &[], 48);
         let mvhd = find_box(&moov, &["moov", "mvhd"]).unwrap();
         assert_eq!(mvhd[0], 1);
@@ -1440,7 +1975,8 @@ mod tests {
         let elst = find_box(&moov, &["moov", "trak", "edts", "elst"]).unwrap();
         assert_eq!(elst[0], 1);
         let mdhd = find_box(&moov, &["moov", "trak", "mdia", "mdhd"]).unwrap();
-        assert_eq!(mdhd[0], 1);
+        assert_eq!(mdhd[0], 0);
+        assert_eq!(u32s(&mdhd[12..20]), vec![41, 50 * 4_100_000]);
     }
 
     #[test]
