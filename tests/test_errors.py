@@ -162,6 +162,7 @@ def test_unwritable_path_fails_at_construction(tmp_path):
         (dict(crf=20, bitrate=500), framepipe.ParameterError, "either crf or bitrate"),
         (dict(fps=0), framepipe.ParameterError, "fps must be positive"),
         (dict(fps=-2.5), framepipe.ParameterError, "positive"),
+        (dict(fps=1e-4), framepipe.ParameterError, "too slow for MP4"),  # a frame every 2.8 hours
         (dict(keyint=0), framepipe.ParameterError, "keyint"),
         (dict(threads=0), framepipe.ParameterError, "threads"),
         (dict(crf=0), framepipe.ParameterError, "lossless.*crf 1 or more"),
@@ -266,7 +267,8 @@ def test_outputs_that_cannot_hold_an_mp4_are_refused_clearly(tmp_path):
 
 
 @pytest.mark.parametrize("fps, expected", [("29.97", Fraction(30000, 1001)), ("30000/1001", Fraction(30000, 1001)),
-                                           (" 24 ", Fraction(24)), ("12.5", Fraction(25, 2))])
+                                           (" 24 ", Fraction(24)), ("12.5", Fraction(25, 2)),
+                                           (1 / 60, Fraction(1, 60)), ("0.5", Fraction(1, 2))])
 def test_fps_strings_mean_what_the_cli_and_floats_mean(fps, expected):
     w = framepipe.VideoWriter(None, fps=fps)
     assert w.fps == expected

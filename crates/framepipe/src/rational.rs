@@ -41,19 +41,37 @@ impl Rational {
         if n >= 1.0 && (n * 1000.0 / 1001.0 - fps).abs() < 1e-3 {
             return Rational::new((n * 1000.0) as u32, 1001);
         }
-        // Otherwise the best approximation with denominator <= 1001 (continued-fraction search
-        // is overkill here: a linear scan of denominators is exact enough and cheap).
-        let mut best = (fps.round().max(1.0) as u32, 1u32);
-        let mut best_err = (best.0 as f64 - fps).abs();
-        for den in 2..=1001u32 {
+        // A slow rate given as a float, e.g. 1/60 (a frame a minute): one frame per whole
+        // number of seconds.
+        if fps < 1.0 {
+            let period = (1.0 / fps).round();
+            if period <= f64::from(u32::MAX) && (1.0 / period - fps).abs() <= fps * 1e-9 {
+                return Rational::new(1, period as u32);
+            }
+        }
+        // Otherwise the best approximation with denominator <= 1001, or larger for rates below
+        // 1 fps so that the numerator is not 0 (a linear scan of denominators is exact enough
+        // and cheap; continued fractions would be overkill).
+        let max_den = if fps < 1.0 { ((1001.0 / fps).ceil().min(4_194_304.0)) as u32 } else { 1001 };
+        let mut best: Option<(u32, u32)> = None;
+        let mut best_err = f64::INFINITY;
+        if fps >= 1.0 {
+            best = Some((fps.round() as u32, 1));
+            best_err = (fps.round() - fps).abs();
+        }
+        for den in 2..=max_den {
             let num = (fps * den as f64).round();
+            if num < 1.0 {
+                continue;
+            }
             let err = (num / den as f64 - fps).abs();
             if err < best_err - 1e-12 {
-                best = (num as u32, den);
+                best = Some((num as u32, den));
                 best_err = err;
             }
         }
-        Rational::new(best.0, best.1)
+        let (num, den) = best.ok_or_else(|| Error::parameter(format!("frame rate {fps} is too small")))?;
+        Rational::new(num, den)
     }
 
     /// Parse "30", "29.97", "30000/1001".
@@ -99,5 +117,15 @@ mod tests {
         assert_eq!(Rational::from_f64(12.5).unwrap(), Rational { num: 25, den: 2 });
         assert!(Rational::parse("0").is_err());
         assert!(Rational::parse("abc").is_err());
+    }
+
+    #[test]
+    fn slow_float_rates_keep_a_non_zero_numerator() {
+        assert_eq!(Rational::from_f64(1.0 / 60.0).unwrap(), Rational { num: 1, den: 60 });
+        assert_eq!(Rational::from_f64(0.5).unwrap(), Rational { num: 1, den: 2 });
+        assert_eq!(Rational::from_f64(1e-4).unwrap(), Rational { num: 1, den: 10_000 });
+        assert_eq!(Rational::from_f64(0.4).unwrap(), Rational { num: 2, den: 5 });
+        let r = Rational::from_f64(0.001234).unwrap();
+        assert!(r.num >= 1 && (r.as_f64() - 0.001234).abs() < 1e-7, "{r}");
     }
 }
