@@ -488,6 +488,17 @@ impl VideoWriter {
                     }
                 )))
             }
+            State::Failed { frames: 0, sink, error, finish_error } => {
+                // Not even the first frame could be written (a full disk at the start): the file
+                // holds no picture, so it is removed rather than left as an empty video.
+                drop(sink);
+                if let Some(p) = &self.path {
+                    if std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                Err(finish_error.unwrap_or_else(|| error.again("no frame could be written, so the file was removed: ")))
+            }
             State::Failed { frames, mut sink, finish_error, .. } => match finish_error {
                 Some(e) => Err(e),
                 None => {
