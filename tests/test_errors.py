@@ -274,3 +274,31 @@ def test_fps_strings_mean_what_the_cli_and_floats_mean(fps, expected):
     assert w.fps == expected
     w.write(np.zeros((8, 8, 3), np.uint8))
     w.close()
+
+
+def test_disk_full_before_the_first_frame_leaves_no_empty_video(tmp_path):
+    """If not even frame 0 fits, close() raises (not a result with 0 frames) and the file,
+    which would hold no picture, is removed. The file size limit (RLIMIT_FSIZE) stands in for a
+    full disk: writes past it fail with EFBIG (Python ignores SIGXFSZ)."""
+    out = tmp_path / "tiny.mp4"
+    script = textwrap.dedent(f"""
+        import resource, numpy as np, framepipe
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        noise = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
+        w = framepipe.VideoWriter({str(out)!r}, fps=30, crf=5, preset="ultrafast")
+        try:
+            w.write(noise)
+        except framepipe.OutputError as e:
+            print("write raised:", e)
+        try:
+            w.close()
+        except framepipe.OutputError as e:
+            print("close raised:", e)
+        else:
+            print("no error")
+    """)
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "close raised:" in p.stdout and "no frame could be written" in p.stdout, p.stdout
+    assert "frame 0" in p.stdout and "File too large" in p.stdout, p.stdout
+    assert not out.exists()

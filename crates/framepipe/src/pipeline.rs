@@ -452,6 +452,15 @@ impl VideoWriter {
         }
     }
 
+    /// Remove the output file (it holds no frame).
+    fn remove_output(&self) {
+        if let Some(p) = &self.path {
+            if std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+
     fn summary(&self, frames: u64, sink: &mut Option<Sink>) -> WriteSummary {
         let (w, h, _) = self.first.unwrap_or((0, 0, PixelFormat::Rgb24));
         let (cw, ch) = match (w, self.format) {
@@ -492,11 +501,7 @@ impl VideoWriter {
                 // Not even the first frame could be written (a full disk at the start): the file
                 // holds no picture, so it is removed rather than left as an empty video.
                 drop(sink);
-                if let Some(p) = &self.path {
-                    if std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
-                        let _ = std::fs::remove_file(p);
-                    }
-                }
+                self.remove_output();
                 Err(finish_error.unwrap_or_else(|| error.again("no frame could be written, so the file was removed: ")))
             }
             State::Failed { frames, mut sink, finish_error, .. } => match finish_error {
@@ -511,6 +516,14 @@ impl VideoWriter {
                 let res = self.join();
                 self.state = State::Finished;
                 let mut sink = res.sink;
+                if res.frames == 0 {
+                    if let Some(e) = res.error {
+                        // Not even frame 0 was written (a full disk): no picture to keep.
+                        drop(sink);
+                        self.remove_output();
+                        return Err(e.again("no frame could be written, so the file was removed: "));
+                    }
+                }
                 let s = self.summary(res.frames, &mut sink);
                 match (res.error, res.finish_error) {
                     (Some(e), None) => Err(e),
