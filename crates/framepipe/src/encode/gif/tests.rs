@@ -319,10 +319,10 @@ impl GifSink for Capped {
     }
 }
 
-#[test]
-fn a_full_disk_keeps_every_whole_frame_in_a_valid_gif() {
-    // Plot-like frames with a gradient band (a local palette now and then), 48x32.
-    let frames: Vec<_> = (0..30)
+/// Plot-like frames with a gradient band (a local palette now and then), 48x32: the full-disk
+/// tests' input.
+fn full_disk_frames() -> Vec<Vec<u8>> {
+    (0..30)
         .map(|i| {
             let mut f = plot(i, 48, 32);
             if i % 7 == 3 {
@@ -330,7 +330,12 @@ fn a_full_disk_keeps_every_whole_frame_in_a_valid_gif() {
             }
             f
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_full_disk_keeps_every_whole_frame_in_a_valid_gif() {
+    let frames = full_disk_frames();
     let full = encode(&frames, 48, 32, (10, 1), GifOptions::default());
     assert!(decode(&full).local.iter().any(|&l| l), "some images have a local palette");
     let mut outcomes = (0, 0);
@@ -895,15 +900,7 @@ fn every_image_is_strictly_valid_gif89a() {
 
 #[test]
 fn truncated_files_after_a_full_disk_are_strictly_valid() {
-    let frames: Vec<_> = (0..30)
-        .map(|i| {
-            let mut f = plot(i, 48, 32);
-            if i % 7 == 3 {
-                f[..48 * 24 * 3].copy_from_slice(&gradient(i, 48, 24, 0.0));
-            }
-            f
-        })
-        .collect();
+    let frames = full_disk_frames();
     let full = encode(&frames, 48, 32, (10, 1), GifOptions::default());
     decode_strict(&full);
     let mut caps: Vec<u64> = (800..full.len() as u64 + 10).step_by(61).collect();
