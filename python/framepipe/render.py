@@ -162,42 +162,41 @@ def _native_threads_known(python_threads: int) -> bool:
         os_threads = len(os.listdir("/proc/self/task"))
     except OSError:
         return False
-    return python_threads <= os_threads <= python_threads + _openblas_pool_threads()
+    pool = _openblas_pool_threads()
+    return python_threads <= os_threads <= python_threads + (pool or 0)
 
 
-def _openblas_pool_threads() -> int:
+def _openblas_pool_threads() -> int | None:
     """Worker threads of the OpenBLAS libraries loaded (numpy's wheels bundle one): a pthreads
-    build keeps num_threads - 1 of them. -1000 (never a match) if one cannot be asked, or is an
-    OpenMP build (whose threads do not survive a fork)."""
+    build keeps num_threads - 1 of them. None if a library cannot be asked or is an OpenMP build
+    (whose threads do not survive a fork): then no thread is taken for OpenBLAS's."""
     import ctypes
 
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
     except OSError:
-        return -1000
+        return None
     total = 0
     for path in paths:
         try:
             lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | os.RTLD_LAZY)
         except OSError:
-            return -1000
-        for prefix in ("scipy_", ""):
-            for suffix in ("64_", ""):
-                get_threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-                get_parallel = getattr(lib, f"{prefix}openblas_get_parallel{suffix}", None)
-                if get_threads is not None and get_parallel is not None:
-                    break
-            else:
-                continue
-            break
-        else:
-            return -1000
-        if get_parallel() != 1:  # 0: single-threaded build (no pool); 2: OpenMP
-            if get_parallel() == 0:
-                continue
-            return -1000
-        total += max(0, get_threads() - 1)
+            return None
+        # Symbol names differ between builds: scipy-openblas (numpy's wheels) adds a prefix,
+        # 64-bit-integer builds a suffix.
+        names = [(f"{pre}openblas_get_num_threads{suf}", f"{pre}openblas_get_parallel{suf}")
+                 for pre in ("scipy_", "") for suf in ("64_", "")]
+        found = next(((getattr(lib, t), getattr(lib, p)) for t, p in names if hasattr(lib, t) and hasattr(lib, p)),
+                     None)
+        if found is None:
+            return None
+        get_threads, get_parallel = found
+        parallel = get_parallel()  # 0: single-threaded build, 1: pthreads pool, 2: OpenMP
+        if parallel not in (0, 1):
+            return None
+        if parallel == 1:
+            total += max(0, get_threads() - 1)
     return total
 
 
