@@ -23,13 +23,13 @@ _LOCAL = threading.local()
 
 def _load(payload: bytes) -> tuple[Callable, tuple[bool, Any], tuple[bool, Fraction]]:
     key = hashlib.sha1(payload).hexdigest()
-    cache: dict[str, tuple[Callable, tuple[bool, Any], tuple[bool, Fraction]]] = _LOCAL.__dict__.setdefault("cache", {})
-    if key not in cache:
+    if getattr(_LOCAL, "key", None) != key:
         make_frame, setup, use_time, fps = pickle.loads(payload)
+        _LOCAL.key, _LOCAL.loaded = None, None  # one render at a time per thread: drop the last
         state = setup() if setup is not None else None
-        cache.clear()  # one render at a time per thread: drop the previous render's state
-        cache[key] = (make_frame, (setup is not None, state), (use_time, Fraction(*fps)))
-    return cache[key]
+        _LOCAL.loaded = (make_frame, (setup is not None, state), (use_time, Fraction(*fps)))
+        _LOCAL.key = key
+    return _LOCAL.loaded
 
 
 def frame_argument(i: int, use_time: bool, fps: Fraction):
