@@ -290,15 +290,17 @@ def test_disk_full_before_the_first_frame_leaves_no_empty_video(tmp_path):
             w.write(noise)
         except framepipe.OutputError as e:
             print("write raised:", e)
-        try:
-            w.close()
-        except framepipe.OutputError as e:
-            print("close raised:", e)
-        else:
-            print("no error")
+        for _ in range(2):
+            try:
+                w.close()
+            except framepipe.OutputError as e:
+                print("close raised:", e)
+            else:
+                print("no error")
     """)
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "close raised:" in p.stdout and "no frame could be written" in p.stdout, p.stdout
+    assert p.stdout.count("no frame could be written") == 2, p.stdout  # closing again: the same error
     assert "frame 0" in p.stdout and "File too large" in p.stdout, p.stdout
     assert not out.exists()

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from . import _native
-from .errors import FramepipeWarning, ParameterError, UnsupportedError, WriterClosedError
+from .errors import FramepipeError, FramepipeWarning, ParameterError, UnsupportedError, WriterClosedError
 
 FpsLike = int | float | Fraction | str
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
@@ -284,6 +284,7 @@ class VideoWriter:
         self._pix_fmt = pix_fmt
         self._first_shape: tuple[int, ...] | None = None
         self._result: VideoResult | None = None
+        self._close_error: FramepipeError | None = None
         self._native = _native.Writer(
             self._path,
             fps_num=self._fps.numerator,
@@ -354,10 +355,17 @@ class VideoWriter:
                 warnings.warn(msg, FramepipeWarning, stacklevel=2)
 
     def close(self) -> VideoResult:
-        """Finish the file and return what it holds. Closing again returns the same result."""
+        """Finish the file and return what it holds. Closing again returns the same result (or
+        raises the same error, if finishing failed)."""
         if self._result is not None:
             return self._result
-        summary = self._native.close()
+        if self._close_error is not None:
+            raise self._close_error
+        try:
+            summary = self._native.close()
+        except FramepipeError as e:
+            self._close_error = e
+            raise
         if summary is None:  # closed by another path already
             raise WriterClosedError("the writer was already closed")
         self._result = VideoResult(
