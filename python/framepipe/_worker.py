@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from multiprocessing.connection import Connection
+from typing import Callable, NoReturn
 
 from ._render_task import run_chunk
 
@@ -36,19 +37,34 @@ def main(read_fd: int, write_fd: int) -> None:
         outbox.send(run_chunk(payload, chunk, start, stop, options, progress))
 
 
-if __name__ == "__main__":
+def flush_std_streams() -> None:
+    """Flush stdout and stderr (os._exit skips it, and a forked child would print a copy of
+    what the parent had buffered)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or broken stream has nothing to keep
+            pass
+
+
+def serve(read_fd: int, write_fd: int, prepare: Callable[[], None] | None = None) -> NoReturn:
+    """A worker process's whole life: `prepare()`, then :func:`main`; an exception is printed
+    (the parent sees the worker die); then flush and leave with ``os._exit``, never returning
+    into the code that started the process (a forked child shares the caller's stack)."""
     code = 0
     try:
-        main(int(sys.argv[1]), int(sys.argv[2]))
-    except BaseException:  # noqa: BLE001 - say why, then leave; the parent sees the death
+        if prepare is not None:
+            prepare()
+        main(read_fd, write_fd)
+    except BaseException:  # noqa: BLE001 - say why, then leave
         import traceback
 
         traceback.print_exc()
         code = 1
     finally:
-        for stream in (sys.stdout, sys.stderr):  # what make_frame printed (os._exit skips it)
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
+        flush_std_streams()
         os._exit(code)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))

@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from . import _native
 from ._render_task import call_make_frame, run_chunk
+from ._worker import flush_std_streams, serve
 from .errors import ParameterError, RenderError
 from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair, _metadata_pairs, _output_format
 
@@ -304,9 +305,7 @@ class _Worker:
 
     @staticmethod
     def _fork(r_task: int, w_task: int, r_res: int, w_res: int) -> _ForkedProcess:
-        for stream in (sys.stdout, sys.stderr):  # or the child would print their buffers again
-            with contextlib.suppress(Exception):
-                stream.flush()
+        flush_std_streams()  # or the child would print the parent's buffered output again
         with warnings.catch_warnings():
             # Python >= 3.12 warns about fork() whenever the process has more than one OS thread,
             # which numpy's OpenBLAS pool alone makes true. Such native pools re-create their
@@ -317,9 +316,8 @@ class _Worker:
             pid = os.fork()
         if pid:
             return _ForkedProcess(pid)
-        # The child. It never returns into the caller's code: it serves tasks, then _exit()s.
-        code = 0
-        try:
+
+        def prepare() -> None:  # in the child: what a fresh `python -m framepipe._worker` has
             os.setsid()  # like start_new_session: Ctrl-C reaches the parent only
             os.close(w_task)
             os.close(r_res)
@@ -332,20 +330,8 @@ class _Worker:
             np_mod = sys.modules.get("numpy")
             if np_mod is not None:
                 np_mod.random.seed()  # fresh entropy, as a new process would have
-            from ._worker import main
 
-            main(r_task, w_res)
-        except BaseException:  # noqa: BLE001 - report and leave; the parent sees the death
-            code = 1
-            with contextlib.suppress(Exception):
-                import traceback
-
-                traceback.print_exc()
-        finally:
-            for stream in (sys.stdout, sys.stderr):  # what make_frame printed
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            os._exit(code)
+        serve(r_task, w_res, prepare)  # never returns
 
     def stop(self, kill: bool = False) -> None:
         _LIVE_WORKERS.discard(self)
@@ -479,7 +465,8 @@ def render(
     # Encoder options are checked here, before anything is rendered (a worker would report
     # them as a failure of make_frame), with the same rules as for a VideoWriter.
     fmt = _output_format(path, encode_options.get("format"))
-    is_gif = VideoWriter(None, fps_frac, **{**encode_options, "format": fmt}).format == "gif"  # in memory, unused
+    VideoWriter(None, fps_frac, **{**encode_options, "format": fmt})  # checks them; writes nothing
+    is_gif = fmt == "gif"
 
     if workers == 1 and executor is None:
         return _render_serial(make_frame, path, n_frames, fps_frac, use_time, setup, progress,
