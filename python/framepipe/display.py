@@ -33,6 +33,11 @@ def _human(n: float) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
+def cannot_show_html(path: Any, error: OSError) -> str:
+    """What a notebook shows instead of a video whose file was moved or deleted since."""
+    return f"<p>framepipe: cannot show {html.escape(str(path))}: {html.escape(error.strerror or str(error))}</p>"
+
+
 class Video:
     """A video file (or in-memory MP4/GIF bytes) that Jupyter displays inline.
 
@@ -170,8 +175,8 @@ class Video:
     def _repr_html_(self) -> str:
         try:
             return self.to_html()
-        except OSError as e:  # the file was moved or deleted since: say so in the notebook
-            return f"<p>framepipe: cannot show {html.escape(str(self.path))}: {html.escape(e.strerror or str(e))}</p>"
+        except OSError as e:
+            return cannot_show_html(self.path, e)
 
     def __repr__(self) -> str:
         what = self.path if self.path is not None else f"<{len(self._data)} bytes>"

@@ -79,7 +79,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
 
 from .errors import FramepipeWarning, ParameterError, UnsupportedError
-from .writer import VideoResult, VideoWriter
+from .writer import VideoResult, VideoWriter, _output_format
 
 __all__ = ["FramepipeWriter", "save", "to_html5_video", "register", "render"]
 
@@ -880,7 +880,8 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         self.result = None
         anims = _calling_animations(fig)
         options = self._encoder_options()
-        if str(os.fspath(outfile)).lower().endswith(".gif"):
+        is_gif = _output_format(str(os.fspath(outfile)), None) == "gif"
+        if is_gif:
             options = {k: v for k, v in options.items() if v is not None}  # crf etc. given for a GIF: refused
             options.update({k: v for k, v in self.gif_options.items() if v is not None})
             if self.gif_options["loop"] is None and anims:
@@ -891,7 +892,7 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
             if given:
                 raise ParameterError(f"{', '.join(given)} apply to GIF output only; {outfile} is an MP4")
         if self.metadata:
-            if str(os.fspath(outfile)).lower().endswith(".gif"):
+            if is_gif:
                 warnings.warn(f"a GIF has no metadata fields; ignoring {sorted(self.metadata)}",
                               FramepipeWarning, stacklevel=2)
             else:
