@@ -46,6 +46,9 @@ class Writer:
 def rational_fps(fps: float) -> tuple[int, int]:
     """The exact rational framepipe uses for a float frame rate (29.97 -> (30000, 1001))."""
 
+def output_format(path: str | PathLike[str]) -> str:
+    """"mp4" or "gif" for an output path; UnsupportedError for other formats' names (.webm, .png)."""
+
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
     """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour,
     tags (title, artist, encoder, ...)."""

@@ -33,20 +33,8 @@ def _output_format(path: str | None, format: str | None) -> str:
         if not isinstance(format, str) or format.strip().lower().lstrip(".") not in _FORMATS:
             raise ParameterError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
         return format.strip().lower().lstrip(".")
-    ext = os.path.splitext(path)[1].lower().lstrip(".") if path is not None else ""
-    if ext == "gif":
-        return "gif"
-    if ext in _FOREIGN_EXTENSIONS:
-        raise UnsupportedError(
-            f"{path} names a .{ext} file, but framepipe writes MP4 (H.264) or GIF: name it .mp4 (or .m4v, "
-            f".mov) or .gif, or pass format= explicitly")
-    return "mp4"
-
-
-# Containers and image formats framepipe does not write: an MP4 under such a name would mislead
-# (the engine's list: FOREIGN_EXTENSIONS in crates/framepipe/src/options.rs).
-_FOREIGN_EXTENSIONS = {"webm", "mkv", "avi", "wmv", "flv", "ogv", "ogg", "mpg", "mpeg", "ts", "m2ts", "h264",
-                       "264", "hevc", "png", "apng", "webp", "jpg", "jpeg", "bmp", "tif", "tiff", "avif", "heic"}
+    # The engine decides, by the extension; it refuses names of other formats (.webm, .png, ...).
+    return _native.output_format(path) if path is not None else "mp4"
 
 
 def _fps_pair(fps: FpsLike) -> tuple[int, int]:
@@ -95,14 +83,12 @@ class VideoResult:
 
     def _repr_html_(self) -> str:
         """Jupyter shows the video itself (see :class:`framepipe.Video`)."""
-        import html
-
-        from .display import Video
+        from .display import Video, cannot_show_html
 
         try:
             return Video(self)._repr_html_()
-        except OSError as e:  # the file was moved or deleted since: say so in the notebook
-            return f"<p>framepipe: cannot show {html.escape(str(self.path))}: {html.escape(str(e))}</p>"
+        except OSError as e:  # the file was moved or deleted since
+            return cannot_show_html(self.path, e)
 
 
 def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = True) -> None:

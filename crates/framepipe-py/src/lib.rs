@@ -251,6 +251,13 @@ fn rational_fps(py: Python<'_>, fps: f64) -> PyResult<(u32, u32)> {
     Ok((r.num, r.den))
 }
 
+/// The output format a path names ("mp4" or "gif"); an error for names of formats framepipe
+/// does not write (.webm, .png, ...).
+#[pyfunction]
+fn output_format(py: Python<'_>, path: std::path::PathBuf) -> PyResult<&'static str> {
+    framepipe::OutputFormat::from_path_checked(&path).map(|f| f.as_str()).map_err(|e| to_py(py, e))
+}
+
 /// Describe an MP4 file (what `framepipe probe` prints) as a dict.
 #[pyfunction]
 fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, PyDict>> {
@@ -280,6 +287,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<concat::PyConcat>()?;
     m.add_function(wrap_pyfunction!(rational_fps, m)?)?;
     m.add_function(wrap_pyfunction!(probe, m)?)?;
+    m.add_function(wrap_pyfunction!(output_format, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

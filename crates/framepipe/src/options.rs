@@ -132,7 +132,7 @@ impl OutputFormat {
 }
 
 /// Extensions of containers and image formats framepipe does not write (see
-/// [`OutputFormat::from_path_checked`]); python/framepipe/writer.py keeps the same list.
+/// [`OutputFormat::from_path_checked`], which Python's writer calls too).
 pub const FOREIGN_EXTENSIONS: &[&str] = &[
     "webm", "mkv", "avi", "wmv", "flv", "ogv", "ogg", "mpg", "mpeg", "ts", "m2ts", "h264", "264", "hevc",
     "png", "apng", "webp", "jpg", "jpeg", "bmp", "tif", "tiff", "avif", "heic",
