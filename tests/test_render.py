@@ -444,6 +444,7 @@ def test_fork_survives_progress_bars_sigchld_and_keeps_prints(tmp_path):
             seen.setdefault(label, set()).add(kind)
     assert seen == {"bar": {"fork"}, "after": {"fork"}, "nochld_fork": {"fork"}, "nochld_spawn": {"spawn"}}, seen
     assert p.stdout.count("printed by frame") == 4 * 4, p.stdout
+    assert "Warning" not in p.stderr, p.stderr  # e.g. runpy's, if the package imported _worker
     for label in seen:
         check_video(tmp_path / f"{label}.mp4", frames=4, width=16, height=16, fps=30)
 

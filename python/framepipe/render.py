@@ -30,7 +30,6 @@ from typing import Any, Callable
 
 from . import _native
 from ._render_task import call_make_frame, run_chunk
-from ._worker import flush_std_streams, serve
 from .errors import ParameterError, RenderError
 from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair, _metadata_pairs, _output_format
 
@@ -305,6 +304,10 @@ class _Worker:
 
     @staticmethod
     def _fork(r_task: int, w_task: int, r_res: int, w_res: int) -> _ForkedProcess:
+        # Imported here, not at the top: `python -m framepipe._worker` (the spawn path) must not
+        # find the module imported already by the package.
+        from ._worker import flush_std_streams, serve
+
         flush_std_streams()  # or the child would print the parent's buffered output again
         with warnings.catch_warnings():
             # Python >= 3.12 warns about fork() whenever the process has more than one OS thread,
