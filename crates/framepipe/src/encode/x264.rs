@@ -118,6 +118,14 @@ impl X264Encoder {
                 opts.tune.map(|t| t.as_str())
             )));
         }
+        // Never x264's AVX-512 code. Its `mbtree_propagate_list` (x264 0.164, common/x86/mc-a2.asm)
+        // processes a row of lowres macroblocks 8 at a time with no bound check on the last group,
+        // so where the width in 16-pixel macroblocks is not a multiple of 8 it scatters costs from
+        // entries past the row's end: in the last row, the allocation's alignment padding, which
+        // holds whatever the heap held before. The macroblock tree, and with it every frame's
+        // quantisers, then depended on what the process had done earlier (tests/test_determinism.py).
+        // The SSSE3/AVX/AVX2 versions stop at the row's end, and x264 gains little from AVX-512.
+        p.cpu &= !sys::X264_CPU_AVX512;
         log::install(&mut p, &*log);
         p.i_log_level = sys::X264_LOG_ERROR as c_int;
         p.i_threads = opts.threads.map_or(0, |t| t as c_int); // 0 = X264_THREADS_AUTO
