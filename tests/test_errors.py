@@ -304,3 +304,107 @@ def test_disk_full_before_the_first_frame_leaves_no_empty_video(tmp_path):
     assert p.stdout.count("no frame could be written") == 2, p.stdout  # closing again: the same error
     assert "frame 0" in p.stdout and "File too large" in p.stdout, p.stdout
     assert not out.exists()
+
+
+HUGE_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    import framepipe
+    out, kind = sys.argv[1], sys.argv[2]
+    frames = {
+        "uint8_100000": lambda: np.broadcast_to(np.uint8(0), (100000, 100000, 3)),
+        "float32_20000": lambda: np.broadcast_to(np.float32(0.5), (20000, 20000, 3)),
+        "float64_60000": lambda: np.broadcast_to(np.float64(0.5), (60000, 60000)),
+        "float16_9000": lambda: np.broadcast_to(np.float16(0.5), (9000, 100, 3)),
+        "bigendian_10000": lambda: np.broadcast_to(np.array(7, ">u2"), (100, 10000, 4)),
+        "negative_strides_9000": lambda: np.broadcast_to(np.uint8(9), (9000, 64, 3))[::-1],
+    }
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    w = framepipe.VideoWriter(out, fps=30)
+    try:
+        w.write(frames[kind]())
+    except framepipe.ParameterError as e:
+        print("refused:", e)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(f"grown_mb: {grown_mb:.0f}")
+    w.write(np.zeros((48, 64, 3), np.uint8))  # the writer is still usable
+    w.close()
+    """
+)
+
+
+@pytest.mark.parametrize("kind", ["uint8_100000", "float32_20000", "float64_60000", "float16_9000",
+                                  "bigendian_10000", "negative_strides_9000"])
+def test_huge_frames_are_refused_before_anything_is_allocated(tmp_path, kind):
+    """A frame larger than 8192 pixels on a side is refused before it is converted or copied: no
+    abort, no gigabytes allocated, the writer stays usable (a subprocess, since the failure this
+    guards against ended the process)."""
+    out = tmp_path / "out.mp4"
+    r = subprocess.run([sys.executable, "-c", HUGE_SCRIPT, str(out), kind], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    refused = r.stdout.splitlines()[0]
+    assert refused.startswith("refused: frame 0:") and "at most 8192x8192" in refused, r.stdout
+    shape = {"uint8_100000": "100000x100000", "float32_20000": "20000x20000", "float64_60000": "60000x60000",
+             "float16_9000": "100x9000", "bigendian_10000": "10000x100", "negative_strides_9000": "64x9000"}[kind]
+    assert f"got {shape}" in refused, refused
+    grown = float(r.stdout.splitlines()[1].split()[1])
+    assert grown < 100, f"{grown} MB allocated for a frame that was refused"
+    check_video(out, frames=1, width=64, height=48)
+
+
+def test_infinity_is_refused_like_nan_and_finite_values_are_clipped(out):
+    frame = SRC[0] / 255.0
+    with framepipe.VideoWriter(out, fps=30) as w:
+        for value in (np.inf, -np.inf):
+            bad = frame.copy()
+            bad[3, 4, 2] = value
+            with pytest.raises(framepipe.ParameterError, match=rf"frame 0: contains {'-' if value < 0 else ''}inf "
+                                                             r"at row 3, column 4, channel 2.*\[0, 1\]"):
+                w.write(bad)
+        # Finite values outside [0, 1] are clipped: -5 is black, 1e30 white, 1.5 white.
+        clipped = frame.copy()
+        clipped[:, : 64 // 3] = -5.0
+        clipped[:, 64 // 3 : 2 * 64 // 3] = 1e30
+        clipped[:, 2 * 64 // 3 :] = 1.5
+        w.write(clipped)
+        w.write(np.float32(clipped))
+    check_video(out, frames=2, width=64, height=48)
+    decoded = decode_rgb(out).astype(int)
+    assert decoded[:, 4:-4, 2 : 64 // 3 - 3].max() <= 4
+    assert decoded[:, 4:-4, 64 // 3 + 3 : -3].min() >= 251
+
+
+@pytest.mark.parametrize(
+    "make, cls, pattern",
+    [
+        (lambda out: framepipe.VideoWriter(out, fps=30, crf=float("nan")), framepipe.ParameterError,
+         r"crf must be a number from 1 to 51, got nan"),
+        (lambda out: framepipe.VideoWriter(out, fps=30, crf=float("inf")), framepipe.ParameterError,
+         r"crf must be a number from 1 to 51, got inf"),
+        (lambda out: framepipe.VideoWriter(out, fps=1e9), framepipe.ParameterError,
+         r"frame rate 1000000000 is above the maximum of 1000000 fps"),
+        (lambda out: framepipe.VideoWriter("", fps=30), framepipe.ParameterError,
+         r"the output path is empty"),
+        (lambda out: framepipe.VideoWriter(out.with_suffix(".webm"), fps=30), framepipe.UnsupportedError,
+         r"\.webm file.*name it \.mp4.*or pass format=\"mp4\" or format=\"gif\""),
+    ],
+)
+def test_messages_say_what_was_given_and_what_is_allowed(out, make, cls, pattern):
+    with pytest.raises(cls, match=pattern) as e:
+        make(out)
+    assert "-inf" not in str(e.value) and "cannot open  " not in str(e.value)
+    assert not out.with_suffix(".webm").exists()
+
+
+def test_none_and_non_numeric_frames_say_what_they_got(out):
+    with framepipe.VideoWriter(out, fps=30) as w:
+        w.write(SRC[0])
+        with pytest.raises(framepipe.ParameterError, match=r"^frame 1: got None; expected a numpy array") as e:
+            w.write(None)
+        assert "dtype" not in str(e.value)
+        with pytest.raises(framepipe.UnsupportedError, match=r"^frame 1: got a dict that is not an array of numbers"):
+            w.write({"a": 1})
+        w.write(SRC[1])
+    check_video(out, frames=2, width=64, height=48)

@@ -545,3 +545,45 @@ def test_gif_chunks_stay_short_so_the_parent_holds_little(tmp_path, monkeypatch)
     monkeypatch.setattr(render_mod, "_run_local", spy)
     framepipe.render(lambda i: np.full((8, 8, 3), i, np.uint8), tmp_path / "g.gif", n_frames=200, workers=2)
     assert sizes and max(sizes) <= 32 and sum(sizes) == 200
+
+
+def mixed_frames(i):
+    """Frames 0-99 are RGB uint8, later ones RGBA float32: a VideoWriter refuses frame 100."""
+    if i < 100:
+        return np.zeros((16, 16, 3), np.uint8)
+    return np.ones((16, 16, 4), np.float32)
+
+
+@pytest.mark.parametrize("workers, chunk", [(1, None), (2, 10), (2, 30), (2, 7)])
+@pytest.mark.parametrize("ext", ["mp4", "gif"])
+def test_frames_unlike_frame_0_are_refused_as_by_one_writer(tmp_path, workers, chunk, ext):
+    out = tmp_path / f"x.{ext}"
+    with pytest.raises(framepipe.ParameterError) as e:
+        framepipe.render(mixed_frames, out, n_frames=140, workers=workers, chunk_frames=chunk)
+    msg = str(e.value)
+    assert msg.startswith("frame 100 has shape (16, 16, 4), but frame 0 had shape (16, 16, 3)"), msg
+    assert os.listdir(tmp_path) == []  # no partial or temporary file
+    # The reference: one VideoWriter, the same rule, the same first frame refused.
+    w = framepipe.VideoWriter(tmp_path / f"ref.{ext}", fps=30)
+    for i in range(100):
+        w.write(mixed_frames(i))
+    with pytest.raises(framepipe.ParameterError, match=r"^frame 100 has shape \(16, 16, 4\), but frame 0"):
+        w.write(mixed_frames(100))
+    w.close()
+
+
+def nan_at_150(i):
+    f = np.full((16, 16, 3), 0.5, np.float32)
+    if i == 150:
+        f[2, 3, 1] = np.nan
+    return f
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_refused_frame_is_named_once_with_its_number_in_the_video(tmp_path, workers):
+    with pytest.raises(framepipe.ParameterError) as e:
+        framepipe.render(nan_at_150, tmp_path / "x.mp4", n_frames=200, workers=workers, chunk_frames=100)
+    msg = str(e.value)
+    assert msg.startswith("frame 150: contains NaN at row 2, column 3, channel 1"), msg
+    assert "frame 50" not in msg and "rendering frame" not in msg, msg
+    assert os.listdir(tmp_path) == []

@@ -4,6 +4,7 @@ from os import PathLike
 from typing import Any
 
 __version__: str
+MAX_DIMENSION: int  # largest frame width or height
 
 class Writer:
     """The engine's video writer; use :class:`framepipe.VideoWriter`, which wraps it."""

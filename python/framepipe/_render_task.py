@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
 import threading
 import traceback
 from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
+
+from .errors import FramepipeError
 
 # Per worker thread: the unpickled payload and its setup() state, keyed by the payload's hash,
 # so a worker that renders many chunks builds its state (a figure, a dataset) once. Per thread,
@@ -43,35 +46,62 @@ def call_make_frame(make_frame, has_state: bool, state, i: int, use_time: bool, 
     return make_frame(arg, state) if has_state else make_frame(arg)
 
 
+def _renumbered(e: BaseException, start: int) -> BaseException:
+    """A writer error from a chunk's own VideoWriter, which numbers frames from the chunk's first,
+    with the frame it is about numbered in the whole video. (Its "but frame 0 had shape ..." is
+    then about the chunk's first frame, which the parent checks against the video's frame 0
+    before it reports this error.)"""
+    msg = re.sub(r"^frame (\d+)", lambda m: f"frame {int(m.group(1)) + start}", str(e))
+    try:
+        return type(e)(msg)
+    except Exception:  # noqa: BLE001 - an exception class with another signature: keep it as is
+        return e
+
+
 def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, progress=None):
-    """Render frames [start, stop). Returns ("done", chunk, data, frames) where data is an
-    encoded MP4 (bytes) or, with options["raw"], a list of frames; or ("error", chunk,
-    frame_index, traceback_text, pickled_exception_or_None)."""
+    """Render frames [start, stop). Returns ("done", chunk, data, frames, shape) where data is
+    an encoded MP4 (bytes) or, with options["raw"], a list of frames, and shape the first frame's
+    array shape; or ("error", chunk, frame_index, traceback_text, pickled_exception_or_None,
+    stage, shape) where stage is "render" (make_frame raised), "write" (the frame was refused)
+    or "finish", and shape the chunk's first frame's shape if one was accepted, else None."""
     from .writer import VideoWriter, _as_array
 
-    i = start
+    i, stage, w = start, "render", None
     try:
         make_frame, (has_state, state), (use_time, fps) = _load(payload)
         if options.get("raw"):
             frames = []
             for i in range(start, stop):
-                arr, _ = _as_array(call_make_frame(make_frame, has_state, state, i, use_time, fps))
+                stage = "render"
+                frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
+                stage = "write"
+                try:
+                    arr, _ = _as_array(frame)
+                except FramepipeError as e:
+                    raise type(e)(f"frame {i}: {e}") from None
                 frames.append(np.array(arr, copy=True))
                 if progress and (i - start) % 8 == 7:
                     progress(i - start + 1)
-            return ("done", chunk, frames, stop - start)
+            return ("done", chunk, frames, stop - start, frames[0].shape)
         enc = dict(options["encode"])
         w = VideoWriter(None, options["fps"], **enc)
         for i in range(start, stop):
-            w.write(call_make_frame(make_frame, has_state, state, i, use_time, fps))
+            stage = "render"
+            frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
+            stage = "write"
+            try:
+                w.write(frame)
+            except FramepipeError as e:
+                raise _renumbered(e, start) from None
             if progress and (i - start) % 8 == 7:
                 progress(i - start + 1)
+        stage = "finish"
         res = w.close()
-        return ("done", chunk, res.data, res.frames)
+        return ("done", chunk, res.data, res.frames, w.frame_shape)
     except BaseException as e:  # noqa: BLE001 - everything is reported to the parent
         tb = traceback.format_exc()
         try:
             exc = pickle.dumps(e)
         except Exception:  # noqa: BLE001
             exc = None
-        return ("error", chunk, i, tb, exc)
+        return ("error", chunk, i, tb, exc, stage, w.frame_shape if w is not None else None)

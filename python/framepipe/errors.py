@@ -34,6 +34,10 @@ class OutputError(FramepipeError, OSError):
     """Writing the output failed: path not writable, disk full. ``errno`` is set."""
 
 
+class OutOfMemoryError(FramepipeError, MemoryError):
+    """A buffer could not be allocated (the message says how large and what for)."""
+
+
 class RenderError(FramepipeError):
     """Rendering a frame failed (in ``make_frame``), or a worker process died twice.
 
@@ -58,6 +62,7 @@ __all__ = [
     "UnsupportedError",
     "EncoderError",
     "OutputError",
+    "OutOfMemoryError",
     "RenderError",
     "FramepipeWarning",
 ]

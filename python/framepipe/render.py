@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from . import _native
 from ._render_task import call_make_frame, run_chunk
-from .errors import ParameterError, RenderError
+from .errors import FramepipeError, ParameterError, RenderError
 from .writer import FpsLike, VideoResult, VideoWriter, _fps_pair, _metadata_pairs, _output_format
 
 
@@ -372,8 +372,31 @@ def _executor_slots(executor: Executor) -> int:
     return os.cpu_count() or 1
 
 
+def _take_result(msg: tuple, done: dict) -> int:
+    """Keep a chunk's result (or a refused frame's error) for appending in order; returns the
+    chunk. A failure of make_frame is raised at once."""
+    if msg[0] == "error":
+        if msg[5] == "render":
+            _raise_worker_error(msg)
+        done[msg[1]] = ("error", msg, msg[6])
+    else:
+        _, c, data, _, shape = msg
+        done[c] = ("done", data, shape)
+    return msg[1]
+
+
+def _deliver(append: Callable, c: int, entry: tuple) -> None:
+    """Append chunk c in order: its frames, or, for a chunk that stopped at a refused frame, the
+    check of its first frame (an earlier frame unlike frame 0 is the one to report) and then
+    that error, so the frame reported is the first refused one, as with one writer."""
+    kind, payload, shape = entry
+    append(c, payload if kind == "done" else None, shape)
+    if kind == "error":
+        _raise_worker_error(payload)
+
+
 def _raise_worker_error(msg: tuple) -> None:
-    _, chunk, frame, tb, exc_bytes = msg
+    _, chunk, frame, tb, exc_bytes, stage, _ = msg
     cause = None
     if exc_bytes is not None:
         try:
@@ -382,6 +405,10 @@ def _raise_worker_error(msg: tuple) -> None:
             cause = None
     if isinstance(cause, KeyboardInterrupt):
         raise KeyboardInterrupt
+    if stage != "render" and isinstance(cause, FramepipeError):
+        # The frame was refused (NaN, a shape unlike the first frame's): the same error a
+        # VideoWriter raises, numbered in the whole video, as with workers=1.
+        raise cause
     err = RenderError(
         f"rendering frame {frame} failed in a worker: {type(cause).__name__ if cause else 'error'}"
         f"{': ' + str(cause) if cause else ''}\n\nWorker traceback:\n{tb}",
@@ -503,12 +530,31 @@ def render(
                 if is_gif:
                     # GIF chunks are not joined by the engine: workers render raw frames in
                     # parallel and this process encodes them in order (GIF encoding is cheap next
-                    # to rendering). The temporary name has no .gif suffix: say the format.
+                    # to rendering), so its writer checks every frame against frame 0. The
+                    # temporary name has no .gif suffix: say the format.
                     sink = VideoWriter(tmp, fps_frac, **{**encode_options, "format": "gif"})
-                    append = lambda frames: [sink.write(f) for f in frames]  # noqa: E731
+
+                    def append(c: int, frames: list | None, shape: tuple | None) -> None:
+                        for f in frames or ():
+                            sink.write(f)
                 else:
                     sink = _native.Concat(tmp, metadata=_metadata_pairs(encode_options.get("metadata")))
-                    append = sink.append
+                    first_shape: list[tuple] = []
+
+                    def append(c: int, data: bytes | None, shape: tuple | None) -> None:
+                        # Each chunk's writer held its frames to its own first frame; hold each
+                        # chunk's first frame to frame 0, as one VideoWriter would.
+                        if shape is None:
+                            return
+                        if first_shape and shape != first_shape[0]:
+                            raise ParameterError(
+                                f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
+                                f"every frame must have the first frame's size and channel count"
+                            )
+                        if not first_shape:
+                            first_shape.append(shape)
+                        if data is not None:
+                            sink.append(data)
                 if executor is not None:
                     _run_executor(executor, workers, payload, chunks, options, append, prog)
                 else:
@@ -607,18 +653,15 @@ def _run_local(fork: bool, workers, payload, chunks, options, append, prog) -> N
                             f"(exit code {code}); giving up", frame=s)
                     pending.appendleft((c, s, e))
                     continue
-                kind = msg[0]
-                if kind == "progress":
+                if msg[0] == "progress":
                     prog.update(msg[1], msg[2])
-                elif kind == "error":
-                    _raise_worker_error(msg)
-                else:
-                    _, c, data, n = msg
-                    done[c] = data
-                    prog.update(c, n)
-                    w.chunk = None
+                    continue
+                c = _take_result(msg, done)
+                if msg[0] == "done":
+                    prog.update(c, msg[3])
+                w.chunk = None
             while next_append in done:
-                append(done.pop(next_append))
+                _deliver(append, next_append, done.pop(next_append))
                 next_append += 1
     finally:
         for w in pool:
@@ -644,15 +687,13 @@ def _run_executor(executor: Executor, workers, payload, chunks, options, append,
                 inflight[executor.submit(run_chunk, payload, c, s, e, options)] = c
             finished, _ = wait_futures(list(inflight), return_when=FIRST_COMPLETED)
             for f in finished:
-                c = inflight.pop(f)
+                inflight.pop(f)
                 msg = f.result()
-                if msg[0] == "error":
-                    _raise_worker_error(msg)
-                _, c, data, n = msg
-                done[c] = data
-                prog.update(c, n)
+                c = _take_result(msg, done)
+                if msg[0] == "done":
+                    prog.update(c, msg[3])
             while next_append in done:
-                append(done.pop(next_append))
+                _deliver(append, next_append, done.pop(next_append))
                 next_append += 1
     finally:
         for f in inflight:

@@ -34,7 +34,12 @@ def _output_format(path: str | None, format: str | None) -> str:
             raise ParameterError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
         return format.strip().lower().lstrip(".")
     # The engine decides, by the extension; it refuses names of other formats (.webm, .png, ...).
-    return _native.output_format(path) if path is not None else "mp4"
+    if path is None:
+        return "mp4"
+    try:
+        return _native.output_format(path)
+    except UnsupportedError as e:
+        raise UnsupportedError(f"{e}, or pass format=\"mp4\" or format=\"gif\"") from None
 
 
 def _fps_pair(fps: FpsLike) -> tuple[int, int]:
@@ -91,11 +96,15 @@ class VideoResult:
             return cannot_show_html(self.path, e)
 
 
-def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = True) -> None:
-    """Raise ParameterError unless value is None or a number (an int if `integer`) in [lo, hi]."""
+def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = True, allowed: str = "") -> None:
+    """Raise ParameterError unless value is None or a number (an int if `integer`) in [lo, hi].
+    `allowed` describes the valid values when the engine checks the range itself."""
     if value is None:
         return
     ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if ok_type and not integer and not math.isfinite(value):
+        allowed = allowed or f"a number from {lo} to {hi}"
+        raise ParameterError(f"{name} must be {allowed}, got {value!r}")
     if not ok_type or isinstance(value, bool):
         kind = "an integer" if integer else "a number"
         raise ParameterError(f"{name} must be {kind}, got {value!r}")
@@ -136,7 +145,22 @@ def _as_array(frame: Any) -> tuple[np.ndarray, str | None]:
     elif mod.startswith("PIL.") and hasattr(frame, "mode"):
         arr = _pil_array(frame)
     else:
+        if frame is None:
+            raise ParameterError("got None; expected a numpy array, a PIL image or a matplotlib Figure")
         arr = np.asarray(frame)
+        if arr.dtype == object:
+            raise UnsupportedError(
+                f"got a {type(frame).__name__} that is not an array of numbers (numpy made dtype object of "
+                f"it); expected a numpy array, a PIL image or a matplotlib Figure"
+            )
+    # Sizes are checked before anything below copies or converts (a broadcast view can claim
+    # any size); the engine checks them again.
+    if arr.ndim in (2, 3) and max(arr.shape[:2]) > _native.MAX_DIMENSION:
+        h, w = arr.shape[:2]
+        raise ParameterError(
+            f"a frame is at most {_native.MAX_DIMENSION}x{_native.MAX_DIMENSION} pixels (width x height), "
+            f"got {w}x{h} (shape {arr.shape})"
+        )
     kind = None
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
@@ -253,7 +277,8 @@ class VideoWriter:
         self._fps = Fraction(*_fps_pair(fps))
         if self._fps.numerator >= 2**32 or self._fps.denominator >= 2**32:
             raise ParameterError(f"fps {self._fps} has a numerator or denominator too large (max 2**32 - 1)")
-        _check_number("crf", crf, -math.inf, math.inf, integer=False)  # the engine checks the range
+        # The engine checks the range (and explains crf 0); NaN and infinity are refused here.
+        _check_number("crf", crf, -math.inf, math.inf, integer=False, allowed="a number from 1 to 51")
         _check_number("bitrate", bitrate, 1, 2**31 - 1)
         _check_number("keyint", keyint, 1, 2**31 - 1)
         _check_number("threads", threads, 1, 1024)
@@ -302,6 +327,12 @@ class VideoWriter:
     def format(self) -> str:
         """"mp4" or "gif"."""
         return self._format
+
+    @property
+    def frame_shape(self) -> tuple[int, ...] | None:
+        """The first frame's array shape (HxW or HxWxC), which every frame must have; None before
+        the first frame."""
+        return self._first_shape
 
     @property
     def frames_written(self) -> int:

@@ -26,8 +26,9 @@ enum Input<'a> {
 
 /// What the input thread sends to the encoding (main) thread.
 enum Item {
-    /// The pixels of input frame `index`, packed.
-    Frame { index: usize, pixels: Vec<u8>, width: u32, height: u32, format: PixelFormat },
+    /// The pixels of input frame `index`, packed; `kind` says what the input held: "raw" for
+    /// standard input, an image file's colour type ("RGB", "gray + alpha", ...).
+    Frame { index: usize, pixels: Vec<u8>, width: u32, height: u32, format: PixelFormat, kind: &'static str },
     /// The input ended: normally, or early with the reason.
     End(Result<(), CliError>),
     /// A signal arrived: look at [`Interrupt::signal`].
@@ -39,6 +40,14 @@ struct Session<'a> {
     writer: VideoWriter,
     output: &'a Path,
     progress: Progress,
+    /// Size and colour type of the first image file (image input only).
+    first_image: Option<FirstImage>,
+}
+
+#[derive(Clone, Copy)]
+struct FirstImage {
+    size: (u32, u32),
+    kind: &'static str,
 }
 
 impl Session<'_> {
@@ -99,9 +108,10 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
         let _ = waker.try_send(Item::Wake);
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    let existed = std::fs::symlink_metadata(&args.output).is_ok();
     // Bad options and an unwritable output fail here, before any input is read.
     let writer = VideoWriter::create(&args.output, args.options())?;
-    let mut session = Session { writer, output: &args.output, progress: Progress::new() };
+    let mut session = Session { writer, output: &args.output, progress: Progress::new(), first_image: None };
 
     // Buffers the encoder is done with, for the reader to fill again.
     let (recycle, free) = mpsc::channel::<Vec<u8>>();
@@ -120,18 +130,24 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
     // Stop the input thread at its next frame (one blocked in a read is left behind).
     drop(rx);
     session.flush_warnings();
-    let Session { writer, output, mut progress } = session;
+    let Session { writer, output, mut progress, .. } = session;
     let shown = output.display();
 
     if writer.frames_written() == 0 {
         progress.clear();
-        drop(writer);
-        remove_if_regular_file(output);
+        // The writer removes the empty file it created; a file that was there before is left
+        // as it was (it is replaced only once a frame is encoded).
+        let _ = writer.finish();
+        let outcome = if existed {
+            format!("{shown} was left as it was")
+        } else {
+            format!("{shown} was not written")
+        };
         if let Some(sig) = interrupt.signal() {
-            return Err(interrupted(sig, format!("{} received before any frame was encoded; {shown} was not written", signal_name(sig))));
+            return Err(interrupted(sig, format!("{} received before any frame was encoded; {outcome}", signal_name(sig))));
         }
         let why = fed.err().unwrap_or_else(|| "no frames to encode".into());
-        return Err(format!("{}; {shown} was not written", error_chain(why.as_ref())).into());
+        return Err(format!("{}; {outcome}", error_chain(why.as_ref())).into());
     }
 
     let bytes_so_far = writer.bytes_written();
@@ -231,18 +247,44 @@ fn encode_items(
             return Ok(());
         }
         match item {
-            Item::Frame { index, pixels, width, height, format } => {
-                let name = |e: &(dyn std::error::Error + 'static)| match input {
-                    Input::Raw { .. } => format!("frame {index}: {}", error_chain(e)),
-                    Input::Images(paths) => format!("{}: {}", paths[index].display(), error_chain(e)),
-                };
-                let frame = Frame::packed(&pixels, width, height, format).map_err(|e| name(&e))?;
-                s.write(&frame).map_err(|e| name(&e))?;
+            Item::Frame { index, pixels, width, height, format, kind } => {
+                if let (Input::Images(paths), Some(first)) = (input, s.first_image) {
+                    if first.size != (width, height) {
+                        return Err(format!(
+                            "{} (frame {index}) is a {width}x{height} {kind} image, but the first image, {}, \
+                             is {}x{} ({}); every image must have the first one's size",
+                            paths[index].display(),
+                            paths[0].display(),
+                            first.size.0,
+                            first.size.1,
+                            first.kind
+                        )
+                        .into());
+                    }
+                }
+                let frame = Frame::packed(&pixels, width, height, format).map_err(|e| describe_frame(input, index, &e))?;
+                s.write(&frame).map_err(|e| match e {
+                    // These come from the encoder thread, which names the frame it was writing
+                    // (it runs a few frames behind the input).
+                    framepipe::Error::Io { .. } | framepipe::Error::Encoder(_) => error_chain(&e),
+                    other => describe_frame(input, index, &other),
+                })?;
+                if s.first_image.is_none() {
+                    s.first_image = Some(FirstImage { size: (width, height), kind });
+                }
                 let _ = recycle.send(pixels);
             }
             Item::End(res) => return res,
             Item::Wake => {}
         }
+    }
+}
+
+/// An error about input frame `index`, naming it as the user gave it (a frame number, or a file).
+fn describe_frame(input: &Input, index: usize, e: &(dyn std::error::Error + 'static)) -> String {
+    match input {
+        Input::Raw { .. } => format!("frame {index}: {}", error_chain(e)),
+        Input::Images(paths) => format!("{} (frame {index}): {}", paths[index].display(), error_chain(e)),
     }
 }
 
@@ -325,7 +367,7 @@ fn read_raw(
             )
             .into());
         }
-        if tx.send(Item::Frame { index, pixels: buf, width, height, format }).is_err() {
+        if tx.send(Item::Frame { index, pixels: buf, width, height, format, kind: "raw" }).is_err() {
             break; // the encoder stopped
         }
     }
@@ -336,16 +378,35 @@ fn read_raw(
 fn read_images(tx: &SyncSender<Item>, paths: &[PathBuf]) -> Result<(), CliError> {
     for (index, path) in paths.iter().enumerate() {
         let image = decode_image(path).map_err(|e| e.describe(path, index))?;
+        let kind = color_type_name(image.color());
         // Always RGBA: the engine composites transparent pixels over --background and converts
         // opaque RGBA straight from this buffer, so images with and without alpha can be mixed.
         let rgba = image.into_rgba8();
         let (width, height) = rgba.dimensions();
-        let item = Item::Frame { index, pixels: rgba.into_raw(), width, height, format: PixelFormat::Rgba };
+        let item = Item::Frame { index, pixels: rgba.into_raw(), width, height, format: PixelFormat::Rgba, kind };
         if tx.send(item).is_err() {
             break; // the encoder stopped
         }
     }
     Ok(())
+}
+
+/// How an image file stores its pixels, in words ("RGB", "gray + alpha", "16-bit RGBA").
+fn color_type_name(c: image::ColorType) -> &'static str {
+    use image::ColorType as C;
+    match c {
+        C::L8 => "gray",
+        C::La8 => "gray + alpha",
+        C::Rgb8 => "RGB",
+        C::Rgba8 => "RGBA",
+        C::L16 => "16-bit gray",
+        C::La16 => "16-bit gray + alpha",
+        C::Rgb16 => "16-bit RGB",
+        C::Rgba16 => "16-bit RGBA",
+        C::Rgb32F => "float RGB",
+        C::Rgba32F => "float RGBA",
+        _ => "other",
+    }
 }
 
 enum ImageError {
@@ -369,9 +430,3 @@ fn decode_image(path: &Path) -> Result<image::DynamicImage, ImageError> {
     reader.decode().map_err(|e| ImageError::Decode(error_chain(&e)))
 }
 
-/// Remove an output that holds no frame (never a device such as /dev/null).
-fn remove_if_regular_file(path: &Path) {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
-        let _ = std::fs::remove_file(path);
-    }
-}

@@ -394,6 +394,78 @@ fn empty_stdin_is_an_error() {
     assert!(!out.exists(), "an MP4 without frames was left behind");
 }
 
+#[test]
+fn failing_before_the_first_frame_leaves_an_existing_file_as_it_was() {
+    let dir = TempDir::new("keep");
+    let out = dir.join("o.mp4");
+    let src = gradients(64, 48, 3);
+    encode_raw_to(&out, &src, &["--size", "64x48"]);
+    let before = std::fs::read(&out).unwrap();
+    let bad_png = dir.join("bad.png");
+    std::fs::write(&bad_png, b"\x89PNG\r\n\x1a\nnot a png").unwrap();
+    let cases: Vec<(Vec<&str>, Vec<u8>, &str)> = vec![
+        (vec!["encode", path_str(&out), "--size", "320x240"], vec![], "standard input is empty"),
+        (vec!["encode", path_str(&out), "--size", "320x240"], vec![9u8; 1000], "1000 bytes into frame 0"),
+        (vec!["encode", path_str(&out), path_str(&bad_png)], vec![], "cannot decode"),
+    ];
+    for (args, stdin, why) in cases {
+        let r = run(&args, &stdin);
+        assert_eq!(r.code, Some(1), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(&format!("{} was left as it was", out.display())), "{args:?}: {}", r.stderr);
+        assert_eq!(std::fs::read(&out).unwrap(), before, "{args:?} changed the existing file");
+    }
+    check_video(&out, &Expect { width: 64, height: 48, frames: 3, fps: (30, 1) }, &src, 35.0);
+}
+
+/// Encode raw RGB frames into `out` (which must succeed).
+fn encode_raw_to(out: &Path, frames: &[Vec<u8>], extra: &[&str]) {
+    let mut args = vec!["encode", path_str(out)];
+    args.extend_from_slice(extra);
+    run_ok(&args, &frames.concat());
+}
+
+#[test]
+fn a_full_disk_is_reported_once_with_the_frame_being_written() {
+    // A file-size limit (EFBIG), as a full disk, with SIGXFSZ ignored so that writes fail instead
+    // of killing the process; dash's `ulimit -f` counts 512-byte blocks: 300 KiB.
+    let dir = TempDir::new("fsize");
+    let out = dir.join("out.mp4");
+    let (w, h) = (160u32, 120u32);
+    let mut state = 12345u32;
+    let noise: Vec<u8> = (0..w * h * 3 * 120)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect();
+    let script = format!("trap '' XFSZ; ulimit -f 600; exec {BIN} encode {} --size {w}x{h} --crf 1", path_str(&out));
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let _ = pipe.write_all(&noise);
+    });
+    let r = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{stderr}");
+    let numbered = stderr.match_indices("frame ").filter(|(i, _)| stderr[i + 6..].starts_with(|c: char| c.is_ascii_digit()));
+    assert_eq!(numbered.count(), 1, "one frame number in the message: {stderr}");
+    let re_written = stderr.find("writing frame ").expect("names the frame being written");
+    assert!(stderr.starts_with("framepipe: error: writing frame "), "{stderr}");
+    assert!(stderr.contains("File too large") || stderr.contains("No space left"), "{stderr}");
+    let written: u64 = stderr[re_written + 14..].split_whitespace().next().unwrap().parse().unwrap();
+    let kept = &ffprobe(&out)["nb_read_frames"];
+    assert!(stderr.contains(&format!("the {kept} complete frames before it were kept")), "{stderr}");
+    assert!(kept.parse::<u64>().unwrap() <= written && written > 0, "{kept} kept, failed writing {written}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Image files
 // ---------------------------------------------------------------------------------------------
@@ -489,6 +561,15 @@ fn image_of_another_size_is_an_error_naming_the_file() {
     assert!(r.stderr.starts_with("framepipe: error: "), "{}", r.stderr);
     assert!(r.stderr.contains(path_str(&odd)), "error does not name the file: {}", r.stderr);
     assert!(r.stderr.contains("frame 3") && r.stderr.contains("32x32"), "{}", r.stderr);
+    // In the images' own terms: RGB PNGs, not the RGBA the engine is fed.
+    let expected = format!(
+        "{} (frame 3) is a 32x32 RGB image, but the first image, {}, is 64x48 (RGB); every image must have the \
+         first one's size",
+        odd.display(),
+        files[0].display()
+    );
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
+    assert!(!r.stderr.contains("rgba"), "{}", r.stderr);
     assert!(r.stderr.contains("the 3 frames before it were kept"), "{}", r.stderr);
     check_video(&out, &Expect { width: 64, height: 48, frames: 3, fps: (30, 1) }, &src, 35.0);
 }
@@ -596,7 +677,8 @@ fn other_containers_names_are_refused() {
     let out = dir.join("out.webm");
     let r = run(&["encode", path_str(&out), "--size", "64x48"], &gradient(64, 48, 0));
     assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(r.stderr.contains(".webm file, but framepipe writes MP4 (H.264) or GIF"), "{}", r.stderr);
+    assert!(r.stderr.contains(".webm file, but framepipe writes MP4 (H.264) or GIF: name it .mp4"), "{}", r.stderr);
+    assert!(!r.stderr.contains("explicitly"), "the CLI has no option to give the format: {}", r.stderr);
     assert!(!out.exists());
 }
 

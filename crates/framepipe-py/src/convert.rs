@@ -5,6 +5,7 @@
 //! that are not packed) is packed into a reusable scratch buffer first. All of it runs with the
 //! GIL released.
 
+use framepipe::frame::MAX_DIMENSION;
 use framepipe::{Error, Frame, PixelFormat};
 use pyo3::buffer::{Element, PyBuffer};
 
@@ -44,6 +45,13 @@ impl<'a, T: Element> Source<'a, T> {
         }
         if height == 0 || width == 0 {
             return Err(format!("a frame must not be empty, got {height}x{width}"));
+        }
+        // Checked before anything is converted or allocated (a broadcast view can claim any size).
+        let max = MAX_DIMENSION as usize;
+        if height > max || width > max {
+            return Err(format!(
+                "a frame is at most {max}x{max} pixels (width x height), got {width}x{height} (shape {shape:?})"
+            ));
         }
         Ok(Source { buf, height, width, channels, strides: st })
     }
@@ -113,8 +121,9 @@ pub fn u16_frame<'a>(src: &Source<'a, u16>, format: PixelFormat, scratch: &'a mu
     Frame::packed(scratch, src.width as u32, src.height as u32, format)
 }
 
-/// Float frames hold values in [0, 1]: clipped, scaled by 255 and rounded — never rescaled per
-/// frame (that makes videos flicker). NaN is an error.
+/// Float frames hold values in [0, 1]: values outside are clipped (-5 is black, 1e30 white),
+/// then scaled by 255 and rounded — never rescaled per frame (that makes videos flicker). NaN and
+/// ±infinity are not values: an error naming the position.
 pub fn float_frame<'a, T: Element + Copy + Into<f64>>(
     src: &Source<'a, T>,
     format: PixelFormat,
@@ -125,8 +134,11 @@ pub fn float_frame<'a, T: Element + Copy + Into<f64>>(
     let n = std::mem::size_of::<T>();
     pack(src, scratch, |i, (y, x, ch)| {
         let v: f64 = read(&bytes[i..i + n]).into();
-        if v.is_nan() {
-            return Err(Error::parameter(format!("contains NaN at row {y}, column {x}, channel {ch}")));
+        if !v.is_finite() {
+            return Err(Error::parameter(format!(
+                "contains {v} at row {y}, column {x}, channel {ch}; float frames hold values in [0, 1] \
+                 (finite values outside are clipped), NaN and infinity are refused"
+            )));
         }
         Ok((v.clamp(0.0, 1.0) * 255.0).round() as u8)
     })?;
@@ -150,7 +162,9 @@ fn pack<T: Element>(
     let [s0, s1, s2] = src.strides;
     let c = src.channels;
     out.clear();
-    out.reserve(src.height * src.width * c);
+    let len = src.height * src.width * c;
+    out.try_reserve_exact(len)
+        .map_err(|_| Error::out_of_memory(format!("cannot allocate {len} bytes to convert the frame")))?;
     for y in 0..src.height {
         for x in 0..src.width {
             let base = y * s0 + x * s1;

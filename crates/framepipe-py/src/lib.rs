@@ -26,6 +26,7 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Error::Parameter(_) => class("ParameterError").and_then(|c| c.call1((err.to_string(),))),
         Error::Unsupported(_) => class("UnsupportedError").and_then(|c| c.call1((err.to_string(),))),
         Error::Encoder(_) => class("EncoderError").and_then(|c| c.call1((err.to_string(),))),
+        Error::OutOfMemory(_) => class("OutOfMemoryError").and_then(|c| c.call1((err.to_string(),))),
         Error::Io { source, .. } => {
             let errno = source.raw_os_error().unwrap_or(0);
             class("OutputError").and_then(|c| c.call1((errno, err.to_string())))
@@ -289,5 +290,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(output_format, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_DIMENSION", framepipe::frame::MAX_DIMENSION)?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! composite, ARGB byte order, or an odd size to pad).
 
 use crate::error::{Error, Result};
-use crate::frame::{Frame, PixelFormat};
+use crate::frame::{try_filled, try_resize, Frame, PixelFormat};
 use yuv::{
     BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix,
 };
@@ -24,9 +24,20 @@ pub struct Yuv420Image {
 impl Yuv420Image {
     /// A black picture of the given even size.
     pub fn new(width: u32, height: u32) -> Self {
+        Self::try_new(width, height).expect("allocating a YUV picture")
+    }
+    /// A black picture of the given even size, or an out-of-memory error instead of an abort.
+    pub fn try_new(width: u32, height: u32) -> Result<Self> {
         debug_assert!(width % 2 == 0 && height % 2 == 0);
         let (w, h) = (width as usize, height as usize);
-        Yuv420Image { width, height, y: vec![16; w * h], u: vec![128; w * h / 4], v: vec![128; w * h / 4] }
+        let what = format!("a {width}x{height} YUV picture");
+        Ok(Yuv420Image {
+            width,
+            height,
+            y: try_filled(w * h, 16, &what)?,
+            u: try_filled(w * h / 4, 128, &what)?,
+            v: try_filled(w * h / 4, 128, &what)?,
+        })
     }
     /// Bytes per row of the luma plane.
     pub fn y_stride(&self) -> usize {
@@ -82,8 +93,8 @@ impl Converter {
         }
         // Scratch path: composite/reorder into packed RGB at the padded size, then convert.
         let mut scratch = std::mem::take(&mut self.scratch);
-        to_padded_rgb(frame, self.background, pw, ph, &mut scratch);
-        let res = rgbx_to_yuv(&scratch, pw as usize * 3, PixelFormat::Rgb24, out);
+        let res = to_padded_rgb(frame, self.background, pw, ph, &mut scratch)
+            .and_then(|_| rgbx_to_yuv(&scratch, pw as usize * 3, PixelFormat::Rgb24, out));
         self.scratch = scratch;
         res
     }
@@ -175,10 +186,10 @@ fn gray_to_yuv(frame: &Frame, out: &mut Yuv420Image) {
 }
 
 /// Packed RGB at the padded size: alpha composited over `bg`, last column/row repeated.
-fn to_padded_rgb(frame: &Frame, bg: [u8; 3], pw: u32, ph: u32, dst: &mut Vec<u8>) {
+fn to_padded_rgb(frame: &Frame, bg: [u8; 3], pw: u32, ph: u32, dst: &mut Vec<u8>) -> Result<()> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let (pw, ph) = (pw as usize, ph as usize);
-    dst.resize(pw * ph * 3, 0);
+    try_resize(dst, pw * ph * 3, 0, "an RGB copy of the frame")?;
     // Index of R, G, B, A within a pixel.
     let (r, g, b, a) = match frame.format() {
         PixelFormat::Rgb24 => (0, 1, 2, None),
@@ -216,6 +227,7 @@ fn to_padded_rgb(frame: &Frame, bg: [u8; 3], pw: u32, ph: u32, dst: &mut Vec<u8>
     if ph > h {
         dst.copy_within((h - 1) * pw * 3..h * pw * 3, h * pw * 3);
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The one error type of the engine, grouped by kind (parameter, unsupported, io, encoder).
+//! The one error type of the engine, grouped by kind (parameter, unsupported, io, encoder,
+//! out of memory).
 //! Every variant keeps the underlying cause: the message names what was wrong, and for frames,
 //! which frame.
 
@@ -26,6 +27,9 @@ pub enum Error {
     /// The encoder refused an option or failed while encoding.
     #[error("encoder: {0}")]
     Encoder(String),
+    /// A buffer could not be allocated; the message says how large and what for.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
 }
 
 impl Error {
@@ -41,6 +45,9 @@ impl Error {
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
         Error::Io { context: context.into(), source }
     }
+    pub fn out_of_memory(msg: impl Into<String>) -> Self {
+        Error::OutOfMemory(msg.into())
+    }
     /// The same error again (same kind, message and errno), prefixed with `prefix`; for
     /// reporting an earlier failure when the caller tries to go on.
     pub fn again(&self, prefix: &str) -> Error {
@@ -48,6 +55,7 @@ impl Error {
             Error::Parameter(m) => Error::Parameter(format!("{prefix}{m}")),
             Error::Unsupported(m) => Error::Unsupported(format!("{prefix}{m}")),
             Error::Encoder(m) => Error::Encoder(format!("{prefix}{m}")),
+            Error::OutOfMemory(m) => Error::OutOfMemory(format!("{prefix}{m}")),
             Error::Io { context, source } => {
                 let source = match source.raw_os_error() {
                     Some(code) => io::Error::from_raw_os_error(code),
@@ -64,6 +72,7 @@ impl Error {
             Error::Parameter(m) => Error::Parameter(format!("{m}; {note}")),
             Error::Unsupported(m) => Error::Unsupported(format!("{m}; {note}")),
             Error::Encoder(m) => Error::Encoder(format!("{m}; {note}")),
+            Error::OutOfMemory(m) => Error::OutOfMemory(format!("{m}; {note}")),
             Error::Io { context, source } => Error::Io { context: format!("{context} ({note})"), source },
         }
     }

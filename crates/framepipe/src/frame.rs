@@ -98,6 +98,24 @@ impl fmt::Debug for Frame<'_> {
 /// Largest supported width or height.
 pub const MAX_DIMENSION: u32 = 8192;
 
+/// Resize `buf` to `len` bytes, new bytes set to `fill`. A failed allocation is an error saying
+/// how much was asked for `what`, never an abort of the process.
+pub fn try_resize(buf: &mut Vec<u8>, len: usize, fill: u8, what: &str) -> Result<()> {
+    if len > buf.len() {
+        buf.try_reserve_exact(len - buf.len())
+            .map_err(|_| Error::out_of_memory(format!("cannot allocate {len} bytes for {what}")))?;
+    }
+    buf.resize(len, fill);
+    Ok(())
+}
+
+/// A buffer of `len` bytes set to `fill`, or an out-of-memory error (see [`try_resize`]).
+pub fn try_filled(len: usize, fill: u8, what: &str) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    try_resize(&mut v, len, fill, what)?;
+    Ok(v)
+}
+
 impl<'a> Frame<'a> {
     /// A view with an explicit row stride in bytes. Checks that the buffer is large enough.
     pub fn new(data: &'a [u8], width: u32, height: u32, stride: usize, format: PixelFormat) -> Result<Self> {
@@ -157,5 +175,27 @@ impl<'a> Frame<'a> {
     pub fn row(&self, y: u32) -> &'a [u8] {
         let start = y as usize * self.stride;
         &self.data[start..start + self.width as usize * self.format.bytes_per_pixel()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocation_failure_is_an_error_not_an_abort() {
+        // isize::MAX bytes passes Vec's own limit and reaches the allocator, which refuses it
+        // whatever the kernel's overcommit policy (no address space is that large).
+        let err = try_filled(isize::MAX as usize, 0, "a test buffer").unwrap_err();
+        assert!(matches!(err, Error::OutOfMemory(_)), "{err}");
+        assert_eq!(err.to_string(), format!("out of memory: cannot allocate {} bytes for a test buffer", isize::MAX));
+        // More than Vec can describe at all.
+        let err = try_filled(usize::MAX, 0, "a test buffer").unwrap_err();
+        assert!(matches!(err, Error::OutOfMemory(_)), "{err}");
+        let mut v = vec![1u8; 4];
+        try_resize(&mut v, 6, 9, "x").unwrap();
+        assert_eq!(v, [1, 1, 1, 1, 9, 9]);
+        try_resize(&mut v, 2, 9, "x").unwrap();
+        assert_eq!(v, [1, 1]);
     }
 }

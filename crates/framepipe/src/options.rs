@@ -123,7 +123,7 @@ impl OutputFormat {
         if FOREIGN_EXTENSIONS.contains(&ext.as_str()) {
             return Err(Error::unsupported(format!(
                 "{} names a .{ext} file, but framepipe writes MP4 (H.264) or GIF: name it .mp4 (or .m4v, \
-                 .mov) or .gif, or give the format explicitly",
+                 .mov) or .gif",
                 path.display()
             )));
         }

@@ -154,6 +154,9 @@ impl VideoWriter {
     /// accepted: a run that fails before that leaves it as it was.
     pub fn create(path: impl AsRef<Path>, opts: EncodeOptions) -> Result<Self> {
         let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(Error::parameter("the output path is empty: give a file name such as out.mp4"));
+        }
         let format = match opts.format {
             Some(f) => f,
             None => OutputFormat::from_path_checked(path)?,
@@ -288,7 +291,7 @@ impl VideoWriter {
                 let (pw, ph) = padded_size(frame.width(), frame.height());
                 let mut pic = match run.recycled.try_recv() {
                     Ok(Picture::Yuv(p)) => p,
-                    _ => Yuv420Image::new(pw, ph),
+                    _ => Yuv420Image::try_new(pw, ph)?,
                 };
                 self.converter.convert(frame, &mut pic)?;
                 Picture::Yuv(pic)
@@ -298,7 +301,7 @@ impl VideoWriter {
                     Ok(Picture::Rgb(v)) => v,
                     _ => Vec::new(),
                 };
-                gifenc::to_rgb(frame, self.opts.background, &mut rgb);
+                gifenc::to_rgb(frame, self.opts.background, &mut rgb)?;
                 Picture::Rgb(rgb)
             }
         };

@@ -30,8 +30,11 @@ impl Rational {
     /// The nearest rational to a float frame rate: well-known NTSC rates (23.976, 29.97, 59.94...)
     /// become their exact x000/1001 forms, other values use a denominator up to 1001.
     pub fn from_f64(fps: f64) -> Result<Self> {
-        if !fps.is_finite() || fps <= 0.0 || fps > 1_000_000.0 {
+        if !fps.is_finite() || fps <= 0.0 {
             return Err(Error::parameter(format!("frame rate must be a positive finite number, got {fps}")));
+        }
+        if fps > 1_000_000.0 {
+            return Err(Error::parameter(format!("frame rate {fps} is above the maximum of 1000000 fps")));
         }
         if (fps - fps.round()).abs() < 1e-9 {
             return Rational::new(fps.round() as u32, 1);

@@ -34,7 +34,7 @@ pub use probe::{probe_gif, GifInfo};
 mod tests;
 
 use crate::error::{Error, Result};
-use crate::frame::{Frame, PixelFormat};
+use crate::frame::{try_filled, try_resize, Frame, PixelFormat};
 use crate::options::{Dither, GifOptions};
 use crate::rational::Rational;
 use palette::{histogram, pack, quantize, Nearest};
@@ -281,6 +281,7 @@ impl<W: GifSink> GifEncoder<W> {
         enc.set_repeat(repeat).map_err(gif_err)?;
         let committed_pos = enc.get_ref().pos;
         let n = width as usize * height as usize * 3;
+        let (prev, canvas) = (try_filled(n, 0, "the GIF's previous frame")?, try_filled(n, 0, "the GIF's canvas")?);
         Ok(GifEncoder {
             enc: Some(enc),
             width,
@@ -291,8 +292,8 @@ impl<W: GifSink> GifEncoder<W> {
             global_dirty: false,
             cur: Pal::new(vec![[0, 0, 0]]),
             cur_local: false,
-            prev: vec![0; n],
-            canvas: vec![0; n],
+            prev,
+            canvas,
             started: false,
             next_index: 0,
             pending: None,
@@ -810,9 +811,9 @@ const BAYER8: [[u8; 8]; 8] = [
 
 /// Packed RGB of `frame` into `out` (`width × height × 3` bytes): alpha composited over
 /// `background`, other byte orders reordered, gray expanded. Runs in the caller's thread.
-pub fn to_rgb(frame: &Frame, background: [u8; 3], out: &mut Vec<u8>) {
+pub fn to_rgb(frame: &Frame, background: [u8; 3], out: &mut Vec<u8>) -> Result<()> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
-    out.resize(w * h * 3, 0);
+    try_resize(out, w * h * 3, 0, "an RGB copy of the frame")?;
     for y in 0..h {
         let src = frame.row(y as u32);
         let dst = &mut out[y * w * 3..(y + 1) * w * 3];
@@ -846,4 +847,5 @@ pub fn to_rgb(frame: &Frame, background: [u8; 3], out: &mut Vec<u8>) {
             }
         }
     }
+    Ok(())
 }
