@@ -271,8 +271,7 @@ def test_parent_holds_at_most_workers_plus_one_chunks(tmp_path, how):
 def test_default_chunk_frames():
     import importlib
 
-    render_mod = importlib.import_module("framepipe.render")
-    f = render_mod._default_chunk_frames
+    f = importlib.import_module("framepipe._render_plan").default_chunk_frames
     assert f(300, 2, Fraction(30)) == 75  # 4 chunks of >= 2 s: every worker busy, few keyframes
     assert f(60, 2, Fraction(30)) == 30  # short renders: one chunk per worker
     assert f(100_000, 16, Fraction(30)) == 600  # the cap that bounds the parent's memory
@@ -377,27 +376,27 @@ def test_fork_only_where_safe(tmp_path):
     script = textwrap.dedent("""
         import importlib, threading
         import framepipe, matplotlib
-        r = importlib.import_module("framepipe.render")
-        assert r._fork_is_safe()
+        r = importlib.import_module("framepipe._render_pool")
+        assert r.fork_is_safe()
         stop = threading.Event()
         t = threading.Thread(target=stop.wait)
         t.start()
-        assert not r._fork_is_safe()
+        assert not r.fork_is_safe()
         stop.set(); t.join()
         import time; time.sleep(0.2)  # the finished thread's task leaves /proc/self/task
-        assert r._fork_is_safe()
+        assert r.fork_is_safe()
         # A native thread that is not OpenBLAS's (here: an open writer's encoder thread).
         import numpy as np
         w = framepipe.VideoWriter(None, 24)
         w.write(np.zeros((16, 16, 3), np.uint8))
-        assert not r._fork_is_safe()
+        assert not r.fork_is_safe()
         w.close()
-        assert r._fork_is_safe()
+        assert r.fork_is_safe()
         import matplotlib.pyplot  # the backend matters once pyplot is in use
         matplotlib.rcParams._get_backend_or_none = lambda: "QtAgg"
-        assert not r._fork_is_safe()
+        assert not r.fork_is_safe()
         matplotlib.rcParams._get_backend_or_none = lambda: "agg"
-        assert r._fork_is_safe()
+        assert r.fork_is_safe()
         try:
             framepipe.render(lambda i: None, "x.mp4", n_frames=2, workers=2, start_method="forkserver")
         except framepipe.ParameterError as e:
@@ -534,15 +533,16 @@ def test_results_report_the_files_size_for_odd_frames(tmp_path, workers):
 def test_gif_chunks_stay_short_so_the_parent_holds_little(tmp_path, monkeypatch):
     import importlib
 
-    render_mod = importlib.import_module("framepipe.render")
+    plan = importlib.import_module("framepipe._render_plan")
     sizes = []
-    real = render_mod._run_local
+    real = plan.chunks
 
-    def spy(fork, workers, payload, chunks, options, append, prog):
+    def spy(*args):
+        chunks = real(*args)
         sizes.extend(e - s for _, s, e in chunks)
-        return real(fork, workers, payload, chunks, options, append, prog)
+        return chunks
 
-    monkeypatch.setattr(render_mod, "_run_local", spy)
+    monkeypatch.setattr(plan, "chunks", spy)
     framepipe.render(lambda i: np.full((8, 8, 3), i, np.uint8), tmp_path / "g.gif", n_frames=200, workers=2)
     assert sizes and max(sizes) <= 32 and sum(sizes) == 200
 

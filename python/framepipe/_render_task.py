@@ -64,7 +64,8 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
     array shape; or ("error", chunk, frame_index, traceback_text, pickled_exception_or_None,
     stage, shape) where stage is "render" (make_frame raised), "write" (the frame was refused)
     or "finish", and shape the chunk's first frame's shape if one was accepted, else None."""
-    from .writer import VideoWriter, _as_array
+    from ._frames import as_array
+    from .writer import VideoWriter
 
     i, stage, w = start, "render", None
     try:
@@ -76,7 +77,7 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
                 frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
                 stage = "write"
                 try:
-                    arr, _ = _as_array(frame)
+                    arr, _ = as_array(frame)
                 except FramepipeError as e:
                     raise type(e)(f"frame {i}: {e}") from None
                 frames.append(np.array(arr, copy=True))

@@ -1,7 +1,7 @@
 """The worker process of :func:`framepipe.render` (``python -m framepipe._worker R W``).
 
 It is started as a plain subprocess, or forked from the caller where that is safe (see
-``render._fork_is_safe``), never through ``multiprocessing``: the user's ``__main__`` is never
+``_render_pool.fork_is_safe``), never through ``multiprocessing``: the user's ``__main__`` is never
 re-imported (scripts without an ``if __name__ == "__main__"`` guard work), and Ctrl-C in the
 terminal reaches only the parent, which stops the workers itself. It reads tasks from the pipe
 ``R`` and answers on ``W``; it exits when the parent closes its end or sends None.

@@ -79,7 +79,8 @@ from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
 
 from .errors import FramepipeWarning, ParameterError, UnsupportedError
-from .writer import VideoResult, VideoWriter, _output_format
+from ._options import output_format
+from .writer import VideoResult, VideoWriter
 
 __all__ = ["FramepipeWriter", "save", "to_html5_video", "register", "render"]
 
@@ -880,7 +881,7 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         self.result = None
         anims = _calling_animations(fig)
         options = self._encoder_options()
-        is_gif = _output_format(str(os.fspath(outfile)), None) == "gif"
+        is_gif = output_format(str(os.fspath(outfile)), None) == "gif"
         if is_gif:
             options = {k: v for k, v in options.items() if v is not None}  # crf etc. given for a GIF: refused
             options.update({k: v for k, v in self.gif_options.items() if v is not None})

@@ -1,0 +1,86 @@
+"""Turning what a caller passes as a frame (numpy arrays of any layout and dtype, PIL images,
+matplotlib Figures) into an array the engine converts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from . import _native
+from .errors import ParameterError, UnsupportedError
+
+_NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
+
+
+def figure_array(fig: Any) -> np.ndarray:
+    """Draw a matplotlib Figure and view its RGBA pixels without a copy."""
+    canvas = fig.canvas
+    if not hasattr(canvas, "buffer_rgba"):
+        # A figure attached to a non-Agg canvas (e.g. a GUI backend without buffer_rgba).
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())
+
+
+def pil_array(img: Any) -> np.ndarray:
+    mode = img.mode
+    if mode in ("RGB", "RGBA", "L"):
+        return np.asarray(img)
+    if mode == "1":
+        return np.asarray(img.convert("L"))
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(img).astype(np.uint16, copy=False)
+    if mode in ("LA", "PA", "P", "RGBa", "La") or "A" in img.getbands():
+        return np.asarray(img.convert("RGBA"))
+    return np.asarray(img.convert("RGB"))
+
+
+def as_array(frame: Any) -> tuple[np.ndarray, str | None]:
+    """Normalise any accepted frame to an array the engine converts, and its `kind`."""
+    mod = type(frame).__module__
+    if mod.startswith("matplotlib") and hasattr(frame, "canvas"):
+        arr = figure_array(frame)
+    elif mod.startswith("PIL.") and hasattr(frame, "mode"):
+        arr = pil_array(frame)
+    else:
+        if frame is None:
+            raise ParameterError("got None; expected a numpy array, a PIL image or a matplotlib Figure")
+        arr = np.asarray(frame)
+        if arr.dtype == object:
+            raise UnsupportedError(
+                f"got a {type(frame).__name__} that is not an array of numbers (numpy made dtype object of "
+                f"it); expected a numpy array, a PIL image or a matplotlib Figure"
+            )
+    # Sizes are checked before anything below copies or converts (a broadcast view can claim
+    # any size); the engine checks them again.
+    if arr.ndim in (2, 3) and max(arr.shape[:2]) > _native.MAX_DIMENSION:
+        h, w = arr.shape[:2]
+        raise ParameterError(
+            f"a frame is at most {_native.MAX_DIMENSION}x{_native.MAX_DIMENSION} pixels (width x height), "
+            f"got {w}x{h} (shape {arr.shape})"
+        )
+    kind = None
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    dt = arr.dtype
+    if dt.byteorder not in ("=", "|") and dt.byteorder != _NATIVE_ORDER:
+        arr = arr.astype(dt.newbyteorder("="))  # big-endian (or foreign) data: swap once
+        dt = arr.dtype
+    if dt == np.bool_:
+        arr, kind = arr.view(np.uint8), "bool"
+    elif dt == np.float16 or (dt.kind == "f" and dt.itemsize > 8):
+        arr = arr.astype(np.float32 if dt == np.float16 else np.float64)
+    elif dt not in (np.uint8, np.uint16, np.float32, np.float64):
+        raise UnsupportedError(
+            f"frames must be uint8, uint16, bool or float (values in [0, 1]); got dtype {dt}. "
+            f"Convert first, e.g. frame.astype(np.uint8) for 0-255 integers"
+        )
+    if any(s < 0 for s in arr.strides):
+        arr = np.ascontiguousarray(arr)
+    elif not arr.flags.aligned:
+        arr = np.require(arr, requirements="A")  # e.g. np.frombuffer(buf, offset=1)
+    return arr, kind

@@ -1,0 +1,312 @@
+"""Local worker processes for :func:`framepipe.render`: when forking is safe, the processes
+themselves (forked, or a fresh ``python -m framepipe._worker``), and running chunks on them with
+one retry for a worker that dies."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+import weakref
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from ._render_schedule import OrderedResults
+from .errors import RenderError
+
+# Backends that draw off-screen; any other (a GUI toolkit) must not be shared with a forked child.
+_HEADLESS_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template",
+                      "module://matplotlib_inline.backend_inline", "inline"}
+
+
+def fork_is_safe() -> bool:
+    """Whether local workers may be forked from this process instead of started afresh.
+
+    Forking skips the new interpreter's start-up and its imports of numpy, matplotlib and the
+    user's modules (about 0.7 s of CPU per worker here, which on a few cores is time taken from
+    rendering). It is used only where it is known to be safe:
+
+    - on Linux (macOS system libraries are not fork-safe);
+    - with no other Python thread running (a lock another thread holds at the moment of the fork,
+      such as the import lock, would stay locked in the child for ever: Jupyter kernels and Dask
+      clients run threads, so they get fresh processes). tqdm's monitor thread is allowed: it
+      only ever takes tqdm's own lock, which a worker never uses;
+    - with no native threads but OpenBLAS's pool (numpy's), which re-creates itself in the child.
+      Any other native thread pool, e.g. GNU OpenMP's once a parallel region has run, leaves a
+      forked child hanging at its next parallel region;
+    - with no matplotlib GUI toolkit in use (its windows and event loop must not be shared).
+    """
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    if any(type(t).__module__ != "tqdm._monitor" for t in others):
+        return False
+    if not _native_threads_known(python_threads=1 + len(others)):
+        return False
+    mpl = sys.modules.get("matplotlib")
+    if mpl is not None and "matplotlib.pyplot" in sys.modules:
+        backend = _matplotlib_backend(mpl)
+        if backend is not None and backend.lower() not in _HEADLESS_BACKENDS:
+            return False
+    return True
+
+
+def _matplotlib_backend(mpl: Any) -> str | None:
+    """The chosen matplotlib backend, or None if not chosen yet (then the worker chooses)."""
+    get = getattr(mpl.rcParams, "_get_backend_or_none", None)
+    if get is not None:
+        return get()
+    backend = dict.__getitem__(mpl.rcParams, "backend")  # older matplotlib: may be a sentinel
+    return backend if isinstance(backend, str) else None
+
+
+def _native_threads_known(python_threads: int) -> bool:
+    """True if every OS thread of this process can be a Python thread or an OpenBLAS pool
+    worker. The pool may be smaller than its size (OpenBLAS stops it before a fork and starts it
+    again at its next call), hence a range."""
+    try:
+        os_threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        return False
+    pool = _openblas_pool_threads()
+    return python_threads <= os_threads <= python_threads + (pool or 0)
+
+
+def _openblas_pool_threads() -> int | None:
+    """Worker threads of the OpenBLAS libraries loaded (numpy's wheels bundle one): a pthreads
+    build keeps num_threads - 1 of them. None if a library cannot be asked or is an OpenMP build
+    (whose threads do not survive a fork): then no thread is taken for OpenBLAS's."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return None
+    total = 0
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | os.RTLD_LAZY)
+        except OSError:
+            return None
+        # Symbol names differ between builds: scipy-openblas (numpy's wheels) adds a prefix,
+        # 64-bit-integer builds a suffix.
+        names = [(f"{pre}openblas_get_num_threads{suf}", f"{pre}openblas_get_parallel{suf}")
+                 for pre in ("scipy_", "") for suf in ("64_", "")]
+        found = next(((getattr(lib, t), getattr(lib, p)) for t, p in names if hasattr(lib, t) and hasattr(lib, p)),
+                     None)
+        if found is None:
+            return None
+        get_threads, get_parallel = found
+        parallel = get_parallel()  # 0: single-threaded build, 1: pthreads pool, 2: OpenMP
+        if parallel not in (0, 1):
+            return None
+        if parallel == 1:
+            total += max(0, get_threads() - 1)
+    return total
+
+
+@contextlib.contextmanager
+def sigint_deferred():
+    """Hold back Ctrl-C while workers are forked: a KeyboardInterrupt raised inside os.fork()'s
+    at-fork hooks is swallowed by CPython ("Exception ignored in ..."), and one raised between
+    the fork and the worker's registration would orphan the child. The interrupt is raised once
+    the block is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+
+class ForkedProcess:
+    """The parts of ``subprocess.Popen`` used here, for a forked child."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.returncode = pid, None
+
+    def _waitpid(self, flags: int) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:
+            # Reaped elsewhere (SIGCHLD ignored, or a handler reaping all children): its status
+            # is gone. Like subprocess.Popen, call it exit code 0.
+            self.returncode = 0
+            return
+        if pid:
+            self.returncode = os.waitstatus_to_exitcode(status)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._waitpid(os.WNOHANG)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            if self.returncode is None:
+                self._waitpid(0)
+            return self.returncode
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+# The parent's ends of every live local worker's pipes, so a newly forked worker can close its
+# copies of them (otherwise a sibling holding a pipe open would hide a worker's death).
+_LIVE_WORKERS: "weakref.WeakSet[Worker]" = weakref.WeakSet()
+
+
+class Worker:
+    """A local worker process and its two pipes: forked from this process when
+    :func:`fork_is_safe` (fast start), else a fresh ``python -m framepipe._worker``."""
+
+    def __init__(self, fork: bool) -> None:
+        r_task, w_task = os.pipe()
+        r_res, w_res = os.pipe()
+        try:
+            self._start(fork, r_task, w_task, r_res, w_res)
+        except BaseException:
+            for fd in (r_task, w_task, r_res, w_res):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            raise
+        os.close(r_task)
+        os.close(w_res)
+        self.tasks = Connection(w_task, readable=False)
+        self.results = Connection(r_res, writable=False)
+        self.task: tuple[int, int, int] | None = None  # (chunk, start, stop) being rendered
+        _LIVE_WORKERS.add(self)
+
+    def _start(self, fork: bool, r_task: int, w_task: int, r_res: int, w_res: int) -> None:
+        if fork:
+            self.proc = self._fork(r_task, w_task, r_res, w_res)
+        else:
+            env = dict(os.environ)
+            # The worker must import the same framepipe as the parent.
+            pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            env["PYTHONPATH"] = os.pathsep.join([pkg_parent, *sys.path])
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "framepipe._worker", str(r_task), str(w_res)],
+                pass_fds=(r_task, w_res), stdin=subprocess.DEVNULL, env=env,
+                start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
+            )
+
+    @staticmethod
+    def _fork(r_task: int, w_task: int, r_res: int, w_res: int) -> ForkedProcess:
+        # Imported here, not at the top: `python -m framepipe._worker` (the spawn path) must not
+        # find the module imported already by the package.
+        from ._worker import flush_std_streams, serve
+
+        flush_std_streams()  # or the child would print the parent's buffered output again
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns about fork() whenever the process has more than one OS thread,
+            # which numpy's OpenBLAS pool alone makes true. Such native pools re-create their
+            # threads after a fork (pthread_atfork); the hazard the warning is about, another
+            # Python thread holding a lock, is ruled out by fork_is_safe().
+            warnings.filterwarnings("ignore", r"This process .* is multi-threaded, use of fork\(\)",
+                                    DeprecationWarning)
+            pid = os.fork()
+        if pid:
+            return ForkedProcess(pid)
+
+        def prepare() -> None:  # in the child: what a fresh `python -m framepipe._worker` has
+            os.setsid()  # like start_new_session: Ctrl-C reaches the parent only
+            os.close(w_task)
+            os.close(r_res)
+            for sibling in list(_LIVE_WORKERS):
+                sibling.tasks.close()
+                sibling.results.close()
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
+            np_mod = sys.modules.get("numpy")
+            if np_mod is not None:
+                np_mod.random.seed()  # fresh entropy, as a new process would have
+
+        serve(r_task, w_res, prepare)  # never returns
+
+    def stop(self, kill: bool = False) -> None:
+        _LIVE_WORKERS.discard(self)
+        try:
+            if kill:
+                self.proc.kill()
+            else:
+                self.tasks.send(None)
+        except (OSError, ValueError):
+            pass
+        for c in (self.tasks, self.results):
+            try:
+                c.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: OrderedResults) -> None:
+    """Run the chunks on local worker processes (forked, or fresh interpreters), in the order
+    and within the window ``results`` allows. A worker that dies has its chunk retried once on a
+    fresh worker; a second death raises."""
+    pool: list[Worker] = []
+    attempts: dict[int, int] = {}
+    try:
+        with sigint_deferred():
+            for _ in range(min(workers, results.total)):
+                pool.append(Worker(fork))
+        while not results.complete:
+            for w in pool:
+                if w.task is None and results.can_start():
+                    w.task = results.start()
+                    c, s, e = w.task
+                    w.tasks.send((payload, c, s, e, options))
+            busy = [w for w in pool if w.task is not None]
+            ready = wait([w.results for w in busy])
+            for w in busy:
+                if w.results not in ready:
+                    continue
+                try:
+                    msg = w.results.recv()
+                except (EOFError, OSError):
+                    msg = None
+                if msg is None:  # the worker died mid-chunk
+                    code = w.proc.wait()
+                    c, s, e = w.task
+                    attempts[c] = attempts.get(c, 0) + 1
+                    w.stop(kill=True)
+                    with sigint_deferred():
+                        pool[pool.index(w)] = Worker(fork)
+                    if attempts[c] > 1:
+                        raise RenderError(
+                            f"a worker process died twice while rendering frames {s}..{e - 1} "
+                            f"(exit code {code}); giving up", frame=s)
+                    results.put_back((c, s, e))
+                    continue
+                if results.take(msg):
+                    w.task = None
+    finally:
+        for w in pool:
+            w.stop(kill=not results.complete)
