@@ -6,6 +6,7 @@
 //! - [`color`]: RGB → YUV 4:2:0 (BT.709, limited range), alpha compositing, even-size padding.
 //! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today);
 //!   [`encode::gif`] is GIF, codec and container in one.
+//! - [`h264`]: what the containers need to know of H.264 (SPS fields, AVCC framing).
 //! - [`mux`]: one module per container behind the [`mux::Muxer`] trait (MP4 today).
 //! - [`pipeline`]: the [`VideoWriter`]: bounded queue + encoder thread.
 //! - [`error`]: the one error enum.
@@ -15,6 +16,7 @@ pub mod color;
 pub mod encode;
 pub mod error;
 pub mod frame;
+pub mod h264;
 pub mod mux;
 pub mod options;
 pub mod pipeline;

@@ -603,8 +603,8 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
 /// hour; 1167/2^22 has the largest denominator) to the fastest x264 takes (2^31 - 1 fps, its
 /// H.264 timing limit).
 const SWEEP_RATES: [(u32, u32); 15] = [
-    (1, framepipe::mux::mp4::writer::MAX_FRAME_SECONDS),
-    (1167, framepipe::mux::mp4::writer::MAX_FPS_DEN),
+    (1, framepipe::mux::mp4::timing::MAX_FRAME_SECONDS),
+    (1167, framepipe::mux::mp4::timing::MAX_FPS_DEN),
     (1, 60),
     (1, 7),
     (1, 1),
@@ -818,7 +818,7 @@ fn mp4_too_slow_a_rate_is_refused() {
         sps: vec![vec![0x67, 0x64, 0x00, 0x0d, 0xac]],
         pps: vec![vec![0x68, 0xeb]],
     };
-    let max = framepipe::mux::mp4::writer::MAX_FPS_DEN;
+    let max = framepipe::mux::mp4::timing::MAX_FPS_DEN;
     for (num, den, ok) in [
         (1, 3600, true),
         (1, 3601, false),

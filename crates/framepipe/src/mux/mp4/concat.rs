@@ -42,7 +42,7 @@ fn decode_delay(track: &VideoTrack) -> i64 {
         .avc
         .sps
         .first()
-        .and_then(|sps| super::writer::sps_max_num_reorder_frames(sps))
+        .and_then(|sps| crate::h264::sps_max_num_reorder_frames(sps))
         .map_or(MAX_DECODE_DELAY, i64::from)
 }
 
@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(decode_delay(&track), 2);
         // Cut the SPS before its VUI: no max_num_reorder_frames.
         track.avc.sps[0].truncate(8);
-        assert_eq!(super::super::writer::sps_max_num_reorder_frames(&track.avc.sps[0]), None);
+        assert_eq!(crate::h264::sps_max_num_reorder_frames(&track.avc.sps[0]), None);
         assert_eq!(decode_delay(&track), MAX_DECODE_DELAY);
     }
 
