@@ -9,82 +9,28 @@
 //! being encoded, and memory stays flat: at most `queue_frames + 2` pictures exist, plus x264's
 //! lookahead or the GIF encoder's previous frame and canvas.
 
-use crate::color::{padded_size, Converter, Yuv420Image};
-use crate::encode::gif::{self as gifenc, GifEncoder, GifSink};
+mod backend;
+mod sink;
+
+use crate::color::{padded_size, Converter};
+use crate::encode::gif::GifEncoder;
 use crate::encode::x264::X264Encoder;
 use crate::encode::VideoEncoder;
 use crate::error::{Error, IoContext, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::mux::mp4::metadata::with_encoder_tag;
 use crate::mux::mp4::Mp4Writer;
-use crate::mux::{Muxer, VideoTrack};
+use crate::mux::VideoTrack;
 use crate::options::{EncodeOptions, OutputFormat};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
+use backend::{Backend, GifBackend, Mp4Backend};
+use sink::Sink;
+use std::fs::OpenOptions;
+use std::io::{Cursor, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-
-/// Where the video goes.
-enum Sink {
-    File(File),
-    Memory(Cursor<Vec<u8>>),
-}
-
-impl Read for Sink {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Sink::File(f) => f.read(buf),
-            Sink::Memory(c) => c.read(buf),
-        }
-    }
-}
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::File(f) => f.write(buf),
-            Sink::Memory(c) => c.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::File(f) => f.flush(),
-            Sink::Memory(c) => c.flush(),
-        }
-    }
-}
-impl Seek for Sink {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        match self {
-            Sink::File(f) => f.seek(pos),
-            Sink::Memory(c) => c.seek(pos),
-        }
-    }
-}
-impl GifSink for Sink {
-    fn truncate(&mut self, len: u64) -> io::Result<()> {
-        match self {
-            Sink::File(f) => GifSink::truncate(f, len),
-            Sink::Memory(c) => GifSink::truncate(c, len),
-        }
-    }
-}
-
-/// A converted frame on its way to the encoder thread.
-enum Picture {
-    /// For x264.
-    Yuv(Yuv420Image),
-    /// Packed RGB, for the GIF encoder.
-    Rgb(Vec<u8>),
-}
-
-/// What the encoder thread drives.
-enum Backend {
-    Mp4 { encoder: X264Encoder, muxer: Mp4Writer<Sink> },
-    Gif(GifEncoder<Sink>),
-}
 
 /// What a finished video holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,16 +57,60 @@ struct ThreadResult {
     finish_error: Option<Error>,
 }
 
-struct Running {
-    tx: Option<SyncSender<(u64, Picture)>>,
-    recycled: Receiver<Picture>,
+/// The caller's end of a running encoder thread, whatever its backend.
+trait Feed: Send {
+    /// Convert `frame` and queue it as frame `index`. `Ok(false)`: the encoder thread has
+    /// stopped (after an error, which [`join`](Feed::join) returns).
+    fn send(&mut self, frame: &Frame, index: u64) -> Result<bool>;
+    /// Close the queue, so the thread flushes and finishes the file, and wait for it.
+    fn join(&mut self) -> ThreadResult;
+}
+
+struct Running<B: Backend> {
+    convert: B::Convert,
+    tx: Option<SyncSender<(u64, B::Picture)>>,
+    recycled: Receiver<B::Picture>,
     thread: Option<JoinHandle<ThreadResult>>,
+}
+
+impl<B: Backend> Running<B> {
+    /// Start the encoder thread for `backend`.
+    fn start(backend: B, convert: B::Convert, queue: usize, bytes: Arc<AtomicU64>) -> Result<Self> {
+        let (tx, rx) = mpsc::sync_channel::<(u64, B::Picture)>(queue);
+        let (recycle, recycled) = mpsc::sync_channel::<B::Picture>(2);
+        let thread = std::thread::Builder::new()
+            .name("framepipe-encoder".into())
+            .spawn(move || encoder_thread(backend, rx, recycle, bytes))
+            .map_err(|e| Error::io("cannot start the encoder thread", e))?;
+        Ok(Running { convert, tx: Some(tx), recycled, thread: Some(thread) })
+    }
+}
+
+impl<B: Backend> Feed for Running<B> {
+    fn send(&mut self, frame: &Frame, index: u64) -> Result<bool> {
+        let picture = B::convert(&mut self.convert, frame, self.recycled.try_recv().ok())?;
+        Ok(self.tx.as_ref().is_some_and(|tx| tx.send((index, picture)).is_ok()))
+    }
+
+    fn join(&mut self) -> ThreadResult {
+        self.tx = None; // closes the queue: the thread flushes and finishes the file
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => ThreadResult {
+                frames: 0,
+                sink: None,
+                error: Some(Error::encoder("the encoder thread panicked")),
+                finish_error: None,
+            },
+            None => ThreadResult { frames: 0, sink: None, error: None, finish_error: None },
+        }
+    }
 }
 
 enum State {
     /// Output open, waiting for the first frame (which fixes size and format).
     Waiting(Sink),
-    Running(Running),
+    Running(Box<dyn Feed>),
     /// The encoder thread stopped early with `error`, which has been reported already. The file
     /// was finished with the frames before it, unless `finish_error` says it could not be.
     Failed { frames: u64, sink: Option<Sink>, error: Error, finish_error: Option<Error> },
@@ -139,7 +129,6 @@ pub struct VideoWriter {
     /// Frames accepted so far; the index of the next frame.
     accepted: u64,
     first: Option<(u32, u32, PixelFormat)>,
-    converter: Converter,
     warnings: Vec<String>,
     bytes: Arc<AtomicU64>,
     path: Option<PathBuf>,
@@ -220,7 +209,6 @@ impl VideoWriter {
     fn with_sink(sink: Sink, target: String, opts: EncodeOptions, format: OutputFormat) -> Self {
         VideoWriter {
             target,
-            converter: Converter::new(opts.background),
             opts,
             format,
             state: State::Waiting(sink),
@@ -285,28 +273,10 @@ impl VideoWriter {
             Some(_) => {}
             None => self.start(shape)?,
         }
-        let State::Running(run) = &mut self.state else { unreachable!("started above") };
-        let pic = match self.format {
-            OutputFormat::Mp4 => {
-                let (pw, ph) = padded_size(frame.width(), frame.height());
-                let mut pic = match run.recycled.try_recv() {
-                    Ok(Picture::Yuv(p)) => p,
-                    _ => Yuv420Image::try_new(pw, ph)?,
-                };
-                self.converter.convert(frame, &mut pic)?;
-                Picture::Yuv(pic)
-            }
-            OutputFormat::Gif => {
-                let mut rgb = match run.recycled.try_recv() {
-                    Ok(Picture::Rgb(v)) => v,
-                    _ => Vec::new(),
-                };
-                gifenc::to_rgb(frame, self.opts.background, &mut rgb)?;
-                Picture::Rgb(rgb)
-            }
+        let State::Running(feed) = &mut self.state else {
+            return Err(Error::encoder("internal: the writer has no encoder running"));
         };
-        let sent = run.tx.as_ref().is_some_and(|tx| tx.send((index, pic)).is_ok());
-        if sent {
+        if feed.send(frame, index)? {
             self.accepted += 1;
             return Ok(());
         }
@@ -324,23 +294,19 @@ impl VideoWriter {
     }
 
     fn start(&mut self, shape: (u32, u32, PixelFormat)) -> Result<()> {
-        let backend = match self.format {
-            OutputFormat::Mp4 => self.start_mp4(shape)?,
-            OutputFormat::Gif => self.start_gif(shape)?,
+        let (queue, bytes) = (self.opts.queue_frames, self.bytes.clone());
+        let feed: Box<dyn Feed> = match self.format {
+            OutputFormat::Mp4 => {
+                let backend = self.start_mp4(shape)?;
+                Box::new(Running::start(backend, Converter::new(self.opts.background), queue, bytes)?)
+            }
+            OutputFormat::Gif => {
+                let backend = self.start_gif(shape)?;
+                Box::new(Running::start(backend, self.opts.background, queue, bytes)?)
+            }
         };
-        let (tx, rx) = mpsc::sync_channel::<(u64, Picture)>(self.opts.queue_frames);
-        let (recycle_tx, recycled) = mpsc::sync_channel::<Picture>(2);
-        let bytes = self.bytes.clone();
-        let target = self.target.clone();
-        let thread = std::thread::Builder::new()
-            .name("framepipe-encoder".into())
-            .spawn(move || match backend {
-                Backend::Mp4 { encoder, muxer } => encoder_thread(encoder, muxer, rx, recycle_tx, bytes, target),
-                Backend::Gif(gif) => gif_thread(gif, rx, recycle_tx, bytes, target),
-            })
-            .map_err(|e| Error::io("cannot start the encoder thread", e))?;
         self.first = Some(shape);
-        self.state = State::Running(Running { tx: Some(tx), recycled, thread: Some(thread) });
+        self.state = State::Running(feed);
         Ok(())
     }
 
@@ -358,7 +324,7 @@ impl VideoWriter {
         Ok(sink)
     }
 
-    fn start_gif(&mut self, (w, h, _): (u32, u32, PixelFormat)) -> Result<Backend> {
+    fn start_gif(&mut self, (w, h, _): (u32, u32, PixelFormat)) -> Result<GifBackend> {
         let sink = self.take_sink()?;
         let fps = self.opts.fps;
         match GifEncoder::new(sink, w, h, fps, &self.opts.gif) {
@@ -370,7 +336,7 @@ impl VideoWriter {
                          or more; the total duration is kept). Use at most 50 fps for GIF"
                     ));
                 }
-                Ok(Backend::Gif(g))
+                Ok(GifBackend { gif: g, target: self.target.clone() })
             }
             Err(e) => {
                 // The output could not even take the GIF header: nothing was written.
@@ -380,7 +346,7 @@ impl VideoWriter {
         }
     }
 
-    fn start_mp4(&mut self, (w, h, _): (u32, u32, PixelFormat)) -> Result<Backend> {
+    fn start_mp4(&mut self, (w, h, _): (u32, u32, PixelFormat)) -> Result<Mp4Backend> {
         let (pw, ph) = padded_size(w, h);
         let encoder = X264Encoder::new(pw, ph, &self.opts)?;
         let track = VideoTrack {
@@ -420,23 +386,13 @@ impl VideoWriter {
                 }
             ));
         }
-        Ok(Backend::Mp4 { encoder, muxer })
+        Ok(Mp4Backend { encoder, muxer, target: self.target.clone() })
     }
 
     fn join(&mut self) -> ThreadResult {
-        let State::Running(run) = &mut self.state else {
-            return ThreadResult { frames: 0, sink: None, error: None, finish_error: None };
-        };
-        run.tx = None; // closes the queue: the thread flushes and finishes the file
-        match run.thread.take().map(|t| t.join()) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => ThreadResult {
-                frames: 0,
-                sink: None,
-                error: Some(Error::encoder("the encoder thread panicked")),
-                finish_error: None,
-            },
-            None => ThreadResult { frames: 0, sink: None, error: None, finish_error: None },
+        match &mut self.state {
+            State::Running(feed) => feed.join(),
+            _ => ThreadResult { frames: 0, sink: None, error: None, finish_error: None },
         }
     }
 
@@ -547,87 +503,27 @@ impl Drop for VideoWriter {
     }
 }
 
-/// Encode pictures from the queue until it closes, then flush and finish the file. After an error
-/// the file is still finished with every frame muxed before it.
-fn encoder_thread(
-    mut encoder: X264Encoder,
-    mut muxer: Mp4Writer<Sink>,
-    rx: Receiver<(u64, Picture)>,
-    recycle: SyncSender<Picture>,
+/// Encode pictures from the queue until it closes, then flush and finish the file. After an
+/// error the file is still finished with every frame written before it.
+fn encoder_thread<B: Backend>(
+    mut backend: B,
+    rx: Receiver<(u64, B::Picture)>,
+    recycle: SyncSender<B::Picture>,
     bytes: Arc<AtomicU64>,
-    target: String,
 ) -> ThreadResult {
-    let drain = |encoder: &mut X264Encoder, muxer: &mut Mp4Writer<Sink>| -> Result<()> {
-        while let Some(packet) = encoder.receive_packet()? {
-            let pts = packet.pts;
-            muxer.write_packet(&packet).map_err(|e| match e {
-                Error::Io { context, source } => {
-                    Error::io(format!("writing frame {pts} to {target}: {context}"), source)
-                }
-                other => other,
-            })?;
-            bytes.store(muxer.bytes_written(), Ordering::Relaxed);
-        }
-        Ok(())
-    };
     let mut error = None;
-    for (index, pic) in rx.iter() {
-        let Picture::Yuv(yuv) = &pic else { unreachable!("the MP4 path converts to YUV") };
-        if let Err(e) = encoder.send_frame(yuv, index as i64).and_then(|_| drain(&mut encoder, &mut muxer)) {
+    for (index, picture) in rx.iter() {
+        if let Err(e) = backend.encode(index, &picture) {
             error = Some(e);
             break;
         }
-        let _ = recycle.try_send(pic);
+        bytes.store(backend.bytes_written(), Ordering::Relaxed);
+        let _ = recycle.try_send(picture);
     }
     drop(rx); // a failed thread stops accepting frames: the caller's next send sees it
-    if error.is_none() {
-        if let Err(e) = encoder.flush().and_then(|_| drain(&mut encoder, &mut muxer)) {
-            error = Some(e);
-        }
-    }
-    // Finish even after an error: the frames muxed before it stay in a playable file (trimmed
-    // to the last frame with no gap in presentation order before it).
-    if error.is_some() {
-        muxer.mark_interrupted();
-    }
-    let finish_error = muxer.finish().err();
-    bytes.store(muxer.bytes_written(), Ordering::Relaxed);
-    let frames = muxer.frames();
-    let sink = muxer.into_inner();
-    ThreadResult { frames, sink: Some(sink), error, finish_error }
-}
-
-/// Encode RGB frames from the queue into the GIF until the queue closes, then finish the file.
-/// After a write error the file is still finished: cut back to the last whole frame, trailer
-/// written, so the frames before the error stay in a valid GIF.
-fn gif_thread(
-    mut gif: GifEncoder<Sink>,
-    rx: Receiver<(u64, Picture)>,
-    recycle: SyncSender<Picture>,
-    bytes: Arc<AtomicU64>,
-    target: String,
-) -> ThreadResult {
-    let annotate = |e: Error, what: String| match e {
-        Error::Io { context, source } => Error::io(format!("{what} to {target}: {context}"), source),
-        other => other,
-    };
-    let mut error = None;
-    for (index, pic) in rx.iter() {
-        let Picture::Rgb(rgb) = &pic else { unreachable!("the GIF path converts to RGB") };
-        if let Err(e) = gif.write_rgb(rgb) {
-            error = Some(annotate(e, format!("writing frame {index}")));
-            break;
-        }
-        bytes.store(gif.bytes_written(), Ordering::Relaxed);
-        let _ = recycle.try_send(pic);
-    }
-    drop(rx); // a failed thread stops accepting frames: the caller's next send sees it
-    let finish_error = gif.finish().err().map(|e| annotate(e, "finishing the GIF".into()));
-    if error.is_none() {
-        // Writing the last frame (done by finish) failed, but the file ends validly before it.
-        error = gif.take_write_error().map(|e| annotate(e, "writing the last frame".into()));
-    }
-    bytes.store(gif.bytes_written(), Ordering::Relaxed);
-    let frames = gif.frames();
-    ThreadResult { frames, sink: gif.into_sink(), error, finish_error }
+    let (flush_error, finish_error) = backend.finish(error.as_ref());
+    let error = error.or(flush_error);
+    bytes.store(backend.bytes_written(), Ordering::Relaxed);
+    let frames = backend.frames();
+    ThreadResult { frames, sink: backend.into_sink(), error, finish_error }
 }
