@@ -185,6 +185,12 @@ fn gray_to_yuv(frame: &Frame, out: &mut Yuv420Image) {
     out.v.fill(128);
 }
 
+/// Packed RGB of `frame` into `out` (`width × height × 3` bytes): alpha composited over
+/// `background`, other byte orders reordered, gray expanded. (The GIF encoder's input.)
+pub fn to_rgb(frame: &Frame, background: [u8; 3], out: &mut Vec<u8>) -> Result<()> {
+    to_padded_rgb(frame, background, frame.width(), frame.height(), out)
+}
+
 /// Packed RGB at the padded size: alpha composited over `bg`, last column/row repeated.
 fn to_padded_rgb(frame: &Frame, bg: [u8; 3], pw: u32, ph: u32, dst: &mut Vec<u8>) -> Result<()> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
@@ -203,19 +209,23 @@ fn to_padded_rgb(frame: &Frame, bg: [u8; 3], pw: u32, ph: u32, dst: &mut Vec<u8>
     for y in 0..h {
         let src = frame.row(y as u32);
         let out = &mut dst[y * pw * 3..y * pw * 3 + w * 3];
-        for (o, p) in out.chunks_exact_mut(3).zip(src.chunks_exact(bpp)) {
-            match a {
-                None => {
-                    o[0] = p[r];
-                    o[1] = p[g];
-                    o[2] = p[b];
-                }
-                Some(ai) => {
-                    let al = p[ai] as u32;
-                    let blend = |c: u8, k: u8| ((c as u32 * al + k as u32 * (255 - al) + 127) / 255) as u8;
-                    o[0] = blend(p[r], bg[0]);
-                    o[1] = blend(p[g], bg[1]);
-                    o[2] = blend(p[b], bg[2]);
+        if frame.format() == PixelFormat::Rgb24 {
+            out.copy_from_slice(src);
+        } else {
+            for (o, p) in out.chunks_exact_mut(3).zip(src.chunks_exact(bpp)) {
+                match a {
+                    None => {
+                        o[0] = p[r];
+                        o[1] = p[g];
+                        o[2] = p[b];
+                    }
+                    Some(ai) => {
+                        let al = p[ai] as u32;
+                        let blend = |c: u8, k: u8| ((c as u32 * al + k as u32 * (255 - al) + 127) / 255) as u8;
+                        o[0] = blend(p[r], bg[0]);
+                        o[1] = blend(p[g], bg[1]);
+                        o[2] = blend(p[b], bg[2]);
+                    }
                 }
             }
         }
@@ -347,5 +357,24 @@ mod tests {
         let view = &strided[..stride * (h as usize - 1) + w as usize * 3];
         c.convert(&Frame::new(view, w, h, stride, PixelFormat::Rgb24).unwrap(), &mut b).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn rgb_conversion_composites_alpha_and_reorders() {
+        let bg = [10, 20, 30];
+        let mut out = Vec::new();
+        let rgba = [255u8, 0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 128];
+        to_rgb(&Frame::packed(&rgba, 3, 1, PixelFormat::Rgba).unwrap(), bg, &mut out).unwrap();
+        assert_eq!(out, [255, 0, 0, 10, 20, 30, 5, 10, 143]);
+        let bgra = [0u8, 0, 255, 255];
+        to_rgb(&Frame::packed(&bgra, 1, 1, PixelFormat::Bgra).unwrap(), bg, &mut out).unwrap();
+        assert_eq!(out, [255, 0, 0]);
+        let argb = [255u8, 1, 2, 3];
+        to_rgb(&Frame::packed(&argb, 1, 1, PixelFormat::Argb).unwrap(), bg, &mut out).unwrap();
+        assert_eq!(out, [1, 2, 3]);
+        to_rgb(&Frame::packed(&[7, 9], 2, 1, PixelFormat::Gray8).unwrap(), bg, &mut out).unwrap();
+        assert_eq!(out, [7, 7, 7, 9, 9, 9]);
+        to_rgb(&Frame::packed(&[1, 2, 3], 1, 1, PixelFormat::Bgr24).unwrap(), bg, &mut out).unwrap();
+        assert_eq!(out, [3, 2, 1]);
     }
 }

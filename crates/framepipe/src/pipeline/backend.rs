@@ -3,8 +3,8 @@
 //! and the MP4 muxer) and [`GifBackend`].
 
 use super::sink::Sink;
-use crate::color::{padded_size, Converter, Yuv420Image};
-use crate::encode::gif::{self as gifenc, GifEncoder};
+use crate::color::{self, padded_size, Converter, Yuv420Image};
+use crate::encode::gif::GifEncoder;
 use crate::encode::x264::X264Encoder;
 use crate::encode::VideoEncoder;
 use crate::error::{Error, Result};
@@ -121,7 +121,7 @@ impl Backend for GifBackend {
 
     fn convert(background: &mut [u8; 3], frame: &Frame, recycled: Option<Vec<u8>>) -> Result<Vec<u8>> {
         let mut rgb = recycled.unwrap_or_default();
-        gifenc::to_rgb(frame, *background, &mut rgb)?;
+        color::to_rgb(frame, *background, &mut rgb)?;
         Ok(rgb)
     }
 

@@ -34,7 +34,7 @@ pub use probe::{probe_gif, GifInfo};
 mod tests;
 
 use crate::error::{Error, Result};
-use crate::frame::{try_filled, try_resize, Frame, PixelFormat};
+use crate::frame::try_filled;
 use crate::options::{Dither, GifOptions};
 use crate::rational::Rational;
 use palette::{histogram, pack, quantize, Nearest};
@@ -809,43 +809,3 @@ const BAYER8: [[u8; 8]; 8] = [
     [63, 31, 55, 23, 61, 29, 53, 21],
 ];
 
-/// Packed RGB of `frame` into `out` (`width × height × 3` bytes): alpha composited over
-/// `background`, other byte orders reordered, gray expanded. Runs in the caller's thread.
-pub fn to_rgb(frame: &Frame, background: [u8; 3], out: &mut Vec<u8>) -> Result<()> {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    try_resize(out, w * h * 3, 0, "an RGB copy of the frame")?;
-    for y in 0..h {
-        let src = frame.row(y as u32);
-        let dst = &mut out[y * w * 3..(y + 1) * w * 3];
-        match frame.format() {
-            PixelFormat::Rgb24 => dst.copy_from_slice(src),
-            PixelFormat::Bgr24 => {
-                for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
-                    d.copy_from_slice(&[s[2], s[1], s[0]]);
-                }
-            }
-            PixelFormat::Gray8 => {
-                for (d, &g) in dst.chunks_exact_mut(3).zip(src) {
-                    d.copy_from_slice(&[g, g, g]);
-                }
-            }
-            f @ (PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Argb) => {
-                let (r, g, b, a) = match f {
-                    PixelFormat::Rgba => (0, 1, 2, 3),
-                    PixelFormat::Bgra => (2, 1, 0, 3),
-                    _ => (1, 2, 3, 0),
-                };
-                for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
-                    let al = s[a] as u32;
-                    if al == 255 {
-                        d.copy_from_slice(&[s[r], s[g], s[b]]);
-                    } else {
-                        let blend = |c: u8, k: u8| ((c as u32 * al + k as u32 * (255 - al) + 127) / 255) as u8;
-                        d.copy_from_slice(&[blend(s[r], background[0]), blend(s[g], background[1]), blend(s[b], background[2])]);
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}

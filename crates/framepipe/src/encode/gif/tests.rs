@@ -419,25 +419,6 @@ fn image_ends(gif: &[u8]) -> Vec<u64> {
 }
 
 #[test]
-fn rgb_conversion_composites_alpha_and_reorders() {
-    let bg = [10, 20, 30];
-    let mut out = Vec::new();
-    let rgba = [255u8, 0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 128];
-    to_rgb(&Frame::packed(&rgba, 3, 1, PixelFormat::Rgba).unwrap(), bg, &mut out).unwrap();
-    assert_eq!(out, [255, 0, 0, 10, 20, 30, 5, 10, 143]);
-    let bgra = [0u8, 0, 255, 255];
-    to_rgb(&Frame::packed(&bgra, 1, 1, PixelFormat::Bgra).unwrap(), bg, &mut out).unwrap();
-    assert_eq!(out, [255, 0, 0]);
-    let argb = [255u8, 1, 2, 3];
-    to_rgb(&Frame::packed(&argb, 1, 1, PixelFormat::Argb).unwrap(), bg, &mut out).unwrap();
-    assert_eq!(out, [1, 2, 3]);
-    to_rgb(&Frame::packed(&[7, 9], 2, 1, PixelFormat::Gray8).unwrap(), bg, &mut out).unwrap();
-    assert_eq!(out, [7, 7, 7, 9, 9, 9]);
-    to_rgb(&Frame::packed(&[1, 2, 3], 1, 1, PixelFormat::Bgr24).unwrap(), bg, &mut out).unwrap();
-    assert_eq!(out, [3, 2, 1]);
-}
-
-#[test]
 fn wrong_sizes_are_refused_with_the_frame_index() {
     let mut enc = GifEncoder::new(Cursor::new(vec![]), 8, 8, Rational::new(10, 1).unwrap(), &GifOptions::default()).unwrap();
     enc.write_rgb(&plot(0, 8, 8)).unwrap();
