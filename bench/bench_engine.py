@@ -56,8 +56,14 @@ LABELS = {
     "read-only": "read frames only",
 }
 BT709_FLAGS = [
-    "-vf", "scale=out_color_matrix=bt709:out_range=tv",
-    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+    "-vf",
+    "scale=out_color_matrix=bt709:out_range=tv",
+    "-colorspace",
+    "bt709",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
 ]
 
 
@@ -73,7 +79,7 @@ def generate_frames(path: Path, n: int, w: int, h: int) -> None:
     # Smooth diagonal gradient, light like a plot's face.
     bg = np.stack([0.93 - 0.10 * v, 0.95 - 0.05 * u * v, 0.99 - 0.12 * u], axis=-1).astype(np.float32)
     # Faint grid every 1/10 of the frame, anti-aliased (1.2 px wide).
-    for step, size, axis in ((w / 10, w, 1), (h / 10, h, 0)):
+    for step, _size, axis in ((w / 10, w, 1), (h / 10, h, 0)):
         coord = xs if axis == 1 else ys
         d = np.abs(((coord + step / 2) % step) - step / 2)
         a = np.clip(1.2 - d, 0, 1)[..., None] * 0.35
@@ -110,10 +116,14 @@ def generate_frames(path: Path, n: int, w: int, h: int) -> None:
             qy = np.abs(-np.sin(ang) * px + np.cos(ang) * py) - half
             sd = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0)) + np.minimum(np.maximum(qx, qy), 0)
             a = np.clip(2.0 - np.abs(sd), 0, 1)[..., None]
-            img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - a) + np.float32(0.84) * np.array([0.8, 0.1, 0.2], np.float32) * a
+            img[y0:y1, x0:x1] = (
+                img[y0:y1, x0:x1] * (1 - a) + np.float32(0.84) * np.array([0.8, 0.1, 0.2], np.float32) * a
+            )
             # The curve: a travelling damped wave, 2.5 px wide, anti-aliased by perpendicular distance.
             ph = 0.08 * i
-            yc = h * (0.55 + 0.25 * np.sin(x / w * 6 * np.pi - ph) * np.exp(-x / w) + 0.05 * np.sin(x / w * 23 - 2 * ph))
+            yc = h * (
+                0.55 + 0.25 * np.sin(x / w * 6 * np.pi - ph) * np.exp(-x / w) + 0.05 * np.sin(x / w * 23 - 2 * ph)
+            )
             dy = np.gradient(yc)
             lo, hi = max(int(yc.min() - 6), 0), min(int(yc.max() + 7), h)
             dist = np.abs(ys[lo:hi] - yc[None, :]) / np.sqrt(1 + dy * dy)[None, :]
@@ -138,11 +148,34 @@ def _read_frame(f, i: int, w: int, h: int):
 
 def _ffmpeg_cmd(exe: str, a, extra: list[str]) -> list[str]:
     return [
-        exe, "-y", "-loglevel", "error",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{a.w}x{a.h}", "-framerate", str(a.fps), "-i", "-",
+        exe,
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{a.w}x{a.h}",
+        "-framerate",
+        str(a.fps),
+        "-i",
+        "-",
         *extra,
-        "-c:v", "libx264", "-preset", a.preset, "-crf", str(a.crf), "-pix_fmt", "yuv420p",
-        "-profile:v", "high", "-movflags", "+faststart", a.out,
+        "-c:v",
+        "libx264",
+        "-preset",
+        a.preset,
+        "-crf",
+        str(a.crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-profile:v",
+        "high",
+        "-movflags",
+        "+faststart",
+        a.out,
     ]
 
 
@@ -160,9 +193,11 @@ def worker(a) -> dict:
     elif name == "moviepy":
         try:
             from moviepy import VideoClip  # MoviePy 2
+
             mp2 = True
         except ImportError:  # MoviePy 1.x
             from moviepy.editor import VideoClip
+
             mp2 = False
     src = open(a.frames_file, "rb")
     err_path = a.out + ".stderr.txt"
@@ -177,7 +212,9 @@ def worker(a) -> dict:
     elif name in ("ffmpeg-pipe", "ffmpeg-pipe-bt709"):
         extra = BT709_FLAGS if name == "ffmpeg-pipe-bt709" else []
         with open(err_path, "wb") as err:
-            p = subprocess.Popen(_ffmpeg_cmd(a.ffmpeg, a, extra), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+            p = subprocess.Popen(
+                _ffmpeg_cmd(a.ffmpeg, a, extra), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err
+            )
             for i in range(n):
                 p.stdin.write(memoryview(_read_frame(src, i, w, h)).cast("B"))
             p.stdin.close()
@@ -185,26 +222,61 @@ def worker(a) -> dict:
                 raise RuntimeError(f"ffmpeg failed: {Path(err_path).read_text()[-2000:]}")
     elif name == "imageio-ffmpeg":
         gen = imageio_ffmpeg.write_frames(
-            a.out, (w, h), fps=a.fps, codec="libx264", quality=None, pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-            macro_block_size=1, ffmpeg_log_level="error", output_params=["-crf", str(a.crf), "-preset", a.preset],
+            a.out,
+            (w, h),
+            fps=a.fps,
+            codec="libx264",
+            quality=None,
+            pix_fmt_in="rgb24",
+            pix_fmt_out="yuv420p",
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-crf", str(a.crf), "-preset", a.preset],
         )
         gen.send(None)
         for i in range(n):
             gen.send(_read_frame(src, i, w, h))
         gen.close()
     elif name == "moviepy":
+
         def frame_at(t):
             return _read_frame(src, min(int(round(t * a.fps)), n - 1), w, h)
 
-        clip = VideoClip(frame_function=frame_at, duration=n / a.fps) if mp2 else VideoClip(make_frame=frame_at, duration=n / a.fps)
-        clip.write_videofile(a.out, fps=a.fps, codec="libx264", preset=a.preset, ffmpeg_params=["-crf", str(a.crf)],
-                             audio=False, logger=None)
+        clip = (
+            VideoClip(frame_function=frame_at, duration=n / a.fps)
+            if mp2
+            else VideoClip(make_frame=frame_at, duration=n / a.fps)
+        )
+        clip.write_videofile(
+            a.out,
+            fps=a.fps,
+            codec="libx264",
+            preset=a.preset,
+            ffmpeg_params=["-crf", str(a.crf)],
+            audio=False,
+            logger=None,
+        )
         clip.close()
     elif name == "x264-alone":
         r = subprocess.run(
-            [a.example, "encode", "--size", f"{w}x{h}", "--fps", str(a.fps), "--crf", str(a.crf), "--preset", a.preset,
-             "--frames", str(n), a.yuv_file, a.out],
-            capture_output=True, text=True,
+            [
+                a.example,
+                "encode",
+                "--size",
+                f"{w}x{h}",
+                "--fps",
+                str(a.fps),
+                "--crf",
+                str(a.crf),
+                "--preset",
+                a.preset,
+                "--frames",
+                str(n),
+                a.yuv_file,
+                a.out,
+            ],
+            capture_output=True,
+            text=True,
         )
         if r.returncode != 0:
             raise RuntimeError(f"encode_yuv failed: {r.stderr}")
@@ -261,9 +333,22 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
 
 
 def probe(path: Path) -> dict:
-    r = run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-             "stream=codec_name,profile,level,pix_fmt,width,height,color_range,color_space,color_transfer,"
-             "color_primaries,refs,has_b_frames,nb_read_packets,avg_frame_rate", "-of", "json", str(path)])
+    r = run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=codec_name,profile,level,pix_fmt,width,height,color_range,color_space,color_transfer,"
+            "color_primaries,refs,has_b_frames,nb_read_packets,avg_frame_rate",
+            "-of",
+            "json",
+            str(path),
+        ]
+    )
     s = json.loads(r.stdout)["streams"][0]
     # Top-level boxes: faststart means moov before mdat.
     order = []
@@ -337,8 +422,9 @@ def psnr(cmd: list[str], frames_file: Path, n: int, w: int, h: int, stdin=None) 
     return (float(10 * np.log10(255**2 / mse)) if mse else 99.0), count, float(worst)
 
 
-def conversion_psnr(frames_file: Path, yuv_file: Path, tmp: Path, n: int, w: int, h: int,
-                    keep_bt709: Path | None = None) -> dict[str, float]:
+def conversion_psnr(
+    frames_file: Path, yuv_file: Path, tmp: Path, n: int, w: int, h: int, keep_bt709: Path | None = None
+) -> dict[str, float]:
     """PSNR of RGB -> yuv420p -> RGB with no encoding: the ceiling each conversion path allows.
     `keep_bt709`: keep swscale's BT.709 yuv420p there (for encoding it with x264 alone)."""
     size = f"{w}x{h}"
@@ -346,17 +432,57 @@ def conversion_psnr(frames_file: Path, yuv_file: Path, tmp: Path, n: int, w: int
     dec_default = ["-vf", f"scale=flags={SWS_FLAGS}"]
     out: dict[str, float] = {}
     paths = {"framepipe (yuv crate, BT.709)": (yuv_file, dec709)}
-    for label, vf, dec in (("ffmpeg swscale default (BT.601)", [], dec_default),
-                           ("ffmpeg swscale bt709", ["-vf", "scale=out_color_matrix=bt709:out_range=tv"], dec709)):
+    for label, vf, dec in (
+        ("ffmpeg swscale default (BT.601)", [], dec_default),
+        ("ffmpeg swscale bt709", ["-vf", "scale=out_color_matrix=bt709:out_range=tv"], dec709),
+    ):
         y = keep_bt709 if keep_bt709 and "bt709" in label else tmp / ("conv-" + re.sub(r"\W+", "_", label) + ".yuv")
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-i",
-                        str(frames_file), *vf, "-pix_fmt", "yuv420p", "-f", "rawvideo", str(y)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-s",
+                size,
+                "-i",
+                str(frames_file),
+                *vf,
+                "-pix_fmt",
+                "yuv420p",
+                "-f",
+                "rawvideo",
+                str(y),
+            ],
+            check=True,
+        )
         paths[label] = (y, dec)
     for label, (y, dec) in paths.items():
         if not Path(y).exists():
             continue
-        cmd = ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", size, "-i", str(y), *dec,
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+        cmd = [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-s",
+            size,
+            "-i",
+            str(y),
+            *dec,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ]
         out[label] = psnr(cmd, frames_file, n, w, h)[0]
         if Path(y) not in (yuv_file, keep_bt709):
             Path(y).unlink()
@@ -400,7 +526,9 @@ def wait_idle(timeout: float, threshold: float = 0.25) -> float:
         waited = time.time() - t0
         if load < threshold or waited >= timeout:
             if waited > 1:
-                print(f"  (waited {waited:.0f} s for the machine to go quiet; load now {load:.2f} cores)", file=sys.stderr)
+                print(
+                    f"  (waited {waited:.0f} s for the machine to go quiet; load now {load:.2f} cores)", file=sys.stderr
+                )
             return waited
 
 
@@ -425,11 +553,18 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: 30 frames of 640x360, 1 round")
     ap.add_argument("--no-build", action="store_true", help="don't run cargo build for the encode_yuv example")
     ap.add_argument("--report", default=None, help="also write the markdown report here")
-    ap.add_argument("--rd-crfs", default="22,24",
-                    help="extra CRFs for framepipe (untimed) to compare bytes at equal PSNR; '' to skip")
+    ap.add_argument(
+        "--rd-crfs",
+        default="22,24",
+        help="extra CRFs for framepipe (untimed) to compare bytes at equal PSNR; '' to skip",
+    )
     ap.add_argument("--no-conversion-psnr", action="store_true", help="skip the RGB->YUV->RGB (no encoding) PSNR")
-    ap.add_argument("--idle-timeout", type=float, default=30,
-                    help="before each run wait up to this many seconds for other processes to go quiet")
+    ap.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30,
+        help="before each run wait up to this many seconds for other processes to go quiet",
+    )
     # Worker mode (internal).
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--frames-file", help=argparse.SUPPRESS)
@@ -453,18 +588,26 @@ def main() -> int:
             ap.error(f"unknown contender {c}")
     try:
         import imageio_ffmpeg
+
         imageio_exe = imageio_ffmpeg.get_ffmpeg_exe()
     except ImportError:
         imageio_exe = None
         for c in ("imageio-ffmpeg", "moviepy"):
             if c in names:
-                print(f"note: imageio-ffmpeg not installed, skipping {c} (pip install -r bench/requirements.txt)", file=sys.stderr)
+                print(
+                    f"note: imageio-ffmpeg not installed, skipping {c} (pip install -r bench/requirements.txt)",
+                    file=sys.stderr,
+                )
                 names.remove(c)
 
     t_start = time.time()
     if "x264-alone" in names and not a.no_build:
-        print("building the encode_yuv example (cargo build --release --example encode_yuv -p framepipe)", file=sys.stderr)
-        subprocess.run(["cargo", "build", "--release", "--example", "encode_yuv", "-p", "framepipe"], cwd=ROOT, check=True)
+        print(
+            "building the encode_yuv example (cargo build --release --example encode_yuv -p framepipe)", file=sys.stderr
+        )
+        subprocess.run(
+            ["cargo", "build", "--release", "--example", "encode_yuv", "-p", "framepipe"], cwd=ROOT, check=True
+        )
 
     frames_file = out / f"frames_v{GEN_VERSION}_{a.w}x{a.h}_{a.frames}.rgb"
     if not frames_file.exists() or frames_file.stat().st_size != a.frames * a.w * a.h * 3:
@@ -492,9 +635,30 @@ def main() -> int:
         processes used on the machine meanwhile (`foreign_cpu_s`, from /proc/stat)."""
         if path.exists():
             path.unlink()
-        cmd = [sys.executable, __file__, "--worker", c, "--frames", str(a.frames), "--size", f"{a.w}x{a.h}",
-               "--fps", str(a.fps), "--crf", str(crf), "--preset", a.preset, "--frames-file", str(frames_file),
-               "--yuv-file", str(yuv or yuv_file), "--out", str(path), "--example", str(EXAMPLE)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            c,
+            "--frames",
+            str(a.frames),
+            "--size",
+            f"{a.w}x{a.h}",
+            "--fps",
+            str(a.fps),
+            "--crf",
+            str(crf),
+            "--preset",
+            a.preset,
+            "--frames-file",
+            str(frames_file),
+            "--yuv-file",
+            str(yuv or yuv_file),
+            "--out",
+            str(path),
+            "--example",
+            str(EXAMPLE),
+        ]
         waited = wait_idle(a.idle_timeout)
         c0, b0 = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds()
         p = run(cmd, timeout=1800)
@@ -516,7 +680,7 @@ def main() -> int:
     for r in range(a.rounds):
         # Rotate the order each round, and reverse it every other round, so that no contender
         # always runs first or always follows the same neighbour.
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         if r % 2:
             order.reverse()
         rdir = out / f"round{r}"
@@ -527,9 +691,11 @@ def main() -> int:
                 continue
             res["round"] = r
             results[c].append(res)
-            print(f"round {r} {c:18s} wall {res['wall_s']:6.2f} s  cpu {res['cpu_s']:6.2f} s  "
-                  f"rss {res['rss_mb']:6.0f} MB  bytes {res['bytes']}  foreign cpu {res['foreign_cpu_s']:.2f} s",
-                  file=sys.stderr)
+            print(
+                f"round {r} {c:18s} wall {res['wall_s']:6.2f} s  cpu {res['cpu_s']:6.2f} s  "
+                f"rss {res['rss_mb']:6.0f} MB  bytes {res['bytes']}  foreign cpu {res['foreign_cpu_s']:.2f} s",
+                file=sys.stderr,
+            )
 
     # Quality, frame count and effective settings from the last round's outputs.
     quality: dict[str, dict] = {}
@@ -540,8 +706,14 @@ def main() -> int:
         pr = probe(last)
         tagged = pr.get("color_space") == "bt709"
         db, count, worst = psnr(decode_cmd(last, tagged), frames_file, a.frames, a.w, a.h)
-        quality[c] = {"psnr_db": db, "worst_frame_psnr_db": worst, "decoded_frames": count, "probe": pr,
-                      "sei": x264_sei(last), "same_bytes_every_round": len({x["md5"] for x in results[c]}) == 1}
+        quality[c] = {
+            "psnr_db": db,
+            "worst_frame_psnr_db": worst,
+            "decoded_frames": count,
+            "probe": pr,
+            "sei": x264_sei(last),
+            "same_bytes_every_round": len({x["md5"] for x in results[c]}) == 1,
+        }
         print(f"{c:18s} PSNR {db:.3f} dB ({count} frames, tagged bt709: {tagged})", file=sys.stderr)
     # Rate-distortion: framepipe at neighbouring CRFs (untimed), to compare bytes at equal PSNR.
     rd: dict[int, tuple[int, float]] = {}
@@ -564,28 +736,54 @@ def main() -> int:
             path = out / "x264-alone-on-swscale-bt709.mp4"
             res = launch("x264-alone", path, a.crf, yuv=sws_yuv)
             if res:
-                sws_enc = {"bytes": res["bytes"], "psnr_db": psnr(decode_cmd(path, True), frames_file, a.frames, a.w, a.h)[0]}
+                sws_enc = {
+                    "bytes": res["bytes"],
+                    "psnr_db": psnr(decode_cmd(path, True), frames_file, a.frames, a.w, a.h)[0],
+                }
                 print(f"x264 alone on swscale bt709 yuv: {sws_enc}", file=sys.stderr)
             sws_yuv.unlink()
 
     fp_sei = None
     if EXAMPLE.exists():
-        r = run([str(EXAMPLE), "x264-options", "--size", f"{a.w}x{a.h}", "--fps", str(a.fps), "--crf", str(a.crf),
-                 "--preset", a.preset])
+        r = run(
+            [
+                str(EXAMPLE),
+                "x264-options",
+                "--size",
+                f"{a.w}x{a.h}",
+                "--fps",
+                str(a.fps),
+                "--crf",
+                str(a.crf),
+                "--preset",
+                a.preset,
+            ]
+        )
         fp_sei = next((l for l in r.stdout.splitlines() if l.startswith("x264 - core")), None)
         for c in ("framepipe", "x264-alone"):
             if c in quality and not quality[c]["sei"]:
                 quality[c]["sei"] = fp_sei
                 quality[c]["sei_source"] = "encode_yuv x264-options (the file carried no x264 SEI)"
 
-    report = make_report(a, names, results, quality, rd, conv, sws_enc, convert_s, versions(imageio_exe),
-                         time.time() - t_start)
+    report = make_report(
+        a, names, results, quality, rd, conv, sws_enc, convert_s, versions(imageio_exe), time.time() - t_start
+    )
     print(report)
     (out / "results.md").write_text(report)
-    (out / "results.json").write_text(json.dumps({"results": results, "quality": quality, "rd": rd,
-                                                  "conversion_psnr": conv,
-                                                  "x264_alone_on_swscale_bt709": sws_enc,
-                                                  "framepipe_convert_s": convert_s}, indent=1, default=str))
+    (out / "results.json").write_text(
+        json.dumps(
+            {
+                "results": results,
+                "quality": quality,
+                "rd": rd,
+                "conversion_psnr": conv,
+                "x264_alone_on_swscale_bt709": sws_enc,
+                "framepipe_convert_s": convert_s,
+            },
+            indent=1,
+            default=str,
+        )
+    )
     if a.report:
         Path(a.report).write_text(report)
     return 0
@@ -623,8 +821,11 @@ def paired_ratio(results, c: str, base: str, key: str) -> float | None:
     neither run was disturbed (cancels slow drifts of the machine's speed, which on a shared VM
     are larger than the differences measured)."""
     b = {r["round"]: r[key] for r in results.get(base, []) if r["foreign_cpu_s"] <= FOREIGN_MAX_S}
-    rs = [r[key] / b[r["round"]] for r in results.get(c, [])
-          if r["round"] in b and b[r["round"]] and r["foreign_cpu_s"] <= FOREIGN_MAX_S]
+    rs = [
+        r[key] / b[r["round"]]
+        for r in results.get(c, [])
+        if r["round"] in b and b[r["round"]] and r["foreign_cpu_s"] <= FOREIGN_MAX_S
+    ]
     return statistics.median(rs) if rs else None
 
 
@@ -637,11 +838,14 @@ def make_report(a, names, results, quality, rd, conv, sws_enc, convert_s, vers, 
         med[c]["n"] = f"{len(clean_runs(results[c]))}/{len(results[c])}"
     L = []
     cmdline = "bench/bench_engine.py " + " ".join(sys.argv[1:])
-    L += [f"Command: `.venv/bin/python {cmdline.strip()}`  ",
-          f"Date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}; "
-          f"{a.frames} frames {a.w}x{a.h} @ {a.fps} fps, crf {a.crf}, preset {a.preset}, x264 threads auto; "
-          f"{a.rounds} round(s), order rotated each round; medians over the undisturbed runs (other processes "
-          f"used ≤ {FOREIGN_MAX_S} CPU s during the run; all runs if fewer than two were); whole run {elapsed:.0f} s.", ""]
+    L += [
+        f"Command: `.venv/bin/python {cmdline.strip()}`  ",
+        f"Date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}; "
+        f"{a.frames} frames {a.w}x{a.h} @ {a.fps} fps, crf {a.crf}, preset {a.preset}, x264 threads auto; "
+        f"{a.rounds} round(s), order rotated each round; medians over the undisturbed runs (other processes "
+        f"used ≤ {FOREIGN_MAX_S} CPU s during the run; all runs if fewer than two were); whole run {elapsed:.0f} s.",
+        "",
+    ]
     base = "ffmpeg-pipe" if "ffmpeg-pipe" in med else None
     hdr = "| contender | wall s (min–max) | CPU s | bytes | PSNR dB | frames | peak RSS MB |"
     sep = "|---|---:|---:|---:|---:|---:|---:|"
@@ -658,100 +862,153 @@ def make_report(a, names, results, quality, rd, conv, sws_enc, convert_s, vers, 
         ps = f"{q['psnr_db']:.3f}" if q else "–"
         fr = str(q.get("decoded_frames", "–")) if q else "–"
         by = f"{int(m['bytes']):,}" if c != "read-only" else "–"
-        row = (f"| {LABELS[c]} | {m['wall_s']:.2f} ({m['wall_range'][0]:.2f}–{m['wall_range'][1]:.2f}) | "
-               f"{m['cpu_s']:.2f} | {by} | {ps} | {fr} | {m['rss_mb']:.0f} |")
+        row = (
+            f"| {LABELS[c]} | {m['wall_s']:.2f} ({m['wall_range'][0]:.2f}–{m['wall_range'][1]:.2f}) | "
+            f"{m['cpu_s']:.2f} | {by} | {ps} | {fr} | {m['rss_mb']:.0f} |"
+        )
         if base:
             b, bq = med[base], quality.get(base, {})
             if c == "read-only":
                 row += f" {fmt_ratio(m['wall_s'] / b['wall_s'])} | {fmt_ratio(m['cpu_s'] / b['cpu_s'])} | – | – | {fmt_ratio(m['rss_mb'] / b['rss_mb'])} |"
             else:
                 dps = f"{q['psnr_db'] - bq['psnr_db']:+.3f}" if q and bq else "–"
-                row += (f" {fmt_ratio(m['wall_s'] / b['wall_s'])} | {fmt_ratio(m['cpu_s'] / b['cpu_s'])} | "
-                        f"{m['bytes'] / b['bytes']:.3f}× | {dps} | {fmt_ratio(m['rss_mb'] / b['rss_mb'])} |")
+                row += (
+                    f" {fmt_ratio(m['wall_s'] / b['wall_s'])} | {fmt_ratio(m['cpu_s'] / b['cpu_s'])} | "
+                    f"{m['bytes'] / b['bytes']:.3f}× | {dps} | {fmt_ratio(m['rss_mb'] / b['rss_mb'])} |"
+                )
         row += f" {m['n']} |"
         L.append(row)
-    L += ["", "CPU = user+sys of the contender's process and its children (getrusage deltas around the timed "
-          "region). Peak RSS = the Python process's VmHWM plus ru_maxrss of its encoder subprocess (sum of the "
-          "two peaks; for x264 alone the Rust binary only). PSNR: each output decoded by ffmpeg to rgb24 "
-          "(BT.709 matrix if tagged bt709, else ffmpeg's default BT.601; bicubic+accurate_rnd+full_chroma_int), "
-          "over all frames against the source. Runs used: undisturbed runs / all runs, where disturbed means other "
-          f"processes on the machine used more than {FOREIGN_MAX_S} CPU s during the run (from /proc/stat; before "
-          "each run the bench also waits up to --idle-timeout s for the machine to go quiet).", ""]
+    L += [
+        "",
+        "CPU = user+sys of the contender's process and its children (getrusage deltas around the timed "
+        "region). Peak RSS = the Python process's VmHWM plus ru_maxrss of its encoder subprocess (sum of the "
+        "two peaks; for x264 alone the Rust binary only). PSNR: each output decoded by ffmpeg to rgb24 "
+        "(BT.709 matrix if tagged bt709, else ffmpeg's default BT.601; bicubic+accurate_rnd+full_chroma_int), "
+        "over all frames against the source. Runs used: undisturbed runs / all runs, where disturbed means other "
+        f"processes on the machine used more than {FOREIGN_MAX_S} CPU s during the run (from /proc/stat; before "
+        "each run the bench also waits up to --idle-timeout s for the machine to go quiet).",
+        "",
+    ]
 
     # Goals.
     if "framepipe" in med:
         fp = med["framepipe"]
-        L += ["Goals (issue: wall and CPU ≤ 0.9× the ffmpeg pipe, bytes ≤ 1.0× at equal PSNR, framepipe within "
-              "5% of the encoder alone):", ""]
+        L += [
+            "Goals (issue: wall and CPU ≤ 0.9× the ffmpeg pipe, bytes ≤ 1.0× at equal PSNR, framepipe within "
+            "5% of the encoder alone):",
+            "",
+        ]
         for bname in ("ffmpeg-pipe", "ffmpeg-pipe-bt709"):
             if bname not in med:
                 continue
             b = med[bname]
             wr, cr = fp["wall_s"] / b["wall_s"], fp["cpu_s"] / b["cpu_s"]
-            pw, pc = paired_ratio(results, "framepipe", bname, "wall_s"), paired_ratio(results, "framepipe", bname, "cpu_s")
-            L.append(f"- vs {LABELS[bname]}: wall {wr:.2f}× ({'met' if wr <= 0.9 else 'MISSED'}), "
-                     f"CPU {cr:.2f}× ({'met' if cr <= 0.9 else 'MISSED'}); median of per-round ratios: "
-                     f"wall {fmt_opt(pw)}, CPU {fmt_opt(pc)}")
+            pw, pc = (
+                paired_ratio(results, "framepipe", bname, "wall_s"),
+                paired_ratio(results, "framepipe", bname, "cpu_s"),
+            )
+            L.append(
+                f"- vs {LABELS[bname]}: wall {wr:.2f}× ({'met' if wr <= 0.9 else 'MISSED'}), "
+                f"CPU {cr:.2f}× ({'met' if cr <= 0.9 else 'MISSED'}); median of per-round ratios: "
+                f"wall {fmt_opt(pw)}, CPU {fmt_opt(pc)}"
+            )
             if bname in quality and "framepipe" in quality:
                 tq, tb = quality[bname]["psnr_db"], b["bytes"]
                 dq = quality["framepipe"]["psnr_db"] - tq
                 eq = bytes_at_psnr(rd, tq)
                 s = f"  - bytes {fp['bytes'] / tb:.3f}× at crf {a.crf} (ΔPSNR {dq:+.3f} dB)"
                 if eq:
-                    s += (f"; at equal PSNR ({tq:.3f} dB, interpolated over framepipe crf "
-                          f"{','.join(str(k) for k in sorted(rd))}): {eq / tb:.3f}× "
-                          f"({'met' if eq / tb <= 1.0 else 'MISSED'})")
+                    s += (
+                        f"; at equal PSNR ({tq:.3f} dB, interpolated over framepipe crf "
+                        f"{','.join(str(k) for k in sorted(rd))}): {eq / tb:.3f}× "
+                        f"({'met' if eq / tb <= 1.0 else 'MISSED'})"
+                    )
                 L.append(s)
         if "x264-alone" in med:
             lim = med["x264-alone"]
             enc = statistics.median(r["encoder_wall_s"] for r in clean_runs(results["x264-alone"]))
             wr = fp["wall_s"] / lim["wall_s"]
             pw = paired_ratio(results, "framepipe", "x264-alone", "wall_s")
-            L.append(f"- vs x264 alone: wall {wr:.3f}× ({'met' if wr <= 1.05 else 'MISSED'}; x264 alone "
-                     f"{lim['wall_s']:.2f} s around the subprocess, {enc:.2f} s inside it), CPU "
-                     f"{fp['cpu_s'] / lim['cpu_s']:.3f}×; median of per-round ratios: wall {fmt_opt(pw, 3)}")
+            L.append(
+                f"- vs x264 alone: wall {wr:.3f}× ({'met' if wr <= 1.05 else 'MISSED'}; x264 alone "
+                f"{lim['wall_s']:.2f} s around the subprocess, {enc:.2f} s inside it), CPU "
+                f"{fp['cpu_s'] / lim['cpu_s']:.3f}×; median of per-round ratios: wall {fmt_opt(pw, 3)}"
+            )
             same = results["framepipe"][-1].get("md5") == results["x264-alone"][-1].get("md5")
-            L.append(f"  - framepipe's MP4 is byte-identical to x264 alone's: {same}"
-                     + ("" if same else " (they should be: was framepipe rebuilt with a different converter "
-                                         "than the encode_yuv example?)"))
+            L.append(
+                f"  - framepipe's MP4 is byte-identical to x264 alone's: {same}"
+                + (
+                    ""
+                    if same
+                    else " (they should be: was framepipe rebuilt with a different converter "
+                    "than the encode_yuv example?)"
+                )
+            )
             if convert_s is not None:
-                L.append(f"  - framepipe's RGB→YUV conversion alone (encode_yuv convert, one thread): {convert_s:.3f} s "
-                         f"for {a.frames} frames ({1000 * convert_s / a.frames:.2f} ms/frame)")
+                L.append(
+                    f"  - framepipe's RGB→YUV conversion alone (encode_yuv convert, one thread): {convert_s:.3f} s "
+                    f"for {a.frames} frames ({1000 * convert_s / a.frames:.2f} ms/frame)"
+                )
         L.append("")
     if rd:
-        L += ["framepipe rate-distortion points (untimed): " +
-              "; ".join(f"crf {k}: {b:,} bytes, {q:.3f} dB" for k, (b, q) in sorted(rd.items())), ""]
+        L += [
+            "framepipe rate-distortion points (untimed): "
+            + "; ".join(f"crf {k}: {b:,} bytes, {q:.3f} dB" for k, (b, q) in sorted(rd.items())),
+            "",
+        ]
     if sws_enc and "ffmpeg-pipe-bt709" in quality:
         b9, q9 = med["ffmpeg-pipe-bt709"], quality["ffmpeg-pipe-bt709"]
-        L += [f"Same encoder, swscale's pictures: x264 alone on ffmpeg's BT.709 yuv420p (untimed): "
-              f"{sws_enc['bytes']:,} bytes, {sws_enc['psnr_db']:.3f} dB — vs ffmpeg pipe (bt709) "
-              f"{int(b9['bytes']):,} bytes, {q9['psnr_db']:.3f} dB: bytes {sws_enc['bytes'] / b9['bytes']:.4f}×, "
-              f"ΔPSNR {sws_enc['psnr_db'] - q9['psnr_db']:+.3f} dB.", ""]
+        L += [
+            f"Same encoder, swscale's pictures: x264 alone on ffmpeg's BT.709 yuv420p (untimed): "
+            f"{sws_enc['bytes']:,} bytes, {sws_enc['psnr_db']:.3f} dB — vs ffmpeg pipe (bt709) "
+            f"{int(b9['bytes']):,} bytes, {q9['psnr_db']:.3f} dB: bytes {sws_enc['bytes'] / b9['bytes']:.4f}×, "
+            f"ΔPSNR {sws_enc['psnr_db'] - q9['psnr_db']:+.3f} dB.",
+            "",
+        ]
     if conv:
-        L += ["Conversion only (RGB → yuv420p → RGB, no encoding; the PSNR ceiling of each path): " +
-              "; ".join(f"{k}: {v:.3f} dB" for k, v in conv.items()), ""]
+        L += [
+            "Conversion only (RGB → yuv420p → RGB, no encoding; the PSNR ceiling of each path): "
+            + "; ".join(f"{k}: {v:.3f} dB" for k, v in conv.items()),
+            "",
+        ]
 
     L += ["Per-round wall seconds (CPU s other processes used meanwhile; * = disturbed, left out):", ""]
     for c in names:
         if results[c]:
-            L.append(f"- {LABELS[c]}: " + ", ".join(
-                f"r{r['round']} {r['wall_s']:.2f} ({r['foreign_cpu_s']:.2f}){'*' if r['foreign_cpu_s'] > FOREIGN_MAX_S else ''}"
-                for r in results[c]))
+            L.append(
+                f"- {LABELS[c]}: "
+                + ", ".join(
+                    f"r{r['round']} {r['wall_s']:.2f} ({r['foreign_cpu_s']:.2f}){'*' if r['foreign_cpu_s'] > FOREIGN_MAX_S else ''}"
+                    for r in results[c]
+                )
+            )
     L.append("")
-    L += ["Streams:", "", "| contender | profile | level | pix_fmt | colour (space/primaries/trc/range) | refs | "
-          "faststart | same bytes each round |", "|---|---|---|---|---|---|---|---|"]
+    L += [
+        "Streams:",
+        "",
+        "| contender | profile | level | pix_fmt | colour (space/primaries/trc/range) | refs | "
+        "faststart | same bytes each round |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for c in names:
         q = quality.get(c)
         if not q:
             continue
         p = q["probe"]
-        col = "/".join(str(p.get(k, "unset")) for k in ("color_space", "color_primaries", "color_transfer", "color_range"))
-        L.append(f"| {LABELS[c]} | {p.get('profile')} | {p.get('level')} | {p.get('pix_fmt')} | {col} | "
-                 f"{p.get('refs')} | {p.get('faststart')} | {q['same_bytes_every_round']} |")
+        col = "/".join(
+            str(p.get(k, "unset")) for k in ("color_space", "color_primaries", "color_transfer", "color_range")
+        )
+        L.append(
+            f"| {LABELS[c]} | {p.get('profile')} | {p.get('level')} | {p.get('pix_fmt')} | {col} | "
+            f"{p.get('refs')} | {p.get('faststart')} | {q['same_bytes_every_round']} |"
+        )
     L.append("")
     ref = sei_options(quality.get("framepipe", {}).get("sei"))
-    L += ["x264 builds and effective settings (each file's x264 SEI; framepipe writes none, so its string comes "
-          "from `encode_yuv x264-options`, whose SPS/PPS are checked identical to framepipe's):", ""]
+    L += [
+        "x264 builds and effective settings (each file's x264 SEI; framepipe writes none, so its string comes "
+        "from `encode_yuv x264-options`, whose SPS/PPS are checked identical to framepipe's):",
+        "",
+    ]
     for c in names:
         q = quality.get(c)
         if not q:

@@ -151,7 +151,11 @@ def worker(a) -> dict:
         import numpy as np
         from moviepy import ImageSequenceClip
 
-    r0, c0, t0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    r0, c0, t0 = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+        time.perf_counter(),
+    )
     if name == "framepipe":
         framepipe.write_video(out, read_frames(src, n, w, h), fps=fps)
     elif name == "framepipe c128":
@@ -168,8 +172,10 @@ def worker(a) -> dict:
     elif name == "ffmpeg 2-pass":
         palette = out.with_suffix(".palette.png")
         raw_in = ["-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{w}x{h}", "-framerate", str(fps), "-i", "-"]
-        for args in (raw_in + ["-vf", "palettegen", str(palette)],
-                     raw_in + ["-i", str(palette), "-lavfi", "paletteuse", str(out)]):
+        for args in (
+            raw_in + ["-vf", "palettegen", str(palette)],
+            raw_in + ["-i", str(palette), "-lavfi", "paletteuse", str(out)],
+        ):
             p = subprocess.Popen([FFMPEG, "-v", "error", "-y", *args], stdin=subprocess.PIPE)
             for f in read_frames(src, n, w, h):
                 p.stdin.write(f.tobytes())
@@ -178,12 +184,34 @@ def worker(a) -> dict:
                 raise RuntimeError("ffmpeg failed")
     elif name == "gifski q90":
         files = sorted(str(p) for p in pngs.glob("*.png"))[:n]
-        subprocess.run([a.gifski, "--quiet", "--fps", str(fps), "--quality", "90", "--width", str(w),
-                        "--height", str(h), "-o", str(out), *files], check=True)
+        subprocess.run(
+            [
+                a.gifski,
+                "--quiet",
+                "--fps",
+                str(fps),
+                "--quality",
+                "90",
+                "--width",
+                str(w),
+                "--height",
+                str(h),
+                "-o",
+                str(out),
+                *files,
+            ],
+            check=True,
+        )
     else:
         raise SystemExit(f"unknown contender {name}")
-    t1, r1, c1 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) + (c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
+    t1, r1, c1 = (
+        time.perf_counter(),
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) + (
+        c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime
+    )
     hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
     return {"wall": t1 - t0, "cpu": cpu, "rss_mb": (hwm + c1.ru_maxrss) / 1024, "bytes": out.stat().st_size}
 
@@ -195,12 +223,44 @@ def quality(path: Path, src: Path, n: int, w: int, h: int, fps: int) -> dict:
     """ffmpeg-decoded GIF images, expanded to display frames by their delays, against the source."""
     import numpy as np
 
-    probe = json.loads(subprocess.run(
-        [FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=duration_time",
-         "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout)
+    probe = json.loads(
+        subprocess.run(
+            [
+                FFPROBE,
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "packet=duration_time",
+                "-of",
+                "json",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     delays = [float(p["duration_time"]) for p in probe["packets"]]
-    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-fps_mode", "passthrough", "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     images = np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
     starts = np.cumsum([0.0] + delays)
     sse = sse_img = 0.0
@@ -213,8 +273,12 @@ def quality(path: Path, src: Path, n: int, w: int, h: int, fps: int) -> dict:
     db = lambda e: 99.0 if e == 0 else 10 * np.log10(255.0**2 / (e / (n * h * w * 3)))  # noqa: E731
     # Image by image when there is one image per frame (picture quality alone); else what is on
     # screen at each frame's time (then timing errors count too).
-    return {"psnr": db(sse_img) if len(images) == n else db(sse), "psnr_shown": db(sse),
-            "images": len(images), "duration": sum(delays)}
+    return {
+        "psnr": db(sse_img) if len(images) == n else db(sse),
+        "psnr_shown": db(sse),
+        "images": len(images),
+        "duration": sum(delays),
+    }
 
 
 def load() -> float:
@@ -238,8 +302,22 @@ def wait_idle(timeout: float) -> float:
 
 def run_one(a, name: str, content: str, src: Path, out: Path) -> dict | None:
     b0 = busy_seconds()
-    cmd = [sys.executable, __file__, "--worker", name, "--content", content, "--src", str(src), "--out", str(out),
-           "--frames", str(a.frames_for[content]), "--gifski", a.gifski or ""]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--content",
+        content,
+        "--src",
+        str(src),
+        "--out",
+        str(out),
+        "--frames",
+        str(a.frames_for[content]),
+        "--gifski",
+        a.gifski or "",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         print(f"  {name}: failed: {p.stderr.strip()[-500:]}", file=sys.stderr)
@@ -275,8 +353,12 @@ def main() -> int:
     a.frames_for = {"plot": 30 if a.quick else 100, "photo": 20 if a.quick else 60}
     contents = [a.only_content] if a.only_content else list(CONTENT)
     only = set(a.only.split(",")) if a.only else None
-    lines = [f"# GIF benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-             f"{rounds} round(s))", "", f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`", ""]
+    lines = [
+        f"# GIF benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {rounds} round(s))",
+        "",
+        f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`",
+        "",
+    ]
     raw = {}
     for content in contents:
         c = CONTENT[content]
@@ -285,7 +367,7 @@ def main() -> int:
         names = [p for p in PEERS[content] if (only is None or p in only) and (p != "gifski q90" or a.gifski)]
         results = {p: [] for p in names}
         for r in range(rounds):
-            order = names[r % len(names):] + names[:r % len(names)]
+            order = names[r % len(names) :] + names[: r % len(names)]
             if r % 2:
                 order.reverse()
             for name in order:
@@ -295,9 +377,11 @@ def main() -> int:
                 if res:
                     res["load"] = ld
                     results[name].append(res)
-                    print(f"{content} round {r + 1} {name}: {res['wall']:.2f} s wall, {res['cpu']:.2f} s CPU, "
-                          f"{res['bytes'] / 1e3:.0f} kB, load {ld:.2f}, others {res['others_cpu']:.2f} CPU s",
-                          file=sys.stderr)
+                    print(
+                        f"{content} round {r + 1} {name}: {res['wall']:.2f} s wall, {res['cpu']:.2f} s CPU, "
+                        f"{res['bytes'] / 1e3:.0f} kB, load {ld:.2f}, others {res['others_cpu']:.2f} CPU s",
+                        file=sys.stderr,
+                    )
         q = {}
         for name in names:
             out = out_dir / f"{content}-{name.replace(' ', '_')}.gif"
@@ -305,22 +389,38 @@ def main() -> int:
                 q[name] = quality(out, src, n, c["w"], c["h"], c["fps"])
         raw[content] = {"results": results, "quality": q}
         base = results.get("framepipe")
-        med = lambda name, k: statistics.median(x[k] for x in results[name])  # noqa: E731
-        lines += [f"## {content}: {c['w']}x{c['h']}, {n} frames, {c['fps']} fps", "",
-                  "| contender | wall s | CPU s | peak RSS MB | bytes | PSNR dB | PSNR as shown | images | duration s | wall vs framepipe | CPU vs framepipe |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        med = lambda name, k, results=results: statistics.median(x[k] for x in results[name])  # noqa: E731
+        lines += [
+            f"## {content}: {c['w']}x{c['h']}, {n} frames, {c['fps']} fps",
+            "",
+            "| contender | wall s | CPU s | peak RSS MB | bytes | PSNR dB | PSNR as shown | images | duration s | wall vs framepipe | CPU vs framepipe |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for name in names:
             if not results[name]:
                 lines.append(f"| {name} | failed | | | | | | | | | |")
                 continue
-            rw, rc = (f"{med(name, 'wall') / med('framepipe', 'wall'):.1f}x", f"{med(name, 'cpu') / med('framepipe', 'cpu'):.1f}x") if base else ("", "")
-            lines.append(f"| {name} | {med(name, 'wall'):.2f} | {med(name, 'cpu'):.2f} | {med(name, 'rss_mb'):.0f} | "
-                         f"{int(med(name, 'bytes')):,} | {q[name]['psnr']:.2f} | {q[name]['psnr_shown']:.2f} | {q[name]['images']} | "
-                         f"{q[name]['duration']:.2f} | {rw} | {rc} |")
+            rw, rc = (
+                (
+                    f"{med(name, 'wall') / med('framepipe', 'wall'):.1f}x",
+                    f"{med(name, 'cpu') / med('framepipe', 'cpu'):.1f}x",
+                )
+                if base
+                else ("", "")
+            )
+            lines.append(
+                f"| {name} | {med(name, 'wall'):.2f} | {med(name, 'cpu'):.2f} | {med(name, 'rss_mb'):.0f} | "
+                f"{int(med(name, 'bytes')):,} | {q[name]['psnr']:.2f} | {q[name]['psnr_shown']:.2f} | {q[name]['images']} | "
+                f"{q[name]['duration']:.2f} | {rw} | {rc} |"
+            )
         loads = [x["load"] for v in results.values() for x in v]
         others = [x["others_cpu"] for v in results.values() for x in v]
-        lines += ["", f"Expected duration {n / c['fps']:.2f} s. Load before runs: {min(loads):.2f}–{max(loads):.2f}; CPU used by other processes during a run: "
-                  f"median {statistics.median(others):.2f} s, max {max(others):.2f} s.", ""]
+        lines += [
+            "",
+            f"Expected duration {n / c['fps']:.2f} s. Load before runs: {min(loads):.2f}–{max(loads):.2f}; CPU used by other processes during a run: "
+            f"median {statistics.median(others):.2f} s, max {max(others):.2f} s.",
+            "",
+        ]
     (out_dir / "results.json").write_text(json.dumps(raw, indent=1))
     report = "\n".join(lines)
     print(report)

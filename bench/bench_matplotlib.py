@@ -48,12 +48,20 @@ LABELS = {
     "ffmpeg-writer": 'ani.save(writer="ffmpeg")',
     "ffmpeg-writer-bt709": 'ani.save(writer="ffmpeg"), BT.709 like framepipe',
     "moviepy": "MoviePy VideoClip over the figure",
-    "framepipe-blit": 'framepipe writer (blit)',
+    "framepipe-blit": "framepipe writer (blit)",
     "framepipe-full": "framepipe writer (blit=False)",
 }
 # What framepipe does about colour, as ffmpeg arguments: BT.709 matrix, limited range, tagged.
-BT709_ARGS = ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
-              "-color_primaries", "bt709", "-color_trc", "bt709"]
+BT709_ARGS = [
+    "-vf",
+    "scale=out_color_matrix=bt709:out_range=tv",
+    "-colorspace",
+    "bt709",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+]
 FOREIGN_MAX_S = 0.5  # CPU s other processes may use during a run before it counts as disturbed
 
 
@@ -71,7 +79,7 @@ def build(frames: int, fps: int):
     x = np.linspace(-2, 2, 800)
     period = 5.0
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
-    line, = ax.plot(x, np.sinc(x**2), lw=2)
+    (line,) = ax.plot(x, np.sinc(x**2), lw=2)
     ax.set(xlim=(-2, 2), ylim=(-1.2, 2.2), xlabel="x", ylabel="y", title="y = sinc(x²) + sin(x + 2πt/T)")
     ax.grid(True, alpha=0.3)
 
@@ -95,13 +103,16 @@ def worker(a) -> dict:
 
         try:
             from moviepy import VideoClip  # MoviePy 2
+
             mp2 = True
         except ImportError:  # MoviePy 1.x
             from moviepy.editor import VideoClip
+
             mp2 = False
         try:
             from moviepy.video.io.bindings import mplfig_to_npimage
         except ImportError:
+
             def mplfig_to_npimage(f):
                 f.canvas.draw()
                 return np.asarray(f.canvas.buffer_rgba())[:, :, :3].copy()
@@ -121,19 +132,26 @@ def worker(a) -> dict:
         w = FramepipeWriter(fps=a.fps, blit=False, progress=False)
         ani.save(out, writer=w)
     elif name == "moviepy":
+
         def frame_at(t):
             update(min(int(round(t * a.fps)), a.frames - 1))
             return mplfig_to_npimage(fig)
 
-        clip = (VideoClip(frame_function=frame_at, duration=a.frames / a.fps) if mp2
-                else VideoClip(make_frame=frame_at, duration=a.frames / a.fps))
-        clip.write_videofile(out, fps=a.fps, codec="libx264", preset="medium", ffmpeg_params=["-crf", "23"],
-                             audio=False, logger=None)
+        clip = (
+            VideoClip(frame_function=frame_at, duration=a.frames / a.fps)
+            if mp2
+            else VideoClip(make_frame=frame_at, duration=a.frames / a.fps)
+        )
+        clip.write_videofile(
+            out, fps=a.fps, codec="libx264", preset="medium", ffmpeg_params=["-crf", "23"], audio=False, logger=None
+        )
     else:
         raise SystemExit(f"unknown contender {name}")
     wall = time.perf_counter() - t0
     s1, c1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (s1.ru_utime - s0.ru_utime + s1.ru_stime - s0.ru_stime) + (c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime)
+    cpu = (s1.ru_utime - s0.ru_utime + s1.ru_stime - s0.ru_stime) + (
+        c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime
+    )
     if name.startswith("framepipe"):
         info = {"blit": w.stats["blit"], "full": w.stats["full"]}
     return {"name": name, "wall_s": wall, "cpu_s": cpu, **info}
@@ -182,9 +200,23 @@ def wait_idle(timeout: float, threshold: float = 0.3) -> float:
 
 def probe(path: Path) -> dict:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-         "stream=width,height,nb_read_frames,color_space,pix_fmt,profile", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True).stdout
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,nb_read_frames,color_space,pix_fmt,profile",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)["streams"][0]
 
 
@@ -193,8 +225,9 @@ def psnr(path: Path, source: Path, n: int, w: int, h: int) -> float:
     import numpy as np
 
     fb = w * h * 3
-    p = subprocess.Popen(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         stdout=subprocess.PIPE)
+    p = subprocess.Popen(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE
+    )
     se, count = 0.0, 0
     with open(source, "rb") as src:
         for _ in range(n):
@@ -241,7 +274,7 @@ def main() -> None:
 
     results: list[dict] = []
     for r in range(a.rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         if r % 2:
             order = order[::-1]
         for name in order:
@@ -249,8 +282,18 @@ def main() -> None:
             if path.exists():
                 path.unlink()
             load = wait_idle(a.idle_timeout)
-            cmd = [sys.executable, __file__, "--worker", name, "--frames", str(a.frames), "--fps", str(a.fps),
-                   "--out", str(path)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                name,
+                "--frames",
+                str(a.frames),
+                "--fps",
+                str(a.fps),
+                "--out",
+                str(path),
+            ]
             b0, c0 = busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
             b1, c1 = busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -266,8 +309,11 @@ def main() -> None:
                 res["colour"] = info.get("color_space", "untagged")
                 res["psnr"] = psnr(path, source, a.frames, w, h)
             results.append(res)
-            print(f"round {r} {name:15s} wall {res['wall_s']:7.2f} s  cpu {res['cpu_s']:7.2f} s  "
-                  f"{res['bytes']:>9} B  other processes {res['foreign_cpu_s']:.2f} CPU s", file=sys.stderr)
+            print(
+                f"round {r} {name:15s} wall {res['wall_s']:7.2f} s  cpu {res['cpu_s']:7.2f} s  "
+                f"{res['bytes']:>9} B  other processes {res['foreign_cpu_s']:.2f} CPU s",
+                file=sys.stderr,
+            )
 
     report = make_report(a, names, results)
     print(report)
@@ -297,19 +343,24 @@ def make_report(a, names: list[str], results: list[dict]) -> str:
     def paired(name, key):
         return paired_to(name, base, key)
 
-    L = [f"Command: `.venv/bin/python bench/bench_matplotlib.py{' --quick' if a.quick else ''}`  ",
-         f"{_dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-         f"{a.frames} frames 640x480 at {a.fps} fps, {a.rounds} round(s), order rotating.", "",
-         "| contender | wall s (median) | CPU s | speed-up vs ffmpeg writer (wall, per-round median) | bytes | PSNR dB | frames | colour | runs disturbed |",
-         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+    L = [
+        f"Command: `.venv/bin/python bench/bench_matplotlib.py{' --quick' if a.quick else ''}`  ",
+        f"{_dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{a.frames} frames 640x480 at {a.fps} fps, {a.rounds} round(s), order rotating.",
+        "",
+        "| contender | wall s (median) | CPU s | speed-up vs ffmpeg writer (wall, per-round median) | bytes | PSNR dB | frames | colour | runs disturbed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
     for n in names:
         m, l = med[n], last.get(n, {})
         dist = sum(1 for r in results if r["name"] == n and r["foreign_cpu_s"] > FOREIGN_MAX_S)
         sp = "1.00×" if n == base else f"{paired(n, 'wall_s'):.2f}×"
         extra = f" ({l['blit']} blitted)" if "blit" in l and n == "framepipe-blit" else ""
-        L.append(f"| {LABELS[n]}{extra} | {m['wall_s']:.2f} | {m['cpu_s']:.2f} | {sp} | {int(m['bytes'])} | "
-                 f"{l.get('psnr', float('nan')):.2f} | {l.get('frames_out', '?')} | {l.get('colour', '?')} | "
-                 f"{dist}/{a.rounds} |")
+        L.append(
+            f"| {LABELS[n]}{extra} | {m['wall_s']:.2f} | {m['cpu_s']:.2f} | {sp} | {int(m['bytes'])} | "
+            f"{l.get('psnr', float('nan')):.2f} | {l.get('frames_out', '?')} | {l.get('colour', '?')} | "
+            f"{dist}/{a.rounds} |"
+        )
     L.append("")
     if base in med:
         for n, goal in (("framepipe-blit", 10.0), ("framepipe-full", 1.6)):
@@ -318,19 +369,25 @@ def make_report(a, names: list[str], results: list[dict]) -> str:
             sp = paired(n, "wall_s")
             dp = last[n]["psnr"] - last[base]["psnr"]
             sz = med[n]["bytes"] / med[base]["bytes"]
-            L.append(f"- {LABELS[n]}: {sp:.2f}× faster than the ffmpeg writer (goal ≥ {goal:g}×: "
-                     f"{'met' if sp >= goal else 'MISSED'}); size {sz:.3f}× ; PSNR {dp:+.2f} dB "
-                     f"(goal within 0.2 dB: {'met' if abs(dp) <= 0.2 else 'MISSED'}).")
+            L.append(
+                f"- {LABELS[n]}: {sp:.2f}× faster than the ffmpeg writer (goal ≥ {goal:g}×: "
+                f"{'met' if sp >= goal else 'MISSED'}); size {sz:.3f}× ; PSNR {dp:+.2f} dB "
+                f"(goal within 0.2 dB: {'met' if abs(dp) <= 0.2 else 'MISSED'})."
+            )
     if "ffmpeg-writer-bt709" in last:
         ref = last["ffmpeg-writer-bt709"]
         for n in ("framepipe-blit",):
             if n in last:
-                L.append(f"- Against the ffmpeg writer converting to BT.709 as framepipe does: {LABELS[n]} is "
-                         f"{paired_to(n, 'ffmpeg-writer-bt709'):.2f}× faster, size "
-                         f"{med[n]['bytes'] / med['ffmpeg-writer-bt709']['bytes']:.3f}×, PSNR "
-                         f"{last[n]['psnr'] - ref['psnr']:+.2f} dB.")
-    L.append(f"- Disturbed = other processes used more than {FOREIGN_MAX_S} CPU s during the run (/proc/stat); "
-             "medians use undisturbed runs when at least half are.")
+                L.append(
+                    f"- Against the ffmpeg writer converting to BT.709 as framepipe does: {LABELS[n]} is "
+                    f"{paired_to(n, 'ffmpeg-writer-bt709'):.2f}× faster, size "
+                    f"{med[n]['bytes'] / med['ffmpeg-writer-bt709']['bytes']:.3f}×, PSNR "
+                    f"{last[n]['psnr'] - ref['psnr']:+.2f} dB."
+                )
+    L.append(
+        f"- Disturbed = other processes used more than {FOREIGN_MAX_S} CPU s during the run (/proc/stat); "
+        "medians use undisturbed runs when at least half are."
+    )
     return "\n".join(L) + "\n"
 
 

@@ -80,11 +80,30 @@ print(json.dumps({"wall": wall, "cluster_start": t_cluster, "frames": res.frames
 def decode(path):
     import numpy as np
 
-    info = json.loads(subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-         "-of", "json", path], check=True, capture_output=True, text=True).stdout)["streams"][0]
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         check=True, capture_output=True).stdout
+    info = json.loads(
+        subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height",
+                "-of",
+                "json",
+                path,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )["streams"][0]
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, info["height"], info["width"], 3)
 
 
@@ -108,10 +127,13 @@ def main() -> None:
         args.frames, args.rounds, args.extra_workers, args.chunks, args.pause = 60, 1, "", "", 0.0
     out_dir = tempfile.mkdtemp(prefix="fp-render-bench-")
     # (name, mode, workers, chunk_frames, extra config)
-    configs = [("serial", "local", 1, None, {}), ("workers=2", "local", 2, None, {}),
-               ("dask 2 workers", "dask", 2, None, {}),
-               ("serial on one core", "local", 1, None, {"one_core": True}),
-               ("workers=2 spawn", "local", 2, None, {"start": "spawn"})]
+    configs = [
+        ("serial", "local", 1, None, {}),
+        ("workers=2", "local", 2, None, {}),
+        ("dask 2 workers", "dask", 2, None, {}),
+        ("serial on one core", "local", 1, None, {"one_core": True}),
+        ("workers=2 spawn", "local", 2, None, {"start": "spawn"}),
+    ]
     configs += [(f"workers={w}", "local", int(w), None, {}) for w in args.extra_workers.split(",") if w]
     configs += [(f"workers=2 chunk={c}", "local", 2, int(c), {}) for c in args.chunks.split(",") if c]
     results: dict[str, list[dict]] = {name: [] for name, *_ in configs}
@@ -137,10 +159,11 @@ def main() -> None:
     med = lambda name, key: statistics.median(m[key] for m in results[name])  # noqa: E731
     serial_wall = med("serial", "wall")
     one_core_wall = med("serial on one core", "wall")
-    print(f"\n{args.frames} frames 640x480, {os.cpu_count()} cores, {args.rounds} rounds in shuffled order, "
-          "medians\n")
-    print("| configuration | wall s (each run) | CPU s | speed-up vs serial | vs serial on one core | bytes | "
-          "PSNR vs serial decode dB | frames |")
+    print(f"\n{args.frames} frames 640x480, {os.cpu_count()} cores, {args.rounds} rounds in shuffled order, medians\n")
+    print(
+        "| configuration | wall s (each run) | CPU s | speed-up vs serial | vs serial on one core | bytes | "
+        "PSNR vs serial decode dB | frames |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, *_ in configs:
         ms = results[name]
@@ -148,18 +171,24 @@ def main() -> None:
         decoded = decode(ms[0]["out"])
         q = psnr(decoded, serial_frames) if decoded.shape == serial_frames.shape else float("nan")
         runs = ", ".join(f"{m['wall']:.2f}" for m in ms)
-        print(f"| {name} | {wall:.2f} ({runs}) | {med(name, 'cpu'):.1f} | {serial_wall / wall:.2f}× | "
-              f"{one_core_wall / wall:.2f}× | {ms[0]['bytes']:,} | {q:.1f} | {ms[0]['frames']} |")
+        print(
+            f"| {name} | {wall:.2f} ({runs}) | {med(name, 'cpu'):.1f} | {serial_wall / wall:.2f}× | "
+            f"{one_core_wall / wall:.2f}× | {ms[0]['bytes']:,} | {q:.1f} | {ms[0]['frames']} |"
+        )
         if "dask" in name:
             start = med(name, "cluster_start")
             rest = statistics.median(m["wall"] - m["cluster_start"] for m in ms)
-            print(f"| {name}, cluster already running (its {start:.2f} s start left out) | {rest:.2f} | | "
-                  f"{serial_wall / rest:.2f}× | {one_core_wall / rest:.2f}× | | | |")
+            print(
+                f"| {name}, cluster already running (its {start:.2f} s start left out) | {rest:.2f} | | "
+                f"{serial_wall / rest:.2f}× | {one_core_wall / rest:.2f}× | | | |"
+            )
     cores = os.cpu_count() or 1
     floor = one_core_wall / cores
-    print(f"\nWork-conservation bound: the one-core serial run's {one_core_wall:.2f} s of work spread over "
-          f"{cores} cores takes at least {floor:.2f} s, i.e. at most {serial_wall / floor:.2f}× the "
-          f"{cores}-core serial run.")
+    print(
+        f"\nWork-conservation bound: the one-core serial run's {one_core_wall:.2f} s of work spread over "
+        f"{cores} cores takes at least {floor:.2f} s, i.e. at most {serial_wall / floor:.2f}× the "
+        f"{cores}-core serial run."
+    )
 
 
 if __name__ == "__main__":

@@ -2,9 +2,8 @@
 
 import sys
 
-import numpy as np
-
 import framepipe
+import numpy as np
 
 path = sys.argv[1] if len(sys.argv) > 1 else "example.mp4"
 h, w, fps, seconds = 360, 640, 30, 4
@@ -22,5 +21,7 @@ with framepipe.VideoWriter(path, fps=fps, crf=23, preset="medium") as video:
         video.write(frame)
 
 result = video.close()
-print(f"wrote {result.path}: {result.frames} frames, {result.width}x{result.height}, "
-      f"{result.duration:.2f} s, {result.bytes / 1e6:.2f} MB")
+print(
+    f"wrote {result.path}: {result.frames} frames, {result.width}x{result.height}, "
+    f"{result.duration:.2f} s, {result.bytes / 1e6:.2f} MB"
+)

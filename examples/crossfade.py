@@ -11,11 +11,10 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
+import framepipe.matplotlib  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation  # noqa: E402
-
-import framepipe.matplotlib  # noqa: E402
 
 path = sys.argv[1] if len(sys.argv) > 1 else "crossfade.mp4"
 h, w = 360, 480

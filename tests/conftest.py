@@ -21,11 +21,23 @@ if not (FFMPEG and FFPROBE):  # the test setup (scripts/setup.sh) installs them
 def ffprobe(path) -> dict:
     """Stream and format facts from ffprobe, with the frame count from actually decoding."""
     out = subprocess.run(
-        [FFPROBE, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-         "stream=width,height,nb_read_frames,r_frame_rate,avg_frame_rate,codec_name,profile,pix_fmt,"
-         "color_primaries,color_transfer,color_space,color_range,duration:format=duration,format_name",
-         "-of", "json", str(path)],
-        check=True, capture_output=True, text=True,
+        [
+            FFPROBE,
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,nb_read_frames,r_frame_rate,avg_frame_rate,codec_name,profile,pix_fmt,"
+            "color_primaries,color_transfer,color_space,color_range,duration:format=duration,format_name",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     data = json.loads(out)
     s = data["streams"][0]
@@ -37,15 +49,18 @@ def ffprobe(path) -> dict:
 
 def format_tags(path) -> dict:
     """The container's metadata tags (title, artist, encoder, ...) as ffprobe reads them."""
-    out = subprocess.run([FFPROBE, "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [FFPROBE, "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)["format"].get("tags", {})
 
 
 def ffmpeg_errors(path) -> str:
     """What ffmpeg's decoder complains about while decoding the whole file (empty = clean)."""
-    r = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"],
-                       capture_output=True, text=True)
+    r = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True)
     return (r.stderr + ("" if r.returncode == 0 else f" (exit {r.returncode})")).strip()
 
 
@@ -55,7 +70,8 @@ def decode_rgb(path) -> np.ndarray:
     w, h = info["width"], info["height"]
     raw = subprocess.run(
         [FFMPEG, "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
 
@@ -100,10 +116,10 @@ def top_level_boxes(path) -> list[str]:
     data = Path(path).read_bytes()
     boxes, i = [], 0
     while i + 8 <= len(data):
-        size = int.from_bytes(data[i:i + 4], "big")
-        kind = data[i + 4:i + 8].decode("latin-1")
+        size = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8].decode("latin-1")
         if size == 1:
-            size = int.from_bytes(data[i + 8:i + 16], "big")
+            size = int.from_bytes(data[i + 8 : i + 16], "big")
         elif size == 0:
             size = len(data) - i
         boxes.append(kind)

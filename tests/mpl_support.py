@@ -11,9 +11,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib import animation  # noqa: E402
-
 from framepipe.matplotlib import FramepipeWriter  # noqa: E402
+from matplotlib import animation  # noqa: E402
 
 
 class CaptureWriter(FramepipeWriter):

@@ -17,10 +17,9 @@ import sys
 import types
 from pathlib import Path
 
+import framepipe  # noqa: F401  (registers the writer)
 import matplotlib
 import pytest
-
-import framepipe  # noqa: F401  (registers the writer)
 
 # matplotlib's wheels ship its tests but not their baseline images, and the package's
 # __init__.py refuses to import without them. The animation tests use no baseline image, so

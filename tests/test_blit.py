@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import framepipe.matplotlib as fpm
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.animation import FuncAnimation
-from matplotlib.patches import Circle, Rectangle
-from matplotlib.ticker import FuncFormatter
-
-import framepipe.matplotlib as fpm
 from conftest import check_video, decode_rgb, psnr
+from matplotlib.animation import FuncAnimation
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 from mpl_support import CaptureWriter, SavefigWriter, max_diff, over_white, per_frame_diff, record
 
 N = 16
@@ -43,7 +42,7 @@ def three_ways(make, tmp_path, **writer_kwargs):
 def kind_line():
     fig, ax = plt.subplots(**FIG)
     x = np.linspace(-2, 2, 300)
-    line, = ax.plot(x, np.sinc(x**2), lw=2)
+    (line,) = ax.plot(x, np.sinc(x**2), lw=2)
     ax.set(ylim=(-1.5, 2.2), title="sinc(x²) + sin(x + 2πt/T)", xlabel="x", ylabel="y")
     ax.grid(True)
 
@@ -107,8 +106,17 @@ def kind_patch(zorder=None):
         ax.plot(x, 0.5 + 0.3 * np.sin(6 * x), color="C2", lw=2)
         ax.set(xlim=(0, 1), ylim=(0, 1), title="patch over tick labels")
         kw = {} if zorder is None else {"zorder": zorder}
-        rect = Rectangle((0, 0), 0.12, 0.12, transform=ax.transAxes, clip_on=False, facecolor="tab:red",
-                         edgecolor="k", alpha=0.8, **kw)
+        rect = Rectangle(
+            (0, 0),
+            0.12,
+            0.12,
+            transform=ax.transAxes,
+            clip_on=False,
+            facecolor="tab:red",
+            edgecolor="k",
+            alpha=0.8,
+            **kw,
+        )
         ax.add_patch(rect)
 
         def update(i):
@@ -137,8 +145,10 @@ KINDS = {
 def test_blit_frames_equal_full_redraws(kind, tmp_path):
     ref, full, blit, w = three_ways(KINDS[kind], tmp_path, crf=10)
     d_full, d_blit = max_diff(full, ref), max_diff(blit, ref)
-    print(f"\n[{kind}] max abs pixel difference: blit vs savefig {d_blit}, full vs savefig {d_full}, "
-          f"modes {''.join(m[0] for m in w.stats['modes'])}, reasons {dict(w.stats['reasons'])}")
+    print(
+        f"\n[{kind}] max abs pixel difference: blit vs savefig {d_blit}, full vs savefig {d_full}, "
+        f"modes {''.join(m[0] for m in w.stats['modes'])}, reasons {dict(w.stats['reasons'])}"
+    )
     assert d_full == 0
     assert d_blit == 0, per_frame_diff(blit, ref)
     # The blit path really ran: after the first two frames, most frames are blitted.
@@ -161,8 +171,8 @@ def test_blit_true_animation(tmp_path):
     def make():
         fig, ax = plt.subplots(**FIG)
         x = np.linspace(0, 6, 100)
-        line, = ax.plot(x, np.sin(x))
-        dot, = ax.plot([0], [0], "o", ms=10)
+        (line,) = ax.plot(x, np.sin(x))
+        (dot,) = ax.plot([0], [0], "o", ms=10)
 
         def init():
             return line, dot
@@ -186,8 +196,8 @@ def test_blit_true_animation(tmp_path):
 def make_constrained():
     fig, axs = plt.subplots(1, 2, layout="constrained", **FIG)
     x = np.linspace(0, 6, 100)
-    l1, = axs[0].plot(x, np.sin(x), label="sin")
-    l2, = axs[1].plot(x, np.cos(x), label="cos")
+    (l1,) = axs[0].plot(x, np.sin(x), label="sin")
+    (l2,) = axs[1].plot(x, np.cos(x), label="cos")
     axs[1].legend(loc="upper right")  # the line passes under the legend
     fig.suptitle("constrained")
     for ax in axs:
@@ -205,8 +215,8 @@ def make_twinx():
     fig, ax = plt.subplots(**FIG)
     ax2 = ax.twinx()
     x = np.linspace(0, 6, 100)
-    l1, = ax.plot(x, np.sin(x), "C0")
-    l2, = ax2.plot(x, 100 * np.cos(x), "C1")
+    (l1,) = ax.plot(x, np.sin(x), "C0")
+    (l2,) = ax2.plot(x, 100 * np.cos(x), "C1")
     ax.set_ylim(-1.5, 1.5)
     ax2.set_ylim(-150, 150)
 
@@ -221,7 +231,7 @@ def make_twinx():
 def make_inset_over_line():
     fig, ax = plt.subplots(**FIG)
     x = np.linspace(0, 6, 100)
-    line, = ax.plot(x, np.sin(x), lw=3)
+    (line,) = ax.plot(x, np.sin(x), lw=3)
     ax.set_ylim(-1.2, 1.2)
     inset = ax.inset_axes([0.55, 0.55, 0.4, 0.4])  # drawn after (above) the moving line
     inset.plot(x, x**2)
@@ -233,8 +243,11 @@ def make_inset_over_line():
     return fig, FuncAnimation(fig, update, frames=N)
 
 
-@pytest.mark.parametrize("make", [make_constrained, make_twinx, make_inset_over_line],
-                         ids=["constrained+legend", "twinx", "inset above line"])
+@pytest.mark.parametrize(
+    "make",
+    [make_constrained, make_twinx, make_inset_over_line],
+    ids=["constrained+legend", "twinx", "inset above line"],
+)
 def test_blit_equal_in_harder_layouts(make, tmp_path):
     ref, full, blit, w = three_ways(make, tmp_path)
     d = max_diff(blit, ref)
@@ -254,8 +267,8 @@ def scenario(trigger):
         fig, ax = plt.subplots(**FIG)
         x = np.linspace(0, 2 * np.pi, 200)
         hold = {}
-        hold["line"], = ax.plot(x, np.sin(x), lw=2)
-        other, = ax.plot(x, 0.5 * np.cos(x), color="C1", zorder=1)  # drawn before (below) the line
+        (hold["line"],) = ax.plot(x, np.sin(x), lw=2)
+        (other,) = ax.plot(x, 0.5 * np.cos(x), color="C1", zorder=1)  # drawn before (below) the line
         ax.set_ylim(-1.5, 1.5)
         ax.set_title("scenario")
         state = {"i": 0}
@@ -272,7 +285,7 @@ def scenario(trigger):
                     ax.set_xlim(1, 5)
                 elif trigger == "ax.clear()":
                     ax.clear()
-                    hold["line"], = ax.plot(x, np.sin(x), color="C3")
+                    (hold["line"],) = ax.plot(x, np.sin(x), color="C3")
                     ax.set_ylim(-2, 2)
                 elif trigger == "title changed":
                     ax.set_title(f"frame {i}")
@@ -309,9 +322,19 @@ def scenario(trigger):
 
 
 TRIGGERS = [
-    "artist not returned", "limits changed", "ax.clear()", "title changed", "ticks changed",
-    "tick labels (formatter state)", "artist added", "artist removed", "figure resized",
-    "layout changed", "axes facecolor changed", "artist hidden", "returned zorder changed",
+    "artist not returned",
+    "limits changed",
+    "ax.clear()",
+    "title changed",
+    "ticks changed",
+    "tick labels (formatter state)",
+    "artist added",
+    "artist removed",
+    "figure resized",
+    "layout changed",
+    "axes facecolor changed",
+    "artist hidden",
+    "returned zorder changed",
     "returned set grows",
 ]
 
@@ -320,15 +343,17 @@ TRIGGERS = [
 def test_fallback_trigger(trigger, tmp_path):
     ref, full, blit, w = three_ways(scenario(trigger), tmp_path)
     modes = w.stats["modes"]
-    print(f"\n[{trigger}] max abs diff blit vs savefig {max_diff(blit, ref)}; modes "
-          f"{''.join(m[0] for m in modes)}; reasons {dict(w.stats['reasons'])}")
+    print(
+        f"\n[{trigger}] max abs diff blit vs savefig {max_diff(blit, ref)}; modes "
+        f"{''.join(m[0] for m in modes)}; reasons {dict(w.stats['reasons'])}"
+    )
     assert max_diff(full, ref) == 0
     assert max_diff(blit, ref) == 0, per_frame_diff(blit, ref)
     # The kept background was in use just before the trigger, and the trigger frame was redrawn.
     assert modes[K - 1] == "blit", modes
     assert modes[K] == "full", modes
     # ...and blitting resumed once the figure was steady again.
-    assert "blit" in modes[K + 1:], modes
+    assert "blit" in modes[K + 1 :], modes
     # The trigger really changed the picture (so the test could have failed).
     assert max_diff(ref[K - 1], ref[K]) > 0
 
@@ -378,7 +403,7 @@ def test_blit_false_never_blits(tmp_path):
 def test_function_returning_nothing_is_redrawn_in_full(tmp_path):
     def make():
         fig, ax = plt.subplots(**FIG)
-        line, = ax.plot([0, 1], [0, 1])
+        (line,) = ax.plot([0, 1], [0, 1])
 
         def update(i):
             line.set_ydata([0, i / N])  # returns None
@@ -414,7 +439,7 @@ def test_returned_artist_in_polar_axes_is_redrawn_in_full(tmp_path):
         fig = plt.figure(**FIG)
         ax = fig.add_subplot(projection="polar")
         th = np.linspace(0, 2 * np.pi, 100)
-        line, = ax.plot(th, 1 + 0.3 * np.sin(3 * th))
+        (line,) = ax.plot(th, 1 + 0.3 * np.sin(3 * th))
 
         def update(i):
             line.set_ydata(1 + 0.3 * np.sin(3 * th + i / 3))

@@ -4,11 +4,10 @@ the source colours."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 import browser
 import framepipe
+import numpy as np
+import pytest
 
 FPS, N, H, W = 10, 20, 96, 128
 TOL = 12  # per channel: 4:2:0 H.264 at crf 23, BT.709 in the encoder and in the browser
@@ -82,10 +81,9 @@ def test_matplotlib_animation_html5_video_plays(chromium, tmp_path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from framepipe.matplotlib import to_html5_video
     from matplotlib.animation import FuncAnimation
     from matplotlib.patches import Rectangle
-
-    from framepipe.matplotlib import to_html5_video
 
     fig = plt.figure(figsize=(W / 32, H / 32), dpi=32)  # 128x96
     ax = fig.add_axes((0, 0, 1, 1))
@@ -102,8 +100,9 @@ def test_matplotlib_animation_html5_video_plays(chromium, tmp_path):
     html = to_html5_video(ani)
     plt.close(fig)
     load(chromium, tmp_path, html)
-    res = chromium.execute_async_script(browser.PROBE_VIDEO, [(k + 0.5) / FPS for k in SAMPLE], [(30, 48), (100, 48)],
-                                       1 / FPS)
+    res = chromium.execute_async_script(
+        browser.PROBE_VIDEO, [(k + 0.5) / FPS for k in SAMPLE], [(30, 48), (100, 48)], 1 / FPS
+    )
     assert "error" not in res, res
     assert res["readyState"] >= 2 and abs(res["duration"] - N / FPS) < 0.5 / FPS
     for k, (left, right_px) in zip(SAMPLE, res["frames"]):

@@ -17,10 +17,9 @@ import textwrap
 import threading
 from pathlib import Path
 
+import framepipe
 import numpy as np
 import pytest
-
-import framepipe
 from conftest import check_video, decode_rgb, psnr, smooth_frames
 
 H, W, N = 48, 64, 6
@@ -82,9 +81,14 @@ def layouts() -> dict[str, list]:
 def test_every_input_layout_gives_the_same_bytes(tmp_path, fmt):
     got = {name: encode(tmp_path / f"{name}.{fmt}", frames) for name, frames in layouts().items()}
     assert len(set(got.values())) == 1, got
-    gray = {name: encode(tmp_path / f"{name}.{fmt}", frames)
-            for name, frames in {"gray_2d": list(GRAY), "gray_hxwx1": list(GRAY[..., None]),
-                                 "gray_strided": [np.repeat(f, 2, 1)[:, ::2] for f in GRAY]}.items()}
+    gray = {
+        name: encode(tmp_path / f"{name}.{fmt}", frames)
+        for name, frames in {
+            "gray_2d": list(GRAY),
+            "gray_hxwx1": list(GRAY[..., None]),
+            "gray_strided": [np.repeat(f, 2, 1)[:, ::2] for f in GRAY],
+        }.items()
+    }
     assert len(set(gray.values())) == 1, gray
     if fmt == "mp4":
         check_video(tmp_path / "contiguous.mp4", frames=N, width=W, height=H)
@@ -147,8 +151,9 @@ def test_same_bytes_whatever_the_heap_held_before(tmp_path):
         env = dict(os.environ)
         if perturb is not None:
             env["MALLOC_PERTURB_"] = perturb
-        out = subprocess.run([sys.executable, "-c", SCRIPT, here, str(pattern)], env=env,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT, here, str(pattern)], env=env, capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0, out.stderr
         seen[(perturb, pattern)] = out.stdout.strip()
     in_process = encode(tmp_path / "x.mp4", list(SRC))

@@ -9,15 +9,16 @@ import io
 import os
 import re
 
-import numpy as np
-import pytest
-
 import framepipe
 import framepipe.display as display
+import numpy as np
+import pytest
 from conftest import check_video, decode_rgb, psnr, smooth_frames
 
-VIDEO_TAG = re.compile(r'<video controls loop autoplay muted playsinline(?: width="(\d+)" height="(\d+)")?>'
-                       r'<source src="data:video/mp4;base64,([A-Za-z0-9+/=]+)" type="video/mp4">')
+VIDEO_TAG = re.compile(
+    r'<video controls loop autoplay muted playsinline(?: width="(\d+)" height="(\d+)")?>'
+    r'<source src="data:video/mp4;base64,([A-Za-z0-9+/=]+)" type="video/mp4">'
+)
 
 
 @pytest.fixture(scope="module")

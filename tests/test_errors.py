@@ -9,10 +9,9 @@ import sys
 import textwrap
 from fractions import Fraction
 
+import framepipe
 import numpy as np
 import pytest
-
-import framepipe
 from conftest import check_video, decode_rgb, psnr, smooth_frames
 
 SRC = smooth_frames(8, 48, 64)
@@ -78,11 +77,21 @@ def test_nan_location_is_right_for_fortran_order_arrays(out):
     check_video(out, frames=1, width=64, height=48)
 
 
-@pytest.mark.parametrize("opts", [
-    dict(background=(300, 0, 0)), dict(background="red"), dict(bitrate=-5), dict(threads=-1),
-    dict(keyint=-1), dict(crf="x"), dict(crf=float("nan")), dict(preset=3), dict(fps=Fraction(10**10, 3)),
-    dict(threads=2.5),
-])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(background=(300, 0, 0)),
+        dict(background="red"),
+        dict(bitrate=-5),
+        dict(threads=-1),
+        dict(keyint=-1),
+        dict(crf="x"),
+        dict(crf=float("nan")),
+        dict(preset=3),
+        dict(fps=Fraction(10**10, 3)),
+        dict(threads=2.5),
+    ],
+)
 def test_out_of_range_or_mistyped_options_are_parameter_errors(out, opts):
     opts = dict(opts)
     fps = opts.pop("fps", 30)
@@ -180,8 +189,10 @@ def test_bad_options_fail_early_and_clearly(out, opts, cls, pattern):
 def can_mount_tmpfs(path) -> bool:
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(path)], capture_output=True).returncode
+        == 0
+    )
 
 
 def test_disk_full_raises_enospc_and_keeps_earlier_frames(tmp_path):
@@ -221,7 +232,7 @@ def test_a_failed_run_leaves_an_existing_output_untouched(tmp_path):
 
     def broken():
         raise RuntimeError("renderer crashed before frame 0")
-        yield  # noqa: unreachable - makes this a generator
+        yield  # unreachable: makes this a generator
 
     with pytest.raises(RuntimeError):
         framepipe.write_video(out, broken(), fps=10)
@@ -266,9 +277,17 @@ def test_outputs_that_cannot_hold_an_mp4_are_refused_clearly(tmp_path):
     assert res.frames == 2 and (tmp_path / "bytes-path.mp4").exists()
 
 
-@pytest.mark.parametrize("fps, expected", [("29.97", Fraction(30000, 1001)), ("30000/1001", Fraction(30000, 1001)),
-                                           (" 24 ", Fraction(24)), ("12.5", Fraction(25, 2)),
-                                           (1 / 60, Fraction(1, 60)), ("0.5", Fraction(1, 2))])
+@pytest.mark.parametrize(
+    "fps, expected",
+    [
+        ("29.97", Fraction(30000, 1001)),
+        ("30000/1001", Fraction(30000, 1001)),
+        (" 24 ", Fraction(24)),
+        ("12.5", Fraction(25, 2)),
+        (1 / 60, Fraction(1, 60)),
+        ("0.5", Fraction(1, 2)),
+    ],
+)
 def test_fps_strings_mean_what_the_cli_and_floats_mean(fps, expected):
     w = framepipe.VideoWriter(None, fps=fps)
     assert w.fps == expected
@@ -334,20 +353,27 @@ HUGE_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("kind", ["uint8_100000", "float32_20000", "float64_60000", "float16_9000",
-                                  "bigendian_10000", "negative_strides_9000"])
+@pytest.mark.parametrize(
+    "kind",
+    ["uint8_100000", "float32_20000", "float64_60000", "float16_9000", "bigendian_10000", "negative_strides_9000"],
+)
 def test_huge_frames_are_refused_before_anything_is_allocated(tmp_path, kind):
     """A frame larger than 8192 pixels on a side is refused before it is converted or copied: no
     abort, no gigabytes allocated, the writer stays usable (a subprocess, since the failure this
     guards against ended the process)."""
     out = tmp_path / "out.mp4"
-    r = subprocess.run([sys.executable, "-c", HUGE_SCRIPT, str(out), kind], capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run([sys.executable, "-c", HUGE_SCRIPT, str(out), kind], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     refused = r.stdout.splitlines()[0]
     assert refused.startswith("refused: frame 0:") and "at most 8192x8192" in refused, r.stdout
-    shape = {"uint8_100000": "100000x100000", "float32_20000": "20000x20000", "float64_60000": "60000x60000",
-             "float16_9000": "100x9000", "bigendian_10000": "10000x100", "negative_strides_9000": "64x9000"}[kind]
+    shape = {
+        "uint8_100000": "100000x100000",
+        "float32_20000": "20000x20000",
+        "float64_60000": "60000x60000",
+        "float16_9000": "100x9000",
+        "bigendian_10000": "10000x100",
+        "negative_strides_9000": "64x9000",
+    }[kind]
     assert f"got {shape}" in refused, refused
     grown = float(r.stdout.splitlines()[1].split()[1])
     assert grown < 100, f"{grown} MB allocated for a frame that was refused"
@@ -360,8 +386,11 @@ def test_infinity_is_refused_like_nan_and_finite_values_are_clipped(out):
         for value in (np.inf, -np.inf):
             bad = frame.copy()
             bad[3, 4, 2] = value
-            with pytest.raises(framepipe.ParameterError, match=rf"frame 0: contains {'-' if value < 0 else ''}inf "
-                                                             r"at row 3, column 4, channel 2.*\[0, 1\]"):
+            with pytest.raises(
+                framepipe.ParameterError,
+                match=rf"frame 0: contains {'-' if value < 0 else ''}inf "
+                r"at row 3, column 4, channel 2.*\[0, 1\]",
+            ):
                 w.write(bad)
         # Finite values outside [0, 1] are clipped: -5 is black, 1e30 white, 1.5 white.
         clipped = frame.copy()
@@ -379,16 +408,27 @@ def test_infinity_is_refused_like_nan_and_finite_values_are_clipped(out):
 @pytest.mark.parametrize(
     "make, cls, pattern",
     [
-        (lambda out: framepipe.VideoWriter(out, fps=30, crf=float("nan")), framepipe.ParameterError,
-         r"crf must be a number from 1 to 51, got nan"),
-        (lambda out: framepipe.VideoWriter(out, fps=30, crf=float("inf")), framepipe.ParameterError,
-         r"crf must be a number from 1 to 51, got inf"),
-        (lambda out: framepipe.VideoWriter(out, fps=1e9), framepipe.ParameterError,
-         r"frame rate 1000000000 is above the maximum of 1000000 fps"),
-        (lambda out: framepipe.VideoWriter("", fps=30), framepipe.ParameterError,
-         r"the output path is empty"),
-        (lambda out: framepipe.VideoWriter(out.with_suffix(".webm"), fps=30), framepipe.UnsupportedError,
-         r"\.webm file.*name it \.mp4.*or pass format=\"mp4\" or format=\"gif\""),
+        (
+            lambda out: framepipe.VideoWriter(out, fps=30, crf=float("nan")),
+            framepipe.ParameterError,
+            r"crf must be a number from 1 to 51, got nan",
+        ),
+        (
+            lambda out: framepipe.VideoWriter(out, fps=30, crf=float("inf")),
+            framepipe.ParameterError,
+            r"crf must be a number from 1 to 51, got inf",
+        ),
+        (
+            lambda out: framepipe.VideoWriter(out, fps=1e9),
+            framepipe.ParameterError,
+            r"frame rate 1000000000 is above the maximum of 1000000 fps",
+        ),
+        (lambda out: framepipe.VideoWriter("", fps=30), framepipe.ParameterError, r"the output path is empty"),
+        (
+            lambda out: framepipe.VideoWriter(out.with_suffix(".webm"), fps=30),
+            framepipe.UnsupportedError,
+            r"\.webm file.*name it \.mp4.*or pass format=\"mp4\" or format=\"gif\"",
+        ),
     ],
 )
 def test_messages_say_what_was_given_and_what_is_allowed(out, make, cls, pattern):

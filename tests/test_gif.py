@@ -8,17 +8,14 @@ import errno
 import io
 import json
 import subprocess
-import sys
 from fractions import Fraction
 
+import framepipe
 import numpy as np
 import psutil
 import pytest
-from PIL import Image, ImageSequence
-
-import framepipe
 from conftest import FFMPEG, FFPROBE, ffmpeg_errors, psnr, smooth_frames
-
+from PIL import Image, ImageSequence
 
 # --------------------------------------------------------------------------- decoding helpers
 
@@ -37,23 +34,53 @@ def pil_decode(src) -> tuple[list[np.ndarray], list[int], int | None]:
 def ff_decode(path) -> np.ndarray:
     """ffmpeg: every GIF image (one picture per image, not resampled to a rate), composited, RGB24."""
     info = ff_probe(path)
-    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-fps_mode", "passthrough",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, info["height"], info["width"], 3)
 
 
 def ff_probe(path) -> dict:
     """ffprobe: size, codec, decoded frame count, each packet's duration (s), container duration."""
     out = subprocess.run(
-        [FFPROBE, "-v", "error", "-count_frames", "-select_streams", "v:0",
-         "-show_entries", "stream=width,height,codec_name,nb_read_frames:packet=duration_time:format=duration",
-         "-of", "json", str(path)],
-        check=True, capture_output=True, text=True).stdout
+        [
+            FFPROBE,
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,codec_name,nb_read_frames:packet=duration_time:format=duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     d = json.loads(out)
     s = d["streams"][0]
     return {
-        "width": s["width"], "height": s["height"], "codec": s["codec_name"],
+        "width": s["width"],
+        "height": s["height"],
+        "codec": s["codec_name"],
         "frames": int(s["nb_read_frames"]),
         "durations": [float(p["duration_time"]) for p in d["packets"]],
         "duration": float(d["format"]["duration"]),
@@ -302,8 +329,10 @@ def test_no_frames_is_a_clear_error(tmp_path):
 def test_disk_full_keeps_earlier_frames_in_a_valid_gif(tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("needs root to mount a small tmpfs")  # CI runs as root
     try:
         out = mnt / "full.gif"
@@ -337,7 +366,7 @@ def test_five_thousand_frames_in_flat_memory(tmp_path):
         frame = base.copy()
         for i in range(5_000):
             frame[10:20, 10:40] = (i * 7) % 256  # a changing patch: every frame differs
-            frame[30:60, (i % 100):(i % 100) + 40] = (i * 13) % 256
+            frame[30:60, (i % 100) : (i % 100) + 40] = (i * 13) % 256
             w.write(frame)
             if i + 1 in (500, 5_000):
                 rss[i + 1] = proc.memory_info().rss

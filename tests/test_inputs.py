@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+import framepipe
 import numpy as np
 import pytest
-
-import framepipe
 from conftest import check_video, decode_rgb, psnr, smooth_frames
 
 H, W, N = 48, 64, 6
@@ -39,7 +38,7 @@ def test_rgba_alpha_composited_over_background(out):
     frame = np.zeros((H, W, 4), np.uint8)
     frame[..., :3] = (255, 255, 255)
     frame[:, : W // 2, 3] = 255  # left half opaque white
-    frame[:, W // 2:, 3] = 0  # right half fully transparent
+    frame[:, W // 2 :, 3] = 0  # right half fully transparent
     decoded = encode(out, [frame] * 2, background=(0, 0, 255))
     left = decoded[:, 8:-8, 8 : W // 2 - 8].astype(int)
     right = decoded[:, 8:-8, W // 2 + 8 : -8].astype(int)
@@ -154,7 +153,7 @@ def test_matplotlib_figures(out):
     fig.subplots_adjust(0, 0, 1, 1)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    line, = ax.plot([0, 1], [0, 1], lw=10, color="tab:blue")
+    (line,) = ax.plot([0, 1], [0, 1], lw=10, color="tab:blue")
     expected = []
     with framepipe.VideoWriter(out, fps=10) as w:
         for i in range(5):

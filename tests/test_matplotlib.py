@@ -18,17 +18,16 @@ import warnings
 from fractions import Fraction
 from pathlib import Path
 
+import framepipe
+import framepipe.matplotlib as fpm
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib import animation
-from matplotlib.animation import FuncAnimation
-
-import framepipe
-import framepipe.matplotlib as fpm
 from conftest import check_video, decode_rgb, ffprobe, format_tags, psnr
 from framepipe.matplotlib import FramepipeWriter
+from matplotlib import animation
+from matplotlib.animation import FuncAnimation
 from mpl_support import CaptureWriter, SavefigWriter, max_diff, over_white, record
 
 HERE = Path(__file__).resolve().parent
@@ -39,7 +38,7 @@ def make_line(n=12, figsize=(4, 3), dpi=80, interval=33, **fig_kw):
     def make():
         fig, ax = plt.subplots(figsize=figsize, dpi=dpi, **fig_kw)
         x = np.linspace(-2, 2, 200)
-        line, = ax.plot(x, np.sinc(x**2), lw=2)
+        (line,) = ax.plot(x, np.sinc(x**2), lw=2)
         ax.set(ylim=(-1.5, 2.2), title="line", xlabel="x")
 
         def update(i):
@@ -116,9 +115,9 @@ def test_framepipe_works_without_matplotlib(tmp_path):
         sys.meta_path.insert(0, NoMatplotlib())
         import numpy as np
         import framepipe
-        r = framepipe.write_video({str(tmp_path / 'a.mp4')!r}, [np.zeros((16, 16, 3), np.uint8)] * 3, fps=10)
+        r = framepipe.write_video({str(tmp_path / "a.mp4")!r}, [np.zeros((16, 16, 3), np.uint8)] * 3, fps=10)
         assert r.frames == 3
-        assert "<video" in framepipe.Video({str(tmp_path / 'a.mp4')!r})._repr_html_()
+        assert "<video" in framepipe.Video({str(tmp_path / "a.mp4")!r})._repr_html_()
         try:
             import matplotlib.animation
         except ModuleNotFoundError:
@@ -146,8 +145,12 @@ def test_save_by_name_matches_matplotlib_rendering(tmp_path):
 
 def test_writer_options(tmp_path):
     sizes = {}
-    for name, kw in {"crf 12": dict(crf=12), "crf 40": dict(crf=40), "100 kbps": dict(bitrate=100),
-                     "3000 kbps": dict(bitrate=3000, preset="ultrafast", tune="animation", keyint=5)}.items():
+    for name, kw in {
+        "crf 12": dict(crf=12),
+        "crf 40": dict(crf=40),
+        "100 kbps": dict(bitrate=100),
+        "3000 kbps": dict(bitrate=3000, preset="ultrafast", tune="animation", keyint=5),
+    }.items():
         out = tmp_path / f"{name}.mp4"
         w = FramepipeWriter(fps=Fraction(30000, 1001), **kw)
         fig, ani = make_line(n=10)()
@@ -209,7 +212,7 @@ def test_refused_and_warned_options(tmp_path):
 
 def test_saving_and_grab_frame_by_hand(tmp_path):
     fig, ax = plt.subplots(figsize=(3, 2), dpi=100)
-    line, = ax.plot([0, 1], [0, 1])
+    (line,) = ax.plot([0, 1], [0, 1])
     canvas = fig.canvas
     w = CaptureWriter(fps=10)
     with w.saving(fig, tmp_path / "h.mp4", dpi=50):
@@ -281,7 +284,7 @@ def test_dpi_is_restored_and_canvas_not_agg(tmp_path):
     fig = Figure(figsize=(2, 1.5), dpi=72)  # a bare figure: FigureCanvasBase, no buffer_rgba
     canvas = fig.canvas
     ax = fig.add_subplot()
-    line, = ax.plot([0, 1], [1, 0])
+    (line,) = ax.plot([0, 1], [1, 0])
 
     def update(i):
         line.set_ydata([i / 5, 1 - i / 5])
@@ -307,8 +310,9 @@ def test_semi_transparent_facecolor_is_composited_like_matplotlib(tmp_path):
     assert np.abs(dec[:, 2:6, 2:6].astype(int) - (127, 127, 255)).max() <= 6
 
 
-@pytest.mark.parametrize("background, expect", [(None, (255, 255, 255)), ((0, 0, 0), (0, 0, 0)),
-                                                ((255, 128, 0), (255, 128, 0))])
+@pytest.mark.parametrize(
+    "background, expect", [(None, (255, 255, 255)), ((0, 0, 0), (0, 0, 0)), ((255, 128, 0), (255, 128, 0))]
+)
 def test_transparent_frames_show_the_background(tmp_path, background, expect):
     fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
     ax.plot([0, 1], [0, 1])
@@ -376,7 +380,7 @@ def test_error_in_animation_keeps_frames_and_the_error(tmp_path):
 
     def make():
         fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
-        line, = ax.plot(x, x)
+        (line,) = ax.plot(x, x)
 
         def update(i):
             if i == 5:
@@ -461,9 +465,27 @@ def test_matplotlib_animation_tests_pass_with_framepipe(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]), MPLBACKEND="Agg")
     r = subprocess.run(
-        [PY, "-m", "pytest", "-c", str(tmp_path / "pytest.ini"), "-p", "mpl_upstream_plugin", "-p", "no:cacheprovider",
-         "-rA", "-q", str(path), "-k", "framepipe or embed_limit"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+        [
+            PY,
+            "-m",
+            "pytest",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "-p",
+            "mpl_upstream_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            "-q",
+            str(path),
+            "-k",
+            "framepipe or embed_limit",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
     )
     passed = re.findall(r"^PASSED (.+)$", r.stdout, re.M)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
@@ -502,7 +524,7 @@ def test_parallel_figures_with_transparent_facecolor_are_over_white(tmp_path):
     def make():
         fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50, facecolor="none")
         ax.set_facecolor("none")
-        line, = ax.plot([0, 1], [0, 1], color="black")
+        (line,) = ax.plot([0, 1], [0, 1], color="black")
         return fig, line
 
     def update(state, i):

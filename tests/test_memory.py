@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import framepipe
 import numpy as np
 import psutil
-
-import framepipe
 from conftest import check_video, ffprobe
 
 

@@ -12,10 +12,9 @@ import textwrap
 import time
 from fractions import Fraction
 
+import framepipe
 import numpy as np
 import pytest
-
-import framepipe
 from conftest import FFPROBE, check_video, decode_rgb, format_tags, psnr
 
 H, W = 96, 128
@@ -42,9 +41,23 @@ def frame_info(path):
     """(key_frame, pts_time) of every decoded frame, from ffprobe."""
     import json
 
-    r = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries",
-                        "frame=pts_time,key_frame", "-of", "json", str(path)],
-                       check=True, capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            FFPROBE,
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=pts_time,key_frame",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return [(int(f["key_frame"]), float(f["pts_time"])) for f in json.loads(r.stdout)["frames"]]
 
 
@@ -220,8 +233,11 @@ def test_ctrl_c_stops_all_workers_promptly(tmp_path, start):
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert stopped_after < 10, stopped_after
     time.sleep(0.5)
-    alive = [p for p in os.listdir(pids) if os.path.exists(f"/proc/{p}") and
-             "zombie" not in open(f"/proc/{p}/status").read().lower()]
+    alive = [
+        p
+        for p in os.listdir(pids)
+        if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower()
+    ]
     assert alive == [], f"worker processes still running: {alive}"
     assert not out.exists() and [f for f in os.listdir(tmp_path) if f.endswith(".part")] == []
 
@@ -281,8 +297,9 @@ def test_default_chunk_frames():
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -292,8 +309,9 @@ def dask_client():
 def test_dask_local_cluster_matches_serial(tmp_path, serial_60, dask_client):
     assert len(dask_client.scheduler_info()["workers"]) == 2
     out = tmp_path / "dask.mp4"
-    res = framepipe.render(scene, out, n_frames=60, fps=24, executor=dask_client.get_executor(),
-                           workers=2, chunk_frames=16)
+    res = framepipe.render(
+        scene, out, n_frames=60, fps=24, executor=dask_client.get_executor(), workers=2, chunk_frames=16
+    )
     assert res.frames == 60
     assert_equivalent(out, serial_60, 60, 24, chunk_starts=[0, 16, 32, 48])
 
@@ -305,8 +323,9 @@ def test_dask_error_names_frame(tmp_path, dask_client):
         return np.zeros((16, 16, 3), np.uint8)
 
     with pytest.raises(framepipe.RenderError, match="frame 9.*dask boom"):
-        framepipe.render(boom, tmp_path / "d.mp4", n_frames=20, executor=dask_client.get_executor(),
-                         workers=2, chunk_frames=5)
+        framepipe.render(
+            boom, tmp_path / "d.mp4", n_frames=20, executor=dask_client.get_executor(), workers=2, chunk_frames=5
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -451,6 +470,7 @@ def test_fork_survives_progress_bars_sigchld_and_keeps_prints(tmp_path):
 def test_forked_workers_get_fresh_random_state(tmp_path):
     """numpy's global RNG is reseeded in each forked worker, as in a fresh process (otherwise
     every chunk would draw the same 'random' numbers)."""
+
     def noisy(i):
         np.random.random()  # advance the state like a frame would
         value = np.random.randint(0, 2**31)
@@ -466,8 +486,15 @@ def test_forked_workers_get_fresh_random_state(tmp_path):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_metadata_in_rendered_file(tmp_path, workers):
     out = tmp_path / "md.mp4"
-    framepipe.render(scene, out, n_frames=20, fps=24, workers=workers, chunk_frames=10,
-                     metadata={"title": "rendered", "comment": f"{workers} workers"})
+    framepipe.render(
+        scene,
+        out,
+        n_frames=20,
+        fps=24,
+        workers=workers,
+        chunk_frames=10,
+        metadata={"title": "rendered", "comment": f"{workers} workers"},
+    )
     check_video(out, frames=20, width=W, height=H, fps=24)
     tags = format_tags(out)
     assert tags["title"] == "rendered" and tags["comment"] == f"{workers} workers"
@@ -491,7 +518,7 @@ def test_setup_state_is_per_thread_with_threaded_executors(tmp_path):
     with ThreadPoolExecutor(2) as ex:
         framepipe.render(fill, out, n_frames=40, fps=24, executor=ex, chunk_frames=5, setup=setup, crf=12)
     decoded, src = decode_rgb(out), source(40)
-    worst = min(psnr(decoded[i:i + 1], src[i:i + 1]) for i in range(40))
+    worst = min(psnr(decoded[i : i + 1], src[i : i + 1]) for i in range(40))
     assert worst >= 35, worst
 
 
@@ -503,13 +530,20 @@ def test_options_and_durations_are_checked_before_rendering(tmp_path):
         (calls / str(i)).touch()
         return np.zeros((16, 16, 3), np.uint8)
 
-    for bad, cls, match in [(dict(crf=99), framepipe.ParameterError, "crf"),
-                            (dict(colors=16), framepipe.ParameterError, "GIF output only"),
-                            (dict(bogus=1), TypeError, "bogus")]:
+    for bad, cls, match in [
+        (dict(crf=99), framepipe.ParameterError, "crf"),
+        (dict(colors=16), framepipe.ParameterError, "GIF output only"),
+        (dict(bogus=1), TypeError, "bogus"),
+    ]:
         with pytest.raises(cls, match=match):
             framepipe.render(f, tmp_path / "o.mp4", n_frames=20, workers=2, **bad)
-    for duration, match in [(float("nan"), "finite"), (float("inf"), "finite"), (True, "duration"),
-                            (0.01, "less than one frame"), (-1, "positive")]:
+    for duration, match in [
+        (float("nan"), "finite"),
+        (float("inf"), "finite"),
+        (True, "duration"),
+        (0.01, "less than one frame"),
+        (-1, "positive"),
+    ]:
         with pytest.raises(framepipe.ParameterError, match=match):
             framepipe.render(f, tmp_path / "o.mp4", duration=duration, workers=2)
     with pytest.raises(framepipe.UnsupportedError, match=r"\.webm"):
@@ -521,8 +555,9 @@ def test_options_and_durations_are_checked_before_rendering(tmp_path):
 def test_results_report_the_files_size_for_odd_frames(tmp_path, workers):
     out = tmp_path / "odd.mp4"
     with pytest.warns(framepipe.FramepipeWarning, match="odd") if workers == 1 else contextlib.nullcontext():
-        res = framepipe.render(lambda i: np.zeros((51, 71, 3), np.uint8), out, n_frames=4, workers=workers,
-                               chunk_frames=2)
+        res = framepipe.render(
+            lambda i: np.zeros((51, 71, 3), np.uint8), out, n_frames=4, workers=workers, chunk_frames=2
+        )
     assert (res.width, res.height) == (72, 52)
     check_video(out, frames=4, width=72, height=52, fps=30)
     with pytest.warns(framepipe.FramepipeWarning, match="odd"):

@@ -3,11 +3,9 @@ Chromium decodes frames on both sides of every chunk join with the source colour
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 import browser
 import framepipe
+import numpy as np
 
 FPS, N, H, W, CHUNK = 10, 30, 96, 128, 7
 TOL = 12

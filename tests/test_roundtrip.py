@@ -7,12 +7,20 @@ import subprocess
 import warnings
 from fractions import Fraction
 
+import framepipe
 import numpy as np
 import pytest
-
-import framepipe
-from conftest import (FFPROBE, check_video, decode_av, decode_rgb, ffprobe, format_tags, psnr, smooth_frames,
-                      top_level_boxes)
+from conftest import (
+    FFPROBE,
+    check_video,
+    decode_av,
+    decode_rgb,
+    ffprobe,
+    format_tags,
+    psnr,
+    smooth_frames,
+    top_level_boxes,
+)
 
 
 def test_smooth_content_round_trip_at_default_crf(out):
@@ -27,7 +35,11 @@ def test_smooth_content_round_trip_at_default_crf(out):
     assert info["profile"] == "High"
     assert info["pix_fmt"] == "yuv420p"
     assert (info["color_primaries"], info["color_transfer"], info["color_space"], info["color_range"]) == (
-        "bt709", "bt709", "bt709", "tv")
+        "bt709",
+        "bt709",
+        "bt709",
+        "tv",
+    )
     decoded = decode_rgb(out)
     assert decoded.shape == src.shape
     assert psnr(decoded, src) >= 35
@@ -57,11 +69,11 @@ def test_colour_patches_in_one_frame(out):
     patches = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (128, 128, 128)]
     frame = np.zeros((96, 96 * len(patches), 3), np.uint8)
     for k, c in enumerate(patches):
-        frame[:, 96 * k:96 * (k + 1)] = c
+        frame[:, 96 * k : 96 * (k + 1)] = c
     framepipe.write_video(out, [frame] * 4, fps=30)
     decoded = decode_rgb(out)
     for k, c in enumerate(patches):
-        centre = decoded[:, 24:-24, 96 * k + 24:96 * (k + 1) - 24].astype(int)
+        centre = decoded[:, 24:-24, 96 * k + 24 : 96 * (k + 1) - 24].astype(int)
         assert np.abs(centre - np.array(c)).max() <= 3, (c, centre.reshape(-1, 3).mean(0))
 
 
@@ -133,15 +145,34 @@ def test_single_frame(out):
 
 def test_frame_timestamps_are_monotonic_and_start_at_zero(out):
     framepipe.write_video(out, smooth_frames(40, 48, 64), fps=25)
-    r = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
-                        "-of", "json", str(out)], check=True, capture_output=True, text=True)
+    r = subprocess.run(
+        [FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "json", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     times = [float(f["pts_time"]) for f in json.loads(r.stdout)["frames"]]
     assert times == pytest.approx([i / 25 for i in range(40)], abs=1e-6)
 
 
 def keyframe_indices(path) -> list[int]:
-    r = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=key_frame",
-                        "-of", "json", str(path)], check=True, capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            FFPROBE,
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=key_frame",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return [i for i, f in enumerate(json.loads(r.stdout)["frames"]) if int(f["key_frame"]) == 1]
 
 
@@ -178,10 +209,20 @@ def test_crf_trades_size_for_quality(tmp_path):
     assert sizes[0] > sizes[1] and quality[0] > quality[1]
 
 
-@pytest.mark.parametrize("opts", [
-    dict(preset="ultrafast"), dict(preset="veryslow"), dict(tune="animation"), dict(tune="stillimage"),
-    dict(tune="film"), dict(tune="grain"), dict(threads=1), dict(threads=3), dict(crf=10.5),
-])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(preset="ultrafast"),
+        dict(preset="veryslow"),
+        dict(tune="animation"),
+        dict(tune="stillimage"),
+        dict(tune="film"),
+        dict(tune="grain"),
+        dict(threads=1),
+        dict(threads=3),
+        dict(crf=10.5),
+    ],
+)
 def test_encoder_options_produce_valid_video(out, opts):
     src = smooth_frames(12, 48, 64)
     framepipe.write_video(out, src, fps=30, **opts)
@@ -225,9 +266,17 @@ def test_metadata_tags_round_trip(tmp_path):
     """Tags ffprobe (and PyAV) read back: iTunes atoms for the keys ffmpeg knows, freeform atoms
     for others; UTF-8 kept; non-str values converted; the file stays faststart and plays."""
     out = tmp_path / "tags.mp4"
-    md = {"title": "Wellen – ü ✓", "artist": "Ada", "comment": "line 1\nline 2", "genre": "science",
-          "copyright": "CC-BY", "date": "2026-11-22", "description": "d", "subject": "s",
-          "x.custom-key_1": 42}
+    md = {
+        "title": "Wellen – ü ✓",
+        "artist": "Ada",
+        "comment": "line 1\nline 2",
+        "genre": "science",
+        "copyright": "CC-BY",
+        "date": "2026-11-22",
+        "description": "d",
+        "subject": "s",
+        "x.custom-key_1": 42,
+    }
     frames = smooth_frames(6, 48, 64)
     framepipe.write_video(out, frames, fps=24, metadata=md)
     check_video(out, frames=6, width=64, height=48, fps=24)
@@ -246,13 +295,16 @@ def test_metadata_tags_round_trip(tmp_path):
     assert format_tags(tmp_path / "mem.mp4")["encoder"] == "mine"
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"bad key": "x"}, "metadata key"),
-    ({"title": "a", "TITLE": "b"}, "twice"),
-    ({"title": "a\0b"}, "NUL"),
-    ({1: "x"}, "keys must be strings"),
-    (["title", "x"], "mapping"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"bad key": "x"}, "metadata key"),
+        ({"title": "a", "TITLE": "b"}, "twice"),
+        ({"title": "a\0b"}, "NUL"),
+        ({1: "x"}, "keys must be strings"),
+        (["title", "x"], "mapping"),
+    ],
+)
 def test_bad_metadata_is_refused_before_anything_is_written(tmp_path, bad, match):
     out = tmp_path / "bad.mp4"
     with pytest.raises(framepipe.ParameterError, match=match):

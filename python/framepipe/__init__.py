@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from . import _native
+from .display import Video
 from .errors import (
     EncoderError,
     FramepipeError,
@@ -17,9 +18,8 @@ from .errors import (
     UnsupportedError,
     WriterClosedError,
 )
-from .writer import VideoResult, VideoWriter, write_video
 from .render import RenderError, render
-from .display import Video
+from .writer import VideoResult, VideoWriter, write_video
 
 __version__ = _native.__version__
 

@@ -1,16 +1,19 @@
 """Type stubs for the compiled module ``framepipe._native`` (crates/framepipe-py)."""
 
 from os import PathLike
-from typing import Any
+from typing import Any, Self, final
+
+__all__ = ["Writer", "Concat", "rational_fps", "probe", "output_format", "__version__", "MAX_DIMENSION"]
 
 __version__: str
 MAX_DIMENSION: int  # largest frame width or height
 
+@final
 class Writer:
     """The engine's video writer; use :class:`framepipe.VideoWriter`, which wraps it."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: str | PathLike[str] | None,
         *,
         fps_num: int,
@@ -21,14 +24,14 @@ class Writer:
         tune: str | None = None,
         keyint: int | None = None,
         threads: int | None = None,
-        background: tuple[int, int, int] = (0, 0, 0),
+        background: tuple[int, int, int] = ...,
         queue_frames: int = 4,
         format: str | None = None,
         colors: int = 256,
         dither: str = "floyd-steinberg",
         loop_count: int = 0,
         metadata: list[tuple[str, str]] = ...,
-    ) -> None: ...
+    ) -> Self: ...
     def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
         """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
     def close(self) -> dict[str, Any] | None:
@@ -40,7 +43,7 @@ class Writer:
     def bytes_written(self) -> int: ...
     @property
     def format(self) -> str:
-        """"mp4" or "gif"."""
+        """ "mp4" or "gif"."""
     @property
     def closed(self) -> bool: ...
 
@@ -48,17 +51,17 @@ def rational_fps(fps: float) -> tuple[int, int]:
     """The exact rational framepipe uses for a float frame rate (29.97 -> (30000, 1001))."""
 
 def output_format(path: str | PathLike[str]) -> str:
-    """"mp4" or "gif" for an output path; UnsupportedError for other formats' names (.webm, .png)."""
+    """ "mp4" or "gif" for an output path; UnsupportedError for other formats' names (.webm, .png)."""
 
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
     """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour,
     tags (title, artist, encoder, ...)."""
-
+@final
 class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with
     identical settings) into one MP4 at `path` without re-encoding."""
 
-    def __init__(self, path: str | PathLike[str], *, metadata: list[tuple[str, str]] = ...) -> None: ...
+    def __new__(cls, path: str | PathLike[str], *, metadata: list[tuple[str, str]] = ...) -> Self: ...
     def append(self, chunk: bytes) -> int:
         """Append every frame of one chunk; returns the number of frames appended."""
     @property

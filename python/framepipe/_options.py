@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any
 
 from . import _native
 from .errors import ParameterError, UnsupportedError
@@ -23,7 +24,7 @@ GIF_ONLY = ("colors", "dither", "loop")
 
 
 def output_format(path: str | None, format: str | None) -> str:
-    """"mp4" or "gif": the explicit `format`, else the path's extension (.gif), else "mp4"."""
+    """ "mp4" or "gif": the explicit `format`, else the path's extension (.gif), else "mp4"."""
     if format is not None:
         if not isinstance(format, str) or format.strip().lower().lstrip(".") not in FORMATS:
             raise ParameterError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -34,7 +35,7 @@ def output_format(path: str | None, format: str | None) -> str:
     try:
         return _native.output_format(path)
     except UnsupportedError as e:
-        raise UnsupportedError(f"{e}, or pass format=\"mp4\" or format=\"gif\"") from None
+        raise UnsupportedError(f'{e}, or pass format="mp4" or format="gif"') from None
 
 
 def fps_pair(fps: FpsLike) -> tuple[int, int]:
@@ -103,9 +104,25 @@ class WriterOptions:
     native: dict
 
 
-def writer_options(path: str | None, fps: Any, *, crf: Any, bitrate: Any, preset: Any, tune: Any, keyint: Any,
-                   threads: Any, background: Any, pix_fmt: Any, queue_frames: Any, format: Any, colors: Any,
-                   dither: Any, loop: Any, metadata: Any) -> WriterOptions:
+def writer_options(
+    path: str | None,
+    fps: Any,
+    *,
+    crf: Any,
+    bitrate: Any,
+    preset: Any,
+    tune: Any,
+    keyint: Any,
+    threads: Any,
+    background: Any,
+    pix_fmt: Any,
+    queue_frames: Any,
+    format: Any,
+    colors: Any,
+    dither: Any,
+    loop: Any,
+    metadata: Any,
+) -> WriterOptions:
     """Check a VideoWriter's options (types, names, what applies to the format; the engine checks
     the ranges it knows again) and turn them into the engine's arguments."""
     if path is not None and "\0" in path:
@@ -113,8 +130,16 @@ def writer_options(path: str | None, fps: Any, *, crf: Any, bitrate: Any, preset
     if pix_fmt is not None and (not isinstance(pix_fmt, str) or pix_fmt.strip().lower() not in PIX_FMTS):
         raise ParameterError(f"unknown pix_fmt {pix_fmt!r}; expected one of {', '.join(sorted(PIX_FMT_NAMES))}")
     fmt = output_format(path, format)
-    given = {"crf": crf, "bitrate": bitrate, "tune": tune, "keyint": keyint,
-             "colors": colors, "dither": dither, "loop": loop, "metadata": metadata or None}
+    given = {
+        "crf": crf,
+        "bitrate": bitrate,
+        "tune": tune,
+        "keyint": keyint,
+        "colors": colors,
+        "dither": dither,
+        "loop": loop,
+        "metadata": metadata or None,
+    }
     wrong = [k for k in (MP4_ONLY if fmt == "gif" else GIF_ONLY) if given[k] is not None]
     if wrong:
         verb = "applies" if len(wrong) == 1 else "apply"
@@ -150,9 +175,20 @@ def writer_options(path: str | None, fps: Any, *, crf: Any, bitrate: Any, preset
     if len(background) != 3 or not all(0 <= c <= 255 for c in background):
         raise ParameterError(f"background must be 3 values from 0 to 255, got {background!r}")
     native = dict(
-        fps_num=fps_frac.numerator, fps_den=fps_frac.denominator, crf=crf, bitrate=bitrate, preset=preset,
-        tune=tune, keyint=keyint, threads=threads, background=background, queue_frames=queue_frames, format=fmt,
-        colors=256 if colors is None else colors, dither="floyd-steinberg" if dither is None else dither,
-        loop_count=0 if loop is None else loop, metadata=metadata_pairs(metadata),
+        fps_num=fps_frac.numerator,
+        fps_den=fps_frac.denominator,
+        crf=crf,
+        bitrate=bitrate,
+        preset=preset,
+        tune=tune,
+        keyint=keyint,
+        threads=threads,
+        background=background,
+        queue_frames=queue_frames,
+        format=fmt,
+        colors=256 if colors is None else colors,
+        dither="floyd-steinberg" if dither is None else dither,
+        loop_count=0 if loop is None else loop,
+        metadata=metadata_pairs(metadata),
     )
     return WriterOptions(format=fmt, fps=fps_frac, pix_fmt=pix_fmt, native=native)

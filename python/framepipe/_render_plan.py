@@ -32,7 +32,9 @@ def default_chunk_frames(n_frames: int, workers: int, fps: Fraction) -> int:
     return max(1, min(size, 600, n_frames))
 
 
-def chunks(n_frames: int, workers: int, fps: Fraction, chunk_frames: int | None, gif: bool) -> list[tuple[int, int, int]]:
+def chunks(
+    n_frames: int, workers: int, fps: Fraction, chunk_frames: int | None, gif: bool
+) -> list[tuple[int, int, int]]:
     """The chunks as (index, first frame, stop), in order."""
     if chunk_frames is None:
         chunk_frames = default_chunk_frames(n_frames, workers, fps)

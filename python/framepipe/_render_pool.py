@@ -20,8 +20,17 @@ from ._render_schedule import OrderedResults
 from .errors import RenderError
 
 # Backends that draw off-screen; any other (a GUI toolkit) must not be shared with a forked child.
-_HEADLESS_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template",
-                      "module://matplotlib_inline.backend_inline", "inline"}
+_HEADLESS_BACKENDS = {
+    "agg",
+    "cairo",
+    "pdf",
+    "pgf",
+    "ps",
+    "svg",
+    "template",
+    "module://matplotlib_inline.backend_inline",
+    "inline",
+}
 
 
 def fork_is_safe() -> bool:
@@ -96,10 +105,14 @@ def _openblas_pool_threads() -> int | None:
             return None
         # Symbol names differ between builds: scipy-openblas (numpy's wheels) adds a prefix,
         # 64-bit-integer builds a suffix.
-        names = [(f"{pre}openblas_get_num_threads{suf}", f"{pre}openblas_get_parallel{suf}")
-                 for pre in ("scipy_", "") for suf in ("64_", "")]
-        found = next(((getattr(lib, t), getattr(lib, p)) for t, p in names if hasattr(lib, t) and hasattr(lib, p)),
-                     None)
+        names = [
+            (f"{pre}openblas_get_num_threads{suf}", f"{pre}openblas_get_parallel{suf}")
+            for pre in ("scipy_", "")
+            for suf in ("64_", "")
+        ]
+        found = next(
+            ((getattr(lib, t), getattr(lib, p)) for t, p in names if hasattr(lib, t) and hasattr(lib, p)), None
+        )
         if found is None:
             return None
         get_threads, get_parallel = found
@@ -174,7 +187,7 @@ class ForkedProcess:
 
 # The parent's ends of every live local worker's pipes, so a newly forked worker can close its
 # copies of them (otherwise a sibling holding a pipe open would hide a worker's death).
-_LIVE_WORKERS: "weakref.WeakSet[Worker]" = weakref.WeakSet()
+_LIVE_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
 
 
 class Worker:
@@ -208,7 +221,9 @@ class Worker:
             env["PYTHONPATH"] = os.pathsep.join([pkg_parent, *sys.path])
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "framepipe._worker", str(r_task), str(w_res)],
-                pass_fds=(r_task, w_res), stdin=subprocess.DEVNULL, env=env,
+                pass_fds=(r_task, w_res),
+                stdin=subprocess.DEVNULL,
+                env=env,
                 start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
             )
 
@@ -224,8 +239,7 @@ class Worker:
             # which numpy's OpenBLAS pool alone makes true. Such native pools re-create their
             # threads after a fork (pthread_atfork); the hazard the warning is about, another
             # Python thread holding a lock, is ruled out by fork_is_safe().
-            warnings.filterwarnings("ignore", r"This process .* is multi-threaded, use of fork\(\)",
-                                    DeprecationWarning)
+            warnings.filterwarnings("ignore", r"This process .* is multi-threaded, use of fork\(\)", DeprecationWarning)
             pid = os.fork()
         if pid:
             return ForkedProcess(pid)
@@ -302,7 +316,9 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
                     if attempts[c] > 1:
                         raise RenderError(
                             f"a worker process died twice while rendering frames {s}..{e - 1} "
-                            f"(exit code {code}); giving up", frame=s)
+                            f"(exit code {code}); giving up",
+                            frame=s,
+                        )
                     results.put_back((c, s, e))
                     continue
                 if results.take(msg):

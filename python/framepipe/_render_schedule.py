@@ -7,8 +7,9 @@ from __future__ import annotations
 import pickle
 import sys
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any, Callable
+from typing import Any
 
 from ._render_task import run_chunk
 from .errors import FramepipeError, RenderError
@@ -62,8 +63,9 @@ class OrderedResults:
     with one writer. A failure of make_frame is raised as soon as it arrives.
     """
 
-    def __init__(self, chunks: list[Chunk], window: int, append: Callable[[int, Any, Any], None],
-                 progress: Progress) -> None:
+    def __init__(
+        self, chunks: list[Chunk], window: int, append: Callable[[int, Any, Any], None], progress: Progress
+    ) -> None:
         self.total = len(chunks)
         self._pending = deque(chunks)
         self._window = window

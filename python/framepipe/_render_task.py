@@ -9,8 +9,9 @@ import pickle
 import re
 import threading
 import traceback
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Callable, NoReturn
+from typing import NoReturn
 
 from ._render_task import run_chunk
 

@@ -146,12 +146,22 @@ class Video:
         src = html.escape(src, quote=True)
         if self.kind == "gif":
             return f'<img src="{src}"{self._size_attrs()} alt="animation">'
-        flags = [name for name, on in (("controls", self.controls), ("loop", self.loop),
-                                       ("autoplay", self.autoplay), ("muted", self.muted)) if on]
+        flags = [
+            name
+            for name, on in (
+                ("controls", self.controls),
+                ("loop", self.loop),
+                ("autoplay", self.autoplay),
+                ("muted", self.muted),
+            )
+            if on
+        ]
         flags.append("playsinline")
-        return (f'<video {" ".join(flags)}{self._size_attrs()}>'
-                f'<source src="{src}" type="video/mp4">'
-                f"Your browser does not support the video tag.</video>")
+        return (
+            f"<video {' '.join(flags)}{self._size_attrs()}>"
+            f'<source src="{src}" type="video/mp4">'
+            f"Your browser does not support the video tag.</video>"
+        )
 
     def to_html(self) -> str:
         """The HTML: the video embedded, or linked when larger than `embed_limit` MB."""
@@ -162,15 +172,21 @@ class Video:
             data = base64.b64encode(self._bytes()).decode("ascii")
             return self._element(f"data:{mime};base64,{data}")
         name = os.path.basename(self.path) if self.path else "the video"
-        over = (f"{html.escape(name)} is {_human(self.size)}, over the {self.embed_limit:g} MB embed limit "
-                f"(framepipe.Video(..., embed_limit=MB) raises it)")
+        over = (
+            f"{html.escape(name)} is {_human(self.size)}, over the {self.embed_limit:g} MB embed limit "
+            f"(framepipe.Video(..., embed_limit=MB) raises it)"
+        )
         link = self._link()
         if link is None:
-            return (f"<p>framepipe: {over}, and it was written to memory, so there is no file to link: "
-                    f"write it to a file, or raise the limit.</p>")
-        return (f"{self._element(link)}"
-                f'<p>framepipe: {over}, so it is linked, not embedded: <a href="{html.escape(link)}">'
-                f"{html.escape(name)}</a></p>")
+            return (
+                f"<p>framepipe: {over}, and it was written to memory, so there is no file to link: "
+                f"write it to a file, or raise the limit.</p>"
+            )
+        return (
+            f"{self._element(link)}"
+            f'<p>framepipe: {over}, so it is linked, not embedded: <a href="{html.escape(link)}">'
+            f"{html.escape(name)}</a></p>"
+        )
 
     def _repr_html_(self) -> str:
         try:

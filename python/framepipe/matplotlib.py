@@ -57,9 +57,10 @@ import sys
 import tempfile
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.animation as _animation
@@ -78,8 +79,8 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
 
-from .errors import FramepipeWarning, ParameterError, UnsupportedError
 from ._options import output_format
+from .errors import FramepipeWarning, ParameterError, UnsupportedError
 from .writer import VideoResult, VideoWriter
 
 __all__ = ["FramepipeWriter", "save", "to_html5_video", "register", "render"]
@@ -453,10 +454,10 @@ class _Background:
     __slots__ = ("geom", "picture", "draw", "checks")
 
     def __init__(self, geom, picture, draw, checks):
-        self.geom = geom          # the static state it was drawn in (see _Recorder._probe)
-        self.picture = picture    # canvas.copy_from_bbox(fig.bbox)
-        self.draw = draw          # artists drawn on top each frame, in draw order
-        self.checks = checks      # [(returned artist, [(static artist, region) drawn after it])]
+        self.geom = geom  # the static state it was drawn in (see _Recorder._probe)
+        self.picture = picture  # canvas.copy_from_bbox(fig.bbox)
+        self.draw = draw  # artists drawn on top each frame, in draw order
+        self.checks = checks  # [(returned artist, [(static artist, region) drawn after it])]
 
 
 class _Recorder:
@@ -469,11 +470,16 @@ class _Recorder:
         self.blit = blit and anims is not None
         self._off_reason = "blit=False" if not blit else "not saving a FuncAnimation"
         self.stats: dict[str, Any] = {
-            "frames": 0, "blit": 0, "full": 0, "backgrounds": 0, "reasons": Counter(), "modes": [],
+            "frames": 0,
+            "blit": 0,
+            "full": 0,
+            "backgrounds": 0,
+            "reasons": Counter(),
+            "modes": [],
         }
         self._restore = contextlib.ExitStack()
         self._bg: _Background | None = None
-        self._candidate = None        # geometry of the last full draw (a background is built when it holds)
+        self._candidate = None  # geometry of the last full draw (a background is built when it holds)
         self._sticky: set[int] = set()  # static artists once found overlapping: always drawn on top
         try:
             canvas = fig.canvas
@@ -616,18 +622,35 @@ class _Recorder:
             for axis in _axes_axes(ax):
                 major = axis.get_majorticklocs()
                 minor = () if isinstance(axis.get_minor_locator(), NullLocator) else axis.get_minorticklocs()
-                ticks.append((
-                    tuple(major), tuple(axis.major.formatter.format_ticks(major)),
-                    tuple(minor), tuple(axis.minor.formatter.format_ticks(minor)),
-                    axis.major.formatter.get_offset(), axis.get_scale(),
-                ))
-            axes_geom.append((
-                id(ax), ax.get_position(original=False).bounds, view, ax.get_zorder(), ax.get_visible(),
-                ax.axison, ax.get_frame_on(), tuple(ticks),
-                tuple(map(tuple, ax.transData.transform([(x0, y0), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)]))),
-            ))
+                ticks.append(
+                    (
+                        tuple(major),
+                        tuple(axis.major.formatter.format_ticks(major)),
+                        tuple(minor),
+                        tuple(axis.minor.formatter.format_ticks(minor)),
+                        axis.major.formatter.get_offset(),
+                        axis.get_scale(),
+                    )
+                )
+            axes_geom.append(
+                (
+                    id(ax),
+                    ax.get_position(original=False).bounds,
+                    view,
+                    ax.get_zorder(),
+                    ax.get_visible(),
+                    ax.axison,
+                    ax.get_frame_on(),
+                    tuple(ticks),
+                    tuple(map(tuple, ax.transData.transform([(x0, y0), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)]))),
+                )
+            )
         geom = (
-            id(renderer), fig.bbox.bounds, fig.dpi, tuple(axes_geom), ids,
+            id(renderer),
+            fig.bbox.bounds,
+            fig.dpi,
+            tuple(axes_geom),
+            ids,
             tuple(sorted((id(a), a.get_zorder(), id(a.axes)) for a in returned)),  # order returned: irrelevant
         )
         changed = None
@@ -707,7 +730,7 @@ class _Recorder:
         first = min(index[i] for i in dyn)
         dpi = fig.dpi
         regions: dict[int, Any] = {}
-        on_top: list = []   # drawn each frame, in draw order
+        on_top: list = []  # drawn each frame, in draw order
         drawn_regions: list = []
         with _savefig_style(fig, savefig_kwargs):
             footprints = {id(a): _footprint(a, renderer) for a in order[first:] if id(a) not in dyn}
@@ -720,7 +743,7 @@ class _Recorder:
         on_ids = {id(a) for a in on_top}
         checks = []
         for a in returned:
-            above = [(s, regions[id(s)]) for s in order[index[id(a)] + 1:] if id(s) not in on_ids]
+            above = [(s, regions[id(s)]) for s in order[index[id(a)] + 1 :] if id(s) not in on_ids]
             checks.append((a, above))
         positions = [ax.get_position(original=False).bounds for ax in fig.axes]
         with contextlib.ExitStack() as stack:
@@ -741,7 +764,8 @@ class _Recorder:
         self._bg = _Background(geom, picture, on_top, checks)
         _log.debug(
             "frame %d: kept a background; drawing %s on top",
-            self.stats["frames"] - 1, ", ".join(_describe(a) for a in on_top),
+            self.stats["frames"] - 1,
+            ", ".join(_describe(a) for a in on_top),
         )
         return self._bg, None
 
@@ -871,8 +895,13 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
     def _encoder_options(self) -> dict:
         rate = self.bitrate if self.bitrate is not None and self.bitrate > 0 else None
         return dict(
-            crf=self.crf, bitrate=None if rate is None else int(rate), preset=self.preset, tune=self.tune,
-            keyint=self.keyint, threads=self.threads, background=self.background,
+            crf=self.crf,
+            bitrate=None if rate is None else int(rate),
+            preset=self.preset,
+            tune=self.tune,
+            keyint=self.keyint,
+            threads=self.threads,
+            background=self.background,
         )
 
     def setup(self, fig: Figure, outfile: Any, dpi: float | None = None) -> None:
@@ -894,8 +923,9 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
                 raise ParameterError(f"{', '.join(given)} apply to GIF output only; {outfile} is an MP4")
         if self.metadata:
             if is_gif:
-                warnings.warn(f"a GIF has no metadata fields; ignoring {sorted(self.metadata)}",
-                              FramepipeWarning, stacklevel=2)
+                warnings.warn(
+                    f"a GIF has no metadata fields; ignoring {sorted(self.metadata)}", FramepipeWarning, stacklevel=2
+                )
             else:
                 options["metadata"] = dict(self.metadata)
         recorder = _Recorder(fig, float(self.dpi), anims, self.blit)
@@ -967,7 +997,10 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
                 s = self.stats
                 _log.debug(
                     "framepipe: %d frames, %d over a kept background, %d redrawn in full (%s)",
-                    s["frames"], s["blit"], s["full"], dict(s["reasons"]),
+                    s["frames"],
+                    s["blit"],
+                    s["full"],
+                    dict(s["reasons"]),
                 )
 
 
@@ -1001,8 +1034,14 @@ def save(
     if fps is None:
         fps = 1000.0 / getattr(anim, "_interval", 200)
     writer = FramepipeWriter(fps=fps, **options)
-    anim.save(path, writer=writer, dpi=dpi, savefig_kwargs=savefig_kwargs,
-              progress_callback=progress_callback, extra_anim=extra_anim)
+    anim.save(
+        path,
+        writer=writer,
+        dpi=dpi,
+        savefig_kwargs=savefig_kwargs,
+        progress_callback=progress_callback,
+        extra_anim=extra_anim,
+    )
     return writer.result
 
 
@@ -1022,13 +1061,19 @@ def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "animation.mp4")
         result = save(anim, path, dpi=dpi, **options)
-        video = Video(path, embed_limit=limit, loop=bool(getattr(anim, "_repeat", False)),
-                      width=result.width, height=result.height)
+        video = Video(
+            path,
+            embed_limit=limit,
+            loop=bool(getattr(anim, "_repeat", False)),
+            width=result.width,
+            height=result.height,
+        )
         if not video.embeddable:
             _log.warning(
                 "Animation movie is %s bytes, exceeding the limit of %s MB. Pass embed_limit= "
                 "(or set the animation.embed_limit rc parameter) to embed it anyway.",
-                video.embedded_size, limit,
+                video.embedded_size,
+                limit,
             )
             return "Video too large to embed."
         return video.to_html()

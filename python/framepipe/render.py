@@ -14,9 +14,10 @@ import contextlib
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Executor
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from . import _native, _render_plan
 from ._options import FpsLike, fps_pair, metadata_pairs, output_format
@@ -108,8 +109,11 @@ def render(
         raise ParameterError("give exactly one of n_frames and duration")
     use_time = duration is not None
     if use_time:
-        if isinstance(duration, bool) or not isinstance(duration, (int, float, Fraction)) or not (
-                math.isfinite(duration) and duration > 0):
+        if (
+            isinstance(duration, bool)
+            or not isinstance(duration, (int, float, Fraction))
+            or not (math.isfinite(duration) and duration > 0)
+        ):
             raise ParameterError(f"duration must be a positive, finite number of seconds, got {duration!r}")
         n_frames = round(Fraction(duration) * fps_frac)
         if n_frames < 1:
@@ -132,8 +136,9 @@ def render(
     is_gif = fmt == "gif"
 
     if workers == 1 and executor is None:
-        return _render_serial(make_frame, path, n_frames, fps_frac, use_time, setup, progress,
-                              progress_callback, encode_options)
+        return _render_serial(
+            make_frame, path, n_frames, fps_frac, use_time, setup, progress, progress_callback, encode_options
+        )
 
     import cloudpickle
 
@@ -179,6 +184,7 @@ def render(
                             first_shape.append(shape)
                         if data is not None:
                             sink.append(data)
+
                 # At most workers + 1 chunks in flight or waiting to be appended.
                 results = OrderedResults(chunks, workers + 1, append, prog)
                 if executor is not None:
@@ -200,8 +206,15 @@ def render(
     if not is_gif:
         info = _native.probe(path)
         dims = (info["width"], info["height"])
-    return VideoResult(path=path, frames=frames, bytes=size, width=dims[0], height=dims[1], fps=fps_frac,
-                       format="gif" if is_gif else "mp4")
+    return VideoResult(
+        path=path,
+        frames=frames,
+        bytes=size,
+        width=dims[0],
+        height=dims[1],
+        fps=fps_frac,
+        format="gif" if is_gif else "mp4",
+    )
 
 
 def _render_serial(make_frame, path, n_frames, fps, use_time, setup, progress, callback, options) -> VideoResult:
@@ -232,8 +245,9 @@ def _render_serial(make_frame, path, n_frames, fps, use_time, setup, progress, c
                 raise
     finally:
         prog.close()
-    return VideoResult(path=path, frames=res.frames, bytes=res.bytes, width=res.width, height=res.height, fps=fps,
-                       format=res.format)
+    return VideoResult(
+        path=path, frames=res.frames, bytes=res.bytes, width=res.width, height=res.height, fps=fps, format=res.format
+    )
 
 
 def _figure_of(state: Any) -> Any:
@@ -250,7 +264,8 @@ def _figure_of(state: Any) -> Any:
         return fig
     raise ParameterError(
         f"make_figure() must return a matplotlib Figure, a tuple starting with one (e.g. (fig, ax)), "
-        f"or an object with a .figure; got {type(state).__name__}")
+        f"or an object with a .figure; got {type(state).__name__}"
+    )
 
 
 def render_figures(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from . import _native
 from ._frames import as_array
@@ -111,9 +112,22 @@ class VideoWriter:
     ) -> None:
         self._path = None if path is None else os.fsdecode(path)  # str, bytes or PathLike
         opts = writer_options(
-            self._path, fps, crf=crf, bitrate=bitrate, preset=preset, tune=tune, keyint=keyint, threads=threads,
-            background=background, pix_fmt=pix_fmt, queue_frames=queue_frames, format=format, colors=colors,
-            dither=dither, loop=loop, metadata=metadata,
+            self._path,
+            fps,
+            crf=crf,
+            bitrate=bitrate,
+            preset=preset,
+            tune=tune,
+            keyint=keyint,
+            threads=threads,
+            background=background,
+            pix_fmt=pix_fmt,
+            queue_frames=queue_frames,
+            format=format,
+            colors=colors,
+            dither=dither,
+            loop=loop,
+            metadata=metadata,
         )
         self._format = opts.format
         self._fps = opts.fps
@@ -133,7 +147,7 @@ class VideoWriter:
 
     @property
     def format(self) -> str:
-        """"mp4" or "gif"."""
+        """ "mp4" or "gif"."""
         return self._format
 
     @property
@@ -206,7 +220,7 @@ class VideoWriter:
         )
         return self._result
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -225,7 +239,9 @@ class VideoWriter:
         return f"<framepipe.VideoWriter {self._path or '<memory>'} {self._format} {self._fps} fps, {state}>"
 
 
-def write_video(path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Any) -> VideoResult:
+def write_video(
+    path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Any
+) -> VideoResult:
     """Encode every frame of an iterable (or the first axis of an array) to an MP4 or a GIF.
 
     ``options`` are those of :class:`VideoWriter` (crf, bitrate, preset, tune, keyint, threads,

@@ -138,13 +138,12 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
         // The writer removes the empty file it created; a file that was there before is left
         // as it was (it is replaced only once a frame is encoded).
         let _ = writer.finish();
-        let outcome = if existed {
-            format!("{shown} was left as it was")
-        } else {
-            format!("{shown} was not written")
-        };
+        let outcome = if existed { format!("{shown} was left as it was") } else { format!("{shown} was not written") };
         if let Some(sig) = interrupt.signal() {
-            return Err(interrupted(sig, format!("{} received before any frame was encoded; {outcome}", signal_name(sig))));
+            return Err(interrupted(
+                sig,
+                format!("{} received before any frame was encoded; {outcome}", signal_name(sig)),
+            ));
         }
         let why = fed.err().unwrap_or_else(|| "no frames to encode".into());
         return Err(format!("{}; {outcome}", error_chain(why.as_ref())).into());
@@ -262,7 +261,8 @@ fn encode_items(
                         .into());
                     }
                 }
-                let frame = Frame::packed(&pixels, width, height, format).map_err(|e| describe_frame(input, index, &e))?;
+                let frame =
+                    Frame::packed(&pixels, width, height, format).map_err(|e| describe_frame(input, index, &e))?;
                 s.write(&frame).map_err(|e| match e {
                     // These come from the encoder thread, which names the frame it was writing
                     // (it runs a few frames behind the input).
@@ -429,4 +429,3 @@ fn decode_image(path: &Path) -> Result<image::DynamicImage, ImageError> {
     let reader = reader.with_guessed_format().map_err(ImageError::Read)?;
     reader.decode().map_err(|e| ImageError::Decode(error_chain(&e)))
 }
-

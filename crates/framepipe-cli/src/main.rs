@@ -147,7 +147,11 @@ impl EncodeArgs {
                 ("--keyint", self.keyint.is_some()),
                 ("--metadata", !self.metadata.is_empty()),
             ],
-            [("--colors", self.colors.is_some()), ("--dither", self.dither.is_some()), ("--loop", self.loop_count.is_some())],
+            [
+                ("--colors", self.colors.is_some()),
+                ("--dither", self.dither.is_some()),
+                ("--loop", self.loop_count.is_some()),
+            ],
         );
         let wrong: &[(&'static str, bool)] = match self.format() {
             OutputFormat::Gif => &mp4,

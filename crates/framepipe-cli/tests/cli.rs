@@ -455,7 +455,8 @@ fn a_full_disk_is_reported_once_with_the_frame_being_written() {
     feeder.join().unwrap();
     let stderr = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(1), "{stderr}");
-    let numbered = stderr.match_indices("frame ").filter(|(i, _)| stderr[i + 6..].starts_with(|c: char| c.is_ascii_digit()));
+    let numbered =
+        stderr.match_indices("frame ").filter(|(i, _)| stderr[i + 6..].starts_with(|c: char| c.is_ascii_digit()));
     assert_eq!(numbered.count(), 1, "one frame number in the message: {stderr}");
     let re_written = stderr.find("writing frame ").expect("names the frame being written");
     assert!(stderr.starts_with("framepipe: error: writing frame "), "{stderr}");
@@ -646,7 +647,11 @@ fn probe_of_a_non_mp4_fails_clearly() {
     std::fs::write(&tiny, b"GIF8").unwrap();
     let r = run(&["probe", path_str(&tiny)], &[]);
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("not an MP4 or GIF file: it is only 4 bytes long: bytes 47 49 46 38 (\"GIF8\")"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not an MP4 or GIF file: it is only 4 bytes long: bytes 47 49 46 38 (\"GIF8\")"),
+        "{}",
+        r.stderr
+    );
 
     let r = run(&["probe", path_str(&dir.join("missing.mp4"))], &[]);
     assert_eq!(r.code, Some(1));
@@ -756,7 +761,8 @@ fn gif_probe(path: &Path) -> (Vec<f64>, u64, f64) {
 
 /// Every GIF image decoded by ffmpeg (one picture per image), packed RGB.
 fn gif_decode(path: &Path) -> Vec<u8> {
-    let (pictures, messages) = ffmpeg_decode(path, &["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24"]);
+    let (pictures, messages) =
+        ffmpeg_decode(path, &["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24"]);
     assert_eq!(messages, "", "ffmpeg complained");
     pictures
 }
@@ -767,7 +773,20 @@ fn gif_from_raw_frames_with_options() {
     let (w, h) = (81u32, 47u32); // odd: no padding in a GIF
     let src = gradients(w, h, 12);
     let out = dir.join("out.gif");
-    let args = ["encode", path_str(&out), "--size", "81x47", "--fps", "30", "--colors", "128", "--dither", "ordered", "--loop", "3"];
+    let args = [
+        "encode",
+        path_str(&out),
+        "--size",
+        "81x47",
+        "--fps",
+        "30",
+        "--colors",
+        "128",
+        "--dither",
+        "ordered",
+        "--loop",
+        "3",
+    ];
     let r = run_ok(&args, &src.concat());
     assert_eq!(r.stderr, "");
     let (durations, frames, duration) = gif_probe(&out);
@@ -806,7 +825,11 @@ fn gif_keeps_complete_frames_before_a_partial_one() {
     let out = dir.join("out.gif");
     let r = run(&["encode", path_str(&out), "--size", "64x48", "--fps", "20"], &input);
     assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert!(r.stderr.contains("500 bytes into frame 6") && r.stderr.contains("the 6 complete frames before it were kept"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("500 bytes into frame 6") && r.stderr.contains("the 6 complete frames before it were kept"),
+        "{}",
+        r.stderr
+    );
     let (_, frames, duration) = gif_probe(&out);
     assert_eq!(frames, 6);
     assert!((duration - 0.3).abs() < 0.011);
@@ -851,7 +874,8 @@ fn check_gif_probe(path: &Path, expect_loop: u32) -> u64 {
     ] {
         assert!(j.contains(&needle), "probe --json lacks {needle}:\n{}\nffprobe: {p:?}", r.stdout);
     }
-    let duration: f64 = j.split("\"duration_seconds\":").nth(1).unwrap().split([',', '}']).next().unwrap().parse().unwrap();
+    let duration: f64 =
+        j.split("\"duration_seconds\":").nth(1).unwrap().split([',', '}']).next().unwrap().parse().unwrap();
     let ff_duration: f64 = field(&p, "duration").parse().unwrap();
     assert!((duration - ff_duration).abs() < 0.0051, "probe {duration} s, ffprobe {ff_duration} s");
 
@@ -903,15 +927,13 @@ fn output_dash_is_a_usage_error() {
     for format_flag in [&[][..], &["--colors", "16"][..]] {
         let mut args = vec!["encode", "-", "--size", "8x8"];
         args.extend_from_slice(format_flag);
-        let out = Command::new(BIN)
-            .args(&args)
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = Command::new(BIN).args(&args).current_dir(dir.path()).stdin(Stdio::null()).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("the output cannot be `-` (standard output): an MP4 needs a seekable file"), "{stderr}");
+        assert!(
+            stderr.contains("the output cannot be `-` (standard output): an MP4 needs a seekable file"),
+            "{stderr}"
+        );
         assert!(stderr.contains("Usage: framepipe encode"), "{stderr}");
         assert!(out.stdout.is_empty());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "a file was written");
@@ -959,9 +981,7 @@ fn spawn_encode(args: &[&str]) -> std::process::Child {
 /// The interruption note must be the only line on stderr; returns the frame count it reports.
 fn interrupted_frames(stderr: &str, signal: &str, out: &Path) -> u64 {
     let prefix = format!("framepipe: interrupted: {signal} received, stopped reading input; the ");
-    let rest = stderr
-        .strip_prefix(&prefix)
-        .unwrap_or_else(|| panic!("unexpected stderr: {stderr:?}"));
+    let rest = stderr.strip_prefix(&prefix).unwrap_or_else(|| panic!("unexpected stderr: {stderr:?}"));
     let (n, rest) = rest.split_once(' ').unwrap();
     let n: u64 = n.parse().unwrap();
     let kept = if n == 1 { "frame encoded so far was kept in" } else { "frames encoded so far were kept in" };
@@ -977,7 +997,7 @@ fn top_level_boxes(path: &Path) -> Vec<String> {
     while pos + 8 <= data.len() {
         let size = match u32::from_be_bytes(data[pos..pos + 4].try_into().unwrap()) {
             1 => u64::from_be_bytes(data[pos + 8..pos + 16].try_into().unwrap()) as usize, // 64-bit size
-            0 => data.len() - pos, // to the end of the file
+            0 => data.len() - pos,                                                         // to the end of the file
             n => n as usize,
         };
         names.push(String::from_utf8_lossy(&data[pos + 4..pos + 8]).into_owned());
@@ -1004,7 +1024,9 @@ fn signal_with_steady_input_keeps_the_frames_encoded_so_far() {
     let (w, h) = (160u32, 120u32);
     // The input cycles through these frames until the CLI stops reading.
     let cycle = Arc::new(gradients(w, h, 50));
-    for (sig, name, code) in [(libc::SIGINT, "SIGINT", 130), (libc::SIGTERM, "SIGTERM", 143), (libc::SIGHUP, "SIGHUP", 129)] {
+    for (sig, name, code) in
+        [(libc::SIGINT, "SIGINT", 130), (libc::SIGTERM, "SIGTERM", 143), (libc::SIGHUP, "SIGHUP", 129)]
+    {
         let dir = TempDir::new("sig-steady");
         let out = dir.join("out.mp4");
         let mut child = spawn_encode(&["encode", path_str(&out), "--size", "160x120", "--preset", "veryfast"]);
@@ -1069,18 +1091,33 @@ fn signal_while_stdin_blocks_finishes_the_file() {
     assert_eq!(status, Some(130), "{stderr}");
     assert_eq!(
         stderr,
-        format!("framepipe: interrupted: SIGINT received before any frame was encoded; {} was not written\n", out.display())
+        format!(
+            "framepipe: interrupted: SIGINT received before any frame was encoded; {} was not written\n",
+            out.display()
+        )
     );
     assert!(!out.exists());
 }
 
 /// Start encoding `files` (cycled `times` times) to `out`, and send `sig` once the output has
 /// grown past `min_bytes` (frames are being written). Returns (exit code, stderr, files given).
-fn interrupt_image_encode(out: &Path, files: &[PathBuf], times: usize, sig: i32, min_bytes: u64) -> (Option<i32>, String, usize) {
+fn interrupt_image_encode(
+    out: &Path,
+    files: &[PathBuf],
+    times: usize,
+    sig: i32,
+    min_bytes: u64,
+) -> (Option<i32>, String, usize) {
     let list: Vec<&str> = (0..times).flat_map(|_| files.iter().map(|p| path_str(p))).collect();
     let mut args = vec!["encode", path_str(out)];
     args.extend_from_slice(&list);
-    let child = Command::new(BIN).args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = Command::new(BIN)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let start = std::time::Instant::now();
     while std::fs::metadata(out).map_or(0, |m| m.len()) < min_bytes {
         assert!(start.elapsed().as_secs() < 120, "the output never grew");

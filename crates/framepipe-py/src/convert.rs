@@ -75,10 +75,9 @@ impl<'a, T: Element> Source<'a, T> {
 /// The pixel format the channel count implies, unless the caller named one.
 pub fn format_for(channels: usize, named: Option<PixelFormat>) -> Result<PixelFormat, String> {
     match named {
-        Some(f) if f.bytes_per_pixel() != channels => Err(format!(
-            "pixel format {f} has {} channels, but the frame has {channels}",
-            f.bytes_per_pixel()
-        )),
+        Some(f) if f.bytes_per_pixel() != channels => {
+            Err(format!("pixel format {f} has {} channels, but the frame has {channels}", f.bytes_per_pixel()))
+        }
         Some(f) => Ok(f),
         None => Ok(match channels {
             1 => PixelFormat::Gray8,
@@ -106,7 +105,15 @@ pub fn u8_frame<'a>(
     }
     pack(src, scratch, |i, _| {
         let v = bytes[i];
-        Ok(if scale == Scale::Bool { if v != 0 { 255 } else { 0 } } else { v })
+        Ok(if scale == Scale::Bool {
+            if v != 0 {
+                255
+            } else {
+                0
+            }
+        } else {
+            v
+        })
     })?;
     Frame::packed(scratch, src.width as u32, src.height as u32, format)
 }

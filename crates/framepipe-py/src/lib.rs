@@ -6,8 +6,8 @@ mod convert;
 
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
 use framepipe::options::RateControl;
-use framepipe::{EncodeOptions, Error, GifOptions, PixelFormat, Rational, VideoWriter};
 use framepipe::Frame;
+use framepipe::{EncodeOptions, Error, GifOptions, PixelFormat, Rational, VideoWriter};
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -138,7 +138,13 @@ impl PyWriter {
     /// 4), dtype uint8, uint16, float32 or float64, non-negative strides. `kind="bool"` treats
     /// uint8 0/1 as black/white. `pix_fmt` overrides the layout implied by C (e.g. "bgr24").
     #[pyo3(signature = (frame, *, pix_fmt=None, kind=None))]
-    fn write(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, pix_fmt: Option<&str>, kind: Option<&str>) -> PyResult<()> {
+    fn write(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        pix_fmt: Option<&str>,
+        kind: Option<&str>,
+    ) -> PyResult<()> {
         let index = self.frames.load(Ordering::SeqCst);
         let named = parse_format(pix_fmt).map_err(|e| to_py(py, e))?;
         let bad = |msg: String| to_py(py, Error::parameter(format!("frame {index}: {msg}")));

@@ -52,11 +52,7 @@ extern "C" {
 
 /// (user seconds, system seconds, peak RSS in KiB) of this process so far.
 fn rusage() -> (f64, f64, c_long) {
-    let mut r = Rusage {
-        utime: Timeval { sec: 0, usec: 0 },
-        stime: Timeval { sec: 0, usec: 0 },
-        rest: [0; 14],
-    };
+    let mut r = Rusage { utime: Timeval { sec: 0, usec: 0 }, stime: Timeval { sec: 0, usec: 0 }, rest: [0; 14] };
     // SAFETY: RUSAGE_SELF (0) with a correctly laid out struct rusage.
     unsafe { getrusage(0, &mut r) };
     let t = |tv: &Timeval| tv.sec as f64 + tv.usec as f64 * 1e-6;
@@ -74,17 +70,8 @@ struct Args {
 
 fn parse_args() -> AnyResult<Args> {
     let mut it = std::env::args().skip(1);
-    let cmd = it
-        .next()
-        .ok_or("usage: encode_yuv convert|encode|x264-options [options] paths...")?;
-    let mut a = Args {
-        cmd,
-        width: 1280,
-        height: 720,
-        opts: EncodeOptions::default(),
-        frames: None,
-        paths: vec![],
-    };
+    let cmd = it.next().ok_or("usage: encode_yuv convert|encode|x264-options [options] paths...")?;
+    let mut a = Args { cmd, width: 1280, height: 720, opts: EncodeOptions::default(), frames: None, paths: vec![] };
     while let Some(arg) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -226,10 +213,8 @@ fn x264_options(a: &Args) -> AnyResult<()> {
     let first = enc.receive_packet()?.ok_or("x264 produced no packet")?;
     let text = String::from_utf8_lossy(&first.data);
     let start = text.find("x264 - core").ok_or("no x264 SEI in the first packet")?;
-    let sei = text[start..]
-        .split(|c: char| c == '\0' || (!c.is_ascii_graphic() && c != ' '))
-        .next()
-        .unwrap_or_default();
+    let sei =
+        text[start..].split(|c: char| c == '\0' || (!c.is_ascii_graphic() && c != ' ')).next().unwrap_or_default();
     println!("x264 build: {}", x264_sys::X264_BUILD);
     println!("{sei}");
     Ok(())

@@ -7,9 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::frame::{try_filled, try_resize, Frame, PixelFormat};
-use yuv::{
-    BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix,
-};
+use yuv::{BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix};
 
 /// A planar YUV 4:2:0 picture with even width and height and tightly packed planes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,7 +262,9 @@ mod tests {
 
     #[test]
     fn flat_colours_match_float_reference_within_one() {
-        for &(r, g, b) in &[(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (128, 128, 128), (0, 0, 0), (30, 200, 90)] {
+        for &(r, g, b) in
+            &[(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (128, 128, 128), (0, 0, 0), (30, 200, 90)]
+        {
             let (ey, eu, ev) = reference(r, g, b);
             for (fmt, px) in [
                 (PixelFormat::Rgb24, vec![r, g, b]),
@@ -347,7 +347,8 @@ mod tests {
         let stride = w as usize * 3 + 5;
         let mut strided = vec![0xAAu8; stride * h as usize];
         for y in 0..h as usize {
-            strided[y * stride..y * stride + w as usize * 3].copy_from_slice(&packed[y * w as usize * 3..(y + 1) * w as usize * 3]);
+            strided[y * stride..y * stride + w as usize * 3]
+                .copy_from_slice(&packed[y * w as usize * 3..(y + 1) * w as usize * 3]);
         }
         let mut a = Yuv420Image::new(w, h);
         let mut b = Yuv420Image::new(w, h);

@@ -22,8 +22,14 @@ pub enum PixelFormat {
 }
 
 impl PixelFormat {
-    pub const ALL: [PixelFormat; 6] =
-        [PixelFormat::Rgb24, PixelFormat::Bgr24, PixelFormat::Rgba, PixelFormat::Bgra, PixelFormat::Argb, PixelFormat::Gray8];
+    pub const ALL: [PixelFormat; 6] = [
+        PixelFormat::Rgb24,
+        PixelFormat::Bgr24,
+        PixelFormat::Rgba,
+        PixelFormat::Bgra,
+        PixelFormat::Argb,
+        PixelFormat::Gray8,
+    ];
 
     /// Bytes per pixel.
     pub fn bytes_per_pixel(self) -> usize {

@@ -11,10 +11,7 @@ pub fn sps_format(sps: &[u8]) -> Option<(u8, u8, u8)> {
     if !high_profile(profile) {
         return None;
     }
-    let mut r = BitReader {
-        data: rbsp.get(3..)?,
-        pos: 0,
-    };
+    let mut r = BitReader { data: rbsp.get(3..)?, pos: 0 };
     r.ue()?; // seq_parameter_set_id
     let chroma = r.ue()?;
     if chroma == 3 {
@@ -46,10 +43,7 @@ fn sps_rbsp(sps: &[u8]) -> Option<Vec<u8>> {
 
 /// Profiles whose SPS carries chroma format, bit depths and scaling matrices.
 fn high_profile(profile: u8) -> bool {
-    matches!(
-        profile,
-        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135 | 144
-    )
+    matches!(profile, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135 | 144)
 }
 
 /// `max_num_reorder_frames` of an SPS (H.264 E.1.1, VUI bitstream restriction): at most how
@@ -58,10 +52,7 @@ fn high_profile(profile: u8) -> bool {
 pub fn sps_max_num_reorder_frames(sps: &[u8]) -> Option<u32> {
     let rbsp = sps_rbsp(sps)?;
     let profile = *rbsp.first()?;
-    let mut r = BitReader {
-        data: rbsp.get(3..)?,
-        pos: 0,
-    };
+    let mut r = BitReader { data: rbsp.get(3..)?, pos: 0 };
     r.ue()?; // seq_parameter_set_id
     if high_profile(profile) {
         let chroma = r.ue()?;
@@ -237,9 +228,7 @@ pub fn check_avcc(data: &[u8]) -> std::result::Result<(), String> {
     let mut i = 0usize;
     while i < data.len() {
         let Some(len) = data.get(i..i + 4) else {
-            return Err(
-                "packet is not in 4-byte length-prefixed (AVCC) form: truncated length".into(),
-            );
+            return Err("packet is not in 4-byte length-prefixed (AVCC) form: truncated length".into());
         };
         let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
         if len == 0 || len > data.len() - i - 4 {
@@ -252,4 +241,3 @@ pub fn check_avcc(data: &[u8]) -> std::result::Result<(), String> {
     }
     Ok(())
 }
-

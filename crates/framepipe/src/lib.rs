@@ -3,12 +3,14 @@
 //! Data flows one way: **frames in → convert → encode → mux → bytes out**.
 //!
 //! - [`frame`]: borrowed views over RGB/RGBA/BGRA/ARGB/gray buffers with strides.
-//! - [`color`]: RGB → YUV 4:2:0 (BT.709, limited range), alpha compositing, even-size padding.
+//! - [`color`]: every pixel conversion: RGB → YUV 4:2:0 (BT.709, limited range), alpha
+//!   compositing, even-size padding, packed RGB for GIF.
 //! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today);
 //!   [`encode::gif`] is GIF, codec and container in one.
 //! - [`h264`]: what the containers need to know of H.264 (SPS fields, AVCC framing).
 //! - [`mux`]: one module per container behind the [`mux::Muxer`] trait (MP4 today).
-//! - [`pipeline`]: the [`VideoWriter`]: bounded queue + encoder thread.
+//! - [`pipeline`]: the [`VideoWriter`]: a bounded queue to an encoder thread that drives one
+//!   backend per output format (MP4: a [`encode::VideoEncoder`] + the MP4 muxer; GIF).
 //! - [`error`]: the one error enum.
 #![deny(unsafe_op_in_unsafe_fn)]
 

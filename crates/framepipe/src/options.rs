@@ -78,7 +78,11 @@ macro_rules! impl_from_str {
                 let s = s.trim().to_ascii_lowercase();
                 <$t>::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
                     let names: Vec<_> = <$t>::ALL.iter().map(|p| p.as_str()).collect();
-                    Error::parameter(format!(concat!("unknown ", $what, " {:?}; expected one of {}"), s, names.join(", ")))
+                    Error::parameter(format!(
+                        concat!("unknown ", $what, " {:?}; expected one of {}"),
+                        s,
+                        names.join(", ")
+                    ))
                 })
             }
         }
@@ -134,8 +138,8 @@ impl OutputFormat {
 /// Extensions of containers and image formats framepipe does not write (see
 /// [`OutputFormat::from_path_checked`], which Python's writer calls too).
 pub const FOREIGN_EXTENSIONS: &[&str] = &[
-    "webm", "mkv", "avi", "wmv", "flv", "ogv", "ogg", "mpg", "mpeg", "ts", "m2ts", "h264", "264", "hevc",
-    "png", "apng", "webp", "jpg", "jpeg", "bmp", "tif", "tiff", "avif", "heic",
+    "webm", "mkv", "avi", "wmv", "flv", "ogv", "ogg", "mpg", "mpeg", "ts", "m2ts", "h264", "264", "hevc", "png",
+    "apng", "webp", "jpg", "jpeg", "bmp", "tif", "tiff", "avif", "heic",
 ];
 
 /// How colours missing from a GIF's palette are approximated.

@@ -40,7 +40,8 @@ fn gif_by_extension_round_trips_through_ffmpeg() {
     let dir = TempDir::new("gif-anim");
     let path = dir.join("anim.GIF"); // any case
     let (w, h, n) = (121u32, 67u32, 30u32); // odd sizes: GIF needs no padding
-    let mut writer = VideoWriter::create(&path, EncodeOptions { fps: Rational::new(30, 1).unwrap(), ..Default::default() }).unwrap();
+    let mut writer =
+        VideoWriter::create(&path, EncodeOptions { fps: Rational::new(30, 1).unwrap(), ..Default::default() }).unwrap();
     assert_eq!(writer.format(), OutputFormat::Gif);
     let mut source = Vec::new();
     for i in 0..n {

@@ -24,10 +24,7 @@ use framepipe::Rational;
 /// Fail (rather than pass without checking anything) when ffmpeg/ffprobe are missing.
 fn require_tools() {
     for tool in ["ffmpeg", "ffprobe"] {
-        let ok = Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success());
+        let ok = Command::new(tool).arg("-version").output().is_ok_and(|o| o.status.success());
         assert!(
             ok,
             "{tool} not found or not working: the MP4 decoder checks need ffmpeg and ffprobe \
@@ -37,14 +34,7 @@ fn require_tools() {
 }
 
 /// ffmpeg's options that tag the colour as BT.709 (primaries, transfer, matrix).
-const BT709_TAGS: [&str; 6] = [
-    "-color_primaries",
-    "bt709",
-    "-color_trc",
-    "bt709",
-    "-colorspace",
-    "bt709",
-];
+const BT709_TAGS: [&str; 6] = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"];
 
 /// What the encoder side of the test produced: the stream as Annex-B, the packets in decode
 /// order with pts/dts in frame units, and the parameter sets.
@@ -63,14 +53,7 @@ fn make_source(dir: &TempDir, rate: &str, frames: u32, x264_args: &[&str]) -> So
         Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
             .arg(format!("testsrc2=size=320x240:rate={rate}"))
-            .args([
-                "-frames:v",
-                &frames.to_string(),
-                "-c:v",
-                "libx264",
-                "-pix_fmt",
-                "yuv420p",
-            ])
+            .args(["-frames:v", &frames.to_string(), "-c:v", "libx264", "-pix_fmt", "yuv420p"])
             .args(x264_args)
             .args(BT709_TAGS)
             .args(["-color_range", "tv"])
@@ -106,27 +89,15 @@ fn make_source(dir: &TempDir, rate: &str, frames: u32, x264_args: &[&str]) -> So
         .filter(|l| !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (
-                to_frames(f[0].parse().unwrap()),
-                to_frames(f[1].parse().unwrap()),
-                f[2].starts_with('K'),
-            )
+            (to_frames(f[0].parse().unwrap()), to_frames(f[1].parse().unwrap()), f[2].starts_with('K'))
         })
         .collect();
 
     let annexb = std::fs::read(&h264).unwrap();
     let (avc, units) = split_access_units(&annexb);
     assert_eq!(units.len(), stamps.len(), "access units vs packets");
-    let packets = units
-        .into_iter()
-        .zip(stamps)
-        .map(|(data, (pts, dts, keyframe))| Packet {
-            data,
-            pts,
-            dts,
-            keyframe,
-        })
-        .collect();
+    let packets =
+        units.into_iter().zip(stamps).map(|(data, (pts, dts, keyframe))| Packet { data, pts, dts, keyframe }).collect();
     Source { h264, avc, packets }
 }
 
@@ -144,11 +115,7 @@ fn nal_units(data: &[u8]) -> Vec<&[u8]> {
     }
     let mut nals = Vec::new();
     for (k, &s) in starts.iter().enumerate() {
-        let mut e = if k + 1 < starts.len() {
-            starts[k + 1] - 3
-        } else {
-            data.len()
-        };
+        let mut e = if k + 1 < starts.len() { starts[k + 1] - 3 } else { data.len() };
         while e > s && data[e - 1] == 0 {
             e -= 1; // the leading zero of a 4-byte start code / trailing zeros
         }
@@ -161,10 +128,7 @@ fn nal_units(data: &[u8]) -> Vec<&[u8]> {
 /// unit starts at an AUD/SPS/PPS/SEI or at a slice with first_mb_in_slice == 0, once the
 /// current one has a slice. SPS, PPS and AUD NALs are left out of the samples (they go in avcC).
 fn split_access_units(data: &[u8]) -> (AvcConfig, Vec<Vec<u8>>) {
-    let mut avc = AvcConfig {
-        sps: vec![],
-        pps: vec![],
-    };
+    let mut avc = AvcConfig { sps: vec![], pps: vec![] };
     let mut units: Vec<Vec<u8>> = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
     let mut cur_has_slice = false;
@@ -202,13 +166,7 @@ fn split_access_units(data: &[u8]) -> (AvcConfig, Vec<Vec<u8>>) {
 }
 
 fn track(src: &Source, fps: Rational) -> VideoTrack {
-    VideoTrack {
-        width: 320,
-        height: 240,
-        fps,
-        avc: src.avc.clone(),
-        color: ColorInfo::BT709_LIMITED,
-    }
+    VideoTrack { width: 320, height: 240, fps, avc: src.avc.clone(), color: ColorInfo::BT709_LIMITED }
 }
 
 /// What `check_file` asks ffprobe (`-of flat` keys: `streams.stream.0.width`, `format.duration`).
@@ -233,25 +191,13 @@ fn top_level_boxes(file: &Path) -> Vec<String> {
 
 /// Every picture ffmpeg decodes, in decode order, as raw YUV 4:2:0.
 fn decode_raw(input: &Path) -> Vec<u8> {
-    let yuv = [
-        "-fps_mode",
-        "passthrough",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "yuv420p",
-    ];
+    let yuv = ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p"];
     ffmpeg_decode(input, &yuv).0
 }
 
 /// A full decode to nowhere at `-v warning`: its stderr holds whatever ffmpeg objected to.
 fn decode_to_null(input: &Path) -> Output {
-    Command::new("ffmpeg")
-        .args(["-v", "warning", "-i"])
-        .arg(input)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap()
+    Command::new("ffmpeg").args(["-v", "warning", "-i"]).arg(input).args(["-f", "null", "-"]).output().unwrap()
 }
 
 /// Write all of `src`'s packets and finish.
@@ -271,22 +217,10 @@ fn check_file(src: &Source, out: &Path, fps: Rational) {
     assert_eq!(get("streams.stream.0.codec_name"), "h264");
     assert_eq!(get("streams.stream.0.width"), "320");
     assert_eq!(get("streams.stream.0.height"), "240");
-    assert_eq!(
-        get("streams.stream.0.nb_read_frames"),
-        src.packets.len().to_string()
-    );
-    assert_eq!(
-        get("streams.stream.0.nb_frames"),
-        src.packets.len().to_string()
-    );
-    assert_eq!(
-        get("streams.stream.0.r_frame_rate"),
-        format!("{}/{}", fps.num, fps.den)
-    );
-    assert_eq!(
-        get("streams.stream.0.avg_frame_rate"),
-        format!("{}/{}", fps.num, fps.den)
-    );
+    assert_eq!(get("streams.stream.0.nb_read_frames"), src.packets.len().to_string());
+    assert_eq!(get("streams.stream.0.nb_frames"), src.packets.len().to_string());
+    assert_eq!(get("streams.stream.0.r_frame_rate"), format!("{}/{}", fps.num, fps.den));
+    assert_eq!(get("streams.stream.0.avg_frame_rate"), format!("{}/{}", fps.num, fps.den));
     assert_eq!(get("streams.stream.0.color_primaries"), "bt709");
     assert_eq!(get("streams.stream.0.color_transfer"), "bt709");
     assert_eq!(get("streams.stream.0.color_space"), "bt709");
@@ -311,25 +245,16 @@ fn check_file(src: &Source, out: &Path, fps: Rational) {
     let ours = decode_raw(out);
     let reference = decode_raw(&src.h264);
     assert_eq!(ours.len(), src.packets.len() * 320 * 240 * 3 / 2);
-    assert!(
-        ours == reference,
-        "decoded pictures differ from the raw H.264 decode"
-    );
+    assert!(ours == reference, "decoded pictures differ from the raw H.264 decode");
 
     // Our own reader agrees.
     let info = probe(out).unwrap();
-    assert_eq!(
-        (info.width, info.height, info.frame_count),
-        (320, 240, src.packets.len() as u64)
-    );
+    assert_eq!((info.width, info.height, info.frame_count), (320, 240, src.packets.len() as u64));
     assert_eq!(info.fps, Some(fps));
     assert!((info.duration_seconds - want).abs() <= 0.001);
     assert!(info.faststart);
     assert_eq!(info.color, Some(ColorInfo::BT709_LIMITED));
-    assert_eq!(
-        info.keyframes,
-        src.packets.iter().filter(|p| p.keyframe).count() as u64
-    );
+    assert_eq!(info.keyframes, src.packets.iter().filter(|p| p.keyframe).count() as u64);
     assert_eq!(info.profile, "High");
 }
 
@@ -338,10 +263,7 @@ fn mp4_bframes_ntsc_rate_to_file() {
     require_tools();
     let dir = TempDir::new("mp4-bframes");
     let src = make_source(&dir, "30000/1001", 45, &["-bf", "3", "-g", "20"]);
-    assert!(
-        src.packets[0].dts < 0,
-        "expected negative first dts with B-frames"
-    );
+    assert!(src.packets[0].dts < 0, "expected negative first dts with B-frames");
     assert!(src.packets.iter().any(|p| p.pts != p.dts));
     let fps = Rational::new(30000, 1001).unwrap();
     let out = dir.join("ours.mp4");
@@ -360,10 +282,7 @@ fn mp4_no_bframes_in_memory() {
     let src = make_source(&dir, "30", 40, &["-bf", "0", "-g", "15"]);
     assert!(src.packets.iter().all(|p| p.pts == p.dts));
     let fps = Rational::new(30, 1).unwrap();
-    let w = mux(
-        Mp4Writer::new(Cursor::new(Vec::new()), track(&src, fps)).unwrap(),
-        &src,
-    );
+    let w = mux(Mp4Writer::new(Cursor::new(Vec::new()), track(&src, fps)).unwrap(), &src);
     let bytes = w.into_inner().into_inner();
     let info = probe_reader(Cursor::new(&bytes)).unwrap();
     assert_eq!(info.frame_count, 40);
@@ -376,18 +295,10 @@ fn mp4_no_bframes_in_memory() {
 fn mp4_bframe_pyramid_25fps() {
     require_tools();
     let dir = TempDir::new("mp4-pyramid");
-    let src = make_source(
-        &dir,
-        "25",
-        33,
-        &["-bf", "2", "-x264-params", "b-pyramid=normal"],
-    );
+    let src = make_source(&dir, "25", 33, &["-bf", "2", "-x264-params", "b-pyramid=normal"]);
     let fps = Rational::new(25, 1).unwrap();
     let out = dir.join("ours.mp4");
-    drop(mux(
-        Mp4Writer::create(&out, track(&src, fps)).unwrap(),
-        &src,
-    ));
+    drop(mux(Mp4Writer::create(&out, track(&src, fps)).unwrap(), &src));
     check_file(&src, &out, fps);
 }
 
@@ -398,46 +309,17 @@ fn mp4_probe_reads_ffmpeg_files() {
     for (name, flags) in [("plain.mp4", None), ("fast.mp4", Some("+faststart"))] {
         let out = dir.join(name);
         let mut cmd = Command::new("ffmpeg");
-        cmd.args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x128:rate=24",
-            "-frames:v",
-            "24",
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-profile:v",
-            "main",
-            "-level",
-            "3.1",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            "12",
-        ])
-        .args(BT709_TAGS);
+        cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x128:rate=24", "-frames:v", "24"])
+            .args(["-c:v", "libx264", "-profile:v", "main", "-level", "3.1", "-pix_fmt", "yuv420p", "-g", "12"])
+            .args(BT709_TAGS);
         if let Some(f) = flags {
             cmd.args(["-movflags", f]);
         }
         run_tool(cmd.arg(&out));
         let info = probe(&out).unwrap();
-        assert_eq!(
-            (info.width, info.height, info.frame_count),
-            (160, 128, 24),
-            "{name}"
-        );
+        assert_eq!((info.width, info.height, info.frame_count), (160, 128, 24), "{name}");
         assert_eq!(info.fps, Some(Rational::new(24, 1).unwrap()), "{name}");
-        assert!(
-            (info.duration_seconds - 1.0).abs() < 0.001,
-            "{name}: {}",
-            info.duration_seconds
-        );
+        assert!((info.duration_seconds - 1.0).abs() < 0.001, "{name}: {}", info.duration_seconds);
         assert_eq!(info.codec, "avc1");
         assert_eq!(info.profile, "Main");
         assert_eq!(info.level, "3.1");
@@ -501,21 +383,12 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
     let samples_end = 48 + payload;
     // Mid-stream at several points, the samples exactly filling the limit, and a limit
     // leaving a little room but not enough for the index.
-    let mut caps: Vec<u64> = [0.15, 0.4, 0.63, 0.9]
-        .iter()
-        .map(|f| (samples_end as f64 * f) as u64)
-        .collect();
+    let mut caps: Vec<u64> = [0.15, 0.4, 0.63, 0.9].iter().map(|f| (samples_end as f64 * f) as u64).collect();
     caps.extend([samples_end, samples_end + 100]);
     let mut at_end = 0;
     for cap in caps {
         let out = dir.join(&format!("cut-{cap}.mp4"));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&out)
-            .unwrap();
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&out).unwrap();
         let mut w = Mp4Writer::new(Capped { file, cap }, track(&src, fps)).unwrap();
         let mut written = 0;
         for p in &src.packets {
@@ -527,13 +400,9 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
                 }
             }
         }
-        w.finish()
-            .unwrap_or_else(|e| panic!("cap {cap}: finish failed: {e}"));
+        w.finish().unwrap_or_else(|e| panic!("cap {cap}: finish failed: {e}"));
         let frames = w.frames();
-        assert!(
-            frames >= 1 && frames <= written,
-            "cap {cap}: {frames} of {written}"
-        );
+        assert!(frames >= 1 && frames <= written, "cap {cap}: {frames} of {written}");
         // The partial sample and the frames dropped after it may leave room to move the
         // index to the front; otherwise it is written in place at the end.
         let faststart = w.is_faststart();
@@ -545,21 +414,9 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
         drop(w);
 
         let p = ffprobe_flat(&out, PROBE_ENTRIES);
-        let get = |k: &str| {
-            p.get(k)
-                .unwrap_or_else(|| panic!("cap {cap}: ffprobe gave no {k}: {p:?}"))
-                .clone()
-        };
-        assert_eq!(
-            get("streams.stream.0.nb_read_frames"),
-            frames.to_string(),
-            "cap {cap}"
-        );
-        assert_eq!(
-            get("streams.stream.0.nb_frames"),
-            frames.to_string(),
-            "cap {cap}"
-        );
+        let get = |k: &str| p.get(k).unwrap_or_else(|| panic!("cap {cap}: ffprobe gave no {k}: {p:?}")).clone();
+        assert_eq!(get("streams.stream.0.nb_read_frames"), frames.to_string(), "cap {cap}");
+        assert_eq!(get("streams.stream.0.nb_frames"), frames.to_string(), "cap {cap}");
         let want = frames as f64 / 30.0;
         for key in ["format.duration", "streams.stream.0.duration"] {
             let d: f64 = get(key).parse().unwrap();
@@ -567,18 +424,11 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
         }
         let o = decode_to_null(&out);
         assert!(o.status.success(), "cap {cap}");
-        assert_eq!(
-            String::from_utf8_lossy(&o.stderr),
-            "",
-            "cap {cap}: decoder messages"
-        );
+        assert_eq!(String::from_utf8_lossy(&o.stderr), "", "cap {cap}: decoder messages");
         // The frames kept are the first ones presented, bit for bit.
         let ours = decode_raw(&out);
         assert_eq!(ours.len(), frames as usize * frame_bytes, "cap {cap}");
-        assert!(
-            ours[..] == all_frames[..ours.len()],
-            "cap {cap}: decoded pictures differ from the raw H.264 decode"
-        );
+        assert!(ours[..] == all_frames[..ours.len()], "cap {cap}: decoded pictures differ from the raw H.264 decode");
         let info = probe(&out).unwrap();
         assert_eq!(info.frame_count, frames);
         assert!((info.duration_seconds - want).abs() <= 0.001);
@@ -593,10 +443,7 @@ fn mp4_cut_short_by_a_full_disk_still_plays() {
             );
         }
     }
-    assert!(
-        at_end >= 2,
-        "the index was written at the end only {at_end} times"
-    );
+    assert!(at_end >= 2, "the index was written at the end only {at_end} times");
 }
 
 /// Frame rates across everything framepipe accepts for MP4, from the slowest (one frame an
@@ -638,20 +485,12 @@ fn sweep_picture(i: u32) -> Vec<u8> {
 
 /// Frames `range` encoded by the engine at `fps` into an MP4 in memory.
 fn sweep_encode(fps: Rational, preset: framepipe::Preset, range: std::ops::Range<u32>) -> Vec<u8> {
-    let opts = framepipe::EncodeOptions {
-        fps,
-        preset,
-        threads: Some(1),
-        ..Default::default()
-    };
+    let opts = framepipe::EncodeOptions { fps, preset, threads: Some(1), ..Default::default() };
     let mut w = framepipe::VideoWriter::in_memory(opts).unwrap();
     for i in range {
         let pic = sweep_picture(i);
-        w.write(
-            &framepipe::Frame::packed(&pic, SWEEP_W, SWEEP_H, framepipe::PixelFormat::Rgb24)
-                .unwrap(),
-        )
-        .unwrap_or_else(|e| panic!("{fps} fps, frame {i}: {e}"));
+        w.write(&framepipe::Frame::packed(&pic, SWEEP_W, SWEEP_H, framepipe::PixelFormat::Rgb24).unwrap())
+            .unwrap_or_else(|e| panic!("{fps} fps, frame {i}: {e}"));
     }
     w.finish_to_vec().unwrap().1
 }
@@ -659,36 +498,18 @@ fn sweep_encode(fps: Rational, preset: framepipe::Preset, range: std::ops::Range
 /// Every one of the `n` frames of `path` (made at `fps` from `sweep_picture(0..n)`) plays in
 /// ffmpeg, at exactly frame `i` × 1/fps, and the file lasts n/fps.
 fn check_sweep_file(path: &Path, fps: Rational, n: usize, what: &str) {
-    let p = ffprobe_flat(
-        path,
-        "stream=nb_read_frames,nb_frames,r_frame_rate,time_base,duration:format=duration",
-    );
+    let p = ffprobe_flat(path, "stream=nb_read_frames,nb_frames,r_frame_rate,time_base,duration:format=duration");
     let get = |k: &str| field(&p, k).to_string();
-    assert_eq!(
-        get("streams.stream.0.nb_read_frames"),
-        n.to_string(),
-        "{what}: {p:?}"
-    );
+    assert_eq!(get("streams.stream.0.nb_read_frames"), n.to_string(), "{what}: {p:?}");
     assert_eq!(get("streams.stream.0.nb_frames"), n.to_string(), "{what}");
-    assert_eq!(
-        get("streams.stream.0.r_frame_rate"),
-        format!("{}/{}", fps.num, fps.den),
-        "{what}"
-    );
+    assert_eq!(get("streams.stream.0.r_frame_rate"), format!("{}/{}", fps.num, fps.den), "{what}");
     // Duration n/fps: to the millisecond up to 1000 fps (the movie timescale, nearest tick),
     // else exact; ffprobe prints microseconds.
     let want = n as f64 * fps.den as f64 / fps.num as f64;
-    let tick = if fps.num as u64 <= 1000 * fps.den as u64 {
-        0.0005
-    } else {
-        0.0
-    };
+    let tick = if fps.num as u64 <= 1000 * fps.den as u64 { 0.0005 } else { 0.0 };
     for key in ["format.duration", "streams.stream.0.duration"] {
         let d: f64 = get(key).parse().unwrap();
-        assert!(
-            (d - want).abs() <= tick + 1.5e-6 + want * 1e-12,
-            "{what}: {key} {d} != {want}"
-        );
+        assert!((d - want).abs() <= tick + 1.5e-6 + want * 1e-12, "{what}: {key} {d} != {want}");
     }
     // Decoded frames' presentation times, in decoder output order: exactly i/fps.
     let tb = get("streams.stream.0.time_base");
@@ -697,12 +518,7 @@ fn check_sweep_file(path: &Path, fps: Rational, n: usize, what: &str) {
     let pts: Vec<i128> = ffprobe_text(path, "frame=pts", "csv=p=0")
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            l.trim()
-                .trim_end_matches(',')
-                .parse()
-                .unwrap_or_else(|_| panic!("{what}: pts {l:?}"))
-        })
+        .map(|l| l.trim().trim_end_matches(',').parse().unwrap_or_else(|_| panic!("{what}: pts {l:?}")))
         .collect();
     assert_eq!(pts.len(), n, "{what}: {pts:?}");
     for (i, &t) in pts.iter().enumerate() {
@@ -715,19 +531,14 @@ fn check_sweep_file(path: &Path, fps: Rational, n: usize, what: &str) {
     }
     // A transcode by the ffmpeg tool (variable frame rate output, nothing dropped or doubled):
     // every frame, at frame i × 1/fps, and no message.
-    let o = Command::new("ffmpeg")
-        .args(["-v", "warning", "-i"])
-        .arg(path)
-        .args(["-f", "framemd5", "-"])
-        .output()
-        .unwrap();
+    let o =
+        Command::new("ffmpeg").args(["-v", "warning", "-i"]).arg(path).args(["-f", "framemd5", "-"]).output().unwrap();
     assert!(o.status.success(), "{what}");
     let msgs = String::from_utf8_lossy(&o.stderr);
     // (ffmpeg's raw output "encoder" finds a bitrate below 1000 bit/s suspicious: not ours.
     // framemd5 hashes yuv420p, 12 bits a pixel.)
     let raw_bits = f64::from(SWEEP_W * SWEEP_H * 12) * fps.num as f64 / fps.den as f64;
-    let low_rate =
-        |l: &str| raw_bits < 1000.0 && l.contains("The bitrate parameter is set too low");
+    let low_rate = |l: &str| raw_bits < 1000.0 && l.contains("The bitrate parameter is set too low");
     let msgs: Vec<&str> = msgs.lines().filter(|l| !low_rate(l)).collect();
     assert!(msgs.is_empty(), "{what}: decoder messages: {msgs:?}");
     let lines = String::from_utf8(o.stdout).unwrap();
@@ -765,10 +576,8 @@ fn check_sweep_file(path: &Path, fps: Rational, n: usize, what: &str) {
 /// The rates of the sweep with x264's default preset (3 B-frames, pyramid), and the slowest
 /// one also with placebo (16 B-frames: frames presented up to 19 frames after decoding).
 fn sweep_cases() -> Vec<(Rational, framepipe::Preset)> {
-    let mut v: Vec<_> = SWEEP_RATES
-        .iter()
-        .map(|&(num, den)| (Rational::new(num, den).unwrap(), framepipe::Preset::Medium))
-        .collect();
+    let mut v: Vec<_> =
+        SWEEP_RATES.iter().map(|&(num, den)| (Rational::new(num, den).unwrap(), framepipe::Preset::Medium)).collect();
     v.push((Rational::new(1, 3600).unwrap(), framepipe::Preset::Placebo));
     v
 }
@@ -799,8 +608,7 @@ fn mp4_concat_every_frame_plays_at_any_frame_rate() {
     for (fps, preset) in sweep_cases() {
         let mut c = framepipe::mux::mp4::Mp4Concat::new(Cursor::new(Vec::new()));
         for range in [0..7, 7..8, 8..13] {
-            c.append(Cursor::new(sweep_encode(fps, preset, range)))
-                .unwrap();
+            c.append(Cursor::new(sweep_encode(fps, preset, range))).unwrap();
         }
         let (frames, out) = c.finish().unwrap();
         assert_eq!(frames, 13);
@@ -814,17 +622,9 @@ fn mp4_concat_every_frame_plays_at_any_frame_rate() {
 /// a frame, or a denominator above 2^22.
 #[test]
 fn mp4_too_slow_a_rate_is_refused() {
-    let src_avc = AvcConfig {
-        sps: vec![vec![0x67, 0x64, 0x00, 0x0d, 0xac]],
-        pps: vec![vec![0x68, 0xeb]],
-    };
+    let src_avc = AvcConfig { sps: vec![vec![0x67, 0x64, 0x00, 0x0d, 0xac]], pps: vec![vec![0x68, 0xeb]] };
     let max = framepipe::mux::mp4::timing::MAX_FPS_DEN;
-    for (num, den, ok) in [
-        (1, 3600, true),
-        (1, 3601, false),
-        (1167, max, true),
-        (1167, max + 1, false),
-    ] {
+    for (num, den, ok) in [(1, 3600, true), (1, 3601, false), (1167, max, true), (1167, max + 1, false)] {
         let t = VideoTrack {
             width: 64,
             height: 48,

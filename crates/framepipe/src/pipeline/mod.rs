@@ -113,7 +113,12 @@ enum State {
     Running(Box<dyn Feed>),
     /// The encoder thread stopped early with `error`, which has been reported already. The file
     /// was finished with the frames before it, unless `finish_error` says it could not be.
-    Failed { frames: u64, sink: Option<Sink>, error: Error, finish_error: Option<Error> },
+    Failed {
+        frames: u64,
+        sink: Option<Sink>,
+        error: Error,
+        finish_error: Option<Error>,
+    },
     Finished,
 }
 
@@ -258,7 +263,9 @@ impl VideoWriter {
         match &self.state {
             State::Finished => return Err(Error::parameter("cannot write to a finished video writer")),
             State::Failed { error, .. } => {
-                return Err(error.again(&format!("cannot write frame {index}: the writer stopped after an earlier error: ")))
+                return Err(
+                    error.again(&format!("cannot write frame {index}: the writer stopped after an earlier error: "))
+                )
             }
             _ => {}
         }

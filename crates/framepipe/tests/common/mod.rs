@@ -52,11 +52,7 @@ impl Drop for TempDir {
             return;
         }
         if std::thread::panicking() {
-            let _ = writeln!(
-                err,
-                "removing {} (set {KEEP_FILES_VAR}=1 to keep it)",
-                self.0.display()
-            );
+            let _ = writeln!(err, "removing {} (set {KEEP_FILES_VAR}=1 to keep it)", self.0.display());
         }
         let _ = std::fs::remove_dir_all(&self.0);
     }
@@ -65,14 +61,10 @@ impl Drop for TempDir {
 /// Run an external tool (ffmpeg, ffprobe) to completion; fails the test, with the tool's
 /// messages, if it cannot be started or exits with an error.
 pub fn run_tool(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("running {cmd:?}: {e} (ffmpeg and ffprobe are installed by scripts/setup.sh)")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e} (ffmpeg and ffprobe are installed by scripts/setup.sh)"));
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
@@ -109,10 +101,7 @@ fn key_values(text: &str) -> HashMap<String, String> {
 
 /// The value ffprobe gave for `key`; fails the test if it gave none.
 pub fn field<'a>(probe: &'a HashMap<String, String>, key: &str) -> &'a str {
-    probe
-        .get(key)
-        .map(String::as_str)
-        .unwrap_or_else(|| panic!("ffprobe gave no {key}: {probe:?}"))
+    probe.get(key).map(String::as_str).unwrap_or_else(|| panic!("ffprobe gave no {key}: {probe:?}"))
 }
 
 /// What ffprobe says about the first video stream of a file.
@@ -130,10 +119,7 @@ pub struct Facts {
 }
 
 pub fn probe_facts(path: &Path) -> Facts {
-    let p = ffprobe(
-        path,
-        "stream=codec_name,width,height,nb_read_frames,r_frame_rate:format=duration",
-    );
+    let p = ffprobe(path, "stream=codec_name,width,height,nb_read_frames,r_frame_rate:format=duration");
     Facts {
         codec: field(&p, "codec_name").to_string(),
         width: field(&p, "width").parse().unwrap(),
@@ -151,13 +137,7 @@ pub const RAW_RGB24: [&str; 4] = ["-f", "rawvideo", "-pix_fmt", "rgb24"];
 /// output `-` (stdout): (the pictures, what ffmpeg complained about). Fails the test if ffmpeg
 /// fails.
 pub fn ffmpeg_decode(path: &Path, output_args: &[&str]) -> (Vec<u8>, String) {
-    let out = run_tool(
-        Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(path)
-            .args(output_args)
-            .arg("-"),
-    );
+    let out = run_tool(Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(path).args(output_args).arg("-"));
     let messages = String::from_utf8_lossy(&out.stderr).into_owned();
     (out.stdout, messages)
 }
@@ -170,12 +150,7 @@ pub fn decode_rgb(path: &Path) -> Vec<u8> {
 /// PSNR in dB of 8-bit samples `a` against `b` (same length); infinite if they are equal.
 pub fn psnr(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum::<f64>()
-        / a.len() as f64;
+    let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
     if mse == 0.0 {
         f64::INFINITY
     } else {

@@ -529,7 +529,9 @@ impl<W: GifSink> GifEncoder<W> {
             }
             let mut row_lo = usize::MAX;
             let mut row_hi = 0;
-            for (rx, ((s, p), c)) in src.chunks_exact(3).zip(prev_row.chunks_exact(3)).zip(canvas_row.chunks_exact(3)).enumerate() {
+            for (rx, ((s, p), c)) in
+                src.chunks_exact(3).zip(prev_row.chunks_exact(3)).zip(canvas_row.chunks_exact(3)).enumerate()
+            {
                 if !first && s == p {
                     continue; // unchanged source: keep what is shown, diffuse nothing
                 }
@@ -553,18 +555,18 @@ impl<W: GifSink> GifEncoder<W> {
                             // Close enough: flat stays flat (no noise on plots), nothing spreads.
                             exact.0
                         } else {
-                        let e = cur_err[rx + 1];
-                        let t = [0, 1, 2].map(|k| (s[k] as i32 + ((e[k] + 8) >> 4)).clamp(0, 255) as u8);
-                        let i = near.find(t).0;
-                        let p = pal[i as usize];
-                        let d = [0, 1, 2].map(|k| t[k] as i32 - p[k] as i32);
-                        for k in 0..3 {
-                            cur_err[rx + 2][k] += d[k] * 7;
-                            next_err[rx][k] += d[k] * 3;
-                            next_err[rx + 1][k] += d[k] * 5;
-                            next_err[rx + 2][k] += d[k];
-                        }
-                        i
+                            let e = cur_err[rx + 1];
+                            let t = [0, 1, 2].map(|k| (s[k] as i32 + ((e[k] + 8) >> 4)).clamp(0, 255) as u8);
+                            let i = near.find(t).0;
+                            let p = pal[i as usize];
+                            let d = [0, 1, 2].map(|k| t[k] as i32 - p[k] as i32);
+                            for k in 0..3 {
+                                cur_err[rx + 2][k] += d[k] * 7;
+                                next_err[rx][k] += d[k] * 3;
+                                next_err[rx + 1][k] += d[k] * 5;
+                                next_err[rx + 2][k] += d[k];
+                            }
+                            i
                         }
                     }
                 };
@@ -754,7 +756,10 @@ impl<W: GifSink> GifEncoder<W> {
                             }
                         }
                         _ if self.images == 0 => {
-                            break Err(Error::io("the GIF holds no frame: not even the first frame could be written", e))
+                            break Err(Error::io(
+                                "the GIF holds no frame: not even the first frame could be written",
+                                e,
+                            ))
                         }
                         _ => break Err(Error::io("writing the GIF trailer", e)),
                     },
@@ -808,4 +813,3 @@ const BAYER8: [[u8; 8]; 8] = [
     [15, 47, 7, 39, 13, 45, 5, 37],
     [63, 31, 55, 23, 61, 29, 53, 21],
 ];
-

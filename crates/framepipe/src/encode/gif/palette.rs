@@ -394,7 +394,10 @@ mod tests {
                 let c = g.rgb();
                 let (i, d) = near.find(c);
                 assert_eq!(d, brute(&pal, c), "palette of {n}, colour {c:?}");
-                assert_eq!(dist([pal[i as usize][0] as i32, pal[i as usize][1] as i32, pal[i as usize][2] as i32], c), d);
+                assert_eq!(
+                    dist([pal[i as usize][0] as i32, pal[i as usize][1] as i32, pal[i as usize][2] as i32], c),
+                    d
+                );
             }
             // Repeated lookups hit the cache and still agree.
             for p in &pal {
@@ -405,12 +408,8 @@ mod tests {
 
     #[test]
     fn few_colours_are_kept_exactly() {
-        let mut keys: Vec<u32> = [[255u8, 255, 255], [0, 0, 0], [31, 119, 180]]
-            .iter()
-            .cycle()
-            .take(100)
-            .map(|c| pack(*c))
-            .collect();
+        let mut keys: Vec<u32> =
+            [[255u8, 255, 255], [0, 0, 0], [31, 119, 180]].iter().cycle().take(100).map(|c| pack(*c)).collect();
         keys.extend(std::iter::repeat_n(pack([255, 255, 255]), 50));
         let hist = histogram(&mut keys);
         assert_eq!(hist.len(), 3);
@@ -425,7 +424,8 @@ mod tests {
         // A 256 x 16 grid of colours (R = G ramp, 16 blue levels) to 16 entries: the best is a
         // 4 x 4 grid of cells 64 levels (R, G) by 60 (B), an MSE per channel of about
         // (2 * 64² / 12 + 60² / 12) / 3 = 328.
-        let mut keys: Vec<u32> = (0..4096u32).map(|i| pack([(i / 16) as u8, (i / 16) as u8, (i % 16) as u8 * 16])).collect();
+        let mut keys: Vec<u32> =
+            (0..4096u32).map(|i| pack([(i / 16) as u8, (i / 16) as u8, (i % 16) as u8 * 16])).collect();
         let hist = histogram(&mut keys);
         let pal = quantize(&hist, 16);
         assert_eq!(pal.len(), 16);

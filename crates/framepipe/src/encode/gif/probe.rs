@@ -92,7 +92,8 @@ impl<R: Read> Counted<R> {
 
     fn skip(&mut self, n: u64, what: &str) -> Result<()> {
         let start = self.pos;
-        let copied = io::copy(&mut (&mut self.inner).take(n), &mut io::sink()).map_err(|e| Error::io("reading GIF", e))?;
+        let copied =
+            io::copy(&mut (&mut self.inner).take(n), &mut io::sink()).map_err(|e| Error::io("reading GIF", e))?;
         self.pos += copied;
         if copied < n {
             return Err(Error::parameter(format!(
@@ -136,7 +137,8 @@ fn color_table_len(packed: u8) -> u64 {
 pub fn probe_gif_reader<R: Read>(r: R) -> Result<GifInfo> {
     let mut r = Counted { inner: r, pos: 0 };
     let mut header = [0u8; 13];
-    r.exact(&mut header[..6], "header").map_err(|_| Error::parameter("not a GIF file: shorter than its 6-byte signature"))?;
+    r.exact(&mut header[..6], "header")
+        .map_err(|_| Error::parameter("not a GIF file: shorter than its 6-byte signature"))?;
     if !is_gif(&header) {
         return Err(Error::parameter("not a GIF file: it does not start with GIF87a or GIF89a"));
     }
@@ -264,11 +266,13 @@ mod tests {
                 enc.set_repeat(rep).unwrap();
             }
             for (i, &d) in delays.iter().enumerate() {
-                let mut frame = gif::Frame::default();
-                frame.width = w;
-                frame.height = h;
-                frame.delay = d;
-                frame.buffer = vec![(i % 2) as u8; usize::from(w) * usize::from(h)].into();
+                let mut frame = gif::Frame {
+                    width: w,
+                    height: h,
+                    delay: d,
+                    buffer: vec![(i % 2) as u8; usize::from(w) * usize::from(h)].into(),
+                    ..Default::default()
+                };
                 if i % 2 == 1 {
                     frame.palette = Some(vec![10, 20, 30, 40, 50, 60, 70, 80, 90, 1, 2, 3]);
                 }
@@ -336,7 +340,10 @@ mod tests {
         let e = probe_gif_reader(Cursor::new(&data[..data.len() - 1])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("truncated GIF: the file ends at byte {}, after 3 images, without the trailer byte 0x3B", data.len() - 1)
+            format!(
+                "truncated GIF: the file ends at byte {}, after 3 images, without the trailer byte 0x3B",
+                data.len() - 1
+            )
         );
         let mut bad = data.clone();
         let last = bad.len() - 1;

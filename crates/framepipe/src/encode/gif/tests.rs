@@ -137,7 +137,7 @@ fn delays_carry_rounding_so_the_total_is_exact() {
     let d = decode(&encode(&frames, 40, 30, (30, 1), GifOptions::default()));
     assert_eq!(d.delays, [3, 3, 4, 3, 3, 4, 3, 3, 4, 3]);
     assert_eq!(d.delays.iter().map(|&d| d as u32).sum::<u32>(), 33); // floor(1000 / 30)
-    // NTSC: 100 frames at 30000/1001 last 333.67 cs → 333.
+                                                                     // NTSC: 100 frames at 30000/1001 last 333.67 cs → 333.
     let frames: Vec<_> = (0..100).map(|i| plot(i % 12, 40, 30)).collect();
     let d = decode(&encode(&frames, 40, 30, (30000, 1001), GifOptions::default()));
     assert_eq!(d.delays.iter().map(|&d| d as u32).sum::<u32>(), 333);
@@ -242,7 +242,13 @@ fn many_colours_quantize_well_and_scene_changes_get_a_local_palette() {
 fn colors_option_bounds_the_palette() {
     let frames: Vec<_> = (0..3).map(|i| gradient(i, 64, 48, 0.0)).collect();
     for colors in [2u16, 16, 100] {
-        let d = decode(&encode(&frames, 64, 48, (10, 1), GifOptions { colors, dither: Dither::None, ..Default::default() }));
+        let d = decode(&encode(
+            &frames,
+            64,
+            48,
+            (10, 1),
+            GifOptions { colors, dither: Dither::None, ..Default::default() },
+        ));
         for c in &d.canvases {
             let distinct: std::collections::HashSet<_> = c.chunks_exact(3).collect();
             // The last frame may show pixels from up to three palettes (kept + new).
@@ -257,7 +263,8 @@ fn colors_option_bounds_the_palette() {
 #[test]
 fn loop_count_is_plays_in_all() {
     let frames = vec![plot(0, 8, 8), plot(1, 8, 8)];
-    for (plays, repeat) in [(0, ::gif::Repeat::Infinite), (1, ::gif::Repeat::Finite(0)), (3, ::gif::Repeat::Finite(2))] {
+    for (plays, repeat) in [(0, ::gif::Repeat::Infinite), (1, ::gif::Repeat::Finite(0)), (3, ::gif::Repeat::Finite(2))]
+    {
         let bytes = encode(&frames, 8, 8, (10, 1), GifOptions { loop_count: plays, ..Default::default() });
         assert_eq!(decode(&bytes).repeat, repeat, "loop {plays}");
         assert_eq!(bytes.windows(11).any(|w| w == b"NETSCAPE2.0"), plays != 1);
@@ -346,7 +353,14 @@ fn a_full_disk_keeps_every_whole_frame_in_a_valid_gif() {
     caps.extend(image_ends(&full));
     assert!(d.canvases.len() >= 20);
     for cap in caps {
-        let mut enc = GifEncoder::new(Capped { inner: Cursor::new(vec![]), cap }, 48, 32, Rational::new(10, 1).unwrap(), &GifOptions::default()).unwrap();
+        let mut enc = GifEncoder::new(
+            Capped { inner: Cursor::new(vec![]), cap },
+            48,
+            32,
+            Rational::new(10, 1).unwrap(),
+            &GifOptions::default(),
+        )
+        .unwrap();
         let mut err = None;
         for (i, f) in frames.iter().enumerate() {
             if let Err(e) = enc.write_rgb(f) {
@@ -420,7 +434,8 @@ fn image_ends(gif: &[u8]) -> Vec<u64> {
 
 #[test]
 fn wrong_sizes_are_refused_with_the_frame_index() {
-    let mut enc = GifEncoder::new(Cursor::new(vec![]), 8, 8, Rational::new(10, 1).unwrap(), &GifOptions::default()).unwrap();
+    let mut enc =
+        GifEncoder::new(Cursor::new(vec![]), 8, 8, Rational::new(10, 1).unwrap(), &GifOptions::default()).unwrap();
     enc.write_rgb(&plot(0, 8, 8)).unwrap();
     let e = enc.write_rgb(&[0; 10]).unwrap_err();
     assert!(e.to_string().contains("frame 1"), "{e}");
@@ -620,7 +635,10 @@ fn parse_strict(bytes: &[u8]) -> Vec<RawImage> {
                 let (left, top, w, h) = (u16_at(i + 1), u16_at(i + 3), u16_at(i + 5), u16_at(i + 7));
                 let what = format!("image {} at byte {i} ({w}x{h} at {left},{top})", images.len());
                 assert!(w > 0 && h > 0, "{what}: empty image");
-                assert!(left as u32 + w as u32 <= sw as u32 && top as u32 + h as u32 <= sh as u32, "{what}: outside the screen");
+                assert!(
+                    left as u32 + w as u32 <= sw as u32 && top as u32 + h as u32 <= sh as u32,
+                    "{what}: outside the screen"
+                );
                 let f = byte(i + 9);
                 assert_eq!(f & 0x58, 0, "{what}: interlace, sort and reserved bits");
                 i += 10;
@@ -645,7 +663,8 @@ fn parse_strict(bytes: &[u8]) -> Vec<RawImage> {
                     i += n;
                 }
                 let pixels = w as usize * h as usize;
-                let (indices, mid_clears, max_width, eoi_bit, end_bit) = lzw_decode_strict(&data, min_code_size, pixels, &what);
+                let (indices, mid_clears, max_width, eoi_bit, end_bit) =
+                    lzw_decode_strict(&data, min_code_size, pixels, &what);
                 let (delay, transparent) = gce.take().unwrap_or((0, None));
                 if let Some(t) = transparent {
                     assert!((t as usize) < table_len, "{what}: transparent index {t} outside the table");
@@ -734,7 +753,13 @@ fn decode_strict(bytes: &[u8]) -> Vec<RawImage> {
 
 /// Encode `frames`, keeping what the encoder meant each new image to show: its canvas right
 /// after the image was made, with the image's start time (cs).
-fn encode_with_snapshots(frames: &[Vec<u8>], w: u32, h: u32, fps: (u32, u32), opts: GifOptions) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
+fn encode_with_snapshots(
+    frames: &[Vec<u8>],
+    w: u32,
+    h: u32,
+    fps: (u32, u32),
+    opts: GifOptions,
+) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
     let mut enc = GifEncoder::new(Cursor::new(Vec::new()), w, h, Rational::new(fps.0, fps.1).unwrap(), &opts).unwrap();
     let mut snaps = Vec::new();
     for (i, f) in frames.iter().enumerate() {
@@ -789,7 +814,11 @@ fn noise(seed: u64, n: usize, levels: u8) -> Vec<u8> {
             s ^= s >> 7;
             s ^= s << 17;
             let v = (s >> 24) as u8;
-            if levels == 0 { v } else { (v % levels) * (255 / (levels - 1).max(1)) }
+            if levels == 0 {
+                v
+            } else {
+                (v % levels) * (255 / (levels - 1).max(1))
+            }
         })
         .collect()
 }
@@ -813,12 +842,20 @@ fn every_image_is_strictly_valid_gif89a() {
     };
     // 1x1 frames: colour changes, repeats, a long delay split into continuation images.
     let px = |c: [u8; 3]| c.to_vec();
-    run("1x1", vec![px([0, 0, 0]), px([255, 0, 0]), px([255, 0, 0]), px([0, 9, 200]), px([1, 2, 3])], 1, 1, (10, 1), GifOptions::default());
+    run(
+        "1x1",
+        vec![px([0, 0, 0]), px([255, 0, 0]), px([255, 0, 0]), px([0, 9, 200]), px([1, 2, 3])],
+        1,
+        1,
+        (10, 1),
+        GifOptions::default(),
+    );
     run("1x1 slow", vec![px([5, 5, 5]), px([6, 6, 6])], 1, 1, (1, 1000), GifOptions::default());
     // Tiny sizes, every dither, few colours (minimum code size 2).
     for (w, h) in [(2, 1), (1, 2), (3, 3), (5, 2), (17, 3)] {
         for dither in Dither::ALL {
-            let frames: Vec<_> = (0..6).map(|i| plot(i, w.max(4), h.max(4))).map(|f| f[..(w * h * 3) as usize].to_vec()).collect();
+            let frames: Vec<_> =
+                (0..6).map(|i| plot(i, w.max(4), h.max(4))).map(|f| f[..(w * h * 3) as usize].to_vec()).collect();
             run(&format!("tiny {w}x{h} {dither}"), frames, w, h, (25, 1), GifOptions { dither, ..Default::default() });
         }
     }
@@ -829,7 +866,14 @@ fn every_image_is_strictly_valid_gif89a() {
     for colors in [2u16, 3, 4, 16, 100, 256] {
         for dither in Dither::ALL {
             let frames: Vec<_> = (0..3).map(|i| gradient(i, 80, 60, 0.0)).collect();
-            run(&format!("gradient colors={colors} {dither}"), frames, 80, 60, (10, 1), GifOptions { colors, dither, ..Default::default() });
+            run(
+                &format!("gradient colors={colors} {dither}"),
+                frames,
+                80,
+                60,
+                (10, 1),
+                GifOptions { colors, dither, ..Default::default() },
+            );
         }
     }
     // Many colours over a large frame (the LZW table fills: 12-bit codes and Clear codes), a
@@ -890,7 +934,14 @@ fn truncated_files_after_a_full_disk_are_strictly_valid() {
     }
     let mut valid = 0;
     for cap in caps {
-        let mut enc = GifEncoder::new(Capped { inner: Cursor::new(vec![]), cap }, 48, 32, Rational::new(10, 1).unwrap(), &GifOptions::default()).unwrap();
+        let mut enc = GifEncoder::new(
+            Capped { inner: Cursor::new(vec![]), cap },
+            48,
+            32,
+            Rational::new(10, 1).unwrap(),
+            &GifOptions::default(),
+        )
+        .unwrap();
         for f in &frames {
             if enc.write_rgb(f).is_err() {
                 break;
@@ -970,7 +1021,12 @@ fn reblock(gif: &[u8], k: usize, lzw: &[u8], split: &[usize], terminator: &[u8])
 /// The panic message of `f`, if it panics.
 fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
     let e = std::panic::catch_unwind(f).err()?;
-    Some(e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default())
+    Some(
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default(),
+    )
 }
 
 #[test]
@@ -985,21 +1041,33 @@ fn the_strict_checks_catch_malformed_image_data() {
     let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
         ("unchanged", reblock(&good, 1, &r.lzw, &[], &[0]), &[]),
         ("a byte after the EOI", reblock(&good, 1, &[&r.lzw[..], &[0x00]].concat(), &[], &[0]), &["after the EOI"]),
-        ("no EOI (stream cut where it starts)", {
-            let mut d = r.lzw[..r.eoi_bit.div_ceil(8)].to_vec();
-            if r.eoi_bit % 8 != 0 {
-                *d.last_mut().unwrap() &= (1u8 << (r.eoi_bit % 8)) - 1;
-            }
-            // The zero bits left may read as more codes: too many pixels, or no EOI.
-            reblock(&good, 1, &d, &[], &[0])
-        }, &["without an End-Of-Information", "more than"]),
-        ("padding bits set", {
-            let k = raw.iter().position(|r| r.end_bit % 8 != 0).expect("an image with padding bits");
-            let mut d = raw[k].lzw.clone();
-            *d.last_mut().unwrap() |= 0x80;
-            reblock(&good, k, &d, &[], &[0])
-        }, &["padding"]),
-        ("no sub-block terminator", reblock(&good, 1, &r.lzw, &[], &[]), &["block introducer", "sub-block", "ends early"]),
+        (
+            "no EOI (stream cut where it starts)",
+            {
+                let mut d = r.lzw[..r.eoi_bit.div_ceil(8)].to_vec();
+                if r.eoi_bit % 8 != 0 {
+                    *d.last_mut().unwrap() &= (1u8 << (r.eoi_bit % 8)) - 1;
+                }
+                // The zero bits left may read as more codes: too many pixels, or no EOI.
+                reblock(&good, 1, &d, &[], &[0])
+            },
+            &["without an End-Of-Information", "more than"],
+        ),
+        (
+            "padding bits set",
+            {
+                let k = raw.iter().position(|r| r.end_bit % 8 != 0).expect("an image with padding bits");
+                let mut d = raw[k].lzw.clone();
+                *d.last_mut().unwrap() |= 0x80;
+                reblock(&good, k, &d, &[], &[0])
+            },
+            &["padding"],
+        ),
+        (
+            "no sub-block terminator",
+            reblock(&good, 1, &r.lzw, &[], &[]),
+            &["block introducer", "sub-block", "ends early"],
+        ),
         ("a terminator too many", reblock(&good, 1, &r.lzw, &[], &[0, 0]), &["block introducer"]),
         ("EOI too early (a smaller image's data)", reblock(&good, 0, &raw[1].lzw, &[], &[0]), &["EOI after"]),
     ];

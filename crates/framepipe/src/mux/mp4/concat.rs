@@ -264,7 +264,15 @@ mod tests {
     #[test]
     fn chunks_with_different_settings_are_refused() {
         let a = chunk(0, 5, &EncodeOptions { preset: Preset::Veryfast, ..Default::default() });
-        let b = chunk(5, 5, &EncodeOptions { preset: Preset::Veryfast, fps: crate::Rational::new(25, 1).unwrap(), ..Default::default() });
+        let b = chunk(
+            5,
+            5,
+            &EncodeOptions {
+                preset: Preset::Veryfast,
+                fps: crate::Rational::new(25, 1).unwrap(),
+                ..Default::default()
+            },
+        );
         let mut c = Mp4Concat::new(Cursor::new(Vec::new()));
         c.append(Cursor::new(a)).unwrap();
         let err = c.append(Cursor::new(b)).unwrap_err().to_string();

@@ -125,9 +125,8 @@ fn parse(moov: &[u8]) -> Result<(VideoTrack, Vec<SampleRef>)> {
     let (timescale, _) = timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("no mdhd"))?, "mdhd")?;
     let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("no minf"))?)?;
     let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("no stbl"))?)?;
-    let need = |k: &[u8; 4]| {
-        child(&stbl, k).ok_or_else(|| malformed(format!("stbl without {}", String::from_utf8_lossy(k))))
-    };
+    let need =
+        |k: &[u8; 4]| child(&stbl, k).ok_or_else(|| malformed(format!("stbl without {}", String::from_utf8_lossy(k))));
 
     // Sample entry: avc1 with avcC (and colr).
     let stsd = need(b"stsd")?;

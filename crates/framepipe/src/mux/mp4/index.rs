@@ -88,10 +88,7 @@ impl SampleIndex {
             return err("empty packet".into());
         }
         if u32::try_from(packet.data.len()).is_err() {
-            return err(format!(
-                "packet of {} bytes does not fit an MP4 sample",
-                packet.data.len()
-            ));
+            return err(format!("packet of {} bytes does not fit an MP4 sample", packet.data.len()));
         }
         check_avcc(&packet.data).or_else(err)?;
         if pts < 0 {
@@ -134,12 +131,7 @@ impl SampleIndex {
 
     /// Record a packet already checked with [`SampleIndex::check`] and written.
     pub(crate) fn push(&mut self, packet: &Packet) {
-        self.push_sample(
-            packet.data.len() as u32,
-            packet.pts,
-            packet.dts,
-            packet.keyframe,
-        );
+        self.push_sample(packet.data.len() as u32, packet.pts, packet.dts, packet.keyframe);
     }
 
     pub(crate) fn push_sample(&mut self, size: u32, pts: i64, dts: i64, keyframe: bool) {
@@ -164,9 +156,7 @@ impl SampleIndex {
     /// `(pts, dts)` of every sample in decode order, rebuilt from the run lengths.
     pub(crate) fn timestamps(&self) -> Vec<(i64, i64)> {
         let expand = |runs: &[(u32, u32)]| {
-            runs.iter()
-                .flat_map(|&(count, v)| std::iter::repeat_n(i64::from(v), count as usize))
-                .collect::<Vec<i64>>()
+            runs.iter().flat_map(|&(count, v)| std::iter::repeat_n(i64::from(v), count as usize)).collect::<Vec<i64>>()
         };
         let ctss = expand(&self.cts_runs);
         let deltas = expand(&self.dts_delta_runs);
@@ -212,8 +202,7 @@ impl SampleIndex {
     /// The movie timescale: milliseconds while a frame lasts at least 1 ms (fps <= 1000), else
     /// the media timescale (see the module docs).
     pub(crate) fn movie_timescale(&self) -> u32 {
-        let ms_per_frame_ok =
-            u64::from(self.fps_num) <= u64::from(MOVIE_TIMESCALE_MS) * u64::from(self.fps_den);
+        let ms_per_frame_ok = u64::from(self.fps_num) <= u64::from(MOVIE_TIMESCALE_MS) * u64::from(self.fps_den);
         if ms_per_frame_ok {
             MOVIE_TIMESCALE_MS
         } else {
@@ -224,12 +213,7 @@ impl SampleIndex {
     pub(crate) fn timing(&self) -> Timing {
         let movie_timescale = self.movie_timescale();
         if self.sizes.is_empty() {
-            return Timing {
-                media_duration: 0,
-                movie_timescale,
-                movie_duration: 0,
-                media_time: 0,
-            };
+            return Timing { media_duration: 0, movie_timescale, movie_duration: 0, media_time: 0 };
         }
         let dur = u64::from(self.sample_duration);
         let media_duration = (self.last_dts - self.first_dts) as u64 * dur + dur;
@@ -247,12 +231,7 @@ impl SampleIndex {
         };
         let movie_duration = u64::try_from(movie_duration).unwrap_or(u64::MAX);
         let media_time = (self.min_pts - self.first_dts) as u64 * dur;
-        Timing {
-            media_duration,
-            movie_timescale,
-            movie_duration,
-            media_time,
-        }
+        Timing { media_duration, movie_timescale, movie_duration, media_time }
     }
 
     /// File offsets of the chunks when the first sample starts at `payload_start`.
@@ -283,12 +262,7 @@ impl SampleIndex {
         let v1 = t.movie_duration > u64::from(u32::MAX);
         let o = b.open_full(b"mvhd", u8::from(v1), 0);
         time_and_duration(&mut b, v1, t.movie_timescale, t.movie_duration);
-        b.u32(0x0001_0000)
-            .u16(0x0100)
-            .zeros(10)
-            .identity_matrix()
-            .zeros(24)
-            .u32(2);
+        b.u32(0x0001_0000).u16(0x0100).zeros(10).identity_matrix().zeros(24).u32(2);
         b.close(o);
 
         let trak = b.open(b"trak");
@@ -349,11 +323,7 @@ impl SampleIndex {
         b.close(stsd);
 
         let dur = self.sample_duration;
-        let mut stts: Vec<(u32, u32)> = self
-            .dts_delta_runs
-            .iter()
-            .map(|&(c, d)| (c, d * dur))
-            .collect();
+        let mut stts: Vec<(u32, u32)> = self.dts_delta_runs.iter().map(|&(c, d)| (c, d * dur)).collect();
         if !self.sizes.is_empty() {
             match stts.last_mut() {
                 Some((c, d)) if *d == dur => *c += 1,
@@ -362,11 +332,7 @@ impl SampleIndex {
         }
         boxes::stts(&mut b, &stts);
         if self.cts_runs.iter().any(|&(_, off)| off != 0) {
-            let ctts: Vec<(u32, u32)> = self
-                .cts_runs
-                .iter()
-                .map(|&(c, off)| (c, off * dur))
-                .collect();
+            let ctts: Vec<(u32, u32)> = self.cts_runs.iter().map(|&(c, off)| (c, off * dur)).collect();
             boxes::ctts(&mut b, &ctts);
         }
         if self.keyframes.len() != self.sizes.len() {
@@ -387,12 +353,7 @@ impl SampleIndex {
     /// The moov for a faststart layout: the payload moves forward by the moov's own size, which
     /// depends on whether `co64` is needed, so iterate until the size is stable.
     /// Returns the moov; the payload then starts at `payload_start + moov.len()`.
-    pub(crate) fn moov_shifted(
-        &self,
-        track: &VideoTrack,
-        udta: &[u8],
-        payload_start: u64,
-    ) -> Vec<u8> {
+    pub(crate) fn moov_shifted(&self, track: &VideoTrack, udta: &[u8], payload_start: u64) -> Vec<u8> {
         let mut moov = self.moov(track, udta, payload_start);
         loop {
             let next = self.moov(track, udta, payload_start + moov.len() as u64);
@@ -405,7 +366,6 @@ impl SampleIndex {
     }
 }
 
-
 /// creation_time, modification_time, timescale, duration (mvhd/mdhd layout).
 fn time_and_duration(b: &mut BoxBuf, v1: bool, timescale: u32, duration: u64) {
     if v1 {
@@ -417,8 +377,7 @@ fn time_and_duration(b: &mut BoxBuf, v1: bool, timescale: u32, duration: u64) {
 
 /// ISO-639-2/T language packed as three 5-bit letters.
 fn language_code(lang: &[u8; 3]) -> u16 {
-    lang.iter()
-        .fold(0u16, |acc, &c| (acc << 5) | (u16::from(c) - 0x60))
+    lang.iter().fold(0u16, |acc, &c| (acc << 5) | (u16::from(c) - 0x60))
 }
 
 /// The `avc1` sample entry with avcC, colr (nclx) and pasp.
@@ -436,10 +395,7 @@ fn sample_entry(b: &mut BoxBuf, track: &VideoTrack) {
 
     let c = track.color;
     let o2 = b.open(b"colr");
-    b.bytes(b"nclx")
-        .u16(c.primaries)
-        .u16(c.transfer)
-        .u16(c.matrix);
+    b.bytes(b"nclx").u16(c.primaries).u16(c.transfer).u16(c.matrix);
     b.u8(if c.full_range { 0x80 } else { 0 });
     b.close(o2);
 
@@ -465,11 +421,7 @@ fn avcc(b: &mut BoxBuf, avc: &AvcConfig) {
     }
     if matches!(profile, 100 | 110 | 122 | 144 | 244) {
         let (chroma, luma8, chroma8) = sps_format(&avc.sps[0]).unwrap_or((1, 0, 0));
-        b.u8(0xfc | (chroma & 3))
-            .u8(0xf8 | (luma8 & 7))
-            .u8(0xf8 | (chroma8 & 7))
-            .u8(0);
+        b.u8(0xfc | (chroma & 3)).u8(0xf8 | (luma8 & 7)).u8(0xf8 | (chroma8 & 7)).u8(0);
     }
     b.close(o);
 }
-

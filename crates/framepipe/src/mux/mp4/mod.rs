@@ -10,8 +10,8 @@ pub mod reader;
 pub mod timing;
 pub mod writer;
 
-pub use reader::{probe, probe_reader, Mp4Info};
 pub use concat::Mp4Concat;
 pub use demux::Mp4Demuxer;
+pub use reader::{probe, probe_reader, Mp4Info};
 pub use timing::check_fps;
 pub use writer::Mp4Writer;

@@ -54,10 +54,7 @@ pub fn probe(path: &Path) -> Result<Mp4Info> {
     probe_reader(BufReader::new(f)).map_err(|e| match e {
         Error::Parameter(m) => Error::Parameter(format!("{}: {m}", path.display())),
         Error::Unsupported(m) => Error::Unsupported(format!("{}: {m}", path.display())),
-        Error::Io { context, source } => Error::Io {
-            context: format!("{context} ({})", path.display()),
-            source,
-        },
+        Error::Io { context, source } => Error::Io { context: format!("{context} ({})", path.display()), source },
         other => other,
     })
 }
@@ -67,8 +64,8 @@ const MAX_MOOV: u64 = 1 << 30;
 
 /// Box types that may start an MP4/QuickTime file.
 const FIRST_BOXES: [&[u8; 4]; 14] = [
-    b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pdin", b"styp", b"sidx", b"uuid",
-    b"meta", b"junk", b"pnot", b"prfl",
+    b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pdin", b"styp", b"sidx", b"uuid", b"meta", b"junk",
+    b"pnot", b"prfl",
 ];
 
 /// Describe an MP4 read from `r` (positioned anywhere: the whole stream is the file).
@@ -103,10 +100,7 @@ pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
                     break;
                 }
                 r.read_exact(&mut head[8..16]).ctx(ctx)?;
-                (
-                    16u64,
-                    u64::from_be_bytes(head[8..16].try_into().expect("8 bytes")),
-                )
+                (16u64, u64::from_be_bytes(head[8..16].try_into().expect("8 bytes")))
             }
             0 => (8, file_size - pos),
             s => (8, u64::from(s)),
@@ -136,11 +130,7 @@ pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
                 if body_len >= 4 && !truncated {
                     r.read_exact(&mut b).ctx(ctx)?;
                 }
-                brand = Some(
-                    String::from_utf8_lossy(&b)
-                        .trim_end_matches(['\0', ' '])
-                        .to_string(),
-                );
+                brand = Some(String::from_utf8_lossy(&b).trim_end_matches(['\0', ' ']).to_string());
             }
             b"moov" if moov.is_none() => {
                 if truncated {
@@ -149,9 +139,7 @@ pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
                     )));
                 }
                 if body_len > MAX_MOOV {
-                    return Err(Error::unsupported(format!(
-                        "moov box of {body_len} bytes is too large to read"
-                    )));
+                    return Err(Error::unsupported(format!("moov box of {body_len} bytes is too large to read")));
                 }
                 let mut body = vec![0u8; body_len as usize];
                 r.read_exact(&mut body).ctx(ctx)?;
@@ -185,10 +173,7 @@ pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
 /// Bytes in hex, then as text in quotes (`.` for a byte that is not printable ASCII).
 fn describe_bytes(bytes: &[u8]) -> String {
     let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let text: String = bytes
-        .iter()
-        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
-        .collect();
+    let text: String = bytes.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
     format!("bytes {} ({text:?})", hex.join(" "))
 }
 
@@ -196,10 +181,7 @@ fn describe_fourcc(kind: &[u8; 4]) -> String {
     if kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
         format!("{:?}", String::from_utf8_lossy(kind))
     } else {
-        format!(
-            "bytes {:02x} {:02x} {:02x} {:02x}",
-            kind[0], kind[1], kind[2], kind[3]
-        )
+        format!("bytes {:02x} {:02x} {:02x} {:02x}", kind[0], kind[1], kind[2], kind[3])
     }
 }
 
@@ -224,9 +206,7 @@ pub(super) fn children(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>> {
         let (hdr, size) = match size32 {
             0 => (8usize, (data.len() - i) as u64),
             1 => {
-                let b = data
-                    .get(i + 8..i + 16)
-                    .ok_or_else(|| malformed("truncated box header"))?;
+                let b = data.get(i + 8..i + 16).ok_or_else(|| malformed("truncated box header"))?;
                 (16, u64::from_be_bytes(b.try_into().expect("8 bytes")))
             }
             s => (8, u64::from(s)),
@@ -235,10 +215,7 @@ pub(super) fn children(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>> {
             if size32 == 0 && kind == [0; 4] {
                 break; // terminator used by some QuickTime writers
             }
-            return Err(malformed(format!(
-                "box {} of size {size} does not fit its parent",
-                describe_fourcc(&kind)
-            )));
+            return Err(malformed(format!("box {} of size {size} does not fit its parent", describe_fourcc(&kind))));
         }
         let size = size as usize;
         v.push((kind, &data[i + hdr..i + size]));
@@ -276,19 +253,13 @@ impl<'a> Fields<'a> {
         Ok(self.take(1)?[0])
     }
     pub(super) fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_be_bytes(
-            self.take(2)?.try_into().expect("2 bytes"),
-        ))
+        Ok(u16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")))
     }
     pub(super) fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_be_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
+        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
     }
     pub(super) fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_be_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
+        Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
     /// version and flags of a full box.
     pub(super) fn full(&mut self) -> Result<(u8, u32)> {
@@ -299,10 +270,7 @@ impl<'a> Fields<'a> {
     pub(super) fn count(&mut self, entry_size: usize) -> Result<usize> {
         let n = self.u32()? as usize;
         if n.saturating_mul(entry_size) > self.data.len() - self.pos {
-            return Err(malformed(format!(
-                "{} box claims {n} entries but is too short",
-                self.name
-            )));
+            return Err(malformed(format!("{} box claims {n} entries but is too short", self.name)));
         }
         Ok(n)
     }
@@ -319,14 +287,7 @@ pub(super) fn timescale_duration(body: &[u8], name: &'static str) -> Result<(u32
         f.skip(8)?;
         let ts = f.u32()?;
         let d = f.u32()?;
-        Ok((
-            ts,
-            if d == u32::MAX {
-                u64::MAX
-            } else {
-                u64::from(d)
-            },
-        ))
+        Ok((ts, if d == u32::MAX { u64::MAX } else { u64::from(d) }))
     }
 }
 
@@ -358,10 +319,8 @@ fn parse_moov(moov: &[u8], fragmented: bool) -> Result<Mp4Info> {
     let trak = trak.ok_or_else(|| Error::unsupported("the MP4 has no video track"))?;
     let t = children(trak)?;
     let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
-    let (timescale, mdhd_duration) = timescale_duration(
-        child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?,
-        "mdhd",
-    )?;
+    let (timescale, mdhd_duration) =
+        timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
     let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
     let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
 
@@ -373,9 +332,7 @@ fn parse_moov(moov: &[u8], fragmented: bool) -> Result<Mp4Info> {
         return Err(malformed("stsd has no sample entry"));
     }
     let entries = children(&stsd[8..])?;
-    let (kind, entry) = *entries
-        .first()
-        .ok_or_else(|| malformed("stsd has no sample entry"))?;
+    let (kind, entry) = *entries.first().ok_or_else(|| malformed("stsd has no sample entry"))?;
     let codec = String::from_utf8_lossy(&kind).into_owned();
     let mut f = Fields::new(entry, "visual sample entry");
     f.skip(24)?;
@@ -410,9 +367,7 @@ fn parse_moov(moov: &[u8], fragmented: bool) -> Result<Mp4Info> {
         return Err(malformed("stbl without stsz"));
     };
     if fragmented && frame_count == 0 {
-        return Err(Error::unsupported(
-            "fragmented MP4 (samples in moof boxes) cannot be probed",
-        ));
+        return Err(Error::unsupported("fragmented MP4 (samples in moof boxes) cannot be probed"));
     }
     let sample_bytes = total_sample_bytes(&stbl)?;
 
@@ -463,18 +418,10 @@ fn parse_moov(moov: &[u8], fragmented: bool) -> Result<Mp4Info> {
         }
     }
     if duration_seconds <= 0.0 && timescale > 0 {
-        let d = if mdhd_duration == 0 || mdhd_duration == u64::MAX {
-            stts_total
-        } else {
-            mdhd_duration
-        };
+        let d = if mdhd_duration == 0 || mdhd_duration == u64::MAX { stts_total } else { mdhd_duration };
         duration_seconds = d as f64 / f64::from(timescale);
     }
-    let bitrate_kbps = if duration_seconds > 0.0 {
-        sample_bytes as f64 * 8.0 / duration_seconds / 1000.0
-    } else {
-        0.0
-    };
+    let bitrate_kbps = if duration_seconds > 0.0 { sample_bytes as f64 * 8.0 / duration_seconds / 1000.0 } else { 0.0 };
 
     Ok(Mp4Info {
         width,
@@ -562,21 +509,11 @@ pub(super) fn parse_colr(colr: &[u8]) -> Result<Option<ColorInfo>> {
         b"nclx" => {
             let (primaries, transfer, matrix) = (f.u16()?, f.u16()?, f.u16()?);
             let full_range = f.u8()? & 0x80 != 0;
-            Ok(Some(ColorInfo {
-                primaries,
-                transfer,
-                matrix,
-                full_range,
-            }))
+            Ok(Some(ColorInfo { primaries, transfer, matrix, full_range }))
         }
         b"nclc" => {
             let (primaries, transfer, matrix) = (f.u16()?, f.u16()?, f.u16()?);
-            Ok(Some(ColorInfo {
-                primaries,
-                transfer,
-                matrix,
-                full_range: false,
-            }))
+            Ok(Some(ColorInfo { primaries, transfer, matrix, full_range: false }))
         }
         _ => Ok(None), // ICC profiles: no code points
     }
@@ -605,9 +542,7 @@ fn avc_profile_name(profile_idc: u8, constraints: u8) -> String {
 
 /// H.264 level as "4.0", "3.1", or "1b".
 fn avc_level_name(level_idc: u8, profile_idc: u8, constraints: u8) -> String {
-    if level_idc == 9
-        || (level_idc == 11 && constraints & 0x10 != 0 && matches!(profile_idc, 66 | 77 | 88))
-    {
+    if level_idc == 9 || (level_idc == 11 && constraints & 0x10 != 0 && matches!(profile_idc, 66 | 77 | 88)) {
         return "1b".into();
     }
     format!("{}.{}", level_idc / 10, level_idc % 10)
@@ -668,15 +603,7 @@ fn matrix_name(v: u16) -> String {
 
 impl fmt::Display for Mp4Info {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "brand: {}",
-            if self.brand.is_empty() {
-                "(none)"
-            } else {
-                &self.brand
-            }
-        )?;
+        writeln!(f, "brand: {}", if self.brand.is_empty() { "(none)" } else { &self.brand })?;
         writeln!(f, "codec: {}", self.codec)?;
         if !self.profile.is_empty() {
             writeln!(f, "profile: {}", self.profile)?;
@@ -706,15 +633,7 @@ impl fmt::Display for Mp4Info {
             )?,
             None => writeln!(f, "colour: not signalled")?,
         }
-        writeln!(
-            f,
-            "faststart: {}",
-            if self.faststart {
-                "yes (moov before mdat)"
-            } else {
-                "no (moov after mdat)"
-            }
-        )?;
+        writeln!(f, "faststart: {}", if self.faststart { "yes (moov before mdat)" } else { "no (moov after mdat)" })?;
         write!(f, "file size: {} bytes", self.file_size)?;
         for (k, v) in &self.tags {
             write!(f, "\ntag {k}: {}", v.replace('\n', "\\n"))?;
@@ -748,17 +667,8 @@ mod tests {
         let mut w = Mp4Writer::new(Cursor::new(Vec::new()), track()).unwrap();
         for i in 0..frames {
             let mut data = 96u32.to_be_bytes().to_vec();
-            data.extend(std::iter::repeat_n(
-                if i % 10 == 0 { 0x65 } else { 0x41 },
-                96,
-            ));
-            w.write_packet(&Packet {
-                data,
-                pts: i,
-                dts: i,
-                keyframe: i % 10 == 0,
-            })
-            .unwrap();
+            data.extend(std::iter::repeat_n(if i % 10 == 0 { 0x65 } else { 0x41 }, 96));
+            w.write_packet(&Packet { data, pts: i, dts: i, keyframe: i % 10 == 0 }).unwrap();
         }
         w.finish().unwrap();
         w.into_inner().into_inner()
@@ -771,18 +681,8 @@ mod tests {
         assert_eq!(info.width, 320);
         assert_eq!(info.height, 240);
         assert_eq!(info.frame_count, 30);
-        assert_eq!(
-            info.fps,
-            Some(Rational {
-                num: 30000,
-                den: 1001
-            })
-        );
-        assert!(
-            (info.duration_seconds - 1.001).abs() < 1e-9,
-            "{}",
-            info.duration_seconds
-        );
+        assert_eq!(info.fps, Some(Rational { num: 30000, den: 1001 }));
+        assert!((info.duration_seconds - 1.001).abs() < 1e-9, "{}", info.duration_seconds);
         assert_eq!(info.codec, "avc1");
         assert_eq!(info.profile, "High");
         assert_eq!(info.level, "3.1");
@@ -794,10 +694,7 @@ mod tests {
         assert!((info.bitrate_kbps - 30.0 * 100.0 * 8.0 / 1.001 / 1000.0).abs() < 1e-6);
         let text = info.to_string();
         assert!(text.contains("width: 320\n"), "{text}");
-        assert!(
-            text.contains("colour: bt709 primaries, bt709 transfer, bt709 matrix, limited range"),
-            "{text}"
-        );
+        assert!(text.contains("colour: bt709 primaries, bt709 transfer, bt709 matrix, limited range"), "{text}");
         assert!(text.contains("fps: 30000/1001 (29.970)"), "{text}");
         assert!(text.contains("faststart: yes"), "{text}");
     }
@@ -849,13 +746,7 @@ mod tests {
         let mut w = Mp4Writer::new(Cursor::new(Vec::new()), track()).unwrap();
         let mut data = 4u32.to_be_bytes().to_vec();
         data.extend_from_slice(&[0x65, 1, 2, 3]);
-        w.write_packet(&Packet {
-            data,
-            pts: 0,
-            dts: 0,
-            keyframe: true,
-        })
-        .unwrap();
+        w.write_packet(&Packet { data, pts: 0, dts: 0, keyframe: true }).unwrap();
         let bytes = w.into_inner().into_inner();
         let e = probe_reader(Cursor::new(&bytes)).unwrap_err();
         assert!(e.to_string().contains("no moov box"), "{e}");
@@ -886,10 +777,7 @@ mod tests {
         assert_eq!(avc_level_name(40, 100, 0), "4.0");
         assert_eq!(avc_level_name(9, 100, 0), "1b");
         assert_eq!(avc_level_name(52, 100, 0), "5.2");
-        assert_eq!(
-            constant_rate(&[(59, 512), (1, 100)], 15360),
-            Some(Rational { num: 30, den: 1 })
-        );
+        assert_eq!(constant_rate(&[(59, 512), (1, 100)], 15360), Some(Rational { num: 30, den: 1 }));
         assert_eq!(constant_rate(&[(10, 512), (10, 256)], 15360), None);
         assert_eq!(constant_rate(&[], 15360), None);
     }

@@ -48,9 +48,7 @@ pub const MAX_FRAME_SECONDS: u32 = 3600;
 /// terms is at most [`MAX_FPS_DEN`] (4194304).
 pub fn check_fps(fps: crate::rational::Rational) -> Result<()> {
     if fps.num == 0 || fps.den == 0 {
-        return Err(Error::parameter(format!(
-            "frame rate must be positive, got {fps}"
-        )));
+        return Err(Error::parameter(format!("frame rate must be positive, got {fps}")));
     }
     let g = gcd(fps.num, fps.den);
     let (num, den) = (fps.num / g, fps.den / g);
@@ -78,7 +76,6 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
     a
 }
 
-
 /// Media timescale and per-frame duration for a frame rate `num/den`: `(num*m, den*m)` with the
 /// smallest `m >= 1` making the timescale at least 10000, as far as the timescale stays in
 /// `u32` and a frame within [`MAX_FRAME_TICKS`] ticks (slow rates: 1/3600 fps gets
@@ -90,4 +87,3 @@ pub(crate) fn media_timing(num: u32, den: u32) -> (u32, u32) {
     let m = want.min(u32::MAX / num).min(MAX_FRAME_TICKS / den).max(1);
     (num * m, den * m)
 }
-

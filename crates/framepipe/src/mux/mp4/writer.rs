@@ -29,9 +29,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use super::boxes::BoxBuf;
 use super::index::SampleIndex;
 use super::timing::check_fps;
+use crate::encode::Packet;
 use crate::error::{Error, IoContext, Result};
 use crate::mux::{Muxer, VideoTrack};
-use crate::encode::Packet;
 
 /// Size of the mdat header we write: 32-bit size 1, "mdat", 64-bit largesize.
 const MDAT_HEADER: u64 = 16;
@@ -68,7 +68,6 @@ fn mdat_header(total: u64) -> [u8; 16] {
     h
 }
 
-
 fn check_track(track: &VideoTrack) -> Result<()> {
     if track.width == 0 || track.height == 0 || track.width > 65535 || track.height > 65535 {
         return Err(Error::parameter(format!(
@@ -79,23 +78,14 @@ fn check_track(track: &VideoTrack) -> Result<()> {
     check_fps(track.fps)?;
     let avc = &track.avc;
     if avc.sps.is_empty() || avc.sps.len() > 31 {
-        return Err(Error::parameter(format!(
-            "H.264 config needs 1 to 31 SPS, got {}",
-            avc.sps.len()
-        )));
+        return Err(Error::parameter(format!("H.264 config needs 1 to 31 SPS, got {}", avc.sps.len())));
     }
     if avc.pps.is_empty() || avc.pps.len() > 255 {
-        return Err(Error::parameter(format!(
-            "H.264 config needs 1 to 255 PPS, got {}",
-            avc.pps.len()
-        )));
+        return Err(Error::parameter(format!("H.264 config needs 1 to 255 PPS, got {}", avc.pps.len())));
     }
-    if avc.sps.iter().any(|s| s.len() < 4 || s.len() > 65535)
-        || avc.pps.iter().any(|p| p.is_empty() || p.len() > 65535)
+    if avc.sps.iter().any(|s| s.len() < 4 || s.len() > 65535) || avc.pps.iter().any(|p| p.is_empty() || p.len() > 65535)
     {
-        return Err(Error::parameter(
-            "H.264 SPS/PPS of an invalid length (SPS needs at least 4 bytes)",
-        ));
+        return Err(Error::parameter("H.264 SPS/PPS of an invalid length (SPS needs at least 4 bytes)"));
     }
     if avc.sps[0][0] & 0x1f != 7 {
         return Err(Error::parameter(format!(
@@ -158,10 +148,8 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         // finish() reads the media data back to move it behind the moov: check now that the
         // output can be read (a File from File::create is write-only).
         let mut back = [0u8; 8];
-        let readable = out
-            .seek(SeekFrom::Start(base))
-            .and_then(|_| out.read_exact(&mut back))
-            .map(|_| back[..] == head[..8]);
+        let readable =
+            out.seek(SeekFrom::Start(base)).and_then(|_| out.read_exact(&mut back)).map(|_| back[..] == head[..8]);
         match readable {
             Ok(true) => {}
             Ok(false) | Err(_) => {
@@ -172,8 +160,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
                 ))
             }
         }
-        out.seek(SeekFrom::Start(base + head.len() as u64))
-            .ctx(|| "writing MP4 header".into())?;
+        out.seek(SeekFrom::Start(base + head.len() as u64)).ctx(|| "writing MP4 header".into())?;
         let index = SampleIndex::new(track.fps.num, track.fps.den);
         Ok(Mp4Writer {
             out,
@@ -239,12 +226,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
 
     /// Keep only the longest decode-order prefix with contiguous presentation times.
     fn trim_to_contiguous(&mut self) {
-        let k = self
-            .index
-            .contiguous_prefixes()
-            .last()
-            .copied()
-            .unwrap_or(0);
+        let k = self.index.contiguous_prefixes().last().copied().unwrap_or(0);
         if (k as u64) < self.index.len() {
             self.index = self.index.prefix(k);
             self.data_end = self.mdat_start + MDAT_HEADER + self.index.payload_len();
@@ -258,13 +240,8 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         let payload_start = self.mdat_start + MDAT_HEADER;
         let end = self.data_end;
         debug_assert_eq!(end - payload_start, self.index.payload_len());
-        let file_len = self
-            .out
-            .seek(SeekFrom::End(0))
-            .ctx(|| "finishing MP4: finding the end of the output".into())?;
-        let moov = self
-            .index
-            .moov_shifted(&self.track, &self.udta, payload_start);
+        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| "finishing MP4: finding the end of the output".into())?;
+        let moov = self.index.moov_shifted(&self.track, &self.udta, payload_start);
         let shift = moov.len() as u64;
 
         // 1. Make room: extend the output to end + shift by writing zeros, before moving
@@ -282,22 +259,15 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         let mut buf = vec![0u8; (end - payload_start).min(SHIFT_CHUNK as u64) as usize];
         let mut chunk_end = end;
         while chunk_end > payload_start {
-            let chunk_start = chunk_end
-                .saturating_sub(SHIFT_CHUNK as u64)
-                .max(payload_start);
+            let chunk_start = chunk_end.saturating_sub(SHIFT_CHUNK as u64).max(payload_start);
             let chunk = &mut buf[..(chunk_end - chunk_start) as usize];
-            let read = self
-                .out
-                .seek(SeekFrom::Start(chunk_start))
-                .and_then(|_| self.out.read_exact(chunk));
+            let read = self.out.seek(SeekFrom::Start(chunk_start)).and_then(|_| self.out.read_exact(chunk));
             match read {
                 // Nothing has moved yet: the moov can still go at the end.
                 Err(e) if chunk_end == end => return self.finish_moov_at_end(e),
                 r => r.ctx(ctx)?,
             }
-            self.out
-                .seek(SeekFrom::Start(chunk_start + shift))
-                .ctx(ctx)?;
+            self.out.seek(SeekFrom::Start(chunk_start + shift)).ctx(ctx)?;
             self.out.write_all(chunk).ctx(ctx)?;
             chunk_end = chunk_start;
         }
@@ -308,9 +278,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         let ctx = || "finishing MP4: writing the index".to_string();
         self.out.seek(SeekFrom::Start(self.mdat_start)).ctx(ctx)?;
         self.out.write_all(&moov).ctx(ctx)?;
-        self.out
-            .write_all(&mdat_header(file_len - (self.mdat_start + shift)))
-            .ctx(ctx)?;
+        self.out.write_all(&mdat_header(file_len - (self.mdat_start + shift))).ctx(ctx)?;
         self.out.seek(SeekFrom::Start(file_len)).ctx(ctx)?;
         self.out.flush().ctx(ctx)?;
         self.faststart = true;
@@ -327,23 +295,11 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
     /// Losing a few frames at the end beats losing the file.
     fn finish_moov_at_end(&mut self, extend_error: std::io::Error) -> Result<()> {
         let payload_start = self.mdat_start + MDAT_HEADER;
-        let ctx = |what: &str| {
-            format!(
-                "finishing MP4: no room to move the index to the front ({extend_error}), and {what}"
-            )
-        };
-        let file_len = self
-            .out
-            .seek(SeekFrom::End(0))
-            .ctx(|| ctx("finding the end of the output failed"))?;
+        let ctx =
+            |what: &str| format!("finishing MP4: no room to move the index to the front ({extend_error}), and {what}");
+        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| ctx("finding the end of the output failed"))?;
         let moov = self.index.moov(&self.track, &self.udta, payload_start);
-        let grow_error = match place_moov_after_samples(
-            &mut self.out,
-            self.mdat_start,
-            &self.index,
-            &moov,
-            file_len,
-        ) {
+        let grow_error = match place_moov_after_samples(&mut self.out, self.mdat_start, &self.index, &moov, file_len) {
             Ok(len) => {
                 self.finished_at_end(len);
                 return Ok(());
@@ -352,10 +308,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         };
 
         // Within the space the output has. Writing the moov may have grown it a little.
-        let file_len = self
-            .out
-            .seek(SeekFrom::End(0))
-            .ctx(|| ctx("finding the end of the output failed"))?;
+        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| ctx("finding the end of the output failed"))?;
         let fits = |idx: &SampleIndex| -> Option<Vec<u8>> {
             let moov = idx.moov(&self.track, &self.udta, payload_start);
             (payload_start + idx.payload_len() + moov.len() as u64 <= file_len).then_some(moov)
@@ -384,13 +337,12 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
                 grow_error,
             ));
         };
-        let len = place_moov_after_samples(&mut self.out, self.mdat_start, &idx, &moov, file_len)
-            .ctx(|| {
-                ctx(&format!(
-                    "writing it after frame {} failed (writing it after every frame failed with: {grow_error})",
-                    idx.len()
-                ))
-            })?;
+        let len = place_moov_after_samples(&mut self.out, self.mdat_start, &idx, &moov, file_len).ctx(|| {
+            ctx(&format!(
+                "writing it after frame {} failed (writing it after every frame failed with: {grow_error})",
+                idx.len()
+            ))
+        })?;
         self.data_end = payload_start + idx.payload_len();
         self.index = idx;
         self.finished_at_end(len);
@@ -493,10 +445,7 @@ impl<W: Read + Write + Seek> Muxer for Mp4Writer<W> {
             // again, the stream now has a hole: finish keeps only the frames before it.
             self.need_seek = true;
             self.interrupted = true;
-            return Err(Error::io(
-                format!("writing MP4 sample {n} ({} bytes)", packet.data.len()),
-                e,
-            ));
+            return Err(Error::io(format!("writing MP4 sample {n} ({} bytes)", packet.data.len()), e));
         }
         self.data_end += packet.data.len() as u64;
         self.bytes_written = self.data_end - self.base;
@@ -509,9 +458,7 @@ impl<W: Read + Write + Seek> Muxer for Mp4Writer<W> {
     fn finish(&mut self) -> Result<()> {
         match self.state {
             State::Finished => Ok(()),
-            State::Failed => Err(Error::parameter(
-                "MP4 writer: finish failed earlier; the output is incomplete",
-            )),
+            State::Failed => Err(Error::parameter("MP4 writer: finish failed earlier; the output is incomplete")),
             State::Writing => match self.finish_inner() {
                 Ok(()) => {
                     self.state = State::Finished;
@@ -529,7 +476,6 @@ impl<W: Read + Write + Seek> Muxer for Mp4Writer<W> {
         self.bytes_written
     }
 }
-
 
 #[cfg(test)]
 mod tests;

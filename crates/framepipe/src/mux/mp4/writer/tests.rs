@@ -2,10 +2,10 @@
 
 use super::*;
 use crate::encode::AvcConfig;
+use crate::encode::ColorInfo;
 use crate::h264::sps_format;
 use crate::mux::mp4::index::SampleIndex;
 use crate::mux::mp4::timing::*;
-use crate::encode::ColorInfo;
 use crate::rational::Rational;
 use std::io::Cursor;
 
@@ -13,33 +13,22 @@ use std::io::Cursor;
 pub(crate) fn test_avc() -> AvcConfig {
     AvcConfig {
         sps: vec![vec![
-            0x67, 0x64, 0x00, 0x0d, 0xac, 0xd9, 0x41, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03,
-            0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x42, 0x99, 0x60,
+            0x67, 0x64, 0x00, 0x0d, 0xac, 0xd9, 0x41, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00,
+            0x03, 0x03, 0xc0, 0xf1, 0x42, 0x99, 0x60,
         ]],
         pps: vec![vec![0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0]],
     }
 }
 
 pub(crate) fn test_track(fps: Rational) -> VideoTrack {
-    VideoTrack {
-        width: 320,
-        height: 240,
-        fps,
-        avc: test_avc(),
-        color: ColorInfo::BT709_LIMITED,
-    }
+    VideoTrack { width: 320, height: 240, fps, avc: test_avc(), color: ColorInfo::BT709_LIMITED }
 }
 
 fn packet(pts: i64, dts: i64, key: bool, len: usize) -> Packet {
     let mut data = ((len - 4) as u32).to_be_bytes().to_vec();
     data.push(if key { 0x65 } else { 0x41 });
     data.extend((0..len - 5).map(|i| (pts as u8).wrapping_mul(7).wrapping_add(i as u8)));
-    Packet {
-        data,
-        pts,
-        dts,
-        keyframe: key,
-    }
+    Packet { data, pts, dts, keyframe: key }
 }
 
 /// Find the first box with path `path` (e.g. ["moov","trak","mdia","minf","stbl","stts"])
@@ -49,10 +38,7 @@ pub(crate) fn find_box<'a>(data: &'a [u8], path: &[&str]) -> Option<&'a [u8]> {
     while i + 8 <= data.len() {
         let size = u32::from_be_bytes(data[i..i + 4].try_into().unwrap()) as usize;
         let (hdr, size) = if size == 1 {
-            (
-                16,
-                u64::from_be_bytes(data[i + 8..i + 16].try_into().unwrap()) as usize,
-            )
+            (16, u64::from_be_bytes(data[i + 8..i + 16].try_into().unwrap()) as usize)
         } else {
             (8, size)
         };
@@ -76,9 +62,7 @@ pub(crate) fn find_box<'a>(data: &'a [u8], path: &[&str]) -> Option<&'a [u8]> {
 }
 
 fn u32s(body: &[u8]) -> Vec<u32> {
-    body.chunks(4)
-        .map(|c| u32::from_be_bytes(c.try_into().unwrap()))
-        .collect()
+    body.chunks(4).map(|c| u32::from_be_bytes(c.try_into().unwrap())).collect()
 }
 
 const STBL: [&str; 5] = ["moov", "trak", "mdia", "minf", "stbl"];
@@ -110,11 +94,7 @@ fn top_level(file: &[u8]) -> Vec<(String, u64, u64)> {
         if size == 1 {
             size = u64::from_be_bytes(file[i + 8..i + 16].try_into().unwrap());
         }
-        v.push((
-            String::from_utf8_lossy(&file[i + 4..i + 8]).into_owned(),
-            i as u64,
-            size,
-        ));
+        v.push((String::from_utf8_lossy(&file[i + 4..i + 8]).into_owned(), i as u64, size));
         i += size as usize;
     }
     assert_eq!(i, file.len(), "boxes must tile the file exactly");
@@ -145,41 +125,9 @@ fn timescale_choice() {
 
 #[test]
 fn media_timing_is_exact_and_bounded_for_any_accepted_rate() {
-    let mut rates = vec![
-        (1u32, 1u32),
-        (u32::MAX, 1),
-        (u32::MAX, MAX_FPS_DEN),
-        (1, MAX_FPS_DEN),
-    ];
-    for num in [
-        1u32,
-        2,
-        3,
-        7,
-        24,
-        25,
-        30,
-        1000,
-        1001,
-        2997,
-        24000,
-        30000,
-        60000,
-        1 << 20,
-        4_000_000_007,
-    ] {
-        for den in [
-            1u32,
-            2,
-            7,
-            100,
-            1001,
-            3600,
-            65_537,
-            1 << 20,
-            MAX_FPS_DEN - 1,
-            MAX_FPS_DEN,
-        ] {
+    let mut rates = vec![(1u32, 1u32), (u32::MAX, 1), (u32::MAX, MAX_FPS_DEN), (1, MAX_FPS_DEN)];
+    for num in [1u32, 2, 3, 7, 24, 25, 30, 1000, 1001, 2997, 24000, 30000, 60000, 1 << 20, 4_000_000_007] {
+        for den in [1u32, 2, 7, 100, 1001, 3600, 65_537, 1 << 20, MAX_FPS_DEN - 1, MAX_FPS_DEN] {
             let r = Rational::new(num, den).unwrap();
             rates.push((r.num, r.den));
         }
@@ -187,23 +135,12 @@ fn media_timing_is_exact_and_bounded_for_any_accepted_rate() {
     for (num, den) in rates {
         let (ts, d) = media_timing(num, den);
         // One frame is exactly den/num seconds.
-        assert_eq!(
-            u64::from(ts) * u64::from(den),
-            u64::from(d) * u64::from(num),
-            "{num}/{den}"
-        );
+        assert_eq!(u64::from(ts) * u64::from(den), u64::from(d) * u64::from(num), "{num}/{den}");
         assert!(d <= MAX_FRAME_TICKS, "{num}/{den}: {d}");
         assert!(64 * u64::from(d) <= MAX_CTS_TICKS, "{num}/{den}");
-        assert!(
-            ts >= MIN_MEDIA_TIMESCALE.min(num) || d * 2 > MAX_FRAME_TICKS,
-            "{num}/{den}: {ts}"
-        );
+        assert!(ts >= MIN_MEDIA_TIMESCALE.min(num) || d * 2 > MAX_FRAME_TICKS, "{num}/{den}: {ts}");
         let at_most_1h = u64::from(den) <= 3600 * u64::from(num);
-        assert_eq!(
-            check_fps(Rational { num, den }).is_ok(),
-            at_most_1h,
-            "{num}/{den}"
-        );
+        assert_eq!(check_fps(Rational { num, den }).is_ok(), at_most_1h, "{num}/{den}");
     }
     // Bounds: at most an hour a frame...
     assert!(check_fps(Rational::new(1, 3600).unwrap()).is_ok());
@@ -217,18 +154,11 @@ fn media_timing_is_exact_and_bounded_for_any_accepted_rate() {
     assert!(matches!(e, Error::Parameter(_)));
     assert!(e.to_string().contains("at most 4194304"), "{e}");
     // Not in lowest terms: judged by the reduced fraction.
-    assert!(check_fps(Rational {
-        num: 2334,
-        den: 2 * MAX_FPS_DEN
-    })
-    .is_ok());
+    assert!(check_fps(Rational { num: 2334, den: 2 * MAX_FPS_DEN }).is_ok());
     assert!(check_fps(Rational { num: 0, den: 1 }).is_err());
-    let e = Mp4Writer::new(
-        Cursor::new(Vec::new()),
-        test_track(Rational::new(3, 5_000_000).unwrap()),
-    )
-    .err()
-    .expect("too slow a rate is refused before any packet");
+    let e = Mp4Writer::new(Cursor::new(Vec::new()), test_track(Rational::new(3, 5_000_000).unwrap()))
+        .err()
+        .expect("too slow a rate is refused before any packet");
     assert!(e.to_string().contains("too slow for MP4"), "{e}");
 }
 
@@ -300,15 +230,8 @@ fn movie_durations_cover_every_frame_at_any_rate() {
                 assert!(dur * num > (n as u128 - 1) * den * ts, "{what}");
                 assert!(dur >= 1, "{what}");
                 // Media duration: exact too.
-                assert_eq!(
-                    u128::from(t.media_duration) * num,
-                    n as u128 * den * u128::from(idx.timescale),
-                    "{what}"
-                );
-                assert_eq!(
-                    t.media_time,
-                    if bframes { 2 } else { 0 } * u64::from(idx.sample_duration)
-                );
+                assert_eq!(u128::from(t.media_duration) * num, n as u128 * den * u128::from(idx.timescale), "{what}");
+                assert_eq!(t.media_time, if bframes { 2 } else { 0 } * u64::from(idx.sample_duration));
             }
         }
     }
@@ -350,10 +273,7 @@ fn slow_rate_bframes_fit_the_composition_offset_limit() {
     w.finish().unwrap();
     let file = w.into_inner().into_inner();
     let ctts = u32s(stbl_box(&file, "ctts").unwrap());
-    assert_eq!(
-        ctts,
-        vec![0, 3, 1, 2 * 4_194_000, 1, 21 * 4_194_000, 19, 4_194_000]
-    );
+    assert_eq!(ctts, vec![0, 3, 1, 2 * 4_194_000, 1, 21 * 4_194_000, 19, 4_194_000]);
     let mdhd = find_box(&file, &["moov", "trak", "mdia", "mdhd"]).unwrap();
     assert_eq!(u32s(&mdhd[12..20]), vec![1165, 21 * 4_194_000]);
     let mvhd = find_box(&file, &["moov", "mvhd"]).unwrap();
@@ -418,19 +338,9 @@ fn ftyp_layout() {
 #[test]
 fn bframe_timestamps_stts_ctts_elst() {
     // x264-like pattern with 2 B-frames: decode order I P B B P B B, first dts -2.
-    let order = [
-        (0, -2, true),
-        (3, -1, false),
-        (1, 0, false),
-        (2, 1, false),
-        (6, 2, false),
-        (4, 3, false),
-        (5, 4, false),
-    ];
-    let packets: Vec<Packet> = order
-        .iter()
-        .map(|&(p, d, k)| packet(p, d, k, 100 + p as usize))
-        .collect();
+    let order =
+        [(0, -2, true), (3, -1, false), (1, 0, false), (2, 1, false), (6, 2, false), (4, 3, false), (5, 4, false)];
+    let packets: Vec<Packet> = order.iter().map(|&(p, d, k)| packet(p, d, k, 100 + p as usize)).collect();
     let file = write_file(Rational::new(30, 1).unwrap(), &packets);
     let boxes: Vec<String> = top_level(&file).into_iter().map(|b| b.0).collect();
     assert_eq!(boxes, ["ftyp", "moov", "mdat"]);
@@ -440,10 +350,7 @@ fn bframe_timestamps_stts_ctts_elst() {
     assert_eq!(stts, vec![0, 1, 7, dur]);
     let ctts = u32s(stbl_box(&file, "ctts").unwrap());
     // offsets pts-dts: 2,4,1,1,4,1,1
-    assert_eq!(
-        ctts,
-        vec![0, 5, 1, 2 * dur, 1, 4 * dur, 2, dur, 1, 4 * dur, 2, dur]
-    );
+    assert_eq!(ctts, vec![0, 5, 1, 2 * dur, 1, 4 * dur, 2, dur, 1, 4 * dur, 2, dur]);
     let elst = u32s(find_box(&file, &["moov", "trak", "edts", "elst"]).unwrap());
     // 7 frames at 30 fps = 233.33 ms -> 233; media_time = shift of 2 frames.
     assert_eq!(elst, vec![0, 1, 233, 2 * dur, 0x0001_0000]);
@@ -461,10 +368,7 @@ fn bframe_timestamps_stts_ctts_elst() {
     // sizes
     let stsz = u32s(stbl_box(&file, "stsz").unwrap());
     assert_eq!(&stsz[..3], &[0, 0, 7]);
-    assert_eq!(
-        &stsz[3..],
-        &order.iter().map(|o| 100 + o.0 as u32).collect::<Vec<_>>()[..]
-    );
+    assert_eq!(&stsz[3..], &order.iter().map(|o| 100 + o.0 as u32).collect::<Vec<_>>()[..]);
 }
 
 #[test]
@@ -475,10 +379,7 @@ fn no_bframes_no_ctts_no_stss_and_chunks() {
     assert!(stbl_box(&file, "ctts").is_none());
     assert!(stbl_box(&file, "stss").is_none());
     assert_eq!(u32s(stbl_box(&file, "stts").unwrap()), vec![0, 1, 65, 334]);
-    assert_eq!(
-        u32s(stbl_box(&file, "stsc").unwrap()),
-        vec![0, 2, 1, 30, 1, 3, 5, 1]
-    );
+    assert_eq!(u32s(stbl_box(&file, "stsc").unwrap()), vec![0, 2, 1, 30, 1, 3, 5, 1]);
     let stco = u32s(stbl_box(&file, "stco").unwrap());
     let tl = top_level(&file);
     let (_, mdat_at, mdat_size) = tl[2].clone();
@@ -486,14 +387,8 @@ fn no_bframes_no_ctts_no_stss_and_chunks() {
     let payload = mdat_at as u32 + 16;
     assert_eq!(stco, vec![0, 3, payload, payload + 1500, payload + 3000]);
     // the samples really are where stco says
-    assert_eq!(
-        &file[payload as usize..payload as usize + 50],
-        &packets[0].data[..]
-    );
-    assert_eq!(
-        &file[payload as usize + 3000 + 50..payload as usize + 3100],
-        &packets[61].data[..]
-    );
+    assert_eq!(&file[payload as usize..payload as usize + 50], &packets[0].data[..]);
+    assert_eq!(&file[payload as usize + 3000 + 50..payload as usize + 3100], &packets[61].data[..]);
     assert_eq!(&file[file.len() - 50..], &packets[64].data[..]);
     // elst media_time 0, duration 65/30 s
     let elst = u32s(find_box(&file, &["moov", "trak", "edts", "elst"]).unwrap());
@@ -518,12 +413,7 @@ fn sample_entry_avcc_colr_pasp() {
     let file = write_file(Rational::new(25, 1).unwrap(), &[packet(0, 0, true, 30)]);
     let avc1 = stbl_box(&file, "stsd")
         .map(|_| ())
-        .and_then(|_| {
-            find_box(
-                &file,
-                &["moov", "trak", "mdia", "minf", "stbl", "stsd", "avc1"],
-            )
-        })
+        .and_then(|_| find_box(&file, &["moov", "trak", "mdia", "minf", "stbl", "stsd", "avc1"]))
         .unwrap();
     assert_eq!(&avc1[24..28], &[1, 64, 0, 240]); // width, height
     assert_eq!(u32s(&avc1[28..36]), vec![0x0048_0000, 0x0048_0000]);
@@ -545,21 +435,13 @@ fn sample_entry_avcc_colr_pasp() {
     assert_eq!(&hdlr[8..12], b"vide");
     assert_eq!(&hdlr[24..], b"VideoHandler\0");
     let url = find_box(&file, &["moov", "trak", "mdia", "minf", "dinf", "dref"]).unwrap();
-    assert_eq!(
-        &url[8..],
-        &[0, 0, 0, 12, b'u', b'r', b'l', b' ', 0, 0, 0, 1]
-    );
+    assert_eq!(&url[8..], &[0, 0, 0, 12, b'u', b'r', b'l', b' ', 0, 0, 0, 1]);
 }
 
 #[test]
 fn full_range_colr_bit() {
     let mut track = test_track(Rational::new(25, 1).unwrap());
-    track.color = ColorInfo {
-        primaries: 9,
-        transfer: 16,
-        matrix: 9,
-        full_range: true,
-    };
+    track.color = ColorInfo { primaries: 9, transfer: 16, matrix: 9, full_range: true };
     let mut w = Mp4Writer::new(Cursor::new(Vec::new()), track).unwrap();
     w.write_packet(&packet(0, 0, true, 30)).unwrap();
     w.finish().unwrap();
@@ -573,10 +455,7 @@ fn sps_format_parsing() {
     assert_eq!(sps_format(&test_avc().sps[0]), Some((1, 0, 0)));
     // High 10 4:2:2: profile 122, sps_id 0 ('1'), chroma 2 ('011'), luma 2 ('011'), chroma 2 ('011')
     // bits: 1 011 011 011 -> 1011 0110 11xx xxxx
-    assert_eq!(
-        sps_format(&[0x67, 122, 0, 40, 0b1011_0110, 0b1100_0000]),
-        Some((2, 2, 2))
-    );
+    assert_eq!(sps_format(&[0x67, 122, 0, 40, 0b1011_0110, 0b1100_0000]), Some((2, 2, 2)));
     assert_eq!(sps_format(&[0x67, 66, 0, 30, 0xff]), None);
     assert_eq!(sps_format(&[0x67, 100]), None);
 }
@@ -587,12 +466,7 @@ fn co64_when_offsets_exceed_u32() {
     let track = test_track(Rational::new(1, 1).unwrap());
     let mut idx = SampleIndex::new(1, 1);
     for i in 0..3 {
-        let p = Packet {
-            data: vec![],
-            pts: i,
-            dts: i,
-            keyframe: i == 0,
-        };
+        let p = Packet { data: vec![], pts: i, dts: i, keyframe: i == 0 };
         idx.push(&p);
     }
     idx.sizes = vec![2_000_000_000; 3];
@@ -606,10 +480,7 @@ fn co64_when_offsets_exceed_u32() {
     assert!(find_box(&moov, &[&STBL[..], &["stco"]].concat()).is_none());
     let co64 = find_box(&moov, &[&STBL[..], &["co64"]].concat()).unwrap();
     assert_eq!(&co64[4..8], &3u32.to_be_bytes());
-    let offs: Vec<u64> = co64[8..]
-        .chunks(8)
-        .map(|c| u64::from_be_bytes(c.try_into().unwrap()))
-        .collect();
+    let offs: Vec<u64> = co64[8..].chunks(8).map(|c| u64::from_be_bytes(c.try_into().unwrap())).collect();
     assert_eq!(offs, vec![48, 3_000_000_048, 6_000_000_048]);
 
     // The faststart size iteration: just below the threshold unshifted, above it shifted.
@@ -619,10 +490,7 @@ fn co64_when_offsets_exceed_u32() {
     assert!(find_box(&unshifted, &[&STBL[..], &["stco"]].concat()).is_some());
     let shifted = idx.moov_shifted(&track, &[], 48);
     let co64 = find_box(&shifted, &[&STBL[..], &["co64"]].concat()).unwrap();
-    let offs: Vec<u64> = co64[8..]
-        .chunks(8)
-        .map(|c| u64::from_be_bytes(c.try_into().unwrap()))
-        .collect();
+    let offs: Vec<u64> = co64[8..].chunks(8).map(|c| u64::from_be_bytes(c.try_into().unwrap())).collect();
     let s = shifted.len() as u64;
     assert_eq!(offs, vec![48 + s, 2_000_000_048 + s, limit - 100 + s]);
     assert_eq!(shifted.len(), unshifted.len() + 12);
@@ -633,12 +501,7 @@ fn large_durations_use_version_1() {
     let track = test_track(Rational::new(1, 100_000).unwrap());
     let mut idx = SampleIndex::new(1, 100_000);
     for i in 0..50 {
-        idx.push(&Packet {
-            data: vec![0; 8],
-            pts: i,
-            dts: i,
-            keyframe: true,
-        });
+        idx.push(&Packet { data: vec![0; 8], pts: i, dts: i, keyframe: true });
     }
     let t = idx.timing();
     assert_eq!(t.movie_duration, 50 * 100_000 * 1000);
@@ -659,51 +522,22 @@ fn large_durations_use_version_1() {
 
 #[test]
 fn timestamp_validation() {
-    let mut w = Mp4Writer::new(
-        Cursor::new(Vec::new()),
-        test_track(Rational::new(30, 1).unwrap()),
-    )
-    .unwrap();
-    assert!(matches!(
-        w.write_packet(&packet(i64::MAX, i64::MIN, true, 10)),
-        Err(Error::Parameter(_))
-    ));
-    assert!(matches!(
-        w.write_packet(&packet(i64::MAX, i64::MAX - 1, true, 10)),
-        Err(Error::Parameter(_))
-    ));
-    assert!(matches!(
-        w.write_packet(&packet(-1, -1, true, 10)),
-        Err(Error::Parameter(_))
-    ));
-    assert!(matches!(
-        w.write_packet(&packet(0, 1, true, 10)),
-        Err(Error::Parameter(_))
-    ));
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    assert!(matches!(w.write_packet(&packet(i64::MAX, i64::MIN, true, 10)), Err(Error::Parameter(_))));
+    assert!(matches!(w.write_packet(&packet(i64::MAX, i64::MAX - 1, true, 10)), Err(Error::Parameter(_))));
+    assert!(matches!(w.write_packet(&packet(-1, -1, true, 10)), Err(Error::Parameter(_))));
+    assert!(matches!(w.write_packet(&packet(0, 1, true, 10)), Err(Error::Parameter(_))));
     w.write_packet(&packet(0, -2, true, 10)).unwrap();
     w.write_packet(&packet(3, -1, false, 10)).unwrap();
     // dts not increasing
-    assert!(matches!(
-        w.write_packet(&packet(1, -1, false, 10)),
-        Err(Error::Parameter(_))
-    ));
+    assert!(matches!(w.write_packet(&packet(1, -1, false, 10)), Err(Error::Parameter(_))));
     // duplicate pts
     let e = w.write_packet(&packet(3, 0, false, 10)).unwrap_err();
     assert!(e.to_string().contains("already used"), "{e}");
     // not AVCC
-    let bad = Packet {
-        data: vec![0, 0, 0, 1, 0x41, 1, 2, 3],
-        pts: 1,
-        dts: 0,
-        keyframe: false,
-    };
+    let bad = Packet { data: vec![0, 0, 0, 1, 0x41, 1, 2, 3], pts: 1, dts: 0, keyframe: false };
     assert!(matches!(w.write_packet(&bad), Err(Error::Parameter(_))));
-    let empty = Packet {
-        data: vec![],
-        pts: 1,
-        dts: 0,
-        keyframe: false,
-    };
+    let empty = Packet { data: vec![], pts: 1, dts: 0, keyframe: false };
     assert!(matches!(w.write_packet(&empty), Err(Error::Parameter(_))));
     w.write_packet(&packet(1, 0, false, 10)).unwrap();
     w.write_packet(&packet(2, 1, false, 10)).unwrap();
@@ -720,22 +554,13 @@ fn timestamp_validation() {
 fn bad_tracks_rejected() {
     let mut t = test_track(Rational::new(30, 1).unwrap());
     t.width = 70000;
-    assert!(matches!(
-        Mp4Writer::new(Cursor::new(Vec::new()), t),
-        Err(Error::Parameter(_))
-    ));
+    assert!(matches!(Mp4Writer::new(Cursor::new(Vec::new()), t), Err(Error::Parameter(_))));
     let mut t = test_track(Rational::new(30, 1).unwrap());
     t.avc.pps.clear();
-    assert!(matches!(
-        Mp4Writer::new(Cursor::new(Vec::new()), t),
-        Err(Error::Parameter(_))
-    ));
+    assert!(matches!(Mp4Writer::new(Cursor::new(Vec::new()), t), Err(Error::Parameter(_))));
     let mut t = test_track(Rational::new(30, 1).unwrap());
     t.avc.sps[0] = vec![0, 0, 0, 1, 0x67];
-    assert!(matches!(
-        Mp4Writer::new(Cursor::new(Vec::new()), t),
-        Err(Error::Parameter(_))
-    ));
+    assert!(matches!(Mp4Writer::new(Cursor::new(Vec::new()), t), Err(Error::Parameter(_))));
     let mut t = test_track(Rational::new(30, 1).unwrap());
     t.width = 8192;
     t.height = 8192;
@@ -744,14 +569,10 @@ fn bad_tracks_rejected() {
 
 #[test]
 fn write_only_file_is_rejected_up_front() {
-    let path =
-        std::env::temp_dir().join(format!("framepipe-mp4-wo-{}.mp4", std::process::id()));
-    let e = Mp4Writer::new(
-        std::fs::File::create(&path).unwrap(),
-        test_track(Rational::new(30, 1).unwrap()),
-    )
-    .err()
-    .expect("write-only output must be rejected");
+    let path = std::env::temp_dir().join(format!("framepipe-mp4-wo-{}.mp4", std::process::id()));
+    let e = Mp4Writer::new(std::fs::File::create(&path).unwrap(), test_track(Rational::new(30, 1).unwrap()))
+        .err()
+        .expect("write-only output must be rejected");
     assert!(matches!(e, Error::Parameter(_)));
     assert!(e.to_string().contains("readable"), "{e}");
     let mut w = Mp4Writer::create(&path, test_track(Rational::new(30, 1).unwrap())).unwrap();
@@ -783,12 +604,7 @@ struct Limited {
     efbig: bool,
 }
 fn limited(limit: u64) -> Limited {
-    Limited {
-        inner: Cursor::new(Vec::new()),
-        limit,
-        fail_next: false,
-        efbig: false,
-    }
+    Limited { inner: Cursor::new(Vec::new()), limit, fail_next: false, efbig: false }
 }
 impl Read for Limited {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -825,8 +641,7 @@ impl Write for Limited {
 fn partial_sample_is_dropped_at_finish() {
     // 10 samples of 1000 bytes fit; the 11th fails half-way.
     let limit = 48 + 10 * 1000 + 500;
-    let mut w =
-        Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..10 {
         w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
     }
@@ -839,26 +654,19 @@ fn partial_sample_is_dropped_at_finish() {
     assert!(w.is_faststart());
     let file = w.into_inner().inner.into_inner();
     let tl = top_level(&file);
-    assert_eq!(
-        tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(),
-        ["ftyp", "moov", "mdat"]
-    );
+    assert_eq!(tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["ftyp", "moov", "mdat"]);
     assert_eq!(u32s(stbl_box(&file, "stsz").unwrap())[2], 10);
     let stco = u32s(stbl_box(&file, "stco").unwrap());
     assert_eq!(stco[1], 1);
     let payload = tl[2].1 as usize + 16;
     assert_eq!(stco[2] as usize, payload);
-    assert_eq!(
-        &file[payload + 9000..payload + 10000],
-        &packet(9, 9, false, 1000).data[..]
-    );
+    assert_eq!(&file[payload + 9000..payload + 10000], &packet(9, 9, false, 1000).data[..]);
 }
 
 #[test]
 fn full_disk_falls_back_to_moov_at_end() {
     let limit = 48 + 10 * 1000 + 500;
-    let mut w =
-        Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..10 {
         w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
     }
@@ -873,10 +681,7 @@ fn full_disk_falls_back_to_moov_at_end() {
     let file = w.into_inner().inner.into_inner();
     assert_eq!(written, file.len() as u64);
     let tl = top_level(&file);
-    assert_eq!(
-        tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(),
-        ["ftyp", "mdat", "moov"]
-    );
+    assert_eq!(tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["ftyp", "mdat", "moov"]);
     assert_eq!(tl[1].2, 16 + 10_000);
     let stco = u32s(stbl_box(&file, "stco").unwrap());
     assert_eq!(stco[2], 48);
@@ -888,30 +693,20 @@ fn partial_sample_space_is_reused_for_the_index() {
     // The failed sample left 4000 bytes: enough room to move the moov to the front without
     // growing the output, even though the disk stays full.
     let limit = 48 + 10 * 1000 + 4000;
-    let mut w =
-        Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..10 {
         w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
     }
-    assert!(w
-        .write_packet(&packet(10, 10, false, 5000))
-        .unwrap_err()
-        .is_disk_full());
+    assert!(w.write_packet(&packet(10, 10, false, 5000)).unwrap_err().is_disk_full());
     w.finish().unwrap();
     assert!(w.is_faststart());
     let file = w.into_inner().inner.into_inner();
     assert_eq!(file.len() as u64, limit);
     let tl = top_level(&file);
-    assert_eq!(
-        tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(),
-        ["ftyp", "moov", "mdat"]
-    );
+    assert_eq!(tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["ftyp", "moov", "mdat"]);
     let payload = tl[2].1 as usize + 16;
     assert_eq!(u32s(stbl_box(&file, "stco").unwrap())[2] as usize, payload);
-    assert_eq!(
-        &file[payload + 9000..payload + 10000],
-        &packet(9, 9, false, 1000).data[..]
-    );
+    assert_eq!(&file[payload + 9000..payload + 10000], &packet(9, 9, false, 1000).data[..]);
 }
 
 #[test]
@@ -919,8 +714,7 @@ fn full_disk_at_finish_drops_the_last_frame() {
     // Every sample fits exactly, nothing failed while writing, and the disk is full at
     // finish: the last sample's space holds the index instead.
     let limit = 48 + 5 * 1000;
-    let mut w =
-        Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..5 {
         w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
     }
@@ -940,8 +734,7 @@ fn full_disk_at_finish_drops_the_last_frame() {
 fn full_disk_everywhere_is_an_io_error() {
     // Samples too small to make room for the index, even all of them together.
     let limit = 48 + 5 * 100;
-    let mut w =
-        Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..5 {
         w.write_packet(&packet(i, i, i == 0, 100)).unwrap();
     }
@@ -951,17 +744,13 @@ fn full_disk_everywhere_is_an_io_error() {
     assert_eq!(w.frames(), 0);
     assert!(w.finish().is_err());
     assert_eq!(w.frames(), 0);
-    assert!(matches!(
-        w.write_packet(&packet(5, 5, false, 10)),
-        Err(Error::Parameter(_))
-    ));
+    assert!(matches!(w.write_packet(&packet(5, 5, false, 10)), Err(Error::Parameter(_))));
 }
 
 #[test]
 fn retry_after_failed_write_continues_cleanly() {
     let limit = 48 + 3 * 100 + 50;
-    let mut w =
-        Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..3 {
         w.write_packet(&packet(i, i, true, 100)).unwrap();
     }
@@ -974,10 +763,7 @@ fn retry_after_failed_write_continues_cleanly() {
     let tl = top_level(&file);
     let payload = tl[2].1 as usize + 16;
     for i in 0..5 {
-        assert_eq!(
-            &file[payload + i * 100..payload + (i + 1) * 100],
-            &packet(i as i64, i as i64, true, 100).data[..]
-        );
+        assert_eq!(&file[payload + i * 100..payload + (i + 1) * 100], &packet(i as i64, i as i64, true, 100).data[..]);
     }
 }
 
@@ -1001,11 +787,7 @@ fn stale_longer_output_is_covered() {
 #[test]
 fn large_shift_moves_many_chunks() {
     // Payload bigger than the 4 MiB shift buffer: check every byte lands right.
-    let mut w = Mp4Writer::new(
-        Cursor::new(Vec::new()),
-        test_track(Rational::new(30, 1).unwrap()),
-    )
-    .unwrap();
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(Rational::new(30, 1).unwrap())).unwrap();
     let mut expect = Vec::new();
     for i in 0..10 {
         let p = packet(i, i, i % 5 == 0, 1_000_003);
@@ -1027,28 +809,19 @@ fn bframe_stamps(groups: i64) -> Vec<(i64, i64)> {
     for g in 0..groups {
         pts.extend([4 * g + 4, 4 * g + 2, 4 * g + 1, 4 * g + 3]);
     }
-    pts.into_iter()
-        .enumerate()
-        .map(|(i, p)| (p, i as i64 - 2))
-        .collect()
+    pts.into_iter().enumerate().map(|(i, p)| (p, i as i64 - 2)).collect()
 }
 
 /// Packets of uneven sizes for the given timestamps; a keyframe every 16 frames.
 fn sweep_packets(stamps: &[(i64, i64)]) -> Vec<Packet> {
-    stamps
-        .iter()
-        .enumerate()
-        .map(|(i, &(p, d))| packet(p, d, p % 16 == 0, 200 + (i * 7919) % 1500))
-        .collect()
+    stamps.iter().enumerate().map(|(i, &(p, d))| packet(p, d, p % 16 == 0, 200 + (i * 7919) % 1500)).collect()
 }
 
 /// Expand a stts/ctts body into one value per sample.
 fn expand_runs(body: &[u8]) -> Vec<u32> {
     let v = u32s(body);
     let n = v[1] as usize;
-    (0..n)
-        .flat_map(|e| std::iter::repeat_n(v[3 + 2 * e], v[2 + 2 * e] as usize))
-        .collect()
+    (0..n).flat_map(|e| std::iter::repeat_n(v[3 + 2 * e], v[2 + 2 * e] as usize)).collect()
 }
 
 /// Everything a finished output must satisfy: its boxes tile it, our reader finds
@@ -1080,19 +853,14 @@ fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32))
     let stsc = u32s(stbl_box(file, "stsc").unwrap());
     let offsets: Vec<u64> = match stbl_box(file, "stco") {
         Some(b) => u32s(b)[2..].iter().map(|&o| u64::from(o)).collect(),
-        None => stbl_box(file, "co64").unwrap()[8..]
-            .chunks(8)
-            .map(|c| u64::from_be_bytes(c.try_into().unwrap()))
-            .collect(),
+        None => {
+            stbl_box(file, "co64").unwrap()[8..].chunks(8).map(|c| u64::from_be_bytes(c.try_into().unwrap())).collect()
+        }
     };
     let mut per_chunk = Vec::new();
     for e in 0..stsc[1] as usize {
         let first = stsc[2 + 3 * e] as usize;
-        let next = if e + 1 < stsc[1] as usize {
-            stsc[2 + 3 * (e + 1)] as usize
-        } else {
-            offsets.len() + 1
-        };
+        let next = if e + 1 < stsc[1] as usize { stsc[2 + 3 * (e + 1)] as usize } else { offsets.len() + 1 };
         per_chunk.extend(std::iter::repeat_n(stsc[3 + 3 * e] as usize, next - first));
     }
     assert_eq!(per_chunk.len(), offsets.len());
@@ -1101,11 +869,7 @@ fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32))
         let mut at = off as usize;
         for _ in 0..per_chunk[c] {
             assert_eq!(sizes[s] as usize, kept[s].data.len());
-            assert_eq!(
-                &file[at..at + sizes[s] as usize],
-                &kept[s].data[..],
-                "sample {s}"
-            );
+            assert_eq!(&file[at..at + sizes[s] as usize], &kept[s].data[..], "sample {s}");
             at += sizes[s] as usize;
             s += 1;
         }
@@ -1115,27 +879,19 @@ fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32))
     // Timestamps: decode times and composition offsets as written, pts contiguous.
     let dur = i64::from(media_timing(fps.0, fps.1).1);
     let deltas = expand_runs(stbl_box(file, "stts").unwrap());
-    let ctts = stbl_box(file, "ctts")
-        .map(expand_runs)
-        .unwrap_or(vec![0; k]);
+    let ctts = stbl_box(file, "ctts").map(expand_runs).unwrap_or(vec![0; k]);
     assert_eq!((deltas.len(), ctts.len()), (k, k));
     let mut dts = 0i64;
     let mut pts: Vec<i64> = Vec::new();
     for (i, p) in kept.iter().enumerate() {
         assert_eq!(dts, (p.dts - kept[0].dts) * dur, "dts of sample {i}");
-        assert_eq!(
-            i64::from(ctts[i]),
-            (p.pts - p.dts) * dur,
-            "cts of sample {i}"
-        );
+        assert_eq!(i64::from(ctts[i]), (p.pts - p.dts) * dur, "cts of sample {i}");
         pts.push(p.pts);
         dts += i64::from(deltas[i]);
     }
     pts.sort_unstable();
     assert!(pts.windows(2).all(|w| w[1] == w[0] + 1), "pts {pts:?}");
-    let want_keys: Vec<u32> = (1..=k as u32)
-        .filter(|&i| kept[i as usize - 1].keyframe)
-        .collect();
+    let want_keys: Vec<u32> = (1..=k as u32).filter(|&i| kept[i as usize - 1].keyframe).collect();
     match stbl_box(file, "stss") {
         Some(b) => assert_eq!(&u32s(b)[2..], &want_keys[..]),
         None => assert_eq!(want_keys.len(), k),
@@ -1196,10 +952,7 @@ fn cap_sweep(packets: &[Packet], fps: (u32, u32), step: u64) -> [u32; 3] {
             Err(e) => {
                 assert!(e.is_disk_full(), "cap {cap}: {e}");
                 assert_eq!(w.frames(), 0, "cap {cap}");
-                assert!(
-                    cap < min_ok,
-                    "cap {cap}: finish failed although frame 0 fits: {e}"
-                );
+                assert!(cap < min_ok, "cap {cap}: finish failed although frame 0 fits: {e}");
                 counts[2] += 1;
             }
         }
@@ -1215,20 +968,13 @@ fn disk_full_at_any_point_bframes() {
     packets.iter().for_each(|p| idx.push(p));
     assert_eq!(idx.contiguous_prefixes(), vec![1, 5, 9, 13, 17, 21]);
     assert_eq!(idx.prefix(9).timestamps(), idx.timestamps()[..9]);
-    assert_eq!(
-        idx.prefix(9)
-            .moov(&test_track(Rational::new(30, 1).unwrap()), &[], 48),
-        {
-            let mut nine = SampleIndex::new(30, 1);
-            packets[..9].iter().for_each(|p| nine.push(p));
-            nine.moov(&test_track(Rational::new(30, 1).unwrap()), &[], 48)
-        }
-    );
+    assert_eq!(idx.prefix(9).moov(&test_track(Rational::new(30, 1).unwrap()), &[], 48), {
+        let mut nine = SampleIndex::new(30, 1);
+        packets[..9].iter().for_each(|p| nine.push(p));
+        nine.moov(&test_track(Rational::new(30, 1).unwrap()), &[], 48)
+    });
     let [fast, at_end, failed] = cap_sweep(&packets, (30, 1), 1);
-    assert!(
-        fast > 0 && at_end > 1000 && failed > 0,
-        "{fast} {at_end} {failed}"
-    );
+    assert!(fast > 0 && at_end > 1000 && failed > 0, "{fast} {at_end} {failed}");
 }
 
 #[test]
@@ -1236,16 +982,9 @@ fn disk_full_at_any_point_long_track() {
     // More than one chunk (30 per chunk at 30 fps), no B-frames; NTSC rate with B-frames.
     let stamps: Vec<(i64, i64)> = (0..95).map(|i| (i, i)).collect();
     let [fast, at_end, failed] = cap_sweep(&sweep_packets(&stamps), (30, 1), 7);
-    assert!(
-        fast > 0 && at_end > 1000 && failed > 0,
-        "{fast} {at_end} {failed}"
-    );
-    let [fast, at_end, failed] =
-        cap_sweep(&sweep_packets(&bframe_stamps(20)), (30000, 1001), 5);
-    assert!(
-        fast > 0 && at_end > 1000 && failed > 0,
-        "{fast} {at_end} {failed}"
-    );
+    assert!(fast > 0 && at_end > 1000 && failed > 0, "{fast} {at_end} {failed}");
+    let [fast, at_end, failed] = cap_sweep(&sweep_packets(&bframe_stamps(20)), (30000, 1001), 5);
+    assert!(fast > 0 && at_end > 1000 && failed > 0, "{fast} {at_end} {failed}");
 }
 
 #[test]
@@ -1253,14 +992,8 @@ fn interrupted_stream_keeps_contiguous_prefix() {
     // A write fails after P4 B2 (dts order I0 P4 B2 | b1 ...): frames 0, 4, 2 would leave
     // holes at 1 and 3, so only I0 stays, even though finish has room for everything.
     let packets = sweep_packets(&bframe_stamps(2));
-    let cap = 48
-        + packets[..3]
-            .iter()
-            .map(|p| p.data.len() as u64)
-            .sum::<u64>()
-        + 10;
-    let mut w =
-        Mp4Writer::new(limited(cap), test_track(Rational::new(30, 1).unwrap())).unwrap();
+    let cap = 48 + packets[..3].iter().map(|p| p.data.len() as u64).sum::<u64>() + 10;
+    let mut w = Mp4Writer::new(limited(cap), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for p in &packets[..3] {
         w.write_packet(p).unwrap();
     }
@@ -1274,11 +1007,7 @@ fn interrupted_stream_keeps_contiguous_prefix() {
     check_finished(&file, 1, &packets, (30, 1));
 
     // The same cut with no failed write: everything is kept unless told otherwise.
-    let mut w = Mp4Writer::new(
-        Cursor::new(Vec::new()),
-        test_track(Rational::new(30, 1).unwrap()),
-    )
-    .unwrap();
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for p in &packets[..7] {
         w.write_packet(p).unwrap();
     }
@@ -1355,11 +1084,7 @@ fn failing_index_write_is_an_error() {
         }
     }
     let limit = 48 + 5 * 1000 + 10;
-    let mut w = Mp4Writer::new(
-        Broken(limited(limit), 1),
-        test_track(Rational::new(30, 1).unwrap()),
-    )
-    .unwrap();
+    let mut w = Mp4Writer::new(Broken(limited(limit), 1), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..5 {
         w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
     }
