@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import _native
 from .display import Video
 from .errors import (
+    DecodeError,
     EncoderError,
     FramepipeError,
     FramepipeWarning,
@@ -25,8 +26,15 @@ __version__ = _native.__version__
 
 
 def probe(path) -> dict:
-    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour,
-    tags (title, artist, encoder, ...)."""
+    """Describe an MP4 or animated GIF file (told apart by its content, not its name).
+
+    Both: ``format`` ("mp4" or "gif"), ``width``, ``height``, ``frame_count``, ``duration`` (s),
+    ``codec``, ``file_size``. MP4: ``fps`` as (num, den), ``profile``, ``level``, ``color``,
+    ``faststart``, ``keyframes``, ``tags`` (title, artist, encoder, ...), and for a file cut
+    short, ``truncated`` with ``frames_present`` (frames whose data the file holds; a whole file
+    has all ``frame_count``) and ``missing_bytes``. GIF: ``version``, ``loop`` (0 = forever).
+    A file that is neither raises :class:`DecodeError`.
+    """
     return _native.probe(path)
 
 
@@ -39,6 +47,7 @@ __all__ = [
     "probe",
     "FramepipeError",
     "ParameterError",
+    "DecodeError",
     "WriterClosedError",
     "UnsupportedError",
     "EncoderError",

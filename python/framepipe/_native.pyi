@@ -54,8 +54,8 @@ def output_format(path: str | PathLike[str]) -> str:
     """ "mp4" or "gif" for an output path; UnsupportedError for other formats' names (.webm, .png)."""
 
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
-    """Describe an MP4 file: width, height, frame_count, fps, duration, codec, profile, colour,
-    tags (title, artist, encoder, ...)."""
+    """Describe an MP4 or GIF file (``format`` says which): size, frame_count, duration, codec;
+    MP4: fps, profile, level, colour, tags, frames_present, truncated; GIF: loop."""
 @final
 class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with

@@ -18,6 +18,11 @@ class ParameterError(FramepipeError, ValueError):
     """
 
 
+class DecodeError(FramepipeError, ValueError):
+    """A file framepipe reads (an MP4 or GIF to probe, join or repair) is malformed or not of
+    the format it claims: the message says what is wrong in it."""
+
+
 class WriterClosedError(ParameterError):
     """A frame was written to a writer that is already closed."""
 
@@ -58,6 +63,7 @@ class FramepipeWarning(UserWarning):
 __all__ = [
     "FramepipeError",
     "ParameterError",
+    "DecodeError",
     "WriterClosedError",
     "UnsupportedError",
     "EncoderError",

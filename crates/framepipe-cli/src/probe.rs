@@ -2,49 +2,38 @@
 //! object.
 
 use crate::{CliError, ProbeArgs};
-use framepipe::encode::gif::probe::{is_gif, probe_gif, GifInfo};
-use framepipe::mux::mp4::{probe, Mp4Info};
-use std::io::{Read, Write};
+use framepipe::encode::gif::probe::GifInfo;
+use framepipe::mux::mp4::Mp4Info;
+use framepipe::probe::{probe_file, FileInfo};
+use std::io::Write;
 use std::path::Path;
 
 pub fn run(args: &ProbeArgs) -> Result<(), CliError> {
-    let text = if starts_like_gif(&args.file) {
-        let info = probe_gif(&args.file).map_err(|e| with_path(&args.file, &e))?;
-        if args.json {
-            gif_json(&info)
-        } else {
-            info.to_string()
+    let info = probe_file(&args.file).map_err(|e| {
+        // The MP4 reader's words for a file that is neither format.
+        let msg = with_path(&args.file, &e);
+        match msg.find("not an MP4 file") {
+            Some(at) => format!("{}not an MP4 or GIF file{}", &msg[..at], &msg[at + "not an MP4 file".len()..]),
+            None => msg,
         }
-    } else {
-        let info = probe(&args.file).map_err(|e| {
-            // The MP4 reader only knows MP4; this command also reads GIFs.
-            let msg = with_path(&args.file, &e);
-            match msg.find("not an MP4 file") {
-                Some(at) => format!("{}not an MP4 or GIF file{}", &msg[..at], &msg[at + "not an MP4 file".len()..]),
-                None => msg,
-            }
-        })?;
-        if args.json {
-            to_json(&info)
-        } else {
-            info.to_string()
-        }
+    })?;
+    let (text, truncated) = match &info {
+        FileInfo::Gif(gif) => (if args.json { gif_json(gif) } else { gif.to_string() }, None),
+        FileInfo::Mp4(mp4) => (if args.json { to_json(mp4) } else { mp4.to_string() }, mp4.truncation_warning()),
     };
     let mut out = std::io::stdout().lock();
     let res = writeln!(out, "{}", text.trim_end()).and_then(|_| out.flush());
     match res {
         // `framepipe probe x.mp4 | head -1` is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write to standard output: {e}").into()),
-        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(format!("cannot write to standard output: {e}").into()),
+        Ok(()) => {}
     }
-}
-
-/// The file starts with a GIF signature (a file that cannot be read is left to the MP4 reader,
-/// which reports why).
-fn starts_like_gif(path: &Path) -> bool {
-    let mut head = [0u8; 6];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && is_gif(&head)
+    // A truncated file is described, and the command fails: its index promises frames it lacks.
+    match truncated {
+        Some(warning) => Err(format!("{}: {warning}", args.file.display()).into()),
+        None => Ok(()),
+    }
 }
 
 /// The error's text, starting with the file's path.
@@ -92,6 +81,9 @@ fn to_json(info: &Mp4Info) -> String {
         ("width", info.width.to_string()),
         ("height", info.height.to_string()),
         ("frame_count", info.frame_count.to_string()),
+        ("frames_present", info.frames_present.to_string()),
+        ("truncated", info.truncated().to_string()),
+        ("missing_bytes", info.missing_bytes.to_string()),
     ];
     match info.fps {
         Some(r) => {

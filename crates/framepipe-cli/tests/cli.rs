@@ -623,6 +623,44 @@ fn probe_describes_the_video() {
 }
 
 #[test]
+fn probe_of_a_truncated_file_says_how_many_frames_it_holds_and_fails() {
+    let dir = TempDir::new("probecut");
+    let src = gradients(64, 48, 300);
+    let (out, _) = encode_raw(&dir, &src, &["--size", "64x48"]);
+    let whole = std::fs::read(&out).unwrap();
+    let r = run_ok(&["probe", "--json", path_str(&out)], &[]);
+    let j = r.stdout.replace(char::is_whitespace, "");
+    assert!(j.contains("\"frame_count\":300,\"frames_present\":300,\"truncated\":false"), "{}", r.stdout);
+    // Cut inside the media data at a few places (the moov is at the start: faststart).
+    let mdat = whole.windows(4).position(|w| w == b"mdat").unwrap() + 12;
+    for fraction in [0.15, 0.5, 0.9] {
+        let cut = mdat + ((whole.len() - mdat) as f64 * fraction) as usize;
+        let part = dir.join(&format!("cut{cut}.mp4"));
+        std::fs::write(&part, &whole[..cut]).unwrap();
+        let r = run(&["probe", path_str(&part)], &[]);
+        assert_eq!(r.code, Some(1), "a truncated file is an error: {}", r.stderr);
+        assert!(r.stdout.contains("frames: 300"), "{}", r.stdout);
+        let present: u64 = r
+            .stdout
+            .split("but only ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no warning in:\n{}", r.stdout));
+        assert!(r.stdout.contains("warning: truncated: the index lists 300 frames but only"), "{}", r.stdout);
+        assert!(r.stderr.contains("truncated") && r.stderr.contains(path_str(&part)), "{}", r.stderr);
+        // What an independent decoder gets out of the same bytes: every complete frame.
+        let decoded: u64 = ffprobe(&part)["nb_read_frames"].parse().unwrap();
+        assert_eq!(present, decoded, "cut at {cut} of {}", whole.len());
+        assert!(present > 0 && present < 300);
+        let r = run(&["probe", "--json", path_str(&part)], &[]);
+        assert_eq!(r.code, Some(1));
+        let j = r.stdout.replace(char::is_whitespace, "");
+        assert!(j.contains(&format!("\"frames_present\":{present},\"truncated\":true")), "{}", r.stdout);
+    }
+}
+
+#[test]
 fn probe_of_a_non_mp4_fails_clearly() {
     let dir = TempDir::new("probebad");
     let bad = dir.join("notes.txt");

@@ -26,6 +26,7 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Error::Parameter(_) => class("ParameterError").and_then(|c| c.call1((err.to_string(),))),
         Error::Unsupported(_) => class("UnsupportedError").and_then(|c| c.call1((err.to_string(),))),
         Error::Encoder(_) => class("EncoderError").and_then(|c| c.call1((err.to_string(),))),
+        Error::InvalidData(_) => class("DecodeError").and_then(|c| c.call1((err.to_string(),))),
         Error::OutOfMemory(_) => class("OutOfMemoryError").and_then(|c| c.call1((err.to_string(),))),
         Error::Io { source, .. } => {
             let errno = source.raw_os_error().unwrap_or(0);
@@ -265,25 +266,44 @@ fn output_format(py: Python<'_>, path: std::path::PathBuf) -> PyResult<&'static 
     framepipe::OutputFormat::from_path_checked(&path).map(|f| f.as_str()).map_err(|e| to_py(py, e))
 }
 
-/// Describe an MP4 file (what `framepipe probe` prints) as a dict.
+/// Describe an MP4 or GIF file (what `framepipe probe` prints) as a dict; "format" says which.
 #[pyfunction]
 fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, PyDict>> {
-    let info = py.detach(|| framepipe::mux::mp4::probe(&path)).map_err(|e| to_py(py, e))?;
+    let info = py.detach(|| framepipe::probe::probe_file(&path)).map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
-    d.set_item("width", info.width)?;
-    d.set_item("height", info.height)?;
-    d.set_item("frame_count", info.frame_count)?;
-    d.set_item("fps", info.fps.map(|r| (r.num, r.den)))?;
-    d.set_item("duration", info.duration_seconds)?;
-    d.set_item("codec", info.codec.clone())?;
-    d.set_item("profile", info.profile.clone())?;
-    d.set_item("level", info.level.clone())?;
-    d.set_item("faststart", info.faststart)?;
-    d.set_item("keyframes", info.keyframes)?;
-    d.set_item("file_size", info.file_size)?;
-    d.set_item("tags", info.tags.iter().cloned().collect::<std::collections::HashMap<String, String>>())?;
-    if let Some(c) = info.color {
-        d.set_item("color", (c.primaries, c.transfer, c.matrix, c.full_range))?;
+    match info {
+        framepipe::probe::FileInfo::Gif(g) => {
+            d.set_item("format", "gif")?;
+            d.set_item("version", g.version)?;
+            d.set_item("codec", "gif")?;
+            d.set_item("width", g.width)?;
+            d.set_item("height", g.height)?;
+            d.set_item("frame_count", g.frame_count)?;
+            d.set_item("duration", g.duration_seconds)?;
+            d.set_item("loop", g.loop_count)?;
+            d.set_item("file_size", g.file_size)?;
+        }
+        framepipe::probe::FileInfo::Mp4(info) => {
+            d.set_item("format", "mp4")?;
+            d.set_item("width", info.width)?;
+            d.set_item("height", info.height)?;
+            d.set_item("frame_count", info.frame_count)?;
+            d.set_item("frames_present", info.frames_present)?;
+            d.set_item("truncated", info.truncated())?;
+            d.set_item("missing_bytes", info.missing_bytes)?;
+            d.set_item("fps", info.fps.map(|r| (r.num, r.den)))?;
+            d.set_item("duration", info.duration_seconds)?;
+            d.set_item("codec", info.codec.clone())?;
+            d.set_item("profile", info.profile.clone())?;
+            d.set_item("level", info.level.clone())?;
+            d.set_item("faststart", info.faststart)?;
+            d.set_item("keyframes", info.keyframes)?;
+            d.set_item("file_size", info.file_size)?;
+            d.set_item("tags", info.tags.iter().cloned().collect::<std::collections::HashMap<String, String>>())?;
+            if let Some(c) = info.color {
+                d.set_item("color", (c.primaries, c.transfer, c.matrix, c.full_range))?;
+            }
+        }
     }
     Ok(d)
 }

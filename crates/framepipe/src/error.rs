@@ -1,5 +1,5 @@
-//! The one error type of the engine, grouped by kind (parameter, unsupported, io, encoder,
-//! out of memory).
+//! The one error type of the engine, grouped by kind (parameter, unsupported, invalid data,
+//! io, encoder, out of memory).
 //! Every variant keeps the underlying cause: the message names what was wrong, and for frames,
 //! which frame.
 
@@ -27,6 +27,10 @@ pub enum Error {
     /// The encoder refused an option or failed while encoding.
     #[error("encoder: {0}")]
     Encoder(String),
+    /// A file framepipe reads (an MP4 to probe or join, a GIF to probe) is malformed or not of
+    /// the format it claims.
+    #[error("{0}")]
+    InvalidData(String),
     /// A buffer could not be allocated; the message says how large and what for.
     #[error("out of memory: {0}")]
     OutOfMemory(String),
@@ -45,6 +49,9 @@ impl Error {
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
         Error::Io { context: context.into(), source }
     }
+    pub fn invalid_data(msg: impl Into<String>) -> Self {
+        Error::InvalidData(msg.into())
+    }
     pub fn out_of_memory(msg: impl Into<String>) -> Self {
         Error::OutOfMemory(msg.into())
     }
@@ -56,6 +63,7 @@ impl Error {
             Error::Unsupported(m) => Error::Unsupported(format!("{prefix}{m}")),
             Error::Encoder(m) => Error::Encoder(format!("{prefix}{m}")),
             Error::OutOfMemory(m) => Error::OutOfMemory(format!("{prefix}{m}")),
+            Error::InvalidData(m) => Error::InvalidData(format!("{prefix}{m}")),
             Error::Io { context, source } => {
                 let source = match source.raw_os_error() {
                     Some(code) => io::Error::from_raw_os_error(code),
@@ -73,6 +81,7 @@ impl Error {
             Error::Unsupported(m) => Error::Unsupported(format!("{m}; {note}")),
             Error::Encoder(m) => Error::Encoder(format!("{m}; {note}")),
             Error::OutOfMemory(m) => Error::OutOfMemory(format!("{m}; {note}")),
+            Error::InvalidData(m) => Error::InvalidData(format!("{m}; {note}")),
             Error::Io { context, source } => Error::Io { context: format!("{context} ({note})"), source },
         }
     }

@@ -1,6 +1,6 @@
 //! H.264 knowledge the containers need: the parts of a sequence parameter set (SPS) that an
 //! MP4 must agree with (chroma format, bit depths, reordering), and the AVCC packet framing
-//! (NAL units with 4-byte length prefixes). Used by the MP4 writer (checks and the avcC box)
+//! (NAL units with 4-byte length prefixes), and the names of profiles and levels. Used by the MP4 writer (checks and the avcC box)
 //! and by concat (decode delay).
 
 /// chroma_format_idc, bit_depth_luma_minus8, bit_depth_chroma_minus8 of a High-family SPS
@@ -240,4 +240,33 @@ pub fn check_avcc(data: &[u8]) -> std::result::Result<(), String> {
         i += 4 + len;
     }
     Ok(())
+}
+
+/// An H.264 profile's name as ffprobe prints it, from profile_idc and the constraint flags.
+pub fn profile_name(profile_idc: u8, constraints: u8) -> String {
+    let set1 = constraints & 0x40 != 0;
+    let set3 = constraints & 0x10 != 0;
+    match profile_idc {
+        66 if set1 => "Constrained Baseline".into(),
+        66 => "Baseline".into(),
+        77 => "Main".into(),
+        88 => "Extended".into(),
+        100 => "High".into(),
+        110 if set3 => "High 10 Intra".into(),
+        110 => "High 10".into(),
+        122 if set3 => "High 4:2:2 Intra".into(),
+        122 => "High 4:2:2".into(),
+        244 if set3 => "High 4:4:4 Intra".into(),
+        244 => "High 4:4:4 Predictive".into(),
+        44 => "CAVLC 4:4:4 Intra".into(),
+        other => format!("profile {other}"),
+    }
+}
+
+/// An H.264 level as "4.0", "3.1", or "1b".
+pub fn level_name(level_idc: u8, profile_idc: u8, constraints: u8) -> String {
+    if level_idc == 9 || (level_idc == 11 && constraints & 0x10 != 0 && matches!(profile_idc, 66 | 77 | 88)) {
+        return "1b".into();
+    }
+    format!("{}.{}", level_idc / 10, level_idc % 10)
 }

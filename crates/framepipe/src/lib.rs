@@ -11,6 +11,7 @@
 //! - [`mux`]: one module per container behind the [`mux::Muxer`] trait (MP4 today).
 //! - [`pipeline`]: the [`VideoWriter`]: a bounded queue to an encoder thread that drives one
 //!   backend per output format (MP4: a [`encode::VideoEncoder`] + the MP4 muxer; GIF).
+//! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).
 //! - [`error`]: the one error enum.
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -22,6 +23,7 @@ pub mod h264;
 pub mod mux;
 pub mod options;
 pub mod pipeline;
+pub mod probe;
 pub mod rational;
 
 pub use error::{Error, Result};

@@ -334,7 +334,7 @@ fn mp4_probe_reads_ffmpeg_files() {
     let txt = dir.join("notes.txt");
     std::fs::write(&txt, "just some text, not a video").unwrap();
     let e = probe(&txt).unwrap_err();
-    assert!(matches!(e, framepipe::Error::Parameter(_)));
+    assert!(matches!(e, framepipe::Error::InvalidData(_)));
     assert!(e.to_string().contains("not an MP4 file"), "{e}");
     let e = probe(&dir.join("missing.mp4")).unwrap_err();
     assert!(matches!(e, framepipe::Error::Io { .. }), "{e}");

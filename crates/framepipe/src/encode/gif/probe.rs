@@ -47,7 +47,7 @@ pub struct GifInfo {
 pub fn probe_gif(path: &Path) -> Result<GifInfo> {
     let f = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     probe_gif_reader(BufReader::new(f)).map_err(|e| match e {
-        Error::Parameter(m) => Error::Parameter(format!("{}: {m}", path.display())),
+        Error::InvalidData(m) => Error::InvalidData(format!("{}: {m}", path.display())),
         Error::Io { context, source } => Error::Io { context: format!("{context} ({})", path.display()), source },
         other => other,
     })
@@ -68,7 +68,7 @@ impl<R: Read> Counted<R> {
         while filled < buf.len() {
             match self.inner.read(&mut buf[filled..]) {
                 Ok(0) => {
-                    return Err(Error::parameter(format!(
+                    return Err(Error::invalid_data(format!(
                         "truncated GIF: the file ends at byte {} inside the {what} that starts at byte {start}",
                         start + filled as u64
                     )))
@@ -96,7 +96,7 @@ impl<R: Read> Counted<R> {
             io::copy(&mut (&mut self.inner).take(n), &mut io::sink()).map_err(|e| Error::io("reading GIF", e))?;
         self.pos += copied;
         if copied < n {
-            return Err(Error::parameter(format!(
+            return Err(Error::invalid_data(format!(
                 "truncated GIF: the file ends at byte {} inside the {what} that starts at byte {start}",
                 self.pos
             )));
@@ -138,9 +138,9 @@ pub fn probe_gif_reader<R: Read>(r: R) -> Result<GifInfo> {
     let mut r = Counted { inner: r, pos: 0 };
     let mut header = [0u8; 13];
     r.exact(&mut header[..6], "header")
-        .map_err(|_| Error::parameter("not a GIF file: shorter than its 6-byte signature"))?;
+        .map_err(|_| Error::invalid_data("not a GIF file: shorter than its 6-byte signature"))?;
     if !is_gif(&header) {
-        return Err(Error::parameter("not a GIF file: it does not start with GIF87a or GIF89a"));
+        return Err(Error::invalid_data("not a GIF file: it does not start with GIF87a or GIF89a"));
     }
     r.exact(&mut header[6..], "logical screen descriptor")?;
     let version = String::from_utf8_lossy(&header[..6]).into_owned();
@@ -156,8 +156,8 @@ pub fn probe_gif_reader<R: Read>(r: R) -> Result<GifInfo> {
         let mut block = [0u8];
         match r.exact(&mut block, "block") {
             Ok(()) => {}
-            Err(Error::Parameter(_)) => {
-                return Err(Error::parameter(format!(
+            Err(Error::InvalidData(_)) => {
+                return Err(Error::invalid_data(format!(
                     "truncated GIF: the file ends at byte {at}, after {frames} images, without the trailer byte 0x3B"
                 )))
             }
@@ -206,7 +206,7 @@ pub fn probe_gif_reader<R: Read>(r: R) -> Result<GifInfo> {
             },
             0x3B => break,
             other => {
-                return Err(Error::parameter(format!(
+                return Err(Error::invalid_data(format!(
                     "malformed GIF: byte 0x{other:02x} at byte {at} starts no block (expected an image 0x2C, \
                      an extension 0x21 or the trailer 0x3B)"
                 )))

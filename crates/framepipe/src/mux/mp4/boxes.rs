@@ -1,7 +1,11 @@
-//! Serialization helpers for ISO BMFF boxes: a growable big-endian buffer in which boxes are
-//! opened and closed (the 32-bit size is patched when the box is closed), plus the few pure
-//! functions that build sample-table boxes from plain numbers (so they can be unit-tested
-//! without writing any media data).
+//! ISO BMFF boxes, both ways. Writing: a growable big-endian buffer in which boxes are opened
+//! and closed (the 32-bit size is patched when the box is closed), plus the few pure functions
+//! that build sample-table boxes from plain numbers (so they can be unit-tested without writing
+//! any media data). Reading: the child boxes of a box body and a bounds-checked field reader.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
 
 /// A big-endian byte buffer with nested box support.
 #[derive(Debug, Default)]
@@ -191,6 +195,112 @@ pub(crate) fn push_run(runs: &mut Vec<(u32, u32)>, value: u32) {
     match runs.last_mut() {
         Some((count, v)) if *v == value && *count < u32::MAX => *count += 1,
         _ => runs.push((1, value)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: box lists and big-endian fields, bounds-checked (a malformed file is an error, never
+// a panic or an allocation the file cannot back).
+// ---------------------------------------------------------------------------------------------
+
+/// A malformed MP4: an invalid-data error saying what is wrong in it.
+pub(crate) fn malformed(what: impl fmt::Display) -> Error {
+    Error::invalid_data(format!("malformed MP4: {what}"))
+}
+
+/// The child boxes of a container box body.
+pub(crate) fn children(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>> {
+    let mut v = Vec::new();
+    let mut i = 0usize;
+    while i < data.len() {
+        if data.len() - i < 8 {
+            // Some writers pad containers with a few zero bytes; tolerate that.
+            if data[i..].iter().all(|&b| b == 0) {
+                break;
+            }
+            return Err(malformed("truncated box header"));
+        }
+        let size32 = u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes"));
+        let kind: [u8; 4] = data[i + 4..i + 8].try_into().expect("4 bytes");
+        let (hdr, size) = match size32 {
+            0 => (8usize, (data.len() - i) as u64),
+            1 => {
+                let b = data.get(i + 8..i + 16).ok_or_else(|| malformed("truncated box header"))?;
+                (16, u64::from_be_bytes(b.try_into().expect("8 bytes")))
+            }
+            s => (8, u64::from(s)),
+        };
+        if size < hdr as u64 || size > (data.len() - i) as u64 {
+            if size32 == 0 && kind == [0; 4] {
+                break; // terminator used by some QuickTime writers
+            }
+            return Err(malformed(format!("box {} of size {size} does not fit its parent", describe_fourcc(&kind))));
+        }
+        let size = size as usize;
+        v.push((kind, &data[i + hdr..i + size]));
+        i += size;
+    }
+    Ok(v)
+}
+
+pub(crate) fn child<'a>(boxes: &[([u8; 4], &'a [u8])], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    boxes.iter().find(|(k, _)| k == kind).map(|(_, b)| *b)
+}
+
+/// Big-endian field reader over a box body, with bounds checks.
+pub(crate) struct Fields<'a> {
+    data: &'a [u8],
+    pos: usize,
+    name: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(data: &'a [u8], name: &'static str) -> Self {
+        Fields { data, pos: 0, name }
+    }
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
+        let end = end.ok_or_else(|| malformed(format!("{} box is too short", self.name)))?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    pub(crate) fn skip(&mut self, n: usize) -> Result<()> {
+        self.take(n).map(|_| ())
+    }
+    pub(crate) fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    /// version and flags of a full box.
+    pub(crate) fn full(&mut self) -> Result<(u8, u32)> {
+        let v = self.u32()?;
+        Ok(((v >> 24) as u8, v & 0x00ff_ffff))
+    }
+    /// An entry count whose entries of `entry_size` bytes must fit the rest of the box.
+    pub(crate) fn count(&mut self, entry_size: usize) -> Result<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(entry_size) > self.data.len() - self.pos {
+            return Err(malformed(format!("{} box claims {n} entries but is too short", self.name)));
+        }
+        Ok(n)
+    }
+}
+
+/// A box type as text, or its bytes in hex when it is not printable.
+pub(crate) fn describe_fourcc(kind: &[u8; 4]) -> String {
+    if kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
+        format!("{:?}", String::from_utf8_lossy(kind))
+    } else {
+        format!("bytes {:02x} {:02x} {:02x} {:02x}", kind[0], kind[1], kind[2], kind[3])
     }
 }
 

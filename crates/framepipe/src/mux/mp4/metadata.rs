@@ -116,7 +116,7 @@ pub(crate) fn udta(tags: &[(String, String)]) -> Vec<u8> {
 /// [`udta`] writes them under. Lenient: what cannot be read is left out; a file's metadata is
 /// never a reason to refuse to describe it.
 pub(crate) fn parse_udta(udta: &[u8]) -> Vec<(String, String)> {
-    use super::reader::{child, children};
+    use super::boxes::{child, children};
     let mut tags = Vec::new();
     let Ok(top) = children(udta) else { return tags };
     let Some(meta) = child(&top, b"meta") else { return tags };

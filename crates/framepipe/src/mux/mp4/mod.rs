@@ -8,10 +8,12 @@ mod index;
 pub mod metadata;
 pub mod reader;
 pub mod timing;
+mod track;
 pub mod writer;
 
 pub use concat::Mp4Concat;
 pub use demux::Mp4Demuxer;
 pub use reader::{probe, probe_reader, Mp4Info};
 pub use timing::check_fps;
+pub use track::Presence;
 pub use writer::Mp4Writer;

@@ -8,8 +8,11 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::boxes::{child, children, describe_fourcc, Fields};
+use super::track::VideoTrak;
 use crate::encode::ColorInfo;
 use crate::error::{Error, IoContext, Result};
+use crate::h264;
 use crate::rational::Rational;
 
 /// What [`probe`] finds out about an MP4 file (its first video track).
@@ -18,8 +21,13 @@ pub struct Mp4Info {
     /// Width and height from the sample entry (the coded picture size).
     pub width: u32,
     pub height: u32,
-    /// Number of samples (frames) in the track.
+    /// Number of samples (frames) the track's index lists.
     pub frame_count: u64,
+    /// Samples whose bytes all lie within the file: fewer than `frame_count` when the file is
+    /// truncated (see [`Mp4Info::truncated`]).
+    pub frames_present: u64,
+    /// Bytes of samples the index lists beyond the end of the file.
+    pub missing_bytes: u64,
     /// Frame rate, when every sample has the same duration (a different last one is allowed).
     pub fps: Option<Rational>,
     /// Presentation duration: from the edit list if there is one, else from mdhd.
@@ -52,7 +60,7 @@ pub struct Mp4Info {
 pub fn probe(path: &Path) -> Result<Mp4Info> {
     let f = File::open(path).ctx(|| format!("opening {}", path.display()))?;
     probe_reader(BufReader::new(f)).map_err(|e| match e {
-        Error::Parameter(m) => Error::Parameter(format!("{}: {m}", path.display())),
+        Error::InvalidData(m) => Error::InvalidData(format!("{}: {m}", path.display())),
         Error::Unsupported(m) => Error::Unsupported(format!("{}: {m}", path.display())),
         Error::Io { context, source } => Error::Io { context: format!("{context} ({})", path.display()), source },
         other => other,
@@ -69,105 +77,124 @@ const FIRST_BOXES: [&[u8; 4]; 14] = [
 ];
 
 /// Describe an MP4 read from `r` (positioned anywhere: the whole stream is the file).
-pub fn probe_reader<R: Read + Seek>(mut r: R) -> Result<Mp4Info> {
-    let ctx = || "reading MP4".to_string();
-    let file_size = r.seek(SeekFrom::End(0)).ctx(ctx)?;
-    if file_size < 8 {
-        // Too short for a box header.
-        let mut all = vec![0u8; file_size as usize];
-        r.seek(SeekFrom::Start(0)).ctx(ctx)?;
-        r.read_exact(&mut all).ctx(ctx)?;
-        return Err(Error::parameter(match file_size {
-            0 => "not an MP4 file: the file is empty".to_string(),
-            n => format!("not an MP4 file: it is only {n} bytes long: {}", describe_bytes(&all)),
-        }));
-    }
-    let mut pos = 0u64;
-    let mut brand: Option<String> = None;
-    let mut moov: Option<(u64, Vec<u8>)> = None;
-    let mut first_mdat: Option<u64> = None;
-    let mut fragmented = false;
+pub fn probe_reader<R: Read + Seek>(r: R) -> Result<Mp4Info> {
+    let top = TopLevel::read(r)?;
+    let mut info = parse_moov(&top.moov, top.fragmented, top.file_size)?;
+    info.brand = top.brand.unwrap_or_default();
+    info.faststart = top.first_mdat.is_none_or(|m| top.moov_pos < m);
+    Ok(info)
+}
 
-    while pos + 8 <= file_size {
-        r.seek(SeekFrom::Start(pos)).ctx(ctx)?;
-        let mut head = [0u8; 16];
-        r.read_exact(&mut head[..8]).ctx(ctx)?;
-        let kind: [u8; 4] = [head[4], head[5], head[6], head[7]];
-        let size32 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        let (header_len, size) = match size32 {
-            1 => {
-                if pos + 16 > file_size {
+/// What the top-level box list of an MP4 holds: the moov (loaded), where it and the first mdat
+/// are, the brand. The one scanner of top-level boxes, for the probe and the demuxer.
+pub(crate) struct TopLevel {
+    pub file_size: u64,
+    pub brand: Option<String>,
+    pub moov_pos: u64,
+    pub moov: Vec<u8>,
+    pub first_mdat: Option<u64>,
+    /// The file has moof boxes (fragmented MP4).
+    pub fragmented: bool,
+}
+
+impl TopLevel {
+    /// Walk the top-level boxes of the MP4 in `r` and load its moov.
+    pub(crate) fn read<R: Read + Seek>(mut r: R) -> Result<Self> {
+        let ctx = || "reading MP4".to_string();
+        let file_size = r.seek(SeekFrom::End(0)).ctx(ctx)?;
+        if file_size < 8 {
+            // Too short for a box header.
+            let mut all = vec![0u8; file_size as usize];
+            r.seek(SeekFrom::Start(0)).ctx(ctx)?;
+            r.read_exact(&mut all).ctx(ctx)?;
+            return Err(Error::invalid_data(match file_size {
+                0 => "not an MP4 file: the file is empty".to_string(),
+                n => format!("not an MP4 file: it is only {n} bytes long: {}", describe_bytes(&all)),
+            }));
+        }
+        let mut pos = 0u64;
+        let mut brand: Option<String> = None;
+        let mut moov: Option<(u64, Vec<u8>)> = None;
+        let mut first_mdat: Option<u64> = None;
+        let mut fragmented = false;
+
+        while pos + 8 <= file_size {
+            r.seek(SeekFrom::Start(pos)).ctx(ctx)?;
+            let mut head = [0u8; 16];
+            r.read_exact(&mut head[..8]).ctx(ctx)?;
+            let kind: [u8; 4] = [head[4], head[5], head[6], head[7]];
+            let size32 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+            let (header_len, size) = match size32 {
+                1 => {
+                    if pos + 16 > file_size {
+                        break;
+                    }
+                    r.read_exact(&mut head[8..16]).ctx(ctx)?;
+                    (16u64, u64::from_be_bytes(head[8..16].try_into().expect("8 bytes")))
+                }
+                0 => (8, file_size - pos),
+                s => (8, u64::from(s)),
+            };
+            if pos == 0 && (!FIRST_BOXES.contains(&&kind) || size < header_len) {
+                // The file's first 8 bytes (a box header), not the box name at bytes 4..8.
+                return Err(Error::invalid_data(format!(
+                    "not an MP4 file: it starts with {} instead of an ftyp box",
+                    describe_bytes(&head[..8])
+                )));
+            }
+            if size < header_len || !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
+                // Garbage after the last box (or a corrupt box): stop reading the box list here.
+                if moov.is_some() {
                     break;
                 }
-                r.read_exact(&mut head[8..16]).ctx(ctx)?;
-                (16u64, u64::from_be_bytes(head[8..16].try_into().expect("8 bytes")))
+                return Err(Error::invalid_data(format!(
+                    "malformed MP4: invalid box {} of size {size} at byte {pos}, and no moov box before it",
+                    describe_fourcc(&kind)
+                )));
             }
-            0 => (8, file_size - pos),
-            s => (8, u64::from(s)),
-        };
-        if pos == 0 && (!FIRST_BOXES.contains(&&kind) || size < header_len) {
-            // The file's first 8 bytes (a box header), not the box name at bytes 4..8.
-            return Err(Error::parameter(format!(
-                "not an MP4 file: it starts with {} instead of an ftyp box",
-                describe_bytes(&head[..8])
-            )));
-        }
-        if size < header_len || !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
-            // Garbage after the last box (or a corrupt box): stop reading the box list here.
-            if moov.is_some() {
-                break;
-            }
-            return Err(Error::parameter(format!(
-                "malformed MP4: invalid box {} of size {size} at byte {pos}, and no moov box before it",
-                describe_fourcc(&kind)
-            )));
-        }
-        let body_len = size - header_len;
-        let truncated = pos.saturating_add(size) > file_size;
-        match &kind {
-            b"ftyp" if brand.is_none() => {
-                let mut b = [0u8; 4];
-                if body_len >= 4 && !truncated {
-                    r.read_exact(&mut b).ctx(ctx)?;
+            let body_len = size - header_len;
+            let truncated = pos.saturating_add(size) > file_size;
+            match &kind {
+                b"ftyp" if brand.is_none() => {
+                    let mut b = [0u8; 4];
+                    if body_len >= 4 && !truncated {
+                        r.read_exact(&mut b).ctx(ctx)?;
+                    }
+                    brand = Some(String::from_utf8_lossy(&b).trim_end_matches(['\0', ' ']).to_string());
                 }
-                brand = Some(String::from_utf8_lossy(&b).trim_end_matches(['\0', ' ']).to_string());
-            }
-            b"moov" if moov.is_none() => {
-                if truncated {
-                    return Err(Error::parameter(format!(
+                b"moov" if moov.is_none() => {
+                    if truncated {
+                        return Err(Error::invalid_data(format!(
                         "malformed MP4: the moov box at byte {pos} ({size} bytes) runs past the end of the file ({file_size} bytes); the file is truncated"
                     )));
+                    }
+                    if body_len > MAX_MOOV {
+                        return Err(Error::unsupported(format!("moov box of {body_len} bytes is too large to read")));
+                    }
+                    let mut body = vec![0u8; body_len as usize];
+                    r.read_exact(&mut body).ctx(ctx)?;
+                    moov = Some((pos, body));
                 }
-                if body_len > MAX_MOOV {
-                    return Err(Error::unsupported(format!("moov box of {body_len} bytes is too large to read")));
+                b"mdat" => {
+                    first_mdat.get_or_insert(pos);
                 }
-                let mut body = vec![0u8; body_len as usize];
-                r.read_exact(&mut body).ctx(ctx)?;
-                moov = Some((pos, body));
+                b"moof" => fragmented = true,
+                _ => {}
             }
-            b"mdat" => {
-                first_mdat.get_or_insert(pos);
-            }
-            b"moof" => fragmented = true,
-            _ => {}
+            pos = pos.saturating_add(size);
         }
-        pos = pos.saturating_add(size);
-    }
 
-    let Some((moov_pos, moov)) = moov else {
-        return Err(if brand.is_some() {
-            Error::parameter(
+        let Some((moov_pos, moov)) = moov else {
+            return Err(if brand.is_some() {
+                Error::invalid_data(
                 "incomplete MP4: no moov box found (the writer was probably not finished, or the file is truncated)",
             )
-        } else {
-            Error::parameter("not an MP4 file: no ftyp/moov box found")
-        });
-    };
-    let mut info = parse_moov(&moov, fragmented)?;
-    info.file_size = file_size;
-    info.brand = brand.unwrap_or_default();
-    info.faststart = first_mdat.is_none_or(|m| moov_pos < m);
-    Ok(info)
+            } else {
+                Error::invalid_data("not an MP4 file: no ftyp/moov box found")
+            });
+        };
+        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, fragmented })
+    }
 }
 
 /// Bytes in hex, then as text in quotes (`.` for a byte that is not printable ASCII).
@@ -177,315 +204,58 @@ fn describe_bytes(bytes: &[u8]) -> String {
     format!("bytes {} ({text:?})", hex.join(" "))
 }
 
-fn describe_fourcc(kind: &[u8; 4]) -> String {
-    if kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
-        format!("{:?}", String::from_utf8_lossy(kind))
-    } else {
-        format!("bytes {:02x} {:02x} {:02x} {:02x}", kind[0], kind[1], kind[2], kind[3])
-    }
-}
-
-pub(super) fn malformed(what: impl fmt::Display) -> Error {
-    Error::parameter(format!("malformed MP4: {what}"))
-}
-
-/// The child boxes of a container box body.
-pub(super) fn children(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>> {
-    let mut v = Vec::new();
-    let mut i = 0usize;
-    while i < data.len() {
-        if data.len() - i < 8 {
-            // Some writers pad containers with a few zero bytes; tolerate that.
-            if data[i..].iter().all(|&b| b == 0) {
-                break;
-            }
-            return Err(malformed("truncated box header"));
-        }
-        let size32 = u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes"));
-        let kind: [u8; 4] = data[i + 4..i + 8].try_into().expect("4 bytes");
-        let (hdr, size) = match size32 {
-            0 => (8usize, (data.len() - i) as u64),
-            1 => {
-                let b = data.get(i + 8..i + 16).ok_or_else(|| malformed("truncated box header"))?;
-                (16, u64::from_be_bytes(b.try_into().expect("8 bytes")))
-            }
-            s => (8, u64::from(s)),
-        };
-        if size < hdr as u64 || size > (data.len() - i) as u64 {
-            if size32 == 0 && kind == [0; 4] {
-                break; // terminator used by some QuickTime writers
-            }
-            return Err(malformed(format!("box {} of size {size} does not fit its parent", describe_fourcc(&kind))));
-        }
-        let size = size as usize;
-        v.push((kind, &data[i + hdr..i + size]));
-        i += size;
-    }
-    Ok(v)
-}
-
-pub(super) fn child<'a>(boxes: &[([u8; 4], &'a [u8])], kind: &[u8; 4]) -> Option<&'a [u8]> {
-    boxes.iter().find(|(k, _)| k == kind).map(|(_, b)| *b)
-}
-
-/// Big-endian field reader over a box body, with bounds checks.
-pub(super) struct Fields<'a> {
-    data: &'a [u8],
-    pos: usize,
-    name: &'static str,
-}
-
-impl<'a> Fields<'a> {
-    pub(super) fn new(data: &'a [u8], name: &'static str) -> Self {
-        Fields { data, pos: 0, name }
-    }
-    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
-        let end = end.ok_or_else(|| malformed(format!("{} box is too short", self.name)))?;
-        let s = &self.data[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-    pub(super) fn skip(&mut self, n: usize) -> Result<()> {
-        self.take(n).map(|_| ())
-    }
-    pub(super) fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-    pub(super) fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")))
-    }
-    pub(super) fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    pub(super) fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    /// version and flags of a full box.
-    pub(super) fn full(&mut self) -> Result<(u8, u32)> {
-        let v = self.u32()?;
-        Ok(((v >> 24) as u8, v & 0x00ff_ffff))
-    }
-    /// An entry count whose entries of `entry_size` bytes must fit the rest of the box.
-    pub(super) fn count(&mut self, entry_size: usize) -> Result<usize> {
-        let n = self.u32()? as usize;
-        if n.saturating_mul(entry_size) > self.data.len() - self.pos {
-            return Err(malformed(format!("{} box claims {n} entries but is too short", self.name)));
-        }
-        Ok(n)
-    }
-}
-
-/// (timescale, duration) of mvhd/mdhd.
-pub(super) fn timescale_duration(body: &[u8], name: &'static str) -> Result<(u32, u64)> {
-    let mut f = Fields::new(body, name);
-    let (version, _) = f.full()?;
-    if version == 1 {
-        f.skip(16)?;
-        Ok((f.u32()?, f.u64()?))
-    } else {
-        f.skip(8)?;
-        let ts = f.u32()?;
-        let d = f.u32()?;
-        Ok((ts, if d == u32::MAX { u64::MAX } else { u64::from(d) }))
-    }
-}
-
-pub(super) fn is_video_trak(trak: &[u8]) -> Result<bool> {
-    let t = children(trak)?;
-    let Some(mdia) = child(&t, b"mdia") else {
-        return Ok(false);
-    };
-    let m = children(mdia)?;
-    let Some(hdlr) = child(&m, b"hdlr") else {
-        return Ok(false);
-    };
-    Ok(hdlr.get(8..12) == Some(b"vide"))
-}
-
-fn parse_moov(moov: &[u8], fragmented: bool) -> Result<Mp4Info> {
+fn parse_moov(moov: &[u8], fragmented: bool, file_size: u64) -> Result<Mp4Info> {
     let top = children(moov)?;
-    let movie_timescale = match child(&top, b"mvhd") {
-        Some(mvhd) => timescale_duration(mvhd, "mvhd")?.0,
-        None => 0,
-    };
-    let mut trak = None;
-    for (k, body) in &top {
-        if k == b"trak" && is_video_trak(body)? {
-            trak = Some(*body);
-            break;
-        }
-    }
-    let trak = trak.ok_or_else(|| Error::unsupported("the MP4 has no video track"))?;
-    let t = children(trak)?;
-    let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
-    let (timescale, mdhd_duration) =
-        timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
-    let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
-    let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
-
-    // Sample entry.
-    let stsd = child(&stbl, b"stsd").ok_or_else(|| malformed("stbl without stsd"))?;
-    let mut f = Fields::new(stsd, "stsd");
-    f.full()?;
-    if f.u32()? == 0 {
-        return Err(malformed("stsd has no sample entry"));
-    }
-    let entries = children(&stsd[8..])?;
-    let (kind, entry) = *entries.first().ok_or_else(|| malformed("stsd has no sample entry"))?;
-    let codec = String::from_utf8_lossy(&kind).into_owned();
-    let mut f = Fields::new(entry, "visual sample entry");
-    f.skip(24)?;
-    let width = u32::from(f.u16()?);
-    let height = u32::from(f.u16()?);
-    let entry_children = children(entry.get(78..).unwrap_or(&[])).unwrap_or_default();
+    let trak = VideoTrak::parse(&top)?;
+    let entry = &trak.entry;
     let (mut profile, mut level) = (String::new(), String::new());
-    if let Some(avcc) = child(&entry_children, b"avcC") {
+    if let Some(avcc) = entry.avcc {
         let mut f = Fields::new(avcc, "avcC");
         f.skip(1)?;
         let (p, c, l) = (f.u8()?, f.u8()?, f.u8()?);
-        profile = avc_profile_name(p, c);
-        level = avc_level_name(l, p, c);
+        profile = h264::profile_name(p, c);
+        level = h264::level_name(l, p, c);
     }
-    let color = match child(&entry_children, b"colr") {
-        Some(colr) => parse_colr(colr)?,
-        None => None,
-    };
-
-    // Sample tables.
-    let frame_count = if let Some(stsz) = child(&stbl, b"stsz") {
-        let mut f = Fields::new(stsz, "stsz");
-        f.full()?;
-        f.skip(4)?;
-        u64::from(f.u32()?)
-    } else if let Some(stz2) = child(&stbl, b"stz2") {
-        let mut f = Fields::new(stz2, "stz2");
-        f.full()?;
-        f.skip(4)?;
-        u64::from(f.u32()?)
-    } else {
-        return Err(malformed("stbl without stsz"));
-    };
+    let table = &trak.table;
+    let frame_count = table.len();
     if fragmented && frame_count == 0 {
         return Err(Error::unsupported("fragmented MP4 (samples in moof boxes) cannot be probed"));
     }
-    let sample_bytes = total_sample_bytes(&stbl)?;
-
-    let mut stts_total = 0u64;
-    let mut deltas: Vec<(u32, u32)> = Vec::new();
-    if let Some(stts) = child(&stbl, b"stts") {
-        let mut f = Fields::new(stts, "stts");
-        f.full()?;
-        let n = f.count(8)?;
-        for _ in 0..n {
-            let (count, delta) = (f.u32()?, f.u32()?);
-            stts_total = stts_total.saturating_add(u64::from(count) * u64::from(delta));
-            deltas.push((count, delta));
-        }
-    }
-    let fps = constant_rate(&deltas, timescale);
-
-    let keyframes = match child(&stbl, b"stss") {
-        Some(stss) => {
-            let mut f = Fields::new(stss, "stss");
-            f.full()?;
-            f.u32()? as u64
-        }
-        None => frame_count,
-    };
+    let presence = table.presence(file_size);
+    let fps = constant_rate(&table.stts, trak.timescale);
+    let stts_total: u64 = table.stts.iter().map(|&(c, d)| u64::from(c) * u64::from(d)).sum();
 
     // Duration: edit list (movie timescale), else mdhd, else the sum of sample durations.
     let mut duration_seconds = 0.0;
-    if let (Some(edts), true) = (child(&t, b"edts"), movie_timescale > 0) {
-        if let Some(elst) = child(&children(edts)?, b"elst") {
-            let mut f = Fields::new(elst, "elst");
-            let (version, _) = f.full()?;
-            let n = f.count(if version == 1 { 20 } else { 12 })?;
-            let mut total = 0u64;
-            for _ in 0..n {
-                let d = if version == 1 {
-                    let d = f.u64()?;
-                    f.skip(12)?;
-                    d
-                } else {
-                    let d = u64::from(f.u32()?);
-                    f.skip(8)?;
-                    d
-                };
-                total = total.saturating_add(d);
-            }
-            duration_seconds = total as f64 / f64::from(movie_timescale);
-        }
+    if let (Some((total, _)), true) = (trak.edit, trak.movie_timescale > 0) {
+        duration_seconds = total as f64 / f64::from(trak.movie_timescale);
     }
-    if duration_seconds <= 0.0 && timescale > 0 {
-        let d = if mdhd_duration == 0 || mdhd_duration == u64::MAX { stts_total } else { mdhd_duration };
-        duration_seconds = d as f64 / f64::from(timescale);
+    if duration_seconds <= 0.0 && trak.timescale > 0 {
+        let d = if trak.mdhd_duration == 0 || trak.mdhd_duration == u64::MAX { stts_total } else { trak.mdhd_duration };
+        duration_seconds = d as f64 / f64::from(trak.timescale);
     }
+    let sample_bytes = table.total_bytes();
     let bitrate_kbps = if duration_seconds > 0.0 { sample_bytes as f64 * 8.0 / duration_seconds / 1000.0 } else { 0.0 };
 
     Ok(Mp4Info {
-        width,
-        height,
+        width: entry.width,
+        height: entry.height,
         frame_count,
+        frames_present: presence.samples,
+        missing_bytes: presence.missing_bytes,
         fps,
         duration_seconds,
-        codec,
+        codec: String::from_utf8_lossy(&entry.codec).into_owned(),
         profile,
         level,
-        color,
+        color: entry.color,
         faststart: true,
-        keyframes,
+        keyframes: table.keyframes(),
         bitrate_kbps,
-        file_size: 0,
+        file_size,
         brand: String::new(),
         tags: child(&top, b"udta").map(super::metadata::parse_udta).unwrap_or_default(),
     })
-}
-
-/// Sum of the sample sizes (stsz or stz2).
-fn total_sample_bytes(stbl: &[([u8; 4], &[u8])]) -> Result<u64> {
-    if let Some(stsz) = child(stbl, b"stsz") {
-        let mut f = Fields::new(stsz, "stsz");
-        f.full()?;
-        let fixed = f.u32()?;
-        if fixed != 0 {
-            return Ok(u64::from(fixed) * u64::from(f.u32()?));
-        }
-        let n = f.count(4)?;
-        let mut total = 0u64;
-        for _ in 0..n {
-            total += u64::from(f.u32()?);
-        }
-        return Ok(total);
-    }
-    if let Some(stz2) = child(stbl, b"stz2") {
-        let mut f = Fields::new(stz2, "stz2");
-        f.full()?;
-        f.skip(3)?;
-        let field = f.u8()?;
-        let n = f.u32()? as usize;
-        let mut total = 0u64;
-        match field {
-            4 => {
-                let bytes = f.take(n.div_ceil(2))?;
-                for (i, b) in bytes.iter().enumerate() {
-                    total += u64::from(b >> 4);
-                    if 2 * i + 1 < n {
-                        total += u64::from(b & 0xf);
-                    }
-                }
-            }
-            8 => total = f.take(n)?.iter().map(|&b| u64::from(b)).sum(),
-            16 => {
-                for _ in 0..n {
-                    total += u64::from(f.u16()?);
-                }
-            }
-            _ => return Err(malformed(format!("stz2 field size {field}"))),
-        }
-        return Ok(total);
-    }
-    Ok(0)
 }
 
 /// The frame rate when all samples last the same (a different last sample is tolerated, as
@@ -500,52 +270,6 @@ fn constant_rate(deltas: &[(u32, u32)], timescale: u32) -> Option<Rational> {
         return None;
     }
     Rational::new(timescale, first).ok()
-}
-
-pub(super) fn parse_colr(colr: &[u8]) -> Result<Option<ColorInfo>> {
-    let mut f = Fields::new(colr, "colr");
-    let kind = f.take(4)?;
-    match kind {
-        b"nclx" => {
-            let (primaries, transfer, matrix) = (f.u16()?, f.u16()?, f.u16()?);
-            let full_range = f.u8()? & 0x80 != 0;
-            Ok(Some(ColorInfo { primaries, transfer, matrix, full_range }))
-        }
-        b"nclc" => {
-            let (primaries, transfer, matrix) = (f.u16()?, f.u16()?, f.u16()?);
-            Ok(Some(ColorInfo { primaries, transfer, matrix, full_range: false }))
-        }
-        _ => Ok(None), // ICC profiles: no code points
-    }
-}
-
-/// H.264 profile name as ffprobe prints it.
-fn avc_profile_name(profile_idc: u8, constraints: u8) -> String {
-    let set1 = constraints & 0x40 != 0;
-    let set3 = constraints & 0x10 != 0;
-    match profile_idc {
-        66 if set1 => "Constrained Baseline".into(),
-        66 => "Baseline".into(),
-        77 => "Main".into(),
-        88 => "Extended".into(),
-        100 => "High".into(),
-        110 if set3 => "High 10 Intra".into(),
-        110 => "High 10".into(),
-        122 if set3 => "High 4:2:2 Intra".into(),
-        122 => "High 4:2:2".into(),
-        244 if set3 => "High 4:4:4 Intra".into(),
-        244 => "High 4:4:4 Predictive".into(),
-        44 => "CAVLC 4:4:4 Intra".into(),
-        other => format!("profile {other}"),
-    }
-}
-
-/// H.264 level as "4.0", "3.1", or "1b".
-fn avc_level_name(level_idc: u8, profile_idc: u8, constraints: u8) -> String {
-    if level_idc == 9 || (level_idc == 11 && constraints & 0x10 != 0 && matches!(profile_idc, 66 | 77 | 88)) {
-        return "1b".into();
-    }
-    format!("{}.{}", level_idc / 10, level_idc % 10)
 }
 
 fn primaries_name(v: u16) -> String {
@@ -601,6 +325,24 @@ fn matrix_name(v: u16) -> String {
     }
 }
 
+impl Mp4Info {
+    /// The file ends before the media data its index lists: only `frames_present` frames play.
+    pub fn truncated(&self) -> bool {
+        self.frames_present < self.frame_count
+    }
+
+    /// What a truncated file is missing, in words; None for a whole file.
+    pub fn truncation_warning(&self) -> Option<String> {
+        self.truncated().then(|| {
+            format!(
+                "truncated: the index lists {} frames but only {} are in the file ({} bytes of media data \
+                 missing; the file is {} bytes)",
+                self.frame_count, self.frames_present, self.missing_bytes, self.file_size
+            )
+        })
+    }
+}
+
 impl fmt::Display for Mp4Info {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "brand: {}", if self.brand.is_empty() { "(none)" } else { &self.brand })?;
@@ -614,6 +356,9 @@ impl fmt::Display for Mp4Info {
         writeln!(f, "width: {}", self.width)?;
         writeln!(f, "height: {}", self.height)?;
         writeln!(f, "frames: {}", self.frame_count)?;
+        if let Some(warning) = self.truncation_warning() {
+            writeln!(f, "warning: {warning}")?;
+        }
         match self.fps {
             Some(r) if r.den != 1 => writeln!(f, "fps: {r} ({:.3})", r.as_f64())?,
             Some(r) => writeln!(f, "fps: {r}")?,
@@ -674,6 +419,87 @@ mod tests {
         w.into_inner().into_inner()
     }
 
+    /// Where the samples of `file(n)` start: right after the mdat header.
+    fn payload_start(data: &[u8]) -> usize {
+        let mut pos = 0;
+        loop {
+            let size = u32::from_be_bytes(data[pos..pos + 4].try_into().unwrap()) as usize;
+            if &data[pos + 4..pos + 8] == b"mdat" {
+                return pos + 16; // framepipe writes a 64-bit mdat header
+            }
+            pos += size;
+        }
+    }
+
+    #[test]
+    fn a_truncated_file_reports_the_frames_it_holds() {
+        let data = file(30);
+        let start = payload_start(&data);
+        assert_eq!(start + 30 * 100, data.len());
+        let whole = probe_reader(Cursor::new(&data)).unwrap();
+        assert_eq!((whole.frame_count, whole.frames_present, whole.truncated()), (30, 30, false));
+        assert!(whole.truncation_warning().is_none() && !whole.to_string().contains("warning"));
+        for cut in [start, start + 1, start + 99, start + 100, start + 101, start + 1234, data.len() - 1] {
+            let info = probe_reader(Cursor::new(&data[..cut])).unwrap();
+            // Each sample is 100 bytes, stored in decode order from `start`.
+            let expect = ((cut - start) / 100) as u64;
+            assert_eq!(info.frame_count, 30, "cut at {cut}");
+            assert_eq!(info.frames_present, expect, "cut at {cut}");
+            assert_eq!(info.missing_bytes, (data.len() - cut) as u64, "cut at {cut}");
+            assert!(info.truncated());
+            let text = info.to_string();
+            assert!(
+                text.contains(&format!(
+                    "warning: truncated: the index lists 30 frames but only {expect} are in the file"
+                )),
+                "{text}"
+            );
+            // The demuxer refuses it rather than read past the end.
+            let e = crate::mux::mp4::Mp4Demuxer::new(Cursor::new(&data[..cut])).err().expect("refused");
+            assert!(matches!(e, Error::InvalidData(_)) && e.to_string().contains("truncated MP4"), "{e}");
+        }
+    }
+
+    /// Overwrite the u32 at `at` bytes into the body (after the 8-byte header) of the first box
+    /// of type `kind`.
+    fn patch(data: &mut [u8], kind: &[u8; 4], at: usize, value: u32) {
+        let pos = data.windows(4).position(|w| w == kind).expect("box present") + 4;
+        data[pos + at..pos + at + 4].copy_from_slice(&value.to_be_bytes());
+    }
+
+    #[test]
+    fn a_forged_sample_count_is_neither_trusted_nor_allocated() {
+        // stsz alone claims 2^32 - 1 samples of 100 bytes: stts disagrees, so the index is
+        // malformed.
+        let mut data = file(30);
+        patch(&mut data, b"stsz", 4, 100);
+        patch(&mut data, b"stsz", 8, u32::MAX);
+        let e = probe_reader(Cursor::new(&data)).unwrap_err();
+        assert!(matches!(e, Error::InvalidData(_)), "{e}");
+        assert!(e.to_string().contains("stts gives times to 30 samples, but stsz has 4294967295"), "{e}");
+        // A consistent forgery (stts and stsc say the same): described, with the 30 frames the
+        // file really holds, and nothing allocated per claimed sample.
+        patch(&mut data, b"stts", 8, u32::MAX);
+        patch(&mut data, b"stsc", 12, u32::MAX);
+        let info = probe_reader(Cursor::new(&data)).unwrap();
+        assert_eq!((info.frame_count, info.frames_present), (u64::from(u32::MAX), 30));
+        assert!(info.truncated());
+        let e = crate::mux::mp4::Mp4Demuxer::new(Cursor::new(&data)).err().expect("refused");
+        assert!(e.to_string().contains("only 30 are in the file"), "{e}");
+    }
+
+    #[test]
+    fn chunk_tables_that_place_other_counts_are_malformed() {
+        let mut data = file(30);
+        patch(&mut data, b"stsc", 12, 29); // one chunk of 29 samples, stsz has 30
+        let e = probe_reader(Cursor::new(&data)).unwrap_err();
+        assert!(e.to_string().contains("place 29 samples, but stsz has 30"), "{e}");
+        let mut data = file(30);
+        patch(&mut data, b"stss", 8, 31); // a keyframe that does not exist
+        let e = probe_reader(Cursor::new(&data)).unwrap_err();
+        assert!(e.to_string().contains("stss names sample 31, but there are 30"), "{e}");
+    }
+
     #[test]
     fn probes_our_own_file() {
         let data = file(30);
@@ -719,7 +545,7 @@ mod tests {
     #[test]
     fn rejects_non_mp4() {
         let e = probe_reader(Cursor::new(b"hello world, this is plain text".to_vec())).unwrap_err();
-        assert!(matches!(e, Error::Parameter(_)));
+        assert!(matches!(e, Error::InvalidData(_)));
         assert!(e.to_string().starts_with("not an MP4 file"), "{e}");
         let e = probe_reader(Cursor::new(vec![0u8; 3])).unwrap_err();
         assert_eq!(e.to_string(), "not an MP4 file: it is only 3 bytes long: bytes 00 00 00 (\"...\")");
@@ -771,12 +597,12 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(avc_profile_name(66, 0xc0), "Constrained Baseline");
-        assert_eq!(avc_profile_name(77, 0), "Main");
-        assert_eq!(avc_profile_name(110, 0), "High 10");
-        assert_eq!(avc_level_name(40, 100, 0), "4.0");
-        assert_eq!(avc_level_name(9, 100, 0), "1b");
-        assert_eq!(avc_level_name(52, 100, 0), "5.2");
+        assert_eq!(h264::profile_name(66, 0xc0), "Constrained Baseline");
+        assert_eq!(h264::profile_name(77, 0), "Main");
+        assert_eq!(h264::profile_name(110, 0), "High 10");
+        assert_eq!(h264::level_name(40, 100, 0), "4.0");
+        assert_eq!(h264::level_name(9, 100, 0), "1b");
+        assert_eq!(h264::level_name(52, 100, 0), "5.2");
         assert_eq!(constant_rate(&[(59, 512), (1, 100)], 15360), Some(Rational { num: 30, den: 1 }));
         assert_eq!(constant_rate(&[(10, 512), (10, 256)], 15360), None);
         assert_eq!(constant_rate(&[], 15360), None);
