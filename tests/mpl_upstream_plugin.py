@@ -6,7 +6,7 @@
 writer to the parameter lists of their writer tests while pytest collects them, and makes
 "framepipe" the default writer (rcParams["animation.writer"]) for their tests that use the
 default writer:
-  test_save_animation_smoketest, test_grabframe  + ("framepipe", "rgba", "movie.mp4" / Path)
+  test_save_animation_smoketest, test_grabframe  + ("framepipe", "rgba", "movie.mp4" / Path / "movie.gif")
   test_animation_repr_html                       + "framepipe"
   test_embed_limit                               runs with animation.writer = "framepipe"
 """
@@ -48,6 +48,8 @@ def pytest_generate_tests(metafunc):
             if not any(v == ("framepipe", "rgba", "movie.mp4") for v in values):
                 values.append(("framepipe", "rgba", "movie.mp4"))
                 values.append(("framepipe", "rgba", Path("movie.mp4")))
+                # GIF through the same writer: these tests pass bitrate=500, which a GIF ignores.
+                values.append(("framepipe", "rgba", "movie.gif"))
         elif name == "test_animation_repr_html" and argnames == "writer":
             if "framepipe" not in values:
                 values.append("framepipe")

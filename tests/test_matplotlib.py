@@ -24,7 +24,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from conftest import check_video, decode_rgb, ffprobe, format_tags, psnr
+from conftest import FFPROBE, check_video, decode_rgb, ffprobe, format_tags, psnr
 from framepipe.matplotlib import FramepipeWriter
 from matplotlib import animation
 from matplotlib.animation import FuncAnimation
@@ -186,17 +186,20 @@ def test_metadata_reaches_the_mp4(tmp_path):
     assert tags["encoder"].startswith("framepipe ")
     gif = tmp_path / "m.gif"
     fig, ani = make_line(n=4)()
-    with pytest.warns(framepipe.FramepipeWarning, match="no metadata"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", framepipe.FramepipeWarning)  # logged, not warned
         ani.save(gif, writer="framepipe", fps=12, dpi=40, metadata={"title": "x"})
     plt.close(fig)
-    assert gif.stat().st_size > 0
+    assert framepipe.probe(gif)["frame_count"] == 4
 
 
 def test_refused_and_warned_options(tmp_path):
-    with pytest.raises(framepipe.UnsupportedError, match="H.264 only"):
-        FramepipeWriter(codec="mpeg4")
-    with pytest.raises(framepipe.ParameterError, match="extra_args"):
-        FramepipeWriter(extra_args=["-tune", "film"])
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=50)
+    with pytest.raises(framepipe.UnsupportedError, match="H.264 only; codec 'mpeg4'"):
+        with FramepipeWriter(codec="mpeg4").saving(fig, tmp_path / "x.mp4", dpi=50):
+            pass
+    plt.close(fig)
+    assert not (tmp_path / "x.mp4").exists()
     w = FramepipeWriter(metadata={"title": "x"})
     assert FramepipeWriter.isAvailable() and w.codec == "h264"
     # A bad encoder option is refused at setup, before anything is drawn, and restores the figure.
@@ -490,14 +493,18 @@ def test_matplotlib_animation_tests_pass_with_framepipe(tmp_path):
     passed = re.findall(r"^PASSED (.+)$", r.stdout, re.M)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     fp = [p for p in passed if "framepipe" in p]
-    # smoketest x2, grabframe x2, repr_html x3, and test_embed_limit x2 with "framepipe" as default
-    assert len(fp) == 7 and len([p for p in passed if "embed_limit" in p]) == 2, passed
-    assert re.search(r"\b9 passed\b", r.stdout) and "failed" not in r.stdout.splitlines()[-1]
+    # smoketest x3 and grabframe x3 (MP4, MP4 as a Path, GIF), repr_html x3, and test_embed_limit
+    # x2 with "framepipe" as the default writer.
+    assert len(fp) == 9 and len([p for p in passed if "embed_limit" in p]) == 2, passed
+    for test in ("test_save_animation_smoketest", "test_grabframe"):
+        assert [p for p in fp if test in p and "movie.gif" in p], (test, passed)
+        assert [p for p in fp if test in p and "movie.mp4" in p], (test, passed)
+    assert re.search(r"\b11 passed\b", r.stdout) and "failed" not in r.stdout.splitlines()[-1]
 
 
 def test_gif_options_and_loop_follow_the_animation(tmp_path):
     """colors/dither/loop reach a GIF saved through the writer; a repeat=False animation plays
-    once, a repeating one loops; GIF options on an MP4 are refused before anything is drawn."""
+    once, a repeating one loops; GIF options given for an MP4 are ignored (logged)."""
     from PIL import Image
 
     fig, ani = make_line(n=6)()
@@ -513,8 +520,67 @@ def test_gif_options_and_loop_follow_the_animation(tmp_path):
     with Image.open(tmp_path / "once.gif") as im:
         assert im.info.get("loop") is None  # no NETSCAPE block: plays once
     fig, ani = make_line(n=6)()
-    with pytest.raises(framepipe.ParameterError, match="colors apply to GIF output only"):
-        ani.save(tmp_path / "x.mp4", writer=FramepipeWriter(fps=12, colors=8), dpi=40)
+    ani.save(tmp_path / "x.mp4", writer=FramepipeWriter(fps=12, colors=8, loop=2), dpi=40)  # ignored for MP4
+    plt.close(fig)
+    check_video(tmp_path / "x.mp4", frames=6, width=160, height=120, fps=12)
+
+
+def gif_frames(path) -> int:
+    """Frames in a GIF as ffprobe decodes them."""
+    r = subprocess.run(
+        [
+            FFPROBE,
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames,width,height",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    w, h, n = (int(x) for x in r.stdout.strip().split(","))
+    return n, w, h
+
+
+def test_options_that_do_not_apply_to_a_gif_are_ignored_as_matplotlibs_writers_do(tmp_path, caplog):
+    """matplotlib's own GIF writers take bitrate, codec and extra_args and ignore them; so does
+    this one, saying so at INFO level, by name and as an instance. MP4 still honours them."""
+    caplog.set_level(logging.INFO, logger="framepipe.matplotlib")
+    fig, ani = make_line(n=6)()
+    ani.save(
+        tmp_path / "a.gif", writer="framepipe", fps=12, dpi=40, bitrate=500, codec="h264", extra_args=["-loop", "0"]
+    )
+    plt.close(fig)
+    assert gif_frames(tmp_path / "a.gif") == (6, 160, 120)
+    msgs = [r.getMessage() for r in caplog.records if r.name == "framepipe.matplotlib"]
+    assert any("bitrate=500" in m and "extra_args=['-loop', '0']" in m and "GIF output" in m for m in msgs), msgs
+    caplog.clear()
+    fig, ani = make_line(n=5)()
+    ani.save(tmp_path / "b.gif", writer=FramepipeWriter(fps=10, bitrate=500, crf=20, codec="libx264"), dpi=40)
+    plt.close(fig)
+    assert gif_frames(tmp_path / "b.gif") == (5, 160, 120)
+    msgs = [r.getMessage() for r in caplog.records if r.name == "framepipe.matplotlib"]
+    assert any("crf=20" in m and "bitrate=500" in m and "do not apply to GIF output" in m for m in msgs), msgs
+    # MP4: bitrate is honoured (a 20x larger budget gives a clearly larger file).
+    sizes = {}
+    for rate in (50, 1000):
+        fig, ani = make_line(n=24)()
+        ani.save(tmp_path / f"r{rate}.mp4", writer="framepipe", fps=12, dpi=60, bitrate=rate)
+        plt.close(fig)
+        check_video(tmp_path / f"r{rate}.mp4", frames=24, width=240, height=180, fps=12)
+        sizes[rate] = (tmp_path / f"r{rate}.mp4").stat().st_size
+    assert sizes[1000] > 2 * sizes[50], sizes
+    # A truly invalid option still fails, before anything is drawn.
+    fig, ani = make_line(n=3)()
+    with pytest.raises(framepipe.ParameterError, match="crf"):
+        ani.save(tmp_path / "bad.mp4", writer=FramepipeWriter(fps=12, crf=-5), dpi=40)
     plt.close(fig)
 
 

@@ -819,11 +819,18 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
 
     Args:
         fps: frames per second (int, float or Fraction; 29.97 is taken as 30000/1001).
-        codec: only H.264 exists here (``"h264"``/``"libx264"``); anything else is refused.
+        codec: only H.264 exists for MP4 (``"h264"``/``"libx264"``); another codec for an MP4 is
+            refused. For a GIF it does not apply and is ignored.
         bitrate: kbit/s; ``None`` or ``-1`` (matplotlib's default) means constant quality (crf).
-        extra_args: refused when not empty: there is no command line to pass them to.
+        extra_args: ignored: there is no command line to pass them to.
         metadata: MP4 tags, as for matplotlib's writers (``{"title": ..., "artist": ...}``);
-            see :class:`framepipe.VideoWriter`. A GIF has no such fields: it warns and drops them.
+            see :class:`framepipe.VideoWriter`. A GIF has no such fields.
+
+    As with matplotlib's own writers, an argument that does not apply to the output format
+    (``bitrate``, ``crf``, ``tune``, ``keyint``, ``metadata`` or ``codec`` for a GIF; ``colors``,
+    ``dither``, ``loop`` for an MP4; ``extra_args``) is ignored, with an INFO message on the
+    ``framepipe.matplotlib`` logger, so code written for ``writer="pillow"`` or ``"ffmpeg"`` works
+    unchanged.
         crf, preset, tune, keyint, threads: as for :class:`framepipe.VideoWriter` (MP4).
         colors, dither, loop: GIF palette size, dithering and loop count, as for
             :class:`framepipe.VideoWriter`; ``loop`` defaults to forever when the animation
@@ -860,13 +867,9 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         dither: str | None = None,
         loop: int | None = None,
     ) -> None:
-        if codec is not None and str(codec).lower() not in _H264_NAMES:
-            raise UnsupportedError(f"the framepipe writer encodes H.264 only; codec {codec!r} is not available")
-        if extra_args:
-            raise ParameterError(
-                "the framepipe writer runs no external program, so extra_args (command-line "
-                "arguments) cannot apply; use crf=, bitrate=, preset=, tune=, keyint= instead"
-            )
+        # Checked against the output format in setup(), once the file name is known.
+        self.requested_codec = None if codec is None else str(codec)
+        self.extra_args = list(extra_args) if extra_args else []
         super().__init__(fps=fps, metadata=metadata, codec="h264", bitrate=bitrate)
         if bitrate is not None and not isinstance(bitrate, (int, float)):
             raise ParameterError(f"bitrate must be a number of kbit/s, got {bitrate!r}")
@@ -904,30 +907,50 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
             background=self.background,
         )
 
+    def _options_for(self, is_gif: bool, outfile: Any) -> dict:
+        """The VideoWriter options for this output; what does not apply to it is logged (INFO)
+        and dropped, as matplotlib's writers ignore what a format cannot use."""
+        options = self._encoder_options()
+        ignored = []
+        codec = self.requested_codec
+        if is_gif:
+            mp4_only = ("crf", "bitrate", "tune", "keyint")
+            ignored += [f"{k}={options.pop(k)!r}" for k in mp4_only if options[k] is not None]
+            options.update({k: v for k, v in self.gif_options.items() if v is not None})
+            if self.metadata:
+                ignored.append(f"metadata={dict(self.metadata)!r}")
+            if codec is not None and codec.lower() not in _H264_NAMES | {"gif"}:
+                ignored.append(f"codec={codec!r}")
+        else:
+            if codec is not None and codec.lower() not in _H264_NAMES:
+                raise UnsupportedError(
+                    f"the framepipe writer encodes MP4 as H.264 only; codec {codec!r} is not available"
+                )
+            ignored += [f"{k}={v!r}" for k, v in self.gif_options.items() if v is not None]
+            if self.metadata:
+                options["metadata"] = dict(self.metadata)
+        if self.extra_args:
+            ignored.append(f"extra_args={self.extra_args!r} (framepipe runs no external program)")
+        if ignored:
+            _log.info(
+                "framepipe: %s do%s not apply to %s output (%s); ignored",
+                ", ".join(ignored),
+                "es" if len(ignored) == 1 else "",
+                "GIF" if is_gif else "MP4",
+                os.fspath(outfile),
+            )
+        return options
+
     def setup(self, fig: Figure, outfile: Any, dpi: float | None = None) -> None:
         """Start writing `outfile` from `fig` at `dpi` (default: the figure's)."""
         super().setup(fig, outfile, dpi)  # checks the directory exists; sets fig, outfile, dpi
         self.result = None
         anims = _calling_animations(fig)
-        options = self._encoder_options()
         is_gif = output_format(str(os.fspath(outfile)), None) == "gif"
-        if is_gif:
-            options = {k: v for k, v in options.items() if v is not None}  # crf etc. given for a GIF: refused
-            options.update({k: v for k, v in self.gif_options.items() if v is not None})
-            if self.gif_options["loop"] is None and anims:
-                # Like to_html5_video: a GIF loops when the animation repeats, else plays once.
-                options["loop"] = 0 if all(getattr(a, "_repeat", True) for a in anims) else 1
-        else:
-            given = sorted(k for k, v in self.gif_options.items() if v is not None)
-            if given:
-                raise ParameterError(f"{', '.join(given)} apply to GIF output only; {outfile} is an MP4")
-        if self.metadata:
-            if is_gif:
-                warnings.warn(
-                    f"a GIF has no metadata fields; ignoring {sorted(self.metadata)}", FramepipeWarning, stacklevel=2
-                )
-            else:
-                options["metadata"] = dict(self.metadata)
+        options = self._options_for(is_gif, outfile)
+        if is_gif and self.gif_options["loop"] is None and anims:
+            # Like to_html5_video: a GIF loops when the animation repeats, else plays once.
+            options["loop"] = 0 if all(getattr(a, "_repeat", True) for a in anims) else 1
         recorder = _Recorder(fig, float(self.dpi), anims, self.blit)
         try:
             self._video = VideoWriter(outfile, fps=self.fps, **options)
