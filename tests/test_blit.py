@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import framepipe.matplotlib as fpm
+import framepipe.matplotlib._geometry as fpm_geometry
+import framepipe.matplotlib._recorder as fpm_recorder
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -367,15 +368,15 @@ def test_autoscale_every_frame_redraws_every_frame(tmp_path):
 def test_detection_has_teeth(tmp_path, monkeypatch):
     """Without stale detection the not-returned change is missed: the comparison catches it."""
     ref = record(scenario("artist not returned"), SavefigWriter(fps=30), tmp_path / "r.null")
-    real_walk = fpm._walk
-    monkeypatch.setattr(fpm, "_walk", lambda fig, dynamic: (real_walk(fig, dynamic)[0], None))
+    real_walk = fpm_geometry.walk
+    monkeypatch.setattr(fpm_recorder, "walk", lambda fig, dynamic: (real_walk(fig, dynamic)[0], None))
     w = CaptureWriter(fps=30)
     blind = record(scenario("artist not returned"), w, tmp_path / "b.mp4")
     assert max_diff(blind, ref) > 50
     monkeypatch.undo()
     # Likewise without the tick-label comparison, for a formatter with outside state.
     ref = record(scenario("tick labels (formatter state)"), SavefigWriter(fps=30), tmp_path / "r.null")
-    real_probe = fpm._Recorder._probe
+    real_probe = fpm_recorder.Recorder._probe
 
     def probe_without_ticks(self, returned):
         got, why = real_probe(self, returned)
@@ -386,7 +387,7 @@ def test_detection_has_teeth(tmp_path, monkeypatch):
         geom[3] = tuple(a[:7] + a[8:] for a in geom[3])  # drop the tick signature
         return (tuple(geom), primary, changed), None
 
-    monkeypatch.setattr(fpm._Recorder, "_probe", probe_without_ticks)
+    monkeypatch.setattr(fpm_recorder.Recorder, "_probe", probe_without_ticks)
     blind = record(scenario("tick labels (formatter state)"), CaptureWriter(fps=30), tmp_path / "b2.mp4")
     assert max_diff(blind, ref) > 50
 

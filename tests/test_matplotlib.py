@@ -368,7 +368,7 @@ def test_tqdm_progress_bar(tmp_path, capsys):
 
 
 def test_progress_shown_when_interactive(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(fpm, "_interactive", lambda: True)
+    monkeypatch.setattr(fpm._writer, "_interactive", lambda: True)
     fig, ani = make_line(n=5)()
     ani.save(tmp_path / "a.mp4", writer="framepipe")
     plt.close(fig)
