@@ -19,7 +19,7 @@ use framepipe::color::{Converter, Yuv420Image};
 use framepipe::encode::x264::X264Encoder;
 use framepipe::encode::{ColorInfo, VideoEncoder};
 use framepipe::mux::mp4::Mp4Writer;
-use framepipe::mux::{Muxer, VideoTrack};
+use framepipe::mux::VideoTrack;
 use framepipe::options::{EncodeOptions, RateControl};
 use framepipe::{Frame, PixelFormat, Preset, Rational, Tune};
 use std::ffi::{c_int, c_long};

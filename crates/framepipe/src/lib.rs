@@ -8,7 +8,7 @@
 //! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today);
 //!   [`encode::gif`] is GIF, codec and container in one.
 //! - [`h264`]: what the containers need to know of H.264 (SPS fields, AVCC framing).
-//! - [`mux`]: one module per container behind the [`mux::Muxer`] trait (MP4 today).
+//! - [`mux`]: one module per container (MP4 today): writer, probe, demuxer, concat.
 //! - [`pipeline`]: the [`VideoWriter`]: a bounded queue to an encoder thread that drives one
 //!   backend per output format (MP4: a [`encode::VideoEncoder`] + the MP4 muxer; GIF).
 //! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).

@@ -303,7 +303,6 @@ impl EncodeOptions {
         if self.queue_frames == 0 {
             return Err(Error::parameter("queue_frames must be at least 1"));
         }
-        crate::mux::mp4::metadata::validate(&self.metadata)?;
         self.gif.validate()
     }
 }

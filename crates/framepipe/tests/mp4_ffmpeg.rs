@@ -18,7 +18,7 @@ use common::{ffmpeg_decode, ffprobe_flat, ffprobe_text, field, run_tool, TempDir
 
 use framepipe::encode::{AvcConfig, ColorInfo, Packet};
 use framepipe::mux::mp4::{probe, probe_reader, Mp4Writer};
-use framepipe::mux::{Muxer, VideoTrack};
+use framepipe::mux::VideoTrack;
 use framepipe::Rational;
 
 /// Fail (rather than pass without checking anything) when ffmpeg/ffprobe are missing.

@@ -1,7 +1,7 @@
-//! Containers, one module per format, behind one trait.
+//! Containers, one module per format (MP4 today: [`mp4::Mp4Writer`] writes, [`mp4::probe`]
+//! describes, [`mp4::Mp4Demuxer`] reads samples back, [`mp4::Mp4Concat`] joins files).
 
-use crate::encode::{AvcConfig, ColorInfo, Packet};
-use crate::error::Result;
+use crate::encode::{AvcConfig, ColorInfo};
 use crate::rational::Rational;
 
 pub mod mp4;
@@ -16,16 +16,4 @@ pub struct VideoTrack {
     pub fps: Rational,
     pub avc: AvcConfig,
     pub color: ColorInfo,
-}
-
-/// A container writer: packets in decode order in, a file out.
-pub trait Muxer {
-    /// Append one packet (in decode order).
-    fn write_packet(&mut self, packet: &Packet) -> Result<()>;
-    /// Write the index and close the container. Must be called once; afterwards the output is
-    /// a complete, playable file with every packet written so far — or, after a failed write,
-    /// with the longest run of frames that plays without a gap (an error if not even one fits).
-    fn finish(&mut self) -> Result<()>;
-    /// Bytes written to the output so far (media data plus headers).
-    fn bytes_written(&self) -> u64;
 }

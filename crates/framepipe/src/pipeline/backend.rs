@@ -10,7 +10,6 @@ use crate::encode::VideoEncoder;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::mux::mp4::Mp4Writer;
-use crate::mux::Muxer;
 
 /// What the encoder thread drives for one output format.
 pub(super) trait Backend: Send + 'static {

@@ -206,6 +206,7 @@ impl VideoWriter {
             return Ok(()); // the x264 options do not apply
         }
         crate::mux::mp4::check_fps(opts.fps)?;
+        crate::mux::mp4::metadata::validate(&opts.metadata)?;
         // Open a tiny encoder once so that x264 refuses bad option combinations now, not at the
         // first frame after minutes of rendering.
         X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop)

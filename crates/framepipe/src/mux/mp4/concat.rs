@@ -19,7 +19,7 @@ use std::io::{Read, Seek, Write};
 use super::demux::Mp4Demuxer;
 use super::writer::Mp4Writer;
 use crate::error::{Error, Result};
-use crate::mux::{Muxer, VideoTrack};
+use crate::mux::VideoTrack;
 
 /// Appends MP4 chunks, in order, into one MP4 written to `W`.
 pub struct Mp4Concat<W: Read + Write + Seek> {

@@ -392,7 +392,7 @@ mod tests {
     use super::*;
     use crate::encode::Packet;
     use crate::mux::mp4::Mp4Writer;
-    use crate::mux::{Muxer, VideoTrack};
+    use crate::mux::VideoTrack;
     use std::io::Cursor;
 
     fn track() -> VideoTrack {

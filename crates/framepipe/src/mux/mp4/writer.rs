@@ -8,7 +8,7 @@
 //!
 //! Layout while writing: `ftyp | mdat (64-bit header) | samples...`. Only the per-sample index
 //! (size, keyframe flag, timestamps as run lengths) is kept in memory, never the payloads. At
-//! [`Muxer::finish`] the `moov` is built in memory, the file is first extended by the moov's
+//! [`Mp4Writer::finish`] the `moov` is built in memory, the file is first extended by the moov's
 //! size (so a full disk fails before any byte is moved), the mdat is shifted forward in place
 //! and the moov is written between `ftyp` and `mdat`. If the file cannot be extended, the moov
 //! goes after the mdat instead (playable, not faststart): right after the last sample if the
@@ -31,7 +31,7 @@ use super::index::SampleIndex;
 use super::timing::check_fps;
 use crate::encode::Packet;
 use crate::error::{Error, IoContext, Result};
-use crate::mux::{Muxer, VideoTrack};
+use crate::mux::VideoTrack;
 
 /// Size of the mdat header we write: 32-bit size 1, "mdat", 64-bit largesize.
 const MDAT_HEADER: u64 = 16;
@@ -425,8 +425,9 @@ impl Mp4Writer<std::fs::File> {
     }
 }
 
-impl<W: Read + Write + Seek> Muxer for Mp4Writer<W> {
-    fn write_packet(&mut self, packet: &Packet) -> Result<()> {
+impl<W: Read + Write + Seek> Mp4Writer<W> {
+    /// Append one packet (in decode order).
+    pub fn write_packet(&mut self, packet: &Packet) -> Result<()> {
         if self.state != State::Writing {
             return Err(Error::parameter("MP4 writer: write_packet after finish"));
         }
@@ -455,7 +456,10 @@ impl<W: Read + Write + Seek> Muxer for Mp4Writer<W> {
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<()> {
+    /// Write the index and close the container. Must be called once; afterwards the output is
+    /// a complete, playable file with every packet written so far — or, after a failed write,
+    /// with the longest run of frames that plays without a gap (an error if not even one fits).
+    pub fn finish(&mut self) -> Result<()> {
         match self.state {
             State::Finished => Ok(()),
             State::Failed => Err(Error::parameter("MP4 writer: finish failed earlier; the output is incomplete")),
@@ -472,7 +476,8 @@ impl<W: Read + Write + Seek> Muxer for Mp4Writer<W> {
         }
     }
 
-    fn bytes_written(&self) -> u64 {
+    /// Bytes written to the output so far (media data plus headers).
+    pub fn bytes_written(&self) -> u64 {
         self.bytes_written
     }
 }
