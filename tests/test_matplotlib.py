@@ -24,7 +24,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from conftest import FFPROBE, check_video, decode_rgb, ffprobe, format_tags, psnr
+from conftest import check_video, decode_rgb, ffprobe, format_tags, psnr
 from framepipe.matplotlib import FramepipeWriter
 from matplotlib import animation
 from matplotlib.animation import FuncAnimation
@@ -525,28 +525,10 @@ def test_gif_options_and_loop_follow_the_animation(tmp_path):
     check_video(tmp_path / "x.mp4", frames=6, width=160, height=120, fps=12)
 
 
-def gif_frames(path) -> int:
-    """Frames in a GIF as ffprobe decodes them."""
-    r = subprocess.run(
-        [
-            FFPROBE,
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames,width,height",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    w, h, n = (int(x) for x in r.stdout.strip().split(","))
-    return n, w, h
+def gif_frames(path) -> tuple[int, int, int]:
+    """(frames, width, height) of a GIF as ffprobe decodes it."""
+    s = ffprobe(path)
+    return s["nb_read_frames"], s["width"], s["height"]
 
 
 def test_options_that_do_not_apply_to_a_gif_are_ignored_as_matplotlibs_writers_do(tmp_path, caplog):

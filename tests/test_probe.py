@@ -3,38 +3,18 @@ short says how many frames it still holds."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from fractions import Fraction
 
 import framepipe
 import numpy as np
 import pytest
-from conftest import FFPROBE, ffprobe, smooth_frames
+from conftest import ffprobe, smooth_frames
 
 
 def gif_facts(path) -> tuple[int, int, int]:
     """(width, height, decoded frame count) of a GIF, from ffprobe."""
-    out = subprocess.run(
-        [
-            FFPROBE,
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,nb_read_frames",
-            "-of",
-            "json",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    s = json.loads(out)["streams"][0]
-    return s["width"], s["height"], int(s["nb_read_frames"])
+    s = ffprobe(path)
+    return s["width"], s["height"], s["nb_read_frames"]
 
 
 def test_gifs_are_probed_like_mp4s(tmp_path):
