@@ -3,6 +3,8 @@
 from os import PathLike
 from typing import Any, Self, final
 
+from framepipe._options import WriterOptions
+
 __all__ = ["Writer", "Concat", "rational_fps", "probe", "output_format", "__version__", "MAX_DIMENSION"]
 
 __version__: str
@@ -12,26 +14,8 @@ MAX_DIMENSION: int  # largest frame width or height
 class Writer:
     """The engine's video writer; use :class:`framepipe.VideoWriter`, which wraps it."""
 
-    def __new__(
-        cls,
-        path: str | PathLike[str] | None,
-        *,
-        fps_num: int,
-        fps_den: int,
-        crf: float | None = None,
-        bitrate: int | None = None,
-        preset: str = "medium",
-        tune: str | None = None,
-        keyint: int | None = None,
-        threads: int | None = None,
-        background: tuple[int, int, int] = ...,
-        queue_frames: int = 4,
-        format: str | None = None,
-        colors: int = 256,
-        dither: str = "floyd-steinberg",
-        loop_count: int = 0,
-        metadata: list[tuple[str, str]] = ...,
-    ) -> Self: ...
+    def __new__(cls, path: str | PathLike[str] | None, options: WriterOptions) -> Self:
+        """Open a writer (``path=None``: in memory) with options checked by framepipe._options."""
     def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
         """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
     def close(self) -> dict[str, Any] | None:

@@ -95,13 +95,30 @@ def metadata_pairs(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class WriterOptions:
-    """A writer's options, checked: the output format, the exact frame rate, the pixel format
-    override, and the keyword arguments of the engine's ``_native.Writer``."""
+    """A writer's options, checked and normalised: what the engine's ``_native.Writer`` reads
+    (by attribute; crates/framepipe-py/src/options.rs), plus the pixel-format override that
+    applies to each frame."""
 
     format: str
-    fps: Fraction
+    fps_num: int
+    fps_den: int
+    crf: float | None
+    bitrate: int | None
+    preset: str
+    tune: str | None
+    keyint: int | None
+    threads: int | None
+    background: tuple[int, int, int]
+    queue_frames: int
+    colors: int
+    dither: str
+    loop_count: int
+    metadata: list[tuple[str, str]]
     pix_fmt: str | None
-    native: dict
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den)
 
 
 def writer_options(
@@ -124,7 +141,8 @@ def writer_options(
     metadata: Any,
 ) -> WriterOptions:
     """Check a VideoWriter's options (types, names, what applies to the format; the engine checks
-    the ranges it knows again) and turn them into the engine's arguments."""
+    the ranges it knows again) and normalise them. The keywords are exactly VideoWriter's, which
+    declares their defaults; none has a default here, so a caller cannot drop one."""
     if path is not None and "\0" in path:
         raise ParameterError(f"the output path contains a NUL character: {path!r}")
     if pix_fmt is not None and (not isinstance(pix_fmt, str) or pix_fmt.strip().lower() not in PIX_FMTS):
@@ -174,7 +192,8 @@ def writer_options(
         raise ParameterError(f"background must be an (r, g, b) tuple of ints, got {background!r}") from None
     if len(background) != 3 or not all(0 <= c <= 255 for c in background):
         raise ParameterError(f"background must be 3 values from 0 to 255, got {background!r}")
-    native = dict(
+    return WriterOptions(
+        format=fmt,
         fps_num=fps_frac.numerator,
         fps_den=fps_frac.denominator,
         crf=crf,
@@ -185,10 +204,9 @@ def writer_options(
         threads=threads,
         background=background,
         queue_frames=queue_frames,
-        format=fmt,
         colors=256 if colors is None else colors,
         dither="floyd-steinberg" if dither is None else dither,
         loop_count=0 if loop is None else loop,
         metadata=metadata_pairs(metadata),
+        pix_fmt=pix_fmt,
     )
-    return WriterOptions(format=fmt, fps=fps_frac, pix_fmt=pix_fmt, native=native)

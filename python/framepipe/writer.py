@@ -110,32 +110,17 @@ class VideoWriter:
         loop: int | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        # Every keyword argument, as given, for the one place that checks them (_options).
+        given = {name: value for name, value in locals().items() if name not in ("self", "path", "fps")}
         self._path = None if path is None else os.fsdecode(path)  # str, bytes or PathLike
-        opts = writer_options(
-            self._path,
-            fps,
-            crf=crf,
-            bitrate=bitrate,
-            preset=preset,
-            tune=tune,
-            keyint=keyint,
-            threads=threads,
-            background=background,
-            pix_fmt=pix_fmt,
-            queue_frames=queue_frames,
-            format=format,
-            colors=colors,
-            dither=dither,
-            loop=loop,
-            metadata=metadata,
-        )
+        opts = writer_options(self._path, fps, **given)
         self._format = opts.format
         self._fps = opts.fps
         self._pix_fmt = opts.pix_fmt
         self._first_shape: tuple[int, ...] | None = None
         self._result: VideoResult | None = None
         self._close_error: FramepipeError | None = None
-        self._native = _native.Writer(self._path, **opts.native)
+        self._native = _native.Writer(self._path, opts)
 
     @property
     def path(self) -> str | None:

@@ -3,11 +3,12 @@
 
 mod concat;
 mod convert;
+mod options;
 
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
-use framepipe::options::RateControl;
 use framepipe::Frame;
-use framepipe::{EncodeOptions, Error, GifOptions, PixelFormat, Rational, VideoWriter};
+use framepipe::{Error, PixelFormat, Rational, VideoWriter};
+use options::WriterOptions;
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -74,50 +75,11 @@ impl PyWriter {
 #[pymethods]
 impl PyWriter {
     /// Open a writer. `path=None` encodes into memory (`close()` then returns the bytes).
+    /// `options` is a `framepipe._options.WriterOptions`.
     #[new]
-    #[pyo3(signature = (path, *, fps_num, fps_den, crf=None, bitrate=None, preset="medium", tune=None,
-                        keyint=None, threads=None, background=(0, 0, 0), queue_frames=4,
-                        format=None, colors=256, dither="floyd-steinberg", loop_count=0,
-                        metadata=Vec::new()))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        path: Option<std::path::PathBuf>,
-        fps_num: u32,
-        fps_den: u32,
-        crf: Option<f32>,
-        bitrate: Option<u32>,
-        preset: &str,
-        tune: Option<&str>,
-        keyint: Option<u32>,
-        threads: Option<u32>,
-        background: (u8, u8, u8),
-        queue_frames: usize,
-        format: Option<&str>,
-        colors: u16,
-        dither: &str,
-        loop_count: u32,
-        metadata: Vec<(String, String)>,
-    ) -> PyResult<Self> {
+    fn new(py: Python<'_>, path: Option<std::path::PathBuf>, options: WriterOptions) -> PyResult<Self> {
         let build = || -> Result<VideoWriter, Error> {
-            let rate = match (crf, bitrate) {
-                (Some(_), Some(_)) => return Err(Error::parameter("give either crf or bitrate, not both")),
-                (_, Some(b)) => RateControl::BitrateKbps(b),
-                (c, None) => RateControl::Crf(c.unwrap_or(23.0)),
-            };
-            let opts = EncodeOptions {
-                fps: Rational::new(fps_num, fps_den)?,
-                rate,
-                preset: preset.parse()?,
-                tune: tune.filter(|t| !t.is_empty() && *t != "none").map(str::parse).transpose()?,
-                keyint,
-                threads,
-                background: [background.0, background.1, background.2],
-                queue_frames,
-                format: format.map(str::parse).transpose()?,
-                gif: GifOptions { colors, dither: dither.parse()?, loop_count },
-                metadata,
-            };
+            let opts = options.to_engine()?;
             match &path {
                 Some(p) => VideoWriter::create(p, opts),
                 None => VideoWriter::in_memory(opts),
