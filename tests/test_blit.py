@@ -11,6 +11,7 @@ really ran, and that a frame where the kept background would be wrong was redraw
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import framepipe.matplotlib._geometry as fpm_geometry
@@ -378,14 +379,14 @@ def test_detection_has_teeth(tmp_path, monkeypatch):
     ref = record(scenario("tick labels (formatter state)"), SavefigWriter(fps=30), tmp_path / "r.null")
     real_probe = fpm_recorder.Recorder._probe
 
-    def probe_without_ticks(self, returned):
-        got, why = real_probe(self, returned)
+    def probe_without_ticks(self, returned, style):
+        got, why = real_probe(self, returned, style)
         if got is None:
             return got, why
-        geom, primary, changed = got
-        geom = list(geom)
-        geom[3] = tuple(a[:7] + a[8:] for a in geom[3])  # drop the tick signature
-        return (tuple(geom), primary, changed), None
+        layout, primary, changed = got
+        # Drop the tick signature.
+        blind_axes = tuple(dataclasses.replace(a, ticks=()) for a in layout.axes)
+        return (dataclasses.replace(layout, axes=blind_axes), primary, changed), None
 
     monkeypatch.setattr(fpm_recorder.Recorder, "_probe", probe_without_ticks)
     blind = record(scenario("tick labels (formatter state)"), CaptureWriter(fps=30), tmp_path / "b2.mp4")

@@ -1,11 +1,12 @@
-"""Where artists draw: regions in display pixels (as (x0, y0, x1, y1) boxes), what overlaps what,
-and the order in which a figure and its Axes draw their artists."""
+"""Where artists draw: regions in display pixels, what overlaps what, and the order in which a
+figure and its Axes draw their artists."""
 
 from __future__ import annotations
 
 import logging
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from operator import attrgetter
 
 import numpy as np
@@ -27,40 +28,53 @@ PAD = 2.0  # display pixels added around every region: anti-aliased edges reach 
 
 
 # --------------------------------------------------------------------------------------- regions
-#
-# A region is (x0, y0, x1, y1) in display pixels that bounds every pixel an artist's draw() can
-# touch, or None when that cannot be bounded (then it is taken to overlap everything). EMPTY is a
-# region that overlaps nothing (an invisible artist).
-
-EMPTY = (math.inf, math.inf, -math.inf, -math.inf)
 
 
-def overlap(a, b) -> bool:
+@dataclass(frozen=True)
+class Region:
+    """A box in display pixels (x from the left, y from the bottom) that bounds every pixel an
+    artist's draw() can touch. Where that cannot be bounded the functions here give None, which
+    overlaps everything; EMPTY (an invisible artist) overlaps nothing."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def overlaps(self, other: Region) -> bool:
+        return self.x0 <= other.x1 and other.x0 <= self.x1 and self.y0 <= other.y1 and other.y0 <= self.y1
+
+
+EMPTY = Region(math.inf, math.inf, -math.inf, -math.inf)
+
+
+def overlap(a: Region | None, b: Region | None) -> bool:
+    """Whether two regions can share a pixel (None, an unbounded region, shares every pixel)."""
     if a is None or b is None:
         return True
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+    return a.overlaps(b)
 
 
-def union(regions: Iterable) -> tuple | None:
+def union(regions: Iterable[Region | None]) -> Region | None:
     x0 = y0 = math.inf
     x1 = y1 = -math.inf
     for r in regions:
         if r is None:
             return None
-        x0, y0, x1, y1 = min(x0, r[0]), min(y0, r[1]), max(x1, r[2]), max(y1, r[3])
-    return (x0, y0, x1, y1)
+        x0, y0, x1, y1 = min(x0, r.x0), min(y0, r.y0), max(x1, r.x1), max(y1, r.y1)
+    return Region(x0, y0, x1, y1)
 
 
-def bbox_region(bbox, pad: float, pad_y: float | None = None):
+def bbox_region(bbox, pad: float, pad_y: float | None = None) -> Region | None:
     x0, y0, x1, y1 = (float(v) for v in bbox.extents)
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
         # A null Bbox (nothing drawn) has +inf/-inf corners; anything else non-finite is unknown.
         return EMPTY if x0 > x1 and y0 > y1 else None
     pad_y = pad if pad_y is None else pad_y
-    return (min(x0, x1) - pad, min(y0, y1) - pad_y, max(x0, x1) + pad, max(y0, y1) + pad_y)
+    return Region(min(x0, x1) - pad, min(y0, y1) - pad_y, max(x0, x1) + pad, max(y0, y1) + pad_y)
 
 
-def region(a: Artist, renderer, dpi: float):
+def region(a: Artist, renderer, dpi: float) -> Region | None:
     """Bound the pixels a.draw(renderer) can change (see above)."""
     if not a.get_visible():
         return EMPTY
@@ -111,7 +125,7 @@ def region(a: Artist, renderer, dpi: float):
     return None
 
 
-def footprint(artist: Artist, renderer):
+def footprint(artist: Artist, renderer) -> Region:
     """The pixels artist.draw() changes, measured: the box of what it draws on a cleared canvas.
 
     Used for the artists that stay still (the moving ones can only be bounded, see region).
@@ -125,7 +139,7 @@ def footprint(artist: Artist, renderer):
     cols = np.flatnonzero(alpha.any(axis=0))
     h = alpha.shape[0]
     # Pixel (row r, column c) covers display x in [c, c + 1] and y in [h - r - 1, h - r].
-    return (cols[0] - 0.5, h - rows[-1] - 1.5, cols[-1] + 1.5, h - rows[0] + 0.5)
+    return Region(cols[0] - 0.5, h - rows[-1] - 1.5, cols[-1] + 1.5, h - rows[0] + 0.5)
 
 
 # ----------------------------------------------------------------------------------- draw order

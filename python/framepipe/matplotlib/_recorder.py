@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.animation as _animation
@@ -16,7 +17,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from ._geometry import axes_axes, clear_stale, describe, figure_draw_list, footprint, overlap, region, walk
+from ._geometry import (
+    Region,
+    axes_axes,
+    clear_stale,
+    describe,
+    figure_draw_list,
+    footprint,
+    overlap,
+    region,
+    walk,
+)
 from ._style import attrs, noop, parent_figure, props, savefig_style, skip_draw, style_key
 
 # Every part of the writer logs as framepipe.matplotlib (the name users configure).
@@ -26,16 +37,64 @@ _log = logging.getLogger("framepipe.matplotlib")
 # ------------------------------------------------------------------------------- the frame maker
 
 
+@dataclass(frozen=True)
+class AxisTicks:
+    """What one axis's ticks and their labels are: a change means the background is stale."""
+
+    major: tuple[float, ...]
+    major_labels: tuple[str, ...]
+    minor: tuple[float, ...]
+    minor_labels: tuple[str, ...]
+    offset: str  # the formatter's offset text ("1e6", "+3.14")
+    scale: str  # "linear", "log", ...
+
+
+@dataclass(frozen=True)
+class AxesLayout:
+    """Where one Axes draws and what it shows, as a full draw computes it."""
+
+    axes_id: int
+    position: tuple[float, float, float, float]  # in figure fractions, after layout and aspect
+    view: tuple[float, float, float, float]  # the data limits' bounds
+    zorder: float
+    visible: bool
+    axis_on: bool
+    frame_on: bool
+    ticks: tuple[AxisTicks, ...]  # per axis (x, y; more for 3-D Axes)
+    data_corners: tuple[tuple[float, float], ...]  # display pixels of the limits' corners, centre
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything the kept background depends on: two frames with equal layouts draw the same
+    background (the returned artists aside)."""
+
+    style: tuple  # the savefig style (facecolor, ...; see _style.style_key)
+    renderer_id: int
+    figure_bounds: tuple[float, float, float, float]  # display pixels
+    dpi: float
+    axes: tuple[AxesLayout, ...]
+    artist_ids: tuple[int, ...]  # every artist in the figure, in tree order
+    returned: tuple[tuple[int, float, int], ...]  # (id, zorder, id of its Axes), sorted
+
+
+@dataclass(frozen=True)
+class Check:
+    """A returned artist and the kept artists drawn after it, with where they draw: if the
+    returned artist moves into one of them, the kept picture is wrong there."""
+
+    artist: Artist
+    above: tuple[tuple[Artist, Region | None], ...]
+
+
+@dataclass(slots=True)
 class Background:
     """A kept picture of the figure without the dynamic artists, and what it depends on."""
 
-    __slots__ = ("geom", "picture", "draw", "checks")
-
-    def __init__(self, geom, picture, draw, checks):
-        self.geom = geom  # the static state it was drawn in (see Recorder._probe)
-        self.picture = picture  # canvas.copy_from_bbox(fig.bbox)
-        self.draw = draw  # artists drawn on top each frame, in draw order
-        self.checks = checks  # [(returned artist, [(static artist, region) drawn after it])]
+    layout: Layout  # the state it was drawn in (see Recorder._probe)
+    picture: Any  # canvas.copy_from_bbox(fig.bbox)
+    draw: list[Artist]  # artists drawn on top each frame, in draw order
+    checks: list[Check]
 
 
 class Recorder:
@@ -57,7 +116,7 @@ class Recorder:
         }
         self._restore = contextlib.ExitStack()
         self._bg: Background | None = None
-        self._candidate = None  # geometry of the last full draw (a background is built when it holds)
+        self._candidate: Layout | None = None  # of the last full draw (a background is kept when it holds)
         self._sticky: set[int] = set()  # static artists once found overlapping: always drawn on top
         try:
             canvas = fig.canvas
@@ -150,10 +209,10 @@ class Recorder:
                     arts.append(a)
         return arts, None
 
-    def _probe(self, returned: list):
+    def _probe(self, returned: list, style: tuple):
         """Everything the kept background depends on, computed as a full draw would.
 
-        Returns ((geometry, primary axes, what changed or None), None), or (None, why this figure
+        Returns ((layout, primary axes, what changed or None), None), or (None, why this figure
         cannot be blitted now).
         """
         fig = self.fig
@@ -189,7 +248,7 @@ class Recorder:
                 engine.execute(fig)
             except ValueError:
                 pass
-        axes_geom = []
+        axes_layouts = []
         for ax in fig.axes:
             view = ax.viewLim.bounds  # applies pending autoscaling, as Axes.draw does
             locator = ax.get_axes_locator()
@@ -201,40 +260,43 @@ class Recorder:
                 major = axis.get_majorticklocs()
                 minor = () if isinstance(axis.get_minor_locator(), NullLocator) else axis.get_minorticklocs()
                 ticks.append(
-                    (
-                        tuple(major),
-                        tuple(axis.major.formatter.format_ticks(major)),
-                        tuple(minor),
-                        tuple(axis.minor.formatter.format_ticks(minor)),
-                        axis.major.formatter.get_offset(),
-                        axis.get_scale(),
+                    AxisTicks(
+                        major=tuple(major),
+                        major_labels=tuple(axis.major.formatter.format_ticks(major)),
+                        minor=tuple(minor),
+                        minor_labels=tuple(axis.minor.formatter.format_ticks(minor)),
+                        offset=axis.major.formatter.get_offset(),
+                        scale=axis.get_scale(),
                     )
                 )
-            axes_geom.append(
-                (
-                    id(ax),
-                    ax.get_position(original=False).bounds,
-                    view,
-                    ax.get_zorder(),
-                    ax.get_visible(),
-                    ax.axison,
-                    ax.get_frame_on(),
-                    tuple(ticks),
-                    tuple(map(tuple, ax.transData.transform([(x0, y0), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)]))),
+            corners = ax.transData.transform([(x0, y0), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)])
+            axes_layouts.append(
+                AxesLayout(
+                    axes_id=id(ax),
+                    position=ax.get_position(original=False).bounds,
+                    view=view,
+                    zorder=ax.get_zorder(),
+                    visible=ax.get_visible(),
+                    axis_on=ax.axison,
+                    frame_on=ax.get_frame_on(),
+                    ticks=tuple(ticks),
+                    data_corners=tuple(map(tuple, corners)),
                 )
             )
-        geom = (
-            id(renderer),
-            fig.bbox.bounds,
-            fig.dpi,
-            tuple(axes_geom),
-            ids,
-            tuple(sorted((id(a), a.get_zorder(), id(a.axes)) for a in returned)),  # order returned: irrelevant
+        layout = Layout(
+            style=style,
+            renderer_id=id(renderer),
+            figure_bounds=fig.bbox.bounds,
+            dpi=fig.dpi,
+            axes=tuple(axes_layouts),
+            artist_ids=ids,
+            # The order the artists were returned in does not matter.
+            returned=tuple(sorted((id(a), a.get_zorder(), id(a.axes)) for a in returned)),
         )
         changed = None
         if stale is not None:
             changed = "first frame" if self.stats["full"] == 0 else f"{describe(stale)} changed but was not returned"
-        return (geom, primary, changed), None
+        return (layout, primary, changed), None
 
     def _try_blit(self, savefig_kwargs: dict) -> str | None:
         """Draw the frame over the kept background if that gives the full redraw's pixels.
@@ -247,47 +309,46 @@ class Recorder:
         if returned is None:
             self._bg = None
             return why
-        probed, why = self._probe(returned)
+        probed, why = self._probe(returned, style_key(savefig_kwargs))
         if probed is None:
             self._bg = self._candidate = None
             return why
-        geom, primary, changed = probed
-        geom = (style_key(savefig_kwargs), geom)
+        layout, primary, changed = probed
         if changed is not None:
             # Redraw this frame in full; if nothing else changes, the next frame keeps a background.
             self._bg = None
-            self._candidate = geom
+            self._candidate = layout
             return changed
         renderer = self.canvas.get_renderer()
         bg = self._bg
-        if bg is not None and bg.geom != geom:
+        if bg is not None and bg.layout != layout:
             bg = self._bg = None
-            self._candidate = geom
+            self._candidate = layout
             return "the figure's layout, limits, ticks or artists changed"
         if bg is None:
-            if self._candidate != geom:
-                self._candidate = geom
+            if self._candidate != layout:
+                self._candidate = layout
                 return "first frame of a new layout"
             if self.stats["backgrounds"] >= 4 and self.stats["backgrounds"] * 8 > self.stats["frames"]:
                 self.blit = False
                 self._off_reason = "the kept background went stale too often"
                 _log.info("framepipe: the kept background kept going stale; drawing full frames from now on")
                 return self._off_reason
-            bg, why = self._build(geom, primary, returned, savefig_kwargs, renderer)
+            bg, why = self._build(layout, primary, returned, savefig_kwargs, renderer)
             if bg is None:
                 self._candidate = None
                 return why
         else:
             # The returned artists moved: they must not reach an artist drawn above them that is in
             # the kept picture.
-            for art, above in bg.checks:
-                r = region(art, renderer, self.fig.dpi)
-                for static, sr in above:
+            for check in bg.checks:
+                r = region(check.artist, renderer, self.fig.dpi)
+                for static, sr in check.above:
                     if overlap(r, sr):
                         self._sticky.add(id(static))
                         self._bg = None
-                        self._candidate = geom
-                        return f"{describe(art)} reached {describe(static)}, which is drawn above it"
+                        self._candidate = layout
+                        return f"{describe(check.artist)} reached {describe(static)}, which is drawn above it"
         self.canvas.restore_region(bg.picture)
         with savefig_style(self.fig, savefig_kwargs):
             for a in bg.draw:
@@ -296,7 +357,7 @@ class Recorder:
         self.stats["blit"] += 1
         return None
 
-    def _build(self, geom, primary, returned, savefig_kwargs, renderer):
+    def _build(self, layout: Layout, primary, returned, savefig_kwargs, renderer):
         """Draw and keep the background for `returned`: (background, None) or (None, why not)."""
         fig = self.fig
         order = figure_draw_list(fig, set(primary))
@@ -307,9 +368,9 @@ class Recorder:
         dyn = {id(a) for a in returned}
         first = min(index[i] for i in dyn)
         dpi = fig.dpi
-        regions: dict[int, Any] = {}
-        on_top: list = []  # drawn each frame, in draw order
-        drawn_regions: list = []
+        regions: dict[int, Region | None] = {}
+        on_top: list[Artist] = []  # drawn each frame, in draw order
+        drawn_regions: list[Region | None] = []
         with savefig_style(fig, savefig_kwargs):
             footprints = {id(a): footprint(a, renderer) for a in order[first:] if id(a) not in dyn}
         for a in order[first:]:
@@ -321,8 +382,8 @@ class Recorder:
         on_ids = {id(a) for a in on_top}
         checks = []
         for a in returned:
-            above = [(s, regions[id(s)]) for s in order[index[id(a)] + 1 :] if id(s) not in on_ids]
-            checks.append((a, above))
+            above = tuple((s, regions[id(s)]) for s in order[index[id(a)] + 1 :] if id(s) not in on_ids)
+            checks.append(Check(a, above))
         positions = [ax.get_position(original=False).bounds for ax in fig.axes]
         with contextlib.ExitStack() as stack:
             for a in on_top:
@@ -339,7 +400,7 @@ class Recorder:
             return None, "the layout depends on the returned artists"
         self.stats["backgrounds"] += 1
         picture = self.canvas.copy_from_bbox(fig.bbox)
-        self._bg = Background(geom, picture, on_top, checks)
+        self._bg = Background(layout, picture, on_top, checks)
         _log.debug(
             "frame %d: kept a background; drawing %s on top",
             self.stats["frames"] - 1,
