@@ -29,7 +29,10 @@
 
 pub mod palette;
 pub mod probe;
+mod sink;
 pub use probe::{probe_gif, GifInfo};
+use sink::Counting;
+pub use sink::GifSink;
 #[cfg(test)]
 mod tests;
 
@@ -39,26 +42,7 @@ use crate::options::{Dither, GifOptions};
 use crate::rational::Rational;
 use palette::{histogram, pack, quantize, Nearest};
 use std::borrow::Cow;
-use std::io::{self, Seek, SeekFrom, Write};
-
-/// Where a GIF goes: seekable (the global colour table is patched as the palette grows) and
-/// truncatable (after a failed write, back to the end of the last whole frame).
-pub trait GifSink: Write + Seek + Send {
-    fn truncate(&mut self, len: u64) -> io::Result<()>;
-}
-
-impl GifSink for std::fs::File {
-    fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.set_len(len)
-    }
-}
-
-impl GifSink for io::Cursor<Vec<u8>> {
-    fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.get_mut().truncate(len as usize);
-        Ok(())
-    }
-}
+use std::io::{self, Write};
 
 /// Byte offset of the global colour table: "GIF89a" (6) + logical screen descriptor (7).
 const GCT_OFFSET: u64 = 13;
@@ -78,43 +62,6 @@ const LOCAL_MSE: f64 = 2.0;
 /// ...and there are enough of them to be worth a local colour table (up to 768 bytes): this
 /// many, or a sixteenth of the frame if that is less.
 const LOCAL_MIN_PIXELS: u64 = 1024;
-
-/// Counts bytes written (the position), so a failed write can be cut back to a frame boundary.
-struct Counting<W> {
-    inner: W,
-    pos: u64,
-    /// Swallow writes (for the `gif` encoder's trailer once ours is written).
-    discard: bool,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.discard {
-            return Ok(buf.len());
-        }
-        let n = self.inner.write(buf)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl<W: GifSink> Counting<W> {
-    /// Overwrite bytes at `offset` (before the current position) and come back.
-    fn patch(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.inner.seek(SeekFrom::Start(offset))?;
-        self.inner.write_all(data)?;
-        self.inner.seek(SeekFrom::Start(self.pos)).map(drop)
-    }
-    fn cut(&mut self, len: u64) -> io::Result<()> {
-        self.inner.truncate(len)?;
-        self.inner.seek(SeekFrom::Start(len))?;
-        self.pos = len;
-        Ok(())
-    }
-}
 
 /// A half-open rectangle of pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

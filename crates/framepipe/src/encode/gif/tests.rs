@@ -6,7 +6,7 @@
 //! the data), and read by the `gif` crate's strict options.
 
 use super::*;
-use std::io::Cursor;
+use std::io::{Cursor, Seek, SeekFrom};
 
 /// A decoded GIF: the displayed canvas after each image, each image's delay (cs), rectangle,
 /// whether it had a local table, and the loop count.
