@@ -1,6 +1,7 @@
 //! Where a video goes: a file, or memory.
 
 use crate::encode::gif::GifSink;
+use crate::mux::mp4::Mp4Sink;
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
@@ -45,6 +46,20 @@ impl GifSink for Sink {
         match self {
             Sink::File(f) => GifSink::truncate(f, len),
             Sink::Memory(c) => GifSink::truncate(c, len),
+        }
+    }
+}
+impl Mp4Sink for Sink {
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        match self {
+            Sink::File(f) => Mp4Sink::set_len(f, len),
+            Sink::Memory(c) => Mp4Sink::set_len(c, len),
+        }
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        match self {
+            Sink::File(f) => f.sync(),
+            Sink::Memory(c) => c.sync(),
         }
     }
 }

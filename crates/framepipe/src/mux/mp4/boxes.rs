@@ -26,6 +26,15 @@ impl BoxBuf {
         self.buf
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Overwrite the 4 bytes at `at` (a field whose value is known only later).
+    pub(crate) fn patch_u32(&mut self, at: usize, v: u32) {
+        self.buf[at..at + 4].copy_from_slice(&v.to_be_bytes());
+    }
+
     pub(crate) fn u8(&mut self, v: u8) -> &mut Self {
         self.buf.push(v);
         self

@@ -14,15 +14,15 @@
 //! offsets of D frames and more are what players must hold back: with D = 16 at one frame per
 //! 10000 s, ffmpeg took B-frames presented 44 hours after their decode time for errors.
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 
 use super::demux::Mp4Demuxer;
-use super::writer::Mp4Writer;
+use super::writer::{Mp4Sink, Mp4Writer};
 use crate::error::{Error, Result};
 use crate::mux::VideoTrack;
 
 /// Appends MP4 chunks, in order, into one MP4 written to `W`.
-pub struct Mp4Concat<W: Read + Write + Seek> {
+pub struct Mp4Concat<W: Mp4Sink> {
     out: Option<W>,
     writer: Option<Mp4Writer<W>>,
     track: Option<VideoTrack>,
@@ -46,7 +46,7 @@ fn decode_delay(track: &VideoTrack) -> i64 {
         .map_or(MAX_DECODE_DELAY, i64::from)
 }
 
-impl<W: Read + Write + Seek> Mp4Concat<W> {
+impl<W: Mp4Sink> Mp4Concat<W> {
     pub fn new(out: W) -> Self {
         let tags = super::metadata::with_encoder_tag(&[]);
         Mp4Concat { out: Some(out), writer: None, track: None, frames: 0, delay: MAX_DECODE_DELAY, chunks: 0, tags }

@@ -37,6 +37,14 @@ pub(crate) struct SampleIndex {
     pub(crate) max_pts: i64,
 }
 
+/// Which `moov` to build: the complete index of a finished file, or the header of a fragmented
+/// one (see [`super::fragment`]).
+#[derive(Debug, Clone, Copy)]
+enum MoovKind {
+    Complete { payload_start: u64 },
+    Fragmented { media_time: u64 },
+}
+
 /// Durations and offsets derived from the index, in the units the boxes need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Timing {
@@ -254,7 +262,24 @@ impl SampleIndex {
     /// The complete `moov` box with the first sample at file offset `payload_start`.
     /// `udta` is the movie's metadata box (see [`super::metadata`]), or empty.
     pub(crate) fn moov(&self, track: &VideoTrack, udta: &[u8], payload_start: u64) -> Vec<u8> {
-        let t = self.timing();
+        self.build_moov(track, udta, MoovKind::Complete { payload_start })
+    }
+
+    /// The `moov` a fragmented file starts with: the track's description with empty sample
+    /// tables and an `mvex`, durations unknown (0). The presentation starts `media_time`
+    /// ticks after the first sample's decode time (the edit list, as in the complete moov).
+    pub(crate) fn moov_fragmented(&self, track: &VideoTrack, udta: &[u8], media_time: u64) -> Vec<u8> {
+        self.build_moov(track, udta, MoovKind::Fragmented { media_time })
+    }
+
+    fn build_moov(&self, track: &VideoTrack, udta: &[u8], kind: MoovKind) -> Vec<u8> {
+        let t = match kind {
+            MoovKind::Complete { .. } => self.timing(),
+            MoovKind::Fragmented { media_time } => {
+                Timing { media_duration: 0, movie_timescale: self.movie_timescale(), movie_duration: 0, media_time }
+            }
+        };
+        let fragmented = matches!(kind, MoovKind::Fragmented { .. });
         let mut b = BoxBuf::new();
         let moov = b.open(b"moov");
 
@@ -277,8 +302,9 @@ impl SampleIndex {
         b.u32(track.width << 16).u32(track.height << 16);
         b.close(o);
 
-        // edts/elst: one edit starting the presentation at the first presented frame.
-        if !self.sizes.is_empty() {
+        // edts/elst: one edit starting the presentation at the first presented frame (in a
+        // fragmented file the duration is 0: "to the end of the media").
+        if !self.sizes.is_empty() || (fragmented && t.media_time > 0) {
             let edts = b.open(b"edts");
             let v1 = t.movie_duration > u64::from(u32::MAX) || t.media_time > i32::MAX as u64;
             let o = b.open_full(b"elst", u8::from(v1), 0);
@@ -322,6 +348,35 @@ impl SampleIndex {
         sample_entry(&mut b, track);
         b.close(stsd);
 
+        if let MoovKind::Complete { payload_start } = kind {
+            self.sample_tables(&mut b, payload_start);
+        } else {
+            // The samples are in the fragments.
+            boxes::stts(&mut b, &[]);
+            boxes::stsc(&mut b, 0, 1);
+            boxes::stsz(&mut b, &[]);
+            boxes::chunk_offsets(&mut b, &[]);
+        }
+        b.close(stbl);
+        b.close(minf);
+        b.close(mdia);
+        b.close(trak);
+        if fragmented {
+            // mvex/trex: the defaults the fragments' boxes refer to (track 1, sample entry 1,
+            // one frame per sample).
+            let mvex = b.open(b"mvex");
+            let o = b.open_full(b"trex", 0, 0);
+            b.u32(1).u32(1).u32(self.sample_duration).u32(0).u32(0);
+            b.close(o);
+            b.close(mvex);
+        }
+        b.bytes(udta);
+        b.close(moov);
+        b.into_vec()
+    }
+
+    /// stts, ctts, stss, stsc, stsz and stco/co64 for the samples, the first at `payload_start`.
+    fn sample_tables(&self, b: &mut BoxBuf, payload_start: u64) {
         let dur = self.sample_duration;
         let mut stts: Vec<(u32, u32)> = self.dts_delta_runs.iter().map(|&(c, d)| (c, d * dur)).collect();
         if !self.sizes.is_empty() {
@@ -330,24 +385,17 @@ impl SampleIndex {
                 _ => stts.push((1, dur)),
             }
         }
-        boxes::stts(&mut b, &stts);
+        boxes::stts(b, &stts);
         if self.cts_runs.iter().any(|&(_, off)| off != 0) {
             let ctts: Vec<(u32, u32)> = self.cts_runs.iter().map(|&(c, off)| (c, off * dur)).collect();
-            boxes::ctts(&mut b, &ctts);
+            boxes::ctts(b, &ctts);
         }
         if self.keyframes.len() != self.sizes.len() {
-            boxes::stss(&mut b, &self.keyframes);
+            boxes::stss(b, &self.keyframes);
         }
-        boxes::stsc(&mut b, self.len(), self.samples_per_chunk);
-        boxes::stsz(&mut b, &self.sizes);
-        boxes::chunk_offsets(&mut b, &self.chunk_offsets(payload_start));
-        b.close(stbl);
-        b.close(minf);
-        b.close(mdia);
-        b.close(trak);
-        b.bytes(udta);
-        b.close(moov);
-        b.into_vec()
+        boxes::stsc(b, self.len(), self.samples_per_chunk);
+        boxes::stsz(b, &self.sizes);
+        boxes::chunk_offsets(b, &self.chunk_offsets(payload_start));
     }
 
     /// The moov for a faststart layout: the payload moves forward by the moov's own size, which

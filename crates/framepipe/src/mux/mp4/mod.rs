@@ -1,9 +1,11 @@
-//! MP4 (ISO BMFF) container: a single-track H.264 writer with faststart layout
-//! ([`Mp4Writer`]) and a small reader for inspecting MP4 files ([`probe`]).
+//! MP4 (ISO BMFF) container: a single-track H.264 writer, fragmented while writing and
+//! faststart when finished ([`Mp4Writer`]), a small reader for inspecting MP4 files ([`probe`]),
+//! and (soon) repair for files whose writer was killed.
 
 mod boxes;
 pub mod concat;
 pub mod demux;
+mod fragment;
 mod index;
 pub mod metadata;
 pub mod reader;
@@ -16,4 +18,4 @@ pub use demux::Mp4Demuxer;
 pub use reader::{probe, probe_reader, Mp4Info};
 pub use timing::check_fps;
 pub use track::Presence;
-pub use writer::Mp4Writer;
+pub use writer::{Mp4Sink, Mp4Writer};

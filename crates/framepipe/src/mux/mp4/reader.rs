@@ -9,7 +9,8 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::boxes::{child, children, describe_fourcc, Fields};
-use super::track::VideoTrak;
+use super::fragment;
+use super::track::{Presence, VideoTrak};
 use crate::encode::ColorInfo;
 use crate::error::{Error, IoContext, Result};
 use crate::h264;
@@ -54,6 +55,10 @@ pub struct Mp4Info {
     pub brand: String,
     /// Text metadata (title, artist, comment, encoder, ...) from `moov/udta`, in file order.
     pub tags: Vec<(String, String)>,
+    /// The samples are in movie fragments (`moof` boxes): a file still being written by
+    /// framepipe, or left by a writer that was killed ([`super::repair`] finishes it), or a
+    /// fragmented file from another tool. The counts above are those of its whole fragments.
+    pub fragmented: bool,
 }
 
 /// Describe the MP4 file at `path`.
@@ -79,7 +84,7 @@ const FIRST_BOXES: [&[u8; 4]; 14] = [
 /// Describe an MP4 read from `r` (positioned anywhere: the whole stream is the file).
 pub fn probe_reader<R: Read + Seek>(r: R) -> Result<Mp4Info> {
     let top = TopLevel::read(r)?;
-    let mut info = parse_moov(&top.moov, top.fragmented, top.file_size)?;
+    let mut info = parse_moov(&top.moov, &top.moofs, top.file_size)?;
     info.brand = top.brand.unwrap_or_default();
     info.faststart = top.first_mdat.is_none_or(|m| top.moov_pos < m);
     Ok(info)
@@ -93,8 +98,9 @@ pub(crate) struct TopLevel {
     pub moov_pos: u64,
     pub moov: Vec<u8>,
     pub first_mdat: Option<u64>,
-    /// The file has moof boxes (fragmented MP4).
-    pub fragmented: bool,
+    /// The whole moof boxes (position, body), in file order; a moof cut off by the end of the
+    /// file is left out.
+    pub moofs: Vec<(u64, Vec<u8>)>,
 }
 
 impl TopLevel {
@@ -116,7 +122,8 @@ impl TopLevel {
         let mut brand: Option<String> = None;
         let mut moov: Option<(u64, Vec<u8>)> = None;
         let mut first_mdat: Option<u64> = None;
-        let mut fragmented = false;
+        let mut moofs = Vec::new();
+        let mut moof_bytes = 0u64;
 
         while pos + 8 <= file_size {
             r.seek(SeekFrom::Start(pos)).ctx(ctx)?;
@@ -178,7 +185,15 @@ impl TopLevel {
                 b"mdat" => {
                     first_mdat.get_or_insert(pos);
                 }
-                b"moof" => fragmented = true,
+                b"moof" if !truncated => {
+                    moof_bytes += body_len;
+                    if moof_bytes > MAX_MOOV {
+                        return Err(Error::unsupported("the MP4's moof boxes are too large to read"));
+                    }
+                    let mut body = vec![0u8; body_len as usize];
+                    r.read_exact(&mut body).ctx(ctx)?;
+                    moofs.push((pos, body));
+                }
                 _ => {}
             }
             pos = pos.saturating_add(size);
@@ -193,7 +208,7 @@ impl TopLevel {
                 Error::invalid_data("not an MP4 file: no ftyp/moov box found")
             });
         };
-        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, fragmented })
+        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, moofs })
     }
 }
 
@@ -204,9 +219,10 @@ fn describe_bytes(bytes: &[u8]) -> String {
     format!("bytes {} ({text:?})", hex.join(" "))
 }
 
-fn parse_moov(moov: &[u8], fragmented: bool, file_size: u64) -> Result<Mp4Info> {
+fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<Mp4Info> {
     let top = children(moov)?;
     let trak = VideoTrak::parse(&top)?;
+    let defaults = fragment::track_defaults(&top, trak.track_id)?;
     let entry = &trak.entry;
     let (mut profile, mut level) = (String::new(), String::new());
     if let Some(avcc) = entry.avcc {
@@ -217,24 +233,49 @@ fn parse_moov(moov: &[u8], fragmented: bool, file_size: u64) -> Result<Mp4Info> 
         level = h264::level_name(l, p, c);
     }
     let table = &trak.table;
-    let frame_count = table.len();
-    if fragmented && frame_count == 0 {
-        return Err(Error::unsupported("fragmented MP4 (samples in moof boxes) cannot be probed"));
+    let fragmented = defaults.is_some() && !moofs.is_empty();
+    let (frame_count, presence, fps, total_ticks, keyframes, sample_bytes);
+    if let (Some(defaults), true) = (defaults, fragmented) {
+        // The samples of the whole fragments (after any in the moov's own table, which
+        // framepipe leaves empty).
+        let samples = fragment::fragment_samples(moofs, trak.track_id, defaults)?;
+        let present: Vec<_> =
+            samples.iter().take_while(|s| s.offset.saturating_add(u64::from(s.size)) <= file_size).collect();
+        frame_count = table.len() + samples.len() as u64;
+        presence = Presence {
+            samples: table.len() + present.len() as u64,
+            missing_bytes: samples[present.len()..].iter().map(|s| u64::from(s.size)).sum(),
+        };
+        let durations: Vec<(u32, u32)> = present.iter().map(|s| (1, s.duration)).collect();
+        fps = constant_rate(&durations, trak.timescale).or_else(|| {
+            (defaults.duration > 0).then(|| Rational::new(trak.timescale, defaults.duration).ok()).flatten()
+        });
+        total_ticks = present.iter().map(|s| u64::from(s.duration)).sum::<u64>();
+        keyframes = table.keyframes() + present.iter().filter(|s| s.keyframe).count() as u64;
+        sample_bytes = table.total_bytes() + present.iter().map(|s| u64::from(s.size)).sum::<u64>();
+    } else {
+        frame_count = table.len();
+        presence = table.presence(file_size);
+        fps = constant_rate(&table.stts, trak.timescale);
+        total_ticks = table.stts.iter().map(|&(c, d)| u64::from(c) * u64::from(d)).sum();
+        keyframes = table.keyframes();
+        sample_bytes = table.total_bytes();
     }
-    let presence = table.presence(file_size);
-    let fps = constant_rate(&table.stts, trak.timescale);
-    let stts_total: u64 = table.stts.iter().map(|&(c, d)| u64::from(c) * u64::from(d)).sum();
 
-    // Duration: edit list (movie timescale), else mdhd, else the sum of sample durations.
+    // Duration: edit list (movie timescale), else mdhd, else the sum of sample durations (a
+    // fragmented file: of its whole fragments).
     let mut duration_seconds = 0.0;
-    if let (Some((total, _)), true) = (trak.edit, trak.movie_timescale > 0) {
+    if let (Some((total, _)), true, false) = (trak.edit, trak.movie_timescale > 0, fragmented) {
         duration_seconds = total as f64 / f64::from(trak.movie_timescale);
     }
     if duration_seconds <= 0.0 && trak.timescale > 0 {
-        let d = if trak.mdhd_duration == 0 || trak.mdhd_duration == u64::MAX { stts_total } else { trak.mdhd_duration };
+        let d = if fragmented || trak.mdhd_duration == 0 || trak.mdhd_duration == u64::MAX {
+            total_ticks
+        } else {
+            trak.mdhd_duration
+        };
         duration_seconds = d as f64 / f64::from(trak.timescale);
     }
-    let sample_bytes = table.total_bytes();
     let bitrate_kbps = if duration_seconds > 0.0 { sample_bytes as f64 * 8.0 / duration_seconds / 1000.0 } else { 0.0 };
 
     Ok(Mp4Info {
@@ -250,11 +291,12 @@ fn parse_moov(moov: &[u8], fragmented: bool, file_size: u64) -> Result<Mp4Info> 
         level,
         color: entry.color,
         faststart: true,
-        keyframes: table.keyframes(),
+        keyframes,
         bitrate_kbps,
         file_size,
         brand: String::new(),
         tags: child(&top, b"udta").map(super::metadata::parse_udta).unwrap_or_default(),
+        fragmented,
     })
 }
 
@@ -378,7 +420,19 @@ impl fmt::Display for Mp4Info {
             )?,
             None => writeln!(f, "colour: not signalled")?,
         }
-        writeln!(f, "faststart: {}", if self.faststart { "yes (moov before mdat)" } else { "no (moov after mdat)" })?;
+        if self.fragmented {
+            writeln!(
+                f,
+                "fragmented: yes (a file being written, or left by a writer that was stopped: \
+                 `framepipe repair` makes it an ordinary MP4)"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "faststart: {}",
+                if self.faststart { "yes (moov before mdat)" } else { "no (moov after mdat)" }
+            )?;
+        }
         write!(f, "file size: {} bytes", self.file_size)?;
         for (k, v) in &self.tags {
             write!(f, "\ntag {k}: {}", v.replace('\n', "\\n"))?;

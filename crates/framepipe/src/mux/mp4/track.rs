@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 
 /// The first video track of a moov.
 pub(crate) struct VideoTrak<'a> {
+    /// tkhd's track_ID (fragments refer to the track by it).
+    pub track_id: u32,
     /// mvhd's timescale (0 if there is no mvhd).
     pub movie_timescale: u32,
     /// mdhd's timescale and duration (`u64::MAX`: unknown).
@@ -118,6 +120,15 @@ impl<'a> VideoTrak<'a> {
         }
         let trak = trak.ok_or_else(|| Error::unsupported("the MP4 has no video track"))?;
         let t = children(trak)?;
+        let track_id = match child(&t, b"tkhd") {
+            Some(tkhd) => {
+                let mut f = Fields::new(tkhd, "tkhd");
+                let (version, _) = f.full()?;
+                f.skip(if version == 1 { 16 } else { 8 })?;
+                f.u32()?
+            }
+            None => 1,
+        };
         let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
         let (timescale, mdhd_duration) =
             timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
@@ -132,7 +143,7 @@ impl<'a> VideoTrak<'a> {
             },
             None => None,
         };
-        Ok(VideoTrak { movie_timescale, timescale, mdhd_duration, entry, table, edit })
+        Ok(VideoTrak { track_id, movie_timescale, timescale, mdhd_duration, entry, table, edit })
     }
 
     /// The avcC configuration (SPS/PPS) of an H.264 track.

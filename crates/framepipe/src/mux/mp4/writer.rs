@@ -1,42 +1,96 @@
-//! Single-track H.264 MP4 writer with a faststart layout (`moov` before `mdat`).
+//! Single-track H.264 MP4 writer: fragmented while writing, faststart when finished.
 //!
 //! Why our own muxer: the maintained crate shiguredo_mp4 was evaluated; its stable release
 //! (2025.4.0) has no composition offsets (ctts) for B-frames and no colr box, its ctts support
 //! exists only in a canary pre-release, and it can only make a faststart file when moov space
 //! is reserved up front from a known sample count, while framepipe streams an unknown number of
-//! frames and relocates mdat at finish — so a small single-track writer is simpler and safer.
+//! frames and relocates the media data at finish — so a small single-track writer is simpler
+//! and safer.
 //!
-//! Layout while writing: `ftyp | mdat (64-bit header) | samples...`. Only the per-sample index
-//! (size, keyframe flag, timestamps as run lengths) is kept in memory, never the payloads. At
-//! [`Mp4Writer::finish`] the `moov` is built in memory, the file is first extended by the moov's
-//! size (so a full disk fails before any byte is moved), the mdat is shifted forward in place
-//! and the moov is written between `ftyp` and `mdat`. If the file cannot be extended, the moov
-//! goes after the mdat instead (playable, not faststart): right after the last sample if the
-//! output can grow that far, else within the bytes the output already has (a partial sample,
-//! zeros of the failed extension), dropping trailing frames until the moov fits.
+//! **While writing** the file is always playable: `ftyp | moov (with mvex) | moof mdat | …`
+//! ([`super::fragment`]). Packets are collected in memory into a fragment of about
+//! [`Mp4Writer::set_fragment_frames`] frames (one second by default), cut where every frame
+//! presented so far has been written (so no fragment leaves a gap in presentation order,
+//! B-frames included), and each fragment is written with one pair of writes — and with
+//! [`Mp4Writer::set_durable`], synced to the disk. A process killed at any moment leaves a file
+//! that ffmpeg, browsers and `framepipe probe` read up to its last complete fragment, and that
+//! [`super::repair`] turns into a finished file. Memory stays flat: the per-sample index
+//! (size, keyframe flag, timestamps as run lengths) and one fragment's bytes.
+//!
+//! **At [`Mp4Writer::finish`]** the file becomes an ordinary faststart MP4, byte for byte what
+//! a writer of the whole index at once would make: `ftyp | moov | mdat`. The complete `moov` is
+//! built in memory; the output is first extended to the final size if it must grow (so a full
+//! disk fails before any byte moves); then each fragment's samples are moved to their final
+//! place (the fragment headers between them dropped), the fragment still in memory is written
+//! after them, the moov and the mdat header go in front, and the output is cut to its final
+//! length. If the output cannot grow that far, the longest decode-order prefix of frames with
+//! contiguous presentation times whose file fits in the bytes the output already has is kept:
+//! losing a few frames at the end beats losing the file.
 //!
 //! After a failed write (or [`Mp4Writer::mark_interrupted`]) the stream may stop in the middle
 //! of a group of B-frames. `finish` then keeps only the longest decode-order prefix whose
-//! presentation times are contiguous, so the duration always equals frames / fps; the same
-//! rule picks which frames to drop when the disk is full. [`Mp4Writer::frames`] reports what
-//! the finished file holds, and a `finish` that cannot make a playable file returns an error.
+//! presentation times are contiguous, so the duration always equals frames / fps.
+//! [`Mp4Writer::frames`] reports what the finished file holds, and a `finish` that cannot make
+//! a playable file returns an error.
 //!
 //! Timestamps and timescales: [`super::timing`]; the index and the moov: [`super::index`].
 
 use std::collections::BTreeSet;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
 use super::boxes::BoxBuf;
+use super::fragment::{fragment_header, FragSample};
 use super::index::SampleIndex;
 use super::timing::check_fps;
 use crate::encode::Packet;
 use crate::error::{Error, IoContext, Result};
 use crate::mux::VideoTrack;
 
-/// Size of the mdat header we write: 32-bit size 1, "mdat", 64-bit largesize.
+mod finish;
+
+/// Size of the mdat header of the finished file: 32-bit size 1, "mdat", 64-bit largesize.
 const MDAT_HEADER: u64 = 16;
-/// Buffer size for moving the mdat payload at finish.
-const SHIFT_CHUNK: usize = 4 << 20;
+/// A fragment is written at the latest when it holds this many times the fragment length
+/// (a stream that never reaches a point without a presentation gap still keeps memory flat).
+const MAX_FRAGMENT_FACTOR: usize = 4;
+
+/// Where an MP4 goes: readable (finish reads the fragments back to move them behind the
+/// index), writable, seekable, and able to change its length (to cut off a torn fragment, and
+/// the fragment headers at finish).
+pub trait Mp4Sink: Read + Write + Seek {
+    /// Truncate or extend (with zeros) to `len` bytes.
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// Make what was written durable (fsync); a no-op where that means nothing.
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Mp4Sink for std::fs::File {
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        std::fs::File::set_len(self, len)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
+impl<S: Mp4Sink + ?Sized> Mp4Sink for &mut S {
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        (**self).set_len(len)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        (**self).sync()
+    }
+}
+
+impl Mp4Sink for Cursor<Vec<u8>> {
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        self.get_mut().resize(len, 0);
+        Ok(())
+    }
+}
 
 /// The `ftyp` box: major brand isom, minor version 512, compatible isom, iso2, avc1, mp41.
 fn ftyp() -> Vec<u8> {
@@ -48,24 +102,6 @@ fn ftyp() -> Vec<u8> {
     }
     b.close(o);
     b.into_vec()
-}
-
-/// The mdat header while writing: 32-bit size 0 ("up to the end of the file", so an
-/// unfinished output still parses as ftyp + mdat) followed by 8 bytes that become the 64-bit
-/// largesize at finish.
-fn open_mdat_header() -> [u8; 16] {
-    let mut h = [0u8; 16];
-    h[4..8].copy_from_slice(b"mdat");
-    h
-}
-
-/// An mdat header with a 64-bit size covering `total` bytes (header included).
-fn mdat_header(total: u64) -> [u8; 16] {
-    let mut h = [0u8; 16];
-    h[0..4].copy_from_slice(&1u32.to_be_bytes());
-    h[4..8].copy_from_slice(b"mdat");
-    h[8..16].copy_from_slice(&total.to_be_bytes());
-    h
 }
 
 fn check_track(track: &VideoTrack) -> Result<()> {
@@ -104,23 +140,50 @@ enum State {
     Failed,
 }
 
+/// A fragment on disk: where its samples' bytes start, how many bytes, how many samples.
+#[derive(Debug, Clone, Copy)]
+struct Written {
+    payload_at: u64,
+    payload_len: u64,
+    samples: u64,
+}
+
+/// The fragment being collected in memory.
+#[derive(Debug, Default)]
+struct Collecting {
+    samples: Vec<FragSample>,
+    data: Vec<u8>,
+    /// Decode time (in frames) of its first sample.
+    first_dts: i64,
+}
+
 /// Writes one H.264 video track into an MP4 file (see the module documentation).
 ///
-/// Works with any `Read + Write + Seek` output, e.g. `std::fs::File` or
+/// Works with any [`Mp4Sink`] output, e.g. `std::fs::File` (opened for reading and writing) or
 /// `std::io::Cursor<Vec<u8>>`. The output should be empty (or positioned at its end): the
 /// writer starts at the current position and uses absolute offsets.
-pub struct Mp4Writer<W: Read + Write + Seek> {
+pub struct Mp4Writer<W: Mp4Sink> {
     out: W,
     track: VideoTrack,
+    /// Every sample accepted: the fragments on disk, then the one in memory.
     index: SampleIndex,
     /// pts values not below the last dts: the only ones a new pts could repeat.
     pending_pts: BTreeSet<i64>,
     /// Offset of the ftyp box (where the writer started).
     base: u64,
-    /// Offset of the mdat header.
-    mdat_start: u64,
-    /// End of the last completely written sample.
+    /// End of the ftyp box: where the moov goes.
+    head_end: u64,
+    /// The fragmented file's moov is on disk (written with the first fragment).
+    moov_written: bool,
+    /// The fragments on disk, in order.
+    written: Vec<Written>,
+    /// End of the last complete fragment (or of the ftyp).
     data_end: u64,
+    collecting: Collecting,
+    /// Frames per fragment (about one second by default).
+    fragment_frames: usize,
+    /// Sync each fragment to the disk.
+    durable: bool,
     /// The output position may not be `data_end` (after a failed write).
     need_seek: bool,
     /// The stream was cut short (a write failed, or [`Mp4Writer::mark_interrupted`]): finish
@@ -133,17 +196,12 @@ pub struct Mp4Writer<W: Read + Write + Seek> {
     udta: Vec<u8>,
 }
 
-impl<W: Read + Write + Seek> Mp4Writer<W> {
-    /// Writes ftyp and an mdat header immediately. The mdat header takes 16 bytes and is
-    /// always a 64-bit largesize header in the finished file (until then its 32-bit size is 0,
-    /// "to the end of the file").
+impl<W: Mp4Sink> Mp4Writer<W> {
+    /// Writes the ftyp immediately; the moov follows with the first fragment.
     pub fn new(mut out: W, track: VideoTrack) -> Result<Self> {
         check_track(&track)?;
         let base = out.stream_position().ctx(|| "starting MP4 output".into())?;
-        let ftyp = ftyp();
-        let mdat_start = base + ftyp.len() as u64;
-        let mut head = ftyp;
-        head.extend_from_slice(&open_mdat_header());
+        let head = ftyp();
         out.write_all(&head).ctx(|| "writing MP4 header".into())?;
         // finish() reads the media data back to move it behind the moov: check now that the
         // output can be read (a File from File::create is write-only).
@@ -160,16 +218,23 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
                 ))
             }
         }
-        out.seek(SeekFrom::Start(base + head.len() as u64)).ctx(|| "writing MP4 header".into())?;
+        let head_end = base + head.len() as u64;
+        out.seek(SeekFrom::Start(head_end)).ctx(|| "writing MP4 header".into())?;
         let index = SampleIndex::new(track.fps.num, track.fps.den);
+        let fragment_frames = default_fragment_frames(track.fps.num, track.fps.den);
         Ok(Mp4Writer {
             out,
             track,
             index,
             pending_pts: BTreeSet::new(),
             base,
-            mdat_start,
-            data_end: mdat_start + MDAT_HEADER,
+            head_end,
+            moov_written: false,
+            written: Vec::new(),
+            data_end: head_end,
+            collecting: Collecting::default(),
+            fragment_frames,
+            durable: false,
             need_seek: false,
             interrupted: false,
             state: State::Writing,
@@ -179,12 +244,33 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         })
     }
 
-    /// Movie metadata (title, artist, comment, …: see [`super::metadata`]) for the file; it is
-    /// written with the index by `finish`. Replaces metadata set before.
+    /// Movie metadata (title, artist, comment, …: see [`super::metadata`]) for the file. Set
+    /// it before the first fragment is written (it goes into the moov written with it, so that
+    /// a repaired file keeps it too); replaces metadata set before.
     pub fn set_metadata(&mut self, tags: &[(String, String)]) -> Result<()> {
         super::metadata::validate(tags)?;
+        if self.moov_written {
+            return Err(Error::parameter("MP4 metadata must be set before the first fragment is written"));
+        }
         self.udta = super::metadata::udta(tags);
         Ok(())
+    }
+
+    /// Frames per fragment: how much a killed process can lose at most (besides what the
+    /// encoder still held). The default is one second of frames. A fragment ends at the first
+    /// point after this many frames where no presented frame is missing.
+    pub fn set_fragment_frames(&mut self, frames: u32) -> Result<()> {
+        if frames == 0 {
+            return Err(Error::parameter("an MP4 fragment must hold at least 1 frame"));
+        }
+        self.fragment_frames = frames as usize;
+        Ok(())
+    }
+
+    /// Sync every fragment to the disk as it is written (fsync), so that it survives a power
+    /// loss too, not only a killed process.
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
     }
 
     /// The output, for example the `Cursor<Vec<u8>>` holding the file (call after `finish`).
@@ -192,16 +278,22 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         self.out
     }
 
-    /// Frames in the output. Before `finish`: packets written completely so far. After a
-    /// successful `finish`: the frames the finished file holds, which can be fewer when the
-    /// stream was cut short (trailing frames whose presentation would leave a gap are dropped)
-    /// or when the disk was too full for the index (trailing frames make room for it). After a
-    /// failed `finish`: 0, the output is not a playable file.
+    /// Frames in the output. Before `finish`: packets accepted so far (on disk, or in the
+    /// fragment being collected). After a successful `finish`: the frames the finished file
+    /// holds, which can be fewer when the stream was cut short (trailing frames whose
+    /// presentation would leave a gap are dropped) or when the disk was too full for the index
+    /// (trailing frames make room for it). After a failed `finish`: 0, the output is not a
+    /// finished file.
     pub fn frames(&self) -> u64 {
         match self.state {
             State::Failed => 0,
             _ => self.index.len(),
         }
+    }
+
+    /// Frames in complete fragments on disk: what a reader of the unfinished file finds.
+    pub fn frames_on_disk(&self) -> u64 {
+        self.written.iter().map(|w| w.samples).sum()
     }
 
     /// Tell the writer that the stream was cut short, e.g. the encoder failed mid-stream, so
@@ -213,8 +305,7 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         self.interrupted = true;
     }
 
-    /// True once `finish` has put the moov before the mdat (false before `finish`, or when the
-    /// output could not be extended and the moov was appended at the end instead).
+    /// True once `finish` has made the faststart file (moov before mdat).
     pub fn is_faststart(&self) -> bool {
         self.faststart
     }
@@ -224,241 +315,119 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
         (self.index.timescale, self.index.sample_duration)
     }
 
-    /// Keep only the longest decode-order prefix with contiguous presentation times.
-    fn trim_to_contiguous(&mut self) {
-        let k = self.index.contiguous_prefixes().last().copied().unwrap_or(0);
-        if (k as u64) < self.index.len() {
-            self.index = self.index.prefix(k);
-            self.data_end = self.mdat_start + MDAT_HEADER + self.index.payload_len();
-        }
+    /// Bytes written to the output so far (headers, fragments; after finish: the file).
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
     }
 
-    fn finish_inner(&mut self) -> Result<()> {
-        if self.interrupted {
-            self.trim_to_contiguous();
-        }
-        let payload_start = self.mdat_start + MDAT_HEADER;
-        let end = self.data_end;
-        debug_assert_eq!(end - payload_start, self.index.payload_len());
-        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| "finishing MP4: finding the end of the output".into())?;
-        let moov = self.index.moov_shifted(&self.track, &self.udta, payload_start);
-        let shift = moov.len() as u64;
-
-        // 1. Make room: extend the output to end + shift by writing zeros, before moving
-        //    anything. On failure (disk full), fall back to appending the moov.
-        let needed = end + shift;
-        if file_len < needed {
-            if let Err(e) = write_zeros(&mut self.out, file_len, needed - file_len) {
-                return self.finish_moov_at_end(e);
-            }
-        }
-        let file_len = file_len.max(needed);
-
-        // 2. Move [mdat_start + header, end) forward by `shift`, last chunk first.
-        let ctx = || "finishing MP4: moving media data behind the index".to_string();
-        let mut buf = vec![0u8; (end - payload_start).min(SHIFT_CHUNK as u64) as usize];
-        let mut chunk_end = end;
-        while chunk_end > payload_start {
-            let chunk_start = chunk_end.saturating_sub(SHIFT_CHUNK as u64).max(payload_start);
-            let chunk = &mut buf[..(chunk_end - chunk_start) as usize];
-            let read = self.out.seek(SeekFrom::Start(chunk_start)).and_then(|_| self.out.read_exact(chunk));
-            match read {
-                // Nothing has moved yet: the moov can still go at the end.
-                Err(e) if chunk_end == end => return self.finish_moov_at_end(e),
-                r => r.ctx(ctx)?,
-            }
-            self.out.seek(SeekFrom::Start(chunk_start + shift)).ctx(ctx)?;
-            self.out.write_all(chunk).ctx(ctx)?;
-            chunk_end = chunk_start;
-        }
-
-        // 3. moov, then the mdat header. Bytes past our data (a partial sample from a failed
-        //    write, or older content of the output) are left inside the mdat, where nothing
-        //    refers to them: no truncation needed, and the file stays well-formed.
-        let ctx = || "finishing MP4: writing the index".to_string();
-        self.out.seek(SeekFrom::Start(self.mdat_start)).ctx(ctx)?;
-        self.out.write_all(&moov).ctx(ctx)?;
-        self.out.write_all(&mdat_header(file_len - (self.mdat_start + shift))).ctx(ctx)?;
-        self.out.seek(SeekFrom::Start(file_len)).ctx(ctx)?;
-        self.out.flush().ctx(ctx)?;
-        self.faststart = true;
-        self.bytes_written = file_len - self.base;
-        Ok(())
-    }
-
-    /// Fallback when the output cannot grow by the moov's size: the moov goes right after the
-    /// last sample kept, and the mdat header is patched to end there. First with every sample,
-    /// growing the output if needed (the extension may have failed for a passing reason); if
-    /// that fails too, within the bytes the output already has (the failed extension's zeros,
-    /// a partial sample, trailing samples): the longest decode-order prefix with contiguous
-    /// presentation times whose moov fits between its last sample and the end of the output.
-    /// Losing a few frames at the end beats losing the file.
-    fn finish_moov_at_end(&mut self, extend_error: std::io::Error) -> Result<()> {
-        let payload_start = self.mdat_start + MDAT_HEADER;
-        let ctx =
-            |what: &str| format!("finishing MP4: no room to move the index to the front ({extend_error}), and {what}");
-        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| ctx("finding the end of the output failed"))?;
-        let moov = self.index.moov(&self.track, &self.udta, payload_start);
-        let grow_error = match place_moov_after_samples(&mut self.out, self.mdat_start, &self.index, &moov, file_len) {
-            Ok(len) => {
-                self.finished_at_end(len);
-                return Ok(());
-            }
-            Err(e) => e,
-        };
-
-        // Within the space the output has. Writing the moov may have grown it a little.
-        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| ctx("finding the end of the output failed"))?;
-        let fits = |idx: &SampleIndex| -> Option<Vec<u8>> {
-            let moov = idx.moov(&self.track, &self.udta, payload_start);
-            (payload_start + idx.payload_len() + moov.len() as u64 <= file_len).then_some(moov)
-        };
-        // Fitting is monotonic in the prefix length (a longer prefix ends later and has a
-        // moov at least as large): binary search over the contiguous prefixes.
-        let candidates = self.index.contiguous_prefixes();
-        let (mut lo, mut hi) = (0usize, candidates.len()); // candidates[..lo] fit, [hi..] don't
-        let mut best: Option<(SampleIndex, Vec<u8>)> = None;
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let idx = self.index.prefix(candidates[mid]);
-            match fits(&idx) {
-                Some(moov) => {
-                    best = Some((idx, moov));
-                    lo = mid + 1;
-                }
-                None => hi = mid,
-            }
-        }
-        let Some((idx, moov)) = best else {
-            return Err(Error::io(
-                ctx(&format!(
-                    "writing it at the end failed; not even the first frame leaves room for it in the {file_len} bytes of the output"
-                )),
-                grow_error,
-            ));
-        };
-        let len = place_moov_after_samples(&mut self.out, self.mdat_start, &idx, &moov, file_len).ctx(|| {
-            ctx(&format!(
-                "writing it after frame {} failed (writing it after every frame failed with: {grow_error})",
-                idx.len()
-            ))
-        })?;
-        self.data_end = payload_start + idx.payload_len();
-        self.index = idx;
-        self.finished_at_end(len);
-        Ok(())
-    }
-
-    fn finished_at_end(&mut self, final_len: u64) {
-        self.faststart = false;
-        self.bytes_written = final_len - self.base;
-    }
-}
-
-/// Write `moov` (built for `idx`) right after `idx`'s last sample, cover anything between the
-/// moov and `file_len` (the output's current length) with a `free` box, and patch the mdat
-/// header (at `mdat_start`) to end before the moov. When the spare bytes after the moov would
-/// be 1 to 7, too few for a box header, they stay inside the mdat (unreferenced) and the moov
-/// moves up to end exactly at `file_len`. The mdat header is written last, so until the moov
-/// is complete the output keeps its open mdat. Returns the final length of the output.
-fn place_moov_after_samples<W: Write + Seek>(
-    out: &mut W,
-    mdat_start: u64,
-    idx: &SampleIndex,
-    moov: &[u8],
-    file_len: u64,
-) -> std::io::Result<u64> {
-    let data_end = mdat_start + MDAT_HEADER + idx.payload_len();
-    let moov_len = moov.len() as u64;
-    let slack = match file_len.checked_sub(data_end + moov_len) {
-        Some(spare) if spare < 8 => spare,
-        _ => 0,
-    };
-    let moov_at = data_end + slack;
-    let moov_end = moov_at + moov_len;
-    out.seek(SeekFrom::Start(moov_at))?;
-    out.write_all(moov)?;
-    if file_len >= moov_end + 8 {
-        let gap = file_len - moov_end;
-        let mut header = Vec::with_capacity(16);
-        if let Ok(size) = u32::try_from(gap) {
-            header.extend_from_slice(&size.to_be_bytes());
-            header.extend_from_slice(b"free");
-        } else {
-            header.extend_from_slice(&1u32.to_be_bytes());
-            header.extend_from_slice(b"free");
-            header.extend_from_slice(&gap.to_be_bytes());
-        }
-        out.write_all(&header)?;
-    }
-    out.seek(SeekFrom::Start(mdat_start))?;
-    out.write_all(&mdat_header(moov_at - mdat_start))?;
-    let final_len = moov_end.max(file_len);
-    out.seek(SeekFrom::Start(final_len))?;
-    out.flush()?;
-    Ok(final_len)
-}
-
-fn write_zeros<W: Write + Seek>(out: &mut W, at: u64, mut n: u64) -> std::io::Result<()> {
-    out.seek(SeekFrom::Start(at))?;
-    let zeros = vec![0u8; n.min(1 << 20) as usize];
-    while n > 0 {
-        let k = n.min(zeros.len() as u64) as usize;
-        out.write_all(&zeros[..k])?;
-        n -= k as u64;
-    }
-    out.flush()
-}
-
-impl Mp4Writer<std::fs::File> {
-    /// Create (or truncate) the file at `path`, opened for reading and writing, and start an MP4
-    /// in it.
-    pub fn create(path: &std::path::Path, track: VideoTrack) -> Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .ctx(|| format!("creating {}", path.display()))?;
-        Self::new(file, track)
-    }
-}
-
-impl<W: Read + Write + Seek> Mp4Writer<W> {
-    /// Append one packet (in decode order).
+    /// Append one packet (in decode order). It is written with the fragment it belongs to; an
+    /// I/O error here is the previous fragment's, and this packet is then not accepted (write
+    /// it again to retry).
     pub fn write_packet(&mut self, packet: &Packet) -> Result<()> {
         if self.state != State::Writing {
             return Err(Error::parameter("MP4 writer: write_packet after finish"));
         }
         self.index.check(packet, &self.pending_pts)?;
-        let n = self.index.len();
-        if self.need_seek {
-            if let Err(e) = self.out.seek(SeekFrom::Start(self.data_end)) {
-                self.interrupted = true;
-                return Err(Error::io(format!("writing MP4 sample {n}"), e));
-            }
-            self.need_seek = false;
+        if self.fragment_due(packet.keyframe) {
+            self.write_fragment()?;
         }
-        if let Err(e) = self.out.write_all(&packet.data) {
-            // Part of the sample may be in the output: the next write (or finish) starts again
-            // at the end of the last complete sample. Unless the caller writes this packet
-            // again, the stream now has a hole: finish keeps only the frames before it.
-            self.need_seek = true;
-            self.interrupted = true;
-            return Err(Error::io(format!("writing MP4 sample {n} ({} bytes)", packet.data.len()), e));
+        let dur = i64::from(self.index.sample_duration);
+        let c = &mut self.collecting;
+        match c.samples.last_mut() {
+            Some(last) => last.duration = ((packet.dts - self.index.last_dts) * dur) as u32,
+            None => c.first_dts = packet.dts,
         }
-        self.data_end += packet.data.len() as u64;
-        self.bytes_written = self.data_end - self.base;
+        c.samples.push(FragSample {
+            size: packet.data.len() as u32,
+            duration: dur as u32,
+            cts_offset: ((packet.pts - packet.dts) * dur) as u32,
+            keyframe: packet.keyframe,
+        });
+        c.data.extend_from_slice(&packet.data);
         self.index.push(packet);
         self.pending_pts = self.pending_pts.split_off(&packet.dts);
         self.pending_pts.insert(packet.pts);
         Ok(())
     }
 
+    /// Whether the fragment in memory should be written before a packet is added to it: it is
+    /// long enough and ends where every frame presented so far is there (at a keyframe, half
+    /// the length is enough), or it has grown far too long.
+    fn fragment_due(&self, keyframe: bool) -> bool {
+        let n = self.collecting.samples.len();
+        if n == 0 {
+            return false;
+        }
+        let i = &self.index;
+        let contiguous = (i.max_pts - i.min_pts) as u64 + 1 == i.len();
+        let target = self.fragment_frames;
+        (contiguous && (n >= target || (keyframe && 2 * n >= target))) || n >= MAX_FRAGMENT_FACTOR * target
+    }
+
+    /// Write the fragment collected in memory (with the moov before the first one) and, if
+    /// durable, sync it. On failure nothing is lost from memory: the fragment stays there for
+    /// the next try or for `finish`, and the output is cut back to the last whole fragment.
+    pub fn write_fragment(&mut self) -> Result<()> {
+        if self.state != State::Writing || self.collecting.samples.is_empty() {
+            return Ok(());
+        }
+        let dur = self.index.sample_duration;
+        let mut head = Vec::new();
+        if !self.moov_written {
+            // Every sample so far is in this fragment: the edit list starts the presentation
+            // at the first presented frame, as in the finished file.
+            let media_time = (self.index.min_pts - self.index.first_dts) as u64 * u64::from(dur);
+            head = self.index.moov_fragmented(&self.track, &self.udta, media_time);
+        }
+        let c = &self.collecting;
+        let base_dts = (c.first_dts - self.index.first_dts) as u64 * u64::from(dur);
+        let sequence = self.written.len() as u32 + 1;
+        head.extend_from_slice(&fragment_header(sequence, base_dts, dur, &c.samples, c.data.len() as u64));
+        let first = self.frames_on_disk();
+        let n = c.samples.len() as u64;
+        let result = (|| {
+            if self.need_seek {
+                self.out.seek(SeekFrom::Start(self.data_end))?;
+                self.need_seek = false;
+            }
+            self.out.write_all(&head)?;
+            self.out.write_all(&self.collecting.data)?;
+            self.out.flush()
+        })();
+        if let Err(e) = result {
+            // Cut the torn fragment off, so the unfinished file ends with a whole one. The
+            // caller may stop here: finish then keeps the frames up to the last one with no gap
+            // before it (unless the fragment is written after all).
+            self.need_seek = true;
+            self.interrupted = true;
+            let _ = self.out.set_len(self.data_end);
+            return Err(Error::io(
+                format!(
+                    "writing MP4 frames {first}..{} ({} bytes)",
+                    first + n,
+                    head.len() + self.collecting.data.len()
+                ),
+                e,
+            ));
+        }
+        let payload_at = self.data_end + head.len() as u64;
+        let payload_len = self.collecting.data.len() as u64;
+        self.written.push(Written { payload_at, payload_len, samples: n });
+        self.data_end = payload_at + payload_len;
+        self.bytes_written = self.data_end - self.base;
+        self.moov_written = true;
+        self.collecting.samples.clear();
+        self.collecting.data.clear();
+        if self.durable {
+            self.out.sync().ctx(|| format!("syncing MP4 frames {first}..{} to the disk", first + n))?;
+        }
+        Ok(())
+    }
+
     /// Write the index and close the container. Must be called once; afterwards the output is
-    /// a complete, playable file with every packet written so far — or, after a failed write,
-    /// with the longest run of frames that plays without a gap (an error if not even one fits).
+    /// a complete, playable faststart file with every packet written so far — or, after a
+    /// failed write, with the longest run of frames that plays without a gap (an error if not
+    /// even one fits).
     pub fn finish(&mut self) -> Result<()> {
         match self.state {
             State::Finished => Ok(()),
@@ -475,10 +444,25 @@ impl<W: Read + Write + Seek> Mp4Writer<W> {
             },
         }
     }
+}
 
-    /// Bytes written to the output so far (media data plus headers).
-    pub fn bytes_written(&self) -> u64 {
-        self.bytes_written
+/// About one second of frames (at least 1).
+fn default_fragment_frames(num: u32, den: u32) -> usize {
+    (u64::from(num).div_ceil(u64::from(den.max(1)))).clamp(1, 1 << 16) as usize
+}
+
+impl Mp4Writer<std::fs::File> {
+    /// Create (or truncate) the file at `path`, opened for reading and writing, and start an MP4
+    /// in it.
+    pub fn create(path: &std::path::Path, track: VideoTrack) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .ctx(|| format!("creating {}", path.display()))?;
+        Self::new(file, track)
     }
 }
 

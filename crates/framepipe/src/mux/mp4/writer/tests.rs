@@ -637,103 +637,147 @@ impl Write for Limited {
     }
 }
 
-#[test]
-fn partial_sample_is_dropped_at_finish() {
-    // 10 samples of 1000 bytes fit; the 11th fails half-way.
-    let limit = 48 + 10 * 1000 + 500;
-    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
-    for i in 0..10 {
-        w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
+impl Mp4Sink for Limited {
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        let have = self.inner.get_ref().len() as u64;
+        if len > have && len > self.limit {
+            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full"));
+        }
+        self.inner.get_mut().resize(len as usize, 0);
+        Ok(())
     }
-    let e = w.write_packet(&packet(10, 10, false, 1000)).unwrap_err();
-    assert!(e.is_disk_full(), "{e}");
-    assert_eq!(w.frames(), 10);
-    // Free some space: finish can now move the index to the front.
-    w.out.limit = u64::MAX;
-    w.finish().unwrap();
-    assert!(w.is_faststart());
-    let file = w.into_inner().inner.into_inner();
-    let tl = top_level(&file);
-    assert_eq!(tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["ftyp", "moov", "mdat"]);
-    assert_eq!(u32s(stbl_box(&file, "stsz").unwrap())[2], 10);
-    let stco = u32s(stbl_box(&file, "stco").unwrap());
-    assert_eq!(stco[1], 1);
-    let payload = tl[2].1 as usize + 16;
-    assert_eq!(stco[2] as usize, payload);
-    assert_eq!(&file[payload + 9000..payload + 10000], &packet(9, 9, false, 1000).data[..]);
+}
+
+/// Size of the ftyp box: the finished file's payload starts at 32 + moov + 16.
+const FTYP: u64 = 32;
+
+/// The finished file a writer of the whole index at once would make: ftyp, the moov of every
+/// packet, a 64-bit mdat header, the payloads in order.
+fn reference_file(fps: Rational, packets: &[Packet]) -> Vec<u8> {
+    let track = test_track(fps);
+    let mut idx = SampleIndex::new(fps.num, fps.den);
+    packets.iter().for_each(|p| idx.push(p));
+    let moov = idx.moov_shifted(&track, &[], FTYP + MDAT_HEADER);
+    let mut file = ftyp();
+    file.extend_from_slice(&moov);
+    let payload: Vec<u8> = packets.iter().flat_map(|p| p.data.iter().copied()).collect();
+    file.extend_from_slice(&1u32.to_be_bytes());
+    file.extend_from_slice(b"mdat");
+    file.extend_from_slice(&(payload.len() as u64 + 16).to_be_bytes());
+    file.extend_from_slice(&payload);
+    file
+}
+
+fn write_fragmented(fps: Rational, packets: &[Packet], fragment_frames: u32) -> Mp4Writer<Cursor<Vec<u8>>> {
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(fps)).unwrap();
+    w.set_fragment_frames(fragment_frames).unwrap();
+    for p in packets {
+        w.write_packet(p).unwrap();
+    }
+    w
 }
 
 #[test]
-fn full_disk_falls_back_to_moov_at_end() {
-    let limit = 48 + 10 * 1000 + 500;
-    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
-    for i in 0..10 {
-        w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
+fn finished_file_is_the_same_whatever_the_fragments() {
+    // B-frames (fragments end only where no presented frame is missing), an irregular decode
+    // delta, and plain I/P streams; fragments of 1 frame up to longer than the stream.
+    let mut bframes = sweep_packets(&bframe_stamps(12));
+    let mut jump: Vec<Packet> =
+        (0..40).map(|i| packet(i + i / 17, i + i / 17, i % 10 == 0, 300 + i as usize)).collect();
+    jump[0].keyframe = true;
+    for (fps, packets) in
+        [(Rational::new(30, 1).unwrap(), &mut bframes), (Rational::new(24000, 1001).unwrap(), &mut jump)]
+    {
+        let want = reference_file(fps, packets);
+        for frag in [1, 2, 3, 7, 30, 1000] {
+            let mut w = write_fragmented(fps, packets, frag);
+            w.finish().unwrap();
+            assert!(w.is_faststart());
+            assert_eq!(w.bytes_written(), want.len() as u64);
+            assert!(w.into_inner().into_inner() == want, "fragments of {frag} frames at {fps:?}");
+        }
     }
-    assert!(w.write_packet(&packet(10, 10, false, 1000)).is_err());
-    // Making room at the front fails; appending the moov (over the partial sample)
-    // works.
-    w.out.limit = u64::MAX;
-    w.out.fail_next = true;
-    w.finish().unwrap();
-    assert!(!w.is_faststart());
-    let written = w.bytes_written();
-    let file = w.into_inner().inner.into_inner();
-    assert_eq!(written, file.len() as u64);
-    let tl = top_level(&file);
-    assert_eq!(tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["ftyp", "mdat", "moov"]);
-    assert_eq!(tl[1].2, 16 + 10_000);
-    let stco = u32s(stbl_box(&file, "stco").unwrap());
-    assert_eq!(stco[2], 48);
-    assert_eq!(&file[48..48 + 1000], &packet(0, 0, true, 1000).data[..]);
 }
 
 #[test]
-fn partial_sample_space_is_reused_for_the_index() {
-    // The failed sample left 4000 bytes: enough room to move the moov to the front without
-    // growing the output, even though the disk stays full.
-    let limit = 48 + 10 * 1000 + 4000;
-    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
-    for i in 0..10 {
-        w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
-    }
-    assert!(w.write_packet(&packet(10, 10, false, 5000)).unwrap_err().is_disk_full());
-    w.finish().unwrap();
-    assert!(w.is_faststart());
-    let file = w.into_inner().inner.into_inner();
-    assert_eq!(file.len() as u64, limit);
-    let tl = top_level(&file);
-    assert_eq!(tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["ftyp", "moov", "mdat"]);
-    let payload = tl[2].1 as usize + 16;
-    assert_eq!(u32s(stbl_box(&file, "stco").unwrap())[2] as usize, payload);
-    assert_eq!(&file[payload + 9000..payload + 10000], &packet(9, 9, false, 1000).data[..]);
-}
-
-#[test]
-fn full_disk_at_finish_drops_the_last_frame() {
-    // Every sample fits exactly, nothing failed while writing, and the disk is full at
-    // finish: the last sample's space holds the index instead.
-    let limit = 48 + 5 * 1000;
-    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
-    for i in 0..5 {
-        w.write_packet(&packet(i, i, i == 0, 1000)).unwrap();
-    }
-    w.finish().unwrap();
-    assert_eq!(w.frames(), 4);
-    assert!(!w.is_faststart());
-    let file = w.into_inner().inner.into_inner();
-    assert_eq!(file.len() as u64, limit);
+fn unfinished_file_is_fragmented_and_complete_up_to_its_last_fragment() {
+    let packets = sweep_packets(&bframe_stamps(10));
+    let w = write_fragmented(Rational::new(30, 1).unwrap(), &packets, 6);
+    let on_disk = w.frames_on_disk();
+    assert!(on_disk >= 6 && on_disk < packets.len() as u64, "{on_disk}");
+    let file = w.into_inner().into_inner();
     let names: Vec<String> = top_level(&file).into_iter().map(|b| b.0).collect();
-    assert_eq!(names, ["ftyp", "mdat", "moov", "free"]);
+    assert_eq!(&names[..2], ["ftyp", "moov"]);
+    assert!(names[2..].chunks(2).all(|c| c == ["moof", "mdat"]), "{names:?}");
+    // Every fragment ends where the frames presented so far are all there.
     let info = crate::mux::mp4::probe_reader(Cursor::new(&file)).unwrap();
-    assert_eq!(info.frame_count, 4);
-    assert!((info.duration_seconds - 4.0 / 30.0).abs() < 0.0006);
+    assert_eq!(info.frame_count, on_disk);
+    assert_eq!(info.frames_present, on_disk);
+}
+
+#[test]
+fn failed_fragment_stays_in_memory_and_is_finished_later() {
+    // Fragments of 5 frames of 1000 bytes: the second fragment's write fails half-way.
+    let fps = Rational::new(30, 1).unwrap();
+    let packets: Vec<Packet> = (0..12).map(|i| packet(i, i, i == 0, 1000)).collect();
+    let first_fragment_end = {
+        let w = write_fragmented(fps, &packets[..6], 5);
+        w.into_inner().into_inner().len() as u64
+    };
+    let mut w = Mp4Writer::new(limited(first_fragment_end + 2500), test_track(fps)).unwrap();
+    w.set_fragment_frames(5).unwrap();
+    for p in &packets[..10] {
+        w.write_packet(p).unwrap();
+    }
+    let e = w.write_packet(&packets[10]).unwrap_err();
+    assert!(e.is_disk_full(), "{e}");
+    assert!(e.to_string().contains("frames 5..10"), "{e}");
+    assert_eq!((w.frames(), w.frames_on_disk()), (10, 5));
+    // The torn fragment was cut off: the unfinished file ends with a whole fragment.
+    assert_eq!(w.out.inner.get_ref().len() as u64, first_fragment_end);
+    // Space comes back: the same packet again, then finish.
+    w.out.limit = u64::MAX;
+    for p in &packets[10..] {
+        w.write_packet(p).unwrap();
+    }
+    w.finish().unwrap();
+    assert_eq!(w.frames(), 12);
+    let file = w.into_inner().inner.into_inner();
+    assert!(file == reference_file(fps, &packets));
+}
+
+#[test]
+fn full_disk_at_finish_drops_trailing_frames() {
+    // Every fragment fits and the disk is full at finish: the finished file (no fragment
+    // headers) is smaller than the fragmented one for long streams, larger for short ones.
+    let fps = Rational::new(30, 1).unwrap();
+    let packets: Vec<Packet> = (0..5).map(|i| packet(i, i, i == 0, 1000)).collect();
+    let w = write_fragmented(fps, &packets, 1);
+    let fragmented_len = w.into_inner().into_inner().len() as u64;
+    let finished_len = reference_file(fps, &packets).len() as u64;
+    let cap = fragmented_len.min(finished_len - 1);
+    let mut w = Mp4Writer::new(limited(cap), test_track(fps)).unwrap();
+    w.set_fragment_frames(1).unwrap();
+    let mut accepted = 0;
+    for p in &packets {
+        if w.write_packet(p).is_err() {
+            break;
+        }
+        accepted += 1;
+    }
+    w.mark_interrupted();
+    w.finish().unwrap();
+    let frames = w.frames();
+    assert!(frames >= 1 && frames < accepted, "{frames} of {accepted}");
+    let file = w.into_inner().inner.into_inner();
+    assert!(file.len() as u64 <= cap);
+    check_finished(&file, frames, &packets, (30, 1));
 }
 
 #[test]
 fn full_disk_everywhere_is_an_io_error() {
-    // Samples too small to make room for the index, even all of them together.
-    let limit = 48 + 5 * 100;
+    // Not even the first frame and its index fit.
+    let limit = 200;
     let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
     for i in 0..5 {
         w.write_packet(&packet(i, i, i == 0, 100)).unwrap();
@@ -749,57 +793,102 @@ fn full_disk_everywhere_is_an_io_error() {
 
 #[test]
 fn retry_after_failed_write_continues_cleanly() {
-    let limit = 48 + 3 * 100 + 50;
-    let mut w = Mp4Writer::new(limited(limit), test_track(Rational::new(30, 1).unwrap())).unwrap();
-    for i in 0..3 {
-        w.write_packet(&packet(i, i, true, 100)).unwrap();
+    let fps = Rational::new(30, 1).unwrap();
+    let packets: Vec<Packet> = (0..5).map(|i| packet(i, i, true, 100)).collect();
+    let mut w = Mp4Writer::new(limited(u64::MAX), test_track(fps)).unwrap();
+    w.set_fragment_frames(1).unwrap();
+    for p in &packets[..3] {
+        w.write_packet(p).unwrap();
     }
-    assert!(w.write_packet(&packet(3, 3, true, 100)).is_err());
-    w.out.limit = u64::MAX;
-    w.write_packet(&packet(3, 3, true, 100)).unwrap();
-    w.write_packet(&packet(4, 4, true, 100)).unwrap();
+    w.out.fail_next = true;
+    assert!(w.write_packet(&packets[3]).is_err());
+    for p in &packets[3..] {
+        w.write_packet(p).unwrap();
+    }
     w.finish().unwrap();
     let file = w.into_inner().inner.into_inner();
-    let tl = top_level(&file);
-    let payload = tl[2].1 as usize + 16;
-    for i in 0..5 {
-        assert_eq!(&file[payload + i * 100..payload + (i + 1) * 100], &packet(i as i64, i as i64, true, 100).data[..]);
-    }
+    assert!(file == reference_file(fps, &packets));
 }
 
 #[test]
-fn stale_longer_output_is_covered() {
+fn stale_longer_output_is_cut() {
     // Writing over an output that already holds more bytes than the new file.
     let old = vec![0xaau8; 100_000];
     let mut cur = Cursor::new(old);
     cur.set_position(0);
     let mut w = Mp4Writer::new(cur, test_track(Rational::new(30, 1).unwrap())).unwrap();
-    for i in 0..3 {
-        w.write_packet(&packet(i, i, true, 100)).unwrap();
+    let packets: Vec<Packet> = (0..3).map(|i| packet(i, i, true, 100)).collect();
+    for p in &packets {
+        w.write_packet(p).unwrap();
     }
     w.finish().unwrap();
     let file = w.into_inner().into_inner();
-    assert_eq!(file.len(), 100_000);
-    let names: Vec<String> = top_level(&file).into_iter().map(|b| b.0).collect();
-    assert_eq!(names, ["ftyp", "moov", "mdat"]);
+    assert!(file == reference_file(Rational::new(30, 1).unwrap(), &packets));
+}
+
+#[test]
+fn output_that_cannot_be_cut_is_covered() {
+    // A sink that cannot shrink: the bytes after the media data become a free box, or (fewer
+    // than 8) part of the mdat.
+    struct NoCut(Cursor<Vec<u8>>);
+    impl Read for NoCut {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(b)
+        }
+    }
+    impl Seek for NoCut {
+        fn seek(&mut self, p: SeekFrom) -> std::io::Result<u64> {
+            self.0.seek(p)
+        }
+    }
+    impl Write for NoCut {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Mp4Sink for NoCut {
+        fn set_len(&mut self, _: u64) -> std::io::Result<()> {
+            Err(std::io::Error::other("cannot truncate"))
+        }
+    }
+    let fps = Rational::new(30, 1).unwrap();
+    let packets: Vec<Packet> = (0..40).map(|i| packet(i, i, i % 10 == 0, 500)).collect();
+    let want = reference_file(fps, &packets);
+    for spare in [0usize, 3, 7, 8, 5000] {
+        let mut w = Mp4Writer::new(NoCut(Cursor::new(vec![0x55; want.len() + spare])), test_track(fps)).unwrap();
+        w.set_fragment_frames(40).unwrap(); // one fragment: the output never shrinks below `want`
+        for p in &packets {
+            w.write_packet(p).unwrap();
+        }
+        w.finish().unwrap();
+        let file = w.into_inner().0.into_inner();
+        assert_eq!(file.len(), want.len() + spare);
+        let tl = top_level(&file);
+        if spare >= 8 {
+            assert_eq!(tl.last().unwrap().0, "free");
+            assert!(file[..want.len()] == want[..]);
+        } else {
+            assert_eq!(tl.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["ftyp", "moov", "mdat"]);
+        }
+        check_finished(&file, 40, &packets, (30, 1));
+    }
 }
 
 #[test]
 fn large_shift_moves_many_chunks() {
-    // Payload bigger than the 4 MiB shift buffer: check every byte lands right.
-    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(Rational::new(30, 1).unwrap())).unwrap();
-    let mut expect = Vec::new();
-    for i in 0..10 {
-        let p = packet(i, i, i % 5 == 0, 1_000_003);
-        expect.extend_from_slice(&p.data);
-        w.write_packet(&p).unwrap();
+    // Payload bigger than the 4 MiB move buffer: check every byte lands right.
+    let fps = Rational::new(30, 1).unwrap();
+    let packets: Vec<Packet> = (0..10).map(|i| packet(i, i, i % 5 == 0, 1_000_003)).collect();
+    for frag in [1, 3, 30] {
+        let mut w = write_fragmented(fps, &packets, frag);
+        w.finish().unwrap();
+        let file = w.into_inner().into_inner();
+        assert!(file == reference_file(fps, &packets), "fragments of {frag}");
+        assert_eq!(u32s(stbl_box(&file, "stss").unwrap()), vec![0, 2, 1, 6]);
     }
-    w.finish().unwrap();
-    let file = w.into_inner().into_inner();
-    let tl = top_level(&file);
-    assert_eq!(tl[2].0, "mdat");
-    assert_eq!(&file[tl[2].1 as usize + 16..], &expect[..]);
-    assert_eq!(u32s(stbl_box(&file, "stss").unwrap()), vec![0, 2, 1, 6]);
 }
 
 /// `(pts, dts)` of x264-like B-frame groups in decode order: I0, then per group P B b b
@@ -830,12 +919,7 @@ fn expand_runs(body: &[u8]) -> Vec<u32> {
 /// their presentation times are contiguous.
 fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32)) {
     let names: Vec<String> = top_level(file).into_iter().map(|b| b.0).collect();
-    assert!(
-        names == ["ftyp", "moov", "mdat"]
-            || names == ["ftyp", "mdat", "moov"]
-            || names == ["ftyp", "mdat", "moov", "free"],
-        "{names:?}"
-    );
+    assert!(names == ["ftyp", "moov", "mdat"] || names == ["ftyp", "moov", "mdat", "free"], "{names:?}");
     let info = crate::mux::mp4::probe_reader(Cursor::new(file)).unwrap();
     assert_eq!(info.frame_count, frames);
     let want = frames as f64 * f64::from(fps.1) / f64::from(fps.0);
@@ -898,31 +982,35 @@ fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32))
     }
 }
 
-/// Write `packets` into outputs capped at every `step`-th size from just after the first
-/// sample to past the complete file, stopping at the first failed write (as the pipeline
-/// does), and check each outcome: finish is Ok with a valid file of `frames() >= 1`
-/// frames, or (only when not even the first frame leaves room for the index) Err with
-/// `frames() == 0`. Returns how often the file ended faststart / moov at the end / failed.
-fn cap_sweep(packets: &[Packet], fps: (u32, u32), step: u64) -> [u32; 3] {
-    let track = test_track(Rational::new(fps.0, fps.1).unwrap());
-    let header = 48u64;
-    let payload: u64 = packets.iter().map(|p| p.data.len() as u64).sum();
+/// Write `packets` (in fragments of `fragment_frames`) into outputs capped at every `step`-th
+/// size from just after the ftyp to past the complete file, stopping at the first failed write
+/// (as the pipeline does), and check each outcome: finish is Ok with a valid faststart file of
+/// `frames() >= 1` frames, or (only when not even the first frame leaves room for the index)
+/// Err with `frames() == 0`. Returns how often the file kept every frame / fewer / failed.
+fn cap_sweep(packets: &[Packet], fps: (u32, u32), step: u64, fragment_frames: u32) -> [u32; 3] {
+    let rate = Rational::new(fps.0, fps.1).unwrap();
+    let track = test_track(rate);
     let mut first = SampleIndex::new(fps.0, fps.1);
     first.push(&packets[0]);
-    let first_end = header + packets[0].data.len() as u64;
     // Below this not even the first frame and its index fit.
-    let min_ok = first_end + first.moov(&track, &[], header).len() as u64;
+    let min_ok = FTYP
+        + first.moov_shifted(&track, &[], FTYP + MDAT_HEADER).len() as u64
+        + MDAT_HEADER
+        + packets[0].data.len() as u64;
+    let finished = reference_file(rate, packets).len() as u64;
+    let fragmented = write_fragmented(rate, packets, fragment_frames).into_inner().into_inner().len() as u64;
+    let full = finished.max(fragmented);
     let mut all = SampleIndex::new(fps.0, fps.1);
     packets.iter().for_each(|p| all.push(p));
-    let full = header + payload + all.moov_shifted(&track, &[], header).len() as u64;
     let prefixes = all.contiguous_prefixes();
 
     let mut counts = [0u32; 3];
-    let mut cap = first_end + 1;
+    let mut cap = FTYP + 1;
     while cap <= full + 40 {
         let mut out = limited(cap);
         out.efbig = cap % 2 == 1;
         let mut w = Mp4Writer::new(out, track.clone()).unwrap();
+        w.set_fragment_frames(fragment_frames).unwrap();
         let mut failed = false;
         for p in packets {
             if let Err(e) = w.write_packet(p) {
@@ -931,23 +1019,25 @@ fn cap_sweep(packets: &[Packet], fps: (u32, u32), step: u64) -> [u32; 3] {
                 break;
             }
         }
-        assert!(w.frames() >= 1, "cap {cap}: the first sample fits");
+        if failed {
+            w.mark_interrupted();
+        }
         match w.finish() {
             Ok(()) => {
                 let frames = w.frames();
                 assert!(frames >= 1, "cap {cap}");
                 assert!(prefixes.contains(&(frames as usize)), "cap {cap}: {frames}");
-                let fast = w.is_faststart();
+                assert!(w.is_faststart());
                 let written = w.bytes_written();
                 let file = w.into_inner().inner.into_inner();
                 assert!(file.len() as u64 <= cap, "cap {cap}");
                 assert_eq!(written, file.len() as u64, "cap {cap}");
                 check_finished(&file, frames, packets, fps);
                 if cap >= full {
-                    assert!(fast && !failed, "cap {cap}");
+                    assert!(!failed, "cap {cap}");
                     assert_eq!(frames, packets.len() as u64, "cap {cap}");
                 }
-                counts[usize::from(!fast)] += 1;
+                counts[usize::from(frames < packets.len() as u64)] += 1;
             }
             Err(e) => {
                 assert!(e.is_disk_full(), "cap {cap}: {e}");
@@ -973,38 +1063,43 @@ fn disk_full_at_any_point_bframes() {
         packets[..9].iter().for_each(|p| nine.push(p));
         nine.moov(&test_track(Rational::new(30, 1).unwrap()), &[], 48)
     });
-    let [fast, at_end, failed] = cap_sweep(&packets, (30, 1), 1);
-    assert!(fast > 0 && at_end > 1000 && failed > 0, "{fast} {at_end} {failed}");
+    for frag in [1, 4, 30] {
+        let [all, fewer, failed] = cap_sweep(&packets, (30, 1), 1, frag);
+        assert!(all > 0 && fewer > 1000 && failed > 0, "{all} {fewer} {failed}");
+    }
 }
 
 #[test]
 fn disk_full_at_any_point_long_track() {
     // More than one chunk (30 per chunk at 30 fps), no B-frames; NTSC rate with B-frames.
     let stamps: Vec<(i64, i64)> = (0..95).map(|i| (i, i)).collect();
-    let [fast, at_end, failed] = cap_sweep(&sweep_packets(&stamps), (30, 1), 7);
-    assert!(fast > 0 && at_end > 1000 && failed > 0, "{fast} {at_end} {failed}");
-    let [fast, at_end, failed] = cap_sweep(&sweep_packets(&bframe_stamps(20)), (30000, 1001), 5);
-    assert!(fast > 0 && at_end > 1000 && failed > 0, "{fast} {at_end} {failed}");
+    let [all, fewer, failed] = cap_sweep(&sweep_packets(&stamps), (30, 1), 7, 30);
+    assert!(all > 0 && fewer > 1000 && failed > 0, "{all} {fewer} {failed}");
+    let [all, fewer, failed] = cap_sweep(&sweep_packets(&bframe_stamps(20)), (30000, 1001), 5, 8);
+    assert!(all > 0 && fewer > 1000 && failed > 0, "{all} {fewer} {failed}");
 }
 
 #[test]
 fn interrupted_stream_keeps_contiguous_prefix() {
-    // A write fails after P4 B2 (dts order I0 P4 B2 | b1 ...): frames 0, 4, 2 would leave
-    // holes at 1 and 3, so only I0 stays, even though finish has room for everything.
+    // Fragments end only where every frame presented so far is there (dts order I0 | P4 B2 b1
+    // b3 | ...): a failed fragment write loses nothing, all of it is finished from memory.
     let packets = sweep_packets(&bframe_stamps(2));
-    let cap = 48 + packets[..3].iter().map(|p| p.data.len() as u64).sum::<u64>() + 10;
+    let first_fragment = write_fragmented(Rational::new(30, 1).unwrap(), &packets[..2], 1);
+    let cap = first_fragment.into_inner().into_inner().len() as u64 + 100;
     let mut w = Mp4Writer::new(limited(cap), test_track(Rational::new(30, 1).unwrap())).unwrap();
-    for p in &packets[..3] {
+    w.set_fragment_frames(1).unwrap();
+    for p in &packets[..5] {
         w.write_packet(p).unwrap();
     }
-    assert!(w.write_packet(&packets[3]).is_err());
-    assert_eq!(w.frames(), 3);
+    assert_eq!(w.frames_on_disk(), 1);
+    assert!(w.write_packet(&packets[5]).is_err());
+    assert_eq!(w.frames(), 5);
     w.out.limit = u64::MAX;
+    w.mark_interrupted();
     w.finish().unwrap();
-    assert!(w.is_faststart());
-    assert_eq!(w.frames(), 1);
+    assert_eq!(w.frames(), 5);
     let file = w.into_inner().inner.into_inner();
-    check_finished(&file, 1, &packets, (30, 1));
+    check_finished(&file, 5, &packets, (30, 1));
 
     // The same cut with no failed write: everything is kept unless told otherwise.
     let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(Rational::new(30, 1).unwrap())).unwrap();
@@ -1016,46 +1111,6 @@ fn interrupted_stream_keeps_contiguous_prefix() {
     assert_eq!(w.frames(), 5);
     let file = w.into_inner().into_inner();
     check_finished(&file, 5, &packets, (30, 1));
-}
-
-#[test]
-fn spare_bytes_after_the_index() {
-    // Samples of 500 bytes, the 11th cut short: too little room for the moov of 10
-    // samples, so the moov of 9 goes right after the 9th, over the 10th; the spare bytes
-    // after it become a free box, or stay inside the mdat if fewer than 8.
-    let track = test_track(Rational::new(30, 1).unwrap());
-    let packets: Vec<Packet> = (0..12).map(|i| packet(i, i, i == 0, 500)).collect();
-    let moov_len = |n: usize| {
-        let mut idx = SampleIndex::new(30, 1);
-        packets[..n].iter().for_each(|p| idx.push(p));
-        idx.moov(&track, &[], 48).len() as u64
-    };
-    let moov9 = moov_len(9);
-    assert!(moov9 + 12 < 1000 && moov9 + 12 - 500 < moov_len(10));
-    let data_end = 48 + 9 * 500;
-    for spare in 0..12u64 {
-        let cap = data_end + moov9 + spare;
-        let mut w = Mp4Writer::new(limited(cap), track.clone()).unwrap();
-        for p in &packets[..10] {
-            w.write_packet(p).unwrap();
-        }
-        assert!(w.write_packet(&packets[10]).is_err());
-        w.finish().unwrap();
-        assert_eq!(w.frames(), 9);
-        assert!(!w.is_faststart());
-        let file = w.into_inner().inner.into_inner();
-        assert_eq!(file.len() as u64, cap);
-        let tl = top_level(&file);
-        if spare >= 8 {
-            assert_eq!(tl[1], ("mdat".into(), 32, 16 + 4500));
-            assert_eq!(tl[3], ("free".into(), data_end + moov9, spare));
-        } else {
-            assert_eq!(tl.len(), 3);
-            assert_eq!(tl[1], ("mdat".into(), 32, 16 + 4500 + spare));
-        }
-        assert_eq!(tl[2].0, "moov");
-        check_finished(&file, 9, &packets, (30, 1));
-    }
 }
 
 #[test]
@@ -1081,6 +1136,11 @@ fn failing_index_write_is_an_error() {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+    impl Mp4Sink for Broken {
+        fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+            self.0.set_len(len)
         }
     }
     let limit = 48 + 5 * 1000 + 10;

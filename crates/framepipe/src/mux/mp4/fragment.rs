@@ -1,0 +1,266 @@
+//! Movie fragments (`moof` + `mdat`), both ways: building the fragment the writer appends while
+//! a file is being written, and reading the fragments of a file back (probe, repair).
+//!
+//! While writing, a file is `ftyp | moov (with mvex) | moof mdat | moof mdat | …`: every
+//! complete fragment is playable on its own terms, so a process killed mid-stream leaves a file
+//! that players read up to its last complete fragment. [`super::writer`] turns it into an
+//! ordinary faststart file at the end.
+//!
+//! What framepipe writes in a fragment: `mfhd` (sequence number), one `traf` with `tfhd`
+//! (track 1, default-base-is-moof, the default sample duration), `tfdt` (the first sample's
+//! decode time, 64-bit) and one `trun` (data offset, per-sample size and flags, composition
+//! offsets when any is not 0, durations when any differs from the default), then an `mdat`
+//! with the samples in order. The reader accepts what other muxers write as well (base data
+//! offsets, default sizes and flags, first-sample flags, several `trun`s).
+
+use super::boxes::{child, children, malformed, BoxBuf, Fields};
+use crate::error::Result;
+
+/// sample_depends_on = 2 (an I picture, depends on no other).
+const FLAGS_SYNC: u32 = 0x0200_0000;
+/// sample_depends_on = 1, sample_is_non_sync_sample.
+const FLAGS_NON_SYNC: u32 = 0x0101_0000;
+
+/// tfhd flags.
+const TFHD_BASE_DATA_OFFSET: u32 = 0x01;
+const TFHD_SAMPLE_DESCRIPTION: u32 = 0x02;
+const TFHD_DEFAULT_DURATION: u32 = 0x08;
+const TFHD_DEFAULT_SIZE: u32 = 0x10;
+const TFHD_DEFAULT_FLAGS: u32 = 0x20;
+const TFHD_DEFAULT_BASE_IS_MOOF: u32 = 0x02_0000;
+/// trun flags.
+const TRUN_DATA_OFFSET: u32 = 0x001;
+const TRUN_FIRST_FLAGS: u32 = 0x004;
+const TRUN_DURATION: u32 = 0x100;
+const TRUN_SIZE: u32 = 0x200;
+const TRUN_FLAGS: u32 = 0x400;
+const TRUN_CTS: u32 = 0x800;
+
+/// One sample of a fragment being written: its size, its decode-time delta to the next sample
+/// and its composition offset (both in media ticks), and whether it is a sync sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FragSample {
+    pub size: u32,
+    pub duration: u32,
+    pub cts_offset: u32,
+    pub keyframe: bool,
+}
+
+/// The `moof` and the `mdat` header of a fragment whose samples (`payload_len` bytes in all)
+/// follow the header directly. `base_dts` is the first sample's decode time in media ticks,
+/// counted from the first sample of the file.
+pub(crate) fn fragment_header(
+    sequence: u32,
+    base_dts: u64,
+    default_duration: u32,
+    samples: &[FragSample],
+    payload_len: u64,
+) -> Vec<u8> {
+    let with_cts = samples.iter().any(|s| s.cts_offset != 0);
+    let with_durations = samples.iter().any(|s| s.duration != default_duration);
+    let mut b = BoxBuf::new();
+    let moof = b.open(b"moof");
+    let o = b.open_full(b"mfhd", 0, 0);
+    b.u32(sequence);
+    b.close(o);
+    let traf = b.open(b"traf");
+    let o = b.open_full(b"tfhd", 0, TFHD_DEFAULT_BASE_IS_MOOF | TFHD_DEFAULT_DURATION);
+    b.u32(1).u32(default_duration);
+    b.close(o);
+    let o = b.open_full(b"tfdt", 1, 0);
+    b.u64(base_dts);
+    b.close(o);
+    let flags = TRUN_DATA_OFFSET
+        | TRUN_SIZE
+        | TRUN_FLAGS
+        | if with_cts { TRUN_CTS } else { 0 }
+        | if with_durations { TRUN_DURATION } else { 0 };
+    let o = b.open_full(b"trun", 0, flags);
+    b.u32(samples.len() as u32);
+    let data_offset_at = b.len();
+    b.i32(0); // patched below, once the moof's size is known
+    for s in samples {
+        if with_durations {
+            b.u32(s.duration);
+        }
+        b.u32(s.size).u32(if s.keyframe { FLAGS_SYNC } else { FLAGS_NON_SYNC });
+        if with_cts {
+            b.u32(s.cts_offset);
+        }
+    }
+    b.close(o);
+    b.close(traf);
+    b.close(moof);
+    let moof_len = b.len();
+    let mdat_header_len = if payload_len + 8 > u64::from(u32::MAX) { 16 } else { 8 };
+    let data_offset = (moof_len + mdat_header_len) as i32;
+    b.patch_u32(data_offset_at, data_offset as u32);
+    let mut out = b.into_vec();
+    if mdat_header_len == 16 {
+        out.extend_from_slice(&1u32.to_be_bytes());
+        out.extend_from_slice(b"mdat");
+        out.extend_from_slice(&(payload_len + 16).to_be_bytes());
+    } else {
+        out.extend_from_slice(&((payload_len + 8) as u32).to_be_bytes());
+        out.extend_from_slice(b"mdat");
+    }
+    out
+}
+
+/// A sample found in a fragment: where its bytes are and its timing in media ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FoundSample {
+    pub offset: u64,
+    pub size: u32,
+    /// Decode time in media ticks (from the fragment's tfdt, or the sum of the durations
+    /// before it).
+    pub dts: u64,
+    pub duration: u32,
+    pub cts_offset: i64,
+    pub keyframe: bool,
+}
+
+/// The defaults of the track's `trex` (in the moov's `mvex`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TrackDefaults {
+    pub duration: u32,
+    pub size: u32,
+    pub flags: u32,
+}
+
+/// The track defaults from a moov's `mvex/trex` for `track_id` (None: not fragmented).
+pub(crate) fn track_defaults(moov_children: &[([u8; 4], &[u8])], track_id: u32) -> Result<Option<TrackDefaults>> {
+    let Some(mvex) = child(moov_children, b"mvex") else { return Ok(None) };
+    for (kind, body) in children(mvex)? {
+        if &kind != b"trex" {
+            continue;
+        }
+        let mut f = Fields::new(body, "trex");
+        f.full()?;
+        if f.u32()? != track_id {
+            continue;
+        }
+        f.skip(4)?; // default_sample_description_index
+        return Ok(Some(TrackDefaults { duration: f.u32()?, size: f.u32()?, flags: f.u32()? }));
+    }
+    Ok(Some(TrackDefaults::default()))
+}
+
+fn is_sync(flags: u32) -> bool {
+    flags & 0x0001_0000 == 0
+}
+
+/// The samples of track `track_id` in one `moof` (its body) that starts at file offset
+/// `moof_start`; `next_dts` is where decode time continues when the fragment has no tfdt.
+pub(crate) fn parse_moof(
+    moof: &[u8],
+    moof_start: u64,
+    track_id: u32,
+    defaults: TrackDefaults,
+    next_dts: u64,
+) -> Result<Vec<FoundSample>> {
+    let mut out = Vec::new();
+    let mut dts_end = next_dts;
+    for (kind, traf) in children(moof)? {
+        if &kind != b"traf" {
+            continue;
+        }
+        let t = children(traf)?;
+        let tfhd = child(&t, b"tfhd").ok_or_else(|| malformed("traf without tfhd"))?;
+        let mut f = Fields::new(tfhd, "tfhd");
+        let (_, flags) = f.full()?;
+        if f.u32()? != track_id {
+            continue;
+        }
+        let base = if flags & TFHD_BASE_DATA_OFFSET != 0 { Some(f.u64()?) } else { None };
+        if flags & TFHD_SAMPLE_DESCRIPTION != 0 {
+            f.skip(4)?;
+        }
+        let duration = if flags & TFHD_DEFAULT_DURATION != 0 { f.u32()? } else { defaults.duration };
+        let size = if flags & TFHD_DEFAULT_SIZE != 0 { f.u32()? } else { defaults.size };
+        let sample_flags = if flags & TFHD_DEFAULT_FLAGS != 0 { f.u32()? } else { defaults.flags };
+        // Offsets are relative to the explicit base, else to the moof (default-base-is-moof,
+        // which framepipe sets, and the rule for a file's first traf without it).
+        let base = base.unwrap_or(moof_start);
+        let mut dts = match child(&t, b"tfdt") {
+            Some(tfdt) => {
+                let mut f = Fields::new(tfdt, "tfdt");
+                let (version, _) = f.full()?;
+                if version == 1 {
+                    f.u64()?
+                } else {
+                    u64::from(f.u32()?)
+                }
+            }
+            None => dts_end,
+        };
+        let mut data_at = base;
+        for (kind, trun) in &t {
+            if kind != b"trun" {
+                continue;
+            }
+            let mut f = Fields::new(trun, "trun");
+            let (version, tf) = f.full()?;
+            let count = f.u32()?;
+            if tf & TRUN_DATA_OFFSET != 0 {
+                let off = f.u32()? as i32;
+                data_at = base.checked_add_signed(i64::from(off)).ok_or_else(|| malformed("trun data offset"))?;
+            }
+            let first_flags = if tf & TRUN_FIRST_FLAGS != 0 { Some(f.u32()?) } else { None };
+            let per_sample =
+                4 * [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_CTS].iter().filter(|&&b| tf & b != 0).count();
+            // The count is checked against the box's size before anything is allocated.
+            if (count as usize).saturating_mul(per_sample) > trun.len() {
+                return Err(malformed(format!("trun of {} bytes cannot hold {count} samples", trun.len())));
+            }
+            for i in 0..count {
+                let d = if tf & TRUN_DURATION != 0 { f.u32()? } else { duration };
+                let s = if tf & TRUN_SIZE != 0 { f.u32()? } else { size };
+                let fl = if tf & TRUN_FLAGS != 0 {
+                    f.u32()?
+                } else if i == 0 {
+                    first_flags.unwrap_or(sample_flags)
+                } else {
+                    sample_flags
+                };
+                let cts = if tf & TRUN_CTS != 0 {
+                    let v = f.u32()?;
+                    if version == 0 {
+                        i64::from(v)
+                    } else {
+                        i64::from(v as i32)
+                    }
+                } else {
+                    0
+                };
+                out.push(FoundSample {
+                    offset: data_at,
+                    size: s,
+                    dts,
+                    duration: d,
+                    cts_offset: cts,
+                    keyframe: is_sync(fl),
+                });
+                data_at = data_at.checked_add(u64::from(s)).ok_or_else(|| malformed("trun sample offsets"))?;
+                dts = dts.saturating_add(u64::from(d));
+            }
+        }
+        dts_end = dts;
+    }
+    Ok(out)
+}
+
+/// The samples of track `track_id` in the moofs of a file (position, body; in file order), in
+/// decode order.
+pub(crate) fn fragment_samples(
+    moofs: &[(u64, Vec<u8>)],
+    track_id: u32,
+    defaults: TrackDefaults,
+) -> Result<Vec<FoundSample>> {
+    let mut out: Vec<FoundSample> = Vec::new();
+    for (pos, body) in moofs {
+        let next_dts = out.last().map_or(0, |s| s.dts + u64::from(s.duration));
+        out.extend(parse_moof(body, *pos, track_id, defaults, next_dts)?);
+    }
+    Ok(out)
+}

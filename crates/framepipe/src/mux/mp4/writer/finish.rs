@@ -1,0 +1,213 @@
+//! Finishing: the fragmented file becomes `ftyp | moov | mdat` (see the module documentation
+//! of [`super`]).
+
+use std::io::{Seek, SeekFrom, Write};
+
+use super::{Mp4Sink, Mp4Writer, MDAT_HEADER};
+use crate::error::{Error, IoContext, Result};
+use crate::mux::mp4::index::SampleIndex;
+
+/// Buffer size for moving media data at finish.
+const MOVE_CHUNK: usize = 4 << 20;
+
+/// One run of sample bytes and where it goes in the finished file.
+#[derive(Debug, Clone, Copy)]
+struct Move {
+    from: u64,
+    to: u64,
+    len: u64,
+}
+
+impl<W: Mp4Sink> Mp4Writer<W> {
+    pub(super) fn finish_inner(&mut self) -> Result<()> {
+        if self.interrupted {
+            let k = self.index.contiguous_prefixes().last().copied().unwrap_or(0);
+            if (k as u64) < self.index.len() {
+                self.index = self.index.prefix(k);
+            }
+        }
+        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| "finishing MP4: finding the end of the output".into())?;
+        let (moov, total) = self.layout(&self.index);
+        if total > file_len {
+            // Make room before moving anything, so that a full disk fails while the fragments
+            // are still intact.
+            if let Err(e) = write_zeros(&mut self.out, file_len, total - file_len) {
+                return self.finish_within(e);
+            }
+        }
+        self.rewrite(&moov, total)
+    }
+
+    /// The complete moov for `index` and the length of the finished file.
+    fn layout(&self, index: &SampleIndex) -> (Vec<u8>, u64) {
+        let moov = index.moov_shifted(&self.track, &self.udta, self.head_end + MDAT_HEADER);
+        let total = self.head_end + moov.len() as u64 + MDAT_HEADER + index.payload_len();
+        (moov, total)
+    }
+
+    /// The output cannot grow to the finished size: keep the longest decode-order prefix with
+    /// contiguous presentation times whose finished file fits in the bytes the output has.
+    fn finish_within(&mut self, grow_error: std::io::Error) -> Result<()> {
+        let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| {
+            format!("finishing MP4: no room for the index ({grow_error}), and finding the end of the output failed")
+        })?;
+        // Fitting is monotonic in the prefix length (a longer prefix has more bytes and a moov
+        // at least as large): binary search over the contiguous prefixes.
+        let candidates = self.index.contiguous_prefixes();
+        let (mut lo, mut hi) = (0usize, candidates.len()); // candidates[..lo] fit, [hi..] don't
+        let mut best = None;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let idx = self.index.prefix(candidates[mid]);
+            let (moov, total) = self.layout(&idx);
+            if total <= file_len {
+                best = Some((idx, moov, total));
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let Some((idx, moov, total)) = best else {
+            let kept = if self.moov_written {
+                format!("; the file keeps its {} frames in fragments (playable, not finished)", self.frames_on_disk())
+            } else {
+                String::new()
+            };
+            return Err(Error::io(
+                format!(
+                    "finishing MP4: no room for the index; not even the first frame leaves room for it in the \
+                     {file_len} bytes of the output{kept}"
+                ),
+                grow_error,
+            ));
+        };
+        self.index = idx;
+        self.rewrite(&moov, total)
+    }
+
+    /// Move the samples of `self.index` (a prefix of what was accepted) to their final place,
+    /// write the moov and the mdat header in front of them, and cut the output at `total`.
+    /// The output is at least `total` bytes long.
+    fn rewrite(&mut self, moov: &[u8], total: u64) -> Result<()> {
+        let ctx = || "finishing MP4: moving the media data behind the index".to_string();
+        let payload_start = self.head_end + moov.len() as u64 + MDAT_HEADER;
+        let mut remaining = self.index.payload_len();
+        let mut moves = Vec::new();
+        let mut to = payload_start;
+        for w in &self.written {
+            let len = w.payload_len.min(remaining);
+            if len == 0 {
+                break;
+            }
+            moves.push(Move { from: w.payload_at, to, len });
+            to += len;
+            remaining -= len;
+        }
+        // Fragment headers are dropped, so each fragment moves less far forward (or further
+        // back) than the one before: move the ones going back first, front to back, then the
+        // ones going forward, back to front. No move then overwrites bytes still to be moved.
+        let mut buf = vec![0u8; moves.iter().map(|m| m.len).max().unwrap_or(0).min(MOVE_CHUNK as u64) as usize];
+        for m in moves.iter().filter(|m| m.to < m.from) {
+            move_forward_order(&mut self.out, *m, &mut buf).ctx(ctx)?;
+        }
+        for m in moves.iter().rev().filter(|m| m.to > m.from) {
+            move_backward_order(&mut self.out, *m, &mut buf).ctx(ctx)?;
+        }
+        // The fragment still in memory.
+        let in_memory = remaining.min(self.collecting.data.len() as u64) as usize;
+        if in_memory > 0 {
+            self.out.seek(SeekFrom::Start(to)).ctx(ctx)?;
+            self.out.write_all(&self.collecting.data[..in_memory]).ctx(ctx)?;
+        }
+        debug_assert_eq!(to + in_memory as u64, total);
+
+        // Cut the output at the end of the media data. If that fails, the bytes after it are
+        // covered: by a `free` box, or (fewer than 8 bytes) by the mdat.
+        let ctx = || "finishing MP4: writing the index".to_string();
+        let file_len = self.out.seek(SeekFrom::End(0)).ctx(ctx)?;
+        let mut mdat_end = total;
+        let mut end = total;
+        if file_len > total && self.out.set_len(total).is_err() {
+            end = file_len;
+            if file_len - total >= 8 {
+                self.out.seek(SeekFrom::Start(total)).ctx(ctx)?;
+                self.out.write_all(&free_header(file_len - total)).ctx(ctx)?;
+            } else {
+                mdat_end = file_len;
+            }
+        }
+        self.out.seek(SeekFrom::Start(self.head_end)).ctx(ctx)?;
+        self.out.write_all(moov).ctx(ctx)?;
+        self.out.write_all(&mdat_header(mdat_end - (self.head_end + moov.len() as u64))).ctx(ctx)?;
+        self.out.seek(SeekFrom::Start(end)).ctx(ctx)?;
+        self.out.flush().ctx(ctx)?;
+        if self.durable {
+            self.out.sync().ctx(|| "finishing MP4: syncing to the disk".to_string())?;
+        }
+        self.faststart = true;
+        self.bytes_written = end - self.base;
+        Ok(())
+    }
+}
+
+/// Copy `m.len` bytes from `m.from` to `m.to < m.from`, first chunk first.
+fn move_forward_order<W: Mp4Sink>(out: &mut W, m: Move, buf: &mut [u8]) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < m.len {
+        let n = (m.len - done).min(buf.len() as u64) as usize;
+        out.seek(SeekFrom::Start(m.from + done))?;
+        out.read_exact(&mut buf[..n])?;
+        out.seek(SeekFrom::Start(m.to + done))?;
+        out.write_all(&buf[..n])?;
+        done += n as u64;
+    }
+    Ok(())
+}
+
+/// Copy `m.len` bytes from `m.from` to `m.to > m.from`, last chunk first.
+fn move_backward_order<W: Mp4Sink>(out: &mut W, m: Move, buf: &mut [u8]) -> std::io::Result<()> {
+    let mut left = m.len;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        left -= n as u64;
+        out.seek(SeekFrom::Start(m.from + left))?;
+        out.read_exact(&mut buf[..n])?;
+        out.seek(SeekFrom::Start(m.to + left))?;
+        out.write_all(&buf[..n])?;
+    }
+    Ok(())
+}
+
+/// An mdat header with a 64-bit size covering `total` bytes (header included).
+fn mdat_header(total: u64) -> [u8; 16] {
+    let mut h = [0u8; 16];
+    h[0..4].copy_from_slice(&1u32.to_be_bytes());
+    h[4..8].copy_from_slice(b"mdat");
+    h[8..16].copy_from_slice(&total.to_be_bytes());
+    h
+}
+
+/// The header of a `free` box of `size` bytes (at least 8).
+fn free_header(size: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(16);
+    match u32::try_from(size) {
+        Ok(s) => h.extend_from_slice(&s.to_be_bytes()),
+        Err(_) => h.extend_from_slice(&1u32.to_be_bytes()),
+    }
+    h.extend_from_slice(b"free");
+    if u32::try_from(size).is_err() {
+        h.extend_from_slice(&size.to_be_bytes());
+    }
+    h
+}
+
+fn write_zeros<W: Write + Seek>(out: &mut W, at: u64, mut n: u64) -> std::io::Result<()> {
+    out.seek(SeekFrom::Start(at))?;
+    let zeros = vec![0u8; n.min(1 << 20) as usize];
+    while n > 0 {
+        let k = n.min(zeros.len() as u64) as usize;
+        out.write_all(&zeros[..k])?;
+        n -= k as u64;
+    }
+    out.flush()
+}
