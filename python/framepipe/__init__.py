@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 from . import _native
 from .display import Video
 from .errors import (
@@ -33,9 +36,44 @@ def probe(path) -> dict:
     ``faststart``, ``keyframes``, ``tags`` (title, artist, encoder, ...), and for a file cut
     short, ``truncated`` with ``frames_present`` (frames whose data the file holds; a whole file
     has all ``frame_count``) and ``missing_bytes``. GIF: ``version``, ``loop`` (0 = forever).
-    A file that is neither raises :class:`DecodeError`.
+    ``fragmented`` is True for an MP4 still being written, or left by a writer that was
+    stopped (killed, out of memory, power loss): the counts are those of its whole fragments,
+    and :func:`repair` finishes it. A file that is neither raises :class:`DecodeError`.
     """
     return _native.probe(path)
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """What :func:`repair` did: the file written, the frames it holds, the frames the input's
+    whole fragments listed (more when the last ones would have left a gap in presentation
+    order), the bytes of a torn last fragment that were cut off, and whether the input was
+    already finished (then nothing was changed; it was copied when ``output`` was given)."""
+
+    output: str
+    frames: int
+    frames_found: int
+    torn_bytes: int
+    was_finished: bool
+
+
+def repair(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None) -> RepairResult:
+    """Finish an MP4 whose writer was stopped before it finished (a killed process, an OOM
+    kill, a power loss): the frames of every whole fragment (about a second each; see
+    ``fragment_seconds`` of :class:`VideoWriter`) become the faststart MP4 that closing the
+    writer would have made of them. ``output=None`` repairs in place: the repaired file replaces
+    ``path`` only once it is complete, so a failed repair changes nothing.
+    """
+    if output is not None and os.path.abspath(os.fspath(output)) == os.path.abspath(os.fspath(path)):
+        output = None
+    r = _native.repair(path, output)
+    return RepairResult(
+        output=os.fsdecode(r["output"]),
+        frames=r["frames"],
+        frames_found=r["frames_found"],
+        torn_bytes=r["torn_bytes"],
+        was_finished=r["was_finished"],
+    )
 
 
 __all__ = [
@@ -45,6 +83,8 @@ __all__ = [
     "render",
     "RenderError",
     "probe",
+    "repair",
+    "RepairResult",
     "FramepipeError",
     "ParameterError",
     "DecodeError",

@@ -5,7 +5,7 @@ from typing import Any, Self, final
 
 from framepipe._options import WriterOptions
 
-__all__ = ["Writer", "Concat", "rational_fps", "probe", "output_format", "__version__", "MAX_DIMENSION"]
+__all__ = ["Writer", "Concat", "rational_fps", "probe", "output_format", "repair", "__version__", "MAX_DIMENSION"]
 
 __version__: str
 MAX_DIMENSION: int  # largest frame width or height
@@ -37,9 +37,13 @@ def rational_fps(fps: float) -> tuple[int, int]:
 def output_format(path: str | PathLike[str]) -> str:
     """ "mp4" or "gif" for an output path; UnsupportedError for other formats' names (.webm, .png)."""
 
+def repair(path: str | PathLike[str], output: str | PathLike[str] | None = None) -> dict[str, Any]:
+    """Finish an MP4 whose writer was stopped: output, frames, frames_found, torn_bytes,
+    was_finished."""
+
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
     """Describe an MP4 or GIF file (``format`` says which): size, frame_count, duration, codec;
-    MP4: fps, profile, level, colour, tags, frames_present, truncated; GIF: loop."""
+    MP4: fps, profile, level, colour, tags, frames_present, truncated, fragmented; GIF: loop."""
 @final
 class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with

@@ -19,7 +19,7 @@ DITHERS = ("none", "ordered", "floyd-steinberg")
 # The engine's pixel formats (crates/framepipe/src/frame.rs) and the aliases it accepts.
 PIX_FMT_NAMES = ("rgb24", "bgr24", "rgba", "bgra", "argb", "gray8")
 PIX_FMTS = {*PIX_FMT_NAMES, "rgb", "bgr", "gray", "grey", "grey8"}
-MP4_ONLY = ("crf", "bitrate", "tune", "keyint", "metadata")
+MP4_ONLY = ("crf", "bitrate", "tune", "keyint", "metadata", "fragment_seconds", "durable")
 GIF_ONLY = ("colors", "dither", "loop")
 
 
@@ -114,6 +114,8 @@ class WriterOptions:
     dither: str
     loop_count: int
     metadata: list[tuple[str, str]]
+    fragment_seconds: float
+    durable: bool
     pix_fmt: str | None
 
     @property
@@ -139,6 +141,8 @@ def writer_options(
     dither: Any,
     loop: Any,
     metadata: Any,
+    fragment_seconds: Any,
+    durable: Any,
 ) -> WriterOptions:
     """Check a VideoWriter's options (types, names, what applies to the format; the engine checks
     the ranges it knows again) and normalise them. The keywords are exactly VideoWriter's, which
@@ -157,6 +161,8 @@ def writer_options(
         "dither": dither,
         "loop": loop,
         "metadata": metadata or None,
+        "fragment_seconds": fragment_seconds,
+        "durable": durable or None,
     }
     wrong = [k for k in (MP4_ONLY if fmt == "gif" else GIF_ONLY) if given[k] is not None]
     if wrong:
@@ -183,6 +189,11 @@ def writer_options(
     check_number("keyint", keyint, 1, 2**31 - 1)
     check_number("threads", threads, 1, 1024)
     check_number("queue_frames", queue_frames, 1, 1 << 16)
+    check_number("fragment_seconds", fragment_seconds, 0, 3600, integer=False)
+    if fragment_seconds is not None and fragment_seconds <= 0:
+        raise ParameterError(f"fragment_seconds must be more than 0, got {fragment_seconds!r}")
+    if durable is not None and not isinstance(durable, bool):
+        raise ParameterError(f"durable must be True or False, got {durable!r}")
     for name, value in (("preset", preset), ("tune", tune), ("pix_fmt", pix_fmt)):
         if value is not None and not isinstance(value, str):
             raise ParameterError(f"{name} must be a string, got {value!r}")
@@ -208,5 +219,7 @@ def writer_options(
         dither="floyd-steinberg" if dither is None else dither,
         loop_count=0 if loop is None else loop,
         metadata=metadata_pairs(metadata),
+        fragment_seconds=1.0 if fragment_seconds is None else float(fragment_seconds),
+        durable=bool(durable),
         pix_fmt=pix_fmt,
     )

@@ -76,8 +76,16 @@ class VideoWriter:
             genre, copyright, grouping, lyrics, description, synopsis, show) become the iTunes
             tags players show, any other key a freeform tag. Keys use ``A-Za-z0-9_.-``; values
             are converted with ``str()``. ``encoder`` defaults to "framepipe <version>".
+        fragment_seconds: MP4: seconds of video per fragment while writing (default 1). The
+            file on disk is playable up to its last whole fragment at every moment, so a process
+            that is killed loses at most about this much (plus the frames x264 still held);
+            :func:`framepipe.repair` then finishes the file. ``close()`` makes it an ordinary
+            faststart MP4.
+        durable: MP4: sync every fragment to the disk (fsync) as it is written, so the frames
+            survive a power loss too.
 
-    A GIF has no crf/bitrate/tune/keyint/metadata (they raise ``ParameterError``); ``preset`` and
+    A GIF has no crf/bitrate/tune/keyint/metadata/fragment_seconds/durable (they raise
+    ``ParameterError``); ``preset`` and
     ``threads`` are ignored for it. Its frame delays are hundredths of a second, rounded so that
     the total duration stays exact (30 fps: 3, 3, 4, 3, 3, 4, ... cs); above 50 fps frames are
     dropped, since players show delays under 2 cs as 10 cs. Identical consecutive frames are
@@ -109,6 +117,8 @@ class VideoWriter:
         dither: str | None = None,
         loop: int | None = None,
         metadata: Mapping[str, Any] | None = None,
+        fragment_seconds: float | None = None,
+        durable: bool = False,
     ) -> None:
         # Every keyword argument, as given, for the one place that checks them (_options).
         given = {name: value for name, value in locals().items() if name not in ("self", "path", "fps")}

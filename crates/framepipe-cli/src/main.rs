@@ -8,10 +8,11 @@ mod encode;
 mod interrupt;
 mod probe;
 mod progress;
+mod repair;
 
 use clap::{Args, Parser, Subcommand};
 use framepipe::options::RateControl;
-use framepipe::{Dither, EncodeOptions, GifOptions, OutputFormat, PixelFormat, Preset, Rational, Tune};
+use framepipe::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, PixelFormat, Preset, Rational, Tune};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,7 +33,10 @@ Examples:
 
   # What an MP4 (or a GIF) holds:
   framepipe probe out.mp4
-  framepipe probe --json out.gif";
+  framepipe probe --json out.gif
+
+  # Finish an MP4 whose writer was killed (keeps every whole fragment, about a second each):
+  framepipe repair killed.mp4 fixed.mp4";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -58,6 +62,17 @@ enum Command {
     /// Print what an MP4 file holds (size, frame count, frame rate, duration, codec, colour), or
     /// an animated GIF (size, frame count, duration, loop count).
     Probe(ProbeArgs),
+    /// Finish an MP4 whose writer was stopped (killed, out of memory, power loss): keep the
+    /// frames of every whole fragment and make an ordinary faststart MP4 of them.
+    Repair(RepairArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RepairArgs {
+    /// The unfinished MP4.
+    pub input: PathBuf,
+    /// Where to write the repaired file [default: replace the input, once the repair succeeded].
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +144,17 @@ pub struct EncodeArgs {
     /// artist, comment, date, genre, copyright, description, ... or any other key.
     #[arg(long = "metadata", short = 'm', value_name = "KEY=VALUE", value_parser = parse_tag)]
     pub metadata: Vec<(String, String)>,
+
+    /// MP4 only: seconds of video per fragment while writing. The file on disk is playable up
+    /// to its last whole fragment at every moment, so a killed run loses at most about this
+    /// much (plus what the encoder held) [default: 1].
+    #[arg(long, value_name = "SECONDS")]
+    pub fragment_seconds: Option<f64>,
+
+    /// MP4 only: sync every fragment to the disk as it is written (fsync), so that the frames
+    /// written survive a power loss too.
+    #[arg(long)]
+    pub durable: bool,
 }
 
 impl EncodeArgs {
@@ -139,13 +165,15 @@ impl EncodeArgs {
 
     /// Options that do not apply to the output's format, by their flag names.
     pub fn misplaced_options(&self) -> Vec<&'static str> {
-        let (mp4, gif) = (
+        let (mp4, gif): ([(&'static str, bool); 7], _) = (
             [
                 ("--crf", self.crf.is_some()),
                 ("--bitrate", self.bitrate.is_some()),
                 ("--tune", self.tune.is_some()),
                 ("--keyint", self.keyint.is_some()),
                 ("--metadata", !self.metadata.is_empty()),
+                ("--fragment-seconds", self.fragment_seconds.is_some()),
+                ("--durable", self.durable),
             ],
             [
                 ("--colors", self.colors.is_some()),
@@ -181,6 +209,10 @@ impl EncodeArgs {
                 loop_count: self.loop_count.unwrap_or(defaults.gif.loop_count),
             },
             metadata: self.metadata.clone(),
+            fragments: Fragments {
+                seconds: self.fragment_seconds.unwrap_or(defaults.fragments.seconds),
+                durable: self.durable,
+            },
             ..defaults
         }
     }
@@ -311,6 +343,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Encode(args) => encode::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Repair(args) => repair::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -259,6 +259,7 @@ fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, 
             d.set_item("profile", info.profile.clone())?;
             d.set_item("level", info.level.clone())?;
             d.set_item("faststart", info.faststart)?;
+            d.set_item("fragmented", info.fragmented)?;
             d.set_item("keyframes", info.keyframes)?;
             d.set_item("file_size", info.file_size)?;
             d.set_item("tags", info.tags.iter().cloned().collect::<std::collections::HashMap<String, String>>())?;
@@ -270,6 +271,24 @@ fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, 
     Ok(d)
 }
 
+/// Finish an MP4 whose writer was stopped (see `framepipe.repair`); returns a dict.
+#[pyfunction]
+#[pyo3(signature = (path, output=None))]
+fn repair<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    output: Option<std::path::PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let r = py.detach(|| framepipe::mux::mp4::repair(&path, output.as_deref())).map_err(|e| to_py(py, e))?;
+    let d = PyDict::new(py);
+    d.set_item("output", r.output)?;
+    d.set_item("frames", r.frames)?;
+    d.set_item("frames_found", r.frames_found)?;
+    d.set_item("torn_bytes", r.torn_bytes)?;
+    d.set_item("was_finished", r.was_finished)?;
+    Ok(d)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyWriter>()?;
@@ -277,6 +296,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rational_fps, m)?)?;
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(output_format, m)?)?;
+    m.add_function(wrap_pyfunction!(repair, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DIMENSION", framepipe::frame::MAX_DIMENSION)?;
     Ok(())

@@ -4,7 +4,7 @@
 //! [`EncodeOptions`], whose own checks (ranges, names) then run once, as for the CLI.
 
 use framepipe::options::RateControl;
-use framepipe::{EncodeOptions, Error, GifOptions, Rational};
+use framepipe::{EncodeOptions, Error, Fragments, GifOptions, Rational};
 use pyo3::prelude::*;
 
 /// The attributes of `framepipe._options.WriterOptions` that the engine needs.
@@ -25,6 +25,8 @@ pub(crate) struct WriterOptions {
     dither: String,
     loop_count: u32,
     metadata: Vec<(String, String)>,
+    fragment_seconds: f64,
+    durable: bool,
 }
 
 impl WriterOptions {
@@ -48,6 +50,7 @@ impl WriterOptions {
             format: Some(self.format.parse()?),
             gif: GifOptions { colors: self.colors, dither: self.dither.parse()?, loop_count: self.loop_count },
             metadata: self.metadata.clone(),
+            fragments: Fragments { seconds: self.fragment_seconds, durable: self.durable },
         })
     }
 }

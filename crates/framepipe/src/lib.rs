@@ -28,6 +28,6 @@ pub mod rational;
 
 pub use error::{Error, Result};
 pub use frame::{Frame, PixelFormat};
-pub use options::{Dither, EncodeOptions, GifOptions, OutputFormat, Preset, Tune};
+pub use options::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, Tune};
 pub use pipeline::{VideoWriter, WriteSummary};
 pub use rational::Rational;

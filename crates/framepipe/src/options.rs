@@ -235,6 +235,46 @@ pub enum RateControl {
     BitrateKbps(u32),
 }
 
+/// How an MP4 stays playable while it is written: it is written in fragments (see
+/// [`crate::mux::mp4::Mp4Writer`]), so a process that is killed loses at most the last fragment
+/// (and the frames the encoder still held).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fragments {
+    /// Seconds of video per fragment (about; a fragment ends where no presented frame is
+    /// missing). Default 1.
+    pub seconds: f64,
+    /// Sync each fragment to the disk as it is written (fsync), and the file's directory entry
+    /// once: the frames written survive a power loss too, not only a killed process.
+    pub durable: bool,
+}
+
+impl Default for Fragments {
+    fn default() -> Self {
+        Fragments { seconds: 1.0, durable: false }
+    }
+}
+
+impl Fragments {
+    /// Longest fragment accepted, in seconds.
+    pub const MAX_SECONDS: f64 = 3600.0;
+
+    pub fn validate(&self) -> Result<()> {
+        if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= Self::MAX_SECONDS) {
+            return Err(Error::parameter(format!(
+                "fragment seconds must be more than 0 and at most {}, got {}",
+                Self::MAX_SECONDS,
+                self.seconds
+            )));
+        }
+        Ok(())
+    }
+
+    /// Frames per fragment at `fps` (at least 1).
+    pub fn frames(&self, fps: Rational) -> u32 {
+        (self.seconds * fps.as_f64()).round().clamp(1.0, 1_000_000.0) as u32
+    }
+}
+
 /// How to encode a video.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodeOptions {
@@ -258,6 +298,8 @@ pub struct EncodeOptions {
     /// any other key too (see [`crate::mux::mp4::metadata`]). framepipe adds
     /// `("encoder", "framepipe <version>")` unless an `encoder` is given.
     pub metadata: Vec<(String, String)>,
+    /// MP4 only: how the file stays playable while it is written.
+    pub fragments: Fragments,
 }
 
 impl Default for EncodeOptions {
@@ -274,6 +316,7 @@ impl Default for EncodeOptions {
             format: None,
             gif: GifOptions::default(),
             metadata: Vec::new(),
+            fragments: Fragments::default(),
         }
     }
 }
@@ -303,6 +346,7 @@ impl EncodeOptions {
         if self.queue_frames == 0 {
             return Err(Error::parameter("queue_frames must be at least 1"));
         }
+        self.fragments.validate()?;
         self.gif.validate()
     }
 }

@@ -181,6 +181,10 @@ impl VideoWriter {
             }
             _ => {}
         }
+        if opts.fragments.durable && !existed {
+            // The new directory entry, so that the file itself survives a power loss.
+            sync_parent(path);
+        }
         let mut w = Self::with_sink(Sink::File(file), path.display().to_string(), opts, format);
         w.path = Some(path.to_path_buf());
         w.existed = existed;
@@ -368,6 +372,8 @@ impl VideoWriter {
         let muxer = match Mp4Writer::new(sink, track) {
             Ok(mut m) => {
                 m.set_metadata(&with_encoder_tag(&self.opts.metadata))?; // validated already
+                m.set_fragment_frames(self.opts.fragments.frames(self.opts.fps))?;
+                m.set_durable(self.opts.fragments.durable);
                 m
             }
             Err(e) => {
@@ -484,11 +490,13 @@ impl VideoWriter {
                 self.state = State::Finished;
                 let mut sink = res.sink;
                 if res.frames == 0 {
-                    if let Some(e) = res.error {
-                        // Not even frame 0 was written (a full disk): no picture to keep.
+                    // Not even frame 0 could be written (a full disk), while encoding or when
+                    // finishing: no picture to keep.
+                    if let Some(e) = res.error.as_ref().or(res.finish_error.as_ref()) {
+                        let e = e.again("no frame could be written, so the file was removed: ");
                         drop(sink);
                         self.remove_output();
-                        return Err(e.again("no frame could be written, so the file was removed: "));
+                        return Err(e);
                     }
                 }
                 let s = self.summary(res.frames, &mut sink);
@@ -534,4 +542,12 @@ fn encoder_thread<B: Backend>(
     bytes.store(backend.bytes_written(), Ordering::Relaxed);
     let frames = backend.frames();
     ThreadResult { frames, sink: backend.into_sink(), error, finish_error }
+}
+
+/// Sync the directory that holds `path` (best effort: not every file system can).
+fn sync_parent(path: &Path) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }

@@ -1,6 +1,6 @@
 //! MP4 (ISO BMFF) container: a single-track H.264 writer, fragmented while writing and
 //! faststart when finished ([`Mp4Writer`]), a small reader for inspecting MP4 files ([`probe`]),
-//! and (soon) repair for files whose writer was killed.
+//! and [`repair`] for files whose writer was stopped before it finished.
 
 mod boxes;
 pub mod concat;
@@ -9,6 +9,7 @@ mod fragment;
 mod index;
 pub mod metadata;
 pub mod reader;
+pub mod repair;
 pub mod timing;
 mod track;
 pub mod writer;
@@ -16,6 +17,7 @@ pub mod writer;
 pub use concat::Mp4Concat;
 pub use demux::Mp4Demuxer;
 pub use reader::{probe, probe_reader, Mp4Info};
+pub use repair::{repair, Repaired};
 pub use timing::check_fps;
 pub use track::Presence;
 pub use writer::{Mp4Sink, Mp4Writer};

@@ -256,6 +256,11 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         Ok(())
     }
 
+    /// The metadata box as found in another file's moov (for [`super::repair`]).
+    pub(crate) fn set_udta(&mut self, udta: Vec<u8>) {
+        self.udta = udta;
+    }
+
     /// Frames per fragment: how much a killed process can lose at most (besides what the
     /// encoder still held). The default is one second of frames. A fragment ends at the first
     /// point after this many frames where no presented frame is missing.

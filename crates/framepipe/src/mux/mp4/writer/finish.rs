@@ -75,7 +75,7 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             };
             return Err(Error::io(
                 format!(
-                    "finishing MP4: no room for the index; not even the first frame leaves room for it in the \
+                    "finishing MP4: no room for the index; not even frame 0 and its index fit in the \
                      {file_len} bytes of the output{kept}"
                 ),
                 grow_error,

@@ -1153,3 +1153,63 @@ fn failing_index_write_is_an_error() {
     assert!(matches!(e, Error::Io { .. }), "{e}");
     assert_eq!(w.frames(), 0);
 }
+
+#[test]
+fn repair_gives_the_file_a_clean_close_gives() {
+    // Everything written in fragments, then the process "dies": the repaired file is the
+    // finished one, byte for byte; cut at any byte, the repaired file holds the frames of the
+    // whole fragments up to the cut (without a gap in presentation).
+    let dir = std::env::temp_dir().join(format!("framepipe-repair-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fps = Rational::new(30, 1).unwrap();
+    let packets = sweep_packets(&bframe_stamps(12));
+    let tags = vec![("title".to_string(), "repair".to_string())];
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(fps)).unwrap();
+    w.set_metadata(&tags).unwrap();
+    w.set_fragment_frames(7).unwrap();
+    let mut boundaries = vec![];
+    for p in &packets {
+        w.write_packet(p).unwrap();
+        boundaries.push((w.bytes_written(), w.frames_on_disk()));
+    }
+    w.write_fragment().unwrap();
+    assert_eq!(w.frames_on_disk(), packets.len() as u64);
+    let unfinished = w.out.get_ref().clone();
+    w.finish().unwrap();
+    let finished = w.into_inner().into_inner();
+
+    let input = dir.join("killed.mp4");
+    std::fs::write(&input, &unfinished).unwrap();
+    let out = dir.join("repaired.mp4");
+    let r = crate::mux::mp4::repair(&input, Some(&out)).unwrap();
+    assert_eq!((r.frames, r.frames_found, r.torn_bytes, r.was_finished), (49, 49, 0, false));
+    assert!(std::fs::read(&out).unwrap() == finished);
+    assert!(std::fs::read(&input).unwrap() == unfinished, "the input is left alone");
+    // Repairing a finished file does nothing.
+    let r = crate::mux::mp4::repair(&out, None).unwrap();
+    assert!(r.was_finished);
+    assert!(std::fs::read(&out).unwrap() == finished);
+
+    let mut cuts: Vec<usize> = (0..unfinished.len()).step_by(97).collect();
+    cuts.extend(boundaries.iter().map(|b| b.0 as usize));
+    for cut in cuts {
+        std::fs::write(&input, &unfinished[..cut]).unwrap();
+        let _ = std::fs::remove_file(&out);
+        match crate::mux::mp4::repair(&input, Some(&out)) {
+            Ok(r) => {
+                let file = std::fs::read(&out).unwrap();
+                check_finished(&file, r.frames, &packets, (30, 1));
+                let on_disk = boundaries.iter().filter(|b| b.0 as usize <= cut).map(|b| b.1).max().unwrap_or(0);
+                assert!(r.frames >= on_disk, "cut {cut}: {} < {on_disk}", r.frames);
+                let info = crate::mux::mp4::probe(&out).unwrap();
+                assert_eq!(info.tags.iter().find(|t| t.0 == "title").map(|t| t.1.as_str()), Some("repair"));
+            }
+            Err(e) => {
+                // Only before the moov is complete.
+                assert!(cut < 32 + 800, "cut {cut}: {e}");
+                assert!(!out.exists());
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
