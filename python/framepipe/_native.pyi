@@ -26,6 +26,10 @@ class Writer:
     @property
     def bytes_written(self) -> int: ...
     @property
+    def frames_on_disk(self) -> int: ...
+    @property
+    def frames_encoded(self) -> int: ...
+    @property
     def format(self) -> str:
         """ "mp4" or "gif"."""
     @property

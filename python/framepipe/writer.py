@@ -157,6 +157,19 @@ class VideoWriter:
         return self._result.frames if self._result else self._native.frames_written
 
     @property
+    def frames_on_disk(self) -> int:
+        """Frames a reader of the file would find if this process died now: for an MP4 the
+        frames of its whole fragments (x264 holds back some frames while it looks ahead, and
+        the last fragment is written when it is complete), for a GIF every frame written."""
+        return self._result.frames if self._result else self._native.frames_on_disk
+
+    @property
+    def frames_encoded(self) -> int:
+        """Frames the encoder has given out so far (x264 holds some back while it looks ahead;
+        all come out at ``close()``)."""
+        return self._result.frames if self._result else self._native.frames_encoded
+
+    @property
     def closed(self) -> bool:
         return self._native.closed
 

@@ -54,6 +54,8 @@ struct PyWriter {
     inner: Mutex<Option<(VideoWriter, Vec<u8>)>>,
     frames: AtomicU64,
     bytes: Arc<AtomicU64>,
+    on_disk: Arc<AtomicU64>,
+    encoded: Arc<AtomicU64>,
     closed: AtomicBool,
     format: &'static str,
 }
@@ -87,12 +89,16 @@ impl PyWriter {
         };
         let writer = py.detach(build).map_err(|e| to_py(py, e))?;
         let bytes = writer.bytes_counter();
+        let on_disk = writer.on_disk_counter();
+        let encoded = writer.encoded_counter();
         let format = writer.format().as_str();
         Ok(PyWriter {
             format,
             inner: Mutex::new(Some((writer, Vec::new()))),
             frames: AtomicU64::new(0),
             bytes,
+            on_disk,
+            encoded,
             closed: AtomicBool::new(false),
         })
     }
@@ -206,6 +212,18 @@ impl PyWriter {
     #[getter]
     fn bytes_written(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Frames a reader of the file finds if the process died now (lock-free).
+    #[getter]
+    fn frames_on_disk(&self) -> u64 {
+        self.on_disk.load(Ordering::Relaxed)
+    }
+
+    /// Frames encoded so far (lock-free).
+    #[getter]
+    fn frames_encoded(&self) -> u64 {
+        self.encoded.load(Ordering::Relaxed)
     }
 
     #[getter]

@@ -27,8 +27,10 @@ pub(super) trait Backend: Send + 'static {
     /// far: after `error`, the longest run that plays without a gap. Returns the error of
     /// flushing (if `error` was None) and the error of finishing.
     fn finish(&mut self, error: Option<&Error>) -> (Option<Error>, Option<Error>);
-    /// Frames in the finished file.
+    /// Frames in the finished file; while running, frames encoded so far.
     fn frames(&self) -> u64;
+    /// Frames a reader of the unfinished file finds (if the process died now).
+    fn frames_on_disk(&self) -> u64;
     /// Bytes written so far.
     fn bytes_written(&self) -> u64;
     /// The output, given back once finished.
@@ -98,6 +100,10 @@ impl<E: VideoEncoder + 'static> Backend for Mp4Backend<E> {
         self.muxer.frames()
     }
 
+    fn frames_on_disk(&self) -> u64 {
+        self.muxer.frames_on_disk()
+    }
+
     fn bytes_written(&self) -> u64 {
         self.muxer.bytes_written()
     }
@@ -144,6 +150,10 @@ impl Backend for GifBackend {
 
     fn frames(&self) -> u64 {
         self.gif.frames()
+    }
+
+    fn frames_on_disk(&self) -> u64 {
+        self.gif.frames_on_disk()
     }
 
     fn bytes_written(&self) -> u64 {

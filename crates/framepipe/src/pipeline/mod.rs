@@ -75,12 +75,12 @@ struct Running<B: Backend> {
 
 impl<B: Backend> Running<B> {
     /// Start the encoder thread for `backend`.
-    fn start(backend: B, convert: B::Convert, queue: usize, bytes: Arc<AtomicU64>) -> Result<Self> {
+    fn start(backend: B, convert: B::Convert, queue: usize, counters: Counters) -> Result<Self> {
         let (tx, rx) = mpsc::sync_channel::<(u64, B::Picture)>(queue);
         let (recycle, recycled) = mpsc::sync_channel::<B::Picture>(2);
         let thread = std::thread::Builder::new()
             .name("framepipe-encoder".into())
-            .spawn(move || encoder_thread(backend, rx, recycle, bytes))
+            .spawn(move || encoder_thread(backend, rx, recycle, counters))
             .map_err(|e| Error::io("cannot start the encoder thread", e))?;
         Ok(Running { convert, tx: Some(tx), recycled, thread: Some(thread) })
     }
@@ -136,6 +136,8 @@ pub struct VideoWriter {
     first: Option<(u32, u32, PixelFormat)>,
     warnings: Vec<String>,
     bytes: Arc<AtomicU64>,
+    on_disk: Arc<AtomicU64>,
+    encoded: Arc<AtomicU64>,
     path: Option<PathBuf>,
     /// The output file existed before this writer: it is left as it was unless a frame is
     /// encoded (then it is truncated and rewritten).
@@ -226,6 +228,8 @@ impl VideoWriter {
             first: None,
             warnings: Vec::new(),
             bytes: Arc::new(AtomicU64::new(0)),
+            on_disk: Arc::new(AtomicU64::new(0)),
+            encoded: Arc::new(AtomicU64::new(0)),
             path: None,
             existed: false,
         }
@@ -244,6 +248,20 @@ impl VideoWriter {
     /// A shared counter of the bytes written so far, for progress displays on other threads.
     pub fn bytes_counter(&self) -> Arc<AtomicU64> {
         self.bytes.clone()
+    }
+
+    /// A shared counter of the frames a reader of the output finds if the process died now:
+    /// MP4 frames in whole fragments, GIF frames given to the encoder (see
+    /// [`crate::options::Fragments`]). Frames the encoder still holds (x264 looks ahead) are not
+    /// on disk yet.
+    pub fn on_disk_counter(&self) -> Arc<AtomicU64> {
+        self.on_disk.clone()
+    }
+
+    /// A shared counter of the frames encoded so far (the encoder gave them out, and the MP4
+    /// muxer or the GIF encoder took them); frames x264 still looks ahead over are not counted.
+    pub fn encoded_counter(&self) -> Arc<AtomicU64> {
+        self.encoded.clone()
     }
 
     /// What is being written: MP4 or GIF.
@@ -306,15 +324,17 @@ impl VideoWriter {
     }
 
     fn start(&mut self, shape: (u32, u32, PixelFormat)) -> Result<()> {
-        let (queue, bytes) = (self.opts.queue_frames, self.bytes.clone());
+        let queue = self.opts.queue_frames;
+        let counters =
+            Counters { bytes: self.bytes.clone(), on_disk: self.on_disk.clone(), encoded: self.encoded.clone() };
         let feed: Box<dyn Feed> = match self.format {
             OutputFormat::Mp4 => {
                 let backend = self.start_mp4(shape)?;
-                Box::new(Running::start(backend, Converter::new(self.opts.background), queue, bytes)?)
+                Box::new(Running::start(backend, Converter::new(self.opts.background), queue, counters)?)
             }
             OutputFormat::Gif => {
                 let backend = self.start_gif(shape)?;
-                Box::new(Running::start(backend, self.opts.background, queue, bytes)?)
+                Box::new(Running::start(backend, self.opts.background, queue, counters)?)
             }
         };
         self.first = Some(shape);
@@ -519,13 +539,21 @@ impl Drop for VideoWriter {
     }
 }
 
+/// Counters the encoder thread keeps up to date for other threads (progress displays, tests).
+#[derive(Clone)]
+struct Counters {
+    bytes: Arc<AtomicU64>,
+    on_disk: Arc<AtomicU64>,
+    encoded: Arc<AtomicU64>,
+}
+
 /// Encode pictures from the queue until it closes, then flush and finish the file. After an
 /// error the file is still finished with every frame written before it.
 fn encoder_thread<B: Backend>(
     mut backend: B,
     rx: Receiver<(u64, B::Picture)>,
     recycle: SyncSender<B::Picture>,
-    bytes: Arc<AtomicU64>,
+    counters: Counters,
 ) -> ThreadResult {
     let mut error = None;
     for (index, picture) in rx.iter() {
@@ -533,13 +561,17 @@ fn encoder_thread<B: Backend>(
             error = Some(e);
             break;
         }
-        bytes.store(backend.bytes_written(), Ordering::Relaxed);
+        counters.bytes.store(backend.bytes_written(), Ordering::Relaxed);
+        counters.on_disk.store(backend.frames_on_disk(), Ordering::Relaxed);
+        counters.encoded.store(backend.frames(), Ordering::Relaxed);
         let _ = recycle.try_send(picture);
     }
     drop(rx); // a failed thread stops accepting frames: the caller's next send sees it
     let (flush_error, finish_error) = backend.finish(error.as_ref());
     let error = error.or(flush_error);
-    bytes.store(backend.bytes_written(), Ordering::Relaxed);
+    counters.bytes.store(backend.bytes_written(), Ordering::Relaxed);
+    counters.on_disk.store(backend.frames(), Ordering::Relaxed);
+    counters.encoded.store(backend.frames(), Ordering::Relaxed);
     let frames = backend.frames();
     ThreadResult { frames, sink: backend.into_sink(), error, finish_error }
 }

@@ -217,7 +217,7 @@ impl<W: GifSink> GifEncoder<W> {
         if width == 0 || height == 0 || width > 65535 || height > 65535 {
             return Err(Error::parameter(format!("a GIF is 1x1 to 65535x65535 pixels, got {width}x{height}")));
         }
-        let counting = Counting { inner: sink, pos: 0, discard: false };
+        let counting = Counting::new(sink);
         // Room for every colour the palette may get, filled in (patched) as it is known and grows.
         let table = vec![0u8; 3 * local_table_len((opts.colors as usize).min(255))];
         let mut enc = ::gif::Encoder::new(counting, width as u16, height as u16, &table).map_err(gif_err)?;
@@ -226,6 +226,7 @@ impl<W: GifSink> GifEncoder<W> {
             n => ::gif::Repeat::Finite((n - 1) as u16), // 1 play: no NETSCAPE block at all
         };
         enc.set_repeat(repeat).map_err(gif_err)?;
+        enc.get_mut().flush().map_err(|e| Error::io("writing the GIF header", e))?;
         let committed_pos = enc.get_ref().pos;
         let n = width as usize * height as usize * 3;
         let (prev, canvas) = (try_filled(n, 0, "the GIF's previous frame")?, try_filled(n, 0, "the GIF's canvas")?);
@@ -261,6 +262,16 @@ impl<W: GifSink> GifEncoder<W> {
     /// the number of frame periods the file shows).
     pub fn frames(&self) -> u64 {
         self.committed_frames
+    }
+
+    /// Source frames a reader of the unfinished file sees: every frame given, as the last image
+    /// is kept on disk provisionally (see `write_provisional`), unless a write failed.
+    pub fn frames_on_disk(&self) -> u64 {
+        if self.failed {
+            self.committed_frames
+        } else {
+            self.committed_frames + self.pending.as_ref().map_or(0, |p| p.display_frames)
+        }
     }
 
     /// GIF images written (fewer than frames when identical frames were merged).
@@ -335,7 +346,27 @@ impl<W: GifSink> GifEncoder<W> {
             self.write_pending(p, start)?;
         }
         self.pending = Some(Pending { frame, start, display_frames: 1 });
+        self.write_provisional();
         Ok(())
+    }
+
+    /// Put the pending image on disk already, with the delay of one frame, and a trailer after
+    /// it, without counting it as written: a process killed now leaves a GIF with every frame
+    /// given so far. When the next image comes, this one is written again over it (the same
+    /// bytes but its final delay). A failure here is not one yet: the final write will tell.
+    fn write_provisional(&mut self) {
+        let Some(p) = &self.pending else { return };
+        let mut frame = p.frame.clone();
+        let next = self.start_cs(self.next_index);
+        frame.delay = next.saturating_sub(p.start).clamp(MIN_DELAY, MAX_DELAY) as u16;
+        let enc = self.enc.as_mut().expect("open until finished");
+        let written = enc.write_lzw_pre_encoded_frame(&frame).is_ok();
+        let out = enc.get_mut();
+        if written {
+            let _ = out.write_all(&[0x3B]).and_then(|_| out.flush());
+        }
+        // Back to the end of the last image written for good (the bytes stay on disk).
+        let _ = out.rewind(self.committed_pos);
     }
 
     fn first_frame(&mut self, rgb: &[u8]) -> Option<::gif::Frame<'static>> {
@@ -630,9 +661,11 @@ impl<W: GifSink> GifEncoder<W> {
             let d = delay.min(MAX_DELAY);
             frame.delay = d as u16;
             let enc = self.enc.as_mut().expect("open until finished");
-            if let Err(e) = enc.write_lzw_pre_encoded_frame(&frame) {
+            let written = enc.write_lzw_pre_encoded_frame(&frame).map_err(gif_err);
+            let written = written.and_then(|_| enc.get_mut().flush().map_err(|e| Error::io("writing the GIF", e)));
+            if let Err(e) = written {
                 self.failed = true;
-                return Err(gif_err(e));
+                return Err(e);
             }
             self.before_last = Some((self.committed_pos, self.committed_frames, self.images));
             self.committed_pos = enc.get_ref().pos;
@@ -712,6 +745,13 @@ impl<W: GifSink> GifEncoder<W> {
                     },
                 }
             };
+        }
+        if result.is_ok() {
+            // Nothing after the trailer (a longer provisional image written earlier).
+            let end = out.pos;
+            if let Err(e) = out.cut(end) {
+                result = Err(Error::io("finishing the GIF", e));
+            }
         }
         self.committed_pos = out.pos;
         // The trailer is written; the `gif` encoder's own (on into_inner) goes nowhere.

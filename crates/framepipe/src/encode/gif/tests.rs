@@ -1123,3 +1123,30 @@ fn gif_crate_end_code_check_rejects_valid_streams() {
         ),
     }
 }
+
+#[test]
+fn unfinished_gif_on_disk_holds_every_frame_given_and_a_trailer() {
+    // After each frame the bytes written so far are a whole GIF (trailer included) that shows
+    // every frame given so far, the last one for one frame's time; merged identical frames
+    // only lengthen the delay. The finished file is what it always was.
+    let (w, h) = (48u32, 32u32);
+    let frames: Vec<Vec<u8>> = (0..12u32).map(|i| plot(if i == 5 { 4 } else { i }, w, h)).collect();
+    let opts = GifOptions::default();
+    let mut enc = GifEncoder::new(Cursor::new(Vec::new()), w, h, Rational::new(10, 1).unwrap(), &opts).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        enc.write_rgb(f).unwrap();
+        let on_disk = enc.enc.as_ref().unwrap().get_ref().inner.get_ref().clone();
+        let d = decode(&on_disk);
+        let shown = d.display_frames(10.0, i + 1);
+        for (k, picture) in shown.iter().enumerate() {
+            assert!(psnr(picture, &frames[k]) > 40.0, "after frame {i}: frame {k}");
+        }
+        let total: u64 = d.delays.iter().map(|&x| u64::from(x)).sum();
+        assert!(total >= 10 * (i as u64 + 1) - 10, "after frame {i}: {total} cs");
+    }
+    enc.finish().unwrap();
+    let finished = enc.into_sink().unwrap().into_inner();
+    assert!(finished == encode(&frames, w, h, (10, 1), opts));
+    let d = decode(&finished);
+    assert_eq!(d.delays.iter().map(|&x| u64::from(x)).sum::<u64>(), 120);
+}

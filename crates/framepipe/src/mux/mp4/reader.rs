@@ -233,7 +233,7 @@ fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<M
         level = h264::level_name(l, p, c);
     }
     let table = &trak.table;
-    let fragmented = defaults.is_some() && !moofs.is_empty();
+    let fragmented = defaults.is_some();
     let (frame_count, presence, fps, total_ticks, keyframes, sample_bytes);
     if let (Some(defaults), true) = (defaults, fragmented) {
         // The samples of the whole fragments (after any in the moov's own table, which

@@ -387,17 +387,41 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         let c = &self.collecting;
         let base_dts = (c.first_dts - self.index.first_dts) as u64 * u64::from(dur);
         let sequence = self.written.len() as u32 + 1;
+        let moof_in_head = head.len();
         head.extend_from_slice(&fragment_header(sequence, base_dts, dur, &c.samples, c.data.len() as u64));
         let first = self.frames_on_disk();
         let n = c.samples.len() as u64;
+        // The fragment is written as a `free` box followed by its mdat, and only then does the
+        // `free` become the `moof` (one 4-byte write): cut at any byte (a power loss), or
+        // killed at any moment, the file ends with whole fragments and, at most, bytes readers
+        // skip. A torn moof, or a moof whose mdat is cut short, would make ffmpeg refuse the
+        // whole file or report a partial one.
+        let moof_at = self.data_end + moof_in_head as u64;
+        head[moof_in_head + 4..moof_in_head + 8].copy_from_slice(b"free");
+        let head_len = head.len() as u64;
+        let durable = self.durable;
         let result = (|| {
             if self.need_seek {
                 self.out.seek(SeekFrom::Start(self.data_end))?;
                 self.need_seek = false;
             }
+            // One write: a process killed while writing leaves whole fragments far more often
+            // than a torn one.
+            head.extend_from_slice(&self.collecting.data);
             self.out.write_all(&head)?;
-            self.out.write_all(&self.collecting.data)?;
-            self.out.flush()
+            self.out.flush()?;
+            if durable {
+                self.out.sync()?;
+            }
+            let end = self.out.stream_position()?;
+            self.out.seek(SeekFrom::Start(moof_at + 4))?;
+            self.out.write_all(b"moof")?;
+            self.out.seek(SeekFrom::Start(end))?;
+            self.out.flush()?;
+            if durable {
+                self.out.sync()?;
+            }
+            Ok(())
         })();
         if let Err(e) = result {
             // Cut the torn fragment off, so the unfinished file ends with a whole one. The
@@ -410,12 +434,12 @@ impl<W: Mp4Sink> Mp4Writer<W> {
                 format!(
                     "writing MP4 frames {first}..{} ({} bytes)",
                     first + n,
-                    head.len() + self.collecting.data.len()
+                    head_len + self.collecting.data.len() as u64
                 ),
                 e,
             ));
         }
-        let payload_at = self.data_end + head.len() as u64;
+        let payload_at = self.data_end + head_len;
         let payload_len = self.collecting.data.len() as u64;
         self.written.push(Written { payload_at, payload_len, samples: n });
         self.data_end = payload_at + payload_len;
@@ -423,9 +447,6 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         self.moov_written = true;
         self.collecting.samples.clear();
         self.collecting.data.clear();
-        if self.durable {
-            self.out.sync().ctx(|| format!("syncing MP4 frames {first}..{} to the disk", first + n))?;
-        }
         Ok(())
     }
 

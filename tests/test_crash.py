@@ -1,0 +1,339 @@
+"""A killed writer keeps its frames (issue: crash-proof writing).
+
+While an MP4 is written it is a fragmented MP4 (about half a second per fragment here), so a
+process killed with SIGKILL at any moment leaves a file that ffprobe and ffmpeg read up to its
+last whole fragment; `framepipe.repair` then makes the faststart MP4 a clean close would have
+made. A GIF always has its frames so far and a trailer on disk. Every check decodes the file
+with ffmpeg and compares the pictures with the source frames (tests/crashkit.py).
+
+What may be lost at a kill, and what the tests hold the writer to:
+- nothing the writer reported as on disk (``VideoWriter.frames_on_disk``) before the kill;
+- of the frames encoded (``VideoWriter.frames_encoded``), at most one fragment: the one being
+  collected, which ends at the first point after ``FRAGMENT`` frames where no presented frame
+  is missing (x264's B-frame groups are at most 4 frames), so ``FRAGMENT + 3`` frames;
+- of the frames given, also the ones x264 held for its lookahead and the writer's queue:
+  ``ENCODER_HOLDS``, with x264's delay at preset medium and 2 threads (set by the tests, since
+  the delay grows with the thread count) being max(rc-lookahead 40, B-frames 3) + 2 frame
+  threads - 1 + sync-lookahead 4 = 45, plus the queue (4) and the frames in hand (2).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import crashkit
+import framepipe
+import numpy as np
+import pytest
+from conftest import decode_rgb, ffmpeg_errors, ffprobe, psnr, top_level_boxes
+
+KIT = str(Path(__file__).with_name("crashkit.py"))
+FRAGMENT = round(crashkit.FRAGMENT_SECONDS * crashkit.FPS)
+FRAGMENT_MAX = FRAGMENT + 3
+ENCODER_HOLDS = 45 + 4 + 2
+KILLS = 20
+
+
+class Reader(threading.Thread):
+    """Reads a child's output lines as they come (so its pipe never fills)."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.lines: list[str] = []
+        self.started = threading.Event()
+
+    def run(self):
+        for line in self.stream:
+            if line.endswith("\n"):  # not a line cut short by the kill
+                self.lines.append(line.strip())
+            if line.startswith("started"):
+                self.started.set()
+        self.started.set()
+
+
+def kill_moments(seed: int) -> list[float]:
+    """Seconds after the child starts writing: 20 moments from a fixed seed."""
+    return list(np.random.default_rng(seed).uniform(0.05, 1.6, KILLS))
+
+
+def run_and_kill(mode: str, out: Path, after: float) -> tuple[int, int, int]:
+    """Start a child writing `mode` to `out`, SIGKILL it `after` seconds into writing; return
+    (frames given, frames encoded, frames on disk) as last reported."""
+    p = subprocess.Popen([sys.executable, KIT, mode, str(out)], stdout=subprocess.PIPE, text=True)
+    r = Reader(p.stdout)
+    r.start()
+    assert r.started.wait(60), "the child did not start"
+    time.sleep(after)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    r.join(10)
+    assert p.returncode == -signal.SIGKILL
+    last = [ln for ln in r.lines if ln and ln[0].isdigit()]
+    if not last:
+        return 0, 0, 0
+    given, encoded, on_disk = map(int, last[-1].split())
+    return given, encoded, on_disk
+
+
+def check_frames(path: Path, n: int) -> None:
+    """ffmpeg decodes `n` frames without a complaint, and they are the source's first `n`."""
+    assert ffmpeg_errors(path) == ""
+    if n == 0:
+        return
+    got = decode_rgb(path)
+    assert len(got) == n
+    want = crashkit.frames(n)
+    worst = min(psnr(got[k], want[k]) for k in range(n))
+    assert worst > 30, worst
+
+
+def check_killed_mp4(out: Path, given: int, encoded: int, on_disk: int, tmp_path: Path) -> int:
+    """Every frame of every whole fragment plays; repair makes it a clean faststart MP4."""
+    if not _has_moov(out):
+        # Killed before the first fragment (x264 had not given out a fragment's frames yet).
+        assert on_disk == 0, "frames were reported on disk, but the file has no moov"
+        assert encoded <= FRAGMENT_MAX, f"{encoded} frames encoded and none on disk"
+        assert given <= ENCODER_HOLDS + FRAGMENT_MAX, f"{given} frames given and none on disk"
+        return 0
+    info = ffprobe(out)
+    n = info["nb_read_frames"]
+    assert n >= on_disk, f"{n} frames in the file, but {on_disk} were reported on disk"
+    assert n >= encoded - FRAGMENT_MAX, f"{n} of {encoded} frames encoded"
+    assert n >= given - ENCODER_HOLDS - FRAGMENT_MAX, f"{n} of {given} frames given"
+    check_frames(out, n)
+    ours = framepipe.probe(out)
+    assert ours["fragmented"] and ours["frame_count"] == n and not ours["truncated"]
+    fixed = tmp_path / "repaired.mp4"
+    r = framepipe.repair(out, fixed)
+    assert (r.frames, r.frames_found, r.was_finished) == (n, n, False)
+    assert top_level_boxes(fixed) == ["ftyp", "moov", "mdat"]
+    info = ffprobe(fixed)
+    assert info["nb_read_frames"] == n
+    assert abs(info["format_duration"] - n / crashkit.FPS) < 0.0015
+    check_frames(fixed, n)
+    return n
+
+
+def ff_count(path: Path) -> int:
+    """Frames ffprobe decodes (0 when it finds none)."""
+    r = subprocess.run(
+        ["ffprobe", "-v", "quiet", "-count_frames", "-select_streams", "v:0"]
+        + ["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    text = r.stdout.strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _has_moov(path: Path) -> bool:
+    return "moov" in top_level_boxes(path)
+
+
+def test_python_writer_killed_keeps_its_fragments(tmp_path):
+    kept = []
+    for k, after in enumerate(kill_moments(1)):
+        out = tmp_path / f"killed-{k}.mp4"
+        given, encoded, on_disk = run_and_kill("mp4", out, after)
+        kept.append((given, check_killed_mp4(out, given, encoded, on_disk, tmp_path)))
+    # Most kills came well after the first fragment.
+    assert sum(n > 0 for _, n in kept) >= KILLS // 2, kept
+
+
+def test_cli_killed_keeps_its_fragments(tmp_path, cli_binary):
+    """The CLI, fed raw frames on stdin, killed with SIGKILL: the same guarantees."""
+    kept = []
+    for k, after in enumerate(kill_moments(2)):
+        out = tmp_path / f"cli-{k}.mp4"
+        p = subprocess.Popen(
+            [cli_binary, "encode", str(out), "--size", f"{crashkit.W}x{crashkit.H}", "--fps", str(crashkit.FPS)]
+            + ["--fragment-seconds", str(crashkit.FRAGMENT_SECONDS), "--threads", "2"],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        fed = [0]
+
+        def feed(p=p, fed=fed):
+            try:
+                for i in range(10**6):
+                    p.stdin.write(crashkit.frame(i).tobytes())
+                    fed[0] = i + 1
+            except (BrokenPipeError, OSError):
+                pass
+
+        t = threading.Thread(target=feed, daemon=True)
+        t.start()
+        time.sleep(0.2 + after)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        t.join(10)
+        # A pipe holds 64 KiB: up to two frames fed were never read; the CLI reads one ahead.
+        given = max(0, fed[0] - 3)
+        kept.append((given, check_killed_mp4(out, given, 0, 0, tmp_path)))
+    assert sum(n > 0 for _, n in kept) >= KILLS // 2, kept
+
+
+def pil_frames(path: Path) -> list[np.ndarray]:
+    """The complete frames Pillow reads, composited as a player shows them."""
+    from PIL import Image
+
+    out = []
+    with Image.open(path) as im:
+        try:
+            while True:
+                im.load()
+                out.append(np.asarray(im.convert("RGB")))
+                im.seek(im.tell() + 1)
+        except EOFError:
+            pass
+    return out
+
+
+def test_gif_killed_keeps_every_frame(tmp_path, chromium):
+    counts = []
+    for k, after in enumerate(kill_moments(3)):
+        out = tmp_path / f"killed-{k}.gif"
+        given, _, on_disk = run_and_kill("gif", out, after)
+        if given == 0:
+            continue
+        # Pillow: every frame the encoder had (all but the writer's queue of 4 and the frame in
+        # hand), as the source (GIF's palette: a lower bar than H.264's).
+        got = pil_frames(out)
+        n = len(got)
+        assert n >= on_disk and n >= given - 5, (n, on_disk, given)
+        want = crashkit.frames(n)
+        assert min(psnr(got[i], want[i]) for i in range(n)) > 25
+        # ffmpeg: the same frames, without a complaint (identical frames would be merged;
+        # these all differ).
+        assert ffmpeg_errors(out) == ""
+        info = ffprobe(out)
+        assert info["nb_read_frames"] == n
+        ours = framepipe.probe(out)
+        assert ours["format"] == "gif" and ours["frame_count"] == n
+        counts.append(n)
+        if len(counts) <= 3:
+            assert chromium_gif_frames(chromium, out) == n
+    assert len(counts) >= KILLS // 2, counts
+
+
+CHROMIUM_GIF = r"""
+const [b64, done] = [arguments[0], arguments[arguments.length - 1]];
+(async () => {
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const d = new ImageDecoder({data: bytes, type: 'image/gif'});
+  await d.tracks.ready;
+  await d.completed;
+  const n = d.tracks.selectedTrack.frameCount;
+  for (let i = 0; i < n; i++) await d.decode({frameIndex: i});
+  done({frames: n});
+})().catch(e => done({error: String(e)}));
+"""
+
+
+def chromium_gif_frames(chromium, path: Path) -> int:
+    """How many frames Chromium's own GIF decoder (WebCodecs ImageDecoder) decodes."""
+    import base64
+
+    # ImageDecoder exists in secure contexts only: a file:// page is one, about:blank is not.
+    page = path.with_suffix(".html")
+    page.write_text("<!doctype html><title>gif</title>")
+    chromium.get(page.as_uri())
+    res = chromium.execute_async_script(CHROMIUM_GIF, base64.b64encode(path.read_bytes()).decode())
+    assert "error" not in res, res
+    return res["frames"]
+
+
+def test_truncated_unfinished_mp4_is_a_decodable_prefix_and_repairs(tmp_path, chromium):
+    """An unfinished file cut at 50 random bytes (a kill or power loss while a fragment was
+    being written): ffmpeg reads the frames of the whole fragments before the cut without a
+    complaint, and repair makes each a faststart MP4 that decodes cleanly to the source's first
+    frames; Chromium plays a repaired file.
+
+    A cut inside fragment k means the writer was writing fragment k: its first box was still a
+    `free` box then (the writer makes it the `moof` only once the fragment's bytes are all
+    written, and with durable=True synced), so the cut file is the prefix with that box's type
+    as it was while being written."""
+    n_src = 150
+    src = crashkit.frames(n_src)
+    growing = tmp_path / "growing.mp4"
+    w = framepipe.VideoWriter(growing, fps=crashkit.FPS, fragment_seconds=crashkit.FRAGMENT_SECONDS)
+    for f in src:
+        w.write(f)
+    # Wait until x264's held frames are out? They come out only at close: take the file as it
+    # is now, with the fragments written so far.
+    time.sleep(0.5)
+    unfinished = growing.read_bytes()
+    on_disk = w.frames_on_disk
+    w.close()
+    assert on_disk >= n_src - ENCODER_HOLDS - FRAGMENT
+    assert ffprobe(growing)["nb_read_frames"] == n_src
+    boxes = []
+    i = 0
+    while i + 8 <= len(unfinished):
+        size = int.from_bytes(unfinished[i : i + 4], "big")
+        boxes.append((unfinished[i + 4 : i + 8].decode(), i, size))
+        i += size
+    assert [b[0] for b in boxes[:2]] == ["ftyp", "moov"] and boxes[-1][0] == "mdat"
+    fragment_ends = [b[1] + b[2] for b in boxes if b[0] == "mdat"]
+    moofs = [b[1] for b in boxes if b[0] == "moof"]
+    # The frames in whole fragments up to each fragment end (from the probe of each prefix).
+    moov_end = boxes[1][1] + boxes[1][2]
+    rng = np.random.default_rng(4)
+    cuts = sorted(int(c) for c in rng.integers(moov_end, len(unfinished) + 1, 50))
+    repaired_any = None
+    for k, cut in enumerate(cuts):
+        part = tmp_path / f"cut-{k}.mp4"
+        data = bytearray(unfinished[:cut])
+        being_written = [m for m, e in zip(moofs, fragment_ends) if m < cut < e]
+        if being_written and being_written[0] + 8 <= cut:
+            data[being_written[0] + 4 : being_written[0] + 8] = b"free"
+        part.write_bytes(bytes(data))
+        whole = sum(1 for e in fragment_ends if e <= cut)
+        info = framepipe.probe(part)
+        assert info["fragmented"]
+        n = info["frames_present"]
+        # ffprobe reads every frame of the whole fragments, ffmpeg without a complaint.
+        assert ff_count(part) == n
+        if n:  # (with no frame at all, ffmpeg has nothing to decode, and says so)
+            assert ffmpeg_errors(part) == ""
+        fixed = tmp_path / f"fixed-{k}.mp4"
+        r = framepipe.repair(part, fixed)
+        assert r.frames >= n - FRAGMENT and (whole == 0 or r.frames > 0), (cut, r, n)
+        assert top_level_boxes(fixed) == ["ftyp", "moov", "mdat"]
+        if r.frames:
+            info = ffprobe(fixed)
+            assert info["nb_read_frames"] == r.frames
+            check_frames(fixed, r.frames)
+            repaired_any = fixed
+    assert repaired_any is not None
+    import browser
+
+    html = f"<video src='{repaired_any.name}' muted></video>"
+    page = repaired_any.with_suffix(".html")
+    page.write_text(browser.page(html))
+    chromium.get(page.as_uri())
+    n = framepipe.probe(repaired_any)["frame_count"]
+    times = [(k + 0.5) / crashkit.FPS for k in (0, n // 2, n - 1)]
+    centre = [(crashkit.W // 2, crashkit.H // 2)]
+    res = chromium.execute_async_script(browser.PROBE_VIDEO, times, centre, 1 / crashkit.FPS)
+    assert "error" not in res, res
+    assert abs(res["duration"] - n / crashkit.FPS) < 0.05
+    for got, k in zip(res["frames"], (0, n // 2, n - 1)):
+        want = crashkit.frame(k)[crashkit.H // 2, crashkit.W // 2]
+        assert max(abs(int(a) - int(b)) for a, b in zip(got[0], want)) <= 24, (k, got, want)
+
+
+@pytest.fixture(scope="session")
+def cli_binary():
+    root = Path(__file__).resolve().parents[1]
+    exe = root / "target" / "release" / "framepipe"
+    if not exe.exists():
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe-cli"], cwd=root, check=True)
+    return str(exe)
