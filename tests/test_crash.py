@@ -337,3 +337,142 @@ def cli_binary():
     if not exe.exists():
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe-cli"], cwd=root, check=True)
     return str(exe)
+
+
+def wait_quiet(p: subprocess.Popen) -> str:
+    """The child's standard error once every process that holds it (its render workers too,
+    which outlive it for a moment) has closed it."""
+    return p.stderr.read()
+
+
+def run_render_and_signal(mode: str, out: Path, after: float, sig: int) -> tuple[int, str]:
+    p = subprocess.Popen(
+        [sys.executable, KIT, mode, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    r = Reader(p.stdout)
+    r.start()
+    assert r.started.wait(60), "the child did not start"
+    time.sleep(after)
+    os.kill(p.pid, sig)
+    p.wait()
+    err = wait_quiet(p)
+    r.join(10)
+    return p.returncode, err
+
+
+def check_chunk(path: Path, first: int) -> None:
+    """A kept chunk: exactly CHUNK frames, decoded cleanly, the source's frames first.. ."""
+    info = ffprobe(path)
+    assert info["nb_read_frames"] == crashkit.CHUNK
+    assert ffmpeg_errors(path) == ""
+    got = decode_rgb(path)
+    want = np.stack([crashkit.frame(first + k) for k in range(crashkit.CHUNK)])
+    assert min(psnr(got[k], want[k]) for k in range(crashkit.CHUNK)) > 30
+
+
+def test_render_killed_keeps_finished_chunks_and_resumes(tmp_path):
+    """render(workers=2, resume=True) killed with SIGKILL 20 times: every chunk it kept is
+    whole and right, its workers leave without a traceback; resumed, it renders only the
+    missing chunks and makes the same file as an uninterrupted render."""
+    import json
+
+    reference = tmp_path / "reference.mp4"
+    crashkit.render(str(reference), False)
+    kept_total, resumable = 0, None
+    for k, after in enumerate(kill_moments(5)):
+        out = tmp_path / f"render-{k}.mp4"
+        code, err = run_render_and_signal("render", out, after, signal.SIGKILL)
+        assert code == -signal.SIGKILL or not out.with_name(out.name + ".parts").exists()
+        assert "Traceback" not in err and "Error" not in err, err
+        parts = out.with_name(out.name + ".parts")
+        if code != -signal.SIGKILL or not parts.exists():
+            continue  # finished before the kill, or killed before the first chunk was planned
+        manifest = json.loads((parts / "manifest.json").read_text())
+        kept = sorted(parts.glob("chunk-*.mp4"))
+        for f in kept:
+            c = int(f.stem.split("-")[1])
+            check_chunk(f, manifest["chunks"][c][1])
+        kept_total += len(kept)
+        if resumable is None and 0 < len(kept) < len(manifest["chunks"]):
+            resumable = (out, len(kept))
+    assert kept_total > 0 and resumable is not None, kept_total
+    out, kept = resumable
+    calls = tmp_path / "calls"
+
+    def counted(i):
+        with open(calls, "a") as f:
+            f.write(f"{i}\n")
+        return crashkit.frame(i)
+
+    res = framepipe.render(
+        counted,
+        out,
+        n_frames=crashkit.RENDER_FRAMES,
+        fps=crashkit.FPS,
+        workers=2,
+        chunk_frames=crashkit.CHUNK,
+        resume=True,
+    )
+    rendered = calls.read_text().split()
+    assert len(rendered) == crashkit.RENDER_FRAMES - kept * crashkit.CHUNK, (len(rendered), kept)
+    assert res.frames == crashkit.RENDER_FRAMES
+    assert out.read_bytes() == reference.read_bytes()
+    assert not out.with_name(out.name + ".parts").exists()
+
+
+def test_render_resume_with_changed_parameters_starts_over(tmp_path):
+    out = tmp_path / "changed.mp4"
+
+    def failing(i):
+        if i >= 2 * crashkit.CHUNK:
+            raise RuntimeError("stop here")
+        return crashkit.frame(i)
+
+    with pytest.raises(framepipe.RenderError):
+        framepipe.render(
+            failing, out, n_frames=crashkit.RENDER_FRAMES // 4, fps=crashkit.FPS, workers=2,
+            chunk_frames=crashkit.CHUNK, resume=True, crf=23,
+        )  # fmt: skip
+    parts = out.with_name(out.name + ".parts")
+    assert len(list(parts.glob("chunk-*.mp4"))) >= 1
+    calls = []
+
+    def counted(i):
+        calls.append(i)
+        return crashkit.frame(i)
+
+    with pytest.warns(framepipe.FramepipeWarning, match="crf|encode"):
+        framepipe.render(
+            counted, out, n_frames=crashkit.RENDER_FRAMES // 4, fps=crashkit.FPS, workers=1,
+            chunk_frames=crashkit.CHUNK, resume=True, crf=30,
+        )  # fmt: skip
+    assert sorted(calls) == list(range(crashkit.RENDER_FRAMES // 4))  # all of it, again
+    assert not parts.exists()
+    fresh = tmp_path / "fresh.mp4"
+    framepipe.render(
+        crashkit.frame, fresh, n_frames=crashkit.RENDER_FRAMES // 4, fps=crashkit.FPS, workers=2,
+        chunk_frames=crashkit.CHUNK, crf=30,
+    )  # fmt: skip
+    assert out.read_bytes() == fresh.read_bytes()
+    with pytest.raises(framepipe.ParameterError, match="MP4"):
+        framepipe.render(crashkit.frame, tmp_path / "x.gif", n_frames=10, resume=True)
+
+
+def test_render_stopped_by_sigterm_leaves_nothing_behind(tmp_path):
+    """Without resume, SIGTERM ends a render like Ctrl-C does: its temporary file is removed,
+    its workers stop without a word, and the process still ends by SIGTERM."""
+    stopped = 0
+    for k, after in enumerate([0.3, 0.8, 1.5]):
+        d = tmp_path / f"run{k}"
+        d.mkdir()
+        out = d / "plain.mp4"
+        code, err = run_render_and_signal("render-plain", out, after, signal.SIGTERM)
+        left = sorted(x.name for x in d.iterdir())
+        if code == 0:
+            assert left == ["plain.mp4"]  # it had finished
+            continue
+        assert code == -signal.SIGTERM, (code, err)
+        assert left == [], left
+        assert "Traceback" not in err and "Error" not in err, err
+        stopped += 1
+    assert stopped >= 2, stopped

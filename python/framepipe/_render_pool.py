@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ._render_schedule import OrderedResults
+from ._render_task import Terminated
 from .errors import RenderError
 
 # Backends that draw off-screen; any other (a GUI toolkit) must not be shared with a forked child.
@@ -143,6 +144,30 @@ def sigint_deferred():
             previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
         elif caught and previous == signal.SIG_DFL:
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_unwinds():
+    """While the block runs, SIGTERM raises :class:`Terminated` instead of ending the process
+    at once, so that `finally` blocks clean up; afterwards SIGTERM is sent again with the
+    previous disposition, and the process ends as before. Only where Python's default applies
+    (the main thread, no handler of the caller's own)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def on_term(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # not reached: the signal ends the process
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class ForkedProcess:

@@ -135,6 +135,13 @@ def raise_worker_error(msg: tuple) -> None:
     raise err from cause
 
 
+def run_inline(payload: bytes, options: dict, results: OrderedResults) -> None:
+    """Run the chunks one after another in this process (a resumable render with workers=1)."""
+    while not results.complete:
+        c, s, e = results.start()
+        results.take(run_chunk(payload, c, s, e, options, lambda done, c=c: results.take(("progress", c, done))))
+
+
 def run_executor(executor: Executor, workers: int, payload: bytes, options: dict, results: OrderedResults) -> None:
     """Run the chunks on a concurrent.futures Executor (e.g. Dask's): at most ``workers`` chunks
     submitted at a time, so an executor that queues tasks per worker (Dask does) cannot stack two

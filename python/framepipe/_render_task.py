@@ -25,6 +25,11 @@ from .errors import FramepipeError
 _LOCAL = threading.local()
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived during a render (see ``_render_pool.sigterm_unwinds``): unwinds it like
+    Ctrl-C (temporary files removed, workers stopped); the process then ends by SIGTERM."""
+
+
 def _load(payload: bytes) -> tuple[Callable, tuple[bool, Any], tuple[bool, Fraction]]:
     key = hashlib.sha1(payload).hexdigest()
     if getattr(_LOCAL, "key", None) != key:
@@ -34,6 +39,16 @@ def _load(payload: bytes) -> tuple[Callable, tuple[bool, Any], tuple[bool, Fract
         _LOCAL.loaded = (make_frame, (setup is not None, state), (use_time, Fraction(*fps)))
         _LOCAL.key = key
     return _LOCAL.loaded
+
+
+def use_originals(payload: bytes, make_frame: Callable, setup: Callable | None, use_time: bool, fps: Fraction) -> None:
+    """Chunks of `payload` run in this thread use these objects, not unpickled copies (a render
+    that runs its chunks in the caller's process: make_frame sees the caller's own state, as
+    with workers=1)."""
+    _LOCAL.key, _LOCAL.loaded = None, None
+    state = setup() if setup is not None else None
+    _LOCAL.loaded = (make_frame, (setup is not None, state), (use_time, fps))
+    _LOCAL.key = hashlib.sha1(payload).hexdigest()
 
 
 def frame_argument(i: int, use_time: bool, fps: Fraction):
@@ -100,6 +115,8 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
         stage = "finish"
         res = w.close()
         return ("done", chunk, res.data, res.frames, w.frame_shape)
+    except Terminated:
+        raise  # a render running chunks in its own process was told to stop
     except BaseException as e:  # noqa: BLE001 - everything is reported to the parent
         tb = traceback.format_exc()
         try:

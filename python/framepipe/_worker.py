@@ -35,7 +35,11 @@ def main(read_fd: int, write_fd: int) -> None:
         def progress(done: int, chunk=chunk) -> None:
             outbox.send(("progress", chunk, done))
 
-        outbox.send(run_chunk(payload, chunk, start, stop, options, progress))
+        result = run_chunk(payload, chunk, start, stop, options, progress)
+        try:
+            outbox.send(result)
+        except OSError:  # BrokenPipeError: the parent is gone (killed): nothing to say, leave
+            return
 
 
 def flush_std_streams() -> None:

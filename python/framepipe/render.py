@@ -21,9 +21,10 @@ from typing import Any
 
 from . import _native, _render_plan
 from ._options import FpsLike, fps_pair, metadata_pairs, output_format
-from ._render_pool import fork_is_safe, run_local
-from ._render_schedule import OrderedResults, Progress, run_executor
-from ._render_task import call_make_frame
+from ._render_pool import fork_is_safe, run_local, sigterm_unwinds
+from ._render_resume import Parts, params_of
+from ._render_schedule import OrderedResults, Progress, run_executor, run_inline
+from ._render_task import call_make_frame, use_originals
 from .errors import ParameterError, RenderError
 from .writer import VideoResult, VideoWriter
 
@@ -66,6 +67,7 @@ def render(
     progress: bool | None = None,
     progress_callback: Callable[[int, int], None] | None = None,
     start_method: str | None = None,
+    resume: bool = False,
     **encode_options: Any,
 ) -> VideoResult:
     """Render ``make_frame(i)`` for every frame, in parallel, into one video.
@@ -96,6 +98,13 @@ def render(
             ``python -m framepipe._worker``), or None (the default): fork where that is safe
             (Linux, no other Python thread running, no matplotlib GUI backend in use), else
             spawn. Either way scripts need no ``if __name__ == "__main__"`` guard.
+        resume: keep each finished chunk in ``PATH.parts/`` (with a manifest of the parameters)
+            until the video is complete. Run the same call again after a crash, a kill or an
+            error, and only the chunks that are missing are rendered; then the parts are joined
+            and removed. If a parameter changed (frames, fps, encoder options, chunk size), the
+            kept chunks are removed with a warning and the render starts over. MP4 only.
+            Without it nothing is left behind by a render that fails or is stopped by Ctrl-C or
+            SIGTERM (a SIGKILL leaves the hidden ``.PATH.*.part`` file).
         encode_options: as for :class:`VideoWriter` (crf, preset, tune, keyint, threads, ...).
             Workers encode with ``threads=1`` unless ``threads`` is given, since the cores are
             busy rendering.
@@ -135,11 +144,75 @@ def render(
     VideoWriter(None, fps_frac, **{**encode_options, "format": fmt})  # checks them; writes nothing
     is_gif = fmt == "gif"
 
-    if workers == 1 and executor is None:
-        return _render_serial(
-            make_frame, path, n_frames, fps_frac, use_time, setup, progress, progress_callback, encode_options
+    if resume and is_gif:
+        raise ParameterError(
+            "resume=True applies to MP4 output: a GIF is encoded in one pass by this process, from raw frames"
+        )
+    if not isinstance(resume, bool):
+        raise ParameterError(f"resume must be True or False, got {resume!r}")
+    with sigterm_unwinds():
+        if workers == 1 and executor is None and not resume:
+            return _render_serial(
+                make_frame, path, n_frames, fps_frac, use_time, setup, progress, progress_callback, encode_options
+            )
+        return _render_chunks(
+            make_frame,
+            path,
+            n_frames,
+            fps_frac,
+            use_time,
+            setup,
+            workers,
+            executor,
+            chunk_frames,
+            progress,
+            progress_callback,
+            start_method,
+            resume,
+            is_gif,
+            encode_options,
         )
 
+
+def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
+    """Hold each chunk's first frame to frame 0, as one VideoWriter would (each chunk's writer
+    held its frames to its own first frame). Returns check(c, shape): False for a chunk with no
+    frame accepted."""
+    first_shape: list[tuple] = []
+
+    def check(c: int, shape: tuple | None) -> bool:
+        if shape is None:
+            return False
+        if first_shape and shape != first_shape[0]:
+            raise ParameterError(
+                f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
+                f"every frame must have the first frame's size and channel count"
+            )
+        if not first_shape:
+            first_shape.append(shape)
+        return True
+
+    return check
+
+
+def _render_chunks(
+    make_frame,
+    path,
+    n_frames,
+    fps_frac,
+    use_time,
+    setup,
+    workers,
+    executor,
+    chunk_frames,
+    progress,
+    progress_callback,
+    start_method,
+    resume,
+    is_gif,
+    encode_options,
+) -> VideoResult:
+    """The parallel (or resumable) render: chunks on workers, joined in order."""
     import cloudpickle
 
     payload = cloudpickle.dumps((make_frame, setup, use_time, (fps_frac.numerator, fps_frac.denominator)))
@@ -152,6 +225,26 @@ def render(
     # Decided before the progress bar exists (tqdm may start a thread).
     fork = executor is None and (fork_is_safe() if start_method is None else start_method == "fork")
     prog = Progress(n_frames, progress, progress_callback)
+    if resume:
+        try:
+            return _render_resumable(
+                path,
+                n_frames,
+                fps_frac,
+                use_time,
+                chunk_frames,
+                chunks,
+                payload,
+                options,
+                workers,
+                executor,
+                fork,
+                prog,
+                encode_options,
+                (make_frame, setup, use_time, fps_frac),
+            )
+        finally:
+            prog.close()
     sink: Any = None
     try:
         with _atomic_output(path) as tmp:
@@ -168,21 +261,10 @@ def render(
                             sink.write(f)
                 else:
                     sink = _native.Concat(tmp, metadata=metadata_pairs(encode_options.get("metadata")))
-                    first_shape: list[tuple] = []
+                    check = _shape_check(chunks)
 
                     def append(c: int, data: bytes | None, shape: tuple | None) -> None:
-                        # Each chunk's writer held its frames to its own first frame; hold each
-                        # chunk's first frame to frame 0, as one VideoWriter would.
-                        if shape is None:
-                            return
-                        if first_shape and shape != first_shape[0]:
-                            raise ParameterError(
-                                f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
-                                f"every frame must have the first frame's size and channel count"
-                            )
-                        if not first_shape:
-                            first_shape.append(shape)
-                        if data is not None:
+                        if check(c, shape) and data is not None:
                             sink.append(data)
 
                 # At most workers + 1 chunks in flight or waiting to be appended.
@@ -214,6 +296,71 @@ def render(
         height=dims[1],
         fps=fps_frac,
         format="gif" if is_gif else "mp4",
+    )
+
+
+def _render_resumable(
+    path,
+    n_frames,
+    fps_frac,
+    use_time,
+    chunk_frames,
+    plan,
+    payload,
+    options,
+    workers,
+    executor,
+    fork,
+    prog,
+    encode_options,
+    originals,
+) -> VideoResult:
+    """render(resume=True): render the chunks not kept in PATH.parts/, keep each as it is done,
+    then join them all and remove the parts (see ``_render_resume``)."""
+    parts = Parts(path, params_of(n_frames, fps_frac, use_time, chunk_frames, options["encode"]), plan)
+    missing = [ch for ch in parts.chunks if not parts.has(ch)]
+    for c, s, e in parts.chunks:
+        if (c, s, e) not in missing:
+            prog.update(-1 - c, e - s)
+    parts.resumed = len(parts.chunks) - len(missing)
+    if missing:
+        # Scheduled under their own numbers 0..m-1, kept under the plan's.
+        local = [(k, s, e) for k, (_, s, e) in enumerate(missing)]
+        check = _shape_check(local)
+
+        def append(k: int, data: bytes | None, shape: tuple | None) -> None:
+            if check(k, shape) and data is not None:
+                parts.save(missing[k][0], data)
+
+        results = OrderedResults(local, workers + 1, append, prog)
+        if executor is not None:
+            run_executor(executor, workers, payload, options, results)
+        elif workers == 1:
+            use_originals(payload, *originals)
+            run_inline(payload, options, results)
+        else:
+            run_local(fork, workers, payload, options, results)
+    sink: Any = None
+    with _atomic_output(path) as tmp:
+        try:
+            sink = _native.Concat(tmp, metadata=metadata_pairs(encode_options.get("metadata")))
+            for c, _, _ in parts.chunks:
+                sink.append(parts.read(c))
+            frames = sink.close()
+            sink = None
+        except BaseException:
+            _close_quietly(sink)
+            raise
+    parts.remove()
+    info = _native.probe(path)
+    return VideoResult(
+        path=path,
+        frames=frames,
+        bytes=os.path.getsize(path),
+        width=info["width"],
+        height=info["height"],
+        fps=fps_frac,
+        format="mp4",
     )
 
 
