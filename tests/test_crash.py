@@ -63,7 +63,7 @@ def kill_moments(seed: int) -> list[float]:
     return list(np.random.default_rng(seed).uniform(0.05, 1.6, KILLS))
 
 
-def run_and_kill(mode: str, out: Path, after: float) -> tuple[int, int, int]:
+def run_and_kill(mode: str, out: Path, after: float, sig: int = signal.SIGKILL) -> tuple[int, int, int]:
     """Start a child writing `mode` to `out`, SIGKILL it `after` seconds into writing; return
     (frames given, frames encoded, frames on disk) as last reported."""
     p = subprocess.Popen([sys.executable, KIT, mode, str(out)], stdout=subprocess.PIPE, text=True)
@@ -71,10 +71,10 @@ def run_and_kill(mode: str, out: Path, after: float) -> tuple[int, int, int]:
     r.start()
     assert r.started.wait(60), "the child did not start"
     time.sleep(after)
-    os.kill(p.pid, signal.SIGKILL)
+    os.kill(p.pid, sig)
     p.wait()
     r.join(10)
-    assert p.returncode == -signal.SIGKILL
+    assert p.returncode == -sig
     last = [ln for ln in r.lines if ln and ln[0].isdigit()]
     if not last:
         return 0, 0, 0
@@ -138,10 +138,13 @@ def _has_moov(path: Path) -> bool:
 
 
 def test_python_writer_killed_keeps_its_fragments(tmp_path):
+    """SIGKILL, and every fourth time SIGTERM (which Python's default ends the process by,
+    with no cleanup, just as a kill)."""
     kept = []
     for k, after in enumerate(kill_moments(1)):
         out = tmp_path / f"killed-{k}.mp4"
-        given, encoded, on_disk = run_and_kill("mp4", out, after)
+        sig = signal.SIGTERM if k % 4 == 3 else signal.SIGKILL
+        given, encoded, on_disk = run_and_kill("mp4", out, after, sig)
         kept.append((given, check_killed_mp4(out, given, encoded, on_disk, tmp_path)))
     # Most kills came well after the first fragment.
     assert sum(n > 0 for _, n in kept) >= KILLS // 2, kept
@@ -176,7 +179,15 @@ def test_cli_killed_keeps_its_fragments(tmp_path, cli_binary):
         t.join(10)
         # A pipe holds 64 KiB: up to two frames fed were never read; the CLI reads one ahead.
         given = max(0, fed[0] - 3)
-        kept.append((given, check_killed_mp4(out, given, 0, 0, tmp_path)))
+        n = check_killed_mp4(out, given, 0, 0, tmp_path)
+        kept.append((given, n))
+        if n:
+            # The CLI's own repair says what it kept, and makes the same file as Python's.
+            fixed = tmp_path / "cli-repaired.mp4"
+            r = subprocess.run([cli_binary, "repair", str(out), str(fixed)], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            assert f"kept {n} frames of the {n}" in r.stdout, r.stdout
+            assert fixed.read_bytes() == (tmp_path / "repaired.mp4").read_bytes()
     assert sum(n > 0 for _, n in kept) >= KILLS // 2, kept
 
 
