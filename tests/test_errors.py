@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from fractions import Fraction
+from pathlib import Path
 
 import framepipe
 import numpy as np
@@ -451,3 +452,72 @@ def test_none_and_non_numeric_frames_say_what_they_got(out):
             w.write({"a": 1})
         w.write(SRC[1])
     check_video(out, frames=2, width=64, height=48)
+
+
+LOW_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys, numpy as np, framepipe
+    fmt, limit = sys.argv[1], int(sys.argv[2])
+    f = np.broadcast_to(np.uint8(128), (8192, 8192, 3))
+    g = np.broadcast_to(np.uint8(64), (8192, 8192, 3))
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        opts = {"preset": "ultrafast", "threads": 1} if fmt == "mp4" else {}  # x264's own needs, small
+        w = framepipe.VideoWriter(sys.argv[3], fps=10, format=fmt, **opts)
+        for frame in (f, g, f):
+            w.write(frame)
+        print("closed", w.close().frames)
+    except framepipe.OutOfMemoryError as e:
+        print("out of memory:", e)
+    except MemoryError as e:
+        print("MemoryError:", e)
+    except framepipe.EncoderError as e:  # x264's own allocation failed: it says so, and fails to open
+        print("encoder error:", e)
+    """
+)
+
+
+@pytest.mark.parametrize("fmt", ["gif", "mp4"])
+def test_short_of_memory_is_an_error_not_an_abort(tmp_path, fmt):
+    """8192x8192 frames under address-space limits from too small to just enough: the writer
+    either finishes or raises a MemoryError (OutOfMemoryError; or an EncoderError when x264's
+    own allocation fails) and the process lives on; it is never killed by an allocation failure
+    (SIGABRT, exit status 134)."""
+    outcomes = []
+    for limit_mb in (700, 1000, 1300, 2000, 3000):
+        out = tmp_path / f"big-{limit_mb}.{fmt}"
+        p = subprocess.run(
+            [sys.executable, "-c", LOW_MEMORY_SCRIPT, fmt, str(limit_mb << 20), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 0, (limit_mb, p.returncode, p.stderr[-2000:])
+        assert "memory allocation" not in p.stderr, p.stderr[-2000:]
+        outcomes.append(p.stdout.split(":")[0].split()[0])
+    assert "closed" in outcomes, outcomes
+
+
+def test_cli_short_of_memory_for_a_raw_frame_is_an_error_not_an_abort(tmp_path):
+    """The CLI's buffer for one raw 8192x8192 RGBA frame (268 MB) under a 200 MB address-space
+    limit: an error naming the frame, exit status 1, not an abort."""
+    import resource
+
+    root = Path(__file__).resolve().parents[1]
+    cli = root / "target" / "release" / "framepipe"
+    if not cli.exists():
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe-cli"], cwd=root, check=True)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (200 << 20, 200 << 20))
+
+    p = subprocess.run(
+        [str(cli), "encode", str(tmp_path / "x.mp4"), "--size", "8192x8192", "--pix-fmt", "rgba"],
+        input=b"\0" * 1000,
+        capture_output=True,
+        preexec_fn=limit,
+        timeout=60,
+    )
+    err = p.stderr.decode()
+    assert p.returncode == 1, (p.returncode, err)
+    assert "raw frame 0" in err and "memory" in err, err

@@ -622,3 +622,62 @@ def test_a_refused_frame_is_named_once_with_its_number_in_the_video(tmp_path, wo
     assert msg.startswith("frame 150: contains NaN at row 2, column 3, channel 1"), msg
     assert "frame 50" not in msg and "rendering frame" not in msg, msg
     assert os.listdir(tmp_path) == []
+
+
+def test_same_chunks_same_file_whatever_the_number_of_workers(tmp_path):
+    """With chunk_frames given, 2 and 3 workers (and a thread pool) make the same bytes: each
+    chunk is encoded alone with the same settings."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def frame(i):
+        f = np.zeros((48, 64, 3), np.uint8)
+        f[:, (i * 3) % 64] = 255
+        f[(i * 5) % 48, :] = (0, 128, 255)
+        return f
+
+    outs = []
+    for k, kw in enumerate([{"workers": 2}, {"workers": 3}]):
+        out = tmp_path / f"w{k}.mp4"
+        framepipe.render(frame, out, n_frames=150, fps=30, chunk_frames=40, **kw)
+        outs.append(out.read_bytes())
+    with ThreadPoolExecutor(2) as ex:
+        out = tmp_path / "pool.mp4"
+        framepipe.render(frame, out, n_frames=150, fps=30, chunk_frames=40, executor=ex)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+    check_video(tmp_path / "w0.mp4", frames=150, width=64, height=48, fps=30)
+
+
+def test_bool_frames_in_a_parallel_gif_are_white(tmp_path):
+    """True pixels are white however the GIF's frames were rendered (they once came out black
+    from worker processes, which dropped the frames' bool kind)."""
+    from PIL import Image
+
+    def frame(i):
+        f = np.zeros((16, 24), bool)
+        f[:, : 4 + i] = True
+        return f
+
+    out = tmp_path / "bool.gif"
+    framepipe.render(frame, out, n_frames=6, fps=10, workers=2, chunk_frames=3)
+    with Image.open(out) as im:
+        im.seek(5)
+        px = np.asarray(im.convert("RGB"))
+    assert (px[:, :9] == 255).all() and (px[:, 9:] == 0).all()
+
+
+def test_render_output_gets_ordinary_permissions_and_a_clear_error_for_a_missing_folder(tmp_path):
+    def frame(i):
+        return np.full((16, 16, 3), i * 20, np.uint8)
+
+    out = tmp_path / "perm.mp4"
+    old = os.umask(0o022)
+    try:
+        framepipe.render(frame, out, n_frames=4, fps=10, workers=2, chunk_frames=2)
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777) == 0o644
+    missing = tmp_path / "no-such-dir" / "x.mp4"
+    with pytest.raises(framepipe.OutputError, match="does not exist") as e:
+        framepipe.render(frame, missing, n_frames=4, fps=10, workers=2)
+    assert "no-such-dir" in str(e.value) and ".part" not in str(e.value)

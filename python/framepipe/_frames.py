@@ -63,6 +63,9 @@ def as_array(frame: Any) -> tuple[np.ndarray, str | None]:
             f"a frame is at most {_native.MAX_DIMENSION}x{_native.MAX_DIMENSION} pixels (width x height), "
             f"got {w}x{h} (shape {arr.shape})"
         )
+    # The layout too, before a dtype conversion or a copy could expand a view of any shape.
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
+        raise ParameterError(f"has shape {arr.shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)")
     kind = None
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
@@ -84,3 +87,9 @@ def as_array(frame: Any) -> tuple[np.ndarray, str | None]:
     elif not arr.flags.aligned:
         arr = np.require(arr, requirements="A")  # e.g. np.frombuffer(buf, offset=1)
     return arr, kind
+
+
+def numbered(index: int, e: ParameterError | UnsupportedError) -> ParameterError | UnsupportedError:
+    """`e` (from :func:`as_array`) as the same error about frame `index`."""
+    text = str(e)
+    return type(e)(f"frame {index} {text}" if text.startswith("has shape") else f"frame {index}: {text}")

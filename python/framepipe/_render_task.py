@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FramepipeError
+from .errors import FramepipeError, ParameterError, UnsupportedError
 
 # Per worker thread: the unpickled payload and its setup() state, keyed by the payload's hash,
 # so a worker that renders many chunks builds its state (a figure, a dataset) once. Per thread,
@@ -80,7 +80,7 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
     array shape; or ("error", chunk, frame_index, traceback_text, pickled_exception_or_None,
     stage, shape) where stage is "render" (make_frame raised), "write" (the frame was refused)
     or "finish", and shape the chunk's first frame's shape if one was accepted, else None."""
-    from ._frames import as_array
+    from ._frames import as_array, numbered
     from .writer import VideoWriter
 
     i, stage, w = start, "render", None
@@ -93,10 +93,11 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
                 frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
                 stage = "write"
                 try:
-                    arr, _ = as_array(frame)
-                except FramepipeError as e:
-                    raise type(e)(f"frame {i}: {e}") from None
-                frames.append(np.array(arr, copy=True))
+                    arr, kind = as_array(frame)
+                except (ParameterError, UnsupportedError) as e:
+                    raise numbered(i, e) from None
+                # A bool frame is kept as bool: its 0/1 bytes mean black/white, not 0/255 levels.
+                frames.append(np.array(arr.view(np.bool_) if kind == "bool" else arr, copy=True))
                 if progress and (i - start) % 8 == 7:
                     progress(i - start + 1)
             return ("done", chunk, frames, stop - start, frames[0].shape)

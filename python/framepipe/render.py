@@ -11,6 +11,7 @@ place only when complete, so no partial file ever sits under the target name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import tempfile
@@ -25,7 +26,7 @@ from ._render_pool import fork_is_safe, run_local, sigterm_unwinds
 from ._render_resume import Parts, params_of
 from ._render_schedule import OrderedResults, Progress, run_executor, run_inline
 from ._render_task import call_make_frame, use_originals
-from .errors import ParameterError, RenderError
+from .errors import OutputError, ParameterError, RenderError
 from .writer import VideoResult, VideoWriter
 
 
@@ -35,7 +36,11 @@ def _atomic_output(path: str):
     replaces `path` only if the block completes; on any error (or Ctrl-C) it is removed, so no
     partial file ever sits under the target name."""
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise OutputError(errno.ENOENT, f"cannot write {path}: the directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+    # mkstemp makes the file private (0600); the video gets the permissions any new file gets.
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     try:
         yield tmp
@@ -44,6 +49,19 @@ def _atomic_output(path: str):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it, which races with
+    other threads creating files)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def _close_quietly(sink: Any) -> None:

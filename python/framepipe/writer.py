@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import _native
-from ._frames import as_array
+from ._frames import as_array, numbered
 from ._options import FpsLike, writer_options
 from .errors import FramepipeError, FramepipeWarning, ParameterError, UnsupportedError, WriterClosedError
 
@@ -183,7 +183,7 @@ class VideoWriter:
         try:
             arr, kind = as_array(frame)
         except (ParameterError, UnsupportedError) as e:
-            raise type(e)(f"frame {index}: {e}") from None
+            raise numbered(index, e) from None
         shape = arr.shape
         if self._first_shape is None:
             if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):

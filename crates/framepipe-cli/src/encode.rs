@@ -346,7 +346,14 @@ fn read_raw(
     let frame_len = width as usize * height as usize * format.bytes_per_pixel();
     let mut reader = BufReader::with_capacity(STDIN_BUFFER, io::stdin().lock());
     for index in 0.. {
-        let mut buf = free.try_recv().unwrap_or_else(|_| vec![0u8; frame_len]);
+        let mut buf = match free.try_recv() {
+            Ok(b) => b,
+            // Fallible: a frame that does not fit in memory is an error, not an abort.
+            Err(_) => {
+                framepipe::frame::try_filled(frame_len, 0, &format!("raw frame {index} ({width}x{height} {format})"))
+                    .map_err(|e| crate::error_chain(&e))?
+            }
+        };
         let n = read_full(&mut reader, &mut buf)
             .map_err(|e| format!("cannot read frame {index} from standard input: {e}"))?;
         if n == 0 {

@@ -230,6 +230,14 @@ impl<W: GifSink> GifEncoder<W> {
         let committed_pos = enc.get_ref().pos;
         let n = width as usize * height as usize * 3;
         let (prev, canvas) = (try_filled(n, 0, "the GIF's previous frame")?, try_filled(n, 0, "the GIF's canvas")?);
+        // Scratch that a frame may fill up to its size: reserved now, fallibly, so that a frame
+        // does not abort the process where memory is short.
+        let pixels = width as usize * height as usize;
+        let oom = |what: &str| Error::out_of_memory(format!("no memory for the {width}x{height} GIF's {what}"));
+        let mut keys: Vec<u32> = Vec::new();
+        keys.try_reserve_exact(pixels).map_err(|_| oom("colour keys"))?;
+        let mut map_a: Vec<u16> = Vec::new();
+        map_a.try_reserve_exact(pixels).map_err(|_| oom("palette indices"))?;
         Ok(GifEncoder {
             enc: Some(enc),
             width,
@@ -252,9 +260,9 @@ impl<W: GifSink> GifEncoder<W> {
             failed: false,
             write_error: None,
             sink: None,
-            map_a: Vec::new(),
+            map_a,
             err: Vec::new(),
-            keys: Vec::new(),
+            keys,
         })
     }
 
@@ -330,7 +338,7 @@ impl<W: GifSink> GifEncoder<W> {
                 return Ok(());
             }
         }
-        let frame = if !self.started { self.first_frame(rgb) } else { self.next_frame(rgb) };
+        let frame = if !self.started { self.first_frame(rgb)? } else { self.next_frame(rgb)? };
         let Some(mut frame) = frame else {
             // Nothing changes on screen: the previous image shows longer.
             if let Some(p) = &mut self.pending {
@@ -369,10 +377,10 @@ impl<W: GifSink> GifEncoder<W> {
         let _ = out.rewind(self.committed_pos);
     }
 
-    fn first_frame(&mut self, rgb: &[u8]) -> Option<::gif::Frame<'static>> {
+    fn first_frame(&mut self, rgb: &[u8]) -> Result<Option<::gif::Frame<'static>>> {
         self.keys.clear();
         self.keys.extend(rgb.chunks_exact(3).map(|p| pack([p[0], p[1], p[2]])));
-        let hist = histogram(&mut self.keys);
+        let hist = histogram(&mut self.keys)?;
         let colors = quantize(&hist, self.max_colors());
         self.cur = Pal::new(colors);
         let full = Rect { x0: 0, y0: 0, x1: self.width, y1: self.height };
@@ -383,11 +391,11 @@ impl<W: GifSink> GifEncoder<W> {
         self.started = true;
         let f = self.commit(rgb, full, &map, full);
         self.map_a = map;
-        Some(f)
+        f.map(Some)
     }
 
-    fn next_frame(&mut self, rgb: &[u8]) -> Option<::gif::Frame<'static>> {
-        let region = self.changed_rect(rgb)?;
+    fn next_frame(&mut self, rgb: &[u8]) -> Result<Option<::gif::Frame<'static>>> {
+        let Some(region) = self.changed_rect(rgb) else { return Ok(None) };
         // The colours of the changed pixels, counted: for growing the palette, judging it, and
         // making a local one.
         self.keys.clear();
@@ -404,7 +412,7 @@ impl<W: GifSink> GifEncoder<W> {
             }
         }
         let changed = self.keys.len() as u64;
-        let hist = histogram(&mut self.keys);
+        let hist = histogram(&mut self.keys)?;
         self.grow_palette(&hist);
         // How well the global palette fits them (nearest colour; dithering only spreads that).
         let sse = |near: &mut Nearest| hist.iter().map(|c| near.find(c.rgb).1 as u64 * c.count as u64).sum::<u64>();
@@ -423,8 +431,8 @@ impl<W: GifSink> GifEncoder<W> {
         self.cur_local = global.is_some();
         let mut map = std::mem::take(&mut self.map_a);
         let m = self.map(rgb, region, false, &mut map);
-        let out = m.opaque.map(|opaque| self.commit(rgb, region, &map, opaque));
-        if out.is_none() {
+        let out = m.opaque.map(|opaque| self.commit(rgb, region, &map, opaque)).transpose();
+        if matches!(out, Ok(None)) {
             self.copy_prev(rgb, region);
         }
         if let Some(global) = global {
@@ -566,7 +574,7 @@ impl<W: GifSink> GifEncoder<W> {
     }
 
     /// Apply a mapping: update canvas and prev, and make the image for the `opaque` rectangle.
-    fn commit(&mut self, rgb: &[u8], region: Rect, map: &[u16], opaque: Rect) -> ::gif::Frame<'static> {
+    fn commit(&mut self, rgb: &[u8], region: Rect, map: &[u16], opaque: Rect) -> Result<::gif::Frame<'static>> {
         let w = self.width as usize;
         let rw = region.w() as usize;
         // Indices used by the new pixels; an unused one becomes this image's transparent index.
@@ -586,7 +594,9 @@ impl<W: GifSink> GifEncoder<W> {
         let table_len = local_table_len(if self.cur_local { self.cur.colors.len() } else { self.max_colors() });
         let trns = if any_keep { used[..table_len].iter().position(|u| !u).map(|i| i as u8) } else { None };
         let (ow, oh) = (opaque.w() as usize, opaque.h() as usize);
-        let mut buf = Vec::with_capacity(ow * oh);
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(ow * oh)
+            .map_err(|_| Error::out_of_memory(format!("no memory for a {ow}x{oh} GIF image")))?;
         for y in opaque.y0..opaque.y1 {
             let ry = (y - region.y0) as usize;
             for x in opaque.x0..opaque.x1 {
@@ -614,7 +624,7 @@ impl<W: GifSink> GifEncoder<W> {
             t.resize(table_len * 3, 0);
             t
         });
-        ::gif::Frame {
+        Ok(::gif::Frame {
             delay: 0,
             dispose: ::gif::DisposalMethod::Keep,
             transparent: trns,
@@ -626,7 +636,7 @@ impl<W: GifSink> GifEncoder<W> {
             interlaced: false,
             palette,
             buffer: Cow::Owned(buf),
-        }
+        })
     }
 
     fn copy_prev(&mut self, rgb: &[u8], region: Rect) {

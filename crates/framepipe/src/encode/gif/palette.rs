@@ -4,6 +4,8 @@
 //! Everything works on plain RGB with squared Euclidean distance, which is exactly what PSNR
 //! measures, so a palette that minimises this error also maximises PSNR.
 
+use crate::error::{Error, Result};
+
 /// One distinct colour and how many pixels have it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColorCount {
@@ -23,7 +25,7 @@ pub fn unpack(v: u32) -> [u8; 3] {
 }
 
 /// The distinct colours of `keys` (packed RGB) with their counts. Sorts `keys` in place.
-pub fn histogram(keys: &mut [u32]) -> Vec<ColorCount> {
+pub fn histogram(keys: &mut [u32]) -> Result<Vec<ColorCount>> {
     keys.sort_unstable();
     let mut out: Vec<ColorCount> = Vec::new();
     let mut i = 0;
@@ -33,10 +35,12 @@ pub fn histogram(keys: &mut [u32]) -> Vec<ColorCount> {
         while j < keys.len() && keys[j] == k {
             j += 1;
         }
+        // As many colours as pixels, at worst: grown fallibly (an error, not an abort).
+        out.try_reserve(1).map_err(|_| Error::out_of_memory("no memory for the GIF frame's colour histogram"))?;
         out.push(ColorCount { rgb: unpack(k), count: (j - i) as u32 });
         i = j;
     }
-    out
+    Ok(out)
 }
 
 /// A palette of at most `max_colors` entries for the colours in `hist`. When the colours fit
@@ -411,7 +415,7 @@ mod tests {
         let mut keys: Vec<u32> =
             [[255u8, 255, 255], [0, 0, 0], [31, 119, 180]].iter().cycle().take(100).map(|c| pack(*c)).collect();
         keys.extend(std::iter::repeat_n(pack([255, 255, 255]), 50));
-        let hist = histogram(&mut keys);
+        let hist = histogram(&mut keys).unwrap();
         assert_eq!(hist.len(), 3);
         let pal = quantize(&hist, 256);
         assert_eq!(pal[0], [255, 255, 255], "most frequent first");
@@ -426,7 +430,7 @@ mod tests {
         // (2 * 64² / 12 + 60² / 12) / 3 = 328.
         let mut keys: Vec<u32> =
             (0..4096u32).map(|i| pack([(i / 16) as u8, (i / 16) as u8, (i % 16) as u8 * 16])).collect();
-        let hist = histogram(&mut keys);
+        let hist = histogram(&mut keys).unwrap();
         let pal = quantize(&hist, 16);
         assert_eq!(pal.len(), 16);
         let mut near = Nearest::new(&pal);

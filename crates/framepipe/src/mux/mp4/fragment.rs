@@ -14,7 +14,11 @@
 //! offsets, default sizes and flags, first-sample flags, several `trun`s).
 
 use super::boxes::{child, children, malformed, BoxBuf, Fields};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Most samples read from the fragments of one file (16.7 million frames, six days at 30 fps):
+/// a forged count costs an error, not gigabytes of memory.
+pub(crate) const MAX_SAMPLES: u64 = 1 << 24;
 
 /// sample_depends_on = 2 (an I picture, depends on no other).
 const FLAGS_SYNC: u32 = 0x0200_0000;
@@ -152,12 +156,14 @@ fn is_sync(flags: u32) -> bool {
 
 /// The samples of track `track_id` in one `moof` (its body) that starts at file offset
 /// `moof_start`; `next_dts` is where decode time continues when the fragment has no tfdt.
+/// `file_size` bounds what a trun may claim (its samples must lie in the file).
 pub(crate) fn parse_moof(
     moof: &[u8],
     moof_start: u64,
     track_id: u32,
     defaults: TrackDefaults,
     next_dts: u64,
+    file_size: u64,
 ) -> Result<Vec<FoundSample>> {
     let mut out = Vec::new();
     let mut dts_end = next_dts;
@@ -209,10 +215,21 @@ pub(crate) fn parse_moof(
             let first_flags = if tf & TRUN_FIRST_FLAGS != 0 { Some(f.u32()?) } else { None };
             let per_sample =
                 4 * [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_CTS].iter().filter(|&&b| tf & b != 0).count();
-            // The count is checked against the box's size before anything is allocated.
+            // The count is checked against the box's size, and against the file's for samples
+            // of the default size, before anything is allocated.
             if (count as usize).saturating_mul(per_sample) > trun.len() {
                 return Err(malformed(format!("trun of {} bytes cannot hold {count} samples", trun.len())));
             }
+            if tf & TRUN_SIZE == 0 && u64::from(count).saturating_mul(u64::from(size.max(1))) > file_size {
+                return Err(malformed(format!(
+                    "trun lists {count} samples of {size} bytes, more than the file's {file_size} bytes"
+                )));
+            }
+            if out.len() as u64 + u64::from(count) > MAX_SAMPLES {
+                return Err(Error::unsupported(format!("fragments of more than {MAX_SAMPLES} samples")));
+            }
+            out.try_reserve(count as usize)
+                .map_err(|_| Error::out_of_memory(format!("no memory for the index of {count} samples")))?;
             for i in 0..count {
                 let d = if tf & TRUN_DURATION != 0 { f.u32()? } else { duration };
                 let s = if tf & TRUN_SIZE != 0 { f.u32()? } else { size };
@@ -256,11 +273,17 @@ pub(crate) fn fragment_samples(
     moofs: &[(u64, Vec<u8>)],
     track_id: u32,
     defaults: TrackDefaults,
+    file_size: u64,
 ) -> Result<Vec<FoundSample>> {
     let mut out: Vec<FoundSample> = Vec::new();
     for (pos, body) in moofs {
         let next_dts = out.last().map_or(0, |s| s.dts + u64::from(s.duration));
-        out.extend(parse_moof(body, *pos, track_id, defaults, next_dts)?);
+        let samples = parse_moof(body, *pos, track_id, defaults, next_dts, file_size)?;
+        if out.len() as u64 + samples.len() as u64 > MAX_SAMPLES {
+            return Err(Error::unsupported(format!("fragments of more than {MAX_SAMPLES} samples")));
+        }
+        out.try_reserve(samples.len()).map_err(|_| Error::out_of_memory("no memory for the index of the fragments"))?;
+        out.extend(samples);
     }
     Ok(out)
 }

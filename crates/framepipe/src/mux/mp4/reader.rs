@@ -238,7 +238,7 @@ fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<M
     if let (Some(defaults), true) = (defaults, fragmented) {
         // The samples of the whole fragments (after any in the moov's own table, which
         // framepipe leaves empty).
-        let samples = fragment::fragment_samples(moofs, trak.track_id, defaults)?;
+        let samples = fragment::fragment_samples(moofs, trak.track_id, defaults, file_size)?;
         let present: Vec<_> =
             samples.iter().take_while(|s| s.offset.saturating_add(u64::from(s.size)) <= file_size).collect();
         frame_count = table.len() + samples.len() as u64;

@@ -1213,3 +1213,17 @@ fn repair_gives_the_file_a_clean_close_gives() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_forged_fragment_sample_count_is_refused_before_anything_is_allocated() {
+    // A trun claiming four billion samples of the default size, with no per-sample fields.
+    let packets: Vec<Packet> = (0..10).map(|i| packet(i, i, i == 0, 100)).collect();
+    let w = write_fragmented(Rational::new(30, 1).unwrap(), &packets, 5);
+    let mut file = w.into_inner().into_inner();
+    let at = file.windows(4).position(|b| b == b"trun").unwrap();
+    file[at + 4..at + 8].copy_from_slice(&1u32.to_be_bytes()); // flags: data offset only
+    file[at + 8..at + 12].copy_from_slice(&u32::MAX.to_be_bytes());
+    let e = crate::mux::mp4::probe_reader(Cursor::new(&file)).unwrap_err();
+    assert!(matches!(e, Error::InvalidData(_)), "{e}");
+    assert!(e.to_string().contains("4294967295 samples"), "{e}");
+}
