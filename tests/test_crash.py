@@ -60,7 +60,7 @@ class Reader(threading.Thread):
 
 def kill_moments(seed: int) -> list[float]:
     """Seconds after the child starts writing: 20 moments from a fixed seed."""
-    return list(np.random.default_rng(seed).uniform(0.05, 1.6, KILLS))
+    return list(np.random.default_rng(seed).uniform(0.05, 1.1, KILLS))
 
 
 def run_and_kill(mode: str, out: Path, after: float, sig: int = signal.SIGKILL) -> tuple[int, int, int]:
