@@ -194,7 +194,9 @@ def writer_options(
         raise ParameterError(f"fragment_seconds must be more than 0, got {fragment_seconds!r}")
     if durable is not None and not isinstance(durable, bool):
         raise ParameterError(f"durable must be True or False, got {durable!r}")
-    for name, value in (("preset", preset), ("tune", tune), ("pix_fmt", pix_fmt)):
+    if not isinstance(preset, str):
+        raise ParameterError(f"preset must be a string such as 'medium', got {preset!r}")
+    for name, value in (("tune", tune), ("pix_fmt", pix_fmt)):
         if value is not None and not isinstance(value, str):
             raise ParameterError(f"{name} must be a string, got {value!r}")
     try:

@@ -214,8 +214,15 @@ impl VideoWriter {
         crate::mux::mp4::check_fps(opts.fps)?;
         crate::mux::mp4::metadata::validate(&opts.metadata)?;
         // Open a tiny encoder once so that x264 refuses bad option combinations now, not at the
-        // first frame after minutes of rendering.
-        X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop)
+        // first frame after minutes of rendering. Its size is not the user's: say what it was.
+        X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop).map_err(|e| match e {
+            Error::Encoder(m) => Error::Encoder(format!(
+                "{m} (checking the options with a 16x16 test encoder before the first frame: x264 refuses \
+                 these options at fps {})",
+                opts.fps
+            )),
+            other => other,
+        })
     }
 
     fn with_sink(sink: Sink, target: String, opts: EncodeOptions, format: OutputFormat) -> Self {
