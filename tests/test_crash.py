@@ -63,18 +63,29 @@ def kill_moments(seed: int) -> list[float]:
     return list(np.random.default_rng(seed).uniform(0.05, 1.1, KILLS))
 
 
-def run_and_kill(mode: str, out: Path, after: float, sig: int = signal.SIGKILL) -> tuple[int, int, int]:
-    """Start a child writing `mode` to `out`, SIGKILL it `after` seconds into writing; return
-    (frames given, frames encoded, frames on disk) as last reported."""
-    p = subprocess.Popen([sys.executable, KIT, mode, str(out)], stdout=subprocess.PIPE, text=True)
+def signal_child(mode: str, out: Path, after: float, sig: int) -> tuple[subprocess.Popen, Reader, str]:
+    """Start `python crashkit.py MODE OUT`, send it `sig` `after` seconds after it started
+    writing, and wait for it to end; returns it, its output lines, and its standard error once
+    every process holding that has closed it (render workers outlive the parent a moment)."""
+    p = subprocess.Popen(
+        [sys.executable, KIT, mode, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     r = Reader(p.stdout)
     r.start()
     assert r.started.wait(60), "the child did not start"
     time.sleep(after)
     os.kill(p.pid, sig)
     p.wait()
+    err = p.stderr.read()
     r.join(10)
-    assert p.returncode == -sig
+    return p, r, err
+
+
+def run_and_kill(mode: str, out: Path, after: float, sig: int = signal.SIGKILL) -> tuple[int, int, int]:
+    """Start a child writing `mode` to `out`, kill it `after` seconds into writing; return
+    (frames given, frames encoded, frames on disk) as last reported."""
+    p, r, err = signal_child(mode, out, after, sig)
+    assert p.returncode == -sig, err
     last = [ln for ln in r.lines if ln and ln[0].isdigit()]
     if not last:
         return 0, 0, 0
@@ -360,24 +371,8 @@ def cli_binary():
     return str(exe)
 
 
-def wait_quiet(p: subprocess.Popen) -> str:
-    """The child's standard error once every process that holds it (its render workers too,
-    which outlive it for a moment) has closed it."""
-    return p.stderr.read()
-
-
 def run_render_and_signal(mode: str, out: Path, after: float, sig: int) -> tuple[int, str]:
-    p = subprocess.Popen(
-        [sys.executable, KIT, mode, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    r = Reader(p.stdout)
-    r.start()
-    assert r.started.wait(60), "the child did not start"
-    time.sleep(after)
-    os.kill(p.pid, sig)
-    p.wait()
-    err = wait_quiet(p)
-    r.join(10)
+    p, _, err = signal_child(mode, out, after, sig)
     return p.returncode, err
 
 
@@ -449,13 +444,14 @@ def test_render_resume_with_changed_parameters_starts_over(tmp_path):
             raise RuntimeError("stop here")
         return crashkit.frame(i)
 
+    # One worker: chunks 0 and 1 are done (and kept) before chunk 2 fails.
     with pytest.raises(framepipe.RenderError):
         framepipe.render(
-            failing, out, n_frames=crashkit.RENDER_FRAMES // 4, fps=crashkit.FPS, workers=2,
+            failing, out, n_frames=crashkit.RENDER_FRAMES // 4, fps=crashkit.FPS, workers=1,
             chunk_frames=crashkit.CHUNK, resume=True, crf=23,
         )  # fmt: skip
     parts = out.with_name(out.name + ".parts")
-    assert len(list(parts.glob("chunk-*.mp4"))) >= 1
+    assert len(list(parts.glob("chunk-*.mp4"))) == 2
     calls = []
 
     def counted(i):

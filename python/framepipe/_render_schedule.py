@@ -64,8 +64,17 @@ class OrderedResults:
     """
 
     def __init__(
-        self, chunks: list[Chunk], window: int, append: Callable[[int, Any, Any], None], progress: Progress
+        self,
+        chunks: list[Chunk],
+        window: int,
+        append: Callable[[int, Any, Any], None],
+        progress: Progress,
+        on_done: Callable[[int, Any, Any], None] | None = None,
     ) -> None:
+        """`on_done(chunk, data, shape)`, if given, receives each chunk's result as soon as it
+        arrives, in any order (a resumable render keeps it then: a failure of a later chunk
+        must not lose it)."""
+        self._on_done = on_done
         self.total = len(chunks)
         self._pending = deque(chunks)
         self._window = window
@@ -100,6 +109,9 @@ class OrderedResults:
             self._done[msg[1]] = ("error", msg, msg[6])
         else:
             _, c, data, frames, shape = msg
+            if self._on_done is not None:
+                self._on_done(c, data, shape)
+                data = None  # kept by on_done; the in-order append checks the shape only
             self._done[c] = ("done", data, shape)
             self._progress.update(c, frames)
         while self._next in self._done:

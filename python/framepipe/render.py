@@ -17,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -168,28 +169,48 @@ def render(
         )
     if not isinstance(resume, bool):
         raise ParameterError(f"resume must be True or False, got {resume!r}")
+    job = _Job(
+        make_frame=make_frame,
+        path=path,
+        n_frames=n_frames,
+        fps=fps_frac,
+        use_time=use_time,
+        setup=setup,
+        workers=workers,
+        executor=executor,
+        chunk_frames=chunk_frames,
+        progress=progress,
+        progress_callback=progress_callback,
+        start_method=start_method,
+        resume=resume,
+        is_gif=is_gif,
+        encode_options=encode_options,
+    )
     with sigterm_unwinds():
         if workers == 1 and executor is None and not resume:
-            return _render_serial(
-                make_frame, path, n_frames, fps_frac, use_time, setup, progress, progress_callback, encode_options
-            )
-        return _render_chunks(
-            make_frame,
-            path,
-            n_frames,
-            fps_frac,
-            use_time,
-            setup,
-            workers,
-            executor,
-            chunk_frames,
-            progress,
-            progress_callback,
-            start_method,
-            resume,
-            is_gif,
-            encode_options,
-        )
+            return _render_serial(job)
+        return _render_chunks(job)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One render() call's checked arguments."""
+
+    make_frame: Callable[..., Any]
+    path: str
+    n_frames: int
+    fps: Fraction
+    use_time: bool
+    setup: Callable[[], Any] | None
+    workers: int
+    executor: Executor | None
+    chunk_frames: int | None
+    progress: bool | None
+    progress_callback: Callable[[int, int], None] | None
+    start_method: str | None
+    resume: bool
+    is_gif: bool
+    encode_options: dict
 
 
 def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
@@ -213,54 +234,33 @@ def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
     return check
 
 
-def _render_chunks(
-    make_frame,
-    path,
-    n_frames,
-    fps_frac,
-    use_time,
-    setup,
-    workers,
-    executor,
-    chunk_frames,
-    progress,
-    progress_callback,
-    start_method,
-    resume,
-    is_gif,
-    encode_options,
-) -> VideoResult:
+def _render_chunks(job: _Job) -> VideoResult:
     """The parallel (or resumable) render: chunks on workers, joined in order."""
     import cloudpickle
 
+    make_frame, path, n_frames, fps_frac, use_time, setup = (
+        job.make_frame,
+        job.path,
+        job.n_frames,
+        job.fps,
+        job.use_time,
+        job.setup,
+    )
+    workers, executor, is_gif, encode_options = job.workers, job.executor, job.is_gif, job.encode_options
+
     payload = cloudpickle.dumps((make_frame, setup, use_time, (fps_frac.numerator, fps_frac.denominator)))
-    chunks = _render_plan.chunks(n_frames, workers, fps_frac, chunk_frames, is_gif)
+    chunks = _render_plan.chunks(n_frames, workers, fps_frac, job.chunk_frames, is_gif)
     enc = dict(encode_options)
     enc.setdefault("threads", 1)
     # Identical settings in every chunk, and a full keyframe interval inside each.
     options = {"fps": f"{fps_frac.numerator}/{fps_frac.denominator}", "encode": enc, "raw": is_gif}
 
     # Decided before the progress bar exists (tqdm may start a thread).
-    fork = executor is None and (fork_is_safe() if start_method is None else start_method == "fork")
-    prog = Progress(n_frames, progress, progress_callback)
-    if resume:
+    fork = executor is None and (fork_is_safe() if job.start_method is None else job.start_method == "fork")
+    prog = Progress(n_frames, job.progress, job.progress_callback)
+    if job.resume:
         try:
-            return _render_resumable(
-                path,
-                n_frames,
-                fps_frac,
-                use_time,
-                chunk_frames,
-                chunks,
-                payload,
-                options,
-                workers,
-                executor,
-                fork,
-                prog,
-                encode_options,
-                (make_frame, setup, use_time, fps_frac),
-            )
+            return _render_resumable(job, chunks, payload, options, fork, prog)
         finally:
             prog.close()
     sink: Any = None
@@ -317,25 +317,11 @@ def _render_chunks(
     )
 
 
-def _render_resumable(
-    path,
-    n_frames,
-    fps_frac,
-    use_time,
-    chunk_frames,
-    plan,
-    payload,
-    options,
-    workers,
-    executor,
-    fork,
-    prog,
-    encode_options,
-    originals,
-) -> VideoResult:
+def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork: bool, prog: Progress) -> VideoResult:
     """render(resume=True): render the chunks not kept in PATH.parts/, keep each as it is done,
     then join them all and remove the parts (see ``_render_resume``)."""
-    parts = Parts(path, params_of(n_frames, fps_frac, use_time, chunk_frames, options["encode"]), plan)
+    path, workers, executor = job.path, job.workers, job.executor
+    parts = Parts(path, params_of(job.n_frames, job.fps, job.use_time, job.chunk_frames, options["encode"]), plan)
     missing = [ch for ch in parts.chunks if not parts.has(ch)]
     for c, s, e in parts.chunks:
         if (c, s, e) not in missing:
@@ -346,22 +332,21 @@ def _render_resumable(
         local = [(k, s, e) for k, (_, s, e) in enumerate(missing)]
         check = _shape_check(local)
 
-        def append(k: int, data: bytes | None, shape: tuple | None) -> None:
-            if check(k, shape) and data is not None:
-                parts.save(missing[k][0], data)
+        def keep(k: int, data: bytes, shape: tuple | None) -> None:
+            parts.save(missing[k][0], data)
 
-        results = OrderedResults(local, workers + 1, append, prog)
+        results = OrderedResults(local, workers + 1, lambda k, _, shape: check(k, shape), prog, on_done=keep)
         if executor is not None:
             run_executor(executor, workers, payload, options, results)
         elif workers == 1:
-            use_originals(payload, *originals)
+            use_originals(payload, job.make_frame, job.setup, job.use_time, job.fps)
             run_inline(payload, options, results)
         else:
             run_local(fork, workers, payload, options, results)
     sink: Any = None
     with _atomic_output(path) as tmp:
         try:
-            sink = _native.Concat(tmp, metadata=metadata_pairs(encode_options.get("metadata")))
+            sink = _native.Concat(tmp, metadata=metadata_pairs(job.encode_options.get("metadata")))
             for c, _, _ in parts.chunks:
                 sink.append(parts.read(c))
             frames = sink.close()
@@ -377,20 +362,29 @@ def _render_resumable(
         bytes=os.path.getsize(path),
         width=info["width"],
         height=info["height"],
-        fps=fps_frac,
+        fps=job.fps,
         format="mp4",
     )
 
 
-def _render_serial(make_frame, path, n_frames, fps, use_time, setup, progress, callback, options) -> VideoResult:
+def _render_serial(job: _Job) -> VideoResult:
     """workers=1: everything in this process, no pickling; still written under a temporary
     name and renamed when complete."""
+    make_frame, path, n_frames, fps, use_time, setup = (
+        job.make_frame,
+        job.path,
+        job.n_frames,
+        job.fps,
+        job.use_time,
+        job.setup,
+    )
+    options = dict(job.encode_options)
     fmt = options.pop("format", None)
     if fmt is None and path.lower().endswith(".gif"):
         fmt = "gif"
     if fmt is not None:
         options["format"] = fmt  # the temporary name has no .gif suffix
-    prog = Progress(n_frames, progress, callback)
+    prog = Progress(n_frames, job.progress, job.progress_callback)
     w = None
     try:
         with _atomic_output(path) as tmp:
