@@ -272,6 +272,54 @@ impl X264Encoder {
     }
 }
 
+/// Which x264 encodes: `core` and `version` of the library this process runs, as that library
+/// writes them into every stream (its version SEI, "x264 - core 164 r3095 baee400 - ..."), and
+/// the version of the headers the engine was compiled against (`x264_config.h`), which the
+/// library in use may differ from only where it is a shared library replaced since the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct X264BuildInfo {
+    /// X264_BUILD of the running library (its API number, "core 164").
+    pub core: u32,
+    /// The running library's version as X264_POINTVER spells it: "0.164.3095 baee400".
+    pub version: String,
+    /// X264_BUILD of the headers the engine was compiled against.
+    pub compiled_core: u32,
+    /// X264_POINTVER of the headers the engine was compiled against.
+    pub compiled_version: String,
+}
+
+/// The x264 this process encodes with (see [`X264BuildInfo`]). The first call opens a 16x16
+/// encoder to read the library's version SEI (about a millisecond); later calls reuse the answer.
+pub fn build_info() -> Result<X264BuildInfo> {
+    static INFO: std::sync::OnceLock<std::result::Result<X264BuildInfo, String>> = std::sync::OnceLock::new();
+    let info = INFO.get_or_init(|| {
+        let opts =
+            EncodeOptions { preset: crate::options::Preset::Ultrafast, threads: Some(1), ..EncodeOptions::default() };
+        let enc = X264Encoder::new(16, 16, &opts).map_err(|e| e.to_string())?;
+        let sei = enc.sei.as_deref().unwrap_or_default();
+        let (core, version) = parse_version_sei(sei).ok_or("x264 wrote no version SEI")?;
+        let compiled_version =
+            CStr::from_bytes_with_nul(sys::X264_POINTVER).map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+        Ok(X264BuildInfo { core, version, compiled_core: sys::X264_BUILD, compiled_version })
+    });
+    info.clone().map_err(Error::encoder)
+}
+
+/// Core number and X264_POINTVER-style version from x264's version SEI, whose text is
+/// "x264 - core {X264_BUILD}{X264_VERSION} - H.264/MPEG-4 AVC codec - ..." with X264_VERSION
+/// " r{revision} {commit}", while X264_POINTVER is "0.{X264_BUILD}.{revision} {commit}".
+fn parse_version_sei(sei: &[u8]) -> Option<(u32, String)> {
+    const TAG: &[u8] = b"x264 - core ";
+    let at = sei.windows(TAG.len()).position(|w| w == TAG)? + TAG.len();
+    let rest = &sei[at..];
+    let end = rest.windows(3).position(|w| w == b" - ")?;
+    let text = std::str::from_utf8(&rest[..end]).ok()?;
+    let (core, version) = text.split_once(' ')?;
+    let core: u32 = core.parse().ok()?;
+    let version = version.trim().strip_prefix('r')?;
+    Some((core, format!("0.{core}.{version}")))
+}
+
 impl VideoEncoder for X264Encoder {
     fn avc_config(&self) -> &AvcConfig {
         &self.avc
@@ -387,6 +435,20 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("could not open"), "{msg}");
         assert!(msg.contains("invalid width x height"), "x264's own words are kept: {msg}");
+    }
+
+    #[test]
+    fn build_info_names_the_running_x264() {
+        let info = build_info().unwrap();
+        // The library Debian 12 ships (and the wheel bundles) is the one compiled against.
+        assert_eq!(info.core, info.compiled_core);
+        assert_eq!(info.version, info.compiled_version);
+        assert!(info.version.starts_with(&format!("0.{}.", info.core)), "{info:?}");
+        assert_eq!(
+            parse_version_sei(b"\x05x264 - core 164 r3095 baee400 - H.264/MPEG-4 AVC codec - Copyleft"),
+            Some((164, "0.164.3095 baee400".to_string()))
+        );
+        assert_eq!(parse_version_sei(b"x264 - core 164"), None);
     }
 
     #[test]
