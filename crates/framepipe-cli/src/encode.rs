@@ -72,14 +72,14 @@ impl Session<'_> {
 
 pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
     if args.output.as_os_str() == "-" {
-        usage_error(
+        return Err(usage_error(
             "the output cannot be `-` (standard output): an MP4 needs a seekable file (its index is \
              written at the start, after the frames), and a GIF's palette is rewritten in place; \
              give a file name",
-        );
+        ));
     }
     if let Err(e) = framepipe::OutputFormat::from_path_checked(&args.output) {
-        usage_error(&e.to_string());
+        return Err(usage_error(&e.to_string()));
     }
     let misplaced = args.misplaced_options();
     if !misplaced.is_empty() {
@@ -88,15 +88,15 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
             framepipe::OutputFormat::Mp4 => ("GIF output only", "name the output *.gif for a GIF"),
         };
         let verb = if misplaced.len() == 1 { "applies" } else { "apply" };
-        usage_error(&format!("{} {verb} to {what}; {instead}", misplaced.join(", ")));
+        return Err(usage_error(&format!("{} {verb} to {what}; {instead}", misplaced.join(", "))));
     }
-    let input = choose_input(args);
+    let input = choose_input(args)?;
     if let Input::Raw { .. } = input {
         if io::stdin().is_terminal() {
-            usage_error(
+            return Err(usage_error(
                 "standard input is a terminal: pipe raw frames in (e.g. `render | framepipe encode out.mp4 \
                  --size 1280x720`), or give image files to encode",
-            );
+            ));
         }
     }
     // One frame in the channel, one being read and one being encoded.
@@ -288,34 +288,36 @@ fn describe_frame(input: &Input, index: usize, e: &(dyn std::error::Error + 'sta
     }
 }
 
-fn choose_input(args: &EncodeArgs) -> Input<'_> {
+fn choose_input(args: &EncodeArgs) -> Result<Input<'_>, CliError> {
     let is_stdin = |p: &PathBuf| p.as_os_str() == "-";
     let raw = match args.inputs.as_slice() {
         [] => true,
         [one] if is_stdin(one) => true,
         many => {
             if many.iter().any(is_stdin) {
-                usage_error("`-` (standard input) cannot be mixed with image files");
+                return Err(usage_error("`-` (standard input) cannot be mixed with image files"));
             }
             false
         }
     };
     if raw {
         let Some((width, height)) = args.size else {
-            usage_error("--size WIDTHxHEIGHT is required when reading raw frames from standard input");
+            return Err(usage_error("--size WIDTHxHEIGHT is required when reading raw frames from standard input"));
         };
         if width > MAX_DIMENSION || height > MAX_DIMENSION {
-            usage_error(&format!("--size {width}x{height} exceeds the maximum of {MAX_DIMENSION}x{MAX_DIMENSION}"));
+            return Err(usage_error(&format!(
+                "--size {width}x{height} exceeds the maximum of {MAX_DIMENSION}x{MAX_DIMENSION}"
+            )));
         }
-        Input::Raw { width, height, format: args.pix_fmt.unwrap_or(PixelFormat::Rgb24) }
+        Ok(Input::Raw { width, height, format: args.pix_fmt.unwrap_or(PixelFormat::Rgb24) })
     } else {
         if args.size.is_some() || args.pix_fmt.is_some() {
-            usage_error(
+            return Err(usage_error(
                 "--size and --pix-fmt describe raw frames on standard input; \
                  image files carry their own size and format",
-            );
+            ));
         }
-        Input::Images(&args.inputs)
+        Ok(Input::Images(&args.inputs))
     }
 }
 

@@ -3,6 +3,11 @@
 //! This crate is deliberately thin: it parses arguments, reads bytes and decodes images, and
 //! hands frames to [`framepipe::VideoWriter`]. All encoding logic (conversion, padding, x264
 //! options, muxing) lives in the library.
+//!
+//! It is a library with one entry point, [`run`], so that the same code is both the `framepipe`
+//! binary (`src/main.rs`) and the `framepipe` console script of the Python wheel (which calls
+//! [`run`] in-process through `framepipe._native.cli_main`). [`run`] never exits the process: it
+//! returns the exit status.
 
 mod encode;
 mod interrupt;
@@ -13,8 +18,8 @@ mod repair;
 use clap::{Args, Parser, Subcommand};
 use framepipe::options::RateControl;
 use framepipe::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, PixelFormat, Preset, Rational, Tune};
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -306,13 +311,26 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Report a usage error the way clap does (with the usage line) and exit with status 2.
-pub fn usage_error(message: &str) -> ! {
+/// A usage error of `encode`, worded by clap (with the usage line); [`run`] prints it as clap
+/// does and returns status 2.
+#[derive(Debug)]
+pub struct UsageError(clap::Error);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A usage error of `encode` with this message (`return Err(usage_error(...))`).
+pub fn usage_error(message: &str) -> CliError {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     cmd.build();
     let encode = cmd.find_subcommand_mut("encode").expect("encode subcommand");
-    encode.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+    Box::new(UsageError(encode.error(clap::error::ErrorKind::ArgumentConflict, message)))
 }
 
 /// Print a line to standard error as `framepipe: <kind>: <message>` (a standard error that
@@ -338,25 +356,82 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Encode(args) => encode::run(&args),
-        Command::Probe(args) => probe::run(&args),
-        Command::Repair(args) => repair::run(&args),
+/// The long version (`framepipe --version`): framepipe's, then the x264 that encodes, as the
+/// running library reports itself (core number and version), and the x264 headers the engine was
+/// compiled against when they differ.
+pub fn long_version() -> String {
+    let mut text = env!("CARGO_PKG_VERSION").to_string();
+    match framepipe::encode::x264::build_info() {
+        Ok(x) => {
+            text.push_str(&format!("\nx264 core {}, version {} (GPL-2.0-or-later)", x.core, x.version));
+            if x.version != x.compiled_version {
+                text.push_str(&format!("\ncompiled against x264 {}", x.compiled_version));
+            }
+        }
+        Err(e) => text.push_str(&format!("\nx264: cannot tell its version: {e}")),
+    }
+    text
+}
+
+/// Run the `framepipe` command with these arguments (the first is the program's name, as in
+/// `std::env::args_os`) and return its exit status: 0 on success, 1 for a failure, 2 for a
+/// usage error, 128 + the signal's number for an encode stopped by SIGINT, SIGTERM or SIGHUP.
+/// Help, version and errors are printed to standard output and standard error (flushed before
+/// it returns); the process is never exited.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    use std::io::Write;
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut cmd = Cli::command();
+    // Asking x264 for its version opens an encoder: only for `--version` (`-V` is the short one).
+    if args.iter().skip(1).any(|a| a == "--version") {
+        cmd = cmd.long_version(long_version());
+    }
+    let parsed = cmd.try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m));
+    let status = match parsed {
+        Ok(cli) => {
+            let result = match cli.command {
+                Command::Encode(args) => encode::run(&args),
+                Command::Probe(args) => probe::run(&args),
+                Command::Repair(args) => repair::run(&args),
+            };
+            match result {
+                Ok(()) => 0,
+                Err(e) => failure_status(e),
+            }
+        }
+        // --help and --version (status 0) too: clap prints each where it belongs.
+        Err(e) => print_clap(&e),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => match e.downcast_ref::<Interrupted>() {
-            Some(i) => {
-                report("interrupted", &i.note);
-                ExitCode::from(i.status)
-            }
-            None => {
-                report("error", &error_chain(e.as_ref()));
-                ExitCode::FAILURE
-            }
-        },
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    status
+}
+
+/// Print a clap error (or help, or version) as clap's `exit` does; returns its status.
+fn print_clap(e: &clap::Error) -> u8 {
+    let _ = e.print();
+    e.exit_code().clamp(0, 255) as u8
+}
+
+/// Report a failed command on standard error; returns its exit status.
+fn failure_status(e: CliError) -> u8 {
+    if let Some(UsageError(u)) = e.downcast_ref::<UsageError>() {
+        return print_clap(u);
+    }
+    match e.downcast_ref::<Interrupted>() {
+        Some(i) => {
+            report("interrupted", &i.note);
+            i.status
+        }
+        None => {
+            report("error", &error_chain(e.as_ref()));
+            1
+        }
     }
 }
 

@@ -13,7 +13,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_framepipe");
+/// The command under test: cargo's `framepipe` binary, or the program FRAMEPIPE_CLI names
+/// (scripts/test-wheel.sh runs these tests against the wheel's `framepipe` console script).
+static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("FRAMEPIPE_CLI").unwrap_or_else(|_| env!("CARGO_BIN_EXE_framepipe").to_string())
+});
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -27,7 +31,7 @@ struct Run {
 
 /// Run the CLI with `stdin` piped in (written from a thread, so a large input cannot deadlock).
 fn run(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(BIN.as_str())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -439,7 +443,7 @@ fn a_full_disk_is_reported_once_with_the_frame_being_written() {
             (state >> 24) as u8
         })
         .collect();
-    let script = format!("trap '' XFSZ; ulimit -f 600; exec {BIN} encode {} --size {w}x{h} --crf 1", path_str(&out));
+    let script = format!("trap '' XFSZ; ulimit -f 600; exec {} encode {} --size {w}x{h} --crf 1", *BIN, path_str(&out));
     let mut child = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::piped())
@@ -965,7 +969,7 @@ fn output_dash_is_a_usage_error() {
     for format_flag in [&[][..], &["--colors", "16"][..]] {
         let mut args = vec!["encode", "-", "--size", "8x8"];
         args.extend_from_slice(format_flag);
-        let out = Command::new(BIN).args(&args).current_dir(dir.path()).stdin(Stdio::null()).output().unwrap();
+        let out = Command::new(BIN.as_str()).args(&args).current_dir(dir.path()).stdin(Stdio::null()).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
@@ -1007,7 +1011,7 @@ fn wait_exit(mut child: std::process::Child, secs: u64) -> (Option<i32>, String)
 }
 
 fn spawn_encode(args: &[&str]) -> std::process::Child {
-    Command::new(BIN)
+    Command::new(BIN.as_str())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -1122,7 +1126,9 @@ fn signal_while_stdin_blocks_finishes_the_file() {
     let out = dir.join("out.mp4");
     let mut child = spawn_encode(&["encode", path_str(&out), "--size", "96x64"]);
     let pipe = child.stdin.take().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Time to start and wait for input: the console script (FRAMEPIPE_CLI) starts Python and
+    // imports numpy first, which can take several hundred milliseconds on a busy machine.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     send_signal(&child, libc::SIGINT);
     let (status, stderr) = wait_exit(child, 60);
     drop(pipe);
@@ -1149,7 +1155,7 @@ fn interrupt_image_encode(
     let list: Vec<&str> = (0..times).flat_map(|_| files.iter().map(|p| path_str(p))).collect();
     let mut args = vec!["encode", path_str(out)];
     args.extend_from_slice(&list);
-    let child = Command::new(BIN)
+    let child = Command::new(BIN.as_str())
         .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
