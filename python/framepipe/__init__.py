@@ -29,6 +29,15 @@ from .writer import VideoResult, VideoWriter, write_video
 __version__ = _native.__version__
 
 
+def build_info() -> dict:
+    """framepipe's version and the x264 that encodes, for bug reports: ``framepipe`` (version),
+    ``x264_core`` (x264's build number, e.g. 164) and ``x264_version`` (e.g. "0.164.3095
+    baee400") as the running x264 library reports itself, ``x264_compiled_core`` and
+    ``x264_compiled_version`` of the headers framepipe was compiled against, and
+    ``x264_license`` ("GPL-2.0-or-later"). ``framepipe --version`` prints the same."""
+    return _native.build_info()
+
+
 def probe(path) -> dict:
     """Describe an MP4 or animated GIF file (told apart by its content, not its name).
 
@@ -96,6 +105,7 @@ __all__ = [
     "OutOfMemoryError",
     "FramepipeWarning",
     "__version__",
+    "build_info",
     "Video",
 ]
 

@@ -5,7 +5,18 @@ from typing import Any, Self, final
 
 from framepipe._options import WriterOptions
 
-__all__ = ["Writer", "Concat", "rational_fps", "probe", "output_format", "repair", "__version__", "MAX_DIMENSION"]
+__all__ = [
+    "Writer",
+    "Concat",
+    "rational_fps",
+    "probe",
+    "output_format",
+    "repair",
+    "cli_main",
+    "build_info",
+    "__version__",
+    "MAX_DIMENSION",
+]
 
 __version__: str
 MAX_DIMENSION: int  # largest frame width or height
@@ -48,6 +59,14 @@ def repair(path: str | PathLike[str], output: str | PathLike[str] | None = None)
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
     """Describe an MP4 or GIF file (``format`` says which): size, frame_count, duration, codec;
     MP4: fps, profile, level, colour, tags, frames_present, truncated, fragmented; GIF: loop."""
+
+def cli_main(argv: list[str]) -> int:
+    """Run the ``framepipe`` command (the binary's code) with ``argv`` (argv[0] is the program's
+    name) on file descriptors 0, 1 and 2; returns its exit status. An ``encode`` leaves its
+    SIGINT/SIGTERM/SIGHUP handlers installed: this is for the console script (framepipe._cli)."""
+
+def build_info() -> dict[str, Any]:
+    """framepipe's version and the x264 that encodes (core number, version; see framepipe.build_info)."""
 @final
 class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with

@@ -1,6 +1,7 @@
 //! PyO3 bindings: conversions, GIL release, exceptions. The Python-facing API lives in
 //! `python/framepipe/`; this module is `framepipe._native`.
 
+mod cli;
 mod concat;
 mod convert;
 mod options;
@@ -315,6 +316,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(output_format, m)?)?;
     m.add_function(wrap_pyfunction!(repair, m)?)?;
+    cli::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DIMENSION", framepipe::frame::MAX_DIMENSION)?;
     Ok(())
