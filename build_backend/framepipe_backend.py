@@ -1,0 +1,127 @@
+"""framepipe's PEP 517 build backend: maturin's, after one check of what compiling framepipe
+from source needs besides Rust (pyproject.toml's ``backend-path``).
+
+framepipe links x264, and x264-sys (the Rust binding) finds it with pkg-config and generates its
+bindings with bindgen, which loads libclang. Where one of those is missing, ``pip install .``
+would otherwise fail minutes into the cargo build with x264-sys's pkg-config panic or a bindgen
+or linker error. This check runs before maturin starts cargo, and names the Debian packages.
+(A cargo build script cannot do it: cargo schedules x264-sys's build script as early as any
+other, and it often runs first.)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import maturin
+from maturin import build_sdist, get_requires_for_build_sdist
+
+__all__ = [
+    "build_wheel",
+    "build_editable",
+    "build_sdist",
+    "get_requires_for_build_wheel",
+    "get_requires_for_build_sdist",
+    "prepare_metadata_for_build_wheel",
+    "missing_build_packages",
+]
+
+INSTALL = "sudo apt install libx264-dev libclang-dev pkg-config"
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def _libclang_dirs() -> list[Path]:
+    """Where clang-sys (bindgen's loader of libclang) looks on Linux: LIBCLANG_PATH, `llvm-config
+    --libdir`, the library directories and their multiarch and LLVM subdirectories."""
+    dirs = []
+    if os.environ.get("LIBCLANG_PATH"):
+        dirs.append(Path(os.environ["LIBCLANG_PATH"]))
+    llvm_config = shutil.which("llvm-config")
+    if llvm_config:
+        r = subprocess.run([llvm_config, "--libdir"], capture_output=True, text=True)
+        if r.returncode == 0:
+            dirs.append(Path(r.stdout.strip()))
+    for base in map(Path, ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64", "/lib", "/lib64"]):
+        dirs.append(base)
+        if base.is_dir():
+            for sub in sorted(base.iterdir()):
+                if not sub.is_dir():
+                    continue
+                if "-linux-" in sub.name:
+                    dirs.append(sub)
+                elif sub.name.startswith("llvm"):
+                    dirs += [sub / "lib", sub / "lib64"]
+    return dirs
+
+
+def _has_libclang(d: Path) -> bool:
+    """libclang.so, libclang-14.so, libclang.so.1, libclang-14.so.13 ... (a shared object) in d."""
+    if d.is_file():  # LIBCLANG_PATH may name the library itself
+        return _is_elf(d)
+    if not d.is_dir():
+        return False
+    for p in d.glob("libclang*.so*"):
+        rest = p.name[len("libclang") :]
+        versioned = rest.startswith("-") and rest[1:2].isdigit()
+        if (rest.startswith(".so") or versioned) and _is_elf(p):
+            return True
+    return False
+
+
+def missing_build_packages() -> list[str]:
+    """The Debian packages building framepipe needs and does not find, each with the reason."""
+    missing = []
+    # system-deps (x264-sys's probe) can be told where x264 is without pkg-config.
+    if not os.environ.get("SYSTEM_DEPS_X264_NO_PKG_CONFIG"):
+        pkg_config = shutil.which(os.environ.get("PKG_CONFIG", "pkg-config"))
+        if pkg_config is None:
+            missing.append("pkg-config (no pkg-config program to find x264 with)")
+        elif subprocess.run([pkg_config, "--exists", "x264"], capture_output=True).returncode != 0:
+            missing.append("libx264-dev (pkg-config finds no x264.pc)")
+    if not any(_has_libclang(d) for d in _libclang_dirs()):
+        missing.append("libclang-dev (no libclang shared library for bindgen)")
+    return missing
+
+
+def _check() -> None:
+    missing = missing_build_packages()
+    if missing:
+        print(
+            "framepipe: building from source links x264 and generates its bindings with libclang, and these "
+            f"Debian packages are missing: {'; '.join(missing)}.\n"
+            f"Install them with `{INSTALL}` (elsewhere: x264's development files, pkg-config and libclang), "
+            "then run pip again; or install a framepipe wheel, which has x264 inside (scripts/build-wheel.sh).",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    _check()
+    return maturin.get_requires_for_build_wheel(config_settings)
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _check()
+    return maturin.prepare_metadata_for_build_wheel(metadata_directory, config_settings)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _check()
+    return maturin.build_wheel(wheel_directory, config_settings, metadata_directory)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    _check()
+    return maturin.build_editable(wheel_directory, config_settings, metadata_directory)
