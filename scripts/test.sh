@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (scripts/setup.sh), runs the lint gates, then the
-# Rust tests (engine + CLI) and the Python tests. Every output is decoded back by
-# ffmpeg/ffprobe or PyAV.
+# Rust tests (engine + CLI) and the Python tests, then the wheel step (scripts/test-wheel.sh:
+# builds the self-contained wheel and tests it installed in a new venv with the system's libx264
+# hidden). Every output is decoded back by ffmpeg/ffprobe or PyAV.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=$(scripts/setup.sh | tail -n 1)
@@ -21,3 +22,6 @@ cargo test --release --workspace --exclude framepipe-py 2>&1
 
 echo "== pytest"
 "$python" -m pytest -q tests "$@"
+
+echo "== wheel"
+scripts/test-wheel.sh

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The wheel step of the test suite (scripts/test.sh runs it after the main suite, so CI does):
+#   1. builds the wheel (scripts/build-wheel.sh) and checks its tag, `auditwheel show`, and that
+#      libx264, x264's COPYING, the GPL-2.0-or-later licence field and the console script are in
+#      it (tests/wheel/inspect_wheel.py);
+#   2. installs it into a new venv (numpy and cloudpickle from PyPI);
+#   3. runs tests/wheel/smoke.py in a mount namespace (`unshare --mount`) in which every
+#      libx264.so* and libclang*.so* on the system is covered by a bind mount of /dev/null, and
+#      ~/.cargo and ~/.rustup by empty directories, with a PATH of the venv and /usr/bin:/bin:
+#      the script asserts that they are hidden (reading each, dlopen of libx264.so.164, no cargo,
+#      rustc or clang), then writes an MP4 and a GIF with the Python API and runs the
+#      venv's `framepipe` on raw frames from stdin and on PNG files; outside the namespace
+#      (ffmpeg links libx264 itself) ffprobe and ffmpeg decode every file and compare it with
+#      the source frames;
+#   4. runs the CLI's own tests (crates/framepipe-cli/tests/cli.rs) against the console script.
+# Needs the test venv of scripts/setup.sh (.venv, for the checks with numpy outside the namespace).
+# Usage: scripts/test-wheel.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+py=.venv/bin/python
+
+echo "== wheel: build"
+whl=$(scripts/build-wheel.sh | tail -n 1)
+echo "== wheel: inspect $(basename "$whl")"
+"$py" tests/wheel/inspect_wheel.py "$whl" .venv-wheel/bin/auditwheel
+
+work=$(mktemp -d /tmp/framepipe-wheel.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+echo "== wheel: install into a new venv"
+# The interpreter of the test venv, outside any venv (a machine with nothing but Python).
+base=$("$py" -c 'import sys; print(sys.base_prefix)')/bin/python3
+"$base" -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$whl"
+
+echo "== wheel: smoke test with the system's libx264 (and libclang, Rust) hidden"
+mapfile -t hidden < <(find /usr/lib /usr/lib64 /usr/local/lib /lib /lib64 -maxdepth 3 \
+  \( -name 'libx264.so*' -o -name 'libclang*.so*' \) \( -type f -o -type l \) 2>/dev/null \
+  | xargs -r readlink -f | sort -u)
+mkdir -p "$work/out" "$work/empty"
+# Everything runs in the new namespace: the bind mounts vanish with it. (Not root: in a user
+# namespace of its own, where this process is root.)
+userns=(); [ "$(id -u)" -eq 0 ] || userns=(--map-root-user)
+unshare "${userns[@]}" --mount --propagation private bash -euc '
+  work=$1; shift
+  for f in "$@"; do mount --bind /dev/null "$f"; done
+  for d in "$HOME/.cargo" "$HOME/.rustup"; do [ -d "$d" ] && mount --bind "$work/empty" "$d"; done
+  cd "$work"
+  exec env -i HOME="$HOME" PATH="$work/venv/bin:/usr/bin:/bin" LANG=C.UTF-8 \
+    "$work/venv/bin/python" "$OLDPWD/tests/wheel/smoke.py" write "$work/out" "$@"
+' _ "$work" "${hidden[@]}"
+"$py" tests/wheel/smoke.py check "$work/out"
+
+echo "== wheel: the CLI tests (crates/framepipe-cli/tests/cli.rs) against the console script"
+FRAMEPIPE_CLI="$work/venv/bin/framepipe" cargo test --release -q -p framepipe-cli --test cli 2>&1
+
+echo "== wheel: all checks passed in $(($(date +%s) - start)) s"
