@@ -49,6 +49,7 @@ What it does differently from matplotlib's ``"ffmpeg"`` writer:
 
 from __future__ import annotations
 
+from ._arrays import figure_to_array, mplfig_to_npimage
 from ._writer import FramepipeWriter, register, render, save, to_html5_video
 
-__all__ = ["FramepipeWriter", "save", "to_html5_video", "register", "render"]
+__all__ = ["FramepipeWriter", "save", "to_html5_video", "register", "render", "figure_to_array", "mplfig_to_npimage"]

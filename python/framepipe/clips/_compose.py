@@ -1,0 +1,269 @@
+"""Composition: layers over a background (`CompositeVideoClip`), grids (`clips_array`) and
+sequences (`concatenate_videoclips`). Each layer is drawn by the engine's integer alpha-over
+kernel over just the rectangle it covers; the clips playing at t are found by bisection, so a
+sequence of 200 clips costs what one does."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from . import _kernels, _pixels
+from ._clip import _T_SLACK, VideoClip
+from ._sources import _size_pair
+
+
+class _Timeline:
+    """The clips playing at t, in layer order, without looking at every clip."""
+
+    def __init__(self, clips: Sequence[VideoClip]):
+        self.order = sorted(range(len(clips)), key=lambda i: (clips[i].start, i))
+        self.starts = [clips[i].start for i in self.order]
+        self.clips = clips
+        self.longest = max((c.duration if c.duration is not None else float("inf")) for c in clips) if clips else 0.0
+        self.rank = {i: (clips[i].layer_index, i) for i in range(len(clips))}
+
+    def playing(self, t: float) -> list[int]:
+        hi = bisect.bisect_right(self.starts, t + _T_SLACK)
+        lo = 0 if self.longest == float("inf") else bisect.bisect_left(self.starts, t - self.longest - _T_SLACK)
+        found = []
+        for k in range(lo, hi):
+            i = self.order[k]
+            c = self.clips[i]
+            if c.end is None or t < c.end - _T_SLACK or (t <= c.end + _T_SLACK and c.end == c.start):
+                found.append(i)
+        found.sort(key=self.rank.__getitem__)
+        return found
+
+
+class CompositeVideoClip(VideoClip):
+    """Clips drawn over each other (the first at the bottom, or by ``layer_index``), each at its
+    position, with its mask and opacity, over a background of ``bg_color`` (default black; then
+    the composite is transparent where no clip is, which counts when it is itself a layer) or
+    over the first clip with ``use_bgclip=True``."""
+
+    def __init__(
+        self,
+        clips: Sequence[VideoClip],
+        size: Sequence[int] | None = None,
+        bg_color: Any = None,
+        use_bgclip: bool = False,
+        is_mask: bool = False,
+        *,
+        ismask: bool | None = None,
+    ):
+        is_mask = is_mask if ismask is None else ismask
+        clips = list(clips)
+        if not clips:
+            raise ParameterError("CompositeVideoClip: no clips given")
+        for i, c in enumerate(clips):
+            if not isinstance(c, VideoClip):
+                raise ParameterError(f"CompositeVideoClip: item {i} is a {type(c).__name__}, not a clip")
+        if size is None:
+            size = clips[0].size
+        w, h = _size_pair(size, "CompositeVideoClip")
+        transparent = (clips[0]._mask is not None) if use_bgclip else bg_color is None
+        if is_mask:
+            bg_level = _pixels.mask_level(0.0 if bg_color is None else bg_color, "bg_color")
+        else:
+            bg_rgb = _pixels.rgb(bg_color, "bg_color")
+        super().__init__(is_mask=is_mask)
+        if use_bgclip:
+            bg, layers = clips[0], clips[1:]
+        else:
+            bg = None
+            layers = clips
+        ends = [c.end for c in layers] + ([bg.end] if bg is not None else [])
+        if None not in ends:
+            self.duration = self.end = float(max(ends))
+        fpss = [c.fps for c in clips if getattr(c, "fps", None)]
+        self.fps = max(fpss) if fpss else None
+        self.clips, self.bg, self.bg_color = layers, bg, bg_color
+        self._size = (w, h)
+        self._name = f"CompositeVideoClip({len(clips)} clips)"
+        timeline = _Timeline(layers)
+        base = np.empty((h, w), np.uint8) if is_mask else np.empty((h, w, 3), np.uint8)
+        base[:] = bg_level if is_mask else bg_rgb
+        base.flags.writeable = False
+
+        def draw(out: np.ndarray, clip: VideoClip, t: float) -> None:
+            ct = t - clip.start
+            src = clip._get(ct)
+            sh, sw = src.shape[:2]
+            x, y = clip._xy(ct, w, h, sw, sh)
+            if is_mask:
+                if not clip.is_mask:
+                    raise ParameterError(f"{self._name}: a mask composite takes mask clips, got {clip._name}")
+                _kernels.composite_alpha(out, src, x, y, clip._opacity)
+            else:
+                if clip.is_mask:
+                    src = np.repeat(src[:, :, None], 3, axis=2)
+                _kernels.composite(out, src, x, y, clip._alpha(ct), clip._opacity)
+
+        def frame(t: float) -> np.ndarray:
+            if bg is not None:
+                first = bg._get(t - bg.start)
+                if first.shape[:2] != (h, w):
+                    out = base.copy()
+                    draw(out, bg, t)
+                else:
+                    out = np.array(first, copy=True) if not is_mask or first.ndim == 2 else first[:, :, 0].copy()
+            else:
+                out = base.copy()
+            for i in timeline.playing(t):
+                draw(out, layers[i], t)
+            return out
+
+        self._fn = frame
+        if transparent and not is_mask:
+            self._mask = _composite_mask(layers, bg, (w, h), self.duration)
+
+    def playing_clips(self, t: float = 0) -> list[VideoClip]:
+        return [c for c in self.clips if c.start <= t and (c.end is None or t < c.end)]
+
+    def close(self) -> None:
+        for c in self.clips:
+            c.close()
+
+
+def _composite_mask(
+    layers: list[VideoClip], bg: VideoClip | None, size: tuple[int, int], duration: float | None
+) -> VideoClip:
+    """The alpha of a transparent composite: each layer's alpha (opaque where it has no mask)
+    "over" the others, at the same places and times."""
+    w, h = size
+    timeline = _Timeline(layers)
+
+    def frame(t: float) -> np.ndarray:
+        if bg is not None:
+            out = np.zeros((h, w), np.uint8)
+            a = bg._alpha(t - bg.start)
+            bw, bh = bg.size
+            x, y = bg._xy(t - bg.start, w, h, bw, bh)
+            _kernels.composite_alpha(out, a if a is not None else np.full((bh, bw), 255, np.uint8), x, y, bg._opacity)
+        else:
+            out = np.zeros((h, w), np.uint8)
+        for i in timeline.playing(t):
+            c = layers[i]
+            ct = t - c.start
+            a = c._alpha(ct)
+            if a is None:
+                src = c._get(ct)
+                a = np.full(src.shape[:2], 255, np.uint8)
+            x, y = c._xy(ct, w, h, a.shape[1], a.shape[0])
+            _kernels.composite_alpha(out, a, x, y, c._opacity)
+        return out
+
+    mask = VideoClip(is_mask=True, duration=duration)
+    mask._fn = frame
+    mask._size = size
+    mask._name = "CompositeVideoClip mask"
+    return mask
+
+
+def clips_array(
+    array: Sequence[Sequence[VideoClip]],
+    rows_widths: Sequence[int] | None = None,
+    cols_heights: Sequence[int] | None = None,
+    bg_color: Any = None,
+) -> CompositeVideoClip:
+    """A grid of clips: each row as tall as its tallest clip, each column as wide as its widest;
+    a smaller clip is centred in its cell."""
+    rows = [list(r) for r in array]
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        raise ParameterError("clips_array: expected a non-empty list of rows of equal length")
+    heights = list(rows_widths) if rows_widths is not None else [max(c.h for c in r) for r in rows]
+    widths = (
+        list(cols_heights) if cols_heights is not None else [max(r[j].w for r in rows) for j in range(len(rows[0]))]
+    )
+    xs = np.cumsum([0, *widths]).tolist()
+    ys = np.cumsum([0, *heights]).tolist()
+    placed = []
+    for i, r in enumerate(rows):
+        for j, clip in enumerate(r):
+            cw, ch = widths[j], heights[i]
+            if clip.w < cw or clip.h < ch:
+                clip = CompositeVideoClip(
+                    [clip.with_position("center")], size=(cw, ch), bg_color=bg_color
+                ).with_duration(clip.duration)
+            placed.append(clip.with_position((xs[j], ys[i])))
+    return CompositeVideoClip(placed, size=(xs[-1], ys[-1]), bg_color=bg_color)
+
+
+def concatenate_videoclips(
+    clips: Sequence[VideoClip],
+    method: str = "chain",
+    transition: VideoClip | None = None,
+    bg_color: Any = None,
+    is_mask: bool = False,
+    padding: float = 0,
+) -> VideoClip:
+    """One clip after the other. ``method="chain"`` for clips of one size (masks kept);
+    ``"compose"`` centres clips of different sizes on the largest (and is needed for negative
+    `padding`, which overlaps clips, e.g. for cross-fades); `transition` is put between clips."""
+    clips = list(clips)
+    if not clips:
+        raise ParameterError("concatenate_videoclips: no clips given")
+    for i, c in enumerate(clips):
+        if not isinstance(c, VideoClip):
+            raise ParameterError(f"concatenate_videoclips: item {i} is a {type(c).__name__}, not a clip")
+        if c.duration is None:
+            raise ParameterError(f"concatenate_videoclips: clip {i} ({c._name}) has no duration; use with_duration")
+    if transition is not None:
+        seq = []
+        for c in clips[:-1]:
+            seq += [c, transition]
+        clips = seq + [clips[-1]]
+    timings = np.cumsum([0.0] + [c.duration for c in clips])
+    timings = np.maximum(0, timings + padding * np.arange(len(timings)))
+    timings[-1] -= padding
+    timings = timings.tolist()
+    fpss = [c.fps for c in clips if getattr(c, "fps", None)]
+    if method == "chain":
+        starts = timings[:-1]
+        sizes = {c.size for c in clips}
+
+        def index(t: float) -> int:
+            return min(len(clips) - 1, max(0, bisect.bisect_right(starts, t + _T_SLACK) - 1))
+
+        def frame(t: float) -> np.ndarray:
+            i = index(t)
+            return clips[i]._get(min(t - starts[i], clips[i].duration))
+
+        result = VideoClip(is_mask=is_mask)
+        result._fn = frame
+        if len(sizes) == 1:
+            result._size = next(iter(sizes))
+        if any(c._mask is not None or c._opacity != 1.0 for c in clips) and not is_mask:
+            masks = [c.mask if c.mask is not None else c._full_mask() for c in clips]
+            result._mask = concatenate_videoclips(
+                [m.with_duration(c.duration) for m, c in zip(masks, clips)],
+                method="chain",
+                is_mask=True,
+                padding=padding,
+            )
+        result.clips = clips
+    elif method == "compose":
+        w = max(c.w for c in clips)
+        h = max(c.h for c in clips)
+        result = CompositeVideoClip(
+            [c.with_start(t).with_position("center") for c, t in zip(clips, timings)],
+            size=(w, h),
+            bg_color=bg_color,
+            is_mask=is_mask,
+        )
+    else:
+        raise ParameterError(f"concatenate_videoclips: method must be 'chain' or 'compose', got {method!r}")
+    result.timings = timings
+    result.start_times = timings[:-1]
+    result.start, result.duration, result.end = 0.0, timings[-1], timings[-1]
+    result.fps = max(fpss) if fpss else None
+    result._name = f"concatenate_videoclips({len(clips)} clips, {method})"
+    return result
+
+
+concatenate = concatenate_videoclips

@@ -1,0 +1,380 @@
+"""Clips that make frames: images, colours, text, image sequences and video files."""
+
+from __future__ import annotations
+
+import bisect
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import _frames, _native
+from ..errors import FramepipeWarning, ParameterError, UnsupportedError
+from . import _pixels
+from ._clip import VideoClip, _seconds
+
+
+def _const(frame: np.ndarray):
+    frame.flags.writeable = False
+    return lambda t: frame
+
+
+def _read_image(path: str, what: str) -> np.ndarray:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UnsupportedError(f"{what}: reading image files needs Pillow (pip install pillow)") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: no such file: {path!r}")
+    try:
+        with Image.open(path) as img:
+            return _frames.pil_array(img).copy()
+    except OSError as e:
+        raise ParameterError(f"{what}: cannot read {path!r} as an image: {e}") from None
+
+
+def _split_rgba(arr: Any, what: str, transparent: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """An image (array, PIL image, path) as uint8 RGB and, for RGBA input, its alpha."""
+    if isinstance(arr, (str, os.PathLike)):
+        arr = _read_image(os.fsdecode(arr), what)
+    mod = type(arr).__module__
+    if mod.startswith(("PIL.", "matplotlib")):
+        arr = _frames.as_array(arr)[0]
+    a = np.asarray(arr)
+    alpha = None
+    if a.ndim == 3 and a.shape[2] == 4 and transparent:
+        alpha = _pixels.to_alpha(
+            a[:, :, 3]
+            if a.dtype == np.uint8
+            else a[:, :, 3] / (255.0 if a.dtype.kind == "f" and a[:, :, 3].max() > 1 else 1.0),
+            what,
+        )
+    return _pixels.to_rgb(a, what), alpha
+
+
+class ImageClip(VideoClip):
+    """A still image (array, PIL image or path) shown for `duration` seconds. An RGBA image
+    gets its alpha as mask (``transparent=True``); ``is_mask=True`` makes a mask clip."""
+
+    def __init__(
+        self,
+        img: Any,
+        is_mask: bool = False,
+        transparent: bool = True,
+        fromalpha: bool = False,
+        duration: float | None = None,
+        *,
+        ismask: bool | None = None,
+    ):
+        super().__init__(is_mask=is_mask if ismask is None else ismask, duration=duration)
+        what = "ImageClip"
+        if self.is_mask:
+            a = np.asarray(_read_image(os.fsdecode(img), what) if isinstance(img, (str, os.PathLike)) else img)
+            if a.ndim == 3:
+                a = a[:, :, 3] if (fromalpha and a.shape[2] == 4) else a[:, :, 0]
+                a = a / 255.0 if a.dtype == np.uint8 else a
+            frame = _pixels.to_alpha(a, what)
+            if isinstance(img, np.ndarray) and np.shares_memory(frame, img):
+                frame = frame.copy()
+        else:
+            frame, alpha = _split_rgba(img, what, transparent)
+            if isinstance(img, np.ndarray) and np.shares_memory(frame, img):
+                frame = frame.copy()  # the caller's array stays theirs (and writable)
+            if alpha is not None:
+                self._mask = ImageClip(alpha, is_mask=True, duration=duration)
+        self._fn = _const(frame)
+        self._static = True
+        self._size = (frame.shape[1], frame.shape[0])
+        self.img = frame
+
+    def image_transform(self, image_func: Any, apply_to: Any = None) -> VideoClip:
+        new = super().image_transform(image_func, apply_to)
+        return new
+
+
+class ColorClip(ImageClip):
+    """A clip of one colour: (r, g, b) 0-255, a name or '#rrggbb'; for a mask, a number in [0, 1]."""
+
+    def __init__(
+        self,
+        size: Sequence[int],
+        color: Any = None,
+        is_mask: bool = False,
+        duration: float | None = None,
+        *,
+        ismask: bool | None = None,
+        col: Any = None,
+    ):
+        is_mask = is_mask if ismask is None else ismask
+        color = col if color is None else color
+        w, h = _size_pair(size, "ColorClip")
+        if is_mask:
+            frame = np.full((h, w), _pixels.mask_level(0.0 if color is None else color, "ColorClip color"), np.uint8)
+        else:
+            frame = np.empty((h, w, 3), np.uint8)
+            frame[:] = _pixels.rgb(color, "ColorClip color")
+        super().__init__(frame, is_mask=is_mask, duration=duration)
+        self.color = color
+        self._name = "ColorClip"
+
+
+def _size_pair(size: Any, what: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{what}: size is (width, height), got {size!r}") from None
+    if not (1 <= w <= _native.MAX_DIMENSION and 1 <= h <= _native.MAX_DIMENSION):
+        raise ParameterError(f"{what}: width and height must be 1 to {_native.MAX_DIMENSION}, got {w}x{h}")
+    return w, h
+
+
+_FONT_EXTS = (".ttf", ".otf", ".ttc", ".otc")
+
+
+class TextClip(ImageClip):
+    """Text rendered by framepipe from its bundled font (DejaVu Sans) or any TTF/OTF file: no
+    ImageMagick, no system fonts. MoviePy 2's parameters (MoviePy 1.x's ``txt``, ``fontsize``
+    and ``TextClip(font_path, text)`` order are accepted too). The text's coverage becomes the
+    mask unless a ``bg_color`` is given or ``transparent=False``."""
+
+    def __init__(
+        self,
+        text: str | None = None,
+        font: str | os.PathLike[str] | None = None,
+        font_size: float | None = None,
+        size: Sequence[int | None] = (None, None),
+        margin: Sequence[int | None] = (None, None),
+        color: Any = "black",
+        bg_color: Any = None,
+        stroke_color: Any = None,
+        stroke_width: int = 0,
+        method: str = "label",
+        text_align: str = "left",
+        horizontal_align: str = "center",
+        vertical_align: str = "center",
+        interline: int = 4,
+        transparent: bool = True,
+        duration: float | None = None,
+        filename: str | os.PathLike[str] | None = None,
+        *,
+        txt: str | None = None,
+        fontsize: float | None = None,
+        align: str | None = None,
+    ):
+        if txt is not None:
+            text = txt
+        if fontsize is not None:
+            font_size = fontsize
+        # MoviePy 2 order: TextClip(font, text, ...).
+        if (
+            isinstance(text, (str, os.PathLike))
+            and os.fspath(text).lower().endswith(_FONT_EXTS)
+            and isinstance(font, str)
+            and not os.fspath(font).lower().endswith(_FONT_EXTS)
+        ):
+            text, font = font, text
+        if filename is not None:
+            with open(filename, encoding="utf-8") as f:
+                text = f.read().rstrip("\n")
+        if not isinstance(text, str):
+            raise ParameterError(f"TextClip: text must be a string, got {text!r}")
+        if font_size is None:
+            font_size = 24 if size[1] is None else None
+        if method not in ("label", "caption"):
+            raise ParameterError(f"TextClip: method must be 'label' or 'caption', got {method!r}")
+        if method == "caption" and size[0] is None:
+            raise ParameterError("TextClip: method='caption' needs size=(width, height or None)")
+        font_path = None if font is None else os.fsdecode(font)
+        if font_path is not None and not os.path.exists(font_path):
+            if os.sep in font_path or font_path.lower().endswith(_FONT_EXTS):
+                raise FileNotFoundError(
+                    f"TextClip: font file not found: {font_path!r} (font=None uses the bundled DejaVu Sans)"
+                )
+            # An ImageMagick font name from a MoviePy 1.x script ("Purisa-Bold"): not a file.
+            warnings.warn(
+                f"TextClip: font {font_path!r} is a name, not a font file; using the bundled DejaVu Sans "
+                f"(give the path of a .ttf/.otf file for another font)",
+                FramepipeWarning,
+                stacklevel=2,
+            )
+            font_path = None
+        if font_size is None:
+            font_size = _fit_font_size(text, font_path, size, method, interline)
+        if align is not None:
+            text_align = {"West": "left", "East": "right", "center": "center"}.get(align, align)
+        m = [0 if v is None else int(v) for v in margin]
+        if len(m) == 2:
+            m = [m[0], m[1], m[0], m[1]]
+        elif len(m) != 4:
+            raise ParameterError(f"TextClip: margin is (x, y) or (left, top, right, bottom), got {margin!r}")
+        fg = _pixels.rgba(color, "TextClip color") or (0, 0, 0, 0)
+        bg = _pixels.rgba(bg_color, "TextClip bg_color")
+        data, w, h = _native.render_text(
+            text,
+            font=font_path,
+            font_size=float(font_size),
+            color=fg,
+            bg_color=bg,
+            stroke_color=_pixels.rgba(stroke_color, "TextClip stroke_color"),
+            stroke_width=int(stroke_width or 0),
+            size=(None if size[0] is None else int(size[0]), None if size[1] is None else int(size[1])),
+            margin=tuple(m),
+            method=method,
+            text_align=text_align,
+            horizontal_align=horizontal_align,
+            vertical_align=vertical_align,
+            interline=int(interline),
+        )
+        rgba = np.frombuffer(data, np.uint8).reshape(h, w, 4)
+        super().__init__(
+            rgba if (transparent and bg is None) or (bg is not None and bg[3] < 255) else rgba[:, :, :3],
+            duration=duration,
+            transparent=transparent,
+        )
+        self.text, self.font, self.font_size = text, font_path, font_size
+        self.color, self.bg_color, self.method = color, bg_color, method
+        self._name = f"TextClip({text[:20]!r})"
+
+
+def _fit_font_size(text: str, font: str | None, size: Sequence[int | None], method: str, interline: int) -> float:
+    """The largest font size whose text fits `size` (MoviePy: when font_size is None)."""
+    w_max, h_max = size
+    lo, hi = 1.0, 1000.0
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        _, w, h = _native.render_text(
+            text,
+            font=font,
+            font_size=mid,
+            size=(w_max if method == "caption" else None, None),
+            method=method,
+            interline=interline,
+        )
+        if (w_max is None or w <= w_max) and (h_max is None or h <= h_max):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+class ImageSequenceClip(VideoClip):
+    """Frames from a list of arrays or image paths (or a folder of images, in name order),
+    each shown for 1/fps seconds or for its own entry of `durations`."""
+
+    def __init__(
+        self,
+        sequence: Any,
+        fps: float | None = None,
+        durations: Sequence[float] | None = None,
+        with_mask: bool = True,
+        is_mask: bool = False,
+        load_images: bool = False,
+    ):
+        super().__init__(is_mask=is_mask)
+        if isinstance(sequence, (str, os.PathLike)):
+            folder = os.fsdecode(sequence)
+            if not os.path.isdir(folder):
+                raise FileNotFoundError(f"ImageSequenceClip: no such folder: {folder!r}")
+            sequence = [os.path.join(folder, f) for f in sorted(os.listdir(folder))]
+        items = list(sequence)
+        if not items:
+            raise ParameterError("ImageSequenceClip: the sequence is empty")
+        if (fps is None) == (durations is None):
+            raise ParameterError("ImageSequenceClip: give exactly one of fps and durations")
+        if fps is not None:
+            if not fps > 0:
+                raise ParameterError(f"ImageSequenceClip: fps must be positive, got {fps!r}")
+            durations = [1.0 / fps] * len(items)
+            self.fps = fps
+        else:
+            durations = [_seconds(d, "ImageSequenceClip durations") for d in durations]
+            if len(durations) != len(items) or min(durations) <= 0:
+                raise ParameterError(
+                    f"ImageSequenceClip: {len(durations)} positive durations are needed, one per image ({len(items)})"
+                )
+            self.fps = 1.0 / min(durations)
+        self.images_starts = list(np.cumsum([0.0, *durations[:-1]]))
+        self.durations = durations
+        self.duration = self.end = float(sum(durations))
+        first_rgb, first_alpha = _split_rgba(items[0], "ImageSequenceClip image 0", with_mask)
+        self._size = (first_rgb.shape[1], first_rgb.shape[0])
+        loaded = [(first_rgb, first_alpha)] if load_images or not isinstance(items[0], (str, os.PathLike)) else None
+        store = items
+        starts = self.images_starts
+        size = self._size
+
+        def load(i: int) -> tuple[np.ndarray, np.ndarray | None]:
+            rgb, alpha = _split_rgba(store[i], f"ImageSequenceClip image {i}", with_mask)
+            if (rgb.shape[1], rgb.shape[0]) != size:
+                raise ParameterError(
+                    f"ImageSequenceClip: image {i} is {rgb.shape[1]}x{rgb.shape[0]}, image 0 is "
+                    f"{size[0]}x{size[1]}; all must have one size"
+                )
+            return rgb, alpha
+
+        if loaded is not None:
+            loaded = [load(i) for i in range(len(items))]
+
+        def index(t: float) -> int:
+            return max(0, bisect.bisect_right(starts, t + 1e-9) - 1)
+
+        def frame(t: float) -> np.ndarray:
+            i = index(t)
+            return loaded[i][0] if loaded is not None else load(i)[0]
+
+        self._fn = frame
+        if with_mask and (first_alpha is not None):
+            mask = VideoClip(is_mask=True, duration=self.duration)
+            mask._fn = lambda t: loaded[index(t)][1] if loaded is not None else load(index(t))[1]
+            mask._size = size
+            self._mask = mask
+        self._name = f"ImageSequenceClip({len(items)} images)"
+
+
+class VideoFileClip(VideoClip):
+    """A video or animated image file read in-process by PyAV (any format libav reads: H.264,
+    HEVC, VP9, AV1, GIF, ...). Frame-accurate: the frame at t is the last one shown at or
+    before t. ``target_resolution=(w, h)`` (either None keeps the aspect ratio) resizes;
+    ``has_mask=True`` reads the alpha (GIF, PNG, VP9 with alpha) as the mask."""
+
+    def __init__(
+        self,
+        filename: str | os.PathLike[str],
+        decode_file: bool = False,
+        has_mask: bool = False,
+        audio: bool = True,
+        target_resolution: Sequence[int | None] | None = None,
+        resize_algorithm: str = "bicubic",
+        fps_source: str = "fps",
+        pixel_format: str | None = None,
+        is_mask: bool = False,
+        **_ignored: Any,
+    ):
+        super().__init__(is_mask=is_mask)
+        from ._video_file import VideoFileReader
+
+        self.filename = os.fsdecode(filename)
+        reader = VideoFileReader(self.filename, target_resolution=target_resolution, has_mask=has_mask)
+        self.reader = reader
+        self.fps = reader.fps
+        self.duration = self.end = float(reader.duration)
+        self._size = tuple(reader.size)
+        self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
+        self.audio = None
+        if has_mask:
+            self._fn = lambda t: np.ascontiguousarray(reader.get_frame(t)[:, :, :3])
+            mask = VideoClip(is_mask=True, duration=self.duration)
+            mask._fn = lambda t: np.ascontiguousarray(reader.get_frame(t)[:, :, 3])
+            mask._size = self._size
+            self._mask = mask
+        else:
+            self._fn = reader.get_frame
+
+    @property
+    def n_frames(self) -> int:
+        return self.reader.n_frames
+
+    def close(self) -> None:
+        self.reader.close()

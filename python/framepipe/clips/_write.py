@@ -1,0 +1,176 @@
+"""Writing clips: ``write_videofile`` and ``write_gif`` go through :func:`framepipe.render`
+(a clip is a pure function of t, so its chunks render on every core, or on Dask), frame n at
+t = n / fps from the integer n, round(duration * fps) frames exactly."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .._options import fps_pair
+from ..errors import FramepipeWarning, ParameterError, UnsupportedError
+from ..render import render
+from ..writer import VideoResult, VideoWriter
+
+# MoviePy parameters that concern audio, logging or ffmpeg, accepted and ignored (framepipe
+# writes no audio and runs no ffmpeg).
+_IGNORED = {
+    "audio",
+    "audio_fps",
+    "audio_nbytes",
+    "audio_codec",
+    "audio_bitrate",
+    "audio_bufsize",
+    "temp_audiofile",
+    "temp_audiofile_path",
+    "remove_temp",
+    "write_logfile",
+    "verbose",
+    "program",
+    "opt",
+    "fuzz",
+    "tempfiles",
+    "ffmpeg_params",
+    "pixel_format",
+}
+_CODECS = (None, "libx264", "h264", "mpeg4-h264")
+
+
+def clip_fps(clip: Any, fps: Any, what: str) -> Fraction:
+    fps = fps if fps is not None else getattr(clip, "fps", None)
+    if fps is None:
+        raise ParameterError(f"{what}: the clip has no fps; pass fps= (e.g. fps=24) or use clip.with_fps(24)")
+    return Fraction(*fps_pair(fps))
+
+
+def frame_times(clip: Any, fps: Any) -> Iterator[tuple[int, float]]:
+    """(n, t) for every frame: n in range(round(duration * fps)), t = n / fps."""
+    rate = clip_fps(clip, fps, "iter_frames")
+    if clip.duration is None:
+        raise ParameterError(f"{clip._name} has no duration; use with_duration() first")
+    n_frames = round(Fraction(clip.duration) * rate)
+    for n in range(n_frames):
+        yield n, float(n / rate)
+
+
+class _ClipFrames:
+    """make_frame for render: the clip's uint8 frame at t (picklable with the clip)."""
+
+    def __init__(self, clip: Any):
+        self.clip = clip
+
+    def __call__(self, t: float) -> np.ndarray:
+        c = self.clip
+        frame = c._get(min(t, c.duration))
+        if c.is_mask:
+            frame = np.repeat(frame[:, :, None], 3, axis=2)
+        return frame
+
+
+def _options(clip: Any, what: str, kwargs: dict) -> dict:
+    codec = kwargs.pop("codec", None)
+    if codec not in _CODECS:
+        raise UnsupportedError(
+            f"{what}: codec {codec!r} is not available; framepipe writes H.264 (libx264) MP4s and GIFs"
+        )
+    threads = kwargs.pop("threads", None)
+    logger = kwargs.pop("logger", "bar")
+    if "progress" not in kwargs:
+        kwargs["progress"] = None if logger == "bar" else False
+    if threads is not None:
+        kwargs["threads"] = threads
+    for name in list(kwargs):
+        if name in _IGNORED:
+            kwargs.pop(name)
+    if clip.duration is None:
+        raise ParameterError(f"{what}: {clip._name} has no duration; use with_duration() first")
+    return kwargs
+
+
+def write_videofile(clip: Any, filename: Any, fps: Any = None, **kwargs: Any) -> VideoResult:
+    """Write the clip to an H.264 MP4 (framepipe's VideoWriter options: crf, preset, bitrate,
+    tune, keyint, ...; ``workers=None`` renders on every core, ``workers=1`` in this process,
+    ``executor=`` on Dask; ``resume=True`` as for :func:`framepipe.render`). MoviePy's audio
+    and ffmpeg parameters are accepted and ignored."""
+    rate = clip_fps(clip, fps, "write_videofile")
+    kwargs = _options(clip, "write_videofile", kwargs)
+    return render(_ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), **kwargs)
+
+
+def write_gif(clip: Any, filename: Any, fps: Any = None, loop: int = 0, **kwargs: Any) -> VideoResult:
+    """Write the clip to an animated GIF (framepipe's quantizer; ``colors=``, ``dither=``)."""
+    rate = clip_fps(clip, fps, "write_gif")
+    for name in ("program", "opt", "fuzz", "evaluate", "tempfiles", "colors_per_frame", "dispose"):
+        kwargs.pop(name, None)
+    kwargs = _options(clip, "write_gif", kwargs)
+    return render(
+        _ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs
+    )
+
+
+def _pil():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UnsupportedError("writing image files needs Pillow (pip install pillow)") from None
+    return Image
+
+
+def _image(clip: Any, t: float, with_mask: bool) -> Any:
+    Image = _pil()
+    frame = clip._get(t)
+    if clip.is_mask:
+        return Image.fromarray(frame, "L")
+    alpha = clip._alpha(t) if with_mask else None
+    if alpha is not None:
+        return Image.fromarray(np.dstack([frame, alpha]), "RGBA")
+    return Image.fromarray(frame, "RGB")
+
+
+def save_frame(clip: Any, filename: Any, t: float, with_mask: bool) -> None:
+    _image(clip, clip._check_t(t), with_mask).save(os.fsdecode(filename))
+
+
+def write_images_sequence(clip: Any, name_format: str, fps: Any, with_mask: bool) -> list[str]:
+    """One image per frame, named ``name_format % n`` (e.g. "frame%04d.png")."""
+    names = []
+    for n, t in frame_times(clip, fps):
+        name = name_format % n
+        _image(clip, t, with_mask).save(name)
+        names.append(name)
+    return names
+
+
+def _in_memory(clip: Any, fps: Any, max_duration: float | None) -> VideoResult:
+    rate = clip_fps(clip, fps if fps is not None else (clip.fps or 24), "display")
+    if clip.duration is None:
+        raise ParameterError(f"{clip._name} has no duration; use with_duration() first")
+    if max_duration is not None and clip.duration > max_duration:
+        raise ParameterError(
+            f"the clip is {clip.duration:g} s long, over max_duration={max_duration:g} s; write it to a file instead"
+        )
+    frames = _ClipFrames(clip)
+    with VideoWriter(None, rate) as w:
+        for _, t in frame_times(clip, rate):
+            w.write(frames(t))
+    return w.close()
+
+
+def display(clip: Any, fps: Any = None, maxduration: float | None = 60, **video_options: Any) -> Any:
+    """The clip rendered to an in-memory MP4, as a :class:`framepipe.Video` for Jupyter."""
+    from ..display import Video
+
+    return Video(_in_memory(clip, fps, maxduration).data, **video_options)
+
+
+def html(clip: Any) -> str:
+    try:
+        return display(clip)._repr_html_()
+    except ParameterError as e:
+        warnings.warn(f"cannot show the clip: {e}", FramepipeWarning, stacklevel=2)
+        return f"<pre>{clip!r}</pre>"

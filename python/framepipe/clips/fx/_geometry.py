@@ -1,0 +1,373 @@
+"""Geometry effects, as MoviePy 2's: resizing (the engine's Lanczos kernel), cropping,
+rotation, mirrors, margins, slides and scrolling. The mask follows the frames."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ... import _native
+from ...errors import ParameterError
+from .. import _kernels, _pixels
+from ._base import Effect
+
+
+def _int_size(size: Any, what: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{what}: a size is (width, height), got {size!r}") from None
+    if not (1 <= w <= _native.MAX_DIMENSION and 1 <= h <= _native.MAX_DIMENSION):
+        raise ParameterError(f"{what}: the new size must be 1 to {_native.MAX_DIMENSION} pixels a side, got {w}x{h}")
+    return w, h
+
+
+@dataclass
+class Resize(Effect):
+    """Resize to `new_size` ((w, h), a scale factor, or a function of t giving either), or to
+    `width` or `height` keeping the aspect ratio (sizes truncated to integers, as MoviePy)."""
+
+    new_size: Any = None
+    height: Any = None
+    width: Any = None
+    apply_to_mask: bool = True
+
+    def _size_at(self, clip: Any) -> Any:
+        w, h = clip.size
+        if self.new_size is not None:
+            ns = self.new_size
+
+            def translate(v: Any) -> tuple[int, int]:
+                if isinstance(v, numbers.Number):
+                    if not (math.isfinite(v) and v > 0):
+                        raise ParameterError(f"Resize: a scale must be a positive number, got {v!r}")
+                    return _int_size((v * w, v * h), "Resize")
+                return _int_size(v, "Resize")
+
+            return (lambda t: translate(ns(t))) if callable(ns) else translate(ns)
+        if self.height is not None:
+            hh = self.height
+            if callable(hh):
+                return lambda t: _int_size((w * int(hh(t)) / h, int(hh(t))), "Resize")
+            return _int_size((w * hh / h, hh), "Resize")
+        if self.width is not None:
+            ww = self.width
+            if callable(ww):
+                return lambda t: _int_size((ww(t), h * ww(t) / w), "Resize")
+            return _int_size((ww, h * ww / w), "Resize")
+        raise ParameterError("Resize: give new_size, height or width")
+
+    def apply(self, clip: Any) -> Any:
+        size = self._size_at(clip)
+        src = clip
+        if callable(size):
+            new = clip._derived(lambda t: _kernels.resize(src._get(t), *size(t)), static=False)
+        else:
+            new = clip._derived(lambda t: _kernels.resize(src._get(t), *size), size=size)
+        if clip._mask is not None:
+            if self.apply_to_mask:
+                m = clip._mask
+                if callable(size):
+                    new._mask = m._derived(lambda t: _kernels.resize(m._get(t), *size(t)), static=False)
+                else:
+                    new._mask = m._derived(lambda t: _kernels.resize(m._get(t), *size), size=size)
+        return new
+
+
+@dataclass
+class Crop(Effect):
+    """The rectangle x1..x2, y1..y2 (or given by width/height and a corner or a centre)."""
+
+    x1: Any = None
+    y1: Any = None
+    x2: Any = None
+    y2: Any = None
+    width: Any = None
+    height: Any = None
+    x_center: Any = None
+    y_center: Any = None
+
+    def apply(self, clip: Any) -> Any:
+        x1, y1, x2, y2, width, height = self.x1, self.y1, self.x2, self.y2, self.width, self.height
+        if width and x1 is not None:
+            x2 = x1 + width
+        elif width and x2 is not None:
+            x1 = x2 - width
+        if height and y1 is not None:
+            y2 = y1 + height
+        elif height and y2 is not None:
+            y1 = y2 - height
+        if self.x_center:
+            x1, x2 = self.x_center - width / 2, self.x_center + width / 2
+        if self.y_center:
+            y1, y2 = self.y_center - height / 2, self.y_center + height / 2
+        w, h = clip.size
+        x1, y1, x2, y2 = int(x1 or 0), int(y1 or 0), int(x2 or w), int(y2 or h)
+        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+        if x2 <= x1 or y2 <= y1:
+            raise ParameterError(f"Crop: the rectangle x {x1}..{x2}, y {y1}..{y2} is empty inside the {w}x{h} clip")
+
+        def op(f: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(f[y1:y2, x1:x2])
+
+        src = clip
+        new = clip._derived(lambda t: op(src._get(t)), size=(x2 - x1, y2 - y1))
+        if new._mask is not None:
+            m = new._mask
+            new._mask = m._derived(lambda t: op(m._get(t)), size=(x2 - x1, y2 - y1))
+        return new
+
+
+def _flip(clip: Any, axis: int, apply_to: Any) -> Any:
+    def op(f: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.flip(f, axis))
+
+    src = clip
+    new = clip._derived(lambda t: op(src._get(t)), size=clip._size)
+    if new._mask is not None and "mask" in ([apply_to] if isinstance(apply_to, str) else list(apply_to or [])):
+        m = new._mask
+        new._mask = m._derived(lambda t: op(m._get(t)), size=m._size)
+    return new
+
+
+@dataclass
+class MirrorX(Effect):
+    """Flipped left to right."""
+
+    apply_to: Any = "mask"
+
+    def apply(self, clip: Any) -> Any:
+        return _flip(clip, 1, self.apply_to)
+
+
+@dataclass
+class MirrorY(Effect):
+    """Flipped top to bottom."""
+
+    apply_to: Any = "mask"
+
+    def apply(self, clip: Any) -> Any:
+        return _flip(clip, 0, self.apply_to)
+
+
+_RESAMPLE = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic"}
+
+
+@dataclass
+class Rotate(Effect):
+    """Rotated counter-clockwise by `angle` (degrees, or radians with unit="rad"; a function of
+    t too). Multiples of 90° are exact; other angles are resampled (bicubic by default) with
+    the frame enlarged to hold the whole picture (expand=True), the corners transparent."""
+
+    angle: Any
+    unit: str = "deg"
+    resample: str = "bicubic"
+    expand: bool = True
+    center: Any = None
+    translate: Any = None
+    bg_color: Any = None
+
+    def apply(self, clip: Any) -> Any:
+        if self.resample not in _RESAMPLE:
+            raise ParameterError(f"Rotate: resample must be one of {', '.join(_RESAMPLE)}, got {self.resample!r}")
+        if self.unit not in ("deg", "rad"):
+            raise ParameterError(f"Rotate: unit must be 'deg' or 'rad', got {self.unit!r}")
+        if not self.expand or self.center is not None or self.translate is not None:
+            return _pil_rotate(self, clip)
+        angle_of = self.angle if callable(self.angle) else (lambda t, a=self.angle: a)
+        to_deg = (lambda a: math.degrees(a)) if self.unit == "rad" else (lambda a: a)
+        static_angle = None if callable(self.angle) else to_deg(float(self.angle))
+        bg = _pixels.rgb(self.bg_color, "Rotate bg_color")
+        if (
+            not (static_angle is not None and static_angle % 90 == 0)
+            and clip._mask is None
+            and not clip.is_mask
+            and self.bg_color is None
+        ):
+            clip = clip.with_mask()
+        filt = _RESAMPLE[self.resample]
+
+        def op(f: np.ndarray, t: float, fill: tuple) -> np.ndarray:
+            a = to_deg(float(angle_of(t))) % 360
+            if a % 90 == 0:
+                return np.ascontiguousarray(np.rot90(f, int(a // 90)))
+            return _kernels.rotate(f, a, filt, fill if f.ndim == 3 else (0,))
+
+        src = clip
+        static = clip._static and static_angle is not None
+        new = clip._derived(lambda t: op(src._get(t), t, bg), static=static)
+        if new._mask is not None:
+            m = new._mask
+            new._mask = m._derived(lambda t: op(m._get(t), t, (0,)), static=m._static and static_angle is not None)
+        return new
+
+
+def _pil_rotate(effect: Rotate, clip: Any) -> Any:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ParameterError(
+            "Rotate with expand=False, center or translate needs Pillow (pip install pillow)"
+        ) from None
+    modes = {
+        "nearest": Image.Resampling.NEAREST,
+        "bilinear": Image.Resampling.BILINEAR,
+        "bicubic": Image.Resampling.BICUBIC,
+    }
+
+    def op(f: np.ndarray, t: float, fill: Any) -> np.ndarray:
+        a = effect.angle(t) if callable(effect.angle) else effect.angle
+        a = math.degrees(a) if effect.unit == "rad" else a
+        img = Image.fromarray(f).rotate(
+            a,
+            resample=modes[effect.resample],
+            expand=effect.expand,
+            center=effect.center,
+            translate=effect.translate,
+            fillcolor=fill,
+        )
+        return np.ascontiguousarray(np.asarray(img))
+
+    bg = _pixels.rgb(effect.bg_color, "Rotate bg_color")
+    if clip._mask is None and not clip.is_mask and effect.bg_color is None:
+        clip = clip.with_mask()
+    src = clip
+    new = clip._derived(lambda t: op(src._get(t), t, bg), static=False)
+    if new._mask is not None:
+        m = new._mask
+        new._mask = m._derived(lambda t: op(m._get(t), t, 0), static=False)
+    return new
+
+
+@dataclass
+class Margin(Effect):
+    """A border of `color` (and, for a mask or with `opacity` < 1, of that opacity)."""
+
+    margin_size: Any = None
+    left: int = 0
+    right: int = 0
+    top: int = 0
+    bottom: int = 0
+    color: Any = (0, 0, 0)
+    opacity: float = 1.0
+
+    def apply(self, clip: Any) -> Any:
+        left, right, top, bottom = self.left, self.right, self.top, self.bottom
+        if self.margin_size is not None:
+            left = right = top = bottom = int(self.margin_size)
+        if min(left, right, top, bottom) < 0:
+            raise ParameterError("Margin: sizes must not be negative")
+        if self.opacity != 1.0 and clip._mask is None and not clip.is_mask:
+            clip = clip.with_mask()
+        fill = (
+            _pixels.mask_level(self.opacity, "Margin opacity")
+            if clip.is_mask
+            else _pixels.rgb(self.color, "Margin color")
+        )
+
+        def op(f: np.ndarray, value: Any) -> np.ndarray:
+            h, w = f.shape[:2]
+            out = np.empty((h + top + bottom, w + left + right, *f.shape[2:]), np.uint8)
+            out[:] = value
+            out[top : top + h, left : left + w] = f
+            return out
+
+        src = clip
+        size = None if clip._size is None else (clip._size[0] + left + right, clip._size[1] + top + bottom)
+        new = clip._derived(lambda t: op(src._get(t), fill), size=size)
+        if new._mask is not None:
+            m = new._mask
+            level = _pixels.mask_level(self.opacity, "Margin opacity")
+            new._mask = m._derived(lambda t: op(m._get(t), level), size=size)
+        return new
+
+
+@dataclass
+class EvenSize(Effect):
+    """Cropped by a pixel where needed so that width and height are even."""
+
+    def apply(self, clip: Any) -> Any:
+        from ._geometry import Crop
+
+        w, h = clip.size
+        return Crop(x2=w - w % 2, y2=h - h % 2).apply(clip) if (w % 2 or h % 2) else clip
+
+
+@dataclass
+class SlideIn(Effect):
+    """Enters from `side` ("left", "right", "top", "bottom") over `duration` s (in a composite)."""
+
+    duration: float
+    side: str
+
+    def apply(self, clip: Any) -> Any:
+        w, h = clip.size
+        d = float(self.duration)
+        pos = {
+            "left": lambda t: (min(0, w * (t / d - 1)), "center"),
+            "right": lambda t: (max(0, w * (1 - t / d)), "center"),
+            "top": lambda t: ("center", min(0, h * (t / d - 1))),
+            "bottom": lambda t: ("center", max(0, h * (1 - t / d))),
+        }
+        if self.side not in pos:
+            raise ParameterError(f"SlideIn: side must be one of {', '.join(pos)}, got {self.side!r}")
+        return clip.with_position(pos[self.side])
+
+
+@dataclass
+class SlideOut(Effect):
+    """Leaves towards `side` over its last `duration` s (in a composite)."""
+
+    duration: float
+    side: str
+
+    def apply(self, clip: Any) -> Any:
+        if clip.duration is None:
+            raise ParameterError("SlideOut needs a clip with a duration")
+        w, h = clip.size
+        d = float(self.duration)
+        ts = clip.duration - d
+        pos = {
+            "left": lambda t: (min(0, w * (-(t - ts) / d)), "center"),
+            "right": lambda t: (max(0, w * ((t - ts) / d)), "center"),
+            "top": lambda t: ("center", min(0, h * (-(t - ts) / d))),
+            "bottom": lambda t: ("center", max(0, h * ((t - ts) / d))),
+        }
+        if self.side not in pos:
+            raise ParameterError(f"SlideOut: side must be one of {', '.join(pos)}, got {self.side!r}")
+        return clip.with_position(pos[self.side])
+
+
+@dataclass
+class Scroll(Effect):
+    """A w x h window moving over the clip at x_speed, y_speed pixels per second."""
+
+    w: Any = None
+    h: Any = None
+    x_speed: float = 0
+    y_speed: float = 0
+    x_start: float = 0
+    y_start: float = 0
+    apply_to: Any = "mask"
+
+    def apply(self, clip: Any) -> Any:
+        W, H = clip.size  # noqa: N806
+        w = W if self.w is None else int(self.w)
+        h = H if self.h is None else int(self.h)
+        xs, ys, x0, y0 = self.x_speed, self.y_speed, self.x_start, self.y_start
+
+        def op(f: np.ndarray, t: float) -> np.ndarray:
+            x = int(max(0, min(x0 + round(xs * t), W - w)))
+            y = int(max(0, min(y0 + round(ys * t), H - h)))
+            return np.ascontiguousarray(f[y : y + h, x : x + w])
+
+        src = clip
+        new = clip._derived(lambda t: op(src._get(t), t), static=False, size=(w, h))
+        if new._mask is not None:
+            m = new._mask
+            new._mask = m._derived(lambda t: op(m._get(t), t), static=False, size=(w, h))
+        return new

@@ -1,0 +1,150 @@
+"""Time effects, as MoviePy 2's: loops, reversal, speed, freezes. They map the output's t to
+the source's t; frames themselves are untouched (the mask follows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import ParameterError
+from ._base import Effect
+
+
+def _need_duration(clip: Any, what: str) -> float:
+    if clip.duration is None:
+        raise ParameterError(f"{what} needs a clip with a duration (use with_duration)")
+    return float(clip.duration)
+
+
+@dataclass
+class Loop(Effect):
+    """Repeated `n` times, or for `duration` s (forever, without a duration, if neither)."""
+
+    n: int | None = None
+    duration: float | None = None
+
+    def apply(self, clip: Any) -> Any:
+        d = _need_duration(clip, "Loop")
+        new = clip.time_transform(lambda t: t % d)
+        new._static = clip._static
+        if self.n is not None:
+            return new.with_duration(self.n * d)
+        if self.duration is not None:
+            return new.with_duration(self.duration)
+        return new
+
+
+@dataclass
+class TimeMirror(Effect):
+    """Played backwards (as MoviePy's ``clip[::-1]``: frame at t is the source's at
+    duration - t - 1/fps)."""
+
+    def apply(self, clip: Any) -> Any:
+        _need_duration(clip, "TimeMirror")
+        return clip[::-1]
+
+
+@dataclass
+class TimeSymmetrize(Effect):
+    """Played forwards, then backwards."""
+
+    def apply(self, clip: Any) -> Any:
+        from .._compose import concatenate_videoclips
+
+        return concatenate_videoclips([clip, TimeMirror().apply(clip)])
+
+
+@dataclass
+class MultiplySpeed(Effect):
+    """Played `factor` times faster (or stretched to `final_duration`)."""
+
+    factor: float | None = None
+    final_duration: float | None = None
+
+    def apply(self, clip: Any) -> Any:
+        factor = self.factor
+        if self.final_duration is not None:
+            factor = _need_duration(clip, "MultiplySpeed") / float(self.final_duration)
+        if factor is None or not factor > 0:
+            raise ParameterError(f"MultiplySpeed: factor must be positive, got {factor!r}")
+        new = clip.time_transform(lambda t: factor * t)
+        if clip.duration is not None:
+            new = new.with_duration(clip.duration / factor)
+        return new
+
+
+@dataclass
+class AccelDecel(Effect):
+    """Time runs fast then slow (or the reverse) to `new_duration`: MoviePy's formula."""
+
+    new_duration: float | None = None
+    abruptness: float = 1.0
+    soonness: float = 1.0
+
+    def apply(self, clip: Any) -> Any:
+        old = _need_duration(clip, "AccelDecel")
+        new_d = old if self.new_duration is None else float(self.new_duration)
+        a, s = float(self.abruptness), float(self.soonness)
+        if s <= 0:
+            raise ParameterError(f"AccelDecel: soonness must be positive, got {s}")
+
+        def f(t: float) -> float:
+            ft = t / new_d
+            if a == 0:
+                y = ft
+            elif a > 0:
+                ratio = 0.5 ** (1 - a)
+                y = ratio * ft ** (1 + a) if ft < 0.5 else 1 - ratio * (1 - ft) ** (1 + a)
+            else:
+                ratio = 0.5 ** (1 + a)
+                y = ratio * ft ** (1 + a) if ft < 0.5 else 1 - ratio * (1 - ft) ** (1 + a)
+            return old * min(1.0, max(0.0, y**s))
+
+        return clip.time_transform(f).with_duration(new_d)
+
+
+@dataclass
+class Freeze(Effect):
+    """The frame at `t` ("end": the last) held for `freeze_duration` s (or until the clip is
+    `total_duration` long)."""
+
+    t: Any = 0
+    freeze_duration: float | None = None
+    total_duration: float | None = None
+    padding_end: float = 0
+    update_start_end: bool = True
+
+    def apply(self, clip: Any) -> Any:
+        from .._compose import concatenate_videoclips
+
+        d = _need_duration(clip, "Freeze")
+        t = d - self.padding_end if self.t == "end" else float(self.t)
+        fd = self.freeze_duration
+        if fd is None:
+            if self.total_duration is None:
+                raise ParameterError("Freeze: give freeze_duration or total_duration")
+            fd = self.total_duration - d
+        if fd < 0:
+            raise ParameterError(f"Freeze: the freeze would last {fd:g} s")
+        t_frame = min(t, d - 1e-6) if t >= d else t
+        parts = [clip.subclipped(0, t)] if t > 0 else []
+        parts.append(clip.to_ImageClip(t_frame).with_duration(fd))
+        if t < d:
+            parts.append(clip.subclipped(t))
+        return concatenate_videoclips(parts)
+
+
+@dataclass
+class MakeLoopable(Effect):
+    """The end cross-fades into the start over `overlap_duration` s, so the clip loops smoothly."""
+
+    overlap_duration: float
+
+    def apply(self, clip: Any) -> Any:
+        from .._compose import CompositeVideoClip
+        from ._color import CrossFadeIn
+
+        d = _need_duration(clip, "MakeLoopable")
+        o = float(self.overlap_duration)
+        clip2 = CrossFadeIn(o).apply(clip).with_start(d - o)
+        return CompositeVideoClip([clip, clip2]).subclipped(o, d)

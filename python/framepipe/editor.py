@@ -1,0 +1,169 @@
+"""A MoviePy-style namespace: ``import framepipe.editor as mpy`` (or ``from framepipe.editor
+import *``) in a script written for ``moviepy.editor`` (1.x) or ``moviepy`` (2.x).
+
+``vfx`` holds the effect classes (``vfx.FadeIn``) and MoviePy 1.x's effect functions
+(``clip.fx(vfx.mask_color, [255, 255, 255])``); ``transfx`` the transitions."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from .clips import (
+    ColorClip,
+    CompositeVideoClip,
+    ImageClip,
+    ImageSequenceClip,
+    TextClip,
+    VideoClip,
+    VideoFileClip,
+    clips_array,
+    concatenate,
+    concatenate_videoclips,
+    fx,
+)
+
+
+def figure_to_array(fig: Any) -> Any:
+    """A matplotlib Figure's pixels as (h, w, 3) uint8 (see framepipe.matplotlib.figure_to_array)."""
+    from .matplotlib import figure_to_array as f
+
+    return f(fig)
+
+
+mplfig_to_npimage = figure_to_array
+
+
+def _function(effect: type, positional: tuple[str, ...] = (), renames: dict[str, str] | None = None) -> Any:
+    """A MoviePy 1.x effect function ``f(clip, *args, **kwargs)`` for an effect class."""
+    renames = renames or {}
+
+    def f(clip: Any, *args: Any, **kwargs: Any) -> Any:
+        kw = {renames.get(k, k): v for k, v in kwargs.items()}
+        return effect(*args, **kw).apply(clip)
+
+    f.__name__ = effect.__name__
+    f.__doc__ = f"MoviePy 1.x name of :class:`framepipe.clips.fx.{effect.__name__}`."
+    return f
+
+
+def _mask_color(clip: Any, color: Any = None, thr: float = 0, s: float = 1, **kw: Any) -> Any:
+    return fx.MaskColor(
+        color=(0, 0, 0) if color is None else color,
+        threshold=kw.get("threshold", thr),
+        stiffness=kw.get("stiffness", s),
+    ).apply(clip)
+
+
+def _resize(
+    clip: Any, newsize: Any = None, height: Any = None, width: Any = None, apply_to_mask: bool = True, **kw: Any
+) -> Any:
+    return fx.Resize(kw.get("new_size", newsize), height=height, width=width, apply_to_mask=apply_to_mask).apply(clip)
+
+
+def _blackwhite(clip: Any, RGB: Any = None, preserve_luminosity: bool = True) -> Any:  # noqa: N803
+    return fx.BlackAndWhite(RGB, preserve_luminosity).apply(clip)
+
+
+def _colorx(clip: Any, factor: float) -> Any:
+    return fx.MultiplyColor(factor).apply(clip)
+
+
+def _speedx(clip: Any, factor: float | None = None, final_duration: float | None = None) -> Any:
+    return fx.MultiplySpeed(factor, final_duration).apply(clip)
+
+
+def _loop(clip: Any, n: int | None = None, duration: float | None = None) -> Any:
+    return fx.Loop(n, duration).apply(clip)
+
+
+def _freeze(
+    clip: Any,
+    t: Any = 0,
+    freeze_duration: float | None = None,
+    total_duration: float | None = None,
+    padding_end: float = 0,
+) -> Any:
+    return fx.Freeze(t, freeze_duration, total_duration, padding_end).apply(clip)
+
+
+def _margin(
+    clip: Any,
+    mar: Any = None,
+    left: int = 0,
+    right: int = 0,
+    top: int = 0,
+    bottom: int = 0,
+    color: Any = (0, 0, 0),
+    opacity: float = 1.0,
+    **kw: Any,
+) -> Any:
+    return fx.Margin(kw.get("margin_size", mar), left, right, top, bottom, color, opacity).apply(clip)
+
+
+def _fadein(clip: Any, duration: float, initial_color: Any = None) -> Any:
+    return fx.FadeIn(duration, initial_color).apply(clip)
+
+
+def _fadeout(clip: Any, duration: float, final_color: Any = None) -> Any:
+    return fx.FadeOut(duration, final_color).apply(clip)
+
+
+vfx = types.SimpleNamespace(
+    **{name: getattr(fx, name) for name in fx.__all__},
+    mask_color=_mask_color,
+    blackwhite=_blackwhite,
+    resize=_resize,
+    crop=_function(fx.Crop),
+    rotate=_function(fx.Rotate),
+    mirror_x=_function(fx.MirrorX),
+    mirror_y=_function(fx.MirrorY),
+    invert_colors=_function(fx.InvertColors),
+    gamma_corr=_function(fx.GammaCorrection),
+    lum_contrast=_function(fx.LumContrast),
+    colorx=_colorx,
+    multiply_color=_colorx,
+    fadein=_fadein,
+    fadeout=_fadeout,
+    margin=_margin,
+    loop=_loop,
+    time_mirror=_function(fx.TimeMirror),
+    time_symmetrize=_function(fx.TimeSymmetrize),
+    speedx=_speedx,
+    multiply_speed=_speedx,
+    freeze=_freeze,
+    accel_decel=_function(fx.AccelDecel),
+    blink=_function(fx.Blink),
+    even_size=_function(fx.EvenSize),
+    make_loopable=_function(fx.MakeLoopable),
+    scroll=_function(fx.Scroll),
+)
+
+transfx = types.SimpleNamespace(
+    crossfadein=_function(fx.CrossFadeIn),
+    crossfadeout=_function(fx.CrossFadeOut),
+    slide_in=_function(fx.SlideIn),
+    slide_out=_function(fx.SlideOut),
+    CrossFadeIn=fx.CrossFadeIn,
+    CrossFadeOut=fx.CrossFadeOut,
+    SlideIn=fx.SlideIn,
+    SlideOut=fx.SlideOut,
+)
+
+__all__ = [
+    "VideoClip",
+    "ImageClip",
+    "ColorClip",
+    "TextClip",
+    "ImageSequenceClip",
+    "VideoFileClip",
+    "CompositeVideoClip",
+    "clips_array",
+    "concatenate_videoclips",
+    "concatenate",
+    "vfx",
+    "transfx",
+    "fx",
+    "mplfig_to_npimage",
+    "figure_to_array",
+]

@@ -1,0 +1,472 @@
+"""framepipe.clips: every operation against an independent numpy reference (tests/
+clips_reference.py: the documented integer formulas), written files decoded by ffmpeg."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+import clips_reference as ref
+import framepipe
+import numpy as np
+import pytest
+from conftest import check_video, decode_rgb, ffprobe, psnr
+from framepipe.clips import (
+    ColorClip,
+    CompositeVideoClip,
+    ImageClip,
+    ImageSequenceClip,
+    TextClip,
+    VideoClip,
+    clips_array,
+    concatenate_videoclips,
+    fx,
+)
+
+RNG = np.random.default_rng(7)
+W, H = 96, 64
+
+
+def noise(h, w, c=3, seed=0):
+    return (
+        np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
+        if c
+        else np.random.default_rng(seed).integers(0, 256, (h, w), dtype=np.uint8)
+    )
+
+
+def coded(t_scale=100.0, size=(W, H)):
+    """A clip whose frame at t holds round(t * t_scale) in red (mod 256) and a fixed texture."""
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    tex = np.stack([x * 0, (x * 255) // w, (y * 255) // h], axis=2).astype(np.uint8)  # smooth: survives 4:2:0
+
+    def f(t):
+        out = tex.copy()
+        out[:, :, 0] = int(round(t * t_scale)) % 256
+        return out
+
+    return VideoClip(f, duration=4)
+
+
+def code_of(frame):
+    return int(frame[0, 0, 0])
+
+
+# ---- frame counts and times -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "duration,fps,expected",
+    [(8.2, 15, 123), (2, Fraction(30000, 1001), 60), (1.0 / 3, 24, 8), (0.5, 29.97, 15)],
+)
+def test_frame_count_is_round_duration_times_fps(duration, fps, expected):
+    clip = VideoClip(lambda t: np.zeros((8, 8, 3), np.uint8), duration=duration)
+    times = [t for t, _ in clip.iter_frames(fps=fps, with_times=True)]
+    assert len(times) == expected
+    rate = Fraction(fps) if not isinstance(fps, float) else Fraction(*framepipe._native.rational_fps(fps))
+    assert times == [float(n / rate) for n in range(expected)]
+
+
+def test_written_frame_count_and_times(tmp_path):
+    # frame n (t = n / 15) shows n in binary: 8 stripes, white for a 1 bit
+    def f(t):
+        n = round(t * 15)
+        return (
+            np.repeat(np.array([255 * ((n >> k) & 1) for k in range(8)], np.uint8), W // 8)[None, :, None]
+            .repeat(H, 0)
+            .repeat(3, 2)
+        )
+
+    clip = VideoClip(f, duration=8.2)
+    out = tmp_path / "a.mp4"
+    r = clip.write_videofile(out, fps=15, workers=1, logger=None, crf=1)
+    assert r.frames == 123
+    check_video(out, frames=123, width=W, height=H, fps=15)
+    dec = decode_rgb(out)
+    bits = dec[:, H // 2, W // 16 :: W // 8, 1] > 128
+    assert [int(sum(int(b) << k for k, b in enumerate(row))) for row in bits] == list(range(123))
+
+
+def test_gif_frame_count(tmp_path):
+    clip = coded(t_scale=10).with_duration(1.26)
+    r = clip.write_gif(tmp_path / "a.gif", fps=10, workers=1, logger=None)
+    assert r.frames == 13
+    assert ffprobe(tmp_path / "a.gif")["format_duration"] == pytest.approx(1.3)
+
+
+# ---- compositing ----------------------------------------------------------------------------------
+
+
+def test_composite_equals_integer_reference():
+    bg_frames = {}
+
+    def bg_fn(t):
+        return bg_frames.setdefault(t, noise(H, W, seed=int(t * 10) + 100))
+
+    bg = VideoClip(bg_fn, duration=2)
+    rgba = noise(20, 30, 4, seed=1)
+    over = ImageClip(rgba, duration=2).with_opacity(0.4).with_position((-7, 50))
+    plain = ImageClip(noise(16, 16, seed=2), duration=1).with_start(0.5).with_position(("center", "top"))
+    moving = ImageClip(noise(10, 12, seed=4), duration=2).with_position(lambda t: (int(80 * t), 30))
+    rel = ImageClip(noise(8, 8, seed=5), duration=2).with_position((0.5, 0.25), relative=True)
+    comp = CompositeVideoClip([bg, over, plain, moving, rel])
+    assert comp.size == (W, H) and comp.duration == 2
+    for t in (0.0, 0.5, 0.7, 1.2, 1.9):
+        want = bg_fn(t).copy()
+        ref.composite(want, rgba[:, :, :3], -7, 50, rgba[:, :, 3], 0.4)
+        if 0.5 <= t < 1.5:
+            ref.composite(want, noise(16, 16, seed=2), (W - 16) // 2, 0)
+        ref.composite(want, noise(10, 12, seed=4), int(80 * t), 30)
+        ref.composite(want, noise(8, 8, seed=5), int(0.5 * W), int(0.25 * H))
+        np.testing.assert_array_equal(comp.get_frame(t), want, err_msg=f"t={t}")
+
+
+def test_composite_layer_index_and_transparency():
+    red = ColorClip((20, 20), (255, 0, 0), duration=1).with_layer_index(2)
+    blue = ColorClip((20, 20), (0, 0, 255), duration=1).with_position((10, 10)).with_layer_index(1)
+    comp = CompositeVideoClip([red, blue], size=(40, 40))
+    f = comp.get_frame(0)
+    assert tuple(f[15, 15]) == (255, 0, 0)  # red drawn last (higher layer_index)
+    assert tuple(f[35, 35]) == (0, 0, 0)
+    mask = comp.mask.get_frame(0)
+    assert mask[15, 15] == 1.0 and mask[35, 35] == 0.0 and mask[5, 35] == 0.0
+    # nested: the transparent composite's empty area shows what is below it
+    outer = CompositeVideoClip([ColorClip((40, 40), (0, 255, 0), duration=1), comp])
+    g = outer.get_frame(0)
+    assert tuple(g[35, 35]) == (0, 255, 0) and tuple(g[15, 15]) == (255, 0, 0) and tuple(g[25, 25]) == (0, 0, 255)
+    # a bg_color makes it opaque
+    assert CompositeVideoClip([red], size=(40, 40), bg_color=(9, 9, 9)).mask is None
+
+
+def test_use_bgclip():
+    bg = ImageClip(noise(H, W, seed=8), duration=1)
+    top = ImageClip(noise(10, 10, seed=9), duration=1).with_position((5, 5))
+    comp = CompositeVideoClip([bg, top], use_bgclip=True)
+    want = noise(H, W, seed=8)
+    ref.composite(want, noise(10, 10, seed=9), 5, 5)
+    np.testing.assert_array_equal(comp.get_frame(0.5), want)
+    assert comp.mask is None
+
+
+def test_clips_array_places_and_centres():
+    a = ImageClip(noise(30, 40, seed=1), duration=1)
+    b = ImageClip(noise(20, 50, seed=2), duration=1)
+    c = ImageClip(noise(30, 30, seed=3), duration=1)
+    d = ImageClip(noise(10, 10, seed=4), duration=1)
+    grid = clips_array([[a, b], [c, d]], bg_color=(1, 2, 3))
+    assert grid.size == (40 + 50, 30 + 30)
+    want = np.empty((60, 90, 3), np.uint8)
+    want[:] = (1, 2, 3)
+    want[0:30, 0:40] = noise(30, 40, seed=1)
+    want[5:25, 40:90] = noise(20, 50, seed=2)  # centred in its 50x30 cell
+    want[30:60, 5:35] = noise(30, 30, seed=3)
+    want[40:50, 60:70] = noise(10, 10, seed=4)
+    np.testing.assert_array_equal(grid.get_frame(0), want)
+
+
+def test_concatenate_chain_compose_padding():
+    clips = [ColorClip((W, H), (i * 40, 0, 0), duration=d) for i, d in enumerate([0.5, 1 / 3, 1.0])]
+    chain = concatenate_videoclips(clips)
+    assert chain.duration == pytest.approx(0.5 + 1 / 3 + 1.0)
+    assert [code_of(chain.get_frame(t)) for t in (0, 0.49, 0.5, 0.8, 0.84, 1.8)] == [0, 0, 40, 40, 80, 80]
+    n = len(list(chain.iter_frames(fps=30)))
+    assert n == round(Fraction(chain.duration) * 30) == 55
+    small = ColorClip((20, 10), (200, 0, 0), duration=1)
+    comp = concatenate_videoclips([clips[0], small], method="compose", bg_color=(0, 0, 9))
+    f = comp.get_frame(0.75)
+    assert comp.size == (W, H)
+    assert tuple(f[H // 2, W // 2]) == (200, 0, 0) and tuple(f[0, 0]) == (0, 0, 9)
+    # negative padding overlaps: a cross-fade
+    a = ColorClip((W, H), (200, 0, 0), duration=1)
+    b = ColorClip((W, H), (0, 200, 0), duration=1).with_effects([fx.CrossFadeIn(0.5)])
+    xf = concatenate_videoclips([a, b], method="compose", padding=-0.5)
+    assert xf.duration == pytest.approx(1.5)
+    mid = xf.get_frame(0.75)  # b is 0.25 s in: alpha = 0.5
+    alpha = round(0.5 * 255)
+    assert tuple(mid[0, 0]) == ((200 * (255 - alpha) + 127) // 255, (200 * alpha + 127) // 255, 0)
+
+
+def test_concatenate_many_clips_finds_the_playing_one():
+    clips = [ColorClip((8, 8), (i % 256, 0, 0), duration=0.1) for i in range(200)]
+    cat = concatenate_videoclips(clips, method="compose")
+    for i in (0, 57, 199):
+        assert code_of(cat.get_frame(i * 0.1 + 0.05)) == i
+
+
+# ---- effects ---------------------------------------------------------------------------------------
+
+
+def moviepy_lut(name, v):
+    v = v.astype(np.float64)
+    return {
+        "invert": lambda: 255 - v,
+        "gamma": lambda: 255 * (v / 255) ** 0.6,
+        "lum": lambda: np.clip(v + 20 + 0.5 * (v - 127.0), 0, 255),
+        "multiply": lambda: np.minimum(255, 1.7 * v),
+    }[name]().astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    "name,effect",
+    [
+        ("invert", fx.InvertColors()),
+        ("gamma", fx.GammaCorrection(0.6)),
+        ("lum", fx.LumContrast(20, 0.5, 127)),
+        ("multiply", fx.MultiplyColor(1.7)),
+    ],
+)
+def test_colour_tables_equal_moviepy_formulas(name, effect):
+    img = noise(H, W, seed=11)
+    out = ImageClip(img, duration=1).with_effects([effect]).get_frame(0)
+    np.testing.assert_array_equal(out, moviepy_lut(name, img))
+
+
+def test_black_and_white_and_mask_color():
+    img = noise(H, W, seed=12)
+    bw = ImageClip(img, duration=1).with_effects([fx.BlackAndWhite()]).get_frame(0)
+    want = img.astype(np.float64).mean(axis=2)
+    assert np.abs(bw.astype(np.float64) - want[:, :, None]).max() <= 1
+    img[10:20, 10:20] = 255
+    m = ImageClip(img, duration=1).with_effects([fx.MaskColor((255, 255, 255), threshold=40, stiffness=3)])
+    got = m.mask.get_frame(0)
+    want_m = np.empty((H, W), np.uint8)
+    ref.mask_color(img, want_m, (255, 255, 255), 40.0, 3.0)
+    assert np.abs(got * 255 - want_m).max() <= 1.0001
+    assert got[15, 15] == 0.0
+
+
+def test_geometry_effects_exact():
+    img = noise(H, W, seed=13)
+    c = ImageClip(img, duration=1)
+    np.testing.assert_array_equal(c.with_effects([fx.MirrorX()]).get_frame(0), img[:, ::-1])
+    np.testing.assert_array_equal(c.with_effects([fx.MirrorY()]).get_frame(0), img[::-1])
+    np.testing.assert_array_equal(c.cropped(x1=5, y1=6, width=20, height=10).get_frame(0), img[6:16, 5:25])
+    np.testing.assert_array_equal(
+        c.cropped(x_center=48, y_center=32, width=10, height=8).get_frame(0), img[28:36, 43:53]
+    )
+    m = c.with_effects([fx.Margin(3, color=(1, 2, 3))]).get_frame(0)
+    assert m.shape == (H + 6, W + 6, 3) and tuple(m[0, 0]) == (1, 2, 3)
+    np.testing.assert_array_equal(m[3:-3, 3:-3], img)
+    np.testing.assert_array_equal(c.rotated(90).get_frame(0), np.rot90(img))
+    np.testing.assert_array_equal(c.rotated(-90).get_frame(0), np.rot90(img, 3))
+    assert c.with_effects([fx.EvenSize()]).size == (W, H)
+    assert ImageClip(noise(7, 9, seed=1), duration=1).with_effects([fx.EvenSize()]).size == (8, 6)
+
+
+def test_resize_against_pil_lanczos():
+    from PIL import Image
+
+    img = noise(H, W, seed=14)
+    img = np.asarray(Image.fromarray(img).filter(__import__("PIL.ImageFilter").ImageFilter.GaussianBlur(2)))
+    for kwargs, size in (({"new_size": 0.5}, (48, 32)), ({"height": 50}, (75, 50)), ({"width": 131}, (131, 87))):
+        out = ImageClip(img, duration=1).resized(**kwargs)
+        assert out.size == size
+        got = out.get_frame(0)
+        want = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))
+        assert psnr(got, want) > 40, kwargs
+
+
+def test_rotate_against_pil():
+    from PIL import Image
+
+    img = np.asarray(
+        Image.fromarray(noise(H, W, seed=15))
+        .resize((W, H))
+        .filter(__import__("PIL.ImageFilter").ImageFilter.GaussianBlur(3))
+    )
+    clip = ImageClip(img, duration=1).rotated(30)
+    want = np.asarray(Image.fromarray(img).rotate(30, resample=Image.Resampling.BICUBIC, expand=True))
+    assert clip.size == (want.shape[1], want.shape[0])
+    got = clip.get_frame(0)
+    inner = clip.mask.get_frame(0) == 1.0  # away from the edges
+    assert psnr(got[inner], want[inner]) > 30
+    assert clip.mask.get_frame(0)[0, 0] == 0.0  # the corners are transparent
+
+
+def test_fades_equal_moviepy_formula():
+    img = noise(H, W, seed=16)
+    c = ImageClip(img, duration=2)
+    fin = c.with_effects([fx.FadeIn(1, initial_color=(10, 20, 30))])
+    t = 0.3
+    want = (0.3 * img.astype(np.float64) + 0.7 * np.array([10, 20, 30])).astype(np.uint8)
+    np.testing.assert_array_equal(fin.get_frame(t), want)
+    np.testing.assert_array_equal(fin.get_frame(1.5), img)
+    fout = c.with_effects([fx.FadeOut(0.5)])
+    want = (((2 - 1.75) / 0.5) * img.astype(np.float64)).astype(np.uint8)
+    np.testing.assert_array_equal(fout.get_frame(1.75), want)
+
+
+def test_time_effects_map_times():
+    c = coded(t_scale=10).with_duration(2)  # red = round(10 t)
+    assert [code_of(f) for f in c.with_effects([fx.Loop(n=2)]).iter_frames(fps=2)] == [0, 5, 10, 15, 0, 5, 10, 15]
+    assert c.with_effects([fx.Loop(duration=3)]).duration == 3
+    fast = c.with_effects([fx.MultiplySpeed(2)])
+    assert fast.duration == 1 and code_of(fast.get_frame(0.5)) == 10
+    back = c.with_fps(10).with_effects([fx.TimeMirror()])
+    assert [code_of(back.get_frame(t)) for t in (0, 0.5, 1.9)] == [19, 14, 0]
+    fr = c.with_effects([fx.Freeze(t=1, freeze_duration=0.5)])
+    assert fr.duration == pytest.approx(2.5)
+    assert [code_of(fr.get_frame(t)) for t in (0.5, 1.2, 1.45, 1.6)] == [5, 10, 10, 11]
+    sub = c.subclipped(0.5, 1.5)
+    assert sub.duration == 1 and code_of(sub.get_frame(0)) == 5
+    assert code_of(c[1:][0.2]) == 12
+    late = CompositeVideoClip([ColorClip((W, H), (0, 0, 0), duration=3), c.with_start(1)])
+    assert code_of(late.get_frame(1.5)) == 5 and code_of(late.get_frame(0.5)) == 0
+
+
+def test_masks_round_trip_and_opacity():
+    img = noise(H, W, seed=17)
+    m = ImageClip(img, duration=1).to_mask()
+    assert m.is_mask and m.get_frame(0).dtype == np.float64
+    np.testing.assert_array_equal(m.get_frame(0), img[:, :, 0] / 255.0)
+    np.testing.assert_array_equal(m.to_RGB().get_frame(0), np.repeat(img[:, :, :1], 3, axis=2))
+    half = ImageClip(img, duration=1).with_opacity(0.5)
+    assert np.all(half.mask.get_frame(0) == round(0.5 * 255) / 255)
+    custom = VideoClip(lambda t: np.full((H, W), 0.25), is_mask=True, duration=1)
+    assert custom.get_frame(0)[0, 0] == round(0.25 * 255) / 255
+
+
+def test_image_transform_runs_once_on_images():
+    calls = []
+
+    def f(im):
+        calls.append(1)
+        return 255 - im
+
+    c = ImageClip(noise(8, 8, seed=1), duration=2).image_transform(f)
+    for t in (0, 0.5, 1, 1.5):
+        c.get_frame(t)
+    assert len(calls) == 1
+    v = coded().image_transform(f)
+    for t in (0, 0.5):
+        v.get_frame(t)
+    assert len(calls) == 3
+
+
+def test_text_clip():
+    t = TextClip("Equalized", font_size=30, color="white")
+    assert t.w > 60 and 25 < t.h < 80
+    ink = t.mask.get_frame(0)
+    assert ink.max() == 1.0 and ink.min() == 0.0
+    assert np.all(t.get_frame(0)[ink == 1.0] == 255)
+    bg = TextClip("Hi", font_size=20, color="black", bg_color="yellow")
+    assert bg.mask is None and tuple(bg.get_frame(0)[0, 0]) == (255, 255, 0)
+    cap = TextClip("one two three four five six seven", font_size=20, size=(100, None), method="caption")
+    assert cap.w == 100 and cap.h > 2 * 20
+    with pytest.warns(framepipe.FramepipeWarning, match="Purisa-Bold"):
+        TextClip("x", font="Purisa-Bold", fontsize=15)
+
+
+# ---- sequences, output, parallel --------------------------------------------------------------------
+
+
+def test_image_sequence_clip(tmp_path):
+    from PIL import Image
+
+    imgs = [noise(H, W, seed=i) for i in range(4)]
+    paths = []
+    for i, im in enumerate(imgs):
+        p = tmp_path / f"f{i:02d}.png"
+        Image.fromarray(im).save(p)
+        paths.append(str(p))
+    a = ImageSequenceClip(imgs, fps=4)
+    b = ImageSequenceClip(str(tmp_path), fps=4)
+    d = ImageSequenceClip(paths, durations=[0.5, 0.25, 0.25, 1])
+    assert a.duration == b.duration == 1 and d.duration == 2
+    for i in range(4):
+        np.testing.assert_array_equal(a.get_frame(i / 4), imgs[i])
+        np.testing.assert_array_equal(b.get_frame(i / 4 + 0.1), imgs[i])
+    np.testing.assert_array_equal(d.get_frame(0.6), imgs[1])
+    np.testing.assert_array_equal(d.get_frame(1.5), imgs[3])
+
+
+def test_parallel_equals_serial(tmp_path):
+    scene = CompositeVideoClip(
+        [
+            coded(t_scale=12).with_duration(2),
+            TextClip("framepipe", font_size=18, color="white").with_position(("center", "bottom")).with_duration(2),
+        ]
+    )
+    serial = scene.write_gif(tmp_path / "s.gif", fps=12, workers=1, logger=None)
+    par = scene.write_gif(tmp_path / "p.gif", fps=12, workers=2, logger=None)
+    assert serial.frames == par.frames == 24
+    assert (tmp_path / "s.gif").read_bytes() == (tmp_path / "p.gif").read_bytes()
+    mp4 = scene.write_videofile(tmp_path / "p.mp4", fps=12, workers=2, logger=None, crf=10)
+    scene.write_videofile(tmp_path / "s.mp4", fps=12, workers=1, logger=None, crf=10)
+    dec, dec1 = decode_rgb(tmp_path / "p.mp4"), decode_rgb(tmp_path / "s.mp4")
+    want = list(scene.iter_frames(fps=12))
+    assert len(dec) == len(dec1) == len(want) == mp4.frames
+    par_q = [psnr(a, b) for a, b in zip(dec, want)]
+    ser_q = [psnr(a, b) for a, b in zip(dec1, want)]
+    print("PSNR parallel", min(par_q), "serial", min(ser_q))
+    assert min(par_q) > 28 and abs(np.mean(par_q) - np.mean(ser_q)) < 1
+
+
+def test_dask_executor(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    scene = CompositeVideoClip(
+        [coded(t_scale=12).with_duration(1), ColorClip((20, 20), "red", duration=1).with_opacity(0.5)]
+    )
+    local = scene.write_videofile(tmp_path / "l.mp4", fps=12, workers=2, chunk_frames=4, logger=None)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            remote = scene.write_videofile(
+                tmp_path / "d.mp4", fps=12, executor=client.get_executor(), chunk_frames=4, logger=None
+            )
+    assert local.frames == remote.frames == 12
+    assert (tmp_path / "l.mp4").read_bytes() == (tmp_path / "d.mp4").read_bytes()
+
+
+def test_write_images_sequence_and_save_frame(tmp_path):
+    from PIL import Image
+
+    c = coded(t_scale=10).with_duration(0.5)
+    names = c.write_images_sequence(str(tmp_path / "f%03d.png"), fps=10)
+    assert len(names) == 5
+    np.testing.assert_array_equal(np.asarray(Image.open(names[3])), c.get_frame(0.3))
+    txt = TextClip("A", font_size=20, color="white")
+    txt.save_frame(tmp_path / "t.png")
+    assert Image.open(tmp_path / "t.png").mode == "RGBA"
+
+
+# ---- errors -------------------------------------------------------------------------------------------
+
+
+def test_errors_name_the_clip_and_time():
+    bad = VideoClip(lambda t: np.zeros((4, 4, 2), np.uint8), duration=1)
+    with pytest.raises(framepipe.ParameterError, match=r"VideoClip\(<lambda>\) at t=0.5 s.*shape \(4, 4, 2\)"):
+        bad.get_frame(0.5)
+    wrong = VideoClip(lambda t: np.zeros((4, 4, 3), np.int64), duration=1)
+    with pytest.raises(framepipe.UnsupportedError, match="t=0 s.*int64"):
+        wrong.get_frame(0)
+    c = coded().with_duration(1)
+    with pytest.raises(framepipe.ParameterError, match=r"t=1.5 s is outside the clip \(0 to 1 s\)"):
+        c.get_frame(1.5)
+    with pytest.raises(framepipe.ParameterError, match="no duration"):
+        VideoClip(lambda t: np.zeros((4, 4, 3), np.uint8)).write_videofile("x.mp4", fps=10)
+    with pytest.raises(framepipe.ParameterError, match="no fps"):
+        c.write_videofile("x.mp4")
+    with pytest.raises(framepipe.ParameterError, match="no clips"):
+        CompositeVideoClip([])
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        ImageClip("nope.png")
+    with pytest.raises(framepipe.UnsupportedError, match="codec 'libvpx'"):
+        c.write_videofile("x.webm", fps=10, codec="libvpx")
+    with pytest.raises(framepipe.ParameterError, match="unknown position"):
+        c.with_position("middle")
+    with pytest.raises(framepipe.ParameterError, match="opacity"):
+        c.with_opacity(1.5)
+    with pytest.raises(framepipe.ParameterError, match="Crop: the rectangle"):
+        c.cropped(x1=200)
+
+
+def test_render_error_names_frame(tmp_path):
+    def f(t):
+        if t > 0.5:
+            raise RuntimeError("boom")
+        return np.zeros((8, 8, 3), np.uint8)
+
+    with pytest.raises(framepipe.RenderError, match="boom"):
+        VideoClip(f, duration=1).write_videofile(tmp_path / "e.mp4", fps=10, workers=1, logger=None)
+    assert not os.path.exists(tmp_path / "e.mp4")
