@@ -382,6 +382,7 @@ class VideoFileReader:
                     alpha_decoder = None
             tb = stream.time_base
             rate = stream.average_rate or stream.guessed_rate
+            ctx_rate = stream.codec_context.framerate if stream.codec_context is not None else None
             declared = stream.duration * tb if stream.duration and tb else None
             entries = []  # (pts, keyframe, duration)
             counted = False
@@ -426,6 +427,8 @@ class VideoFileReader:
             raise
 
         if counted:
+            # the demuxer's rate is made up (25); the decoder's is the bitstream's (H.264 VUI timing)
+            rate = ctx_rate or stream.guessed_rate or rate
             fps = float(rate) if rate else 25.0
             times = tuple(k / fps for k in range(n_counted))
             pts = None
@@ -548,6 +551,9 @@ class VideoFileReader:
                     dec.pending = item
                     return dec
                 # landed after the keyframe needed (demuxers seek by decode time): try an earlier one
+        if dec.count == 0 and dec.pending is None and dec.last is None:
+            dec.restart()  # freshly opened: already at the start
+            return dec
         # From the very start: reopen the file (always possible, whatever the demuxer supports).
         dec.close()
         self._dec = None
