@@ -417,6 +417,29 @@ def test_vp9_alpha(tmp_path):
         assert np.array_equal(r.frame(4), ffmpeg_frames(p, W, H)[4])
 
 
+def test_png_sequence_and_apng_with_alpha(tmp_path):
+    from PIL import Image
+
+    drawn = _gif_frames(n=8)
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    for i, f in enumerate(drawn):
+        Image.fromarray(f, "RGBA").save(seq / f"f{i:03d}.png")
+    apng = tmp_path / "anim.png"
+    ims = [Image.fromarray(f, "RGBA") for f in drawn]
+    ims[0].save(apng, save_all=True, append_images=ims[1:], duration=100, loop=0)
+    for path, fps in ((seq / "f%03d.png", 25), (apng, 10)):
+        ref = ffmpeg_frames(path, W, H, pix_fmt="rgba")
+        with VideoFileReader(path, has_mask=True) as r:
+            assert r.n_frames == len(ref) == 8 and r.fps == fps
+            for k in [0, 3, 7, 2, 5, 1, 6, 4]:
+                assert np.array_equal(r.frame(k), ref[k]), (path, k)
+                assert np.array_equal(r.frame(k), drawn[k])  # PNG is lossless
+            assert np.array_equal(r.get_frame(5 / fps), drawn[5])
+    with pytest.raises(FileNotFoundError, match="sequence pattern"):
+        VideoFileReader(tmp_path / "nothing%03d.png")
+
+
 # --- target_resolution -----------------------------------------------------------------------------
 
 # Resized frames are compared with ffmpeg's `-vf scale=W:H -sws_flags bicubic` (what MoviePy runs).

@@ -38,6 +38,9 @@ How it works:
   BT.601 limited range), as the ffmpeg command line does; the result is bit-identical to
   ``ffmpeg -i f -f rawvideo -pix_fmt rgb24 -`` where nothing is resized (tests/test_video_file.py:
   Debian's ffmpeg 5.1 against the libav 8.1 in PyAV's wheel).
+* **Image sequences**: a path whose file name holds a ``%`` pattern (``frames/%04d.png``) and is
+  not itself a file is opened with libav's image2 demuxer, at its default 25 fps; single PNGs and
+  animated PNGs are files like any other.
 * ``has_mask=True`` returns RGBA: the alpha of GIFs, PNGs and VP8/VP9 WebM with alpha (decoded
   with libvpx, since libavcodec's own VP8/VP9 decoders ignore the alpha layer, as MoviePy does);
   255 where the file has none.
@@ -215,7 +218,9 @@ class _Decoder:
 
 def _open_stream(path: str, alpha_decoder: str | None, av):
     """Open ``path`` and its first video stream with a decoder; clear errors for what cannot be."""
-    if not os.path.exists(path):
+    # "frames/%04d.png": an image sequence, read by libav's image2 demuxer (25 fps).
+    is_sequence = "%" in os.path.basename(path) and not os.path.exists(path)
+    if not is_sequence and not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "No such video file", path)
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "Is a directory, not a video file", path)
@@ -224,7 +229,8 @@ def _open_stream(path: str, alpha_decoder: str | None, av):
     except PermissionError as e:
         raise PermissionError(errno.EACCES, "Permission denied reading the video file", path) from e
     except FileNotFoundError as e:
-        raise FileNotFoundError(errno.ENOENT, "No such video file", path) from e
+        what = "No image file matches this sequence pattern" if is_sequence else "No such video file"
+        raise FileNotFoundError(errno.ENOENT, what, path) from e
     except av.error.FFmpegError as e:
         raise DecodeError(f"{path!r} is not a video file libav can read: {_libav_reason(e)}") from e
     try:
