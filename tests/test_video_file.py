@@ -179,6 +179,13 @@ def _make(kind: str, d: Path) -> tuple[Path, tuple[int, int]]:
             tag = ["-metadata:s:v:0", f"rotate={angle}"]
             _run([FFMPEG, "-v", "error", "-y", "-i", str(base), "-c", "copy", *tag, str(p)])
         return p, (H, W)
+    if kind == "x264-editlist":
+        # cut at 0.5 s without re-encoding: decoding starts at the keyframe before (0.4 s) and an
+        # edit list hides the frames before 0.5 s (their packets are marked to be discarded)
+        base, _ = _make("x264-bframes", d)
+        p = d / "editlist.mp4"
+        _run([FFMPEG, "-v", "error", "-y", "-ss", "0.5", "-i", str(base), "-c", "copy", str(p)])
+        return p, (W, H)
     if kind == "raw.h264":
         base, _ = _make("x264-bframes", d)
         p = d / "raw.h264"
@@ -197,6 +204,7 @@ KINDS = [
     "gif-disposal1",
     "rotated90",
     "rotated270",
+    "x264-editlist",
     "raw.h264",
 ]
 
@@ -340,6 +348,12 @@ def test_frames_are_the_source_frames(files):
         with VideoFileReader(path) as r:
             for k in (0, 13, r.n_frames - 1):
                 assert psnr(r.frame(k), src[k]) > 30, (kind, k)
+    path, _, _ = files("x264-editlist")  # starts at source frame 15 (0.5 s)
+    with VideoFileReader(path) as r:
+        assert r.n_frames == N - 15
+        for k in (0, 1, 9, r.n_frames - 1):
+            assert psnr(r.frame(k), src[k + 15]) > 30, k
+        assert r.get_frame(0.2) is r.frame(6)
 
 
 def ffprobe_rotation(path) -> float:
@@ -630,13 +644,17 @@ def test_pickle_round_trip(files):
 
 
 def test_frames_are_read_only_and_kept(files):
-    path, _, _ = files("x264-bframes")
+    path, _, ref = files("x264-bframes")
     with VideoFileReader(path) as r:
         f = r.frame(4)
         assert not f.flags.writeable
         assert r.frame(4) is f
         with pytest.raises(ValueError):
             f[0, 0, 0] = 1
+    with VideoFileReader(path, has_mask=True) as r:  # no alpha in the file: opaque
+        f = r.frame(4)
+        assert f.shape == (H, W, 4) and (f[..., 3] == 255).all()
+        assert np.array_equal(f[..., :3], ref[4])
 
 
 # --- timing (printed, not asserted) ----------------------------------------------------------------
