@@ -245,6 +245,7 @@ def _open_stream(path: str, alpha_decoder: str | None, av):
             own = True
         if ctx is None:
             raise DecodeError(f"{path!r}: libav has no decoder for its video codec")
+        ctx.thread_type = "AUTO"  # frame threads too, as the ffmpeg command line decodes
         return container, stream, ctx, own
     except BaseException:
         container.close()
