@@ -161,7 +161,7 @@ def _make(kind: str, d: Path) -> tuple[Path, tuple[int, int]]:
     if kind in ("gif-disposal2", "gif-disposal1"):
         from PIL import Image
 
-        ims = [Image.fromarray(f, "RGBA") for f in _gif_frames()]
+        ims = [Image.fromarray(f) for f in _gif_frames()]
         p = d / f"{kind}.gif"
         disposal = 2 if kind == "gif-disposal2" else 1
         durations = [40, 40, 60, 30] * 3  # variable rate: times 0, .04, .08, .14, .17, ...
@@ -288,6 +288,31 @@ def test_get_frame_by_time(files, kind):
                 assert np.array_equal(r.get_frame((k + 0.5) / float(rate)), ref[k]), (kind, k)
         # t == duration is the last frame
         assert np.array_equal(r.get_frame(r.duration), ref[-1])
+
+
+def test_damaged_file(files, tmp_path):
+    """An MP4 whose last 1500 bytes are cut off (index first, so it still opens): the frames that
+    decode are ffmpeg's, in order and at random; the frame whose data is cut short does not decode
+    (ffmpeg drops it), and the frame before it stays shown in its place."""
+    path, _, _ = files("x264-bframes")
+    whole = tmp_path / "faststart.mp4"
+    _run([FFMPEG, "-v", "error", "-y", "-i", str(path), "-c", "copy", "-movflags", "+faststart", str(whole)])
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:-1500])
+    ref = ffmpeg_frames(cut, W, H)
+    packets = int(
+        _run(
+            [FFPROBE, "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries"]
+            + ["stream=nb_read_packets", "-of", "default=nw=1:nk=1", str(cut)],
+            text=True,
+        ).stdout
+    )
+    assert 20 < len(ref) < packets < N
+    with VideoFileReader(cut) as r:
+        assert r.n_frames == packets  # the frames the file lists
+        order = list(range(packets)) + random.Random(5).sample(range(packets), packets)
+        for k in order:
+            assert np.array_equal(r.frame(k), ref[min(k, len(ref) - 1)]), k
 
 
 def test_gif_variable_rate_times(files):
@@ -438,9 +463,9 @@ def test_png_sequence_and_apng_with_alpha(tmp_path):
     seq = tmp_path / "seq"
     seq.mkdir()
     for i, f in enumerate(drawn):
-        Image.fromarray(f, "RGBA").save(seq / f"f{i:03d}.png")
+        Image.fromarray(f).save(seq / f"f{i:03d}.png")
     apng = tmp_path / "anim.png"
-    ims = [Image.fromarray(f, "RGBA") for f in drawn]
+    ims = [Image.fromarray(f) for f in drawn]
     ims[0].save(apng, save_all=True, append_images=ims[1:], duration=100, loop=0)
     for path, fps in ((seq / "f%03d.png", 25), (apng, 10)):
         ref = ffmpeg_frames(path, W, H, pix_fmt="rgba")

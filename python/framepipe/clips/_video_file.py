@@ -168,6 +168,7 @@ class _Decoder:
         self.last = None  # the last frame consumed ...
         self.last_index: int | None = None  # ... and its index
         self.count = 0  # frames taken from the decoder since the start (when counting)
+        self.ended = False  # the decoder gave its last frame (it is drained: only a seek restarts it)
 
     def close(self):
         gen, self.gen = self.gen, None
@@ -189,6 +190,7 @@ class _Decoder:
         self.pending = self.last = None
         self.last_index = None
         self.count = 0
+        self.ended = False
 
     def _index_of(self, f) -> int:
         if self.pts is None:
@@ -202,15 +204,19 @@ class _Decoder:
         if self.pending is not None:
             item, self.pending = self.pending, None
             return item
+        if self.ended:
+            return None
         if self.gen is None:
             self.restart()
         try:
             f = next(self.gen)
         except StopIteration:
             self.gen = None
+            self.ended = True
             return None
         except self.av.error.FFmpegError as e:
             self.gen = None
+            self.ended = True
             raise DecodeError(f"{self.path!r}: decoding failed: libav says {_libav_reason(e)}") from e
         self.count += 1
         return f, self._index_of(f)
@@ -245,7 +251,8 @@ def _open_stream(path: str, alpha_decoder: str | None, av):
             own = True
         if ctx is None:
             raise DecodeError(f"{path!r}: libav has no decoder for its video codec")
-        ctx.thread_type = "AUTO"  # frame threads too, as the ffmpeg command line decodes
+        # Slice threads only (PyAV's default): with frame threads, an error in a damaged packet
+        # surfaces in a later decode call, and the frames after it in the decoder are lost.
         return container, stream, ctx, own
     except BaseException:
         container.close()
