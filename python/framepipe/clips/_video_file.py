@@ -6,9 +6,12 @@ How it works:
 * **Opening** reads every packet of the video stream once (demuxing only, no decoding: the I/O of one
   pass over the file) to list the frames' presentation times and which of them are keyframes, then
   decodes the first frame (for the display rotation, and so that a file libav cannot decode fails
-  here with :class:`~framepipe.DecodeError`). ``n_frames`` is that exact count of frames, not
-  ``duration * fps``. A file whose packets carry no timestamps (a raw ``.h264`` stream) is decoded
-  once whole to count its frames, which are then taken as ``1 / fps`` apart.
+  here with :class:`~framepipe.DecodeError`). That pass costs about 25 µs a frame (0.15 s for
+  6,000 frames; an hour at 30 fps: about 3 s, plus reading the file). ``n_frames`` is the exact
+  count of frames the file lists, not MoviePy's ``int(duration * fps)``; a frame whose data is
+  damaged and does not decode shows the frame before it (ffmpeg drops it). A file whose packets
+  carry no timestamps (a raw ``.h264`` stream) is decoded once whole to count its frames, which are
+  then taken as ``1 / fps`` apart (the rate from the bitstream where it has one).
 * **Time to frame**: ``get_frame(t)`` returns the last frame whose presentation time, relative to
   the stream's first frame, is at most ``t + eps``. For a constant-rate file that is frame
   ``floor(t * fps)``, as in MoviePy (``FFMPEG_VideoReader.get_frame_number``:
