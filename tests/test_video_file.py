@@ -101,6 +101,24 @@ def ffprobe_stream(path) -> dict:
     return d
 
 
+# 10-bit frames go to 8-bit RGB through different libswscale code in ffmpeg 5.1 and in PyAV's 8.1
+# (8.1 upsamples the chroma at the sample location the frames are tagged with, "left"; 5.1 takes it
+# as centred): the frames agree to >= 38 dB PSNR on this content (measured 43-49 dB), not bit for
+# bit. For those, "the same frame" is: within that bound, and nearer to ffmpeg's frame k than to
+# its neighbours (measured <= 19 dB).
+NOT_BIT_EXACT = {"hevc-10bit"}
+CONVERSION_PSNR = 38
+
+
+def assert_frame(kind, f, ref, k, *context):
+    if kind not in NOT_BIT_EXACT:
+        assert np.array_equal(f, ref[k]), (kind, k, *context)
+        return
+    p = psnr(f, ref[k])
+    neighbours = [psnr(f, ref[j]) for j in (k - 1, k + 1) if 0 <= j < len(ref)]
+    assert p >= CONVERSION_PSNR and p > max(neighbours) + 3, (kind, k, p, neighbours, *context)
+
+
 # --- the files -------------------------------------------------------------------------------------
 
 
@@ -149,6 +167,21 @@ def _make(kind: str, d: Path) -> tuple[Path, tuple[int, int]]:
             ["-c:v", "libx265", "-x265-params", "bframes=3:keyint=12:log-level=error", "-pix_fmt", "yuv420p"]
             + ["-tag:v", "hvc1"],
         )
+        return p, (W, H)
+    if kind == "hevc-10bit":
+        if not _has_encoder("libx265"):
+            pytest.skip("this ffmpeg has no libx265 encoder to make an HEVC file")
+        p = d / "hevc10.mp4"
+        args = ["-c:v", "libx265", "-x265-params", "bframes=3:keyint=12:log-level=error", "-pix_fmt", "yuv420p10le"]
+        _ffmpeg_encode(p, src, args)
+        return p, (W, H)
+    if kind == "av1":
+        if not _has_encoder("libsvtav1"):
+            pytest.skip("this ffmpeg has no libsvtav1 encoder to make an AV1 file")
+        if "av1" not in av.codecs_available and "libdav1d" not in av.codecs_available:
+            pytest.skip("PyAV's libav has no AV1 decoder")
+        p = d / "av1.mp4"
+        _ffmpeg_encode(p, src, ["-c:v", "libsvtav1", "-preset", "12", "-g", "12", "-pix_fmt", "yuv420p"])
         return p, (W, H)
     if kind == "vp9.webm":
         if not _has_encoder("libvpx-vp9"):
@@ -199,6 +232,8 @@ KINDS = [
     "x264-bframes",
     "x264-open-gop.mkv",
     "hevc",
+    "hevc-10bit",
+    "av1",
     "vp9.webm",
     "gif-disposal2",
     "gif-disposal1",
@@ -242,7 +277,7 @@ def test_frames_in_order_match_ffmpeg(files, kind):
         for k in range(n):
             f = r.frame(k)
             assert f.dtype == np.uint8 and f.shape == (size[1], size[0], 3) and f.flags.c_contiguous
-            assert np.array_equal(f, ref[k]), (kind, k)
+            assert_frame(kind, f, ref, k)
         # in order: each frame decoded once, no seek (frame 0 was decoded when opening; a file
         # without timestamps was decoded whole to count its frames, and is opened again)
         if kind == "raw.h264":
@@ -259,7 +294,7 @@ def test_frames_in_random_order_match_ffmpeg(files, kind):
     random.Random(1234).shuffle(order)
     with VideoFileReader(path) as r:
         for k in order:
-            assert np.array_equal(r.frame(k), ref[k]), (kind, k)
+            assert_frame(kind, r.frame(k), ref, k)
         assert r._stats["seeks"] + r._stats["reopens"] > 0  # the backward jumps did seek
 
 
@@ -276,18 +311,18 @@ def test_get_frame_by_time(files, kind):
             assert len(times) == n
             rel = [t - times[0] for t in times]
             for k in range(n):
-                assert np.array_equal(r.get_frame(rel[k]), ref[k]), (kind, k, rel[k])
+                assert_frame(kind, r.get_frame(rel[k]), ref, k, rel[k])
                 if k + 1 < n:
                     gap = rel[k + 1] - rel[k]
-                    assert np.array_equal(r.get_frame(rel[k] + gap / 2), ref[k]), (kind, k)
-                    assert np.array_equal(r.get_frame(rel[k] + gap * 0.7), ref[k]), (kind, k)
+                    assert_frame(kind, r.get_frame(rel[k] + gap / 2), ref, k)
+                    assert_frame(kind, r.get_frame(rel[k] + gap * 0.7), ref, k)
         if not kind.startswith("gif"):  # constant rate: frame k is shown from k / fps
             assert abs(r.fps - float(rate)) < 1e-9
             for k in range(n):
-                assert np.array_equal(r.get_frame(k / float(rate)), ref[k]), (kind, k)
-                assert np.array_equal(r.get_frame((k + 0.5) / float(rate)), ref[k]), (kind, k)
+                assert_frame(kind, r.get_frame(k / float(rate)), ref, k)
+                assert_frame(kind, r.get_frame((k + 0.5) / float(rate)), ref, k)
         # t == duration is the last frame
-        assert np.array_equal(r.get_frame(r.duration), ref[-1])
+        assert_frame(kind, r.get_frame(r.duration), ref, len(ref) - 1)
 
 
 def test_damaged_file(files, tmp_path):

@@ -38,9 +38,12 @@ How it works:
   from the aspect ratio, rounded down (MoviePy 2.2.1: ``int(size * target / size[idx])``). The
   sample aspect ratio of anamorphic files is not applied (nor does MoviePy or ``ffmpeg -f rawvideo``).
 * **Colour**: YUV is converted with the matrix and range the frames are tagged with (untagged:
-  BT.601 limited range), as the ffmpeg command line does; the result is bit-identical to
-  ``ffmpeg -i f -f rawvideo -pix_fmt rgb24 -`` where nothing is resized (tests/test_video_file.py:
-  Debian's ffmpeg 5.1 against the libav 8.1 in PyAV's wheel).
+  BT.601 limited range), as the ffmpeg command line does. For 8-bit video the result is
+  bit-identical to ``ffmpeg -i f -f rawvideo -pix_fmt rgb24 -`` where nothing is resized
+  (tests/test_video_file.py: Debian's ffmpeg 5.1 against the libav 8.1 in PyAV's wheel). Where
+  frames are resized, or are 10-bit, PyAV's newer libswscale upsamples chroma at the sample
+  location the frames are tagged with (H.264/HEVC: "left") and ffmpeg 5.1 does not: close
+  (38-49 dB PSNR), not identical.
 * **Image sequences**: a path whose file name holds a ``%`` pattern (``frames/%04d.png``) and is
   not itself a file is opened with libav's image2 demuxer, at its default 25 fps; single PNGs and
   animated PNGs are files like any other.
