@@ -102,9 +102,9 @@ def ffprobe_stream(path) -> dict:
 
 
 # 10-bit frames go to 8-bit RGB through different libswscale code in ffmpeg 5.1 and in PyAV's 8.1
-# (8.1 upsamples the chroma at the sample location the frames are tagged with, "left"; 5.1 takes it
-# as centred): the frames agree to >= 38 dB PSNR on this content (measured 43-49 dB), not bit for
-# bit. For those, "the same frame" is: within that bound, and nearer to ffmpeg's frame k than to
+# (other chroma siting and rounding: a frame rebuilt without its chroma location tag still differs
+# by up to 8 levels): the frames agree to >= 38 dB PSNR on this content (measured 43-49 dB), not
+# bit for bit. For those, "the same frame" is: within that bound, and nearer to ffmpeg's frame k than to
 # its neighbours (measured <= 19 dB).
 NOT_BIT_EXACT = {"hevc-10bit"}
 CONVERSION_PSNR = 38

@@ -41,9 +41,9 @@ How it works:
   BT.601 limited range), as the ffmpeg command line does. For 8-bit video the result is
   bit-identical to ``ffmpeg -i f -f rawvideo -pix_fmt rgb24 -`` where nothing is resized
   (tests/test_video_file.py: Debian's ffmpeg 5.1 against the libav 8.1 in PyAV's wheel). Where
-  frames are resized, or are 10-bit, PyAV's newer libswscale upsamples chroma at the sample
-  location the frames are tagged with (H.264/HEVC: "left") and ffmpeg 5.1 does not: close
-  (38-49 dB PSNR), not identical.
+  frames are resized, PyAV's newer libswscale places chroma at the sample location the frames are
+  tagged with (H.264/HEVC: "left") and ffmpeg 5.1's does not; 10-bit video also takes other
+  rounding to 8 bits: close (34-49 dB PSNR in the tests), not identical.
 * **Image sequences**: a path whose file name holds a ``%`` pattern (``frames/%04d.png``) and is
   not itself a file is opened with libav's image2 demuxer, at its default 25 fps; single PNGs and
   animated PNGs are files like any other.
