@@ -90,9 +90,10 @@ class CompositeVideoClip(VideoClip):
         base[:] = bg_level if is_mask else bg_rgb
         base.flags.writeable = False
 
-        def draw(out: np.ndarray, clip: VideoClip, t: float) -> None:
+        def draw(out: np.ndarray, clip: VideoClip, t: float, src: np.ndarray | None = None) -> None:
             ct = t - clip.start
-            src = clip._get(ct)
+            if src is None:
+                src = clip._get(ct)
             sh, sw = src.shape[:2]
             x, y = clip._xy(ct, w, h, sw, sh)
             if is_mask:
@@ -112,9 +113,31 @@ class CompositeVideoClip(VideoClip):
                     draw(out, bg, t)
                 else:
                     out = np.array(first, copy=True) if not is_mask or first.ndim == 2 else first[:, :, 0].copy()
+                playing = timeline.playing(t)
             else:
-                out = base.copy()
-            for i in timeline.playing(t):
+                playing = timeline.playing(t)
+                out, first_src = None, None
+                if playing and not is_mask:
+                    # An opaque first layer that covers the frame is the background: start
+                    # from a copy of it instead of painting the colour and then it.
+                    first = layers[playing[0]]
+                    ct = t - first.start
+                    src = first_src = first._get(ct)
+                    if (
+                        not first.is_mask
+                        and first._mask is None
+                        and first._opacity == 1.0
+                        and src.shape == (h, w, 3)
+                        and first._xy(ct, w, h, w, h) == (0, 0)
+                    ):
+                        out = np.array(src, copy=True)
+                        playing, first_src = playing[1:], None
+                if out is None:
+                    out = base.copy()
+                if first_src is not None:
+                    draw(out, layers[playing[0]], t, first_src)
+                    playing = playing[1:]
+            for i in playing:
                 draw(out, layers[i], t)
             return out
 
