@@ -5,7 +5,18 @@ from typing import Any, Self, final
 
 from framepipe._options import WriterOptions
 
-__all__ = ["Writer", "Concat", "rational_fps", "probe", "output_format", "repair", "__version__", "MAX_DIMENSION", "render_text", "DEFAULT_FONT_NAME"]
+__all__ = [
+    "Writer",
+    "Concat",
+    "rational_fps",
+    "probe",
+    "output_format",
+    "repair",
+    "__version__",
+    "MAX_DIMENSION",
+    "render_text",
+    "DEFAULT_FONT_NAME",
+]
 
 __version__: str
 MAX_DIMENSION: int  # largest frame width or height

@@ -21,8 +21,9 @@
 //!   its first baseline at `top + stroke + ascent`, each line aligned by `text_align` against the
 //!   widest line's advance.
 //!
-//! Glyph coverage is the exact area coverage of the unhinted outline at subpixel positions
-//! (`ab_glyph`), kerning from the font's `kern` table. The stroke is the glyph coverage dilated
+//! Glyph coverage is the exact area coverage of the unhinted outline (`ab_glyph`), each glyph's
+//! origin on a whole pixel (the pen position rounded, as Pillow places FreeType's glyph bitmaps),
+//! kerning from the font's `kern` table (not GPOS: DejaVu Sans has both). The stroke is the glyph coverage dilated
 //! by a disk of radius `stroke_width`, drawn under the fill in `stroke_color` (the fill colour
 //! when none is given, as Pillow does). Output is deterministic.
 
@@ -423,7 +424,8 @@ pub fn render_text(text: &str, o: &TextOptions) -> Result<TextImage> {
         let baseline = y0 + (i as i64 * f.line_spacing) as f32;
         let x = x0 + offset(line);
         for &(id, gx) in &line.glyphs {
-            let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, point(x + gx, baseline))) else {
+            let at = point((x + gx).round(), baseline.round());
+            let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, at)) else {
                 continue;
             };
             let b = o.px_bounds();
