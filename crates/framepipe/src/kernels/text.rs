@@ -250,83 +250,115 @@ struct Line {
     right: f32,
 }
 
-fn layout_line(f: &SizedFont, text: &str) -> Line {
-    let mut glyphs = Vec::with_capacity(text.len());
-    let mut x = 0.0f32;
-    let mut prev: Option<GlyphId> = None;
-    let mut ink_l = f32::INFINITY;
-    let mut ink_r = f32::NEG_INFINITY;
-    for c in text.chars() {
-        if c.is_control() {
-            continue;
-        }
-        let id = f.glyph(c);
-        if let Some(p) = prev {
-            x += f.font.kern_unscaled(p, id) * f.px_per_unit;
-        }
-        // Pillow measures each glyph at its pen position rounded to a whole pixel.
-        if let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, point(x.round(), 0.0))) {
-            let b = o.px_bounds();
-            ink_l = ink_l.min(b.min.x);
-            ink_r = ink_r.max(b.max.x);
-        }
-        glyphs.push((id, x));
-        x += f.font.h_advance_unscaled(id) * f.px_per_unit;
-        prev = Some(id);
-    }
-    let end = x.max(0.0).round();
-    let (left, right) = if ink_l.is_finite() { (ink_l.min(0.0), ink_r.max(end)) } else { (0.0, end) };
-    Line { glyphs, advance: x, left, right }
+/// A line's pen and box so far; characters are added one at a time, so wrapping measures each
+/// candidate line in time proportional to what it adds.
+#[derive(Clone, Copy)]
+struct Pen {
+    x: f32,
+    prev: Option<GlyphId>,
+    ink_l: f32,
+    ink_r: f32,
 }
 
-/// Width of one line's box with stroke (what MoviePy compares with the caption width).
+impl Pen {
+    const START: Pen = Pen { x: 0.0, prev: None, ink_l: f32::INFINITY, ink_r: f32::NEG_INFINITY };
+
+    /// Add `c`; returns its glyph and pen x, or None for a control character (not drawn).
+    fn push(&mut self, f: &SizedFont, c: char) -> Option<(GlyphId, f32)> {
+        if c.is_control() {
+            return None;
+        }
+        let id = f.glyph(c);
+        if let Some(p) = self.prev {
+            self.x += f.font.kern_unscaled(p, id) * f.px_per_unit;
+        }
+        // Pillow measures each glyph at its pen position rounded to a whole pixel.
+        if let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, point(self.x.round(), 0.0))) {
+            let b = o.px_bounds();
+            self.ink_l = self.ink_l.min(b.min.x);
+            self.ink_r = self.ink_r.max(b.max.x);
+        }
+        let at = self.x;
+        self.x += f.font.h_advance_unscaled(id) * f.px_per_unit;
+        self.prev = Some(id);
+        Some((id, at))
+    }
+
+    fn push_str(&mut self, f: &SizedFont, s: &str) {
+        for c in s.chars() {
+            self.push(f, c);
+        }
+    }
+
+    /// Pillow's box (left, right) before stroke.
+    fn bounds(&self) -> (f32, f32) {
+        let end = self.x.max(0.0).round();
+        if self.ink_l.is_finite() {
+            (self.ink_l.min(0.0), self.ink_r.max(end))
+        } else {
+            (0.0, end)
+        }
+    }
+
+    /// The box's width with stroke (what MoviePy compares with the caption width).
+    fn box_width(&self, f: &SizedFont) -> f32 {
+        let (l, r) = self.bounds();
+        r - l + 2.0 * f.stroke as f32
+    }
+}
+
+fn layout_line(f: &SizedFont, text: &str) -> Line {
+    let mut pen = Pen::START;
+    let glyphs: Vec<(GlyphId, f32)> = text.chars().filter_map(|c| pen.push(f, c)).collect();
+    let (left, right) = pen.bounds();
+    Line { glyphs, advance: pen.x, left, right }
+}
+
+#[cfg(test)]
 fn line_box_width(f: &SizedFont, text: &str) -> f32 {
-    let l = layout_line(f, text);
-    l.right - l.left + 2.0 * f.stroke as f32
+    let mut pen = Pen::START;
+    pen.push_str(f, text);
+    pen.box_width(f)
 }
 
 /// Split `text` into lines: each paragraph (split at '\n') is wrapped at spaces so that every
 /// line's box is narrower than `width`; a word that does not fit alone is broken between
 /// characters (at least one character per line). The space at a break is dropped.
 fn wrap(f: &SizedFont, text: &str, width: f32) -> Vec<String> {
-    let fits = |s: &str| line_box_width(f, s) < width;
     let mut lines = Vec::new();
     for para in text.split('\n') {
         let mut current = String::new();
-        let mut started = false;
-        for word in para.split(' ') {
-            let candidate = if started { format!("{current} {word}") } else { word.to_string() };
-            if !started || fits(&candidate) {
-                if !started && !fits(&candidate) {
-                    // A first word too wide for a line of its own: break it.
-                    current = break_word(&fits, word, &mut lines);
-                } else {
-                    current = candidate;
+        let mut pen = Pen::START;
+        for (i, word) in para.split(' ').enumerate() {
+            if i > 0 {
+                let mut joined = pen;
+                joined.push_str(f, " ");
+                joined.push_str(f, word);
+                if joined.box_width(f) < width {
+                    current.push(' ');
+                    current.push_str(word);
+                    pen = joined;
+                    continue;
                 }
-                started = true;
-                continue;
+                lines.push(std::mem::take(&mut current));
             }
-            lines.push(std::mem::take(&mut current));
-            current = if fits(word) { word.to_string() } else { break_word(&fits, word, &mut lines) };
+            // `word` starts a line, broken into pieces that fit if it does not fit whole.
+            pen = Pen::START;
+            for c in word.chars() {
+                let mut next = pen;
+                next.push(f, c);
+                if !current.is_empty() && next.box_width(f) >= width {
+                    lines.push(std::mem::take(&mut current));
+                    next = Pen::START;
+                    next.push(f, c);
+                }
+                current.push(c);
+                pen = next;
+            }
         }
         lines.push(current);
     }
     lines
-}
-
-/// Push full-width pieces of `word` to `lines` and return the rest (which fits).
-fn break_word(fits: &dyn Fn(&str) -> bool, word: &str, lines: &mut Vec<String>) -> String {
-    let mut piece = String::new();
-    for c in word.chars() {
-        let mut next = piece.clone();
-        next.push(c);
-        if !piece.is_empty() && !fits(&next) {
-            lines.push(std::mem::replace(&mut piece, c.to_string()));
-        } else {
-            piece = next;
-        }
-    }
-    piece
 }
 
 fn check_dim(what: &str, v: i64) -> Result<u32> {
@@ -429,6 +461,9 @@ pub fn render_text(text: &str, o: &TextOptions) -> Result<TextImage> {
                 continue;
             };
             let b = o.px_bounds();
+            if b.max.x <= 0.0 || b.max.y <= 0.0 || b.min.x >= w as f32 || b.min.y >= h as f32 {
+                continue; // outside the image (a label clipped by `size`)
+            }
             let (bx, by) = (b.min.x as i64, b.min.y as i64);
             o.draw(|px, py, c| {
                 let (ix, iy) = (bx + i64::from(px), by + i64::from(py));
@@ -483,22 +518,23 @@ fn dilate_disk(cov: &[u8], w: usize, h: usize, r: usize) -> Result<Vec<u8>> {
     let mut out = try_filled(w * h, 0, "the text's stroke")?;
     let mut rowmax = try_filled(w, 0, "the text's stroke")?;
     let mut scratch = Scratch::new(w)?;
-    let r_i = r as i64;
     let half: Vec<usize> = (0..=r).map(|dy| ((r * r - dy * dy) as f64).sqrt().floor() as usize).collect();
-    for y in 0..h {
-        for dy in -r_i..=r_i {
-            let sy = y as i64 + dy;
-            if sy < 0 || sy >= h as i64 {
-                continue;
-            }
-            let src = &cov[sy as usize * w..(sy as usize + 1) * w];
-            if src.iter().all(|&v| v == 0) {
-                continue;
-            }
-            scratch.window_max(src, half[dy.unsigned_abs() as usize], &mut rowmax);
-            let dst = &mut out[y * w..(y + 1) * w];
-            for (d, &m) in dst.iter_mut().zip(rowmax.iter()) {
-                *d = (*d).max(m);
+    // Each row with ink, spread over the rows within r above and below (the same half-width at
+    // ±d, so one running maximum serves both).
+    for sy in 0..h {
+        let src = &cov[sy * w..(sy + 1) * w];
+        if src.iter().all(|&v| v == 0) {
+            continue;
+        }
+        for (d, &k) in half.iter().enumerate() {
+            scratch.window_max(src, k, &mut rowmax);
+            let below = (sy + d < h).then_some(sy + d);
+            let above = (d > 0 && sy >= d).then(|| sy - d);
+            for y in [below, above].into_iter().flatten() {
+                let dst = &mut out[y * w..(y + 1) * w];
+                for (o, &m) in dst.iter_mut().zip(rowmax.iter()) {
+                    *o = (*o).max(m);
+                }
             }
         }
     }
