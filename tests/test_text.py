@@ -106,6 +106,28 @@ def test_matches_pillow_freetype(text, size):
     assert corr(a, lower) < 0.85
 
 
+@pytest.mark.parametrize("name", ["DejaVuSerif.ttf", "STIXGeneral.ttf", "cmr10.ttf"])
+def test_other_font_files_match_pillow(name):
+    """Any TrueType file by path (here matplotlib's): STIX General kerns only through GPOS (no
+    legacy kern table), cmr10 has neither, DejaVu Serif both."""
+    import matplotlib
+
+    path = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name)
+    text, size, m = "Wafer To, AVA gypsy", 32, 4
+    ours = render(text, font=path, font_size=size, margin=(m, m, m, m))
+    font = ImageFont.truetype(path, size)
+    ascent, descent = font.getmetrics()
+    left, _, right, _ = font.getbbox(text, anchor="ls")
+    assert ours.shape[0] == ascent + descent + 2 * m
+    assert abs(ours.shape[1] - (int(right - left) + 2 * m)) <= 2  # kerning rounds differently
+    img = Image.new("L", (ours.shape[1], ours.shape[0]), 0)
+    ImageDraw.Draw(img).text((m, m + ascent), text, fill=255, font=font, anchor="ls")
+    ref = np.asarray(img)
+    a = ours[..., 3]
+    assert max(abs(p - q) for p, q in zip(ink_bbox(a), ink_bbox(ref))) <= 2
+    assert corr(a, ref) >= 0.85 and corr(blur3(a), blur3(ref)) >= 0.92, (corr(a, ref), corr(blur3(a), blur3(ref)))
+
+
 def test_size_grows_with_text_lines_and_font_size():
     a, b, c = render("Hello"), render("Hello, world"), render("Hello", font_size=40)
     assert b.shape[1] > a.shape[1] + 30

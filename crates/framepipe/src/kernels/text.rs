@@ -23,15 +23,18 @@
 //!
 //! Glyph coverage is the exact area coverage of the unhinted outline (`ab_glyph`), each glyph's
 //! origin on a whole pixel (the pen position rounded, as Pillow places FreeType's glyph bitmaps),
-//! kerning from the font's `kern` table (not GPOS: DejaVu Sans has both). The stroke is the glyph coverage dilated
+//! kerning from the GPOS table's `kern` feature (pair adjustments, as HarfBuzz applies them in
+//! Pillow's Raqm layout), or from the legacy `kern` table when a font has no GPOS kerning. The stroke is the glyph coverage dilated
 //! by a disk of radius `stroke_width`, drawn under the fill in `stroke_color` (the fill colour
 //! when none is given, as Pillow does). Output is deterministic.
 
 use crate::error::{Error, Result};
 use crate::frame::{try_filled, MAX_DIMENSION};
-use ab_glyph::{point, Font, FontArc, FontRef, GlyphId, PxScale};
+use ab_glyph::{point, Font, FontRef, GlyphId, PxScale};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use ttf_parser::gpos::{PairAdjustment, PositioningSubtable};
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence with public-domain DejaVu changes), the font used
 /// when none is given.
@@ -172,29 +175,93 @@ pub struct TextImage {
     pub rgba: Vec<u8>,
 }
 
-/// Load the font `path` (or the bundled one). Errors name the path.
-pub fn load_font(path: Option<&Path>) -> Result<FontArc> {
+/// The bytes of the font file `path`, or of the bundled font. Errors name the path.
+pub fn font_bytes(path: Option<&Path>) -> Result<Cow<'static, [u8]>> {
     match path {
-        None => {
-            let f = FontRef::try_from_slice(DEFAULT_FONT)
-                .map_err(|_| Error::invalid_data("the bundled font DejaVuSans.ttf is not a font"))?;
-            Ok(FontArc::new(f))
-        }
+        None => Ok(Cow::Borrowed(DEFAULT_FONT)),
         Some(p) => {
-            let bytes = std::fs::read(p).map_err(|e| Error::io(format!("cannot read font file {}", p.display()), e))?;
-            FontArc::try_from_vec(bytes).map_err(|_| {
-                Error::parameter(format!(
-                    "{} is not a TrueType/OpenType font (or uses outlines this renderer cannot read)",
-                    p.display()
-                ))
-            })
+            std::fs::read(p).map(Cow::Owned).map_err(|e| Error::io(format!("cannot read font file {}", p.display()), e))
         }
     }
 }
 
+/// Parse font bytes; `path` names the file in the error.
+fn parse_font<'a>(data: &'a [u8], path: Option<&Path>) -> Result<FontRef<'a>> {
+    FontRef::try_from_slice(data).map_err(|_| match path {
+        Some(p) => Error::parameter(format!(
+            "{} is not a TrueType/OpenType font (or uses outlines this renderer cannot read)",
+            p.display()
+        )),
+        None => Error::invalid_data("the bundled font DejaVuSans.ttf is not a font"),
+    })
+}
+
+/// Pair kerning from the GPOS table's `kern` feature (pair-adjustment lookups), which is what
+/// HarfBuzz (Pillow's Raqm layout, hence MoviePy) applies; most recent fonts have no legacy
+/// `kern` table. Adjustments of all `kern` lookups add up; within one lookup the first subtable
+/// that covers the pair applies. Only the first glyph's x advance is used (what kerning sets).
+struct GposKern<'a> {
+    lookups: Vec<Vec<PairAdjustment<'a>>>,
+}
+
+impl<'a> GposKern<'a> {
+    fn new(data: &'a [u8]) -> Option<GposKern<'a>> {
+        let face = ttf_parser::Face::parse(data, 0).ok()?;
+        let gpos = face.tables().gpos?;
+        let kern = ttf_parser::Tag::from_bytes(b"kern");
+        let mut indices: Vec<u16> = (0..gpos.features.len())
+            .filter_map(|i| gpos.features.get(i))
+            .filter(|f| f.tag == kern)
+            .flat_map(|f| f.lookup_indices.into_iter())
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let lookups: Vec<Vec<PairAdjustment<'a>>> = indices
+            .into_iter()
+            .filter_map(|i| gpos.lookups.get(i))
+            .map(|l| {
+                l.subtables
+                    .into_iter::<PositioningSubtable>()
+                    .filter_map(|s| match s {
+                        PositioningSubtable::Pair(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| !v.is_empty())
+            .collect();
+        (!lookups.is_empty()).then_some(GposKern { lookups })
+    }
+
+    /// The adjustment of the pen after `a` when `b` follows, in font units.
+    fn kern(&self, a: GlyphId, b: GlyphId) -> f32 {
+        let (a, b) = (ttf_parser::GlyphId(a.0), ttf_parser::GlyphId(b.0));
+        let mut total = 0i32;
+        for lookup in &self.lookups {
+            for st in lookup {
+                let hit = match st {
+                    PairAdjustment::Format1 { coverage, sets } => {
+                        coverage.get(a).and_then(|i| sets.get(i)).and_then(|set| set.get(b)).map(|(v, _)| v.x_advance)
+                    }
+                    PairAdjustment::Format2 { coverage, classes, matrix } => coverage
+                        .contains(a)
+                        .then(|| matrix.get((classes.0.get(a), classes.1.get(b))).map_or(0, |(v, _)| v.x_advance)),
+                };
+                if let Some(dx) = hit {
+                    total += i32::from(dx);
+                    break;
+                }
+            }
+        }
+        total as f32
+    }
+}
+
 /// The font at one size: scale factors and MoviePy/Pillow's vertical metrics.
-struct SizedFont {
-    font: FontArc,
+struct SizedFont<'a> {
+    font: FontRef<'a>,
+    /// GPOS kerning when the font has it; else the `kern` table's (through ab_glyph).
+    gpos_kern: Option<GposKern<'a>>,
     /// Pixels per font unit.
     px_per_unit: f32,
     /// What ab_glyph calls the scale (pixels per ascent−descent).
@@ -206,8 +273,10 @@ struct SizedFont {
     stroke: i64,
 }
 
-impl SizedFont {
-    fn new(font: FontArc, font_size: f32, stroke: u32, interline: i32) -> Result<SizedFont> {
+impl<'a> SizedFont<'a> {
+    fn new(data: &'a [u8], path: Option<&Path>, font_size: f32, stroke: u32, interline: i32) -> Result<SizedFont<'a>> {
+        let font = parse_font(data, path)?;
+        let gpos_kern = GposKern::new(data);
         let upem = font.units_per_em().unwrap_or(1000.0);
         let px_per_unit = font_size / upem;
         let height_unscaled = font.height_unscaled();
@@ -226,6 +295,7 @@ impl SizedFont {
         };
         Ok(SizedFont {
             font,
+            gpos_kern,
             px_per_unit,
             scale,
             ascent,
@@ -237,6 +307,14 @@ impl SizedFont {
 
     fn glyph(&self, c: char) -> GlyphId {
         self.font.glyph_id(c)
+    }
+
+    /// Kerning between two glyphs, in font units.
+    fn kern(&self, a: GlyphId, b: GlyphId) -> f32 {
+        match &self.gpos_kern {
+            Some(g) => g.kern(a, b),
+            None => self.font.kern_unscaled(a, b),
+        }
     }
 }
 
@@ -270,7 +348,7 @@ impl Pen {
         }
         let id = f.glyph(c);
         if let Some(p) = self.prev {
-            self.x += f.font.kern_unscaled(p, id) * f.px_per_unit;
+            self.x += f.kern(p, id) * f.px_per_unit;
         }
         // Pillow measures each glyph at its pen position rounded to a whole pixel.
         if let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, point(self.x.round(), 0.0))) {
@@ -412,8 +490,8 @@ fn check_options(text: &str, o: &TextOptions) -> Result<()> {
 /// module docs for where it deviates). Sizes are checked before any image memory is allocated.
 pub fn render_text(text: &str, o: &TextOptions) -> Result<TextImage> {
     check_options(text, o)?;
-    let font = load_font(o.font.as_deref())?;
-    let f = SizedFont::new(font, o.font_size, o.stroke_width, o.interline)?;
+    let data = font_bytes(o.font.as_deref())?;
+    let f = SizedFont::new(&data, o.font.as_deref(), o.font_size, o.stroke_width, o.interline)?;
     let text = text.replace("\r\n", "\n");
 
     let line_texts: Vec<String> = match o.method {
@@ -661,7 +739,7 @@ mod tests {
         let (x0, _, x1, _) = ink(&img, 0).unwrap();
         assert!(x0 < x1 && x1 < 200);
         // Each wrapped line fits; a word too long for a line is broken.
-        let f = SizedFont::new(load_font(None).unwrap(), 30.0, 0, 4).unwrap();
+        let f = SizedFont::new(DEFAULT_FONT, None, 30.0, 0, 4).unwrap();
         for line in wrap(&f, text, 200.0) {
             assert!(line_box_width(&f, &line) < 200.0, "{line:?}");
             assert!(!line.starts_with(' ') && !line.ends_with(' '), "{line:?}");
@@ -716,6 +794,23 @@ mod tests {
         let red = count(&stroked, &|p| p[3] == 255 && p[0] == 255 && p[1] == 0);
         let black = count(&stroked, &|p| p[3] == 255 && p[0] == 0);
         assert!(red > 200 && black > 200, "red {red}, black {black}");
+    }
+
+    #[test]
+    fn gpos_kerning_agrees_with_the_kern_table() {
+        // DejaVu Sans has both; the GPOS `kern` feature is what is used.
+        let f = SizedFont::new(DEFAULT_FONT, None, 40.0, 0, 4).unwrap();
+        let g = f.gpos_kern.as_ref().expect("DejaVu Sans has GPOS kerning");
+        let mut kerned = 0;
+        for (a, b) in [('A', 'V'), ('T', 'o'), ('W', 'a'), ('L', 'T'), ('y', '.'), ('H', 'e')] {
+            let (a, b) = (f.glyph(a), f.glyph(b));
+            assert_eq!(g.kern(a, b), f.font.kern_unscaled(a, b), "{a:?} {b:?}");
+            kerned += usize::from(g.kern(a, b) < 0.0);
+        }
+        assert_eq!(kerned, 5);
+        // "AV" is narrower than "A" and "V" side by side.
+        let w = |t: &str| layout_line(&f, t).advance;
+        assert!(w("AV") < w("A") + w("V") - 2.0, "{} {} {}", w("AV"), w("A"), w("V"));
     }
 
     #[test]
