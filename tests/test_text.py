@@ -46,7 +46,7 @@ def blur3(m: np.ndarray) -> np.ndarray:
     return sum(p[dy : dy + m.shape[0], dx : dx + m.shape[1]] for dy in range(3) for dx in range(3)) / 9
 
 
-def pillow_alpha(text: str, size: int, shape: tuple[int, int], origin: tuple[float, float]) -> np.ndarray:
+def pillow_alpha(text: str, size: float, shape: tuple[int, int], origin: tuple[float, float]) -> np.ndarray:
     """Pillow's coverage of `text` with its baseline's left end at `origin` (anchor "ls")."""
     font = ImageFont.truetype(str(FONT), size)
     img = Image.new("L", (shape[1], shape[0]), 0)
@@ -81,6 +81,7 @@ def test_bundled_font_is_the_repo_file():
         ("The quick brown fox", 20),
         ("jump, Ty!", 13),
         ("AVAVAV To", 40),
+        ("Fractional size", 20.5),
     ],
 )
 def test_matches_pillow_freetype(text, size):

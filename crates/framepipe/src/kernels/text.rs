@@ -22,11 +22,18 @@
 //!   widest line's advance.
 //!
 //! Glyph coverage is the exact area coverage of the unhinted outline (`ab_glyph`), each glyph's
-//! origin on a whole pixel (the pen position rounded, as Pillow places FreeType's glyph bitmaps),
-//! kerning from the GPOS table's `kern` feature (pair adjustments, as HarfBuzz applies them in
-//! Pillow's Raqm layout), or from the legacy `kern` table when a font has no GPOS kerning. The stroke is the glyph coverage dilated
-//! by a disk of radius `stroke_width`, drawn under the fill in `stroke_color` (the fill colour
-//! when none is given, as Pillow does). Output is deterministic.
+//! origin on a whole pixel (the pen position rounded, as Pillow places FreeType's glyph bitmaps);
+//! FreeType hints, so edges differ by fractions of a pixel. Kerning comes from the GPOS table's
+//! `kern` feature (pair adjustments, as HarfBuzz applies them in Pillow's Raqm layout), or from
+//! the legacy `kern` table when a font has no GPOS kerning; no other shaping (ligatures, marks,
+//! right-to-left). The stroke is the glyph coverage dilated by a disk of radius `stroke_width`,
+//! drawn under the fill in `stroke_color` (the fill colour when none is given, as Pillow does).
+//! Output is deterministic.
+//!
+//! Deliberate differences from MoviePy 2.2.1: caption lines break at spaces (MoviePy's wrapping
+//! breaks inside words after the first line), a word too long for a line is split between
+//! characters; `font_size` is always given (no search for the size that fills `size`); an empty
+//! label is 1 pixel wide (MoviePy makes a 0-wide image).
 
 use crate::error::{Error, Result};
 use crate::frame::{try_filled, MAX_DIMENSION};
