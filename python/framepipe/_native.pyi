@@ -16,10 +16,13 @@ __all__ = [
     "build_info",
     "__version__",
     "MAX_DIMENSION",
+    "render_text",
+    "DEFAULT_FONT_NAME",
 ]
 
 __version__: str
 MAX_DIMENSION: int  # largest frame width or height
+DEFAULT_FONT_NAME: str  # the font render_text uses when font is None ("DejaVu Sans", bundled)
 
 @final
 class Writer:
@@ -79,3 +82,24 @@ class Concat:
     def frames(self) -> int: ...
     def close(self) -> int:
         """Write the index and close the file; returns the number of frames."""
+
+def render_text(
+    text: str,
+    *,
+    font: str | None = None,
+    font_size: float = 20.0,
+    color: tuple[int, int, int, int] = (0, 0, 0, 255),
+    bg_color: tuple[int, int, int, int] | None = None,
+    stroke_color: tuple[int, int, int, int] | None = None,
+    stroke_width: int = 0,
+    size: tuple[int | None, int | None] = (None, None),
+    margin: tuple[int, int, int, int] = (0, 0, 0, 0),
+    method: str = "label",
+    text_align: str = "left",
+    horizontal_align: str = "center",
+    vertical_align: str = "center",
+    interline: int = 4,
+) -> tuple[bytes, int, int]:
+    """Rasterise text as MoviePy 2.2.1's TextClip sizes and places it: (RGBA bytes row-major,
+    straight alpha; width; height). ``font=None`` is the bundled DejaVu Sans; ``margin`` is
+    (left, top, right, bottom); ``method`` "label" or "caption" (words wrapped to ``size[0]``)."""

@@ -5,6 +5,7 @@ mod cli;
 mod concat;
 mod convert;
 mod options;
+mod text;
 
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
 use framepipe::Frame;
@@ -317,6 +318,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(output_format, m)?)?;
     m.add_function(wrap_pyfunction!(repair, m)?)?;
     cli::register(m)?;
+    m.add_function(wrap_pyfunction!(text::render_text, m)?)?;
+    m.add("DEFAULT_FONT_NAME", framepipe::kernels::text::DEFAULT_FONT_NAME)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DIMENSION", framepipe::frame::MAX_DIMENSION)?;
     Ok(())

@@ -12,6 +12,7 @@
 //! - [`pipeline`]: the [`VideoWriter`]: a bounded queue to an encoder thread that drives one
 //!   backend per output format (MP4: a [`encode::VideoEncoder`] + the MP4 muxer; GIF).
 //! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).
+//! - [`kernels`]: pixel kernels for the clip model ([`kernels::text`]: TextClip rasterisation).
 //! - [`error`]: the one error enum.
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -20,6 +21,7 @@ pub mod encode;
 pub mod error;
 pub mod frame;
 pub mod h264;
+pub mod kernels;
 pub mod mux;
 pub mod options;
 pub mod pipeline;

@@ -1,0 +1,3 @@
+//! Pixel kernels used by the clip model (text rasterisation, ...).
+
+pub mod text;

@@ -1,0 +1,904 @@
+//! Text rasterisation for a MoviePy-compatible `TextClip`: a label (sized to its text) or a
+//! caption (words wrapped to a given width), with alignment, stroke, background and margins, as
+//! straight-alpha RGBA. No system fonts and no ImageMagick: the default font is DejaVu Sans,
+//! bundled in the binary (`assets/fonts/DejaVuSans.ttf`, Bitstream Vera licence beside it); any
+//! TrueType/OpenType file can be given instead.
+//!
+//! Geometry follows MoviePy 2.2.1's `TextClip` (which draws with Pillow/FreeType):
+//! - `ascent`/`descent` are the font's hhea ascender/descender scaled to `font_size` pixels per
+//!   em and rounded up (FreeType's size metrics, what Pillow's `getmetrics()` returns);
+//! - lines are `line_spacing = bottom of "A" (+ stroke) + stroke + interline` apart (Pillow's
+//!   multi-line spacing);
+//! - the text block is as wide as the widest line's box: from min(0, ink left) to max(advance,
+//!   ink right) (the advance rounded, each glyph's ink at its pen position rounded to a pixel),
+//!   plus `stroke_width` on both sides (Pillow's `multiline_textbbox`, truncated to an integer),
+//!   and as high as `ascent + descent + 2·stroke + (lines − 1)·line_spacing` (MoviePy's formula
+//!   with Pillow ≤ 11.1; with Pillow ≥ 11.2 MoviePy 2.2.1 falls back to the ink box's height,
+//!   which cuts off descenders: not copied);
+//! - a label is that size (unless `size` gives a part), a caption is `size.0` wide with its words
+//!   wrapped so every line's box is narrower than that; margins are added around;
+//! - the block is placed by `horizontal_align`/`vertical_align` inside the area without margins,
+//!   its first baseline at `top + stroke + ascent`, each line aligned by `text_align` against the
+//!   widest line's advance.
+//!
+//! Glyph coverage is the exact area coverage of the unhinted outline (`ab_glyph`), each glyph's
+//! origin on a whole pixel (the pen position rounded, as Pillow places FreeType's glyph bitmaps);
+//! FreeType hints, so edges differ by fractions of a pixel. Kerning comes from the GPOS table's
+//! `kern` feature (pair adjustments, as HarfBuzz applies them in Pillow's Raqm layout), or from
+//! the legacy `kern` table when a font has no GPOS kerning; no other shaping (ligatures, marks,
+//! right-to-left). The stroke is the glyph coverage dilated by a disk of radius `stroke_width`,
+//! drawn under the fill in `stroke_color` (the fill colour when none is given, as Pillow does).
+//! Output is deterministic.
+//!
+//! Deliberate differences from MoviePy 2.2.1: caption lines break at spaces (MoviePy's wrapping
+//! breaks inside words after the first line), a word too long for a line is split between
+//! characters; `font_size` is always given (no search for the size that fills `size`); an empty
+//! label is 1 pixel wide (MoviePy makes a 0-wide image).
+
+use crate::error::{Error, Result};
+use crate::frame::{try_filled, MAX_DIMENSION};
+use ab_glyph::{point, Font, FontRef, GlyphId, PxScale};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use ttf_parser::gpos::{PairAdjustment, PositioningSubtable};
+
+/// DejaVu Sans 2.37 (Bitstream Vera licence with public-domain DejaVu changes), the font used
+/// when none is given.
+pub static DEFAULT_FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The bundled font's family name.
+pub const DEFAULT_FONT_NAME: &str = "DejaVu Sans";
+
+/// Largest accepted `font_size` (pixels per em).
+pub const MAX_FONT_SIZE: f32 = MAX_DIMENSION as f32;
+/// Longest accepted text, in characters (a bound on the layout's memory before any check of the
+/// image size can be made).
+pub const MAX_TEXT_CHARS: usize = 1 << 20;
+
+/// How the image is sized: `Label` fits the text; `Caption` wraps words to `size.0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Label,
+    Caption,
+}
+
+/// Horizontal alignment (of lines within the block, or of the block within the image).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HAlign {
+    Left,
+    Center,
+    Right,
+}
+
+/// Vertical alignment of the block within the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VAlign {
+    Top,
+    Center,
+    Bottom,
+}
+
+impl FromStr for Method {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "label" => Ok(Method::Label),
+            "caption" => Ok(Method::Caption),
+            _ => Err(Error::parameter(format!("method must be \"label\" or \"caption\", got {s:?}"))),
+        }
+    }
+}
+
+impl FromStr for HAlign {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "left" => Ok(HAlign::Left),
+            "center" => Ok(HAlign::Center),
+            "right" => Ok(HAlign::Right),
+            _ => Err(Error::parameter(format!("alignment must be \"left\", \"center\" or \"right\", got {s:?}"))),
+        }
+    }
+}
+
+impl FromStr for VAlign {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "top" => Ok(VAlign::Top),
+            "center" => Ok(VAlign::Center),
+            "bottom" => Ok(VAlign::Bottom),
+            _ => Err(Error::parameter(format!(
+                "vertical alignment must be \"top\", \"center\" or \"bottom\", got {s:?}"
+            ))),
+        }
+    }
+}
+
+impl HAlign {
+    fn fraction(self) -> f32 {
+        match self {
+            HAlign::Left => 0.0,
+            HAlign::Center => 0.5,
+            HAlign::Right => 1.0,
+        }
+    }
+}
+
+/// Everything `render_text` takes besides the text (MoviePy's `TextClip` parameters).
+#[derive(Debug, Clone)]
+pub struct TextOptions {
+    /// A TrueType/OpenType file; `None`: the bundled DejaVu Sans.
+    pub font: Option<PathBuf>,
+    /// Pixels per em (Pillow's `truetype(font, size)`).
+    pub font_size: f32,
+    /// Text colour, straight RGBA.
+    pub color: [u8; 4],
+    /// Fills the whole image; `None`: transparent (alpha 0).
+    pub bg_color: Option<[u8; 4]>,
+    /// Stroke colour; `None` with `stroke_width > 0` strokes in `color`.
+    pub stroke_color: Option<[u8; 4]>,
+    /// Stroke radius in pixels around the glyphs.
+    pub stroke_width: u32,
+    /// Image size without margins; a `None` part is computed from the text.
+    pub size: (Option<u32>, Option<u32>),
+    /// Left, top, right, bottom margins added around `size`.
+    pub margin: [u32; 4],
+    pub method: Method,
+    /// Alignment of each line within the block.
+    pub text_align: HAlign,
+    /// Alignment of the block within the image.
+    pub horizontal_align: HAlign,
+    pub vertical_align: VAlign,
+    /// Extra pixels between lines (may be negative).
+    pub interline: i32,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            font: None,
+            font_size: 20.0,
+            color: [0, 0, 0, 255],
+            bg_color: None,
+            stroke_color: None,
+            stroke_width: 0,
+            size: (None, None),
+            margin: [0; 4],
+            method: Method::Label,
+            text_align: HAlign::Left,
+            horizontal_align: HAlign::Center,
+            vertical_align: VAlign::Center,
+            interline: 4,
+        }
+    }
+}
+
+/// A rendered text image: `rgba` is `width × height × 4` bytes, row-major, straight alpha.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextImage {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+/// The bytes of the font file `path`, or of the bundled font. Errors name the path.
+pub fn font_bytes(path: Option<&Path>) -> Result<Cow<'static, [u8]>> {
+    match path {
+        None => Ok(Cow::Borrowed(DEFAULT_FONT)),
+        Some(p) => {
+            std::fs::read(p).map(Cow::Owned).map_err(|e| Error::io(format!("cannot read font file {}", p.display()), e))
+        }
+    }
+}
+
+/// Parse font bytes; `path` names the file in the error.
+fn parse_font<'a>(data: &'a [u8], path: Option<&Path>) -> Result<FontRef<'a>> {
+    FontRef::try_from_slice(data).map_err(|_| match path {
+        Some(p) => Error::parameter(format!(
+            "{} is not a TrueType/OpenType font (or uses outlines this renderer cannot read)",
+            p.display()
+        )),
+        None => Error::invalid_data("the bundled font DejaVuSans.ttf is not a font"),
+    })
+}
+
+/// Pair kerning from the GPOS table's `kern` feature (pair-adjustment lookups), which is what
+/// HarfBuzz (Pillow's Raqm layout, hence MoviePy) applies; most recent fonts have no legacy
+/// `kern` table. Adjustments of all `kern` lookups add up; within one lookup the first subtable
+/// that covers the pair applies. Only the first glyph's x advance is used (what kerning sets).
+struct GposKern<'a> {
+    lookups: Vec<Vec<PairAdjustment<'a>>>,
+}
+
+impl<'a> GposKern<'a> {
+    fn new(data: &'a [u8]) -> Option<GposKern<'a>> {
+        let face = ttf_parser::Face::parse(data, 0).ok()?;
+        let gpos = face.tables().gpos?;
+        let kern = ttf_parser::Tag::from_bytes(b"kern");
+        let mut indices: Vec<u16> = (0..gpos.features.len())
+            .filter_map(|i| gpos.features.get(i))
+            .filter(|f| f.tag == kern)
+            .flat_map(|f| f.lookup_indices.into_iter())
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let lookups: Vec<Vec<PairAdjustment<'a>>> = indices
+            .into_iter()
+            .filter_map(|i| gpos.lookups.get(i))
+            .map(|l| {
+                l.subtables
+                    .into_iter::<PositioningSubtable>()
+                    .filter_map(|s| match s {
+                        PositioningSubtable::Pair(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| !v.is_empty())
+            .collect();
+        (!lookups.is_empty()).then_some(GposKern { lookups })
+    }
+
+    /// The adjustment of the pen after `a` when `b` follows, in font units.
+    fn kern(&self, a: GlyphId, b: GlyphId) -> f32 {
+        let (a, b) = (ttf_parser::GlyphId(a.0), ttf_parser::GlyphId(b.0));
+        let mut total = 0i32;
+        for lookup in &self.lookups {
+            for st in lookup {
+                let hit = match st {
+                    PairAdjustment::Format1 { coverage, sets } => {
+                        coverage.get(a).and_then(|i| sets.get(i)).and_then(|set| set.get(b)).map(|(v, _)| v.x_advance)
+                    }
+                    PairAdjustment::Format2 { coverage, classes, matrix } => coverage
+                        .contains(a)
+                        .then(|| matrix.get((classes.0.get(a), classes.1.get(b))).map_or(0, |(v, _)| v.x_advance)),
+                };
+                if let Some(dx) = hit {
+                    total += i32::from(dx);
+                    break;
+                }
+            }
+        }
+        total as f32
+    }
+}
+
+/// The font at one size: scale factors and MoviePy/Pillow's vertical metrics.
+struct SizedFont<'a> {
+    font: FontRef<'a>,
+    /// GPOS kerning when the font has it; else the `kern` table's (through ab_glyph).
+    gpos_kern: Option<GposKern<'a>>,
+    /// Pixels per font unit.
+    px_per_unit: f32,
+    /// What ab_glyph calls the scale (pixels per ascent−descent).
+    scale: PxScale,
+    ascent: i64,
+    descent: i64,
+    /// Distance between two baselines.
+    line_spacing: i64,
+    stroke: i64,
+}
+
+impl<'a> SizedFont<'a> {
+    fn new(data: &'a [u8], path: Option<&Path>, font_size: f32, stroke: u32, interline: i32) -> Result<SizedFont<'a>> {
+        let font = parse_font(data, path)?;
+        let gpos_kern = GposKern::new(data);
+        let upem = font.units_per_em().unwrap_or(1000.0);
+        let px_per_unit = font_size / upem;
+        let height_unscaled = font.height_unscaled();
+        if !(height_unscaled.is_finite() && height_unscaled > 0.0) {
+            return Err(Error::parameter("the font has no usable ascent/descent"));
+        }
+        let scale = PxScale::from(font_size * height_unscaled / upem);
+        let ascent = (font.ascent_unscaled() * px_per_unit).ceil() as i64;
+        let descent = (-font.descent_unscaled() * px_per_unit).ceil() as i64;
+        let stroke = i64::from(stroke);
+        // Pillow: textbbox((0, 0), "A", anchor "la", stroke)[3] + stroke + spacing.
+        let a_bottom = {
+            let g = font.glyph_id('A').with_scale_and_position(scale, point(0.0, 0.0));
+            let below = font.outline_glyph(g).map(|o| o.px_bounds().max.y.max(0.0) as i64).unwrap_or(0);
+            ascent + below + stroke
+        };
+        Ok(SizedFont {
+            font,
+            gpos_kern,
+            px_per_unit,
+            scale,
+            ascent,
+            descent,
+            line_spacing: a_bottom + stroke + i64::from(interline),
+            stroke,
+        })
+    }
+
+    fn glyph(&self, c: char) -> GlyphId {
+        self.font.glyph_id(c)
+    }
+
+    /// Kerning between two glyphs, in font units.
+    fn kern(&self, a: GlyphId, b: GlyphId) -> f32 {
+        match &self.gpos_kern {
+            Some(g) => g.kern(a, b),
+            None => self.font.kern_unscaled(a, b),
+        }
+    }
+}
+
+/// One laid-out line: glyphs with their pen x (pixels from the line's origin), the advance and
+/// Pillow's box before stroke: left = min(0, ink left), right = max(advance, ink right), the
+/// advance rounded and each glyph's ink measured at its pen position rounded to a pixel.
+struct Line {
+    glyphs: Vec<(GlyphId, f32)>,
+    advance: f32,
+    left: f32,
+    right: f32,
+}
+
+/// A line's pen and box so far; characters are added one at a time, so wrapping measures each
+/// candidate line in time proportional to what it adds.
+#[derive(Clone, Copy)]
+struct Pen {
+    x: f32,
+    prev: Option<GlyphId>,
+    ink_l: f32,
+    ink_r: f32,
+}
+
+impl Pen {
+    const START: Pen = Pen { x: 0.0, prev: None, ink_l: f32::INFINITY, ink_r: f32::NEG_INFINITY };
+
+    /// Add `c`; returns its glyph and pen x, or None for a control character (not drawn).
+    fn push(&mut self, f: &SizedFont, c: char) -> Option<(GlyphId, f32)> {
+        if c.is_control() {
+            return None;
+        }
+        let id = f.glyph(c);
+        if let Some(p) = self.prev {
+            self.x += f.kern(p, id) * f.px_per_unit;
+        }
+        // Pillow measures each glyph at its pen position rounded to a whole pixel.
+        if let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, point(self.x.round(), 0.0))) {
+            let b = o.px_bounds();
+            self.ink_l = self.ink_l.min(b.min.x);
+            self.ink_r = self.ink_r.max(b.max.x);
+        }
+        let at = self.x;
+        self.x += f.font.h_advance_unscaled(id) * f.px_per_unit;
+        self.prev = Some(id);
+        Some((id, at))
+    }
+
+    fn push_str(&mut self, f: &SizedFont, s: &str) {
+        for c in s.chars() {
+            self.push(f, c);
+        }
+    }
+
+    /// Pillow's box (left, right) before stroke.
+    fn bounds(&self) -> (f32, f32) {
+        let end = self.x.max(0.0).round();
+        if self.ink_l.is_finite() {
+            (self.ink_l.min(0.0), self.ink_r.max(end))
+        } else {
+            (0.0, end)
+        }
+    }
+
+    /// The box's width with stroke (what MoviePy compares with the caption width).
+    fn box_width(&self, f: &SizedFont) -> f32 {
+        let (l, r) = self.bounds();
+        r - l + 2.0 * f.stroke as f32
+    }
+}
+
+fn layout_line(f: &SizedFont, text: &str) -> Line {
+    let mut pen = Pen::START;
+    let glyphs: Vec<(GlyphId, f32)> = text.chars().filter_map(|c| pen.push(f, c)).collect();
+    let (left, right) = pen.bounds();
+    Line { glyphs, advance: pen.x, left, right }
+}
+
+#[cfg(test)]
+fn line_box_width(f: &SizedFont, text: &str) -> f32 {
+    let mut pen = Pen::START;
+    pen.push_str(f, text);
+    pen.box_width(f)
+}
+
+/// Split `text` into lines: each paragraph (split at '\n') is wrapped at spaces so that every
+/// line's box is narrower than `width`; a word that does not fit alone is broken between
+/// characters (at least one character per line). The space at a break is dropped.
+fn wrap(f: &SizedFont, text: &str, width: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut current = String::new();
+        let mut pen = Pen::START;
+        for (i, word) in para.split(' ').enumerate() {
+            if i > 0 {
+                let mut joined = pen;
+                joined.push_str(f, " ");
+                joined.push_str(f, word);
+                if joined.box_width(f) < width {
+                    current.push(' ');
+                    current.push_str(word);
+                    pen = joined;
+                    continue;
+                }
+                lines.push(std::mem::take(&mut current));
+            }
+            // `word` starts a line, broken into pieces that fit if it does not fit whole.
+            pen = Pen::START;
+            for c in word.chars() {
+                let mut next = pen;
+                next.push(f, c);
+                if !current.is_empty() && next.box_width(f) >= width {
+                    lines.push(std::mem::take(&mut current));
+                    next = Pen::START;
+                    next.push(f, c);
+                }
+                current.push(c);
+                pen = next;
+            }
+        }
+        lines.push(current);
+    }
+    lines
+}
+
+fn check_dim(what: &str, v: i64) -> Result<u32> {
+    if v < 1 || v > i64::from(MAX_DIMENSION) {
+        return Err(Error::parameter(format!(
+            "the text image's {what} would be {v} pixels; it must be 1 to {MAX_DIMENSION} \
+             (check font_size, size, margin, stroke_width and the text's length)"
+        )));
+    }
+    Ok(v as u32)
+}
+
+/// Check the options that do not depend on the font.
+fn check_options(text: &str, o: &TextOptions) -> Result<()> {
+    if !(o.font_size.is_finite() && o.font_size > 0.0 && o.font_size <= MAX_FONT_SIZE) {
+        return Err(Error::parameter(format!(
+            "font_size must be a number above 0 and at most {MAX_FONT_SIZE}, got {}",
+            o.font_size
+        )));
+    }
+    if o.stroke_width > MAX_DIMENSION {
+        return Err(Error::parameter(format!("stroke_width must be at most {MAX_DIMENSION}, got {}", o.stroke_width)));
+    }
+    if o.interline.unsigned_abs() > MAX_DIMENSION {
+        return Err(Error::parameter(format!(
+            "interline must be between -{MAX_DIMENSION} and {MAX_DIMENSION}, got {}",
+            o.interline
+        )));
+    }
+    for (name, v) in [("width", o.size.0), ("height", o.size.1)] {
+        if let Some(v) = v {
+            if v == 0 || v > MAX_DIMENSION {
+                return Err(Error::parameter(format!("size's {name} must be 1 to {MAX_DIMENSION}, got {v}")));
+            }
+        }
+    }
+    if let Some(m) = o.margin.iter().find(|&&m| m > MAX_DIMENSION) {
+        return Err(Error::parameter(format!("margins must be at most {MAX_DIMENSION}, got {m}")));
+    }
+    if o.method == Method::Caption && o.size.0.is_none() {
+        return Err(Error::parameter("method=\"caption\" needs a width: size=(width, height or None)"));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(Error::parameter(format!("text has {chars} characters; at most {MAX_TEXT_CHARS} are accepted")));
+    }
+    Ok(())
+}
+
+/// Render `text` as MoviePy 2.2.1's `TextClip(font, text, ...)` sizes and places it (see the
+/// module docs for where it deviates). Sizes are checked before any image memory is allocated.
+pub fn render_text(text: &str, o: &TextOptions) -> Result<TextImage> {
+    check_options(text, o)?;
+    let data = font_bytes(o.font.as_deref())?;
+    let f = SizedFont::new(&data, o.font.as_deref(), o.font_size, o.stroke_width, o.interline)?;
+    let text = text.replace("\r\n", "\n");
+
+    let line_texts: Vec<String> = match o.method {
+        Method::Caption => wrap(&f, &text, o.size.0.unwrap_or(MAX_DIMENSION) as f32),
+        Method::Label => text.split('\n').map(str::to_string).collect(),
+    };
+    let lines: Vec<Line> = line_texts.iter().map(|t| layout_line(&f, t)).collect();
+    let n = lines.len().max(1) as i64;
+    let max_advance = lines.iter().map(|l| l.advance).fold(0.0f32, f32::max);
+    let align = o.text_align.fraction();
+    let offset = |l: &Line| (max_advance - l.advance) * align;
+    let left = lines.iter().map(|l| offset(l) + l.left).fold(f32::INFINITY, f32::min);
+    let right = lines.iter().map(|l| offset(l) + l.right).fold(f32::NEG_INFINITY, f32::max);
+    let stroke = f.stroke;
+    // Pillow's box (float) truncated, as MoviePy's int(right - left).
+    let text_w = (f64::from(right - left) + 2.0 * stroke as f64).max(0.0) as i64;
+    let text_h = f.ascent + f.descent + 2 * stroke + (n - 1) * f.line_spacing;
+
+    let [ml, mt, mr, mb] = o.margin.map(i64::from);
+    let inner_w = o.size.0.map_or(text_w, i64::from);
+    let inner_h = o.size.1.map_or(text_h, i64::from);
+    // An empty label still makes a 1-pixel-wide image.
+    let inner_w = if o.size.0.is_none() { inner_w.max(1) } else { inner_w };
+    let width = check_dim("width", inner_w + ml + mr)?;
+    let height = check_dim("height", inner_h + mt + mb)?;
+
+    let x0 = ml as f32 + stroke as f32 + (inner_w - text_w) as f32 * o.horizontal_align.fraction();
+    let y0 = mt as f32
+        + stroke as f32
+        + f.ascent as f32
+        + match o.vertical_align {
+            VAlign::Top => 0.0,
+            VAlign::Center => (inner_h - text_h) as f32 / 2.0,
+            VAlign::Bottom => (inner_h - text_h) as f32,
+        };
+
+    let (w, h) = (width as usize, height as usize);
+    let mut fill = try_filled(w * h, 0, "the text's coverage")?;
+    for (i, line) in lines.iter().enumerate() {
+        let baseline = y0 + (i as i64 * f.line_spacing) as f32;
+        let x = x0 + offset(line);
+        for &(id, gx) in &line.glyphs {
+            let at = point((x + gx).round(), baseline.round());
+            let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, at)) else {
+                continue;
+            };
+            let b = o.px_bounds();
+            if b.max.x <= 0.0 || b.max.y <= 0.0 || b.min.x >= w as f32 || b.min.y >= h as f32 {
+                continue; // outside the image (a label clipped by `size`)
+            }
+            let (bx, by) = (b.min.x as i64, b.min.y as i64);
+            o.draw(|px, py, c| {
+                let (ix, iy) = (bx + i64::from(px), by + i64::from(py));
+                if ix >= 0 && iy >= 0 && (ix as usize) < w && (iy as usize) < h {
+                    let cell = &mut fill[iy as usize * w + ix as usize];
+                    let v = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
+                    *cell = (*cell).max(v);
+                }
+            });
+        }
+    }
+
+    let bg = o.bg_color.unwrap_or([0, 0, 0, 0]);
+    let mut rgba = try_filled(w * h * 4, 0, "the text image")?;
+    for px in rgba.chunks_exact_mut(4) {
+        px.copy_from_slice(&bg);
+    }
+    if stroke > 0 {
+        let ring = dilate_disk(&fill, w, h, stroke as usize)?;
+        composite(&mut rgba, &ring, o.stroke_color.unwrap_or(o.color));
+    }
+    composite(&mut rgba, &fill, o.color);
+    Ok(TextImage { width, height, rgba })
+}
+
+/// Paint `color` over `rgba` with coverage `cov` (straight-alpha "over").
+fn composite(rgba: &mut [u8], cov: &[u8], color: [u8; 4]) {
+    let ca = f32::from(color[3]) / 255.0;
+    for (px, &c) in rgba.chunks_exact_mut(4).zip(cov) {
+        if c == 0 {
+            continue;
+        }
+        let sa = f32::from(c) / 255.0 * ca;
+        let da = f32::from(px[3]) / 255.0;
+        let oa = sa + da * (1.0 - sa);
+        if oa <= 0.0 {
+            continue;
+        }
+        for k in 0..3 {
+            let v = (f32::from(color[k]) * sa + f32::from(px[k]) * da * (1.0 - sa)) / oa;
+            px[k] = v.round().clamp(0.0, 255.0) as u8;
+        }
+        px[3] = (oa * 255.0).round().clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// Grey-level dilation of `cov` by a disk of radius `r`: each pixel takes the largest coverage
+/// within distance r (so the glyphs' antialiased edges carry over to the stroke's edge). Row by
+/// row: for each vertical offset dy, a running maximum over the disk's half-width at that dy
+/// (van Herk / Gil-Werman, 3 comparisons per pixel whatever the width).
+fn dilate_disk(cov: &[u8], w: usize, h: usize, r: usize) -> Result<Vec<u8>> {
+    let mut out = try_filled(w * h, 0, "the text's stroke")?;
+    let mut rowmax = try_filled(w, 0, "the text's stroke")?;
+    let mut scratch = Scratch::new(w)?;
+    let half: Vec<usize> = (0..=r).map(|dy| ((r * r - dy * dy) as f64).sqrt().floor() as usize).collect();
+    // Each row with ink, spread over the rows within r above and below (the same half-width at
+    // ±d, so one running maximum serves both).
+    for sy in 0..h {
+        let src = &cov[sy * w..(sy + 1) * w];
+        if src.iter().all(|&v| v == 0) {
+            continue;
+        }
+        for (d, &k) in half.iter().enumerate() {
+            scratch.window_max(src, k, &mut rowmax);
+            let below = (sy + d < h).then_some(sy + d);
+            let above = (d > 0 && sy >= d).then(|| sy - d);
+            for y in [below, above].into_iter().flatten() {
+                let dst = &mut out[y * w..(y + 1) * w];
+                for (o, &m) in dst.iter_mut().zip(rowmax.iter()) {
+                    *o = (*o).max(m);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Scratch {
+    g: Vec<u8>,
+    hh: Vec<u8>,
+}
+
+impl Scratch {
+    fn new(w: usize) -> Result<Scratch> {
+        Ok(Scratch { g: try_filled(w, 0, "the text's stroke")?, hh: try_filled(w, 0, "the text's stroke")? })
+    }
+
+    /// out[x] = max(src[x−k ..= x+k]) clipped to the row.
+    fn window_max(&mut self, src: &[u8], k: usize, out: &mut [u8]) {
+        let w = src.len();
+        let win = 2 * k + 1;
+        // Prefix maxima within blocks of `win`, suffix maxima within the same blocks (the last
+        // block ends at the row's end).
+        let mut run = 0u8;
+        for (x, (&s, g)) in src.iter().zip(self.g.iter_mut()).enumerate() {
+            run = if x % win == 0 { s } else { run.max(s) };
+            *g = run;
+        }
+        let mut run = 0u8;
+        for (x, (&s, hh)) in src.iter().zip(self.hh.iter_mut()).enumerate().rev() {
+            run = if x == w - 1 || (x + 1) % win == 0 { s } else { run.max(s) };
+            *hh = run;
+        }
+        for (x, o) in out.iter_mut().enumerate() {
+            let lo = x.saturating_sub(k);
+            let hi = (x + k).min(w - 1);
+            // [lo, hi] is at most `win` long, so it spans at most two blocks: the suffix of lo's
+            // block and the prefix of hi's. Within one block it is a prefix (it starts the
+            // block) or a suffix (clipped at the row's end).
+            *o = if lo / win != hi / win {
+                self.hh[lo].max(self.g[hi])
+            } else if lo % win == 0 {
+                self.g[hi]
+            } else {
+                self.hh[lo]
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(text: &str, o: &TextOptions) -> TextImage {
+        render_text(text, o).unwrap()
+    }
+
+    /// (x0, y0, x1, y1) inclusive of pixels with alpha above `t`, or None.
+    fn ink(img: &TextImage, t: u8) -> Option<(u32, u32, u32, u32)> {
+        let mut b: Option<(u32, u32, u32, u32)> = None;
+        for y in 0..img.height {
+            for x in 0..img.width {
+                if img.rgba[((y * img.width + x) * 4 + 3) as usize] > t {
+                    b = Some(match b {
+                        None => (x, y, x, y),
+                        Some((a, b0, c, d)) => (a.min(x), b0.min(y), c.max(x), d.max(y)),
+                    });
+                }
+            }
+        }
+        b
+    }
+
+    fn label(size: f32) -> TextOptions {
+        TextOptions { font_size: size, ..Default::default() }
+    }
+
+    #[test]
+    fn width_grows_with_text_and_font_size() {
+        let a = render("Hello", &label(20.0));
+        let b = render("Hello, world", &label(20.0));
+        let c = render("Hello", &label(40.0));
+        assert!(b.width > a.width + 30, "{} vs {}", b.width, a.width);
+        assert!(c.width > a.width * 19 / 10 && c.height > a.height * 19 / 10, "{c:?}");
+        assert_eq!(a.rgba.len(), (a.width * a.height * 4) as usize);
+    }
+
+    #[test]
+    fn metrics_match_freetype_for_dejavu() {
+        // DejaVu Sans: 2048 units/em, hhea ascender 1901, descender -483: at 40 px ascent
+        // ceil(37.13) = 38, descent ceil(9.43) = 10 (Pillow's getmetrics() gives (38, 10)).
+        let img = render("Hello World", &label(40.0));
+        assert_eq!(img.height, 48);
+        // Widths of Pillow 11's getbbox(text, anchor="ls") at 40 px: right = max(rounded
+        // advance, ink right), left = min(0, ink left) (e.g. "Hello": advance 101.375 → 101;
+        // "jump": j's ink starts at −1; "T": ink from −1 to 25).
+        for (text, w) in [("Hello World", 229), ("Hello", 101), ("World gy", 176), ("jump", 102), ("T", 26)] {
+            assert_eq!(render(text, &label(40.0)).width, w, "{text}");
+        }
+        assert_eq!(img.width, 229);
+    }
+
+    #[test]
+    fn multiline_height_adds_line_spacing() {
+        let one = render("Hello", &label(40.0));
+        let two = render("Hello\nWorld", &label(40.0));
+        let three = render("Hello\nWorld\nagain", &label(40.0));
+        // line spacing = ascent (38, "A" sits on the baseline) + interline 4.
+        assert_eq!(two.height - one.height, 42);
+        assert_eq!(three.height - two.height, 42);
+        let spaced = render("Hello\nWorld", &TextOptions { interline: 20, ..label(40.0) });
+        assert_eq!(spaced.height - two.height, 16);
+    }
+
+    #[test]
+    fn caption_wraps_within_width() {
+        let text = "The quick brown fox jumps over the lazy dog";
+        let o = TextOptions { method: Method::Caption, size: (Some(200), None), font_size: 30.0, ..Default::default() };
+        let img = render(text, &o);
+        assert_eq!(img.width, 200);
+        let one_line = render(text, &label(30.0));
+        let lines = (img.height - one_line.height) / 38 + 1; // spacing at 30 px: 29 + 4 + ...
+        assert!(img.height > 3 * one_line.height, "{} lines? height {}", lines, img.height);
+        let (x0, _, x1, _) = ink(&img, 0).unwrap();
+        assert!(x0 < x1 && x1 < 200);
+        // Each wrapped line fits; a word too long for a line is broken.
+        let f = SizedFont::new(DEFAULT_FONT, None, 30.0, 0, 4).unwrap();
+        for line in wrap(&f, text, 200.0) {
+            assert!(line_box_width(&f, &line) < 200.0, "{line:?}");
+            assert!(!line.starts_with(' ') && !line.ends_with(' '), "{line:?}");
+        }
+        let broken = wrap(&f, "Supercalifragilisticexpialidocious word", 200.0);
+        assert!(broken.len() >= 3, "{broken:?}");
+        assert_eq!(broken.concat().replace(' ', ""), "Supercalifragilisticexpialidociousword");
+        assert_eq!(wrap(&f, "a b\nc", 200.0), vec!["a b", "c"]);
+    }
+
+    #[test]
+    fn alignment_moves_ink() {
+        let base = TextOptions { size: (Some(400), Some(60)), font_size: 30.0, ..Default::default() };
+        let at = |h: HAlign| ink(&render("Hi", &TextOptions { horizontal_align: h, ..base.clone() }), 0).unwrap();
+        let (l, c, r) = (at(HAlign::Left), at(HAlign::Center), at(HAlign::Right));
+        assert!(l.0 < 10, "{l:?}");
+        assert!(r.2 > 390, "{r:?}");
+        let mid = (c.0 + c.2) / 2;
+        assert!((195..=205).contains(&mid), "{c:?}");
+        // text_align moves a short line within the block.
+        let t = |a: HAlign| {
+            let o = TextOptions { text_align: a, font_size: 30.0, ..Default::default() };
+            let img = render("a much wider line\nab", &o);
+            let second =
+                TextImage { height: img.height / 2, rgba: img.rgba[img.rgba.len() / 2..].to_vec(), width: img.width };
+            (ink(&second, 0).unwrap(), img.width)
+        };
+        let ((ll, ..), w) = t(HAlign::Left);
+        let ((_, _, rr, _), _) = t(HAlign::Right);
+        let ((cl, _, cr, _), _) = t(HAlign::Center);
+        assert!(ll < 5 && rr > w - 5, "{ll} {rr} {w}");
+        assert!(((cl + cr) as i64 - w as i64).abs() < 6, "{cl} {cr} {w}");
+        // vertical_align
+        let v = |a: VAlign| {
+            ink(&render("x", &TextOptions { vertical_align: a, size: (Some(50), Some(200)), ..label(20.0) }), 0)
+                .unwrap()
+        };
+        assert!(v(VAlign::Top).3 < 30 && v(VAlign::Bottom).1 > 170, "{:?} {:?}", v(VAlign::Top), v(VAlign::Bottom));
+    }
+
+    #[test]
+    fn stroke_enlarges_ink_and_is_drawn_under_the_fill() {
+        let plain = render("Ho", &label(40.0));
+        let o = TextOptions { stroke_width: 3, stroke_color: Some([255, 0, 0, 255]), ..label(40.0) };
+        let stroked = render("Ho", &o);
+        assert_eq!(stroked.width, plain.width + 6);
+        assert_eq!(stroked.height, plain.height + 6);
+        let (a, b) = (ink(&plain, 127).unwrap(), ink(&stroked, 127).unwrap());
+        assert!((b.2 - b.0) >= (a.2 - a.0) + 5, "{a:?} {b:?}");
+        assert!((b.3 - b.1) >= (a.3 - a.1) + 5, "{a:?} {b:?}");
+        let count = |img: &TextImage, f: &dyn Fn(&[u8]) -> bool| img.rgba.chunks_exact(4).filter(|p| f(p)).count();
+        let red = count(&stroked, &|p| p[3] == 255 && p[0] == 255 && p[1] == 0);
+        let black = count(&stroked, &|p| p[3] == 255 && p[0] == 0);
+        assert!(red > 200 && black > 200, "red {red}, black {black}");
+    }
+
+    #[test]
+    fn gpos_kerning_agrees_with_the_kern_table() {
+        // DejaVu Sans has both; the GPOS `kern` feature is what is used.
+        let f = SizedFont::new(DEFAULT_FONT, None, 40.0, 0, 4).unwrap();
+        let g = f.gpos_kern.as_ref().expect("DejaVu Sans has GPOS kerning");
+        let mut kerned = 0;
+        for (a, b) in [('A', 'V'), ('T', 'o'), ('W', 'a'), ('L', 'T'), ('y', '.'), ('H', 'e')] {
+            let (a, b) = (f.glyph(a), f.glyph(b));
+            assert_eq!(g.kern(a, b), f.font.kern_unscaled(a, b), "{a:?} {b:?}");
+            kerned += usize::from(g.kern(a, b) < 0.0);
+        }
+        assert_eq!(kerned, 5);
+        // "AV" is narrower than "A" and "V" side by side.
+        let w = |t: &str| layout_line(&f, t).advance;
+        assert!(w("AV") < w("A") + w("V") - 2.0, "{} {} {}", w("AV"), w("A"), w("V"));
+    }
+
+    #[test]
+    fn window_max_matches_a_direct_maximum() {
+        let mut seed = 12345u32;
+        for w in [1usize, 2, 5, 17, 64] {
+            let src: Vec<u8> = (0..w)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (seed >> 16) as u8
+                })
+                .collect();
+            let mut s = Scratch::new(w).unwrap();
+            let mut out = vec![0; w];
+            for k in [0usize, 1, 2, 3, 7, 40, 100] {
+                s.window_max(&src, k, &mut out);
+                for x in 0..w {
+                    let want = *src[x.saturating_sub(k)..=(x + k).min(w - 1)].iter().max().unwrap();
+                    assert_eq!(out[x], want, "w {w} k {k} x {x}");
+                }
+            }
+        }
+        // The disk: a single dot dilated by r = 3 covers exactly the pixels within distance 3.
+        let (w, h) = (11, 11);
+        let mut dot = vec![0u8; w * h];
+        dot[5 * w + 5] = 200;
+        let d = dilate_disk(&dot, w, h, 3).unwrap();
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as i64 - 5, y as i64 - 5);
+                assert_eq!(d[y * w + x] == 200, dx * dx + dy * dy <= 9, "({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
+    fn background_and_colour() {
+        let o = TextOptions { color: [255, 255, 255, 255], bg_color: Some([10, 20, 30, 255]), ..label(20.0) };
+        let img = render("A", &o);
+        assert_eq!(&img.rgba[..4], &[10, 20, 30, 255]);
+        assert!(img.rgba.chunks_exact(4).all(|p| p[3] == 255));
+        assert!(img.rgba.chunks_exact(4).any(|p| p == [255, 255, 255, 255]));
+        let t = render("A", &label(20.0));
+        assert_eq!(&t.rgba[..4], &[0, 0, 0, 0]);
+        assert!(t.rgba.chunks_exact(4).all(|p| p[..3] == [0, 0, 0]));
+        // Deterministic.
+        assert_eq!(render("A", &o), img);
+    }
+
+    #[test]
+    fn bad_fonts_are_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("framepipe-text-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_font = dir.join("not-a-font.ttf");
+        std::fs::write(&not_font, b"this is not a font at all").unwrap();
+        let e = render_text("x", &TextOptions { font: Some(not_font.clone()), ..Default::default() }).unwrap_err();
+        assert!(matches!(e, Error::Parameter(_)) && e.to_string().contains("not-a-font.ttf"), "{e}");
+        let missing = dir.join("missing.ttf");
+        let e = render_text("x", &TextOptions { font: Some(missing), ..Default::default() }).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }) && e.to_string().contains("missing.ttf"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn absurd_sizes_error_before_allocating() {
+        for (o, what) in [
+            (TextOptions { font_size: 1e9, ..Default::default() }, "font_size"),
+            (TextOptions { font_size: f32::NAN, ..Default::default() }, "font_size"),
+            (TextOptions { font_size: 0.0, ..Default::default() }, "font_size"),
+            (TextOptions { size: (Some(100_000), None), ..Default::default() }, "width"),
+            (TextOptions { margin: [0, u32::MAX, 0, 0], ..Default::default() }, "margin"),
+            (TextOptions { stroke_width: u32::MAX, ..Default::default() }, "stroke_width"),
+            (TextOptions { font_size: 8000.0, ..Default::default() }, "width"),
+            (TextOptions { method: Method::Caption, ..Default::default() }, "width"),
+        ] {
+            let e = render_text("Hello", &o).unwrap_err();
+            assert!(matches!(e, Error::Parameter(_)) && e.to_string().contains(what), "{what}: {e}");
+        }
+        let long = "x".repeat(100_000);
+        let e = render_text(&long, &label(20.0)).unwrap_err();
+        assert!(e.to_string().contains("width would be"), "{e}");
+        assert!("diagonal".parse::<HAlign>().is_err() && "middle".parse::<VAlign>().is_err());
+    }
+}
