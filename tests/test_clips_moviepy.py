@@ -106,18 +106,23 @@ def test_fades_time_effects_and_loop():
 
 
 def test_text_title():
-    kw = dict(font=FONT, text="Equalized", font_size=28, color="white", stroke_color="black", stroke_width=1)
+    # MoviePy 2.2.1 with Pillow >= 11.2 (what pip installs beside it) makes a label too short and
+    # cuts the bottom of the glyphs off (tests/test_text.py), so the glyphs are compared from the
+    # top of their ink over the rows MoviePy kept.
+    kw = dict(font=FONT, text="Elevation", font_size=28, color="white", stroke_color="black", stroke_width=1)
     a = fp.TextClip(**kw)
     b = mp.TextClip(**kw)
-    aw, ah = a.size
-    bw, bh = b.size
-    assert abs(aw - bw) <= 2 and abs(ah - bh) <= 2, (a.size, b.size)
-    ma, mb = a.mask.get_frame(0), b.mask.get_frame(0)
-    h, w = min(ah, bh), min(aw, bw)
-    ink_a, ink_b = ma[:h, :w] > 0.5, mb[:h, :w] > 0.5
-    # the same glyphs in the same place: most inked pixels agree
-    overlap = (ink_a & ink_b).sum() / max(1, (ink_a | ink_b).sum())
-    assert overlap > 0.6, overlap
-    ya, xa = np.nonzero(ink_a)
-    yb, xb = np.nonzero(ink_b)
-    assert abs(ya.mean() - yb.mean()) < 1.5 and abs(xa.mean() - xb.mean()) < 1.5
+    assert abs(a.w - b.w) <= 2, (a.size, b.size)
+
+    def ink(mask):
+        ys, xs = np.nonzero(mask > 0.5)
+        return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] > 0.5
+
+    ia, ib = ink(a.mask.get_frame(0)), ink(b.mask.get_frame(0))
+    assert abs(ia.shape[1] - ib.shape[1]) <= 2 and ia.shape[0] >= ib.shape[0] - 2, (ia.shape, ib.shape)
+    h, w = min(ia.shape[0], ib.shape[0]), min(ia.shape[1], ib.shape[1])
+    overlap = (ia[:h, :w] & ib[:h, :w]).sum() / max(1, (ia[:h, :w] | ib[:h, :w]).sum())
+    assert overlap > 0.7, overlap
+    # white fill inside, black stroke around, in both
+    fa, fb = a.get_frame(0), b.get_frame(0)
+    assert fa[a.mask.get_frame(0) > 0.99].max() == 255 and fb[b.mask.get_frame(0) > 0.99].max() == 255
