@@ -470,3 +470,30 @@ def test_render_error_names_frame(tmp_path):
     with pytest.raises(framepipe.RenderError, match="boom"):
         VideoClip(f, duration=1).write_videofile(tmp_path / "e.mp4", fps=10, workers=1, logger=None)
     assert not os.path.exists(tmp_path / "e.mp4")
+
+
+def test_video_file_clip_frames_and_handles(tmp_path):
+    from framepipe.clips import VideoFileClip
+
+    src = coded(t_scale=10).with_duration(1.5)
+    path = tmp_path / "v.mp4"
+    src.write_videofile(path, fps=10, workers=1, logger=None)
+    dec = decode_rgb(path)
+    with VideoFileClip(path) as clip:
+        assert clip.size == (W, H) and clip.fps == 10 and clip.duration == pytest.approx(1.5)
+        frames = list(clip.iter_frames())
+        assert len(frames) == len(dec) == 15
+        for a, b in zip(frames, dec):
+            np.testing.assert_array_equal(a, b)
+        small = clip.resized(0.5).with_effects([fx.MirrorX()])
+        assert small.size == (W // 2, H // 2)
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(1000):
+        with VideoFileClip(path) as c:
+            c.get_frame(0.3)
+    assert len(os.listdir("/proc/self/fd")) <= fds + 2
+
+
+def test_notebook_html():
+    html = coded().with_duration(0.5)._repr_html_()
+    assert "<video" in html and "base64," in html
