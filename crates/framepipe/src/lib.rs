@@ -5,6 +5,8 @@
 //! - [`frame`]: borrowed views over RGB/RGBA/BGRA/ARGB/gray buffers with strides.
 //! - [`color`]: every pixel conversion: RGB → YUV 4:2:0 (BT.709, limited range), alpha
 //!   compositing, even-size padding, packed RGB for GIF.
+//! - [`kernels`]: pixel kernels for clip compositing (resize, composite, LUT, grayscale, colour
+//!   masks, rotation) on packed 8-bit images.
 //! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today);
 //!   [`encode::gif`] is GIF, codec and container in one.
 //! - [`h264`]: what the containers need to know of H.264 (SPS fields, AVCC framing).
@@ -20,6 +22,7 @@ pub mod encode;
 pub mod error;
 pub mod frame;
 pub mod h264;
+pub mod kernels;
 pub mod mux;
 pub mod options;
 pub mod pipeline;
