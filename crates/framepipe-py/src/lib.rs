@@ -3,6 +3,7 @@
 
 mod concat;
 mod convert;
+mod kernels;
 mod options;
 
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
@@ -315,6 +316,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(output_format, m)?)?;
     m.add_function(wrap_pyfunction!(repair, m)?)?;
+    kernels::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DIMENSION", framepipe::frame::MAX_DIMENSION)?;
     Ok(())

@@ -60,7 +60,12 @@ impl Shape {
 
 impl std::fmt::Display for Shape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "({}, {}, {})", self.height, self.width, self.channels)
+        // One channel is how a 2-D array arrives: show it as one.
+        if self.channels == 1 {
+            write!(f, "({}, {})", self.height, self.width)
+        } else {
+            write!(f, "({}, {}, {})", self.height, self.width, self.channels)
+        }
     }
 }
 
