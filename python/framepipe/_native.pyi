@@ -1,7 +1,7 @@
 """Type stubs for the compiled module ``framepipe._native`` (crates/framepipe-py)."""
 
-from os import PathLike
 from collections.abc import Sequence
+from os import PathLike
 from typing import Any, Self, final
 
 from framepipe._options import WriterOptions
@@ -95,7 +95,7 @@ def composite(dst: Any, src: Any, x: int, y: int, alpha: Any | None = None, opac
     dst = (src * a + dst * (255 - a) + 127) // 255."""
 
 def composite_alpha(dst: Any, src_alpha: Any, x: int, y: int, opacity: float = 1.0) -> None:
-    """"``src_alpha`` (h, w) over ``dst`` (H, W)" for masks: dst = (a * 255 + dst * (255 - a) + 127) // 255
+    """ "``src_alpha`` (h, w) over ``dst`` (H, W)" for masks: dst = (a * 255 + dst * (255 - a) + 127) // 255
     with a as in :func:`composite`; only the overlap is touched."""
 
 def lut(src: Any, dst: Any, table: Any) -> None:

@@ -54,7 +54,10 @@ impl Arr {
             [h, w] => Shape::new(h, w, 1),
             [h, w, c] => Shape::new(h, w, c),
             _ => {
-                return Err(bad(py, format!("{name} must be a 2-D (h, w) or 3-D (h, w, c) array, got shape {dims:?}")))
+                return Err(bad(
+                    py,
+                    format!("{name} must be a 2-D (h, w) or 3-D (h, w, c) array, got shape {}", tuple(&dims)),
+                ))
             }
         };
         if !buf.is_c_contiguous() {
