@@ -9,6 +9,9 @@
 //!   formulas in f64 (its bicubic is the a = -1 cubic, its results are truncated, not rounded),
 //!   edge pixels replicated, and a pixel whose centre maps outside the source gets `bg`.
 //!
+//! tests/test_kernels.py finds the output pixel-identical to Pillow 13's (1, 3 and opaque 4
+//! channels, every filter, angles including multiples of 90 and near misses).
+//!
 //! Difference from Pillow: 4-channel images are interpolated channel by channel, not premultiplied
 //! by alpha (Pillow converts RGBA to premultiplied RGBa for bilinear and bicubic). Where alpha is
 //! 255 (or with nearest) the results are the same.
@@ -253,7 +256,7 @@ fn interpolate<const C: usize>(
     dst: &mut ImageMut<'_>,
     a: &[f64; 6],
     bg: &[u8],
-    filter: fn(&Image<'_>, f64, f64, &mut [u8]),
+    filter: impl Fn(&Image<'_>, f64, f64, &mut [u8; C]),
 ) {
     let (w, h) = (src.shape.width as f64, src.shape.height as f64);
     let nw = dst.shape.width;
@@ -263,7 +266,7 @@ fn interpolate<const C: usize>(
             if xin < 0.0 || xin >= w || yin < 0.0 || yin >= h {
                 out.copy_from_slice(bg);
             } else {
-                filter(src, xin, yin, out);
+                filter(src, xin, yin, out.try_into().expect("C bytes"));
             }
         }
     }
@@ -275,8 +278,16 @@ fn clip(i: i64, n: usize) -> usize {
     i.clamp(0, n as i64 - 1) as usize
 }
 
+/// Pixel `x` of the row starting at pixel index `row` (C bytes).
+#[inline(always)]
+fn pixel<const C: usize>(src: &Image<'_>, row: usize, x: usize) -> [f64; C] {
+    let i = (row + x) * C;
+    let p: &[u8; C] = src.data[i..i + C].try_into().expect("C bytes");
+    p.map(f64::from)
+}
+
 /// Pillow's `bilinear_filter8` / `bilinear_filter32RGB`: linear in x then y, truncated.
-fn bilinear<const C: usize>(src: &Image<'_>, xin: f64, yin: f64, out: &mut [u8]) {
+fn bilinear<const C: usize>(src: &Image<'_>, xin: f64, yin: f64, out: &mut [u8; C]) {
     let (w, h) = (src.shape.width, src.shape.height);
     let (xin, yin) = (xin - 0.5, yin - 0.5);
     let (x, y) = (floor_i(xin), floor_i(yin));
@@ -284,11 +295,12 @@ fn bilinear<const C: usize>(src: &Image<'_>, xin: f64, yin: f64, out: &mut [u8])
     let (x0, x1) = (clip(x, w), clip(x + 1, w));
     let (r0, r1) = (clip(y, h) * w, clip(y + 1, h) * w);
     let lerp = |a: f64, b: f64, d: f64| a + (b - a) * d;
-    for (k, o) in out.iter_mut().enumerate().take(C) {
-        let p = |r: usize, x: usize| src.data[(r + x) * C + k] as f64;
-        let v1 = lerp(p(r0, x0), p(r0, x1), dx);
-        let v2 = lerp(p(r1, x0), p(r1, x1), dx);
-        *o = lerp(v1, v2, dy) as u8;
+    let (a0, a1) = (pixel::<C>(src, r0, x0), pixel::<C>(src, r0, x1));
+    let (b0, b1) = (pixel::<C>(src, r1, x0), pixel::<C>(src, r1, x1));
+    for k in 0..C {
+        let v1 = lerp(a0[k], a1[k], dx);
+        let v2 = lerp(b0[k], b1[k], dx);
+        out[k] = lerp(v1, v2, dy) as u8;
     }
 }
 
@@ -303,19 +315,22 @@ fn cubic(v1: f64, v2: f64, v3: f64, v4: f64, d: f64) -> f64 {
 }
 
 /// Pillow's `bicubic_filter8` / `bicubic_filter32RGB`: cubic in x on 4 rows, then in y; clamped
-/// to 0..=255 and truncated.
-fn bicubic<const C: usize>(src: &Image<'_>, xin: f64, yin: f64, out: &mut [u8]) {
+/// to 0..=255 and truncated. All channels of a pixel at once (same operations per channel).
+fn bicubic<const C: usize>(src: &Image<'_>, xin: f64, yin: f64, out: &mut [u8; C]) {
     let (w, h) = (src.shape.width, src.shape.height);
     let (xin, yin) = (xin - 0.5, yin - 0.5);
     let (x, y) = (floor_i(xin), floor_i(yin));
     let (dx, dy) = (xin - x as f64, yin - y as f64);
     let xs = [clip(x - 1, w), clip(x, w), clip(x + 1, w), clip(x + 2, w)];
     let rows = [clip(y - 1, h) * w, clip(y, h) * w, clip(y + 1, h) * w, clip(y + 2, h) * w];
-    for (k, o) in out.iter_mut().enumerate().take(C) {
-        let p = |r: usize, x: usize| src.data[(r + x) * C + k] as f64;
-        let line = |r: usize| cubic(p(r, xs[0]), p(r, xs[1]), p(r, xs[2]), p(r, xs[3]), dx);
-        let v = cubic(line(rows[0]), line(rows[1]), line(rows[2]), line(rows[3]), dy);
-        *o = if v <= 0.0 {
+    let line = |r: usize| -> [f64; C] {
+        let p = xs.map(|x| pixel::<C>(src, r, x));
+        std::array::from_fn(|k| cubic(p[0][k], p[1][k], p[2][k], p[3][k], dx))
+    };
+    let v = rows.map(line);
+    for k in 0..C {
+        let v = cubic(v[0][k], v[1][k], v[2][k], v[3][k], dy);
+        out[k] = if v <= 0.0 {
             0
         } else if v >= 255.0 {
             255
