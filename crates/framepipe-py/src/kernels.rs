@@ -96,7 +96,10 @@ impl Arr {
         // long as it exists, which outlives the slice. Other Python threads may still write to
         // the array while the GIL is released (as with any extension that releases it); that is
         // the caller's race, it cannot make the slice dangle.
-        let data = unsafe { std::slice::from_raw_parts(self.buf.buf_ptr() as *const u8, self.buf.item_count()) };
+        // An empty buffer's pointer may be null: no slice is made from it (Image::new refuses it).
+        let n = self.buf.item_count();
+        let data: &[u8] =
+            if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(self.buf.buf_ptr() as *const u8, n) } };
         Image::new(self.name, data, self.shape)
     }
 
@@ -104,7 +107,9 @@ impl Arr {
     fn image_mut(&mut self) -> Result<ImageMut<'_>, Error> {
         // SAFETY: as in `image`; the buffer is writable (checked in `take`), and `&mut self`
         // plus the overlap checks of every caller mean no other slice of this memory is alive.
-        let data = unsafe { std::slice::from_raw_parts_mut(self.buf.buf_ptr() as *mut u8, self.buf.item_count()) };
+        let n = self.buf.item_count();
+        let data: &mut [u8] =
+            if n == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(self.buf.buf_ptr() as *mut u8, n) } };
         ImageMut::new(self.name, data, self.shape)
     }
 }
