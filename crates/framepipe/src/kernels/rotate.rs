@@ -323,9 +323,16 @@ fn bicubic<const C: usize>(src: &Image<'_>, xin: f64, yin: f64, out: &mut [u8; C
     let (dx, dy) = (xin - x as f64, yin - y as f64);
     let xs = [clip(x - 1, w), clip(x, w), clip(x + 1, w), clip(x + 2, w)];
     let rows = [clip(y - 1, h) * w, clip(y, h) * w, clip(y + 1, h) * w, clip(y + 2, h) * w];
+    // The horizontal pass on bytes: Pillow computes its p1..p4 in int arithmetic there (exact in
+    // f64 too); only the Horner evaluation is in f64, in Pillow's order.
     let line = |r: usize| -> [f64; C] {
-        let p = xs.map(|x| pixel::<C>(src, r, x));
-        std::array::from_fn(|k| cubic(p[0][k], p[1][k], p[2][k], p[3][k], dx))
+        let at = |x: usize| -> &[u8; C] { src.data[(r + x) * C..(r + x + 1) * C].try_into().expect("C bytes") };
+        let p = xs.map(at);
+        std::array::from_fn(|k| {
+            let [v1, v2, v3, v4] = [p[0][k] as i32, p[1][k] as i32, p[2][k] as i32, p[3][k] as i32];
+            let (p1, p2, p3, p4) = (v2, -v1 + v3, 2 * (v1 - v2) + v3 - v4, -v1 + v2 - v3 + v4);
+            p1 as f64 + dx * (p2 as f64 + dx * (p3 as f64 + dx * p4 as f64))
+        })
     };
     let v = rows.map(line);
     for k in 0..C {
