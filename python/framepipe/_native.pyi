@@ -1,5 +1,6 @@
 """Type stubs for the compiled module ``framepipe._native`` (crates/framepipe-py)."""
 
+from collections.abc import Sequence
 from os import PathLike
 from typing import Any, Self, final
 
@@ -18,6 +19,14 @@ __all__ = [
     "MAX_DIMENSION",
     "render_text",
     "DEFAULT_FONT_NAME",
+    "resize",
+    "composite",
+    "composite_alpha",
+    "lut",
+    "grayscale",
+    "mask_color",
+    "rotated_size",
+    "rotate",
 ]
 
 __version__: str
@@ -103,3 +112,44 @@ def render_text(
     """Rasterise text as MoviePy 2.2.1's TextClip sizes and places it: (RGBA bytes row-major,
     straight alpha; width; height). ``font=None`` is the bundled DejaVu Sans; ``margin`` is
     (left, top, right, bottom); ``method`` "label" or "caption" (words wrapped to ``size[0]``)."""
+# Pixel kernels (crates/framepipe/src/kernels). Arrays are numpy uint8, C-contiguous, (h, w) or
+# (h, w, c); anything else raises framepipe.ParameterError naming what was given. The work runs
+# with the GIL released.
+
+def resize(src: Any, dst: Any, filter: str = "lanczos3") -> None:
+    """Fill ``dst`` (H, W[, C]) with ``src`` (h, w[, C]) resized to its size; C in {1, 3, 4}, the
+    same for both. ``filter``: "nearest", "bilinear", "bicubic" (Catmull-Rom) or "lanczos3"
+    (Pillow's LANCZOS). Channels are filtered independently: RGBA is not premultiplied."""
+
+def composite(dst: Any, src: Any, x: int, y: int, alpha: Any | None = None, opacity: float = 1.0) -> None:
+    """Paint ``src`` (h, w, 3) over ``dst`` (H, W, 3) with its top-left corner at column ``x``,
+    row ``y`` (any ints; only the overlap is touched). op = round(opacity * 255);
+    a = alpha (255 if None), scaled (a * op + 127) // 255 unless op == 255;
+    dst = (src * a + dst * (255 - a) + 127) // 255."""
+
+def composite_alpha(dst: Any, src_alpha: Any, x: int, y: int, opacity: float = 1.0) -> None:
+    """ "``src_alpha`` (h, w) over ``dst`` (H, W)" for masks: dst = (a * 255 + dst * (255 - a) + 127) // 255
+    with a as in :func:`composite`; only the overlap is touched."""
+
+def lut(src: Any, dst: Any, table: Any) -> None:
+    """``dst = table[src]``: ``table`` is bytes-like, 256 bytes (every channel) or 256 * C (one
+    table per channel, channel-major). ``dst`` may be ``src`` itself."""
+
+def grayscale(src: Any, dst: Any, weights: Sequence[float] = (0.299, 0.587, 0.114)) -> None:
+    """``dst`` (h, w) or (h, w, 3) = round(r * wr + g * wg + b * wb) clamped to 0..255 for ``src``
+    (h, w, 3); 16-bit fixed point (may differ by one from float rounding near halves)."""
+
+def mask_color(
+    src: Any, dst: Any, color: Sequence[int] = (0, 0, 0), threshold: float = 0.0, stiffness: float = 1.0
+) -> None:
+    """MoviePy's MaskColor: ``dst`` (h, w) = round(255 * m), d the distance of the pixel of ``src``
+    (h, w, 3) from ``color``; m = (d != 0) if threshold == 0 else d**s / (threshold**s + d**s)."""
+
+def rotated_size(width: int, height: int, angle: float) -> tuple[int, int]:
+    """(width, height) of an image rotated by ``angle`` degrees with Pillow's ``expand=True``."""
+
+def rotate(src: Any, dst: Any, angle: float, filter: str = "bicubic", bg: Sequence[int] | None = None) -> None:
+    """Rotate ``src`` (h, w, C) counter-clockwise by ``angle`` degrees about its centre into
+    ``dst`` of :func:`rotated_size` (Pillow's ``rotate(angle, resample, expand=True)``); ``bg``
+    (C ints, default zeros) fills what lies outside the source. ``filter``: "nearest",
+    "bilinear" or "bicubic"."""

@@ -4,6 +4,7 @@
 mod cli;
 mod concat;
 mod convert;
+mod kernels;
 mod options;
 mod text;
 
@@ -320,6 +321,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cli::register(m)?;
     m.add_function(wrap_pyfunction!(text::render_text, m)?)?;
     m.add("DEFAULT_FONT_NAME", framepipe::kernels::text::DEFAULT_FONT_NAME)?;
+    kernels::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DIMENSION", framepipe::frame::MAX_DIMENSION)?;
     Ok(())

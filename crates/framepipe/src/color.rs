@@ -26,7 +26,7 @@ impl Yuv420Image {
     }
     /// A black picture of the given even size, or an out-of-memory error instead of an abort.
     pub fn try_new(width: u32, height: u32) -> Result<Self> {
-        debug_assert!(width % 2 == 0 && height % 2 == 0);
+        debug_assert!(width.is_multiple_of(2) && height.is_multiple_of(2));
         let (w, h) = (width as usize, height as usize);
         let what = format!("a {width}x{height} YUV picture");
         Ok(Yuv420Image {
@@ -78,7 +78,7 @@ impl Converter {
             gray_to_yuv(frame, out);
             return Ok(());
         }
-        let even = frame.width() % 2 == 0 && frame.height() % 2 == 0;
+        let even = frame.width().is_multiple_of(2) && frame.height().is_multiple_of(2);
         let direct = even
             && match frame.format() {
                 PixelFormat::Rgb24 | PixelFormat::Bgr24 => true,

@@ -5,6 +5,8 @@
 //! - [`frame`]: borrowed views over RGB/RGBA/BGRA/ARGB/gray buffers with strides.
 //! - [`color`]: every pixel conversion: RGB → YUV 4:2:0 (BT.709, limited range), alpha
 //!   compositing, even-size padding, packed RGB for GIF.
+//! - [`kernels`]: pixel kernels for clip compositing (resize, composite, LUT, grayscale, colour
+//!   masks, rotation) on packed 8-bit images, and text ([`kernels::text`]: TextClip).
 //! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today);
 //!   [`encode::gif`] is GIF, codec and container in one.
 //! - [`h264`]: what the containers need to know of H.264 (SPS fields, AVCC framing).
@@ -12,7 +14,6 @@
 //! - [`pipeline`]: the [`VideoWriter`]: a bounded queue to an encoder thread that drives one
 //!   backend per output format (MP4: a [`encode::VideoEncoder`] + the MP4 muxer; GIF).
 //! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).
-//! - [`kernels`]: pixel kernels for the clip model ([`kernels::text`]: TextClip rasterisation).
 //! - [`error`]: the one error enum.
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -90,7 +90,7 @@ impl X264Encoder {
     /// Open an encoder for pictures of `width`x`height` (both even) with the given options.
     pub fn new(width: u32, height: u32, opts: &EncodeOptions) -> Result<Self> {
         opts.validate()?;
-        if width % 2 != 0 || height % 2 != 0 || width == 0 || height == 0 {
+        if !width.is_multiple_of(2) || !height.is_multiple_of(2) || width == 0 || height == 0 {
             return Err(Error::parameter(format!("x264 needs an even picture size, got {width}x{height}")));
         }
         let log: Box<LogSink> = Box::new(Mutex::new(Vec::new()));

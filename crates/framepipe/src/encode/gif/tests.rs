@@ -1045,7 +1045,7 @@ fn the_strict_checks_catch_malformed_image_data() {
             "no EOI (stream cut where it starts)",
             {
                 let mut d = r.lzw[..r.eoi_bit.div_ceil(8)].to_vec();
-                if r.eoi_bit % 8 != 0 {
+                if !r.eoi_bit.is_multiple_of(8) {
                     *d.last_mut().unwrap() &= (1u8 << (r.eoi_bit % 8)) - 1;
                 }
                 // The zero bits left may read as more codes: too many pixels, or no EOI.

@@ -139,7 +139,7 @@ fn read_packet<R: Read + Seek>(r: &mut R, s: &FoundSample, dur: u32) -> Result<P
     let mut data = vec![0u8; s.size as usize];
     r.seek(SeekFrom::Start(s.offset)).and_then(|_| r.read_exact(&mut data)).ctx(|| "reading a frame".to_string())?;
     let d = u64::from(dur);
-    if s.dts % d != 0 || s.cts_offset < 0 || s.cts_offset as u64 % d != 0 {
+    if !s.dts.is_multiple_of(d) || s.cts_offset < 0 || !(s.cts_offset as u64).is_multiple_of(d) {
         return Err(Error::unsupported("frame times that are not whole frames (not a framepipe file)"));
     }
     let dts = (s.dts / d) as i64;
