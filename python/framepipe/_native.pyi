@@ -112,6 +112,7 @@ def render_text(
     """Rasterise text as MoviePy 2.2.1's TextClip sizes and places it: (RGBA bytes row-major,
     straight alpha; width; height). ``font=None`` is the bundled DejaVu Sans; ``margin`` is
     (left, top, right, bottom); ``method`` "label" or "caption" (words wrapped to ``size[0]``)."""
+
 # Pixel kernels (crates/framepipe/src/kernels). Arrays are numpy uint8, C-contiguous, (h, w) or
 # (h, w, c); anything else raises framepipe.ParameterError naming what was given. The work runs
 # with the GIL released.
