@@ -231,13 +231,13 @@ def test_composition_gifs(blog):
     comp = decode(blog / "sinc_plot2.gif")
     assert comp.shape == (40, h, w_mpl, 3)
     for n in (0, 21):
-        small = np.asarray(Image.fromarray(mpl[n]).resize((w_mpl, h), Image.Resampling.LANCZOS))
+        small = np.asarray(Image.fromarray(mpl[n]).resize((w_mpl, h), Image.Resampling.BOX))
         assert psnr(side[n], np.hstack([small, sinc[n]])) > 26
         # the overlay: sinc resized to 0.85 h, white made transparent (mask_color with
         # threshold 0: exactly white only), opacity 0.4, centred
         oh = int(0.85 * h)
         ow = int(150 * oh / 90)
-        over = np.asarray(Image.fromarray(sinc[n]).resize((ow, oh), Image.Resampling.LANCZOS)).astype(np.float64)
+        over = np.asarray(Image.fromarray(sinc[n]).resize((ow, oh), Image.Resampling.BOX)).astype(np.float64)
         alpha = 0.4 * (np.abs(over - 255).sum(axis=2) > 0)[:, :, None]
         want = small.astype(np.float64)
         x, y = (w_mpl - ow) // 2, (h - oh) // 2

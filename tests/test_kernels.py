@@ -371,9 +371,10 @@ def test_resize_errors():
     ):
         k.resize(src, np.zeros((5, 5, 4), np.uint8))
     with pytest.raises(
-        framepipe.ParameterError, match=r'filter must be "nearest", "bilinear", "bicubic" or "lanczos3", got "box"'
+        framepipe.ParameterError,
+        match=r'filter must be "nearest", "box", "bilinear", "bicubic" or "lanczos3", got "lanczos2"',
     ):
-        k.resize(src, np.zeros((5, 5, 3), np.uint8), filter="box")
+        k.resize(src, np.zeros((5, 5, 3), np.uint8), filter="lanczos2")
     with pytest.raises(framepipe.ParameterError, match=r"src must have 1 or 3 or 4 channels, got shape \(10, 10, 2\)"):
         k.resize(np.zeros((10, 10, 2), np.uint8), np.zeros((5, 5, 2), np.uint8))
     with pytest.raises(framepipe.ParameterError, match=r"dst must not be empty, got shape \(0, 5, 3\)"):
@@ -502,3 +503,28 @@ def test_shape_mismatches_and_bad_numbers():
             k.composite_alpha(np.zeros((4, 4), np.uint8), np.zeros((2, 2), np.uint8), 0, 0, opacity=bad)
     with pytest.raises(framepipe.ParameterError, match=r"x must be an int, got a float"):
         k.composite(dst, src, 1.5, 0)
+
+
+@pytest.mark.parametrize("channels", [None, 1, 3, 4])
+@pytest.mark.parametrize("fx,fy", [(2, 2), (3, 4), (1, 2), (5, 1)])
+def test_resize_box_whole_factors_are_exact_block_means(channels, fx, fy):
+    rng = np.random.default_rng(fx * 10 + fy)
+    h, w = 4 * fy, 7 * fx
+    shape = (h, w) if channels is None else (h, w, channels)
+    src = rng.integers(0, 256, shape, dtype=np.uint8)
+    dst = np.empty((4, 7, *shape[2:]), np.uint8)
+    k.resize(src, dst, filter="box")
+    blocks = src.reshape(4, fy, 7, fx, *shape[2:]).astype(np.int64).sum(axis=(1, 3))
+    n = fx * fy
+    np.testing.assert_array_equal(dst, ((blocks + n // 2) // n).astype(np.uint8))
+
+
+def test_resize_box_other_factors_match_pillow():
+    from PIL import Image
+
+    src = np.random.default_rng(3).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    for size in ((33, 21), (100, 77)):
+        dst = np.empty((size[1], size[0], 3), np.uint8)
+        k.resize(src, dst, filter="box")
+        want = np.asarray(Image.fromarray(src).resize(size, Image.Resampling.BOX))
+        assert np.abs(dst.astype(int) - want).max() <= 1

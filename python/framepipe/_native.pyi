@@ -119,7 +119,8 @@ def render_text(
 
 def resize(src: Any, dst: Any, filter: str = "lanczos3") -> None:
     """Fill ``dst`` (H, W[, C]) with ``src`` (h, w[, C]) resized to its size; C in {1, 3, 4}, the
-    same for both. ``filter``: "nearest", "bilinear", "bicubic" (Catmull-Rom) or "lanczos3"
+    same for both. ``filter``: "nearest", "box" (area average; exact block means for
+    whole-number factors), "bilinear", "bicubic" (Catmull-Rom) or "lanczos3"
     (Pillow's LANCZOS). Channels are filtered independently: RGBA is not premultiplied."""
 
 def composite(dst: Any, src: Any, x: int, y: int, alpha: Any | None = None, opacity: float = 1.0) -> None:

@@ -130,9 +130,10 @@ class VideoClip:
 
     def get_frame(self, t: float) -> np.ndarray:
         """The frame at time t (seconds from the clip's start): RGB uint8 (h, w, 3), or for a
-        mask clip floats in [0, 1] (h, w)."""
+        mask clip floats in [0, 1] (h, w). Not a copy: the frame of a clip that does not change
+        with t (an image, text) is the same read-only array each time (copy it to modify it)."""
         frame = self._get(self._check_t(t))
-        return _pixels.alpha_to_float(frame) if self.is_mask else frame.copy()
+        return _pixels.alpha_to_float(frame) if self.is_mask else frame
 
     def _alpha(self, t: float) -> Frame | None:
         """The uint8 alpha at local time t (None: opaque), opacity not applied."""
@@ -471,13 +472,19 @@ class VideoClip:
     # ---- geometry transforms (fast kernels) ----------------------------------------------------
 
     def resized(
-        self, new_size: Any = None, height: Any = None, width: Any = None, apply_to_mask: bool = True
+        self,
+        new_size: Any = None,
+        height: Any = None,
+        width: Any = None,
+        apply_to_mask: bool = True,
+        filter: str | None = None,
     ) -> VideoClip:
-        """Resized (Lanczos): a scale factor, (w, h), width= or height= (keeping the aspect
-        ratio), or a function of t returning any of those."""
+        """Resized: a scale factor, (w, h), width= or height= (keeping the aspect ratio), or a
+        function of t returning any of those (area average when shrinking, Lanczos when
+        enlarging, or `filter`; see :class:`fx.Resize`)."""
         from .fx import Resize
 
-        return Resize(new_size, height=height, width=width, apply_to_mask=apply_to_mask).apply(self)
+        return Resize(new_size, height=height, width=width, apply_to_mask=apply_to_mask, filter=filter).apply(self)
 
     def cropped(
         self, x1=None, y1=None, x2=None, y2=None, width=None, height=None, x_center=None, y_center=None
