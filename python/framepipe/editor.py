@@ -34,7 +34,7 @@ def figure_to_array(fig: Any) -> Any:
 mplfig_to_npimage = figure_to_array
 
 
-def _function(effect: type, positional: tuple[str, ...] = (), renames: dict[str, str] | None = None) -> Any:
+def _function(effect: type, renames: dict[str, str] | None = None) -> Any:
     """A MoviePy 1.x effect function ``f(clip, *args, **kwargs)`` for an effect class."""
     renames = renames or {}
 
@@ -61,32 +61,6 @@ def _resize(
     return fx.Resize(kw.get("new_size", newsize), height=height, width=width, apply_to_mask=apply_to_mask).apply(clip)
 
 
-def _blackwhite(clip: Any, RGB: Any = None, preserve_luminosity: bool = True) -> Any:  # noqa: N803
-    return fx.BlackAndWhite(RGB, preserve_luminosity).apply(clip)
-
-
-def _colorx(clip: Any, factor: float) -> Any:
-    return fx.MultiplyColor(factor).apply(clip)
-
-
-def _speedx(clip: Any, factor: float | None = None, final_duration: float | None = None) -> Any:
-    return fx.MultiplySpeed(factor, final_duration).apply(clip)
-
-
-def _loop(clip: Any, n: int | None = None, duration: float | None = None) -> Any:
-    return fx.Loop(n, duration).apply(clip)
-
-
-def _freeze(
-    clip: Any,
-    t: Any = 0,
-    freeze_duration: float | None = None,
-    total_duration: float | None = None,
-    padding_end: float = 0,
-) -> Any:
-    return fx.Freeze(t, freeze_duration, total_duration, padding_end).apply(clip)
-
-
 def _margin(
     clip: Any,
     mar: Any = None,
@@ -101,18 +75,10 @@ def _margin(
     return fx.Margin(kw.get("margin_size", mar), left, right, top, bottom, color, opacity).apply(clip)
 
 
-def _fadein(clip: Any, duration: float, initial_color: Any = None) -> Any:
-    return fx.FadeIn(duration, initial_color).apply(clip)
-
-
-def _fadeout(clip: Any, duration: float, final_color: Any = None) -> Any:
-    return fx.FadeOut(duration, final_color).apply(clip)
-
-
 vfx = types.SimpleNamespace(
     **{name: getattr(fx, name) for name in fx.__all__},
     mask_color=_mask_color,
-    blackwhite=_blackwhite,
+    blackwhite=_function(fx.BlackAndWhite),
     resize=_resize,
     crop=_function(fx.Crop),
     rotate=_function(fx.Rotate),
@@ -121,17 +87,17 @@ vfx = types.SimpleNamespace(
     invert_colors=_function(fx.InvertColors),
     gamma_corr=_function(fx.GammaCorrection),
     lum_contrast=_function(fx.LumContrast),
-    colorx=_colorx,
-    multiply_color=_colorx,
-    fadein=_fadein,
-    fadeout=_fadeout,
+    colorx=_function(fx.MultiplyColor),
+    multiply_color=_function(fx.MultiplyColor),
+    fadein=_function(fx.FadeIn),
+    fadeout=_function(fx.FadeOut),
     margin=_margin,
-    loop=_loop,
+    loop=_function(fx.Loop),
     time_mirror=_function(fx.TimeMirror),
     time_symmetrize=_function(fx.TimeSymmetrize),
-    speedx=_speedx,
-    multiply_speed=_speedx,
-    freeze=_freeze,
+    speedx=_function(fx.MultiplySpeed),
+    multiply_speed=_function(fx.MultiplySpeed),
+    freeze=_function(fx.Freeze),
     accel_decel=_function(fx.AccelDecel),
     blink=_function(fx.Blink),
     even_size=_function(fx.EvenSize),

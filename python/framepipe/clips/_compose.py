@@ -17,6 +17,16 @@ from ._clip import _T_SLACK, VideoClip
 from ._sources import _size_pair
 
 
+def _clip_list(clips: Any, what: str) -> list[VideoClip]:
+    clips = list(clips)
+    if not clips:
+        raise ParameterError(f"{what}: no clips given")
+    for i, c in enumerate(clips):
+        if not isinstance(c, VideoClip):
+            raise ParameterError(f"{what}: item {i} is a {type(c).__name__}, not a clip")
+    return clips
+
+
 class _Timeline:
     """The clips playing at t, in layer order, without looking at every clip."""
 
@@ -57,12 +67,7 @@ class CompositeVideoClip(VideoClip):
         ismask: bool | None = None,
     ):
         is_mask = is_mask if ismask is None else ismask
-        clips = list(clips)
-        if not clips:
-            raise ParameterError("CompositeVideoClip: no clips given")
-        for i, c in enumerate(clips):
-            if not isinstance(c, VideoClip):
-                raise ParameterError(f"CompositeVideoClip: item {i} is a {type(c).__name__}, not a clip")
+        clips = _clip_list(clips, "CompositeVideoClip")
         if size is None:
             size = clips[0].size
         w, h = _size_pair(size, "CompositeVideoClip")
@@ -228,12 +233,8 @@ def concatenate_videoclips(
     """One clip after the other. ``method="chain"`` for clips of one size (masks kept);
     ``"compose"`` centres clips of different sizes on the largest (and is needed for negative
     `padding`, which overlaps clips, e.g. for cross-fades); `transition` is put between clips."""
-    clips = list(clips)
-    if not clips:
-        raise ParameterError("concatenate_videoclips: no clips given")
+    clips = _clip_list(clips, "concatenate_videoclips")
     for i, c in enumerate(clips):
-        if not isinstance(c, VideoClip):
-            raise ParameterError(f"concatenate_videoclips: item {i} is a {type(c).__name__}, not a clip")
         if c.duration is None:
             raise ParameterError(f"concatenate_videoclips: clip {i} ({c._name}) has no duration; use with_duration")
     if transition is not None:

@@ -178,10 +178,7 @@ class CrossFadeIn(Effect):
     duration: float
 
     def apply(self, clip: Any) -> Any:
-        if clip.duration is None:
-            raise ParameterError("CrossFadeIn needs a clip with a duration")
-        base = clip if clip._mask is not None else clip.with_mask()
-        return base.with_mask(FadeIn(self.duration).apply(base._mask.with_duration(clip.duration)))
+        return _fade_mask(clip, FadeIn(self.duration), "CrossFadeIn")
 
 
 @dataclass
@@ -191,10 +188,15 @@ class CrossFadeOut(Effect):
     duration: float
 
     def apply(self, clip: Any) -> Any:
-        if clip.duration is None:
-            raise ParameterError("CrossFadeOut needs a clip with a duration")
-        base = clip if clip._mask is not None else clip.with_mask()
-        return base.with_mask(FadeOut(self.duration).apply(base._mask.with_duration(clip.duration)))
+        return _fade_mask(clip, FadeOut(self.duration), "CrossFadeOut")
+
+
+def _fade_mask(clip: Any, fade: Effect, what: str) -> Any:
+    """`clip` with `fade` applied to its mask (an opaque one if it has none)."""
+    if clip.duration is None:
+        raise ParameterError(f"{what} needs a clip with a duration")
+    base = clip if clip._mask is not None else clip.with_mask()
+    return base.with_mask(fade.apply(base._mask.with_duration(clip.duration)))
 
 
 @dataclass
