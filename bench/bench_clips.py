@@ -63,7 +63,8 @@ def lib_of(name):
     return lib, lib.vfx
 
 
-def prepared(h, w, seed):
+def prepared(h, w, seed, noise=True):
+    """Four plot-like frames; with `noise`, grain (sigma 4) so that no two pixels repeat."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -73,13 +74,14 @@ def prepared(h, w, seed):
         f = np.stack(
             [128 + 100 * np.sin(x / 37 + k), 128 + 100 * np.cos(y / 23 - k), 128 + 60 * np.sin((x + y) / 51)], 2
         )
-        f += rng.normal(0, 4, f.shape)
+        if noise:
+            f += rng.normal(0, 4, f.shape)
         out.append(np.clip(f, 0, 255).astype(np.uint8))
     return out
 
 
-def source(lib, h, w, seed, duration=10):
-    frames = prepared(h, w, seed)
+def source(lib, h, w, seed, duration=10, noise=True):
+    frames = prepared(h, w, seed, noise)
     return lib.VideoClip(lambda t: frames[int(t * 24) % 4], duration=duration)
 
 
@@ -141,6 +143,9 @@ def run_ops(name):
 
 
 def mpl_clip(lib, duration=10.0):
+    """A 1280x720 matplotlib figure whose line moves. MoviePy 2 has no mplfig_to_npimage, so its
+    user draws the canvas and takes its buffer (what MoviePy 1.x's mplfig_to_npimage did);
+    framepipe's user calls framepipe.matplotlib.figure_to_array, the same thing by name."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -152,10 +157,17 @@ def mpl_clip(lib, duration=10.0):
     ax.set_ylim(-1.5, 2.5)
     (line,) = ax.plot(xx, np.sinc(xx**2) + np.sin(xx), lw=3)
 
+    if lib.__name__.startswith("framepipe"):
+        from framepipe.matplotlib import figure_to_array
+    else:
+
+        def figure_to_array(fig):
+            fig.canvas.draw()
+            return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+
     def make_frame(t):
         line.set_ydata(np.sinc(xx**2) + np.sin(xx + 2 * np.pi * t / duration))
-        fig.canvas.draw()
-        return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+        return figure_to_array(fig)
 
     return lib.VideoClip(make_frame, duration=duration)
 
@@ -178,7 +190,9 @@ def scene(which, lib, vfx):
         for c in range(2):
             k = 2 * r + c
             t = lib.TextClip(font=FONT, text=f"Panel {k}", font_size=28, color="white").with_duration(10)
-            row.append(lib.CompositeVideoClip([source(lib, 360, 640, k), t.with_position(("center", "top"))]))
+            # clean (noise-free) panels, as plots are: x264's time depends on the content
+            panel = source(lib, 360, 640, k, noise=False)
+            row.append(lib.CompositeVideoClip([panel, t.with_position(("center", "top"))]))
         cells.append(row)
     return lib.clips_array(cells)
 
