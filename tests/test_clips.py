@@ -506,3 +506,14 @@ def test_video_file_clip_frames_and_handles(tmp_path):
 def test_notebook_html():
     html = coded().with_duration(0.5)._repr_html_()
     assert "<video" in html and "base64," in html
+
+
+def test_integer_arrays_as_moviepy_takes_them():
+    # numpy arithmetic makes int64: clipped to 0-255 (an RGBA image's alpha too)
+    rgba = np.zeros((6, 6, 4), np.uint8) + [255, 0, 300, 128]
+    assert rgba.dtype == np.int64
+    img = ImageClip(rgba, duration=1)
+    assert tuple(img.get_frame(0)[0, 0]) == (255, 0, 255)
+    assert img.mask.get_frame(0)[0, 0] == 128 / 255
+    v = VideoClip(lambda t: np.full((4, 4, 3), -5 + int(100 * t)), duration=1)
+    assert v.get_frame(0)[0, 0, 0] == 0 and v.get_frame(0.5)[0, 0, 0] == 45

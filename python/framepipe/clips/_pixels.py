@@ -102,6 +102,7 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
     bool is 0/255; uint16 is scaled to 0-255; gray is repeated; RGBA drops its alpha."""
     if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3:
         return np.ascontiguousarray(frame)
+    frame = integers_to_u8(frame)
     try:
         arr, kind = _frames.as_array(frame)
     except (ParameterError, UnsupportedError) as e:
@@ -127,6 +128,14 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
     elif arr.shape[2] == 4:
         arr = arr[:, :, :3]
     return np.ascontiguousarray(arr)
+
+
+def integers_to_u8(frame: Any) -> Any:
+    """Integer arrays other than uint8/uint16 (numpy arithmetic makes int64) as 0-255 uint8,
+    clipped, as MoviePy's ``astype("uint8")`` would take them (without its wrap-around)."""
+    if isinstance(frame, np.ndarray) and frame.dtype.kind in "iu" and frame.dtype not in (np.uint8, np.uint16):
+        return np.clip(frame, 0, 255).astype(np.uint8)
+    return frame
 
 
 def to_alpha(frame: Any, where: str) -> np.ndarray:

@@ -42,7 +42,7 @@ def _split_rgba(arr: Any, what: str, transparent: bool) -> tuple[np.ndarray, np.
     mod = type(arr).__module__
     if mod.startswith(("PIL.", "matplotlib")):
         arr = _frames.as_array(arr)[0]
-    a = np.asarray(arr)
+    a = _pixels.integers_to_u8(np.asarray(arr))
     alpha = None
     if a.ndim == 3 and a.shape[2] == 4 and transparent:
         alpha = _pixels.to_alpha(
