@@ -517,3 +517,15 @@ def test_integer_arrays_as_moviepy_takes_them():
     assert img.mask.get_frame(0)[0, 0] == 128 / 255
     v = VideoClip(lambda t: np.full((4, 4, 3), -5 + int(100 * t)), duration=1)
     assert v.get_frame(0)[0, 0, 0] == 0 and v.get_frame(0.5)[0, 0, 0] == 45
+
+
+def test_moviepy_write_arguments(tmp_path):
+    c = coded(t_scale=10).with_duration(1)
+    r = c.write_videofile(
+        tmp_path / "m.mp4", fps=10, codec="libx264", bitrate="300k", audio=False, preset="fast",
+        threads=2, logger=None, workers=1, ffmpeg_params=["-x"], audio_codec="aac",
+    )  # fmt: skip
+    info = ffprobe(tmp_path / "m.mp4")
+    assert r.frames == info["nb_read_frames"] == 10
+    with pytest.raises(framepipe.ParameterError, match="bitrate 'fast'"):
+        c.write_videofile(tmp_path / "x.mp4", fps=10, bitrate="fast", logger=None)

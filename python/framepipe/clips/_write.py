@@ -78,6 +78,8 @@ def _options(clip: Any, what: str, kwargs: dict) -> dict:
         raise UnsupportedError(
             f"{what}: codec {codec!r} is not available; framepipe writes H.264 (libx264) MP4s and GIFs"
         )
+    if isinstance(kwargs.get("bitrate"), str):
+        kwargs["bitrate"] = _kbits(kwargs["bitrate"], what)
     threads = kwargs.pop("threads", None)
     logger = kwargs.pop("logger", "bar")
     if "progress" not in kwargs:
@@ -90,6 +92,19 @@ def _options(clip: Any, what: str, kwargs: dict) -> dict:
     if clip.duration is None:
         raise ParameterError(f"{what}: {clip._name} has no duration; use with_duration() first")
     return kwargs
+
+
+def _kbits(text: str, what: str) -> int:
+    """MoviePy's (ffmpeg's) bitrate strings, "5000k", "5M" or "800000" (bit/s), in kbit/s."""
+    t = text.strip().lower()
+    scale = {"k": 1.0, "m": 1000.0}.get(t[-1:], 0.001)
+    try:
+        value = float(t[:-1] if t[-1:] in "km" else t) * scale
+    except ValueError:
+        raise ParameterError(f"{what}: cannot read bitrate {text!r}; give kbit/s as a number, or '5000k'") from None
+    if not value >= 1:
+        raise ParameterError(f"{what}: bitrate {text!r} is under 1 kbit/s")
+    return int(round(value))
 
 
 def write_videofile(clip: Any, filename: Any, fps: Any = None, **kwargs: Any) -> VideoResult:
