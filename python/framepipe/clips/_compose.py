@@ -96,7 +96,7 @@ class CompositeVideoClip(VideoClip):
         base.flags.writeable = False
 
         def draw(out: np.ndarray, clip: VideoClip, t: float, src: np.ndarray | None = None) -> None:
-            ct = t - clip.start
+            ct = max(0.0, t - clip.start)
             if src is None:
                 src = clip._get(ct)
             sh, sw = src.shape[:2]
@@ -112,7 +112,7 @@ class CompositeVideoClip(VideoClip):
 
         def frame(t: float) -> np.ndarray:
             if bg is not None:
-                first = bg._get(t - bg.start)
+                first = bg._get(max(0.0, t - bg.start))
                 if first.shape[:2] != (h, w):
                     out = base.copy()
                     draw(out, bg, t)
@@ -126,7 +126,7 @@ class CompositeVideoClip(VideoClip):
                     # An opaque first layer that covers the frame is the background: start
                     # from a copy of it instead of painting the colour and then it.
                     first = layers[playing[0]]
-                    ct = t - first.start
+                    ct = max(0.0, t - first.start)
                     src = first_src = first._get(ct)
                     if (
                         not first.is_mask
@@ -169,15 +169,15 @@ def _composite_mask(
     def frame(t: float) -> np.ndarray:
         if bg is not None:
             out = np.zeros((h, w), np.uint8)
-            a = bg._alpha(t - bg.start)
+            a = bg._alpha(max(0.0, t - bg.start))
             bw, bh = bg.size
-            x, y = bg._xy(t - bg.start, w, h, bw, bh)
+            x, y = bg._xy(max(0.0, t - bg.start), w, h, bw, bh)
             _kernels.composite_alpha(out, a if a is not None else np.full((bh, bw), 255, np.uint8), x, y, bg._opacity)
         else:
             out = np.zeros((h, w), np.uint8)
         for i in timeline.playing(t):
             c = layers[i]
-            ct = t - c.start
+            ct = max(0.0, t - c.start)
             a = c._alpha(ct)
             if a is None:
                 src = c._get(ct)
@@ -256,7 +256,7 @@ def concatenate_videoclips(
 
         def frame(t: float) -> np.ndarray:
             i = index(t)
-            return clips[i]._get(min(t - starts[i], clips[i].duration))
+            return clips[i]._get(min(max(0.0, t - starts[i]), clips[i].duration))
 
         result = VideoClip(is_mask=is_mask)
         result._fn = frame
