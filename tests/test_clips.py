@@ -449,6 +449,12 @@ def test_errors_name_the_clip_and_time():
     wrong = VideoClip(lambda t: np.zeros((4, 4, 3), np.complex64), duration=1)
     with pytest.raises(framepipe.UnsupportedError, match="t=0 s.*complex64"):
         wrong.get_frame(0)
+    with pytest.raises(framepipe.ParameterError, match=r"at t=0 s: the frame is empty \(shape \(0, 4, 3\)\)"):
+        VideoClip(lambda t: np.zeros((0, 4, 3), np.uint8), duration=1).get_frame(0)
+    with pytest.raises(ZeroDivisionError) as info:
+        VideoClip(lambda t: 1 / 0, duration=1).get_frame(0.3)
+    assert info.value.__notes__ == ["framepipe: raised by the frame function of VideoClip(<lambda>) at t=0.3 s"]
+    np.testing.assert_array_equal(VideoClip(lambda t: [[[1, 2, 3]]], duration=1).get_frame(0), [[[1, 2, 3]]])
     c = coded().with_duration(1)
     with pytest.raises(framepipe.ParameterError, match=r"t=1.5 s is outside the clip \(0 to 1 s\)"):
         c.get_frame(1.5)

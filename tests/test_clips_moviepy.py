@@ -126,3 +126,20 @@ def test_text_title():
     # white fill inside, black stroke around, in both
     fa, fb = a.get_frame(0), b.get_frame(0)
     assert fa[a.mask.get_frame(0) > 0.99].max() == 255 and fb[b.mask.get_frame(0) > 0.99].max() == 255
+
+
+def test_nested_transparent_composites_and_small_masks():
+    # A partly transparent layer in a transparent composite, that composite drawn as a layer:
+    # its colour is the layer's own (not darkened by its alpha twice); a mask smaller than its
+    # clip covers only its own area.
+    def build(lib, vfx):
+        bg = lib.ColorClip((W, H), color=(0, 0, 255), duration=1)
+        red = lib.ColorClip((40, 30), color=(255, 0, 0), duration=1).with_opacity(0.5)
+        fading = lib.ColorClip((40, 30), color=(0, 255, 0), duration=1).with_effects([vfx.CrossFadeIn(0.5)])
+        inner = lib.CompositeVideoClip([red, fading.with_position((20, 10))], size=(70, 50))
+        small = lib.ColorClip((10, 10), color=0.6, is_mask=True, duration=1)
+        masked = lib.ColorClip((30, 30), color=(250, 250, 0), duration=1).with_mask(small).with_position((100, 40))
+        return lib.CompositeVideoClip([bg, inner.with_position((10, 20)), masked])
+
+    a, b = both(build)
+    compare(a, b, (0, 0.25, 0.7), min_psnr=45)

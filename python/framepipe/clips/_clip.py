@@ -101,7 +101,11 @@ class VideoClip:
         is_mask, name, warned = self.is_mask, self._name, []
 
         def frame(t: float) -> Frame:
-            out = fn(t)
+            try:
+                out = fn(t)
+            except Exception as e:
+                e.add_note(f"framepipe: raised by the frame function of {name} at t={t:g} s")
+                raise
             where = f"{name} at t={t:g} s"
             return _pixels.to_alpha(out, where) if is_mask else _pixels.to_rgb(out, where, warned)
 
@@ -140,9 +144,14 @@ class VideoClip:
         if self._mask is None:
             return None
         a = self._mask._get(t)
-        if a.shape[:2] != self._get(t).shape[:2]:
-            h, w = self._get(t).shape[:2]
-            a = _kernels.resize(a, w, h)
+        h, w = self._get(t).shape[:2]
+        if a.shape[:2] != (h, w):
+            # A mask of another size covers what it covers from the top-left corner; the rest of
+            # the clip is transparent (as in MoviePy).
+            out = np.zeros((h, w), np.uint8)
+            mh, mw = min(h, a.shape[0]), min(w, a.shape[1])
+            out[:mh, :mw] = a[:mh, :mw]
+            a = out
         return a
 
     # ---- geometry -------------------------------------------------------------------------
@@ -424,8 +433,6 @@ class VideoClip:
     def with_opacity(self, opacity: float) -> VideoClip:
         if isinstance(opacity, bool) or not isinstance(opacity, numbers.Real) or not 0 <= opacity <= 1:
             raise ParameterError(f"opacity must be a number in [0, 1], got {opacity!r}")
-        if self.is_mask:
-            return self._pixel_op(_lut_scale(float(opacity)))
         new = self.copy()
         new._opacity = self._opacity * float(opacity)
         return new

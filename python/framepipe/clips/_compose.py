@@ -148,7 +148,20 @@ class CompositeVideoClip(VideoClip):
 
         self._fn = frame
         if transparent and not is_mask:
-            self._mask = _composite_mask(layers, bg, (w, h), self.duration)
+            self._mask = mask = _composite_mask(layers, bg, (w, h), self.duration)
+            if bg is None:
+                # Layers were drawn over black: where the composite is partly transparent its
+                # colour is the layers' colour times its alpha. Its frames show the colour itself
+                # (as MoviePy's do), so that the composite drawn as a layer, with its mask, is not
+                # darkened twice.
+
+                def straight(t: float) -> np.ndarray:
+                    out = frame(t)
+                    if all(layers[i]._mask is None and layers[i]._opacity == 1.0 for i in timeline.playing(t)):
+                        return out  # every pixel is fully covered or empty
+                    return _unpremultiply(out, mask._get(t))
+
+                self._fn = straight
 
     def playing_clips(self, t: float = 0) -> list[VideoClip]:
         return [c for c in self.clips if c.start <= t and (c.end is None or t < c.end)]
@@ -156,6 +169,15 @@ class CompositeVideoClip(VideoClip):
     def close(self) -> None:
         for c in self.clips:
             c.close()
+
+
+def _unpremultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """rgb * 255 / alpha (rounded, at most 255) where 0 < alpha < 255, in place."""
+    part = (alpha - np.uint8(1)) < 254  # 1..254 (0 wraps to 255)
+    if part.any():
+        a = alpha[part].astype(np.uint32)[:, None]
+        rgb[part] = np.minimum(255, (rgb[part].astype(np.uint32) * 255 + a // 2) // a).astype(np.uint8)
+    return rgb
 
 
 def _composite_mask(

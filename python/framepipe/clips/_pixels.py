@@ -101,7 +101,19 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
     Floats are 0-255 as in MoviePy (clipped, then truncated like its ``astype("uint8")``);
     bool is 0/255; uint16 is scaled to 0-255; gray is repeated; RGBA drops its alpha."""
     if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3:
+        if 0 in frame.shape:
+            raise ParameterError(f"{where}: the frame is empty (shape {frame.shape})")
         return np.ascontiguousarray(frame)
+    if isinstance(frame, (list, tuple)):
+        frame = np.asarray(frame)
+    if isinstance(frame, np.ndarray):
+        if frame.dtype.kind not in "biuf":
+            raise UnsupportedError(
+                f"{where}: the frame has dtype {frame.dtype}; clips take uint8 (0-255), other integers "
+                f"(clipped to 0-255), floats (0-255, as MoviePy), bool or uint16 arrays, PIL images and Figures"
+            )
+        if 0 in frame.shape:
+            raise ParameterError(f"{where}: the frame is empty (shape {frame.shape})")
     frame = integers_to_u8(frame)
     try:
         arr, kind = _frames.as_array(frame)
@@ -142,6 +154,8 @@ def to_alpha(frame: Any, where: str) -> np.ndarray:
     """A user's mask frame as (h, w) uint8: floats are 0..1 (as in MoviePy), uint8 0..255,
     bool 0/255; an RGB(A) frame gives its first channel."""
     arr = np.asarray(frame)
+    if arr.size == 0 and arr.ndim in (2, 3):
+        raise ParameterError(f"{where}: the mask frame is empty (shape {arr.shape})")
     if arr.dtype == object or arr.ndim not in (2, 3):
         raise ParameterError(f"{where}: a mask frame must be an HxW array of numbers in [0, 1], got shape {arr.shape}")
     if arr.ndim == 3:
