@@ -110,7 +110,10 @@ class CompositeVideoClip(VideoClip):
                     src = np.repeat(src[:, :, None], 3, axis=2)
                 _kernels.composite(out, src, x, y, clip._alpha(ct), clip._opacity)
 
+        covered = [False]  # whether the last frame started from an opaque full-frame layer
+
         def frame(t: float) -> np.ndarray:
+            covered[0] = False
             if bg is not None:
                 first = bg._get(max(0.0, t - bg.start))
                 if first.shape[:2] != (h, w):
@@ -137,6 +140,7 @@ class CompositeVideoClip(VideoClip):
                     ):
                         out = np.array(src, copy=True)
                         playing, first_src = playing[1:], None
+                        covered[0] = True
                 if out is None:
                     out = base.copy()
                 if first_src is not None:
@@ -157,8 +161,10 @@ class CompositeVideoClip(VideoClip):
 
                 def straight(t: float) -> np.ndarray:
                     out = frame(t)
-                    if all(layers[i]._mask is None and layers[i]._opacity == 1.0 for i in timeline.playing(t)):
-                        return out  # every pixel is fully covered or empty
+                    if covered[0] or all(
+                        layers[i]._mask is None and layers[i]._opacity == 1.0 for i in timeline.playing(t)
+                    ):
+                        return out  # opaque everywhere, or every pixel fully covered or empty
                     return _unpremultiply(out, mask._get(t))
 
                 self._fn = straight
