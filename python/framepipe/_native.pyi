@@ -24,6 +24,7 @@ __all__ = [
     "composite_alpha",
     "lut",
     "grayscale",
+    "drop_alpha",
     "mask_color",
     "rotated_size",
     "rotate",
@@ -140,6 +141,9 @@ def lut(src: Any, dst: Any, table: Any) -> None:
 def grayscale(src: Any, dst: Any, weights: Sequence[float] = (0.299, 0.587, 0.114)) -> None:
     """``dst`` (h, w) or (h, w, 3) = round(r * wr + g * wg + b * wb) clamped to 0..255 for ``src``
     (h, w, 3); 16-bit fixed point (may differ by one from float rounding near halves)."""
+
+def drop_alpha(src: Any, dst: Any) -> None:
+    """``dst`` (h, w, 3) = ``src`` (h, w, 4) without its alpha channel."""
 
 def mask_color(
     src: Any, dst: Any, color: Sequence[int] = (0, 0, 0), threshold: float = 0.0, stiffness: float = 1.0

@@ -24,11 +24,12 @@ from .clips import (
 )
 
 
-def figure_to_array(fig: Any) -> Any:
-    """A matplotlib Figure's pixels as (h, w, 3) uint8 (see framepipe.matplotlib.figure_to_array)."""
+def figure_to_array(fig: Any, *, incremental: bool = True) -> Any:
+    """A matplotlib Figure's pixels as (h, w, 3) uint8, drawing only what changed since the last
+    call (see framepipe.matplotlib.figure_to_array; matplotlib is imported when first used)."""
     from .matplotlib import figure_to_array as f
 
-    return f(fig)
+    return f(fig, incremental=incremental)
 
 
 mplfig_to_npimage = figure_to_array

@@ -280,6 +280,15 @@ pub fn grayscale(
     py.detach(|| kernels::grayscale(&src.image()?, &mut dst.image_mut()?, w)).map_err(|e| to_py(py, e))
 }
 
+/// `dst` (h, w, 3) = `src` (h, w, 4) without its alpha.
+#[pyfunction]
+pub fn drop_alpha(py: Python<'_>, src: &Bound<'_, PyAny>, dst: &Bound<'_, PyAny>) -> PyResult<()> {
+    let src = Arr::take(src, "src", false)?;
+    let mut dst = Arr::take(dst, "dst", true)?;
+    let src = readable(&src, &dst).map_err(|e| to_py(py, e))?;
+    py.detach(|| kernels::drop_alpha(&src.image()?, &mut dst.image_mut()?)).map_err(|e| to_py(py, e))
+}
+
 /// MoviePy's `MaskColor` into an alpha plane `dst` (h, w).
 #[pyfunction]
 #[pyo3(
@@ -348,6 +357,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(composite_alpha, m)?)?;
     m.add_function(wrap_pyfunction!(lut, m)?)?;
     m.add_function(wrap_pyfunction!(grayscale, m)?)?;
+    m.add_function(wrap_pyfunction!(drop_alpha, m)?)?;
     m.add_function(wrap_pyfunction!(mask_color, m)?)?;
     m.add_function(wrap_pyfunction!(rotated_size, m)?)?;
     m.add_function(wrap_pyfunction!(rotate, m)?)?;

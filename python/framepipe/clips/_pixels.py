@@ -138,7 +138,7 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     elif arr.shape[2] == 4:
-        arr = arr[:, :, :3]
+        return _frames.without_alpha(arr)
     return np.ascontiguousarray(arr)
 
 

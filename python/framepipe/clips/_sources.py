@@ -364,7 +364,7 @@ class VideoFileClip(VideoClip):
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
         self.audio = None
         if has_mask:
-            self._fn = lambda t: np.ascontiguousarray(reader.get_frame(t)[:, :, :3])
+            self._fn = lambda t: _frames.without_alpha(reader.get_frame(t))
             mask = VideoClip(is_mask=True, duration=self.duration)
             mask._fn = lambda t: np.ascontiguousarray(reader.get_frame(t)[:, :, 3])
             mask._size = self._size

@@ -49,7 +49,16 @@ What it does differently from matplotlib's ``"ffmpeg"`` writer:
 
 from __future__ import annotations
 
-from ._arrays import figure_to_array, mplfig_to_npimage
+from ._arrays import figure_stats, figure_to_array, mplfig_to_npimage
 from ._writer import FramepipeWriter, register, render, save, to_html5_video
 
-__all__ = ["FramepipeWriter", "save", "to_html5_video", "register", "render", "figure_to_array", "mplfig_to_npimage"]
+__all__ = [
+    "FramepipeWriter",
+    "save",
+    "to_html5_video",
+    "register",
+    "render",
+    "figure_to_array",
+    "figure_stats",
+    "mplfig_to_npimage",
+]

@@ -106,18 +106,8 @@ class Recorder:
         self.anims = anims
         self.blit = blit and anims is not None
         self._off_reason = "blit=False" if not blit else "not saving a FuncAnimation"
-        self.stats: dict[str, Any] = {
-            "frames": 0,
-            "blit": 0,
-            "full": 0,
-            "backgrounds": 0,
-            "reasons": Counter(),
-            "modes": [],
-        }
+        self._init_state()
         self._restore = contextlib.ExitStack()
-        self._bg: Background | None = None
-        self._candidate: Layout | None = None  # of the last full draw (a background is kept when it holds)
-        self._sticky: set[int] = set()  # static artists once found overlapping: always drawn on top
         try:
             canvas = fig.canvas
             if not isinstance(canvas, FigureCanvasAgg):
@@ -150,9 +140,36 @@ class Recorder:
             self._restore.close()
             raise
 
+    def _init_state(self) -> None:
+        self.stats: dict[str, Any] = {
+            "frames": 0,
+            "blit": 0,
+            "full": 0,
+            "backgrounds": 0,
+            "reasons": Counter(),
+            "modes": [],
+        }
+        self._bg: Background | None = None
+        self._candidate: Layout | None = None  # of the last full draw (a background is kept when it holds)
+        self._sticky: set[int] = set()  # static artists once found overlapping: always drawn on top
+
     def close(self) -> None:
         self._bg = None
         self._restore.close()
+
+    # -- hooks for a drawer that is not saving (see _arrays.IncrementalDrawer) -----------------
+
+    def _style(self, savefig_kwargs: dict):
+        """The context every draw runs in: the savefig style of the frame."""
+        return savefig_style(self.fig, savefig_kwargs)
+
+    def _style_key(self, savefig_kwargs: dict) -> tuple:
+        return style_key(savefig_kwargs)
+
+    def _too_stale(self) -> bool:
+        """Whether kept pictures go stale so often that drawing each frame in full is cheaper
+        (a new picture costs a draw of its own): more than one picture per 8 frames of the save."""
+        return self.stats["backgrounds"] >= 4 and self.stats["backgrounds"] * 8 > self.stats["frames"]
 
     # -- one frame ---------------------------------------------------------------------------
 
@@ -180,7 +197,7 @@ class Recorder:
         self.stats["full"] += 1
         self.stats["reasons"][reason] += 1
         _log.debug("frame %d: full redraw (%s)", self.stats["frames"] - 1, reason)
-        with savefig_style(self.fig, savefig_kwargs):
+        with self._style(savefig_kwargs):
             self.canvas.draw()
         if self.blit:
             clear_stale(self.fig)
@@ -309,7 +326,7 @@ class Recorder:
         if returned is None:
             self._bg = None
             return why
-        probed, why = self._probe(returned, style_key(savefig_kwargs))
+        probed, why = self._probe(returned, self._style_key(savefig_kwargs))
         if probed is None:
             self._bg = self._candidate = None
             return why
@@ -329,7 +346,7 @@ class Recorder:
             if self._candidate != layout:
                 self._candidate = layout
                 return "first frame of a new layout"
-            if self.stats["backgrounds"] >= 4 and self.stats["backgrounds"] * 8 > self.stats["frames"]:
+            if self._too_stale():
                 self.blit = False
                 self._off_reason = "the kept background went stale too often"
                 _log.info("framepipe: the kept background kept going stale; drawing full frames from now on")
@@ -350,7 +367,7 @@ class Recorder:
                         self._candidate = layout
                         return f"{describe(check.artist)} reached {describe(static)}, which is drawn above it"
         self.canvas.restore_region(bg.picture)
-        with savefig_style(self.fig, savefig_kwargs):
+        with self._style(savefig_kwargs):
             for a in bg.draw:
                 a.draw(renderer)
         clear_stale(self.fig)
@@ -371,7 +388,7 @@ class Recorder:
         regions: dict[int, Region | None] = {}
         on_top: list[Artist] = []  # drawn each frame, in draw order
         drawn_regions: list[Region | None] = []
-        with savefig_style(fig, savefig_kwargs):
+        with self._style(savefig_kwargs):
             footprints = {id(a): footprint(a, renderer) for a in order[first:] if id(a) not in dyn}
         for a in order[first:]:
             r = region(a, renderer, dpi) if id(a) in dyn else footprints[id(a)]
@@ -393,7 +410,7 @@ class Recorder:
             if fig.get_layout_engine() is not None:
                 # The layout was computed with every artist (in _probe); keep it.
                 stack.enter_context(props(fig, layout_engine="none"))
-            with savefig_style(fig, savefig_kwargs):
+            with self._style(savefig_kwargs):
                 self.canvas.draw()
         clear_stale(fig)
         if positions != [ax.get_position(original=False).bounds for ax in fig.axes]:

@@ -109,6 +109,29 @@ pub fn grayscale(src: &Image<'_>, dst: &mut ImageMut<'_>, weights: [f64; 3]) -> 
     Ok(())
 }
 
+/// `dst` (h, w, 3) = the colour channels of `src` (h, w, 4), the alpha dropped (a matplotlib
+/// canvas's RGBA buffer as MoviePy's `mplfig_to_npimage` returns it). numpy's copy of the strided
+/// `src[:, :, :3]` view goes a byte at a time; this loop is vectorised.
+pub fn drop_alpha(src: &Image<'_>, dst: &mut ImageMut<'_>) -> Result<()> {
+    expect_channels(src.name, src.shape, &[4])?;
+    expect_channels(dst.name, dst.shape, &[3])?;
+    expect_same_size(src, dst.shape, dst.name, false)?;
+    // Four pixels at a time, in fixed-size arrays: the compiler turns each block into a shuffle.
+    let mut d4 = dst.data.chunks_exact_mut(12);
+    let mut s4 = src.data.chunks_exact(16);
+    for (d, s) in (&mut d4).zip(&mut s4) {
+        let s: &[u8; 16] = s.try_into().expect("chunks of 16");
+        let d: &mut [u8; 12] = d.try_into().expect("chunks of 12");
+        for i in 0..4 {
+            d[3 * i..3 * i + 3].copy_from_slice(&s[4 * i..4 * i + 3]);
+        }
+    }
+    for (d, s) in d4.into_remainder().chunks_exact_mut(3).zip(s4.remainder().chunks_exact(4)) {
+        d.copy_from_slice(&s[..3]);
+    }
+    Ok(())
+}
+
 /// MoviePy's `MaskColor` parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MaskColor {

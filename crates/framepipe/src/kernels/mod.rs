@@ -25,7 +25,7 @@ mod tests;
 pub mod text;
 
 pub use composite::{composite, composite_alpha, opacity_to_u8};
-pub use effects::{grayscale, lut, lut_in_place, mask_color, MaskColor};
+pub use effects::{drop_alpha, grayscale, lut, lut_in_place, mask_color, MaskColor};
 pub use resize::{resize, ResizeFilter};
 pub use rotate::{rotate, rotated_size, RotateFilter};
 

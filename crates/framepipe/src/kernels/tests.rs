@@ -417,3 +417,18 @@ fn rotate_one_pixel_and_background() {
         assert!(m.contains("must be the rotated size, shape (3, 3, 3)"), "{m}");
     }
 }
+
+#[test]
+fn drop_alpha_keeps_the_colour_channels_and_checks_shapes() {
+    let src: Vec<u8> = (0..2 * 3 * 4).map(|v| v as u8).collect();
+    let s = Image::new("src", &src, shape(2, 3, 4)).unwrap();
+    let mut out = vec![0u8; 2 * 3 * 3];
+    drop_alpha(&s, &mut ImageMut::new("dst", &mut out, shape(2, 3, 3)).unwrap()).unwrap();
+    let expected: Vec<u8> = src.chunks_exact(4).flat_map(|p| p[..3].to_vec()).collect();
+    assert_eq!(out, expected);
+    let mut small = vec![0u8; 3 * 3];
+    let m = param_msg(drop_alpha(&s, &mut ImageMut::new("dst", &mut small, shape(1, 3, 3)).unwrap()));
+    assert!(m.contains("dst must have the height and width of src"), "{m}");
+    let m = param_msg(drop_alpha(&s, &mut ImageMut::new("dst", &mut out[..2 * 3], shape(2, 3, 1)).unwrap()));
+    assert!(m.contains("dst must have 3 channels, got shape (2, 3)"), "{m}");
+}
