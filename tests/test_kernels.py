@@ -216,6 +216,30 @@ def test_grayscale_errors():
         k.grayscale(np.zeros((3, 3), np.uint8), np.zeros((3, 3), np.uint8))
 
 
+# --- drop_alpha ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (67, 93), (720, 1280)])
+def test_drop_alpha_equals_numpy_and_without_alpha_takes_any_layout(shape):
+    src = img(rng(4), *shape, 4)
+    dst = np.zeros((*shape, 3), np.uint8)
+    k.drop_alpha(src, dst)
+    assert np.array_equal(dst, src[:, :, :3])
+    # framepipe._frames.without_alpha: the kernel for packed uint8 RGBA, numpy for the rest.
+    from framepipe._frames import without_alpha
+
+    for a in (src, src[:, ::-1], np.asfortranarray(src), src[:, :, :3]):
+        out = without_alpha(a)
+        assert out.flags.c_contiguous and np.array_equal(out, a[:, :, :3])
+
+
+def test_drop_alpha_errors():
+    with pytest.raises(framepipe.ParameterError, match=r"src must have 4 channels, got shape \(2, 2, 3\)"):
+        k.drop_alpha(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2, 3), np.uint8))
+    with pytest.raises(framepipe.ParameterError, match=r"dst must have the height and width of src: \(2, 2, 4\) vs"):
+        k.drop_alpha(np.zeros((2, 2, 4), np.uint8), np.zeros((2, 3, 3), np.uint8))
+
+
 # --- mask_color ---------------------------------------------------------------------------------
 
 
