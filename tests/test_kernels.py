@@ -531,14 +531,15 @@ def test_shape_mismatches_and_bad_numbers():
 
 @pytest.mark.parametrize("channels", [None, 1, 3, 4])
 @pytest.mark.parametrize("fx,fy", [(2, 2), (3, 4), (1, 2), (5, 1)])
-def test_resize_box_whole_factors_are_exact_block_means(channels, fx, fy):
-    rng = np.random.default_rng(fx * 10 + fy)
-    h, w = 4 * fy, 7 * fx
+@pytest.mark.parametrize("dw", [7, 29])  # 29: the 2x2 path's blocks of 8 pixels and a remainder
+def test_resize_box_whole_factors_are_exact_block_means(channels, fx, fy, dw):
+    rng = np.random.default_rng(fx * 10 + fy + dw)
+    h, w = 4 * fy, dw * fx
     shape = (h, w) if channels is None else (h, w, channels)
     src = rng.integers(0, 256, shape, dtype=np.uint8)
-    dst = np.empty((4, 7, *shape[2:]), np.uint8)
+    dst = np.empty((4, dw, *shape[2:]), np.uint8)
     k.resize(src, dst, filter="box")
-    blocks = src.reshape(4, fy, 7, fx, *shape[2:]).astype(np.int64).sum(axis=(1, 3))
+    blocks = src.reshape(4, fy, dw, fx, *shape[2:]).astype(np.int64).sum(axis=(1, 3))
     n = fx * fy
     np.testing.assert_array_equal(dst, ((blocks + n // 2) // n).astype(np.uint8))
 

@@ -155,7 +155,10 @@ fn block_average(src: &Image<'_>, dst: &mut ImageMut<'_>, fx: usize, fy: usize) 
     }
 }
 
-/// The 2x2 case, with the channel count known to the compiler: (a + b + c + d + 2) / 4.
+/// The 2x2 case, with the channel count known to the compiler: (a + b + c + d + 2) / 4. The
+/// vertical sums of a row pair go to a u16 row; the horizontal pairs are then summed eight output
+/// pixels at a time in fixed-size arrays, which the compiler vectorises (a plain loop over single
+/// pixels of 3 channels does not vectorise: 1.5x slower at 1280x720).
 fn half_size<const C: usize>(src: &Image<'_>, dst: &mut ImageMut<'_>) {
     let src_row = src.shape.row_len();
     let dst_row = dst.shape.row_len();
@@ -165,7 +168,21 @@ fn half_size<const C: usize>(src: &Image<'_>, dst: &mut ImageMut<'_>) {
         for ((p, &a), &b) in pair.iter_mut().zip(r0).zip(r1) {
             *p = u16::from(a) + u16::from(b);
         }
-        for (o, p) in out.chunks_exact_mut(C).zip(pair.chunks_exact(2 * C)) {
+        let mut out8 = out.chunks_exact_mut(8 * C);
+        let mut pair16 = pair.chunks_exact(16 * C);
+        for (o, p) in (&mut out8).zip(&mut pair16) {
+            let mut sums = [0u16; 32]; // 8 * C <= 32
+            for j in 0..8 {
+                for k in 0..C {
+                    sums[j * C + k] = p[2 * j * C + k] + p[2 * j * C + C + k];
+                }
+            }
+            for (o, s) in o.iter_mut().zip(&sums) {
+                *o = ((s + 2) >> 2) as u8;
+            }
+        }
+        let rest = out8.into_remainder();
+        for (o, p) in rest.chunks_exact_mut(C).zip(pair16.remainder().chunks_exact(2 * C)) {
             for k in 0..C {
                 o[k] = ((p[k] + p[C + k] + 2) >> 2) as u8;
             }
