@@ -402,15 +402,23 @@ def test_fork_only_where_safe(tmp_path):
         t.start()
         assert not r.fork_is_safe()
         stop.set(); t.join()
-        import time; time.sleep(0.2)  # the finished thread's task leaves /proc/self/task
-        assert r.fork_is_safe()
+        # join() returns when the thread's code has finished (Python's, or the kernel's wake-up
+        # of pthread_join, which comes before the thread is released); its task leaves
+        # /proc/self/task a moment later, longer on a loaded machine: wait for that, not a guess.
+        import os, time
+        def settled():
+            deadline = time.monotonic() + 30
+            while not r.fork_is_safe() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return r.fork_is_safe()
+        assert settled(), os.listdir("/proc/self/task")
         # A native thread that is not OpenBLAS's (here: an open writer's encoder thread).
         import numpy as np
         w = framepipe.VideoWriter(None, 24)
         w.write(np.zeros((16, 16, 3), np.uint8))
         assert not r.fork_is_safe()
         w.close()
-        assert r.fork_is_safe()
+        assert settled(), os.listdir("/proc/self/task")
         import matplotlib.pyplot  # the backend matters once pyplot is in use
         matplotlib.rcParams._get_backend_or_none = lambda: "QtAgg"
         assert not r.fork_is_safe()

@@ -15,8 +15,16 @@ _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
 def figure_array(fig: Any) -> np.ndarray:
-    """Draw a matplotlib Figure and view its RGBA pixels without a copy."""
-    canvas = fig.canvas
+    """Draw a matplotlib Figure and view its RGBA pixels without a copy. Drawn incrementally:
+    only the artists changed since its last frame are drawn again, with the pixels of a full
+    draw (see framepipe.matplotlib.figure_to_array)."""
+    from matplotlib.figure import Figure
+
+    if isinstance(fig, Figure):
+        from .matplotlib._arrays import draw_figure
+
+        return np.asarray(draw_figure(fig).buffer_rgba())
+    canvas = fig.canvas  # e.g. a SubFigure: its figure's canvas, drawn in full
     if not hasattr(canvas, "buffer_rgba"):
         # A figure attached to a non-Agg canvas (e.g. a GUI backend without buffer_rgba).
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -118,15 +118,9 @@ def _agg_canvas(fig: Any) -> FigureCanvasAgg:
     return canvas
 
 
-def figure_to_array(fig: Any, *, incremental: bool = True) -> np.ndarray:
-    """Draw `fig` with an Agg canvas and return its pixels as a new (h, w, 3) uint8 array (the
-    alpha is dropped, as MoviePy's ``mplfig_to_npimage`` does).
-
-    With `incremental` (the default), the figure's unchanged part is kept from one call to the
-    next and only the artists changed through matplotlib's setters are drawn again; the pixels
-    are those of a full draw (see the module docstring for what is and is not seen as a change).
-    ``incremental=False`` draws the whole figure every call.
-    """
+def draw_figure(fig: Any, incremental: bool = True) -> FigureCanvasAgg:
+    """Draw `fig` (incrementally unless told not to) with an Agg canvas; returns the canvas,
+    whose ``buffer_rgba()`` holds the pixels."""
     if not isinstance(fig, Figure):
         raise TypeError(f"figure_to_array takes a matplotlib Figure, got {type(fig).__name__}")
     canvas = _agg_canvas(fig)
@@ -139,7 +133,19 @@ def figure_to_array(fig: Any, *, incremental: bool = True) -> np.ndarray:
         if drawer is None or drawer.canvas is not canvas:
             drawer = _drawers[fig] = IncrementalDrawer(fig, canvas)
         drawer.draw()
-    return without_alpha(np.asarray(canvas.buffer_rgba()))
+    return canvas
+
+
+def figure_to_array(fig: Any, *, incremental: bool = True) -> np.ndarray:
+    """Draw `fig` with an Agg canvas and return its pixels as a new (h, w, 3) uint8 array (the
+    alpha is dropped, as MoviePy's ``mplfig_to_npimage`` does).
+
+    With `incremental` (the default), the figure's unchanged part is kept from one call to the
+    next and only the artists changed through matplotlib's setters are drawn again; the pixels
+    are those of a full draw (see the module docstring for what is and is not seen as a change).
+    ``incremental=False`` draws the whole figure every call.
+    """
+    return without_alpha(np.asarray(draw_figure(fig, incremental).buffer_rgba()))
 
 
 def figure_stats(fig: Any) -> dict[str, Any]:
