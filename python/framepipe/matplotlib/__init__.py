@@ -36,6 +36,11 @@ What it does differently from matplotlib's ``"ffmpeg"`` writer:
   marks nothing stale; and ``draw_event`` callbacks, which only run on fully redrawn frames.
   Returned artists must be drawn directly by an ordinary (rectilinear) Axes of the figure, not
   by a polar/3D Axes, a legend, or the figure itself; otherwise every frame is redrawn.
+* ``figure_to_array(fig)`` (MoviePy's ``mplfig_to_npimage``; also what a clip's or a writer's
+  frame that is a Figure goes through) uses the same machinery without an animation: the
+  artists drawn directly by an Axes that matplotlib marks stale since the last call are drawn
+  over a kept picture of the rest, with the same checks, so the pixels are a full draw's
+  (see ``_arrays``); ``figure_to_array(fig, incremental=False)`` always draws in full.
 * A path ending in ``.gif`` writes a GIF with framepipe's GIF encoder (``format`` follows the
   path as for :class:`framepipe.VideoWriter`).
 * The frame is exactly figure size x dpi pixels; the figure is not nudged to an even size. H.264
