@@ -321,6 +321,11 @@ def test_time_effects_map_times():
     assert code_of(c[1:][0.2]) == 12
     late = CompositeVideoClip([ColorClip((W, H), (0, 0, 0), duration=3), c.with_start(1)])
     assert code_of(late.get_frame(1.5)) == 5 and code_of(late.get_frame(0.5)) == 0
+    # a subclip keeps its place on the timeline (MoviePy's subclipped does too)
+    moved = c.with_start(1).subclipped(0.5, 1.5)
+    assert (moved.start, moved.duration, moved.end) == (1, 1, 2)
+    later = CompositeVideoClip([ColorClip((W, H), (0, 0, 0), duration=3), moved])
+    assert code_of(later.get_frame(1.2)) == 7 and code_of(later.get_frame(0.9)) == 0 and later.duration == 3
 
 
 def test_masks_round_trip_and_opacity():
@@ -366,6 +371,22 @@ def test_text_clip():
         TextClip("x", font="Purisa-Bold", fontsize=15)
 
 
+@pytest.mark.parametrize("method", ["caption", "label"])
+def test_text_clip_font_size_fitted_to_a_box(method):
+    # No font_size: the largest that fits size=(w, h) (MoviePy's rule). A caption's search
+    # passes through sizes whose wrapped column is taller than any frame: those do not fit.
+    text = "Hello there, this is a long caption that wraps within the box"
+    fit = TextClip(text, method=method, size=(300, 120), color="white")
+    assert fit.size == (300, 120)
+    ys, xs = np.nonzero(fit.mask.get_frame(0) > 0.5)
+    assert ys.min() >= 0 and ys.max() < 120 and xs.max() < 300
+    kind = {"size": (300, None)} if method == "caption" else {}
+    natural = TextClip(text, method=method, font_size=fit.font_size, color="white", **kind)
+    bigger = TextClip(text, method=method, font_size=fit.font_size * 1.05, color="white", **kind)
+    assert natural.h <= 120 and natural.w <= 300
+    assert bigger.h > 120 or bigger.w > 300
+
+
 # ---- sequences, output, parallel --------------------------------------------------------------------
 
 
@@ -387,6 +408,25 @@ def test_image_sequence_clip(tmp_path):
         np.testing.assert_array_equal(b.get_frame(i / 4 + 0.1), imgs[i])
     np.testing.assert_array_equal(d.get_frame(0.6), imgs[1])
     np.testing.assert_array_equal(d.get_frame(1.5), imgs[3])
+
+
+@pytest.mark.parametrize("load_images", [True, False])
+def test_image_sequence_mixing_rgba_and_rgb(tmp_path, load_images):
+    # An RGBA first image gives the sequence a mask; an RGB image in it is opaque there.
+    from PIL import Image
+
+    rgba = np.dstack([noise(H, W, seed=1), np.full((H, W), 100, np.uint8)])
+    rgb = noise(H, W, seed=2)
+    paths = []
+    for i, im in enumerate((rgba, rgb, rgba)):
+        paths.append(str(tmp_path / f"m{i}.png"))
+        Image.fromarray(im).save(paths[-1])
+    seq = ImageSequenceClip(paths, fps=2, load_images=load_images)
+    np.testing.assert_array_equal(seq.get_frame(0.6), rgb)
+    np.testing.assert_array_equal(seq.mask.get_frame(0.6), np.ones((H, W)))
+    assert np.allclose(seq.mask.get_frame(0.1), 100 / 255) and np.allclose(seq.mask.get_frame(1.1), 100 / 255)
+    on_red = CompositeVideoClip([ColorClip((W, H), (255, 0, 0), duration=1.5), seq])
+    np.testing.assert_array_equal(on_red.get_frame(0.6), rgb)
 
 
 def test_parallel_equals_serial(tmp_path):
@@ -525,13 +565,64 @@ def test_integer_arrays_as_moviepy_takes_them():
     assert v.get_frame(0)[0, 0, 0] == 0 and v.get_frame(0.5)[0, 0, 0] == 45
 
 
+def test_sound_and_frame_function_names():
+    c = coded(t_scale=10).with_duration(1).with_start(0.5).with_position((3, 4))
+    assert c.audio is None and c.without_audio().audio is None and c.with_audio(None).duration == 1
+    with pytest.raises(framepipe.UnsupportedError, match="with_audio: framepipe writes video only"):
+        c.with_audio(object())
+    assert code_of(c.frame_function(0.3)) == 3
+    inverted = c.with_updated_frame_function(lambda t: 255 - c.get_frame(t))
+    assert (inverted.start, inverted.duration, inverted.pos(0)) == (0.5, 1, (3, 4))
+    np.testing.assert_array_equal(inverted.get_frame(0.3), 255 - c.get_frame(0.3))
+    with pytest.raises(framepipe.ParameterError, match=r"at t=0.2 s.*shape \(4, 4, 2\)"):
+        c.with_updated_frame_function(lambda t: np.zeros((4, 4, 2), np.uint8)).get_frame(0.2)
+
+
+def test_editor_functions_take_moviepy_1_keyword_names():
+    import framepipe.editor as mpy
+
+    c = coded(t_scale=10).with_duration(2)
+    a = c.fx(mpy.vfx.lum_contrast, 10, 0.3, contrast_thr=100)
+    b = c.with_effects([fx.LumContrast(10, 0.3, contrast_threshold=100)])
+    np.testing.assert_array_equal(a.get_frame(0.7), b.get_frame(0.7))
+    loop = c.fx(mpy.vfx.make_loopable, cross=0.5)
+    want = c.with_effects([fx.MakeLoopable(overlap_duration=0.5)])
+    assert loop.duration == want.duration == 1.5
+    np.testing.assert_array_equal(loop.get_frame(0.2), want.get_frame(0.2))
+    blink = c.fx(mpy.vfx.blink, d_on=0.5, d_off=0.5)
+    assert blink.mask.get_frame(0.2).min() == 1 and blink.mask.get_frame(0.7).max() == 0
+
+
 def test_moviepy_write_arguments(tmp_path):
     c = coded(t_scale=10).with_duration(1)
-    r = c.write_videofile(
-        tmp_path / "m.mp4", fps=10, codec="libx264", bitrate="300k", audio=False, preset="fast",
-        threads=2, logger=None, workers=1, ffmpeg_params=["-x"], audio_codec="aac",
-    )  # fmt: skip
+    with pytest.warns(framepipe.FramepipeWarning, match=r"ffmpeg_params=\['-x'\] ignored.*crf="):
+        r = c.write_videofile(
+            tmp_path / "m.mp4", fps=10, codec="libx264", bitrate="300k", audio=False, preset="fast",
+            threads=2, logger=None, workers=1, ffmpeg_params=["-x"], audio_codec="aac", pixel_format="yuv420p",
+        )  # fmt: skip
     info = ffprobe(tmp_path / "m.mp4")
     assert r.frames == info["nb_read_frames"] == 10
+    # MoviePy's positional order: (filename, fps, codec, bitrate, audio, audio_fps, preset)
+    pos = c.write_videofile(
+        str(tmp_path / "p.mp4"), 10, "libx264", "300k", False, 44100, "fast", threads=2, logger=None, workers=1
+    )
+    assert pos.frames == 10 and (tmp_path / "p.mp4").read_bytes() == (tmp_path / "m.mp4").read_bytes()
+    with pytest.raises(TypeError, match="at most 7 positional arguments"):
+        c.write_videofile(str(tmp_path / "q.mp4"), 10, "libx264", "300k", False, 44100, "fast", 4)
+    with pytest.raises(TypeError, match="'codec' both by position and by name"):
+        c.write_videofile(str(tmp_path / "q.mp4"), 10, "libx264", codec="libx264")
+    with pytest.warns(framepipe.FramepipeWarning, match="pixel_format='yuv444p' ignored"):
+        c.write_videofile(str(tmp_path / "q.mp4"), 10, pixel_format="yuv444p", logger=None, workers=1)
+    check_video(tmp_path / "q.mp4", frames=10, width=W, height=H, fps=10)
+    # write_gif: MoviePy 2's (fps, loop) and MoviePy 1.x's (fps, program, opt, fuzz, verbose, loop)
+    g2 = c.write_gif(str(tmp_path / "a.gif"), 10, 2, logger=None, workers=1)
+    g1 = c.write_gif(str(tmp_path / "b.gif"), 10, "imageio", "nq", 1, False, 2, logger=None, workers=1)
+    assert g1.frames == g2.frames == 10
+    assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
+    from PIL import Image, ImageSequence
+
+    with Image.open(tmp_path / "a.gif") as im:
+        assert im.info.get("loop") == 1  # loop=2: plays twice (one repeat)
+        assert sum(f.info["duration"] for f in ImageSequence.Iterator(im)) == 1000  # repeats merged
     with pytest.raises(framepipe.ParameterError, match="bitrate 'fast'"):
         c.write_videofile(tmp_path / "x.mp4", fps=10, bitrate="fast", logger=None)

@@ -6,6 +6,7 @@ kernels, so values differ by a level or two at edges; the scene must still match
 
 from __future__ import annotations
 
+import framepipe
 import moviepy as mp
 import numpy as np
 import pytest
@@ -143,3 +144,36 @@ def test_nested_transparent_composites_and_small_masks():
 
     a, b = both(build)
     compare(a, b, (0, 0.25, 0.7), min_psnr=45)
+
+
+@pytest.mark.parametrize(
+    ("new_duration", "abruptness", "soonness"),
+    [(None, 1.0, 1.0), (3.0, 0.5, 1.0), (1.5, -0.5, 1.0), (2.0, 2.0, 0.6), (2.0, 0.0, 1.7)],
+)
+def test_accel_decel_time_curve(new_duration, abruptness, soonness):
+    # A frame that carries its own time: both libraries must fetch the same source time for
+    # each output time (a level of tolerance for the rounding of t * 50).
+    def stamp(t):
+        return np.full((4, 4, 3), round(t * 50), np.uint8)
+
+    def build(lib, vfx):
+        clip = lib.VideoClip(stamp, duration=4)
+        return clip.with_effects([vfx.AccelDecel(new_duration, abruptness, soonness)])
+
+    a, b = both(build)
+    assert a.duration == pytest.approx(b.duration)
+    for t in np.linspace(0, a.duration, 23)[:-1]:
+        va, vb = int(a.get_frame(t)[0, 0, 0]), int(b.get_frame(t)[0, 0, 0])
+        assert abs(va - vb) <= 1, (t, va, vb)
+    # not the plain speed change (unless abruptness is 0 and soonness 1): at a fifth of the way,
+    # the source time is not a fifth of the source
+    straight = round(0.2 * 4 * 50)
+    bent = int(a.get_frame(0.2 * a.duration)[0, 0, 0])
+    assert (abs(bent - straight) > 2) == (abruptness != 0 or soonness != 1), (bent, straight)
+
+
+def test_accel_decel_refuses_what_moviepy_cannot_draw():
+    clip = fp.VideoClip(lambda t: np.zeros((4, 4, 3), np.uint8), duration=2)
+    for name, value in (("soonness", 0), ("abruptness", -1), ("new_duration", 0)):
+        with pytest.raises(framepipe.ParameterError, match=name):
+            clip.with_effects([fx.AccelDecel(**{name: value})])

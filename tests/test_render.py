@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from fractions import Fraction
 
@@ -326,6 +327,47 @@ def test_dask_error_names_frame(tmp_path, dask_client):
         framepipe.render(
             boom, tmp_path / "d.mp4", n_frames=20, executor=dask_client.get_executor(), workers=2, chunk_frames=5
         )
+    assert os.listdir(tmp_path) == []
+
+
+def test_dask_client_itself_as_executor(tmp_path, serial_60, dask_client):
+    # Passing the Client (not client.get_executor()) is what people write first.
+    out = tmp_path / "client.mp4"
+    res = framepipe.render(scene, out, n_frames=60, fps=24, executor=dask_client, chunk_frames=16)
+    assert res.frames == 60
+    assert_equivalent(out, serial_60, 60, 24, chunk_starts=[0, 16, 32, 48])
+
+
+def test_executor_of_the_wrong_kind(tmp_path):
+    with pytest.raises(framepipe.ParameterError, match="executor must be a concurrent.futures.Executor.*got str"):
+        framepipe.render(scene, tmp_path / "x.mp4", n_frames=4, executor="dask")
+    assert os.listdir(tmp_path) == []
+
+
+def unpicklable_scene():
+    lock = threading.Lock()  # a lock cannot be pickled: neither can a closure over one
+
+    def frame(i):
+        with lock:
+            return scene(i)
+
+    return frame
+
+
+def test_unpicklable_make_frame_default_workers_renders_here(tmp_path, serial_60, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the default would be 2 workers on any machine
+    out = tmp_path / "here.mp4"
+    with pytest.warns(framepipe.FramepipeWarning, match=r"cannot be sent to worker processes \(TypeError.*lock"):
+        res = framepipe.render(unpicklable_scene(), out, n_frames=60, fps=24)
+    assert res.frames == 60
+    assert out.read_bytes() == serial_60.read_bytes()
+
+
+def test_unpicklable_make_frame_explicit_workers_is_an_error(tmp_path):
+    with pytest.raises(
+        framepipe.ParameterError, match=r"picklable.*2 worker processes.*TypeError.*lock.*pass workers=1"
+    ):
+        framepipe.render(unpicklable_scene(), tmp_path / "w.mp4", n_frames=60, fps=24, workers=2)
     assert os.listdir(tmp_path) == []
 
 

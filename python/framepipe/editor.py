@@ -87,7 +87,7 @@ vfx = types.SimpleNamespace(
     mirror_y=_function(fx.MirrorY),
     invert_colors=_function(fx.InvertColors),
     gamma_corr=_function(fx.GammaCorrection),
-    lum_contrast=_function(fx.LumContrast),
+    lum_contrast=_function(fx.LumContrast, {"contrast_thr": "contrast_threshold"}),
     colorx=_function(fx.MultiplyColor),
     multiply_color=_function(fx.MultiplyColor),
     fadein=_function(fx.FadeIn),
@@ -100,9 +100,9 @@ vfx = types.SimpleNamespace(
     multiply_speed=_function(fx.MultiplySpeed),
     freeze=_function(fx.Freeze),
     accel_decel=_function(fx.AccelDecel),
-    blink=_function(fx.Blink),
+    blink=_function(fx.Blink, {"d_on": "duration_on", "d_off": "duration_off"}),
     even_size=_function(fx.EvenSize),
-    make_loopable=_function(fx.MakeLoopable),
+    make_loopable=_function(fx.MakeLoopable, {"cross": "overlap_duration"}),
     scroll=_function(fx.Scroll),
 )
 

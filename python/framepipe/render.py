@@ -15,6 +15,7 @@ import errno
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from ._render_pool import fork_is_safe, run_local, sigterm_unwinds
 from ._render_resume import Parts, params_of
 from ._render_schedule import OrderedResults, Progress, run_executor, run_inline
 from ._render_task import call_make_frame, use_originals
-from .errors import OutputError, ParameterError, RenderError
+from .errors import FramepipeWarning, OutputError, ParameterError, RenderError
 from .writer import VideoResult, VideoWriter
 
 
@@ -102,9 +103,11 @@ def render(
         duration: length in seconds, instead of ``n_frames`` (n_frames = round(duration * fps)).
         workers: worker processes (default: all cores; with ``executor``, the executor's size:
             a Dask cluster's total threads). ``workers=1`` renders in this process with no
-            pickling.
+            pickling. With the default, a ``make_frame`` that cannot be pickled (it holds a
+            lock, an open file, a GUI window...) is rendered in this process, with a warning.
         executor: any ``concurrent.futures.Executor`` to run the chunks on instead of local
-            processes, e.g. ``dask.distributed.Client(...).get_executor()``. Functions and
+            processes, e.g. ``dask.distributed.Client(...).get_executor()`` (or the ``Client``
+            itself). Functions and
             closures are shipped with cloudpickle; chunks come back as encoded bytes, so no
             shared filesystem is needed; framepipe must be installed on the workers.
         setup: run once per worker; its result is passed to ``make_frame(i, state)`` — build a
@@ -148,6 +151,8 @@ def render(
             raise ParameterError(f"duration {duration} s at {fps_frac} fps is less than one frame")
     if not isinstance(n_frames, int) or isinstance(n_frames, bool) or n_frames < 1:
         raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}")
+    executor = _as_executor(executor)
+    auto_workers = workers is None
     if workers is None:
         workers = _render_plan.executor_slots(executor) if executor is not None else (os.cpu_count() or 1)
     if not isinstance(workers, int) or workers < 1:
@@ -189,7 +194,44 @@ def render(
     with sigterm_unwinds():
         if workers == 1 and executor is None and not resume:
             return _render_serial(job)
-        return _render_chunks(job)
+        try:
+            payload = _pickled(job)
+        except Exception as e:
+            reason = f"{type(e).__name__}: {e}"
+            if auto_workers and executor is None and not resume:
+                warnings.warn(
+                    f"make_frame cannot be sent to worker processes ({reason}); rendering in this "
+                    f"process instead (pass workers=1 to say so and silence this warning)",
+                    FramepipeWarning,
+                    stacklevel=2,
+                )
+                return _render_serial(job)
+            raise ParameterError(
+                f"make_frame (and setup) must be picklable by cloudpickle to render on "
+                f"{'the executor' if executor is not None else f'{workers} worker processes'}, "
+                f"but pickling failed ({reason}); pass workers=1 to render in this process"
+            ) from e
+        return _render_chunks(job, payload)
+
+
+def _as_executor(executor: Any) -> Executor | None:
+    """`executor` as a concurrent.futures Executor: a Dask ``Client`` is taken as its
+    ``get_executor()``; anything else must be an Executor."""
+    if executor is None or isinstance(executor, Executor):
+        return executor
+    if callable(getattr(executor, "get_executor", None)):
+        return executor.get_executor()
+    raise ParameterError(
+        f"executor must be a concurrent.futures.Executor (e.g. a Dask client.get_executor()) or a "
+        f"Dask Client, got {type(executor).__name__}"
+    )
+
+
+def _pickled(job: _Job) -> bytes:
+    """What every chunk task receives: the frame function, setup and timing, by cloudpickle."""
+    import cloudpickle
+
+    return cloudpickle.dumps((job.make_frame, job.setup, job.use_time, (job.fps.numerator, job.fps.denominator)))
 
 
 @dataclass(frozen=True)
@@ -234,21 +276,11 @@ def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
     return check
 
 
-def _render_chunks(job: _Job) -> VideoResult:
+def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
     """The parallel (or resumable) render: chunks on workers, joined in order."""
-    import cloudpickle
-
-    make_frame, path, n_frames, fps_frac, use_time, setup = (
-        job.make_frame,
-        job.path,
-        job.n_frames,
-        job.fps,
-        job.use_time,
-        job.setup,
-    )
+    path, n_frames, fps_frac = job.path, job.n_frames, job.fps
     workers, executor, is_gif, encode_options = job.workers, job.executor, job.is_gif, job.encode_options
 
-    payload = cloudpickle.dumps((make_frame, setup, use_time, (fps_frac.numerator, fps_frac.denominator)))
     chunks = _render_plan.chunks(n_frames, workers, fps_frac, job.chunk_frames, is_gif)
     enc = dict(encode_options)
     enc.setdefault("threads", 1)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import ParameterError, UnsupportedError
 from . import _kernels, _pixels
 
 Frame = np.ndarray
@@ -95,6 +95,18 @@ class VideoClip:
             self._fn = self._user_function(fn)
 
     # ---- frames ---------------------------------------------------------------------------
+
+    @property
+    def frame_function(self) -> Callable[[float], np.ndarray]:
+        """MoviePy 2's name for the function t -> frame: :meth:`get_frame`."""
+        return self.get_frame
+
+    def with_updated_frame_function(self, frame_function: Callable[[float], Any]) -> VideoClip:
+        """This clip (size, timing, mask, position) with frames from another function of t."""
+        if not callable(frame_function):
+            raise ParameterError(f"frame_function must be a function of t, got {type(frame_function).__name__}")
+        new = self._derived(self._user_function(frame_function), static=False)
+        return new
 
     def _user_function(self, fn: Callable[[float], Any]) -> Callable[[float], Frame]:
         """Wrap a user's frame function so that it returns this clip's uint8 frames."""
@@ -348,7 +360,7 @@ class VideoClip:
             raise ParameterError(f"end_time ({end:g} s) must be after start_time ({start_time:g} s)")
         new = self.time_transform(lambda t: t + start_time)
         new._static = self._static
-        new.start = 0.0
+        new.start = self.start  # as MoviePy: a subclip keeps its place on the timeline
         if end is not None:
             new = new.with_duration(end - start_time)
         return new
@@ -541,15 +553,31 @@ class VideoClip:
                 frame = frame.astype(dtype)
             yield (t, frame) if with_times else frame
 
-    def write_videofile(self, filename: Any, fps: float | None = None, **kwargs: Any) -> Any:
+    def write_videofile(self, filename: Any, fps: float | None = None, *args: Any, **kwargs: Any) -> Any:
         from ._write import write_videofile
 
-        return write_videofile(self, filename, fps, **kwargs)
+        return write_videofile(self, filename, fps, *args, **kwargs)
 
-    def write_gif(self, filename: Any, fps: float | None = None, **kwargs: Any) -> Any:
+    def write_gif(self, filename: Any, fps: float | None = None, *args: Any, **kwargs: Any) -> Any:
         from ._write import write_gif
 
-        return write_gif(self, filename, fps, **kwargs)
+        return write_gif(self, filename, fps, *args, **kwargs)
+
+    # ---- sound: framepipe writes video only ------------------------------------------------
+
+    audio = None  # MoviePy scripts read clip.audio; a framepipe clip has none
+
+    def without_audio(self) -> VideoClip:
+        """This clip (it has no sound): MoviePy scripts call it before writing."""
+        return self.copy()
+
+    def with_audio(self, audio: Any) -> VideoClip:
+        if audio is None:
+            return self.copy()
+        raise UnsupportedError(
+            f"{self._name}.with_audio: framepipe writes video only; add the sound to the written "
+            f"file afterwards (e.g. ffmpeg -i video.mp4 -i sound.wav -c:v copy out.mp4)"
+        )
 
     def write_images_sequence(
         self, name_format: str, fps: float | None = None, with_mask: bool = True, logger: Any = "bar"

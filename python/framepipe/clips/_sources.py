@@ -244,14 +244,21 @@ def _fit_font_size(text: str, font: str | None, size: Sequence[int | None], meth
     lo, hi = 1.0, 1000.0
     for _ in range(20):
         mid = (lo + hi) / 2
-        _, w, h = _native.render_text(
-            text,
-            font=font,
-            font_size=mid,
-            size=(w_max if method == "caption" else None, None),
-            method=method,
-            interline=interline,
-        )
+        try:
+            _, w, h = _native.render_text(
+                text,
+                font=font,
+                font_size=mid,
+                size=(w_max if method == "caption" else None, None),
+                method=method,
+                interline=interline,
+            )
+        except ParameterError:
+            # Too big to draw at all (a caption wrapped into a column taller than the largest
+            # frame): it does not fit. If even size 1 cannot be drawn, the caller's render
+            # at that size raises the real error.
+            hi = mid
+            continue
         if (w_max is None or w <= w_max) and (h_max is None or h <= h_max):
             lo = mid
         else:
@@ -312,6 +319,9 @@ class ImageSequenceClip(VideoClip):
                     f"ImageSequenceClip: image {i} is {rgb.shape[1]}x{rgb.shape[0]}, image 0 is "
                     f"{size[0]}x{size[1]}; all must have one size"
                 )
+            if alpha is None and first_alpha is not None:
+                # The sequence has a mask (image 0 is RGBA); an image without alpha is opaque.
+                alpha = np.full((size[1], size[0]), 255, np.uint8)
             return rgb, alpha
 
         if loaded is not None:

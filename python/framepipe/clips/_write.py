@@ -35,8 +35,6 @@ _IGNORED = {
     "opt",
     "fuzz",
     "tempfiles",
-    "ffmpeg_params",
-    "pixel_format",
 }
 _CODECS = (None, "libx264", "h264", "mpeg4-h264")
 
@@ -80,6 +78,22 @@ def _options(clip: Any, what: str, kwargs: dict) -> dict:
         )
     if isinstance(kwargs.get("bitrate"), str):
         kwargs["bitrate"] = _kbits(kwargs["bitrate"], what)
+    params = kwargs.pop("ffmpeg_params", None)
+    if params:
+        warnings.warn(
+            f"{what}: ffmpeg_params={params!r} ignored: framepipe runs no ffmpeg; x264's settings are "
+            f"options here (crf=, preset=, tune=, keyint=, bitrate=)",
+            FramepipeWarning,
+            stacklevel=4,
+        )
+    pixel_format = kwargs.pop("pixel_format", None)
+    if pixel_format not in (None, "yuv420p"):
+        warnings.warn(
+            f"{what}: pixel_format={pixel_format!r} ignored: framepipe writes yuv420p H.264, which "
+            f"every player plays (a mask is not written)",
+            FramepipeWarning,
+            stacklevel=4,
+        )
     threads = kwargs.pop("threads", None)
     logger = kwargs.pop("logger", "bar")
     if "progress" not in kwargs:
@@ -107,21 +121,50 @@ def _kbits(text: str, what: str) -> int:
     return int(round(value))
 
 
-def write_videofile(clip: Any, filename: Any, fps: Any = None, **kwargs: Any) -> VideoResult:
+# MoviePy's positional parameters after (filename, fps): the same in 1.x and 2.x this far.
+_VIDEO_POSITIONAL = ("codec", "bitrate", "audio", "audio_fps", "preset")
+# write_gif's: MoviePy 2 has (loop, logger); 1.x had (program, opt, fuzz, verbose, loop, ...),
+# told apart by the first one (1.x's program is a string).
+_GIF_POSITIONAL_2 = ("loop", "logger")
+_GIF_POSITIONAL_1 = ("program", "opt", "fuzz", "verbose", "loop", "dispose", "colors")
+
+
+def _positional(what: str, names: tuple[str, ...], args: tuple, kwargs: dict) -> dict:
+    """MoviePy-style positional arguments as keywords."""
+    if len(args) > len(names):
+        raise TypeError(
+            f"{what}: at most {len(names) + 2} positional arguments (filename, fps, {', '.join(names)}); "
+            f"got {len(args) + 2}: pass the rest by name"
+        )
+    for name, value in zip(names, args):
+        if name in kwargs:
+            raise TypeError(f"{what}: got {name!r} both by position and by name")
+        kwargs[name] = value
+    return kwargs
+
+
+def write_videofile(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwargs: Any) -> VideoResult:
     """Write the clip to an H.264 MP4 (framepipe's VideoWriter options: crf, preset, bitrate,
     tune, keyint, ...; ``workers=None`` renders on every core, ``workers=1`` in this process,
     ``executor=`` on Dask; ``resume=True`` as for :func:`framepipe.render`). MoviePy's audio
-    and ffmpeg parameters are accepted and ignored."""
+    parameters are accepted and ignored (framepipe writes no sound), as are ffmpeg's where
+    they ask for nothing framepipe does not do."""
+    kwargs = _positional("write_videofile", _VIDEO_POSITIONAL, args, kwargs)
     rate = clip_fps(clip, fps, "write_videofile")
     kwargs = _options(clip, "write_videofile", kwargs)
     return render(_ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), **kwargs)
 
 
-def write_gif(clip: Any, filename: Any, fps: Any = None, loop: int = 0, **kwargs: Any) -> VideoResult:
+def write_gif(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwargs: Any) -> VideoResult:
     """Write the clip to an animated GIF (framepipe's quantizer; ``colors=``, ``dither=``)."""
+    names = _GIF_POSITIONAL_1 if args and isinstance(args[0], str) else _GIF_POSITIONAL_2
+    kwargs = _positional("write_gif", names, args, kwargs)
+    loop = kwargs.pop("loop", 0)
     rate = clip_fps(clip, fps, "write_gif")
-    for name in ("program", "opt", "fuzz", "evaluate", "tempfiles", "colors_per_frame", "dispose"):
+    for name in ("program", "opt", "fuzz", "evaluate", "tempfiles", "colors_per_frame", "dispose", "pix_fmt"):
         kwargs.pop(name, None)
+    if kwargs.get("colors", 0) is None:
+        del kwargs["colors"]  # MoviePy 1.x's default
     kwargs = _options(clip, "write_gif", kwargs)
     return render(
         _ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs
@@ -140,11 +183,11 @@ def _image(clip: Any, t: float, with_mask: bool) -> Any:
     Image = _pil()
     frame = clip._get(t)
     if clip.is_mask:
-        return Image.fromarray(frame, "L")
+        return Image.fromarray(frame)  # uint8 (h, w): mode L
     alpha = clip._alpha(t) if with_mask else None
     if alpha is not None:
-        return Image.fromarray(np.dstack([frame, alpha]), "RGBA")
-    return Image.fromarray(frame, "RGB")
+        return Image.fromarray(np.dstack([frame, alpha]))  # RGBA
+    return Image.fromarray(frame)  # RGB (Pillow infers the mode from the uint8 shape)
 
 
 def save_frame(clip: Any, filename: Any, t: float, with_mask: bool) -> None:

@@ -86,19 +86,20 @@ class AccelDecel(Effect):
         new_d = old if self.new_duration is None else float(self.new_duration)
         a, s = float(self.abruptness), float(self.soonness)
         if s <= 0:
-            raise ParameterError(f"AccelDecel: soonness must be positive, got {s}")
+            raise ParameterError(f"AccelDecel: soonness must be positive, got {s:g}")
+        if a <= -1:
+            raise ParameterError(f"AccelDecel: abruptness must be greater than -1, got {a:g}")
+        if new_d <= 0:
+            raise ParameterError(f"AccelDecel: new_duration must be positive, got {new_d:g}")
+
+        # MoviePy's curve: the exponent is 1 + abruptness, and soonness bends the input time.
+        e = 1.0 + a
+        scale = 0.5 ** (1.0 - e)
 
         def f(t: float) -> float:
-            ft = t / new_d
-            if a == 0:
-                y = ft
-            elif a > 0:
-                ratio = 0.5 ** (1 - a)
-                y = ratio * ft ** (1 + a) if ft < 0.5 else 1 - ratio * (1 - ft) ** (1 + a)
-            else:
-                ratio = 0.5 ** (1 + a)
-                y = ratio * ft ** (1 + a) if ft < 0.5 else 1 - ratio * (1 - ft) ** (1 + a)
-            return old * min(1.0, max(0.0, y**s))
+            x = min(1.0, max(0.0, t / new_d)) ** s
+            y = scale * x**e if x < 0.5 else 1.0 - scale * (1.0 - x) ** e
+            return old * y
 
         return clip.time_transform(f).with_duration(new_d)
 
