@@ -531,7 +531,7 @@ def test_shape_mismatches_and_bad_numbers():
 
 @pytest.mark.parametrize("channels", [None, 1, 3, 4])
 @pytest.mark.parametrize("fx,fy", [(2, 2), (3, 4), (1, 2), (5, 1)])
-@pytest.mark.parametrize("dw", [7, 29])  # 29: the 2x2 path's blocks of 8 pixels and a remainder
+@pytest.mark.parametrize("dw", [7, 61])  # 61: the 2x2 path's blocks of 96 samples and a remainder
 def test_resize_box_whole_factors_are_exact_block_means(channels, fx, fy, dw):
     rng = np.random.default_rng(fx * 10 + fy + dw)
     h, w = 4 * fy, dw * fx

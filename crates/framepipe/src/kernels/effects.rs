@@ -102,8 +102,12 @@ pub fn grayscale(src: &Image<'_>, dst: &mut ImageMut<'_>, weights: [f64; 3]) -> 
             *d = gray(p);
         }
     } else {
+        // Three single-byte stores: `d.fill(g)` on a 3-byte slice cost more than the gray itself.
         for (d, p) in dst.data.chunks_exact_mut(3).zip(src.data.chunks_exact(3)) {
-            d.fill(gray(p));
+            let g = gray(p);
+            d[0] = g;
+            d[1] = g;
+            d[2] = g;
         }
     }
     Ok(())

@@ -155,36 +155,74 @@ fn block_average(src: &Image<'_>, dst: &mut ImageMut<'_>, fx: usize, fy: usize) 
     }
 }
 
-/// The 2x2 case, with the channel count known to the compiler: (a + b + c + d + 2) / 4. The
-/// vertical sums of a row pair go to a u16 row; the horizontal pairs are then summed eight output
-/// pixels at a time in fixed-size arrays, which the compiler vectorises (a plain loop over single
-/// pixels of 3 channels does not vectorise: 1.5x slower at 1280x720).
+/// The 2x2 case, with the channel count known to the compiler: (a + b + c + d + 2) / 4.
+///
+/// Integer arithmetic only, so the bytes are the same whichever of the two compilations below
+/// runs (the unit tests compare them). The AVX2 one is picked at run time where the CPU has it:
+/// 0.15 ms instead of 0.20 ms for a 1280x720 RGB frame on the development machine (OpenCV's
+/// INTER_AREA, which MoviePy's main branch uses, is hand-vectorised and threaded: 0.09 ms on two
+/// cores). Hand-written intrinsics were not worth their unsafe code here.
 fn half_size<const C: usize>(src: &Image<'_>, dst: &mut ImageMut<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `half_size_avx2` only requires AVX2, which the CPU has (checked just above).
+        return unsafe { half_size_avx2::<C>(src, dst) };
+    }
+    half_size_body::<C>(src, dst);
+}
+
+/// The portable compilation of the 2x2 reduction, for the test that compares it with the one
+/// [`half_size`] picks on this CPU.
+#[cfg(test)]
+pub(crate) fn half_size_portable_for_tests(src: &Image<'_>, dst: &mut ImageMut<'_>) {
+    match src.shape.channels {
+        1 => half_size_body::<1>(src, dst),
+        3 => half_size_body::<3>(src, dst),
+        _ => half_size_body::<4>(src, dst),
+    }
+}
+
+/// [`half_size_body`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn half_size_avx2<const C: usize>(src: &Image<'_>, dst: &mut ImageMut<'_>) {
+    half_size_body::<C>(src, dst);
+}
+
+/// For every row pair: `q[i]` = the four samples of the 2x2 block starting at sample `i`, plus 2
+/// (a shifted add over the whole row: no shuffles, so it vectorises), then the blocks that start
+/// at even pixels are picked into the output, 96 samples of `q` at a time in fixed-size arrays
+/// (96 is a whole number of pixel pairs for 1, 3 and 4 channels; a plain loop over pixels of 3
+/// channels does not vectorise). Pixel pairs never start in the last pixel of a row, whose `q`
+/// is not computed.
+#[inline(always)]
+fn half_size_body<const C: usize>(src: &Image<'_>, dst: &mut ImageMut<'_>) {
+    const BLOCK: usize = 96;
     let src_row = src.shape.row_len();
     let dst_row = dst.shape.row_len();
-    let mut pair = vec![0u16; src_row];
+    let mut q = vec![0u16; src_row];
     for (rows, out) in src.data.chunks_exact(2 * src_row).zip(dst.data.chunks_exact_mut(dst_row)) {
         let (r0, r1) = rows.split_at(src_row);
-        for ((p, &a), &b) in pair.iter_mut().zip(r0).zip(r1) {
-            *p = u16::from(a) + u16::from(b);
+        let n = src_row - C;
+        let (head, a, b, c, d) = (&mut q[..n], &r0[..n], &r1[..n], &r0[C..], &r1[C..]);
+        for i in 0..n {
+            head[i] = u16::from(a[i]) + u16::from(b[i]) + u16::from(c[i]) + u16::from(d[i]) + 2;
         }
-        let mut out8 = out.chunks_exact_mut(8 * C);
-        let mut pair16 = pair.chunks_exact(16 * C);
-        for (o, p) in (&mut out8).zip(&mut pair16) {
-            let mut sums = [0u16; 32]; // 8 * C <= 32
-            for j in 0..8 {
+        let mut outs = out.chunks_exact_mut(BLOCK / 2);
+        let mut qs = q.chunks_exact(BLOCK);
+        for (o, p) in (&mut outs).zip(&mut qs) {
+            let o: &mut [u8; BLOCK / 2] = o.try_into().expect("chunks of BLOCK / 2");
+            let p: &[u16; BLOCK] = p.try_into().expect("chunks of BLOCK");
+            for j in 0..BLOCK / (2 * C) {
                 for k in 0..C {
-                    sums[j * C + k] = p[2 * j * C + k] + p[2 * j * C + C + k];
+                    o[j * C + k] = (p[2 * j * C + k] >> 2) as u8;
                 }
             }
-            for (o, s) in o.iter_mut().zip(&sums) {
-                *o = ((s + 2) >> 2) as u8;
-            }
         }
-        let rest = out8.into_remainder();
-        for (o, p) in rest.chunks_exact_mut(C).zip(pair16.remainder().chunks_exact(2 * C)) {
+        let rest = outs.into_remainder();
+        for (o, p) in rest.chunks_exact_mut(C).zip(qs.remainder().chunks_exact(2 * C)) {
             for k in 0..C {
-                o[k] = ((p[k] + p[C + k] + 2) >> 2) as u8;
+                o[k] = (p[k] >> 2) as u8;
             }
         }
     }
