@@ -508,6 +508,15 @@ def test_errors_name_the_clip_and_time():
         ImageClip("nope.png")
     with pytest.raises(framepipe.UnsupportedError, match="codec 'libvpx'"):
         c.write_videofile("x.webm", fps=10, codec="libvpx")
+    # A misspelt option names the function called and the nearest option, not VideoWriter.
+    with pytest.raises(
+        TypeError, match=r"^write_videofile\(\) got an unexpected keyword argument 'crff' \(did you mean 'crf'\?\)"
+    ):
+        c.write_videofile("x.mp4", fps=10, crff=20)
+    with pytest.raises(
+        TypeError, match=r"^write_gif\(\) got an unexpected keyword argument 'colour' \(did you mean 'colors'\?\)"
+    ):
+        c.write_gif("x.gif", fps=10, colour=16)
     with pytest.raises(framepipe.ParameterError, match="unknown position"):
         c.with_position("middle")
     with pytest.raises(framepipe.ParameterError, match="opacity"):
@@ -547,6 +556,11 @@ def test_video_file_clip_frames_and_handles(tmp_path):
         with VideoFileClip(path) as c:
             c.get_frame(0.3)
     assert len(os.listdir("/proc/self/fd")) <= fds + 2
+    # MoviePy's audio and 1.x options are accepted (no sound is written); a misspelt one is not.
+    with VideoFileClip(path, audio=False, audio_fps=22050, audio_buffersize=1000, audio_nbytes=2, verbose=False) as c:
+        np.testing.assert_array_equal(c.get_frame(0.3), dec[3])
+    with pytest.raises(TypeError, match="has_masks"):
+        VideoFileClip(path, has_masks=True)
 
 
 def test_notebook_html():

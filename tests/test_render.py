@@ -572,6 +572,15 @@ def test_setup_state_is_per_thread_with_threaded_executors(tmp_path):
     assert worst >= 35, worst
 
 
+def test_option_names_are_the_writers():
+    import inspect
+
+    from framepipe._options import OPTION_NAMES
+
+    params = inspect.signature(framepipe.VideoWriter.__init__).parameters.values()
+    assert OPTION_NAMES == tuple(p.name for p in params if p.kind is p.KEYWORD_ONLY)
+
+
 def test_options_and_durations_are_checked_before_rendering(tmp_path):
     calls = tmp_path / "calls"
     calls.mkdir()
@@ -583,7 +592,8 @@ def test_options_and_durations_are_checked_before_rendering(tmp_path):
     for bad, cls, match in [
         (dict(crf=99), framepipe.ParameterError, "crf"),
         (dict(colors=16), framepipe.ParameterError, "GIF output only"),
-        (dict(bogus=1), TypeError, "bogus"),
+        (dict(bogus=1), TypeError, "render\\(\\) got an unexpected keyword argument 'bogus'; "),
+        (dict(worker=2), TypeError, "'worker' \\(did you mean 'workers'\\?\\).* crf, .* resume$"),
     ]:
         with pytest.raises(cls, match=match):
             framepipe.render(f, tmp_path / "o.mp4", n_frames=20, workers=2, **bad)

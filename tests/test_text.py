@@ -214,6 +214,41 @@ def test_errors_are_clear(tmp_path):
             _native.render_text("Hello", **kw)
 
 
+@pytest.mark.parametrize("font", [None, "cmr10.ttf", "STIXGeneral.ttf"])
+def test_missing_glyphs_agree_with_the_fonts_cmap(font):
+    """missing_glyphs against fontTools' reading of the font's character map."""
+    import unicodedata
+
+    import matplotlib
+    from fontTools.ttLib import TTFont
+
+    path = FONT if font is None else Path(matplotlib.get_data_path()) / "fonts" / "ttf" / font
+    cmap = TTFont(str(path)).getBestCmap()
+    text = "Tea \u00e9t\u00e9 \u03a9\u2248\u221e \u65e5\u672c\u8a9e \U0001f600\tA\nB \u00e9\u65e5 \u0416\u2192"
+    # control characters (tab, line feed) are not drawn, so never missing
+    want = "".join(dict.fromkeys(c for c in text if unicodedata.category(c) != "Cc" and ord(c) not in cmap))
+    got = _native.missing_glyphs(text, font=None if font is None else str(path))
+    assert got == want
+    assert "\u65e5" in got  # none of the three has CJK
+    assert _native.missing_glyphs("Hello\n\tworld") == ""
+
+
+def test_textclip_warns_of_missing_glyphs():
+    import warnings
+
+    from framepipe import FramepipeWarning
+    from framepipe.clips import TextClip
+
+    with pytest.warns(
+        FramepipeWarning, match=r"'DejaVu Sans' has no glyph for '\u65e5' \(U\+65E5\), '\u672c' \(U\+672C\);"
+    ):
+        clip = TextClip(text="\u65e5\u672c ok \u65e5", font_size=20)
+    assert clip.size[0] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TextClip(text="caf\u00e9 \u03a9", font_size=20)
+
+
 # --- MoviePy 2.2.1 ------------------------------------------------------------------------------
 
 MOVIEPY_CASES = [

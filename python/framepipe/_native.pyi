@@ -18,6 +18,7 @@ __all__ = [
     "__version__",
     "MAX_DIMENSION",
     "render_text",
+    "missing_glyphs",
     "DEFAULT_FONT_NAME",
     "resize",
     "composite",
@@ -113,6 +114,10 @@ def render_text(
     """Rasterise text as MoviePy 2.2.1's TextClip sizes and places it: (RGBA bytes row-major,
     straight alpha; width; height). ``font=None`` is the bundled DejaVu Sans; ``margin`` is
     (left, top, right, bottom); ``method`` "label" or "caption" (words wrapped to ``size[0]``)."""
+
+def missing_glyphs(text: str, *, font: str | None = None) -> str:
+    """The characters of ``text`` the font (``font=None``: the bundled DejaVu Sans) has no glyph
+    for, each once, in order (control characters excluded); ``render_text`` draws them as boxes."""
 
 # Pixel kernels (crates/framepipe/src/kernels). Arrays are numpy uint8, C-contiguous, (h, w) or
 # (h, w, c); anything else raises framepipe.ParameterError naming what was given. The work runs

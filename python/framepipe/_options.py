@@ -3,9 +3,10 @@ metadata): the Python side's one place for them; the engine checks ranges again.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -21,6 +22,40 @@ PIX_FMT_NAMES = ("rgb24", "bgr24", "rgba", "bgra", "argb", "gray8")
 PIX_FMTS = {*PIX_FMT_NAMES, "rgb", "bgr", "gray", "grey", "grey8"}
 MP4_ONLY = ("crf", "bitrate", "tune", "keyint", "metadata", "fragment_seconds", "durable")
 GIF_ONLY = ("colors", "dither", "loop")
+# VideoWriter's keyword options, in its order (a test checks that the two agree).
+OPTION_NAMES = (
+    "crf",
+    "bitrate",
+    "preset",
+    "tune",
+    "keyint",
+    "threads",
+    "background",
+    "pix_fmt",
+    "queue_frames",
+    "format",
+    "colors",
+    "dither",
+    "loop",
+    "metadata",
+    "fragment_seconds",
+    "durable",
+)
+
+
+def check_option_names(what: str, names: Iterable[str], also: Iterable[str] = ()) -> None:
+    """A TypeError naming `what` (the function the user called), the unknown keyword, the
+    nearest known one and all of them, for a keyword that is neither a writer option nor in
+    `also` (instead of a TypeError from a VideoWriter the user did not call)."""
+    allowed = (*OPTION_NAMES, *also)
+    for name in names:
+        if name not in allowed:
+            near = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise TypeError(
+                f"{what}() got an unexpected keyword argument {name!r}{hint}; "
+                f"the keyword arguments framepipe knows are {', '.join(allowed)}"
+            )
 
 
 def output_format(path: str | None, format: str | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import math
 import os
 import tempfile
@@ -23,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import _native, _render_plan
-from ._options import FpsLike, fps_pair, metadata_pairs, output_format
+from ._options import FpsLike, check_option_names, fps_pair, metadata_pairs, output_format
 from ._render_pool import fork_is_safe, run_local, sigterm_unwinds
 from ._render_resume import Parts, params_of
 from ._render_schedule import OrderedResults, Progress, run_executor, run_inline
@@ -164,6 +165,7 @@ def render(
     path = os.fsdecode(path)
     # Encoder options are checked here, before anything is rendered (a worker would report
     # them as a failure of make_frame), with the same rules as for a VideoWriter.
+    check_option_names("render", encode_options, RENDER_KEYWORDS)
     fmt = output_format(path, encode_options.get("format"))
     VideoWriter(None, fps_frac, **{**encode_options, "format": fmt})  # checks them; writes nothing
     is_gif = fmt == "gif"
@@ -212,6 +214,15 @@ def render(
                 f"but pickling failed ({reason}); pass workers=1 to render in this process"
             ) from e
         return _render_chunks(job, payload)
+
+
+# render()'s own keyword arguments (beside make_frame and path and the writer options), for
+# error messages here and in the clips' write functions.
+RENDER_KEYWORDS = tuple(
+    name
+    for name, p in inspect.signature(render).parameters.items()
+    if p.kind is not p.VAR_KEYWORD and name not in ("make_frame", "path")
+)
 
 
 def _as_executor(executor: Any) -> Executor | None:

@@ -320,6 +320,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(repair, m)?)?;
     cli::register(m)?;
     m.add_function(wrap_pyfunction!(text::render_text, m)?)?;
+    m.add_function(wrap_pyfunction!(text::missing_glyphs, m)?)?;
     m.add("DEFAULT_FONT_NAME", framepipe::kernels::text::DEFAULT_FONT_NAME)?;
     kernels::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -84,3 +84,12 @@ pub(crate) fn render_text<'py>(
     let img = py.detach(|| text::render_text(text, &opts)).map_err(|e| to_py(py, e))?;
     Ok((PyBytes::new(py, &img.rgba), img.width, img.height))
 }
+
+/// The characters of `text` the font (`font=None`: the bundled DejaVu Sans) has no glyph for,
+/// each once, in order (control characters excluded); `render_text` draws them as boxes.
+#[pyfunction]
+#[pyo3(signature = (text, *, font=None))]
+pub(crate) fn missing_glyphs(py: Python<'_>, text: &str, font: Option<std::path::PathBuf>) -> PyResult<String> {
+    let missing = py.detach(|| text::missing_glyphs(text, font.as_deref())).map_err(|e| to_py(py, e))?;
+    Ok(missing.into_iter().collect())
+}

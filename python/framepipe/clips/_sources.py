@@ -227,6 +227,15 @@ class TextClip(ImageClip):
             vertical_align=vertical_align,
             interline=int(interline),
         )
+        missing = _native.missing_glyphs(text, font=font_path)
+        if missing:
+            shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:8]) + (", ..." if len(missing) > 8 else "")
+            warnings.warn(
+                f"TextClip: the font {font_path or _native.DEFAULT_FONT_NAME!r} has no glyph for {shown}; "
+                f"they are drawn as boxes (pass font= the path of a .ttf/.otf file that has them)",
+                FramepipeWarning,
+                stacklevel=2,
+            )
         rgba = np.frombuffer(data, np.uint8).reshape(h, w, 4)
         super().__init__(
             rgba if (transparent and bg is None) or (bg is not None and bg[3] < 255) else rgba[:, :, :3],
@@ -360,7 +369,12 @@ class VideoFileClip(VideoClip):
         fps_source: str = "fps",
         pixel_format: str | None = None,
         is_mask: bool = False,
-        **_ignored: Any,
+        # MoviePy's audio options (1.x and 2.x) and 1.x's verbose: accepted so that existing
+        # scripts run; framepipe writes no audio. Any other keyword is a TypeError, not ignored.
+        audio_buffersize: int = 200000,
+        audio_fps: int = 44100,
+        audio_nbytes: int = 2,
+        verbose: bool = False,
     ):
         super().__init__(is_mask=is_mask)
         from ._video_file import VideoFileReader

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .._options import fps_pair
+from .._options import check_option_names, fps_pair
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
-from ..render import render
+from ..render import RENDER_KEYWORDS, render
 from ..writer import VideoResult, VideoWriter
 
 # MoviePy parameters that concern audio, logging or ffmpeg, accepted and ignored (framepipe
@@ -103,6 +103,7 @@ def _options(clip: Any, what: str, kwargs: dict) -> dict:
     for name in list(kwargs):
         if name in _IGNORED:
             kwargs.pop(name)
+    check_option_names(what, kwargs, (k for k in RENDER_KEYWORDS if k not in ("n_frames", "fps", "duration")))
     if clip.duration is None:
         raise ParameterError(f"{what}: {clip._name} has no duration; use with_duration() first")
     return kwargs

@@ -193,6 +193,21 @@ pub fn font_bytes(path: Option<&Path>) -> Result<Cow<'static, [u8]>> {
 }
 
 /// Parse font bytes; `path` names the file in the error.
+/// The characters of `text` that the font (the file `path`, or the bundled one) has no glyph
+/// for, each once, in order of first appearance; control characters (line breaks, tabs) are not
+/// drawn and not counted. They are drawn as the font's missing-glyph box (glyph 0).
+pub fn missing_glyphs(text: &str, path: Option<&Path>) -> Result<Vec<char>> {
+    let data = font_bytes(path)?;
+    let font = parse_font(&data, path)?;
+    let mut missing = Vec::new();
+    for c in text.chars() {
+        if !c.is_control() && font.glyph_id(c).0 == 0 && !missing.contains(&c) {
+            missing.push(c);
+        }
+    }
+    Ok(missing)
+}
+
 fn parse_font<'a>(data: &'a [u8], path: Option<&Path>) -> Result<FontRef<'a>> {
     FontRef::try_from_slice(data).map_err(|_| match path {
         Some(p) => Error::parameter(format!(

@@ -228,3 +228,15 @@ fn absurd_sizes_error_before_allocating() {
     assert!(e.to_string().contains("width would be"), "{e}");
     assert!("diagonal".parse::<HAlign>().is_err() && "middle".parse::<VAlign>().is_err());
 }
+
+#[test]
+fn missing_glyphs_are_listed_once_in_order() {
+    // DejaVu Sans has Latin, Greek and Cyrillic but no CJK; line breaks and tabs are not drawn.
+    assert_eq!(
+        missing_glyphs("a\u{65e5}\n\tb \u{3a9}\u{416}\u{672c}\u{65e5}", None).unwrap(),
+        ['\u{65e5}', '\u{672c}']
+    );
+    assert!(missing_glyphs("Hello\nworld", None).unwrap().is_empty());
+    let e = missing_glyphs("x", Some(Path::new("/nonexistent/font.ttf"))).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/font.ttf"), "{e}");
+}
