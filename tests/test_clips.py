@@ -66,6 +66,14 @@ def test_frame_count_is_round_duration_times_fps(duration, fps, expected):
     assert len(times) == expected
     rate = Fraction(fps) if not isinstance(fps, float) else Fraction(*framepipe._native.rational_fps(fps))
     assert times == [float(n / rate) for n in range(expected)]
+    assert clip.with_fps(fps).n_frames == expected
+
+
+def test_n_frames_needs_fps_and_duration():
+    with pytest.raises(framepipe.ParameterError, match="n_frames: the clip has no fps"):
+        _ = VideoClip(lambda t: np.zeros((8, 8, 3), np.uint8), duration=1).n_frames
+    with pytest.raises(framepipe.ParameterError, match="no duration"):
+        _ = VideoClip(lambda t: np.zeros((8, 8, 3), np.uint8)).with_fps(10).n_frames
 
 
 def test_written_frame_count_and_times(tmp_path):
@@ -640,3 +648,23 @@ def test_moviepy_write_arguments(tmp_path):
         assert sum(f.info["duration"] for f in ImageSequence.Iterator(im)) == 1000  # repeats merged
     with pytest.raises(framepipe.ParameterError, match="bitrate 'fast'"):
         c.write_videofile(tmp_path / "x.mp4", fps=10, bitrate="fast", logger=None)
+
+
+def test_moviepy_1x_names_of_cut_out_background_and_subfx():
+    import framepipe.editor as mpy
+
+    v = coded().with_duration(1)
+    pairs = [
+        (v.cutout(0.3, 0.6), v.with_section_cut_out(0.3, 0.6)),
+        (
+            v.on_color(size=(W + 20, H + 10), color=(0, 0, 255), pos=(3, 4), col_opacity=0.5),
+            v.with_background_color((W + 20, H + 10), (0, 0, 255), (3, 4), 0.5),
+        ),
+        (v.subfx(mpy.vfx.speedx, 0.2, 0.5, factor=0.5), v.with_effects_on_subclip([fx.MultiplySpeed(0.5)], 0.2, 0.5)),
+        (v.fx(mpy.vfx.supersample, 0.05, nframes=3), v.with_effects([fx.SuperSample(0.05, 3)])),
+    ]
+    for a, b in pairs:
+        assert a.duration == pytest.approx(b.duration) and a.size == b.size
+        for t in (0.1, 0.45, 0.65):
+            np.testing.assert_array_equal(a.get_frame(t), b.get_frame(t))
+    assert pairs[0][0].duration == pytest.approx(0.7) and pairs[2][0].duration == pytest.approx(1.3)

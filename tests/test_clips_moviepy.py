@@ -177,3 +177,73 @@ def test_accel_decel_refuses_what_moviepy_cannot_draw():
     for name, value in (("soonness", 0), ("abruptness", -1), ("new_duration", 0)):
         with pytest.raises(framepipe.ParameterError, match=name):
             clip.with_effects([fx.AccelDecel(**{name: value})])
+
+
+def test_section_cut_out_speed_and_effects_on_a_subclip():
+    def build(lib, vfx):
+        v = lib.VideoClip(plot_like, duration=1).with_fps(10)
+        return [
+            v.with_section_cut_out(0.3, 0.6),
+            v.with_speed_scaled(2),
+            v.with_speed_scaled(final_duration=1.6),
+            v.with_effects_on_subclip([vfx.MultiplySpeed(0.5)], 0.2, 0.5),
+            v.with_effects_on_subclip([vfx.InvertColors()], 0.5),
+        ]
+
+    for a, b in zip(*both(build)):
+        assert a.duration == pytest.approx(b.duration)
+        times = [k * a.duration / 7 for k in range(7)]
+        compare(a, b, times, min_psnr=60)
+    cut = fp.VideoClip(plot_like, duration=1).with_section_cut_out(0.3, 0.6)
+    np.testing.assert_array_equal(cut.get_frame(0.35), plot_like(0.65))
+    np.testing.assert_array_equal(cut.get_frame(0.25), plot_like(0.25))
+    with pytest.raises(framepipe.ParameterError, match="0 <= start_time < end_time <= the clip's duration"):
+        cut.with_section_cut_out(0.5, 0.9)
+
+
+@pytest.mark.parametrize("opacity", [None, 0.5])
+def test_background_color(opacity):
+    def build(lib, vfx):
+        over = lib.ImageClip(overlay_img(), duration=1).with_effects(
+            [vfx.MaskColor(color=[255, 255, 255], threshold=20, stiffness=4)]
+        )
+        return over.with_background_color(size=(120, 90), color=(10, 200, 30), pos=(25, 7), opacity=opacity)
+
+    a, b = both(build)
+    compare(a, b, (0, 0.5), min_psnr=45)
+    assert (a.mask is None) == (b.mask is None)
+    if a.mask is not None:
+        assert psnr(a.mask.get_frame(0) * 255, b.mask.get_frame(0) * 255) > 45
+
+
+def test_supersample_freeze_region_and_mask_combinations():
+    def build(lib, vfx):
+        v = lib.VideoClip(plot_like, duration=1)
+        m1 = lib.VideoClip(lambda t: np.tile(np.linspace(0, 1, W), (H, 1)) * (0.5 + t / 2), duration=1, is_mask=True)
+        m2 = lib.VideoClip(lambda t: np.tile(np.linspace(1, 0, H)[:, None], (1, W)), duration=1, is_mask=True)
+        region = (10, 12, 90, 60)
+        return [
+            v.with_effects([vfx.SuperSample(d=0.1, n_frames=5)]),
+            v.with_effects([vfx.FreezeRegion(t=0.2, region=region)]),
+            v.with_effects([vfx.FreezeRegion(t=0.7, outside_region=region)]),
+            v.with_effects([vfx.FreezeRegion(t=0.4, mask=m2)]),
+            m1.with_effects([vfx.MasksAnd(m2)]),
+            m1.with_effects([vfx.MasksOr(m2)]),
+            m1.with_effects([vfx.MasksAnd(m2.get_frame(0))]),
+        ]
+
+    for k, (a, b) in enumerate(zip(*both(build))):
+        for t in (0.15, 0.5, 0.85):  # SuperSample: t +- d inside the clip
+            fa, fb = a.get_frame(t), b.get_frame(t)
+            if a.is_mask:
+                assert np.abs(fa - fb).max() <= 1 / 255 + 1e-9, (k, t)  # masks are 8-bit here
+            else:
+                assert psnr(fa, fb.astype(np.uint8)) > 55, (k, t)
+    # the frozen region does not move; the rest does
+    frozen = build(fp, fx)[1]
+    np.testing.assert_array_equal(frozen.get_frame(0.9)[12:60, 10:90], plot_like(0.2)[12:60, 10:90])
+    np.testing.assert_array_equal(frozen.get_frame(0.9)[70:], plot_like(0.9)[70:])
+    with pytest.raises(framepipe.ParameterError, match=r"MasksAnd: the other clip's frames have shape \(2, 2\)"):
+        build(fp, fx)[4].with_effects([fx.MasksAnd(np.zeros((2, 2)))]).get_frame(0)
+    with pytest.raises(framepipe.ParameterError, match="FreezeRegion: give region"):
+        fp.VideoClip(plot_like, duration=1).with_effects([fx.FreezeRegion()])

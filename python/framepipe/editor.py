@@ -104,6 +104,10 @@ vfx = types.SimpleNamespace(
     even_size=_function(fx.EvenSize),
     make_loopable=_function(fx.MakeLoopable, {"cross": "overlap_duration"}),
     scroll=_function(fx.Scroll),
+    freeze_region=_function(fx.FreezeRegion),
+    supersample=_function(fx.SuperSample, {"nframes": "n_frames"}),
+    mask_and=_function(fx.MasksAnd),
+    mask_or=_function(fx.MasksOr),
 )
 
 transfx = types.SimpleNamespace(

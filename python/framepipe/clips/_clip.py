@@ -365,6 +365,67 @@ class VideoClip:
             new = new.with_duration(end - start_time)
         return new
 
+    def with_section_cut_out(self, start_time: Any, end_time: Any) -> VideoClip:
+        """The clip without its part from start_time to end_time: what follows moves up (the
+        mask too). Times as for subclipped: seconds, (min, s) or "hh:mm:ss.ss"."""
+        a, b = _seconds(start_time, "start_time"), _seconds(end_time, "end_time")
+        if not 0 <= a < b or (self.duration is not None and b > self.duration + _T_SLACK):
+            end = "" if self.duration is None else f" <= the clip's duration ({self.duration:g} s)"
+            raise ParameterError(f"with_section_cut_out needs 0 <= start_time < end_time{end}, got {a:g} and {b:g} s")
+        cut = b - a
+        new = self.time_transform(lambda t: t + cut if t >= a else t)
+        new._static, new.start = self._static, self.start
+        return new if self.duration is None else new.with_duration(self.duration - cut)
+
+    def with_speed_scaled(self, factor: float | None = None, final_duration: float | None = None) -> VideoClip:
+        """Played `factor` times faster, or stretched to `final_duration` s (fx.MultiplySpeed)."""
+        from .fx import MultiplySpeed
+
+        return self.with_effects([MultiplySpeed(factor=factor, final_duration=final_duration)])
+
+    def with_effects_on_subclip(self, effects: Sequence[Any], start_time: Any = 0, end_time: Any = None) -> VideoClip:
+        """The effects applied to the part from start_time to end_time only; the parts before
+        and after play unchanged around it (the result's duration follows the effects)."""
+        return self._on_part(lambda part: part.with_effects(effects), start_time, end_time)
+
+    def _on_part(self, change: Callable[[VideoClip], VideoClip], start_time: Any, end_time: Any) -> VideoClip:
+        from ._compose import concatenate_videoclips
+
+        a = _seconds(start_time, "start_time")
+        b = _seconds(end_time, "end_time", allow_none=True)
+        parts = [self.subclipped(0, a)] if a > 0 else []
+        parts.append(change(self.subclipped(a, b)))
+        if b is not None and (self.duration is None or b < self.duration - _T_SLACK):
+            parts.append(self.subclipped(b))
+        return concatenate_videoclips(parts).with_start(self.start)
+
+    def with_background_color(
+        self, size: Any = None, color: Any = (0, 0, 0), pos: Any = None, opacity: float | None = None
+    ) -> VideoClip:
+        """The clip over a plain colour of `size` (default: its own; flattens transparency) at
+        `pos` (default "center"); with `opacity`, the colour is that transparent, as MoviePy."""
+        from ._compose import CompositeVideoClip
+        from ._sources import ColorClip
+
+        size = self.size if size is None else size
+        placed = self.with_position("center" if pos is None else pos)
+        if opacity is None:
+            return CompositeVideoClip([placed], size=size, bg_color=color)
+        background = ColorClip(size, color=color, duration=self.duration).with_opacity(opacity)
+        return CompositeVideoClip([background, placed])
+
+    @property
+    def n_frames(self) -> int:
+        """The number of frames a write at the clip's fps makes: round(duration x fps)."""
+        from ._write import clip_fps, frame_count
+
+        return frame_count(self, clip_fps(self, None, "n_frames"))
+
+    def with_memoize(self, memoize: bool) -> VideoClip:
+        """Accepted for MoviePy scripts: framepipe computes each frame once per time asked for
+        when writing, and static clips (images, text) once in all, so there is nothing to set."""
+        return self.copy()
+
     def __getitem__(self, key: Any) -> Any:
         """``clip[a:b]`` is ``subclipped(a, b)``; ``clip[a:b:speed]`` also changes the speed
         (a negative speed plays backwards, as MoviePy's ``clip[::-1]``); ``clip[(s1, s2)]``
@@ -676,6 +737,15 @@ class VideoClip:
         self, time_func: Callable[[float], float], apply_to: Any = None, keep_duration: bool = False
     ) -> VideoClip:
         return self.time_transform(time_func, apply_to, keep_duration)
+
+    def cutout(self, ta: Any, tb: Any) -> VideoClip:
+        return self.with_section_cut_out(ta, tb)
+
+    def on_color(self, size: Any = None, color: Any = (0, 0, 0), pos: Any = None, col_opacity: Any = None) -> VideoClip:
+        return self.with_background_color(size, color, pos, col_opacity)
+
+    def subfx(self, fx: Callable[..., VideoClip], ta: Any = 0, tb: Any = None, **kwargs: Any) -> VideoClip:
+        return self._on_part(lambda part: fx(part, **kwargs), ta, tb)
 
     def add_mask(self) -> VideoClip:
         return self.with_mask("auto")

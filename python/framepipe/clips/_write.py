@@ -46,13 +46,17 @@ def clip_fps(clip: Any, fps: Any, what: str) -> Fraction:
     return Fraction(*fps_pair(fps))
 
 
+def frame_count(clip: Any, rate: Fraction) -> int:
+    """round(duration * fps), exactly: the frames a write of the clip at `rate` makes."""
+    if clip.duration is None:
+        raise ParameterError(f"{clip._name} has no duration; use with_duration() first")
+    return round(Fraction(clip.duration) * rate)
+
+
 def frame_times(clip: Any, fps: Any) -> Iterator[tuple[int, float]]:
     """(n, t) for every frame: n in range(round(duration * fps)), t = n / fps."""
     rate = clip_fps(clip, fps, "iter_frames")
-    if clip.duration is None:
-        raise ParameterError(f"{clip._name} has no duration; use with_duration() first")
-    n_frames = round(Fraction(clip.duration) * rate)
-    for n in range(n_frames):
+    for n in range(frame_count(clip, rate)):
         yield n, float(n / rate)
 
 

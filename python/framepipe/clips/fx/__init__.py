@@ -12,10 +12,22 @@ from ._color import (
     InvertColors,
     LumContrast,
     MaskColor,
+    MasksAnd,
+    MasksOr,
     MultiplyColor,
 )
 from ._geometry import Crop, EvenSize, Margin, MirrorX, MirrorY, Resize, Rotate, Scroll, SlideIn, SlideOut
-from ._time import AccelDecel, Freeze, Loop, MakeLoopable, MultiplySpeed, TimeMirror, TimeSymmetrize
+from ._time import (
+    AccelDecel,
+    Freeze,
+    FreezeRegion,
+    Loop,
+    MakeLoopable,
+    MultiplySpeed,
+    SuperSample,
+    TimeMirror,
+    TimeSymmetrize,
+)
 
 __all__ = [
     "Effect",
@@ -29,6 +41,7 @@ __all__ = [
     "FadeIn",
     "FadeOut",
     "Freeze",
+    "FreezeRegion",
     "GammaCorrection",
     "InvertColors",
     "Loop",
@@ -36,6 +49,8 @@ __all__ = [
     "MakeLoopable",
     "Margin",
     "MaskColor",
+    "MasksAnd",
+    "MasksOr",
     "MirrorX",
     "MirrorY",
     "MultiplyColor",
@@ -45,6 +60,7 @@ __all__ = [
     "Scroll",
     "SlideIn",
     "SlideOut",
+    "SuperSample",
     "TimeMirror",
     "TimeSymmetrize",
 ]

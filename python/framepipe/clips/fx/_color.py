@@ -215,3 +215,39 @@ class Blink(Effect):
             lambda t: m._get(t) if (t % period) < on else np.broadcast_to(zero, m._get(t).shape).copy(), static=False
         )
         return base.with_mask(blink)
+
+
+def _combine(clip: Any, other: Any, op: Any, what: str) -> Any:
+    """`op(frame, other's frame)` at every t: `other` a clip or an array (ImageClip's ``img``
+    in MoviePy), of the same shape as the frames (for masks: floats in [0, 1])."""
+
+    def check(a: np.ndarray, f: np.ndarray) -> np.ndarray:
+        if a.shape != f.shape:
+            raise ParameterError(f"{what}: the other clip's frames have shape {a.shape}, this clip's {f.shape}")
+        return a
+
+    if isinstance(other, np.ndarray):
+        return clip.image_transform(lambda f: op(f, check(other, f)))
+    return clip.transform(lambda get_frame, t: (lambda f: op(f, check(other.get_frame(t), f)))(get_frame(t)))
+
+
+@dataclass
+class MasksAnd(Effect):
+    """The smaller of this clip's and `other_clip`'s values at each pixel (for masks: the
+    intersection). `other_clip` is a clip or an array of the frames' shape."""
+
+    other_clip: Any
+
+    def apply(self, clip: Any) -> Any:
+        return _combine(clip, self.other_clip, np.minimum, "MasksAnd")
+
+
+@dataclass
+class MasksOr(Effect):
+    """The larger of this clip's and `other_clip`'s values at each pixel (for masks: the
+    union). `other_clip` is a clip or an array of the frames' shape."""
+
+    other_clip: Any
+
+    def apply(self, clip: Any) -> Any:
+        return _combine(clip, self.other_clip, np.maximum, "MasksOr")

@@ -149,3 +149,58 @@ class MakeLoopable(Effect):
         o = float(self.overlap_duration)
         clip2 = CrossFadeIn(o).apply(clip).with_start(d - o)
         return CompositeVideoClip([clip, clip2]).subclipped(o, d)
+
+
+@dataclass
+class SuperSample(Effect):
+    """Motion blur: each frame the mean of `n_frames` frames at times spread evenly from t - d
+    to t + d (times before the start or after the end are clamped to the clip); truncated to
+    integers, as MoviePy."""
+
+    d: float
+    n_frames: int
+
+    def apply(self, clip: Any) -> Any:
+        import numpy as np
+
+        if isinstance(self.n_frames, bool) or not isinstance(self.n_frames, int) or self.n_frames < 1:
+            raise ParameterError(f"SuperSample: n_frames must be a positive integer, got {self.n_frames!r}")
+        d, n, end, is_mask = float(self.d), self.n_frames, clip.duration, clip.is_mask
+
+        def frame(get_frame: Any, t: float) -> Any:
+            times = np.clip(np.linspace(t - d, t + d, n), 0, np.inf if end is None else end)
+            frames = np.array([get_frame(float(u)) for u in times], np.float64 if is_mask else np.uint16)
+            mean = frames.mean(axis=0)
+            return mean if is_mask else mean.astype(np.uint8)
+
+        return clip.transform(frame, apply_to="mask")
+
+
+@dataclass
+class FreezeRegion(Effect):
+    """Part of the picture frozen at time `t` while the rest plays: the rectangle `region`
+    (x1, y1, x2, y2); or all but the rectangle `outside_region`; or where the mask clip `mask`
+    is opaque."""
+
+    t: float = 0
+    region: tuple | None = None
+    outside_region: tuple | None = None
+    mask: Any = None
+
+    def apply(self, clip: Any) -> Any:
+        from .._compose import CompositeVideoClip
+        from ._geometry import Crop
+
+        d = _need_duration(clip, "FreezeRegion")
+        if self.region is not None:
+            x1, y1, x2, y2 = self.region
+            frozen = Crop(x1, y1, x2, y2).apply(clip).to_ImageClip(t=self.t).with_duration(d)
+            return CompositeVideoClip([clip, frozen.with_position((x1, y1))])
+        if self.outside_region is not None:
+            x1, y1, x2, y2 = self.outside_region
+            moving = Crop(x1, y1, x2, y2).apply(clip).with_position((x1, y1))
+            return CompositeVideoClip([clip.to_ImageClip(t=self.t).with_duration(d), moving])
+        if self.mask is not None:
+            frozen = clip.to_ImageClip(t=self.t).with_duration(d).with_mask(self.mask)
+            return CompositeVideoClip([clip, frozen])
+        raise ParameterError("FreezeRegion: give region, outside_region or mask")
