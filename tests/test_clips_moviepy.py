@@ -247,3 +247,20 @@ def test_supersample_freeze_region_and_mask_combinations():
         build(fp, fx)[4].with_effects([fx.MasksAnd(np.zeros((2, 2)))]).get_frame(0)
     with pytest.raises(framepipe.ParameterError, match="FreezeRegion: give region"):
         fp.VideoClip(plot_like, duration=1).with_effects([fx.FreezeRegion()])
+
+
+def test_head_blur_and_painting_are_moviepys():
+    def build(lib, vfx):
+        v = lib.VideoClip(plot_like, duration=1)
+        return [
+            v.with_effects([vfx.HeadBlur(lambda t: 40 + 60 * t, lambda t: 50, 20)]),
+            v.with_effects([vfx.HeadBlur(lambda t: 150, lambda t: 10 + 70 * t, 30, intensity=5)]),
+            v.with_effects([vfx.Painting(saturation=1.2, black=0.01)]),
+        ]
+
+    for a, b in zip(*both(build)):
+        for t in (0, 0.5, 0.9):
+            np.testing.assert_array_equal(a.get_frame(t), b.get_frame(t))
+    blurred = build(fp, fx)[0].get_frame(0.5)
+    assert np.abs(blurred.astype(int) - plot_like(0.5)).max() > 10  # the disc is blurred
+    np.testing.assert_array_equal(blurred[:, 100:], plot_like(0.5)[:, 100:])  # and only the disc

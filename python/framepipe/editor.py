@@ -108,6 +108,8 @@ vfx = types.SimpleNamespace(
     supersample=_function(fx.SuperSample, {"nframes": "n_frames"}),
     mask_and=_function(fx.MasksAnd),
     mask_or=_function(fx.MasksOr),
+    headblur=_function(fx.HeadBlur, {"r_zone": "radius", "r_blur": "intensity"}),
+    painting=_function(fx.Painting),
 )
 
 transfx = types.SimpleNamespace(

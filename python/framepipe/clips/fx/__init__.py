@@ -16,6 +16,7 @@ from ._color import (
     MasksOr,
     MultiplyColor,
 )
+from ._filters import HeadBlur, Painting
 from ._geometry import Crop, EvenSize, Margin, MirrorX, MirrorY, Resize, Rotate, Scroll, SlideIn, SlideOut
 from ._time import (
     AccelDecel,
@@ -41,6 +42,7 @@ __all__ = [
     "FadeIn",
     "FadeOut",
     "Freeze",
+    "HeadBlur",
     "FreezeRegion",
     "GammaCorrection",
     "InvertColors",
@@ -55,6 +57,7 @@ __all__ = [
     "MirrorY",
     "MultiplyColor",
     "MultiplySpeed",
+    "Painting",
     "Resize",
     "Rotate",
     "Scroll",
