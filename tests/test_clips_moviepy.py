@@ -264,3 +264,22 @@ def test_head_blur_and_painting_are_moviepys():
     blurred = build(fp, fx)[0].get_frame(0.5)
     assert np.abs(blurred.astype(int) - plot_like(0.5)).max() > 10  # the disc is blurred
     np.testing.assert_array_equal(blurred[:, 100:], plot_like(0.5)[:, 100:])  # and only the disc
+
+
+@pytest.mark.parametrize("update_start_end", [True, False])
+def test_freeze_keeps_the_start_and_freezes_at_the_end_as_moviepy(update_start_end):
+    def build(lib, vfx):
+        v = lib.VideoClip(plot_like, duration=1).with_fps(10).with_start(0.5)
+        bg = lib.ColorClip((W, H), color=(0, 0, 0), duration=3.5)
+        return [
+            lib.CompositeVideoClip(
+                [bg, v.with_effects([vfx.Freeze(t=0.3, freeze_duration=0.6, update_start_end=update_start_end)])]
+            ),
+            lib.CompositeVideoClip(
+                [bg, v.with_effects([vfx.Freeze(t="end", total_duration=2, update_start_end=update_start_end)])]
+            ),
+        ]
+
+    for a, b in zip(*both(build)):
+        assert a.duration == pytest.approx(b.duration)
+        compare(a, b, [0.25, 0.6, 0.9, 1.2, 1.45, 1.75, 2.1, 2.45, 3.2], min_psnr=60)

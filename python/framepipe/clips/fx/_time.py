@@ -106,8 +106,10 @@ class AccelDecel(Effect):
 
 @dataclass
 class Freeze(Effect):
-    """The frame at `t` ("end": the last) held for `freeze_duration` s (or until the clip is
-    `total_duration` long)."""
+    """The frame at `t` held for `freeze_duration` s (or until the clip is `total_duration`
+    long). `t="end"`: as MoviePy, the frame at duration - padding_end - 1/fps (without an fps,
+    at duration - padding_end), then the clip's remaining end. With `update_start_end` (the
+    default) the result keeps the clip's start on the timeline."""
 
     t: Any = 0
     freeze_duration: float | None = None
@@ -119,7 +121,11 @@ class Freeze(Effect):
         from .._compose import concatenate_videoclips
 
         d = _need_duration(clip, "Freeze")
-        t = d - self.padding_end if self.t == "end" else float(self.t)
+        if self.t == "end":
+            fps = getattr(clip, "fps", None)
+            t = max(0.0, d - self.padding_end - (1 / float(fps) if fps else 0.0))
+        else:
+            t = float(self.t)
         fd = self.freeze_duration
         if fd is None:
             if self.total_duration is None:
@@ -132,7 +138,8 @@ class Freeze(Effect):
         parts.append(clip.to_ImageClip(t_frame).with_duration(fd))
         if t < d:
             parts.append(clip.subclipped(t))
-        return concatenate_videoclips(parts)
+        out = concatenate_videoclips(parts)
+        return out.with_start(clip.start) if self.update_start_end else out
 
 
 @dataclass
