@@ -5,7 +5,7 @@ tables run by the engine's LUT kernel, computed with MoviePy's own float formula
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -232,22 +232,23 @@ def _combine(clip: Any, other: Any, op: Any, what: str) -> Any:
 
 
 @dataclass
-class MasksAnd(Effect):
+class _Combination(Effect):
+    other_clip: Any
+    op: ClassVar[Any]
+
+    def apply(self, clip: Any) -> Any:
+        return _combine(clip, self.other_clip, type(self).op, type(self).__name__)
+
+
+class MasksAnd(_Combination):
     """The smaller of this clip's and `other_clip`'s values at each pixel (for masks: the
     intersection). `other_clip` is a clip or an array of the frames' shape."""
 
-    other_clip: Any
-
-    def apply(self, clip: Any) -> Any:
-        return _combine(clip, self.other_clip, np.minimum, "MasksAnd")
+    op = np.minimum
 
 
-@dataclass
-class MasksOr(Effect):
+class MasksOr(_Combination):
     """The larger of this clip's and `other_clip`'s values at each pixel (for masks: the
     union). `other_clip` is a clip or an array of the frames' shape."""
 
-    other_clip: Any
-
-    def apply(self, clip: Any) -> Any:
-        return _combine(clip, self.other_clip, np.maximum, "MasksOr")
+    op = np.maximum
