@@ -15,6 +15,10 @@
 //!   backend per output format (MP4: a [`encode::VideoEncoder`] + the MP4 muxer; GIF).
 //! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).
 //! - [`error`]: the one error enum.
+//!
+//! Unsafe code lives in two places, each block with its reason: the x264 binding
+//! (`encode/x264.rs`, FFI) and one SIMD routine of the 2x2 resize (`kernels/resize.rs`, byte
+//! shuffles with unaligned loads that the compiler does not generate from safe code).
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod color;
