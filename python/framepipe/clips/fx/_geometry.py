@@ -13,7 +13,7 @@ import numpy as np
 from ... import _native
 from ...errors import ParameterError
 from .. import _kernels, _pixels
-from ._base import Effect
+from ._base import Effect, number
 
 
 def _int_size(size: Any, what: str) -> tuple[int, int]:
@@ -273,11 +273,19 @@ class Margin(Effect):
     opacity: float = 1.0
 
     def apply(self, clip: Any) -> Any:
-        left, right, top, bottom = self.left, self.right, self.top, self.bottom
+        sizes = {"left": self.left, "right": self.right, "top": self.top, "bottom": self.bottom}
         if self.margin_size is not None:
-            left = right = top = bottom = int(self.margin_size)
-        if min(left, right, top, bottom) < 0:
-            raise ParameterError("Margin: sizes must not be negative")
+            sizes = dict.fromkeys(sizes, self.margin_size)
+        allowed = f"a number of pixels from 0 to {_native.MAX_DIMENSION}"
+        for side, v in sizes.items():
+            what = f"Margin {'margin_size' if self.margin_size is not None else side} (on {clip._name})"
+            sizes[side] = int(number(v, what, allowed=allowed))
+            if sizes[side] > _native.MAX_DIMENSION:
+                raise ParameterError(f"{what} must be {allowed}, got {v!r}")
+        left, right, top, bottom = sizes["left"], sizes["right"], sizes["top"], sizes["bottom"]
+        if clip._size is not None:
+            _margined_size(clip._size[0], clip._size[1], left, right, top, bottom, clip._name, None)
+        name = clip._name
         if self.opacity != 1.0 and clip._mask is None and not clip.is_mask:
             clip = clip.with_mask()
         fill = (
@@ -286,8 +294,9 @@ class Margin(Effect):
             else _pixels.rgb(self.color, "Margin color")
         )
 
-        def op(f: np.ndarray, value: Any) -> np.ndarray:
+        def op(f: np.ndarray, value: Any, t: float) -> np.ndarray:
             h, w = f.shape[:2]
+            _margined_size(w, h, left, right, top, bottom, name, t)
             out = np.empty((h + top + bottom, w + left + right, *f.shape[2:]), np.uint8)
             out[:] = value
             out[top : top + h, left : left + w] = f
@@ -295,12 +304,23 @@ class Margin(Effect):
 
         src = clip
         size = None if clip._size is None else (clip._size[0] + left + right, clip._size[1] + top + bottom)
-        new = clip._derived(lambda t: op(src._get(t), fill), size=size)
+        new = clip._derived(lambda t: op(src._get(t), fill, t), size=size)
         if new._mask is not None:
             m = new._mask
             level = _pixels.mask_level(self.opacity, "Margin opacity")
-            new._mask = m._derived(lambda t: op(m._get(t), level), size=size)
+            new._mask = m._derived(lambda t: op(m._get(t), level, t), size=size)
         return new
+
+
+def _margined_size(w: int, h: int, left: int, right: int, top: int, bottom: int, name: str, t: float | None) -> None:
+    """Refuse, before allocating it, a frame with margins larger than the largest frame."""
+    mw, mh = w + left + right, h + top + bottom
+    if max(mw, mh) > _native.MAX_DIMENSION:
+        at = "" if t is None else f" at t={t:g} s"
+        raise ParameterError(
+            f"Margin: {name}{at} is {w}x{h}; with margins left={left}, right={right}, top={top}, "
+            f"bottom={bottom} it would be {mw}x{mh}, over the {_native.MAX_DIMENSION}-pixel limit of a frame"
+        )
 
 
 @dataclass
