@@ -106,6 +106,25 @@ def test_margin_sizes_are_checked_before_allocating():
     assert ok.shape == (30, 38, 3) and tuple(ok[0, 0]) == (1, 2, 3) and tuple(ok[3, 3]) == (10, 20, 30)
 
 
+def test_rotate_and_resize_check_the_size_they_make():
+    big = ColorClip((8000, 6000), (1, 2, 3), duration=1)
+    with pytest.raises(framepipe.ParameterError, match=r"Rotate: ColorClip at t=0 s is 8000x6000; rotated by 45"):
+        fx.Rotate(45).apply(big).get_frame(0.5)
+    with pytest.raises(framepipe.ParameterError, match=r"rotated by 30 degrees it would be"):
+        fx.Rotate(lambda t: 30).apply(moving((8190, 2400))).get_frame(0.2)
+    with pytest.raises(framepipe.ParameterError, match=r"rotated by 45 degrees"):
+        fx.Rotate(45, center=(1, 1)).apply(big).get_frame(0.5)  # Pillow's path, expand=True
+    assert fx.Rotate(90).apply(big).size == (6000, 8000)  # a quarter turn only swaps the sides
+    from PIL import Image
+
+    pil_w, pil_h = Image.new("RGB", (32, 24)).rotate(30, expand=True).size
+    assert fx.Rotate(30).apply(grey()).get_frame(0).shape == (pil_h, pil_w, 3)  # as Pillow's
+    with pytest.raises(framepipe.ParameterError, match=r"Resize height at t=0\.2 s must be .* got nan"):
+        fx.Resize(height=lambda t: NAN).apply(grey()).get_frame(0.2)
+    with pytest.raises(framepipe.ParameterError, match=r"Resize width at t=0\.3 s .* got 'x'"):
+        fx.Resize(width=lambda t: "x").apply(grey()).get_frame(0.3)
+
+
 def test_supersample_bounds_its_frame_count_and_holds_one_frame_at_a_time():
     with pytest.raises(framepipe.ParameterError, match=r"n_frames must be an integer from 1 to 10000.*got 10000000"):
         fx.SuperSample(d=0.1, n_frames=10**7).apply(grey())

@@ -61,12 +61,22 @@ class Resize(Effect):
         if self.height is not None:
             hh = self.height
             if callable(hh):
-                return lambda t: _int_size((w * int(hh(t)) / h, int(hh(t))), "Resize")
+
+                def by_height(t: float) -> tuple[int, int]:
+                    v = int(number(hh(t), f"Resize height at t={t:g} s", allowed="a finite number of pixels > 0"))
+                    return _int_size((w * v / h, v), "Resize")
+
+                return by_height
             return _int_size((w * hh / h, hh), "Resize")
         if self.width is not None:
             ww = self.width
             if callable(ww):
-                return lambda t: _int_size((ww(t), h * ww(t) / w), "Resize")
+
+                def by_width(t: float) -> tuple[int, int]:
+                    v = number(ww(t), f"Resize width at t={t:g} s", allowed="a finite number of pixels > 0")
+                    return _int_size((v, h * v / w), "Resize")
+
+                return by_width
             return _int_size((ww, h * ww / w), "Resize")
         raise ParameterError("Resize: give new_size, height or width")
 
@@ -207,11 +217,13 @@ class Rotate(Effect):
         ):
             clip = clip.with_mask()
         filt = _RESAMPLE[self.resample]
+        name = clip._name
 
         def op(f: np.ndarray, t: float, fill: tuple) -> np.ndarray:
             a = to_deg(float(angle_of(t))) % 360
             if a % 90 == 0:
                 return np.ascontiguousarray(np.rot90(f, int(a // 90)))
+            _rotated_size(f, a, name, t)
             return _kernels.rotate(f, a, filt, fill if f.ndim == 3 else (0,))
 
         src = clip
@@ -221,6 +233,18 @@ class Rotate(Effect):
             m = new._mask
             new._mask = m._derived(lambda t: op(m._get(t), t, (0,)), static=m._static and static_angle is not None)
         return new
+
+
+def _rotated_size(f: np.ndarray, angle: float, name: str, t: float) -> None:
+    """Refuse, before allocating it, a rotated frame (enlarged to hold the whole picture)
+    larger than the largest frame."""
+    h, w = f.shape[:2]
+    rw, rh = _native.rotated_size(w, h, float(angle))
+    if max(rw, rh) > _native.MAX_DIMENSION:
+        raise ParameterError(
+            f"Rotate: {name} at t={t:g} s is {w}x{h}; rotated by {angle:g} degrees it would be {rw}x{rh}, "
+            f"over the {_native.MAX_DIMENSION}-pixel limit of a frame"
+        )
 
 
 def _pil_rotate(effect: Rotate, clip: Any) -> Any:
@@ -236,9 +260,13 @@ def _pil_rotate(effect: Rotate, clip: Any) -> Any:
         "bicubic": Image.Resampling.BICUBIC,
     }
 
+    name = clip._name
+
     def op(f: np.ndarray, t: float, fill: Any) -> np.ndarray:
         a = effect.angle(t) if callable(effect.angle) else effect.angle
         a = math.degrees(a) if effect.unit == "rad" else a
+        if effect.expand:
+            _rotated_size(f, a, name, t)
         img = Image.fromarray(f).rotate(
             a,
             resample=modes[effect.resample],
