@@ -182,33 +182,47 @@ def signals_unwind():
         yield
         return
 
+    late: list[int] = []  # arrived while the handlers are being put back
+
     def on_signal(signum: int, frame: Any) -> None:
         if STOPPED:
             return  # stopping already: the clean-up must not be cut short
+        if late:
+            late.append(signum)
+            return
         STOPPED.append(signum)
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Terminated(signum)
 
     STOPPED.clear()
-    for s in mine:
-        signal.signal(s, on_signal)
     failed = False
     try:
+        for s in mine:
+            signal.signal(s, on_signal)
         yield
     except BaseException:
         failed = True
         raise
     finally:
-        stopped = STOPPED[0] if STOPPED else None
-        STOPPED.clear()
-        for s, handler in mine.items():
-            signal.signal(s, handler)
-        if stopped is not None and stopped != signal.SIGINT:
-            signal.signal(stopped, signal.SIG_DFL)
-            os.kill(os.getpid(), stopped)  # ends the process (the signal is not blocked)
+        # Blocked while the handlers are put back: a signal now waits, and is then handled as
+        # it would have been before the render (SIGTERM and SIGHUP end the process).
+        late.append(0)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            stopped = STOPPED[0] if STOPPED else None
+            STOPPED.clear()
+            for s, handler in mine.items():
+                signal.signal(s, handler)
+            if stopped is not None and stopped != signal.SIGINT:
+                signal.signal(stopped, signal.SIG_DFL)
+                os.kill(os.getpid(), stopped)  # pending until unblocked below: it ends the process
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if stopped == signal.SIGINT and not failed:
             raise KeyboardInterrupt  # swallowed on the way and never raised again
+        if stopped is None and late[1:]:
+            signal.raise_signal(late[1])  # handled as it is outside a render
 
 
 class ForkedProcess:
