@@ -157,7 +157,12 @@ def atomic_output(path: str, deferred: Any = contextlib.nullcontext) -> Iterator
         raise OutputError(errno.ENOENT, f"cannot write {path!r}: the directory {folder!r} does not exist")
     with deferred():
         sweep(target)
-        fd, tmp = _create_temp(target)
+        try:
+            fd, tmp = _create_temp(target)
+        except OutputError:
+            raise
+        except OSError as e:
+            raise OutputError(e.errno, f"cannot write {path!r}: {e.strerror or e} (making a file in {folder!r})") from e
     held = [fd]
     try:
         yield tmp
