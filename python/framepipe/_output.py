@@ -192,18 +192,24 @@ def file_id(path: str) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def source_files(*roots: Any, limit: int = 200_000) -> list[tuple[str, str]]:
+def source_files(*roots: Any, limit: int = 1_000_000) -> list[tuple[str, str]]:
     """The files framepipe objects reachable from `roots` read frames from, as (path, what):
     clips and readers record theirs in ``_source_files``; the walk follows clips' attributes,
-    functions' closures, defaults and bound objects, containers, and framepipe objects."""
+    functions' closures, defaults, globals and bound objects, containers, and framepipe
+    objects (at most `limit` objects; containers of more than 100,000 items are not entered:
+    a user's data, not clips)."""
     found: list[tuple[str, str]] = []
     seen: set[int] = set()
     stack = list(roots)
-    while stack and len(seen) < limit:
+    for _ in range(limit):
+        if not stack:
+            break
         obj = stack.pop()
         if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float, complex, bool, type)):
             continue
         seen.add(id(obj))
+        if isinstance(obj, (list, tuple, set, frozenset, dict)) and len(obj) > 100_000:
+            continue
         if isinstance(obj, (list, tuple, set, frozenset)):
             stack.extend(obj)
         elif isinstance(obj, dict):
