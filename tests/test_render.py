@@ -741,3 +741,189 @@ def test_render_output_gets_ordinary_permissions_and_a_clear_error_for_a_missing
     with pytest.raises(framepipe.OutputError, match="does not exist") as e:
         framepipe.render(frame, missing, n_frames=4, fps=10, workers=2)
     assert "no-such-dir" in str(e.value) and ".part" not in str(e.value)
+
+
+def scene_u8(i):
+    return (np.clip(scene(i), 0, 1) * 255).astype(np.uint8)
+
+
+def test_workers_1_resume_renders_in_this_process_chunk_by_chunk(tmp_path):
+    """render(workers=1, resume=True) renders here, with a make_frame that cannot be pickled
+    (it writes to an open file): chunks are kept as with more workers, a resumed render renders
+    only what is missing, and the file is the one workers=2 makes with the same chunks. (Before,
+    it sent make_frame to a worker process and failed telling the user to pass workers=1.)"""
+    log = open(tmp_path / "log.txt", "w")  # noqa: SIM115 - the point: make_frame holds an open file
+    stop_at = [25]
+
+    def make_frame(i):
+        if i == stop_at[0]:
+            raise RuntimeError("interrupted")
+        log.write(f"{i} {os.getpid()}\n")
+        log.flush()
+        return scene_u8(i)
+
+    out = tmp_path / "one.mp4"
+    with pytest.raises(framepipe.RenderError, match="frame 25"):
+        framepipe.render(make_frame, out, n_frames=60, fps=24, workers=1, chunk_frames=10, resume=True)
+    parts = tmp_path / "one.mp4.parts"
+    kept = sorted(p.name for p in parts.glob("chunk-*.mp4"))
+    assert kept == ["chunk-000000.mp4", "chunk-000001.mp4"]
+    src = source(20)
+    for c in (0, 1):
+        chunk = parts / f"chunk-00000{c}.mp4"
+        check_video(chunk, frames=10, width=W, height=H, fps=24)
+        assert psnr(decode_rgb(chunk), src[c * 10 : c * 10 + 10]) >= 35
+    stop_at[0] = -1
+    res = framepipe.render(make_frame, out, n_frames=60, fps=24, workers=1, chunk_frames=10, resume=True)
+    log.close()
+    calls = [line.split() for line in (tmp_path / "log.txt").read_text().splitlines()]
+    assert {int(pid) for _, pid in calls} == {os.getpid()}  # all in this process
+    assert [int(i) for i, _ in calls] == list(range(25)) + list(range(20, 60))  # chunks 0, 1 kept
+    assert res.frames == 60 and not parts.exists()
+    check_video(out, frames=60, width=W, height=H, fps=24)
+    assert psnr(decode_rgb(out), source(60)) >= 35
+    two = tmp_path / "two.mp4"
+    framepipe.render(scene_u8, two, n_frames=60, fps=24, workers=2, chunk_frames=10)
+    assert out.read_bytes() == two.read_bytes()
+
+
+def test_resume_with_other_workers_keeps_the_first_plan_and_says_so(tmp_path):
+    """With the default chunk_frames the plan follows the number of workers (n=120 at 24 fps:
+    60-frame chunks for 1 worker, 40 for 3); a render resumed with another number keeps the
+    first plan, warns that it does, and makes the file the first render would have made."""
+    from framepipe import _render_plan
+
+    assert _render_plan.chunks(120, 1, Fraction(24), None, False) != _render_plan.chunks(
+        120, 3, Fraction(24), None, False
+    )
+
+    def failing(i):
+        if i == 70:
+            raise RuntimeError("interrupted")
+        return scene_u8(i)
+
+    out = tmp_path / "plan.mp4"
+    with pytest.raises(framepipe.RenderError):
+        framepipe.render(failing, out, n_frames=120, fps=24, workers=1, resume=True)
+    assert [p.name for p in (tmp_path / "plan.mp4.parts").glob("chunk-*.mp4")] == ["chunk-000000.mp4"]
+    with pytest.warns(framepipe.FramepipeWarning, match=r"plan of the render that made them \(2 chunks of 60 frames"):
+        framepipe.render(scene_u8, out, n_frames=120, fps=24, workers=3, resume=True)
+    same = tmp_path / "same.mp4"
+    framepipe.render(scene_u8, same, n_frames=120, fps=24, workers=2, chunk_frames=60)
+    assert out.read_bytes() == same.read_bytes()
+    check_video(out, frames=120, width=W, height=H, fps=24)
+    # chunk_frames given: the same plan for any workers, nothing to say
+    with pytest.raises(framepipe.RenderError):
+        framepipe.render(failing, out, n_frames=120, fps=24, workers=1, chunk_frames=60, resume=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", framepipe.FramepipeWarning)
+        framepipe.render(scene_u8, out, n_frames=120, fps=24, workers=3, chunk_frames=60, resume=True)
+    assert out.read_bytes() == same.read_bytes()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_output_path_is_checked_before_anything_is_rendered(tmp_path, resume):
+    """A folder, a name ending in '/' and a missing folder are refused naming the path as
+    given, before make_frame is called once (before, a folder was found out after rendering
+    everything, naming the hidden temporary, and with a trailing '/' the temporary went into
+    the parent folder)."""
+    calls = []
+
+    def frame(i):
+        calls.append(i)
+        return np.zeros((16, 16, 3), np.uint8)
+
+    (tmp_path / "adir").mkdir()
+    cases = [
+        (str(tmp_path / "adir"), "is a directory"),
+        (str(tmp_path / "adir") + "/", "ending in '/'"),
+        (str(tmp_path / "new") + "/", "ending in '/'"),
+        (str(tmp_path / "missing" / "x.mp4"), "does not exist"),
+    ]
+    for path, why in cases:
+        with pytest.raises(framepipe.OutputError, match=why) as e:
+            framepipe.render(frame, path, n_frames=4, fps=10, workers=1, chunk_frames=2, resume=resume)
+        assert repr(path) in str(e.value)
+    assert calls == []
+    assert sorted(os.listdir(tmp_path)) == ["adir"] and os.listdir(tmp_path / "adir") == []
+
+
+RENDER_WHEN_TOLD = """
+import os, sys, time, numpy as np, framepipe
+def frame(i):
+    while not os.path.exists(sys.argv[3]):  # frames wait for the test's word
+        time.sleep(0.01)
+    return np.full((32, 32, 3), i * 7 % 256, np.uint8)
+print("started", flush=True)
+framepipe.render(frame, sys.argv[1], n_frames=int(sys.argv[2]), fps=10, workers=1)
+"""
+
+
+def _temporaries(d):
+    return sorted(p for p in os.listdir(d) if p.endswith((".fp-tmp", ".part")))
+
+
+def test_a_killed_renders_temporary_is_removed_by_the_next_a_live_ones_is_not(tmp_path):
+    """A render killed by SIGKILL leaves its locked temporary; the next render of that output
+    removes it (its lock is free), while the temporary of a render still running (locked) is
+    left alone and that render finishes into place."""
+    out = tmp_path / "out.mp4"
+    go = tmp_path.parent / f"{tmp_path.name}-go"
+
+    procs = []
+
+    def start(n):
+        p = subprocess.Popen(
+            [sys.executable, "-c", RENDER_WHEN_TOLD, str(out), str(n), str(go)], stdout=subprocess.PIPE, text=True
+        )
+        procs.append(p)
+        assert p.stdout.readline().strip() == "started"
+        deadline = time.time() + 60
+        while not _temporaries(tmp_path) or len(_temporaries(tmp_path)) < start.count + 1:
+            assert time.time() < deadline and p.poll() is None
+            time.sleep(0.02)
+        start.count += 1
+        return p
+
+    start.count = 0
+    try:
+        _killed_and_live(tmp_path, out, go, start)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            p.stdout.close()
+        go.unlink(missing_ok=True)
+
+
+def _killed_and_live(tmp_path, out, go, start):
+    live = start(40)  # waits for `go`
+    (live_tmp,) = _temporaries(tmp_path)
+    killed = start(10)  # its sweep leaves the live render's temporary alone
+    killed.kill()
+    killed.wait()
+    stale = [t for t in _temporaries(tmp_path) if t != live_tmp]
+    assert len(stale) == 1 and stale[0].startswith(".out.mp4.") and stale[0].endswith(".fp-tmp"), stale
+    assert live_tmp in _temporaries(tmp_path)
+    res = framepipe.render(scene_u8, out, n_frames=12, fps=24, workers=1)
+    assert res.frames == 12
+    assert _temporaries(tmp_path) == [live_tmp]  # the stale one is gone, the live one kept
+    check_video(out, frames=12, width=W, height=H, fps=24)
+    go.touch()
+    assert live.wait(timeout=120) == 0
+    assert _temporaries(tmp_path) == []
+    check_video(out, frames=40, width=32, height=32, fps=10)  # the live render finished into place
+    assert sorted(os.listdir(tmp_path)) == ["out.mp4"]
+
+
+def test_absurd_frame_counts_are_refused_with_the_count(tmp_path):
+    with pytest.raises(
+        framepipe.ParameterError, match=r"duration=1e\+300 s at 30 fps makes 3e\+301 frames.*2147483647"
+    ):
+        framepipe.render(scene_u8, tmp_path / "x.mp4", duration=1e300, fps=30)
+    with pytest.raises(framepipe.ParameterError, match=r"n_frames=2147483648 makes 2\.14748e\+09 frames"):
+        framepipe.render(scene_u8, tmp_path / "x.mp4", n_frames=2**31, fps=30)
+    assert os.listdir(tmp_path) == []

@@ -187,6 +187,12 @@ def writer_options(
     if pix_fmt is not None and (not isinstance(pix_fmt, str) or pix_fmt.strip().lower() not in PIX_FMTS):
         raise ParameterError(f"unknown pix_fmt {pix_fmt!r}; expected one of {', '.join(sorted(PIX_FMT_NAMES))}")
     fmt = output_format(path, format)
+    if not isinstance(durable, bool):
+        raise ParameterError(f"durable must be True or False, got {durable!r}")
+    if isinstance(tune, str) and not tune.strip():
+        raise ParameterError(
+            "tune must be None (no tuning) or a name such as 'film', 'animation', 'grain' or 'stillimage', got ''"
+        )
     given = {
         "crf": crf,
         "bitrate": bitrate,
@@ -227,8 +233,6 @@ def writer_options(
     check_number("fragment_seconds", fragment_seconds, 0, 3600, integer=False)
     if fragment_seconds is not None and fragment_seconds <= 0:
         raise ParameterError(f"fragment_seconds must be more than 0, got {fragment_seconds!r}")
-    if durable is not None and not isinstance(durable, bool):
-        raise ParameterError(f"durable must be True or False, got {durable!r}")
     if not isinstance(preset, str):
         raise ParameterError(f"preset must be a string such as 'medium', got {preset!r}")
     for name, value in (("tune", tune), ("pix_fmt", pix_fmt)):

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ._render_schedule import OrderedResults
-from ._render_task import Terminated
+from ._render_task import STOPPED, Terminated
 from .errors import RenderError
 
 # Backends that draw off-screen; any other (a GUI toolkit) must not be shared with a forked child.
@@ -125,49 +125,104 @@ def _openblas_pool_threads() -> int | None:
     return total
 
 
+# The signals that stop a render: Ctrl-C, kill's default and a terminal hang-up.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextlib.contextmanager
-def sigint_deferred():
-    """Hold back Ctrl-C while workers are forked: a KeyboardInterrupt raised inside os.fork()'s
-    at-fork hooks is swallowed by CPython ("Exception ignored in ..."), and one raised between
-    the fork and the worker's registration would orphan the child. The interrupt is raised once
-    the block is done."""
+def signals_deferred():
+    """Hold back SIGINT, SIGTERM and SIGHUP while the block runs (workers being forked or
+    started, workers being stopped, a temporary file being made or removed): an exception
+    raised inside os.fork()'s at-fork hooks is printed and dropped by CPython ("Exception
+    ignored in ..."), so the render would go on; one raised between a fork and the worker's
+    registration would orphan the child. The first signal held back is raised again once the
+    block is done, to whatever handles it then."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+
+    def hold(signum: int, frame: Any) -> None:
+        caught.append(signum)
+
+    previous = {}
     try:
+        for s in STOP_SIGNALS:
+            if signal.getsignal(s) is not None:  # None: a handler set outside Python; left alone
+                previous[s] = signal.signal(s, hold)
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
-        elif caught and previous == signal.SIG_DFL:
-            raise KeyboardInterrupt
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if caught:
+            signal.raise_signal(caught[0])  # handled now, as if it had just arrived
 
 
 @contextlib.contextmanager
-def sigterm_unwinds():
-    """While the block runs, SIGTERM raises :class:`Terminated` instead of ending the process
-    at once, so that `finally` blocks clean up; afterwards SIGTERM is sent again with the
-    previous disposition, and the process ends as before. Only where Python's default applies
-    (the main thread, no handler of the caller's own)."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+def signals_unwind():
+    """While the block runs, SIGINT, SIGTERM and SIGHUP stop it by an exception that unwinds it,
+    so that `finally` blocks clean up (temporary files removed, workers stopped): SIGINT raises
+    KeyboardInterrupt, as Python's default handler does; SIGTERM and SIGHUP raise
+    :class:`Terminated`, and once the block is left the signal is sent again with the default
+    disposition, so the process ends by it as it would have (exit status 143 or 129 in a
+    shell). Further stop signals during the clean-up are ignored. A stop that some code
+    swallowed is raised again by ``check_stop()`` (called at every frame and chunk), and at the
+    latest when the block is left. Only in the main thread, and only for signals whose handler
+    is Python's default (a handler of the caller's own is left to do its job)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    defaults = {
+        signal.SIGINT: signal.default_int_handler,
+        signal.SIGTERM: signal.SIG_DFL,
+        signal.SIGHUP: signal.SIG_DFL,
+    }
+    mine = {s: h for s, h in defaults.items() if signal.getsignal(s) is h}
+    if not mine:
         yield
         return
 
-    def on_term(signum, frame):
-        raise Terminated()
+    late: list[int] = []  # arrived while the handlers are being put back
 
-    signal.signal(signal.SIGTERM, on_term)
+    def on_signal(signum: int, frame: Any) -> None:
+        if STOPPED:
+            return  # stopping already: the clean-up must not be cut short
+        if late:
+            late.append(signum)
+            return
+        STOPPED.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(signum)
+
+    STOPPED.clear()
+    failed = False
     try:
+        for s in mine:
+            signal.signal(s, on_signal)
         yield
-    except Terminated:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        raise  # not reached: the signal ends the process
+    except BaseException:
+        failed = True
+        raise
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Blocked while the handlers are put back: a signal now waits, and is then handled as
+        # it would have been before the render (SIGTERM and SIGHUP end the process).
+        late.append(0)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            stopped = STOPPED[0] if STOPPED else None
+            STOPPED.clear()
+            for s, handler in mine.items():
+                signal.signal(s, handler)
+            if stopped is not None and stopped != signal.SIGINT:
+                signal.signal(stopped, signal.SIG_DFL)
+                os.kill(os.getpid(), stopped)  # pending until unblocked below: it ends the process
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if stopped == signal.SIGINT and not failed:
+            raise KeyboardInterrupt  # swallowed on the way and never raised again
+        if stopped is None and late[1:]:
+            signal.raise_signal(late[1])  # handled as it is outside a render
 
 
 class ForkedProcess:
@@ -271,6 +326,13 @@ class Worker:
 
         def prepare() -> None:  # in the child: what a fresh `python -m framepipe._worker` has
             os.setsid()  # like start_new_session: Ctrl-C reaches the parent only
+            # The parent's handlers (holding signals back, or unwinding its render) are not the
+            # worker's: like a fresh `python -m framepipe._worker`, SIGTERM and SIGHUP end it
+            # quietly and Ctrl-C is the parent's business.
+            STOPPED.clear()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
             os.close(w_task)
             os.close(r_res)
             for sibling in list(_LIVE_WORKERS):
@@ -313,7 +375,7 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
     pool: list[Worker] = []
     attempts: dict[int, int] = {}
     try:
-        with sigint_deferred():
+        with signals_deferred():
             for _ in range(min(workers, results.total)):
                 pool.append(Worker(fork))
         while not results.complete:
@@ -336,7 +398,7 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
                     c, s, e = w.task
                     attempts[c] = attempts.get(c, 0) + 1
                     w.stop(kill=True)
-                    with sigint_deferred():
+                    with signals_deferred():
                         pool[pool.index(w)] = Worker(fork)
                     if attempts[c] > 1:
                         raise RenderError(
@@ -349,5 +411,6 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
                 if results.take(msg):
                     w.task = None
     finally:
-        for w in pool:
-            w.stop(kill=not results.complete)
+        with signals_deferred():  # a stop signal now must not leave a worker running
+            for w in pool:
+                w.stop(kill=not results.complete)

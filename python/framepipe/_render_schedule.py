@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from ._render_task import run_chunk
+from ._render_task import check_stop, run_chunk
 from .errors import FramepipeError, RenderError
 
 Chunk = tuple[int, int, int]  # (index, first frame, stop)
@@ -99,6 +99,7 @@ class OrderedResults:
 
     def take(self, msg: tuple) -> bool:
         """A worker's message (see ``_render_task.run_chunk``); True when it ends the chunk."""
+        check_stop()
         kind = msg[0]
         if kind == "progress":
             self._progress.update(msg[1], msg[2])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
+import signal
 import threading
 import traceback
 from collections.abc import Callable
@@ -26,8 +27,29 @@ _LOCAL = threading.local()
 
 
 class Terminated(BaseException):
-    """SIGTERM arrived during a render (see ``_render_pool.sigterm_unwinds``): unwinds it like
-    Ctrl-C (temporary files removed, workers stopped); the process then ends by SIGTERM."""
+    """SIGTERM or SIGHUP arrived during a render (see ``_render_pool.signals_unwind``): unwinds
+    it like Ctrl-C (temporary files removed, workers stopped); the process then ends by that
+    signal. ``signum`` is the signal."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# The stop signal this render received (set by ``_render_pool.signals_unwind``'s handler).
+# CPython prints and drops an exception raised where it cannot propagate (inside os.fork()'s
+# at-fork hooks, a __del__, a weakref callback); :func:`check_stop` raises it again at the next
+# frame or chunk, so that a render never goes on after a stop signal.
+STOPPED: list[int] = []
+
+
+def check_stop() -> None:
+    """Raise the stop this render was asked for, if any (KeyboardInterrupt for SIGINT,
+    :class:`Terminated` for SIGTERM and SIGHUP)."""
+    if STOPPED:
+        if STOPPED[0] == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(STOPPED[0])
 
 
 def _load(payload: bytes) -> tuple[Callable, tuple[bool, Any], tuple[bool, Fraction]]:
@@ -89,6 +111,7 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
         if options.get("raw"):
             frames = []
             for i in range(start, stop):
+                check_stop()
                 stage = "render"
                 frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
                 stage = "write"
@@ -104,6 +127,7 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
         enc = dict(options["encode"])
         w = VideoWriter(None, options["fps"], **enc)
         for i in range(start, stop):
+            check_stop()
             stage = "render"
             frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
             stage = "write"

@@ -48,7 +48,23 @@ def _function(effect: type, renames: dict[str, str] | None = None) -> Any:
     return f
 
 
+def _only(what: str, kw: dict, extra: tuple[str, ...], params: tuple[str, ...]) -> None:
+    """A TypeError for a keyword in `kw` that is not one of `extra` (MoviePy 2's names these
+    functions take too), naming the nearest valid keyword: a misspelt option is never ignored."""
+    import difflib
+
+    for name in kw:
+        if name not in extra:
+            valid = (*params, *extra)
+            near = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise TypeError(
+                f"vfx.{what}() got an unexpected keyword argument {name!r}{hint}; its keywords are {', '.join(valid)}"
+            )
+
+
 def _mask_color(clip: Any, color: Any = None, thr: float = 0, s: float = 1, **kw: Any) -> Any:
+    _only("mask_color", kw, ("threshold", "stiffness"), ("color", "thr", "s"))
     return fx.MaskColor(
         color=(0, 0, 0) if color is None else color,
         threshold=kw.get("threshold", thr),
@@ -59,6 +75,7 @@ def _mask_color(clip: Any, color: Any = None, thr: float = 0, s: float = 1, **kw
 def _resize(
     clip: Any, newsize: Any = None, height: Any = None, width: Any = None, apply_to_mask: bool = True, **kw: Any
 ) -> Any:
+    _only("resize", kw, ("new_size",), ("newsize", "height", "width", "apply_to_mask"))
     return fx.Resize(kw.get("new_size", newsize), height=height, width=width, apply_to_mask=apply_to_mask).apply(clip)
 
 
@@ -73,6 +90,7 @@ def _margin(
     opacity: float = 1.0,
     **kw: Any,
 ) -> Any:
+    _only("margin", kw, ("margin_size",), ("mar", "left", "right", "top", "bottom", "color", "opacity"))
     return fx.Margin(kw.get("margin_size", mar), left, right, top, bottom, color, opacity).apply(clip)
 
 

@@ -11,11 +11,9 @@ place only when complete, so no partial file ever sits under the target name.
 from __future__ import annotations
 
 import contextlib
-import errno
 import inspect
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -25,46 +23,19 @@ from typing import Any
 
 from . import _native, _render_plan
 from ._options import FpsLike, check_option_names, fps_pair, metadata_pairs, output_format
-from ._render_pool import fork_is_safe, run_local, sigterm_unwinds
+from ._output import atomic_output, check_output_path, refuse_own_source
+from ._render_pool import fork_is_safe, run_local, signals_deferred, signals_unwind
 from ._render_resume import Parts, params_of
 from ._render_schedule import OrderedResults, Progress, run_executor, run_inline
-from ._render_task import call_make_frame, use_originals
-from .errors import FramepipeWarning, OutputError, ParameterError, RenderError
+from ._render_task import call_make_frame, check_stop, use_originals
+from .errors import FramepipeWarning, ParameterError, RenderError
 from .writer import VideoResult, VideoWriter
 
 
-@contextlib.contextmanager
 def _atomic_output(path: str):
-    """A temporary file beside `path` (same directory, so the final rename is atomic) that
-    replaces `path` only if the block completes; on any error (or Ctrl-C) it is removed, so no
-    partial file ever sits under the target name."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise OutputError(errno.ENOENT, f"cannot write {path}: the directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
-    # mkstemp makes the file private (0600); the video gets the permissions any new file gets.
-    os.fchmod(fd, 0o666 & ~_umask())
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    """The process's umask, read without changing it (os.umask sets it, which races with
-    other threads creating files)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
+    """A locked temporary beside `path`, renamed over it when the block completes and removed
+    otherwise (see ``_output``); stop signals are held back while it is made or removed."""
+    return atomic_output(path, signals_deferred)
 
 
 def _close_quietly(sink: Any) -> None:
@@ -104,7 +75,8 @@ def render(
         duration: length in seconds, instead of ``n_frames`` (n_frames = round(duration * fps)).
         workers: worker processes (default: all cores; with ``executor``, the executor's size:
             a Dask cluster's total threads). ``workers=1`` renders in this process with no
-            pickling. With the default, a ``make_frame`` that cannot be pickled (it holds a
+            pickling (with ``resume=True``, chunk by chunk, keeping chunks as with more
+            workers). With the default, a ``make_frame`` that cannot be pickled (it holds a
             lock, an open file, a GUI window...) is rendered in this process, with a warning.
         executor: any ``concurrent.futures.Executor`` to run the chunks on instead of local
             processes, e.g. ``dask.distributed.Client(...).get_executor()`` (or the ``Client``
@@ -125,16 +97,32 @@ def render(
             until the video is complete. Run the same call again after a crash, a kill or an
             error, and only the chunks that are missing are rendered; then the parts are joined
             and removed. If a parameter changed (frames, fps, encoder options, chunk size), the
-            kept chunks are removed with a warning and the render starts over. MP4 only.
-            Without it nothing is left behind by a render that fails or is stopped by Ctrl-C or
-            SIGTERM (a SIGKILL leaves the hidden ``.PATH.*.part`` file).
+            kept chunks are removed with a warning and the render starts over. A resumed
+            render keeps the chunk plan it started with: with the default ``chunk_frames`` and
+            another ``workers``, it says so in a warning and makes the file the first render
+            would have made. MP4 only.
+            Without it nothing is left behind by a render that fails or is stopped by Ctrl-C,
+            SIGTERM or SIGHUP. The output is written to a hidden ``.NAME.*.fp-tmp`` file beside
+            it, locked while its render runs and renamed into place when complete; the one a
+            SIGKILL leaves is removed by the next render of that output.
         encode_options: as for :class:`VideoWriter` (crf, preset, tune, keyint, threads, ...).
             Workers encode with ``threads=1`` unless ``threads`` is given, since the cores are
             busy rendering.
 
+    Ctrl-C (SIGINT), SIGTERM and SIGHUP stop a render at any moment, while workers are being
+    started included: the workers are stopped and the temporary file removed; then Ctrl-C raises
+    KeyboardInterrupt, and SIGTERM and SIGHUP end the process by that signal as they would have
+    (exit status 143 and 129 in a shell), unless the caller installed a handler of its own.
+
     Raises:
         RenderError: ``make_frame`` raised (with the frame index and the worker's traceback), or
             a worker process died twice on the same chunk.
+        ParameterError: a bad argument (named, with what is allowed), more than 2**31 - 1
+            frames, or an output that is one of the files the frames are read from (a clip's
+            video or image file, by device and inode: through another name, a symlink or a
+            hard link too).
+        OutputError: the output path is a folder, ends in ``/``, or is in a folder that does
+            not exist (checked before anything is rendered).
     """
     fps_frac = Fraction(*fps_pair(fps))
     if (n_frames is None) == (duration is None):
@@ -150,8 +138,10 @@ def render(
         n_frames = round(Fraction(duration) * fps_frac)
         if n_frames < 1:
             raise ParameterError(f"duration {duration} s at {fps_frac} fps is less than one frame")
+        check_frame_count(n_frames, f"duration={duration!r} s at {fps_frac} fps")
     if not isinstance(n_frames, int) or isinstance(n_frames, bool) or n_frames < 1:
         raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}")
+    check_frame_count(n_frames, f"n_frames={n_frames}")
     executor = _as_executor(executor)
     auto_workers = workers is None
     if workers is None:
@@ -163,6 +153,8 @@ def render(
     if start_method == "fork" and not hasattr(os, "fork"):
         raise ParameterError("start_method='fork' is not available on this platform")
     path = os.fsdecode(path)
+    check_output_path(path)
+    refuse_own_source(path, "render", make_frame, setup)
     # Encoder options are checked here, before anything is rendered (a worker would report
     # them as a failure of make_frame), with the same rules as for a VideoWriter.
     check_option_names("render", encode_options, RENDER_KEYWORDS)
@@ -193,9 +185,10 @@ def render(
         is_gif=is_gif,
         encode_options=encode_options,
     )
-    with sigterm_unwinds():
-        if workers == 1 and executor is None and not resume:
-            return _render_serial(job)
+    with signals_unwind():
+        if workers == 1 and executor is None:
+            # In this process, with no pickling: in one piece, or (resume) chunk by chunk.
+            return _render_serial(job) if not resume else _render_chunks(job, _IN_PROCESS)
         try:
             payload = _pickled(job)
         except Exception as e:
@@ -214,6 +207,23 @@ def render(
                 f"but pickling failed ({reason}); pass workers=1 to render in this process"
             ) from e
         return _render_chunks(job, payload)
+
+
+# The most frames a render makes: 2**31 - 1 (over two years of video at 30 fps). A duration
+# or speed that asks for more is a mistake, which would otherwise render for ever.
+MAX_FRAMES = 2**31 - 1
+
+# The payload of a render whose chunks run in this process (workers=1, resume=True): nothing
+# is pickled; ``use_originals`` gives the chunks the caller's own make_frame and setup.
+_IN_PROCESS = b"framepipe: chunks rendered in this process"
+
+
+def check_frame_count(n_frames: int, asked: str) -> None:
+    """Refuse more than MAX_FRAMES frames, saying how many `asked` makes."""
+    if n_frames > MAX_FRAMES:
+        raise ParameterError(
+            f"{asked} makes {n_frames:.6g} frames; framepipe renders at most {MAX_FRAMES} (2**31 - 1) frames"
+        )
 
 
 # render()'s own keyword arguments (beside make_frame and path and the writer options), for
@@ -341,6 +351,7 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
                     frames = sink.close()
                     size = os.path.getsize(tmp)
                 sink = None
+                check_stop()  # a stop that was swallowed on the way: not renamed into place
             except BaseException:
                 _close_quietly(sink)
                 raise
@@ -365,6 +376,16 @@ def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork
     then join them all and remove the parts (see ``_render_resume``)."""
     path, workers, executor = job.path, job.workers, job.executor
     parts = Parts(path, params_of(job.n_frames, job.fps, job.use_time, job.chunk_frames, options["encode"]), plan)
+    if job.chunk_frames is None and [tuple(c) for c in parts.chunks] != [tuple(c) for c in plan]:
+        sizes = sorted({e - s for _, s, e in parts.chunks}, reverse=True)
+        warnings.warn(
+            f"resuming {path}: the kept chunks follow the plan of the render that made them "
+            f"({len(parts.chunks)} chunks of {sizes[0]} frames, chosen for its number of workers), not "
+            f"the {len(plan)} chunks that workers={workers} would have chosen; the video is the one that "
+            f"render would have made. Pass chunk_frames= to make the plan the same for any workers",
+            FramepipeWarning,
+            stacklevel=4,
+        )
     missing = [ch for ch in parts.chunks if not parts.has(ch)]
     for c, s, e in parts.chunks:
         if (c, s, e) not in missing:
@@ -381,7 +402,7 @@ def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork
         results = OrderedResults(local, workers + 1, lambda k, _, shape: check(k, shape), prog, on_done=keep)
         if executor is not None:
             run_executor(executor, workers, payload, options, results)
-        elif workers == 1:
+        elif payload is _IN_PROCESS:
             use_originals(payload, job.make_frame, job.setup, job.use_time, job.fps)
             run_inline(payload, options, results)
         else:
@@ -391,9 +412,11 @@ def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork
         try:
             sink = _native.Concat(tmp, metadata=metadata_pairs(job.encode_options.get("metadata")))
             for c, _, _ in parts.chunks:
+                check_stop()
                 sink.append(parts.read(c))
             frames = sink.close()
             sink = None
+            check_stop()
         except BaseException:
             _close_quietly(sink)
             raise
@@ -435,6 +458,7 @@ def _render_serial(job: _Job) -> VideoResult:
                 state = setup() if setup is not None else None
                 w = VideoWriter(tmp, fps, **options)
                 for i in range(n_frames):
+                    check_stop()
                     try:
                         frame = call_make_frame(make_frame, setup is not None, state, i, use_time, fps)
                     except Exception as e:
@@ -442,6 +466,7 @@ def _render_serial(job: _Job) -> VideoResult:
                     w.write(frame)
                     prog.update(0, i + 1)
                 res = w.close()
+                check_stop()
             except BaseException:
                 _close_quietly(w)
                 raise

@@ -72,6 +72,12 @@ class VideoClip:
             is_mask = ismask
         self.is_mask = bool(is_mask)
         self.start: float = 0.0
+        if isinstance(duration, str):
+            # As MoviePy's constructors, which take numbers only (with_duration reads time codes).
+            raise ParameterError(
+                f"duration must be a number of seconds, got the string {duration!r} "
+                f"(with_duration() also takes time codes such as '00:01:30.5')"
+            )
         self.duration: float | None = _seconds(duration, "duration", allow_none=True)
         if self.duration is not None and self.duration < 0:
             raise ParameterError(f"duration must not be negative, got {duration!r}")
@@ -212,7 +218,17 @@ class VideoClip:
                 if pos[i] not in words[i]:
                     raise ParameterError(f"{self._name}: unknown position {pos[i]!r}; use {', '.join(words[i])}")
                 pos[i] = words[i][pos[i]]
-        return int(pos[0]), int(pos[1])
+            elif isinstance(pos[i], bool) or not isinstance(pos[i], numbers.Real) or not math.isfinite(pos[i]):
+                raise ParameterError(
+                    f"{self._name} at t={t:g} s: its position {self.pos(t)!r} has {'xy'[i]}={pos[i]!r}; "
+                    f"a position is a finite number of pixels (a fraction with relative=True) or a word"
+                )
+        # Anything further out than the background's size is off-screen: the same there, and
+        # within the integers the compositing kernel takes.
+        return (
+            int(min(max(pos[0], -w - 1), bg_w + 1)),
+            int(min(max(pos[1], -h - 1), bg_h + 1)),
+        )
 
     # ---- copies ---------------------------------------------------------------------------
 
@@ -304,8 +320,22 @@ class VideoClip:
         self, time_func: Callable[[float], float], apply_to: Any = None, keep_duration: bool = False
     ) -> VideoClip:
         """A clip whose frame at t is this clip's frame at ``time_func(t)`` (the mask follows)."""
-        src = self
-        new = self._derived(lambda t: src._get(time_func(t)))
+        src, name = self, self._name
+
+        def frame(t: float) -> Frame:
+            u = time_func(t)
+            try:
+                ok = not isinstance(u, bool) and math.isfinite(u)
+            except TypeError:
+                ok = False
+            if not ok:
+                raise ParameterError(
+                    f"{name} (time_transform) at t={t:g} s: the time function gave {u!r}; "
+                    f"a time must be a finite number of seconds"
+                )
+            return src._get(u)
+
+        new = self._derived(frame)
         new._size = self._size
         if not keep_duration:
             new.duration = new.end = None
@@ -523,6 +553,15 @@ class VideoClip:
                 ) from None
         elif isinstance(pos, str) and pos not in _POS_WORDS:
             raise ParameterError(f"unknown position {pos!r}; use one of {', '.join(_POS_WORDS)}")
+        if not callable(pos) and not isinstance(pos, str):
+            for axis, v in zip("xy", pos):
+                if isinstance(v, str):
+                    continue
+                if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                    raise ParameterError(
+                        f"{self._name}.with_position: {axis}={v!r} in {pos!r}; a position is a finite number "
+                        f"of pixels (a fraction with relative=True) or a word such as 'center'"
+                    )
         new = self.copy()
         new._pos = pos
         new.relative_pos = relative

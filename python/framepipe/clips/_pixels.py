@@ -73,9 +73,9 @@ def rgba(color: Any, what: str = "color") -> tuple[int, int, int, int] | None:
     vals = np.asarray(color, dtype=np.float64).ravel()
     if vals.size == 1:
         vals = np.repeat(vals, 3)
-    if vals.size not in (3, 4) or not np.all(np.isfinite(vals)):
+    if vals.size not in (3, 4) or not np.all(np.isfinite(vals)) or not np.all((vals >= 0) & (vals <= 255)):
         raise ParameterError(f"{what}: expected (r, g, b) or (r, g, b, a) with values 0-255, got {color!r}")
-    ints = [int(round(min(255.0, max(0.0, float(v))))) for v in vals]
+    ints = [int(round(float(v))) for v in vals]
     return (ints[0], ints[1], ints[2], ints[3] if len(ints) == 4 else 255)
 
 

@@ -88,6 +88,8 @@ class ImageClip(VideoClip):
         self._static = True
         self._size = (frame.shape[1], frame.shape[0])
         self.img = frame
+        if isinstance(img, (str, os.PathLike)):
+            self._source_files = (os.fsdecode(img),)  # a write onto it is refused (_output)
 
     def image_transform(self, image_func: Any, apply_to: Any = None) -> VideoClip:
         new = super().image_transform(image_func, apply_to)
@@ -180,6 +182,13 @@ class TextClip(ImageClip):
                 text = f.read().rstrip("\n")
         if not isinstance(text, str):
             raise ParameterError(f"TextClip: text must be a string, got {text!r}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ParameterError(
+                f"TextClip: text has a lone surrogate {text[e.start]!r} (U+{ord(text[e.start]):04X}) at index "
+                f"{e.start}, which is not a character; give text that is valid Unicode"
+            ) from None
         if font_size is None:
             font_size = 24 if size[1] is None else None
         if method not in ("label", "caption"):
@@ -335,6 +344,7 @@ class ImageSequenceClip(VideoClip):
 
         if loaded is not None:
             loaded = [load(i) for i in range(len(items))]
+        self._source_files = tuple(os.fsdecode(x) for x in items if isinstance(x, (str, os.PathLike)))
 
         def index(t: float) -> int:
             return max(0, bisect.bisect_right(starts, t + 1e-9) - 1)
@@ -380,6 +390,7 @@ class VideoFileClip(VideoClip):
         from ._video_file import VideoFileReader
 
         self.filename = os.fsdecode(filename)
+        self._source_files = (self.filename,)
         reader = VideoFileReader(self.filename, target_resolution=target_resolution, has_mask=has_mask)
         self.reader = reader
         self.fps = reader.fps

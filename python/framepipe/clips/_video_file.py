@@ -53,19 +53,26 @@ How it works:
 
 Frames are read-only ``uint8`` arrays (as MoviePy's, which come from ``np.frombuffer``): asking for
 the same frame twice returns the same array; copy it to change it.
+
+A reader (and so a ``VideoFileClip``) may be used from several threads at once: they take turns
+at its one decoder (a lock), and each gets the frame it asked for. Files whose tags are not
+UTF-8 open (the tags are read with U+FFFD for what is not).
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import errno
 import numbers
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _native
 from ..errors import DecodeError, FramepipeWarning, ParameterError, UnsupportedError
 
 # The scaler for target_resolution: MoviePy's default resize_algorithm ("bicubic").
@@ -102,11 +109,12 @@ def _check_target_resolution(target_resolution):
     for name, v in zip(("width", "height"), pair):
         if v is None:
             out.append(None)
-        elif isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0:
+        elif isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 < v <= _native.MAX_DIMENSION:
             out.append(int(v))
         else:
             raise ParameterError(
-                f"target_resolution {name} must be a positive int or None, got {v!r} in {target_resolution!r}"
+                f"target_resolution {name} must be an int from 1 to {_native.MAX_DIMENSION} (pixels) or None, "
+                f"got {v!r} in {target_resolution!r}"
             )
     return tuple(out)
 
@@ -237,7 +245,8 @@ def _open_stream(path: str, alpha_decoder: str | None, av):
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "Is a directory, not a video file", path)
     try:
-        container = av.open(path, mode="r")
+        # A tag that is not UTF-8 (a Latin-1 title) is read with U+FFFD, not refused.
+        container = av.open(path, mode="r", metadata_errors="replace")
     except PermissionError as e:
         raise PermissionError(errno.EACCES, "Permission denied reading the video file", path) from e
     except FileNotFoundError as e:
@@ -284,6 +293,9 @@ class VideoFileReader:
         self.path = os.fsdecode(os.fspath(path))
         self.target_resolution = _check_target_resolution(target_resolution)
         self.has_mask = bool(has_mask)
+        self._source_files = (self.path,)  # a write onto it is refused (framepipe._output)
+        # One decoder, used by one thread at a time: threads asking for frames take turns.
+        self._lock = threading.RLock()
         self._meta: _Meta | None = None
         self._dec: _Decoder | None = None
         self._cache_index: int | None = None
@@ -336,10 +348,12 @@ class VideoFileReader:
 
     def close(self) -> None:
         """Close the file (idempotent). The reader reopens it if used again."""
-        dec, self._dec = self.__dict__.get("_dec"), None
-        self._cache_index = self._cache_array = None
-        if dec is not None:
-            dec.close()
+        lock = self.__dict__.get("_lock")
+        with lock if lock is not None else contextlib.nullcontext():
+            dec, self._dec = self.__dict__.get("_dec"), None
+            self._cache_index = self._cache_array = None
+            if dec is not None:
+                dec.close()
 
     def __enter__(self):
         return self
@@ -360,6 +374,8 @@ class VideoFileReader:
         self.path = state["path"]
         self.target_resolution = state["target_resolution"]
         self.has_mask = state["has_mask"]
+        self._source_files = (self.path,)
+        self._lock = threading.RLock()
         self._meta = None
         self._dec = None
         self._cache_index = self._cache_array = None
@@ -379,7 +395,9 @@ class VideoFileReader:
 
     def _loaded(self) -> _Meta:
         if self._meta is None:
-            self._load()
+            with self._lock:
+                if self._meta is None:
+                    self._load()
         return self._meta
 
     def _load(self) -> None:
@@ -486,6 +504,13 @@ class VideoFileReader:
         quarter_turns = round((first.rotation or 0) / 90) % 4
         upright = decoded_size[::-1] if quarter_turns % 2 else decoded_size
         size = _display_size(upright, self.target_resolution)
+        if max(size) > _native.MAX_DIMENSION:
+            if dec is not None:
+                dec.close()
+            raise ParameterError(
+                f"{path!r}: target_resolution={self.target_resolution!r} makes its {upright[0]}x{upright[1]} "
+                f"frames {size[0]}x{size[1]}; frames are at most {_native.MAX_DIMENSION} pixels a side"
+            )
         scale_to = size[::-1] if quarter_turns % 2 else size
         self._meta = _Meta(
             times=times,
@@ -515,11 +540,12 @@ class VideoFileReader:
         return self._dec
 
     def _frame(self, k: int) -> np.ndarray:
-        if self._cache_index == k:
-            return self._cache_array
-        arr = self._convert(self._decode(k))
-        self._cache_index, self._cache_array = k, arr
-        return arr
+        with self._lock:
+            if self._cache_index == k:
+                return self._cache_array
+            arr = self._convert(self._decode(k))
+            self._cache_index, self._cache_array = k, arr
+            return arr
 
     def _decode(self, k: int):
         """The decoded (libav) frame shown as frame ``k``."""

@@ -4,7 +4,10 @@ t = n / fps from the integer n, round(duration * fps) frames exactly."""
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from fractions import Fraction
@@ -13,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from .._options import check_option_names, fps_pair
+from .._output import refuse_own_source
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
-from ..render import RENDER_KEYWORDS, render
+from ..render import RENDER_KEYWORDS, check_frame_count, render
 from ..writer import VideoResult, VideoWriter
 
 # MoviePy parameters that concern audio, logging or ffmpeg, accepted and ignored (framepipe
@@ -47,10 +51,13 @@ def clip_fps(clip: Any, fps: Any, what: str) -> Fraction:
 
 
 def frame_count(clip: Any, rate: Fraction) -> int:
-    """round(duration * fps), exactly: the frames a write of the clip at `rate` makes."""
+    """round(duration * fps), exactly: the frames a write of the clip at `rate` makes (at most
+    render's MAX_FRAMES: an absurd duration or speed is refused, not rendered for ever)."""
     if clip.duration is None:
         raise ParameterError(f"{clip._name} has no duration; use with_duration() first")
-    return round(Fraction(clip.duration) * rate)
+    n = round(Fraction(clip.duration) * rate)
+    check_frame_count(n, f"{clip._name}: its duration of {clip.duration:g} s at {rate} fps")
+    return n
 
 
 def frame_times(clip: Any, fps: Any) -> Iterator[tuple[int, float]]:
@@ -157,7 +164,10 @@ def write_videofile(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwa
     kwargs = _positional("write_videofile", _VIDEO_POSITIONAL, args, kwargs)
     rate = clip_fps(clip, fps, "write_videofile")
     kwargs = _options(clip, "write_videofile", kwargs)
-    return render(_ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), **kwargs)
+    frame_count(clip, rate)
+    refuse_own_source(os.fsdecode(filename), "write_videofile", clip)
+    with _frames_of(clip, rate):
+        return render(_ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), **kwargs)
 
 
 def write_gif(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwargs: Any) -> VideoResult:
@@ -171,9 +181,32 @@ def write_gif(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwargs: A
     if kwargs.get("colors", 0) is None:
         del kwargs["colors"]  # MoviePy 1.x's default
     kwargs = _options(clip, "write_gif", kwargs)
-    return render(
-        _ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs
-    )
+    frame_count(clip, rate)
+    refuse_own_source(os.fsdecode(filename), "write_gif", clip)
+    with _frames_of(clip, rate):
+        return render(
+            _ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs
+        )
+
+
+@contextlib.contextmanager
+def _frames_of(clip: Any, rate: Fraction) -> Iterator[None]:
+    """A frame refused by the writer (frame N's size differs from frame 0's) named also as the
+    clip and time it comes from (and, in a concatenation, which of its clips)."""
+    try:
+        yield
+    except ParameterError as e:
+        m = re.match(r"frame (\d+) has shape", str(e))
+        if m is None:
+            raise
+        n = int(m.group(1))
+        t = float(Fraction(n) / rate)
+        where = f"frame {n} is {clip._name} at t={t:g} s"
+        starts, parts = getattr(clip, "start_times", None), getattr(clip, "clips", None)
+        if starts and parts and len(starts) == len(parts):
+            i = max(0, bisect.bisect_right(starts, t + 1e-9) - 1)
+            where += f" (its clip {i}, {parts[i]._name}, at t={t - starts[i]:g} s)"
+        raise ParameterError(f"{e}; {where}") from None
 
 
 def _pil():
@@ -201,6 +234,16 @@ def save_frame(clip: Any, filename: Any, t: float, with_mask: bool) -> None:
 
 def write_images_sequence(clip: Any, name_format: str, fps: Any, with_mask: bool) -> list[str]:
     """One image per frame, named ``name_format % n`` (e.g. "frame%04d.png")."""
+    name_format = os.fsdecode(name_format)
+    try:
+        distinct = name_format % 0 != name_format % 1
+    except (TypeError, ValueError, OverflowError):
+        distinct = False
+    if not distinct:
+        raise ParameterError(
+            f"write_images_sequence: name_format must hold one %-format for the frame number, such as "
+            f"'frame%04d.png' (frame 0 is frame0000.png), got {name_format!r}"
+        )
     names = []
     for n, t in frame_times(clip, fps):
         name = name_format % n

@@ -4,7 +4,20 @@
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 from typing import Any
+
+from ...errors import ParameterError
+
+
+def number(value: Any, what: str, minimum: float | None = 0.0, allowed: str = "a finite number >= 0") -> float:
+    """`value` as a float if it is a finite real number (at least `minimum`), else a
+    ParameterError naming `what`, the value and what is `allowed`."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    if not ok or (minimum is not None and value < minimum):
+        raise ParameterError(f"{what} must be {allowed}, got {value!r}")
+    return float(value)
 
 
 class Effect:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...errors import ParameterError
 from .. import _kernels, _pixels
-from ._base import Effect
+from ._base import Effect, number
 
 _V = np.arange(256, dtype=np.float64)
 
@@ -131,7 +131,7 @@ class FadeIn(Effect):
     initial_color: Any = None
 
     def apply(self, clip: Any) -> Any:
-        d = float(self.duration)
+        d = number(self.duration, "FadeIn duration", allowed="a finite number of seconds >= 0")
         if clip.is_mask:
             color = [float(self.initial_color or 0) * 255]
         else:
@@ -149,7 +149,8 @@ class FadeOut(Effect):
     def apply(self, clip: Any) -> Any:
         if clip.duration is None:
             raise ParameterError("FadeOut needs a clip with a duration")
-        d, end = float(self.duration), clip.duration
+        d = number(self.duration, "FadeOut duration", allowed="a finite number of seconds >= 0")
+        end = clip.duration
         if clip.is_mask:
             color = [float(self.final_color or 0) * 255]
         else:
@@ -207,7 +208,11 @@ class Blink(Effect):
     duration_off: float
 
     def apply(self, clip: Any) -> Any:
-        on, period = float(self.duration_on), float(self.duration_on + self.duration_off)
+        on = number(self.duration_on, "Blink duration_on", allowed="a finite number of seconds >= 0")
+        off = number(self.duration_off, "Blink duration_off", allowed="a finite number of seconds >= 0")
+        if on + off <= 0:
+            raise ParameterError(f"Blink: duration_on + duration_off must be more than 0 s, got {on:g} + {off:g}")
+        period = on + off
         base = clip if clip._mask is not None else clip.with_mask()
         m = base._mask
         zero = np.zeros(1, np.uint8)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ParameterError, UnsupportedError
-from ._base import Effect
+from ._base import Effect, number
 
 
 def _pil() -> Any:
@@ -34,13 +34,25 @@ class HeadBlur(Effect):
         Image, ImageDraw, ImageFilter = _pil()
         if clip.is_mask:
             raise ParameterError("HeadBlur applies to colour clips, not masks")
-        fx, fy, r = self.fx, self.fy, self.radius
+        fx, fy = self.fx, self.fy
+        r = number(self.radius, "HeadBlur radius", allowed="a finite number of pixels >= 0")
+        r = int(r) if r == int(r) else r
         intensity = int(2 * r / 3) if self.intensity is None else self.intensity
+        number(intensity, "HeadBlur intensity", allowed="a finite blur radius >= 0")
+        name = clip._name
 
         def blur(get_frame: Any, t: float) -> np.ndarray:
             im = get_frame(t)
             h, w = im.shape[:2]
-            x, y = int(fx(t)), int(fy(t))
+            cx, cy = fx(t), fy(t)
+            try:
+                x, y = int(cx), int(cy)
+            except (TypeError, ValueError, OverflowError):
+                raise ParameterError(
+                    f"HeadBlur on {name} at t={t:g} s: the centre ({cx!r}, {cy!r}) is not a finite number of pixels"
+                ) from None
+            if max(0, x - r) > min(x + r, w) or max(0, y - r) > min(y + r, h):
+                return im  # the disc is wholly outside the frame: nothing to blur
             image = Image.fromarray(im)
             disc = Image.new("L", image.size)
             ImageDraw.Draw(disc).ellipse([max(0, x - r), max(0, y - r), min(x + r, w), min(y + r, h)], fill=255)

@@ -13,7 +13,7 @@ import numpy as np
 from ... import _native
 from ...errors import ParameterError
 from .. import _kernels, _pixels
-from ._base import Effect
+from ._base import Effect, number
 
 
 def _int_size(size: Any, what: str) -> tuple[int, int]:
@@ -61,12 +61,22 @@ class Resize(Effect):
         if self.height is not None:
             hh = self.height
             if callable(hh):
-                return lambda t: _int_size((w * int(hh(t)) / h, int(hh(t))), "Resize")
+
+                def by_height(t: float) -> tuple[int, int]:
+                    v = int(number(hh(t), f"Resize height at t={t:g} s", allowed="a finite number of pixels > 0"))
+                    return _int_size((w * v / h, v), "Resize")
+
+                return by_height
             return _int_size((w * hh / h, hh), "Resize")
         if self.width is not None:
             ww = self.width
             if callable(ww):
-                return lambda t: _int_size((ww(t), h * ww(t) / w), "Resize")
+
+                def by_width(t: float) -> tuple[int, int]:
+                    v = number(ww(t), f"Resize width at t={t:g} s", allowed="a finite number of pixels > 0")
+                    return _int_size((v, h * v / w), "Resize")
+
+                return by_width
             return _int_size((ww, h * ww / w), "Resize")
         raise ParameterError("Resize: give new_size, height or width")
 
@@ -207,11 +217,13 @@ class Rotate(Effect):
         ):
             clip = clip.with_mask()
         filt = _RESAMPLE[self.resample]
+        name = clip._name
 
         def op(f: np.ndarray, t: float, fill: tuple) -> np.ndarray:
             a = to_deg(float(angle_of(t))) % 360
             if a % 90 == 0:
                 return np.ascontiguousarray(np.rot90(f, int(a // 90)))
+            _rotated_size(f, a, name, t)
             return _kernels.rotate(f, a, filt, fill if f.ndim == 3 else (0,))
 
         src = clip
@@ -221,6 +233,18 @@ class Rotate(Effect):
             m = new._mask
             new._mask = m._derived(lambda t: op(m._get(t), t, (0,)), static=m._static and static_angle is not None)
         return new
+
+
+def _rotated_size(f: np.ndarray, angle: float, name: str, t: float) -> None:
+    """Refuse, before allocating it, a rotated frame (enlarged to hold the whole picture)
+    larger than the largest frame."""
+    h, w = f.shape[:2]
+    rw, rh = _native.rotated_size(w, h, float(angle))
+    if max(rw, rh) > _native.MAX_DIMENSION:
+        raise ParameterError(
+            f"Rotate: {name} at t={t:g} s is {w}x{h}; rotated by {angle:g} degrees it would be {rw}x{rh}, "
+            f"over the {_native.MAX_DIMENSION}-pixel limit of a frame"
+        )
 
 
 def _pil_rotate(effect: Rotate, clip: Any) -> Any:
@@ -236,9 +260,13 @@ def _pil_rotate(effect: Rotate, clip: Any) -> Any:
         "bicubic": Image.Resampling.BICUBIC,
     }
 
+    name = clip._name
+
     def op(f: np.ndarray, t: float, fill: Any) -> np.ndarray:
         a = effect.angle(t) if callable(effect.angle) else effect.angle
         a = math.degrees(a) if effect.unit == "rad" else a
+        if effect.expand:
+            _rotated_size(f, a, name, t)
         img = Image.fromarray(f).rotate(
             a,
             resample=modes[effect.resample],
@@ -273,11 +301,19 @@ class Margin(Effect):
     opacity: float = 1.0
 
     def apply(self, clip: Any) -> Any:
-        left, right, top, bottom = self.left, self.right, self.top, self.bottom
+        sizes = {"left": self.left, "right": self.right, "top": self.top, "bottom": self.bottom}
         if self.margin_size is not None:
-            left = right = top = bottom = int(self.margin_size)
-        if min(left, right, top, bottom) < 0:
-            raise ParameterError("Margin: sizes must not be negative")
+            sizes = dict.fromkeys(sizes, self.margin_size)
+        allowed = f"a number of pixels from 0 to {_native.MAX_DIMENSION}"
+        for side, v in sizes.items():
+            what = f"Margin {'margin_size' if self.margin_size is not None else side} (on {clip._name})"
+            sizes[side] = int(number(v, what, allowed=allowed))
+            if sizes[side] > _native.MAX_DIMENSION:
+                raise ParameterError(f"{what} must be {allowed}, got {v!r}")
+        left, right, top, bottom = sizes["left"], sizes["right"], sizes["top"], sizes["bottom"]
+        if clip._size is not None:
+            _margined_size(clip._size[0], clip._size[1], left, right, top, bottom, clip._name, None)
+        name = clip._name
         if self.opacity != 1.0 and clip._mask is None and not clip.is_mask:
             clip = clip.with_mask()
         fill = (
@@ -286,8 +322,9 @@ class Margin(Effect):
             else _pixels.rgb(self.color, "Margin color")
         )
 
-        def op(f: np.ndarray, value: Any) -> np.ndarray:
+        def op(f: np.ndarray, value: Any, t: float) -> np.ndarray:
             h, w = f.shape[:2]
+            _margined_size(w, h, left, right, top, bottom, name, t)
             out = np.empty((h + top + bottom, w + left + right, *f.shape[2:]), np.uint8)
             out[:] = value
             out[top : top + h, left : left + w] = f
@@ -295,12 +332,23 @@ class Margin(Effect):
 
         src = clip
         size = None if clip._size is None else (clip._size[0] + left + right, clip._size[1] + top + bottom)
-        new = clip._derived(lambda t: op(src._get(t), fill), size=size)
+        new = clip._derived(lambda t: op(src._get(t), fill, t), size=size)
         if new._mask is not None:
             m = new._mask
             level = _pixels.mask_level(self.opacity, "Margin opacity")
-            new._mask = m._derived(lambda t: op(m._get(t), level), size=size)
+            new._mask = m._derived(lambda t: op(m._get(t), level, t), size=size)
         return new
+
+
+def _margined_size(w: int, h: int, left: int, right: int, top: int, bottom: int, name: str, t: float | None) -> None:
+    """Refuse, before allocating it, a frame with margins larger than the largest frame."""
+    mw, mh = w + left + right, h + top + bottom
+    if max(mw, mh) > _native.MAX_DIMENSION:
+        at = "" if t is None else f" at t={t:g} s"
+        raise ParameterError(
+            f"Margin: {name}{at} is {w}x{h}; with margins left={left}, right={right}, top={top}, "
+            f"bottom={bottom} it would be {mw}x{mh}, over the {_native.MAX_DIMENSION}-pixel limit of a frame"
+        )
 
 
 @dataclass

@@ -3,11 +3,12 @@ the source's t; frames themselves are untouched (the mask follows)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import ParameterError
-from ._base import Effect
+from ._base import Effect, number
 
 
 def _need_duration(clip: Any, what: str) -> float:
@@ -64,12 +65,20 @@ class MultiplySpeed(Effect):
     def apply(self, clip: Any) -> Any:
         factor = self.factor
         if self.final_duration is not None:
-            factor = _need_duration(clip, "MultiplySpeed") / float(self.final_duration)
-        if factor is None or not factor > 0:
-            raise ParameterError(f"MultiplySpeed: factor must be positive, got {factor!r}")
+            final = number(
+                self.final_duration, "MultiplySpeed final_duration", allowed="a finite number of seconds > 0"
+            )
+            factor = _need_duration(clip, "MultiplySpeed") / final if final > 0 else None
+        if factor is None or not number(factor, "MultiplySpeed factor", allowed="a finite number > 0") > 0:
+            raise ParameterError(f"MultiplySpeed: factor must be a finite number > 0, got {factor!r}")
         new = clip.time_transform(lambda t: factor * t)
         if clip.duration is not None:
-            new = new.with_duration(clip.duration / factor)
+            d = clip.duration / factor
+            if not math.isfinite(d):
+                raise ParameterError(
+                    f"MultiplySpeed: factor {factor!r} makes {clip._name}'s {clip.duration:g} s last {d} s"
+                )
+            new = new.with_duration(d)
         return new
 
 
@@ -83,8 +92,9 @@ class AccelDecel(Effect):
 
     def apply(self, clip: Any) -> Any:
         old = _need_duration(clip, "AccelDecel")
-        new_d = old if self.new_duration is None else float(self.new_duration)
-        a, s = float(self.abruptness), float(self.soonness)
+        new_d = old if self.new_duration is None else number(self.new_duration, "AccelDecel new_duration", None)
+        a = number(self.abruptness, "AccelDecel abruptness", None, "a finite number greater than -1")
+        s = number(self.soonness, "AccelDecel soonness", None, "a finite number greater than 0")
         if s <= 0:
             raise ParameterError(f"AccelDecel: soonness must be positive, got {s:g}")
         if a <= -1:
@@ -94,12 +104,21 @@ class AccelDecel(Effect):
 
         # MoviePy's curve: the exponent is 1 + abruptness, and soonness bends the input time.
         e = 1.0 + a
-        scale = 0.5 ** (1.0 - e)
+        try:
+            scale = 0.5 ** (1.0 - e)
+        except OverflowError:
+            scale = math.inf
+        if not math.isfinite(scale):
+            raise ParameterError(
+                f"AccelDecel: abruptness {self.abruptness!r} is too large (its curve 0.5 ** -abruptness "
+                f"overflows); give abruptness from -1 to about 1000"
+            )
 
         def f(t: float) -> float:
             x = min(1.0, max(0.0, t / new_d)) ** s
+            # x**e is 0 far below x = 0.5 for a large exponent: a product of a huge and a tiny number.
             y = scale * x**e if x < 0.5 else 1.0 - scale * (1.0 - x) ** e
-            return old * y
+            return old * min(1.0, max(0.0, y))
 
         return clip.time_transform(f).with_duration(new_d)
 
@@ -158,6 +177,10 @@ class MakeLoopable(Effect):
         return CompositeVideoClip([clip, clip2]).subclipped(o, d)
 
 
+# SuperSample averages at most this many frames into each frame.
+SUPERSAMPLE_MAX_FRAMES = 10_000
+
+
 @dataclass
 class SuperSample(Effect):
     """Motion blur: each frame the mean of `n_frames` frames at times spread evenly from t - d
@@ -170,14 +193,24 @@ class SuperSample(Effect):
     def apply(self, clip: Any) -> Any:
         import numpy as np
 
-        if isinstance(self.n_frames, bool) or not isinstance(self.n_frames, int) or self.n_frames < 1:
-            raise ParameterError(f"SuperSample: n_frames must be a positive integer, got {self.n_frames!r}")
-        d, n, end, is_mask = float(self.d), self.n_frames, clip.duration, clip.is_mask
+        n = self.n_frames
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= SUPERSAMPLE_MAX_FRAMES:
+            raise ParameterError(
+                f"SuperSample: n_frames must be an integer from 1 to {SUPERSAMPLE_MAX_FRAMES} (each frame is the "
+                f"mean of that many frames of the clip), got {n!r}"
+            )
+        d = number(self.d, "SuperSample d", allowed="a finite number of seconds >= 0")
+        end, is_mask = clip.duration, clip.is_mask
 
         def frame(get_frame: Any, t: float) -> Any:
             times = np.clip(np.linspace(t - d, t + d, n), 0, np.inf if end is None else end)
-            frames = np.array([get_frame(float(u)) for u in times], np.float64 if is_mask else np.uint16)
-            mean = frames.mean(axis=0)
+            # The sum frame by frame (not all n frames held at once), in float64 as numpy's
+            # mean over the first axis adds them: the same values as MoviePy's np.mean.
+            total = None
+            for u in times:
+                f = np.asarray(get_frame(float(u)), np.float64)
+                total = f.copy() if total is None else np.add(total, f, out=total)
+            mean = total / n
             return mean if is_mask else mean.astype(np.uint8)
 
         return clip.transform(frame, apply_to="mask")
