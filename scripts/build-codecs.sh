@@ -124,7 +124,7 @@ if [ "$verify" = 1 ]; then
 fi
 
 tools=$(scripts/wheel-tools.sh)
-zig=$("$tools/bin/python" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
+zig=$("$tools/bin/python" -c 'import os, ziglang; print(os.path.abspath(os.path.join(os.path.dirname(ziglang.__file__), "zig")))')
 zig_version=$("$zig" version)
 command -v nasm >/dev/null || { echo "build-codecs: nasm is missing (Debian: apt install nasm)" >&2; exit 1; }
 
