@@ -62,6 +62,7 @@ build_opus() {
     --disable-doc --disable-extra-programs --disable-dependency-tracking
   make -j"$jobs"
   make install-libLTLIBRARIES install-pkgincludeHEADERS install-pkgconfigDATA
+  rm -f "$prefix"/lib/*.la
   cp COPYING "$prefix/licenses/"
 }
 
@@ -81,7 +82,7 @@ build_ffmpeg_aac() {
     --disable-avdevice --disable-avformat --disable-avfilter --disable-swscale \
     --enable-encoder=aac --enable-swresample
   make -j"$jobs"
-  make install-libs install-headers
+  make install  # the libraries, headers and .pc files (no programs or documentation configured)
   cp COPYING.LGPLv2.1 "$prefix/licenses/"
 }
 

@@ -4,7 +4,8 @@
 #      and checks it (tests/wheel/inspect_wheel.py): the tag is manylinux_2_28 or older,
 #      `auditwheel show`'s verdict agrees and names no external library, the extension needs only
 #      glibc and has the pinned x264 inside, x264's COPYING and NOTICE (the pinned version and
-#      its sha256), the GPL-2.0-or-later licence field and the console script are in it; prints
+#      its sha256), the Rust crates' licences (current: scripts/third-party-licenses.py --check)
+#      and zig's, the GPL-2.0-or-later licence field and the console script are in it; prints
 #      the wheel's size;
 #   2. installs it into a new venv (numpy and cloudpickle from PyPI);
 #   3. runs tests/wheel/smoke.py in a mount namespace (`unshare --mount`) in which every
@@ -16,7 +17,8 @@
 #      on PNG files; outside the namespace (ffmpeg links libx264 itself) ffprobe and ffmpeg
 #      decode every file and compare it with the source frames (the MP4 with sound joins here
 #      with issue 23: see the hook in smoke.py);
-#   4. runs the CLI's own tests (crates/framepipe-cli/tests/cli.rs) against the console script.
+#   4. runs the CLI's own tests (crates/framepipe-cli/tests/cli.rs) against the console script,
+#      and the determinism tests (tests/test_determinism.py) with the wheel in its venv.
 # Needs the test venv of scripts/setup.sh (.venv, for the checks with numpy outside the namespace).
 # Usage: scripts/test-wheel.sh
 set -euo pipefail
@@ -25,6 +27,8 @@ start=$(date +%s)
 py=.venv/bin/python
 
 echo "== wheel: build"
+# The Rust crates' licences the wheel carries are those Cargo.lock gives.
+"$py" scripts/third-party-licenses.py --check
 whl=$(scripts/build-wheel.sh | tail -n 1)
 echo "== wheel: built in $(($(date +%s) - start)) s; inspect $(basename "$whl")"
 # The x264 the wheel must contain: the pins of scripts/build-codecs.sh.
@@ -60,5 +64,12 @@ unshare "${userns[@]}" --mount --propagation private bash -euc '
 
 echo "== wheel: the CLI tests (crates/framepipe-cli/tests/cli.rs) against the console script"
 FRAMEPIPE_CLI="$work/venv/bin/framepipe" cargo test --release -q -p framepipe-cli --test cli 2>&1
+
+echo "== wheel: the determinism tests (tests/test_determinism.py) with the wheel's x264"
+# In the wheel's venv (pytest added): same frames, same bytes, whatever the heap held; on a CPU
+# with AVX-512 this is also the test that x264's AVX-512 code stays off (docs/packaging.md).
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check pytest
+"$work/venv/bin/python" -c 'import framepipe, sys; assert framepipe.__file__.startswith(sys.prefix), framepipe.__file__'
+"$work/venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_determinism.py
 
 echo "== wheel: all checks passed in $(($(date +%s) - start)) s"

@@ -2,8 +2,9 @@
 show` finds it consistent with that tag and no external library beyond the policy, x264 is
 compiled into the extension (no libx264 file, no dependency on one; the version the wheel pins),
 the extension needs only glibc's libraries, x264's licence and a NOTICE naming the pinned
-version and its source are in .dist-info/licenses/, the licence field is GPL-2.0-or-later, the
-`framepipe` console script is declared, and prints the wheel's size.
+version and its source, the Rust crates' licences and zig's are in .dist-info/licenses/, the
+licence field is GPL-2.0-or-later, the `framepipe` console script is declared, and prints the
+wheel's size.
 
 Usage: inspect_wheel.py WHEEL AUDITWHEEL X264_VERSION X264_SHA256
 (X264_VERSION and X264_SHA256: the pins of scripts/build-codecs.sh, e.g. 0.164.3108+git31e19f9)
@@ -18,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
 FLOOR = (2, 28)  # manylinux_2_28: glibc 2.28 (docs/packaging.md)
 # What the extension may link dynamically: glibc's own libraries (all in every manylinux policy).
 GLIBC_LIBS = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "ld-linux-x86-64.so.2"}
@@ -87,6 +89,12 @@ def main(wheel: Path, auditwheel: str, x264_version: str, x264_sha256: str) -> N
             x264_version in notice and x264_sha256 in notice,
             f"x264's NOTICE names the pinned version {x264_version} and its source's sha256",
         )
+        # The Rust crates compiled in: the file scripts/third-party-licenses.py --check found current.
+        rust = z.read(f"{dist}/licenses/licenses/rust/THIRD-PARTY.txt").decode()
+        ours = (ROOT / "licenses/rust/THIRD-PARTY.txt").read_text()
+        check(rust == ours and "\npyo3 " in rust and "\nx264-sys " in rust, "the Rust crates' licences")
+        zig = z.read(f"{dist}/licenses/licenses/zig/LICENSE").decode()
+        check("Zig contributors" in zig and "Permission is hereby granted" in zig, "zig's licence (its runtime)")
         entry = z.read(f"{dist}/entry_points.txt").decode()
         check("framepipe=framepipe._cli:main" in entry.replace(" ", ""), "the `framepipe` console script")
 
