@@ -81,6 +81,10 @@ build_ffmpeg_aac() {
     --disable-programs --disable-doc --disable-network --disable-autodetect --disable-everything \
     --disable-avdevice --disable-avformat --disable-avfilter --disable-swscale \
     --enable-encoder=aac --enable-swresample
+  # configure finds sysctl() by linking (glibc 2.28 still exports it) but zig's glibc headers,
+  # the newest glibc's, have no <sys/sysctl.h> (removed in 2.32); on Linux libavutil does not
+  # need it (it counts CPUs with sched_getaffinity).
+  sed -i 's/^#define HAVE_SYSCTL 1$/#define HAVE_SYSCTL 0/' config.h
   make -j"$jobs"
   make install  # the libraries, headers and .pc files (no programs or documentation configured)
   cp COPYING.LGPLv2.1 "$prefix/licenses/"
@@ -177,10 +181,18 @@ build() {
   mkdir -p "$work" "$prefix/licenses"
   tar -xf "$dl" -C "$work" --strip-components=1
   echo "build-codecs: $name $(pin "$name" version): building with zig $zig_version for $target (log: ${work#"$checkout"/}/build.log)" >&2
-  if ! (cd "$work" && prefix=$prefix "$fn") >"$work/build.log" 2>&1; then
+  # The recipe runs in a bash of its own, with -e in force (in a function whose status `if`
+  # tests, bash ignores -e, and a failing make would go unnoticed).
+  if ! (cd "$work" && prefix=$prefix jobs=$jobs bash -euo pipefail -c "$(declare -f "$fn"); $fn") \
+    >"$work/build.log" 2>&1; then
     tail -n 40 "$work/build.log" >&2
     echo "build-codecs: $name: the build failed (log: $work/build.log)" >&2
     rm -rf "$prefix"
+    exit 1
+  fi
+  if ! ls "$prefix"/lib/*.a >/dev/null 2>&1 || ! ls "$prefix"/lib/pkgconfig/*.pc >/dev/null 2>&1 ||
+    ! ls "$prefix"/include/* >/dev/null 2>&1 || ! ls "$prefix"/licenses/* >/dev/null 2>&1; then
+    echo "build-codecs: $name: the build installed no static library, .pc file, header or licence (log: $work/build.log)" >&2
     exit 1
   fi
   {
