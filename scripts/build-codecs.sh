@@ -105,6 +105,7 @@ if [ "$verify" = 1 ]; then
   # The pins against Debian's signed Sources indexes: an apt configuration of our own in a temp
   # directory (its sources.list, lists and cache), the machine's keyring to check the signatures.
   apt=$(mktemp -d /tmp/framepipe-apt.XXXXXX)
+  chmod 755 "$apt"  # apt fetches as the _apt user
   trap 'rm -rf "$apt"' EXIT
   mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
   for name in "$@"; do
