@@ -62,5 +62,5 @@ mkdir -p dist
 rm -f dist/framepipe-*.whl
 cp "$whl" dist/
 out=dist/$(basename "$whl")
-echo "build-wheel: wrote $out ($(stat -c %s "$out") bytes)" >&2
+echo "build-wheel: wrote $out ($(stat -c %s "$out") bytes, sha256 $(sha256sum "$out" | cut -c1-64))" >&2
 echo "$PWD/$out"
