@@ -154,7 +154,24 @@ def sig_noise(sec: float, seed: int = 3) -> np.ndarray:
 
 def sig_real(path: str, sec: float, start: float) -> np.ndarray:
     raw = subprocess.run(
-        [FFMPEG, "-v", "error", "-ss", str(start), "-t", str(sec), "-i", path, "-ar", str(SR), "-ac", "2", "-f", "f32le", "-"],
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-ss",
+            str(start),
+            "-t",
+            str(sec),
+            "-i",
+            path,
+            "-ar",
+            str(SR),
+            "-ac",
+            "2",
+            "-f",
+            "f32le",
+            "-",
+        ],
         capture_output=True,
         check=True,
     ).stdout
@@ -251,7 +268,9 @@ def snr(ref: np.ndarray, dec: np.ndarray) -> float:
 
 def decode(path: Path) -> np.ndarray:
     raw = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-ar", str(SR), "-"], capture_output=True, check=True
+        [FFMPEG, "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-ar", str(SR), "-"],
+        capture_output=True,
+        check=True,
     ).stdout
     return np.frombuffer(raw, np.float32).reshape(-1, 2)
 
@@ -271,7 +290,9 @@ def find_lag(ref: np.ndarray, dec: np.ndarray, max_lag: int = 8192) -> int:
 
 
 def example_binary() -> Path:
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe", "--example", "audio_encode"], cwd=ROOT, check=True)
+    subprocess.run(
+        ["cargo", "build", "--release", "-q", "-p", "framepipe", "--example", "audio_encode"], cwd=ROOT, check=True
+    )
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     return target / "release" / "examples" / "audio_encode"
 
@@ -381,14 +402,16 @@ def main() -> int:
     long = sig_music(60.0)
     src = out / "music60.f32"
     long.tofile(src)
-    print("\nspeed, 60 s of 48 kHz stereo music on one core (encoder CPU time, best of %d):" % args.rounds)
+    print(f"\nspeed, 60 s of 48 kHz stereo music on one core (encoder CPU time, best of {args.rounds}):")
     speed = {}
     for enc_name, (enc, ext) in encs.items():
         best = min(enc(src, out / f"music60.{enc_name}{ext}")[0] for _ in range(args.rounds))
         speed[enc_name] = 60.0 / best
         print(f"  {enc_name:11s} {best:6.3f} s  {60.0 / best:6.0f}x realtime")
     if args.json:
-        Path(args.json).write_text(json.dumps({"quality": results, "speed_x_realtime": speed, "when": time.ctime()}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"quality": results, "speed_x_realtime": speed, "when": time.ctime()}, indent=1)
+        )
     return 0
 
 

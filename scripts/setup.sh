@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything framepipe needs to build and test, idempotently:
 #   Debian packages: libx264-dev (the encoder), libclang-dev + pkg-config (x264-sys's bindgen step),
+#                    cmake (opusic-sys builds the bundled libopus from source, statically),
 #                    ffmpeg (independent decoder for the tests and the benchmark's peers)
 #                    chromium + chromium-driver (tests/test_browser.py plays the Jupyter HTML headless)
 #   a Python venv in .venv with maturin, numpy and the test tools, and the framepipe package
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in libx264-dev libclang-dev pkg-config ffmpeg chromium chromium-driver; do
+for p in libx264-dev libclang-dev pkg-config cmake ffmpeg chromium chromium-driver; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

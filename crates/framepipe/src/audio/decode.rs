@@ -114,6 +114,15 @@ impl AudioFileReader {
         self.frames_read
     }
 
+    fn rate_change(&self, rate: u32) -> Error {
+        Error::invalid_data(format!(
+            "{}: the sample rate changes from {} Hz to {rate} Hz at {:.3} s; a soundtrack must keep one rate",
+            self.path,
+            self.sample_rate,
+            self.time()
+        ))
+    }
+
     fn time(&self) -> f64 {
         self.frames_read as f64 / self.sample_rate.max(1) as f64
     }
@@ -133,11 +142,9 @@ impl AudioFileReader {
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
                 Err(SymError::IoError(e)) => return Err(Error::io(format!("reading audio file {}", self.path), e)),
                 Err(SymError::ResetRequired) => {
-                    return Err(Error::invalid_data(format!(
-                        "{}: the stream changes at {:.3} s (a chained stream); framepipe needs one format per soundtrack",
-                        self.path,
-                        self.time()
-                    )))
+                    let t = self.time();
+                    let msg = "the stream changes (a chained stream); framepipe needs one format per soundtrack";
+                    return Err(Error::invalid_data(format!("{}: at {t:.3} s {msg}", self.path)));
                 }
                 Err(e) => return Err(Error::invalid_data(format!("{}: at {:.3} s: {e}", self.path, self.time()))),
             };
@@ -145,17 +152,13 @@ impl AudioFileReader {
                 continue;
             }
             if let Err(e) = self.decoder.decode(&packet) {
-                // A decoder refuses a packet whose rate or layout differs from the stream's
-                // (symphonia's MP3 decoder does): a fresh decoder state tells that apart from
-                // corrupt data.
-                self.decoder.reset();
-                if self.decoder.decode(&packet).is_err() {
-                    return Err(Error::invalid_data(format!(
-                        "{}: corrupt audio at {:.3} s: {e}",
-                        self.path,
-                        self.time()
-                    )));
+                // symphonia's MPEG audio decoder refuses a frame at another rate than the
+                // stream's ("invalid audio buffer signal spec"): the frame header tells.
+                if let Some(rate) = mpeg_audio_rate(&packet.data).filter(|&r| r != self.sample_rate) {
+                    return Err(self.rate_change(rate));
                 }
+                let t = self.time();
+                return Err(Error::invalid_data(format!("{}: corrupt audio at {t:.3} s: {e}", self.path)));
             }
             let buf = self.decoder.last_decoded();
             let (rate, channels) = (buf.spec().rate(), buf.spec().channels().count() as u16);
@@ -164,12 +167,7 @@ impl AudioFileReader {
                 self.channels = channels;
             }
             if rate != self.sample_rate {
-                return Err(Error::invalid_data(format!(
-                    "{}: the sample rate changes from {} Hz to {rate} Hz at {:.3} s; a soundtrack must keep one rate",
-                    self.path,
-                    self.sample_rate,
-                    self.time()
-                )));
+                return Err(self.rate_change(rate));
             }
             if channels != self.channels {
                 return Err(Error::invalid_data(format!(
@@ -187,6 +185,26 @@ impl AudioFileReader {
             self.frames_read += buf.frames() as u64;
             return Ok(true);
         }
+    }
+}
+
+/// The sample rate in an MPEG audio (MP1/2/3) frame header at the start of `data`, if there is one.
+fn mpeg_audio_rate(data: &[u8]) -> Option<u32> {
+    let h = data.get(..4)?;
+    if h[0] != 0xFF || h[1] & 0xE0 != 0xE0 || h[1] & 0x06 == 0 {
+        return None; // no sync, or layer "reserved"
+    }
+    let base = match (h[2] >> 2) & 3 {
+        0 => 44100,
+        1 => 48000,
+        2 => 32000,
+        _ => return None,
+    };
+    match (h[1] >> 3) & 3 {
+        3 => Some(base),     // MPEG-1
+        2 => Some(base / 2), // MPEG-2
+        0 => Some(base / 4), // MPEG-2.5
+        _ => None,
     }
 }
 

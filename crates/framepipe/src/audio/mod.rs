@@ -100,9 +100,8 @@ impl SampleChecker {
                 samples[i]
             )));
         }
-        out.try_reserve(samples.len()).map_err(|_| {
-            Error::out_of_memory(format!("{} bytes for audio samples", samples.len() * 4))
-        })?;
+        out.try_reserve(samples.len())
+            .map_err(|_| Error::out_of_memory(format!("{} bytes for audio samples", samples.len() * 4)))?;
         let mut clipped = 0u64;
         out.extend(samples.iter().map(|&x| {
             if x.abs() > 1.0 {
@@ -158,7 +157,12 @@ mod tests {
     #[test]
     fn format_limits() {
         assert!(check_format("x", 48000, 8).is_ok());
-        for (rate, ch, msg) in [(0, 2, "sample rate 0 Hz"), (10_000_000, 2, "out of range"), (48000, 0, "0 channels"), (48000, 9, "9 channels")] {
+        for (rate, ch, msg) in [
+            (0, 2, "sample rate 0 Hz"),
+            (10_000_000, 2, "out of range"),
+            (48000, 0, "0 channels"),
+            (48000, 9, "9 channels"),
+        ] {
             let e = check_format("audio", rate, ch).unwrap_err();
             assert!(matches!(e, Error::Parameter(_)) && e.to_string().contains(msg), "{e}");
         }

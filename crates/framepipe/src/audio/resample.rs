@@ -39,9 +39,8 @@ impl Resampler {
             None
         } else {
             Some(
-                Fft::<f32>::new(in_rate as usize, out_rate as usize, CHUNK, ch, FixedSync::Input).map_err(|e| {
-                    Error::parameter(format!("resampling {in_rate} Hz to {out_rate} Hz: {e}"))
-                })?,
+                Fft::<f32>::new(in_rate as usize, out_rate as usize, CHUNK, ch, FixedSync::Input)
+                    .map_err(|e| Error::parameter(format!("resampling {in_rate} Hz to {out_rate} Hz: {e}")))?,
             )
         };
         let (skip, out_max) = fft.as_ref().map_or((0, 0), |f| (f.output_delay(), f.output_frames_max()));
@@ -132,7 +131,8 @@ impl Resampler {
         let frames_out = self.scratch.len() / ch;
         let mut output = InterleavedSlice::new_mut(&mut self.scratch, ch, frames_out)
             .map_err(|e| Error::parameter(format!("resampler output: {e}")))?;
-        let indexing = Indexing { input_offset: 0, output_offset: 0, partial_len: Some(len), active_channels_mask: None };
+        let indexing =
+            Indexing { input_offset: 0, output_offset: 0, partial_len: Some(len), active_channels_mask: None };
         let (_, produced) = fft
             .process_into_buffer(&input, &mut output, Some(&indexing))
             .map_err(|e| Error::encoder(format!("resampling {} Hz to {} Hz: {e}", self.in_rate, self.out_rate)))?;

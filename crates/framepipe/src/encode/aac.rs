@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use std::collections::VecDeque;
 
 /// AAC's sampling frequencies, in sampling-frequency-index order (ISO 14496-3 table 1.18).
-pub const AAC_RATES: [u32; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+pub const AAC_RATES: [u32; 13] =
+    [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 /// Samples per AAC frame.
 pub const FRAME_LEN: usize = 1024;
 /// AAC-LC's encoder delay: one frame (the MDCT's overlap).
@@ -79,8 +80,11 @@ impl AacEncoder {
             )));
         }
         let asc = rusty_aac::audio_specific_config_bytes(sample_rate, channels);
-        let config =
-            AudioConfig::Aac(AacConfig { audio_specific_config: asc, sample_rate, channel_configuration: channels as u8 });
+        let config = AudioConfig::Aac(AacConfig {
+            audio_specific_config: asc,
+            sample_rate,
+            channel_configuration: channels as u8,
+        });
         Ok(AacEncoder {
             sample_rate,
             channels,
@@ -132,10 +136,8 @@ impl AacEncoder {
         let b = if last { self.blocks_available() } else { s + SEGMENT_FRAMES + LOOKAHEAD_FRAMES };
         let from = (a - self.buf_block) * FRAME_LEN * ch;
         let to = ((b - self.buf_block) * FRAME_LEN * ch).min(self.buf.len());
-        let mut enc = rusty_aac::AacEncoder::new(rusty_aac::AacEncoderConfig {
-            bitrate_bps: self.bitrate,
-            ..Default::default()
-        });
+        let mut enc =
+            rusty_aac::AacEncoder::new(rusty_aac::AacEncoderConfig { bitrate_bps: self.bitrate, ..Default::default() });
         if to > from {
             enc.push_pcm(&self.buf[from..to], self.channels, self.sample_rate).map_err(aac_err)?;
         }

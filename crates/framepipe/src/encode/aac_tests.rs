@@ -133,7 +133,8 @@ fn segments_join_on_agreeing_frames_and_decode_as_one_stream() {
     let (y, packets) = roundtrip(&mut enc, &x, 48000, "segments");
     assert_eq!(enc.join_mismatches(), 0);
     // The same samples through rusty_aac in one piece (its own whole-stream encoder).
-    let mut whole = rusty_aac::AacEncoder::new(rusty_aac::AacEncoderConfig { bitrate_bps: 160_000, ..Default::default() });
+    let mut whole =
+        rusty_aac::AacEncoder::new(rusty_aac::AacEncoderConfig { bitrate_bps: 160_000, ..Default::default() });
     whole.push_pcm(&x, 2, RATE).unwrap();
     whole.finish();
     let mut one = Vec::new();

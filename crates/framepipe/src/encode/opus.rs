@@ -29,11 +29,11 @@ fn vorbis_order(channels: u16) -> &'static [usize] {
     match channels {
         1 => &[0],
         2 => &[0, 1],
-        3 => &[0, 2, 1],             // L R C -> L C R
-        4 => &[0, 1, 2, 3],          // quad: FL FR BL BR in both orders
-        5 => &[0, 2, 1, 3, 4],       // L R C Ls Rs -> L C R Ls Rs
-        6 => &[0, 2, 1, 4, 5, 3],    // L R C LFE Ls Rs -> L C R Ls Rs LFE
-        7 => &[0, 2, 1, 5, 6, 4, 3], // L R C LFE Cs Ls Rs -> L C R Ls Rs Cs LFE
+        3 => &[0, 2, 1],                // L R C -> L C R
+        4 => &[0, 1, 2, 3],             // quad: FL FR BL BR in both orders
+        5 => &[0, 2, 1, 3, 4],          // L R C Ls Rs -> L C R Ls Rs
+        6 => &[0, 2, 1, 4, 5, 3],       // L R C LFE Ls Rs -> L C R Ls Rs LFE
+        7 => &[0, 2, 1, 5, 6, 4, 3],    // L R C LFE Cs Ls Rs -> L C R Ls Rs Cs LFE
         _ => &[0, 2, 1, 6, 7, 4, 5, 3], // L R C LFE Lb Rb Ls Rs -> L C R Ls Rs Lb Rb LFE
     }
 }
@@ -132,7 +132,9 @@ impl OpusEncoder {
         enc.ctl_set(sys::OPUS_SET_VBR_REQUEST, 1, "vbr")?;
         let mut lookahead: i32 = 0;
         // SAFETY: OPUS_GET_LOOKAHEAD takes one opus_int32* argument, which is valid.
-        let r = unsafe { sys::opus_multistream_encoder_ctl(enc.st, sys::OPUS_GET_LOOKAHEAD_REQUEST, &mut lookahead as *mut i32) };
+        let r = unsafe {
+            sys::opus_multistream_encoder_ctl(enc.st, sys::OPUS_GET_LOOKAHEAD_REQUEST, &mut lookahead as *mut i32)
+        };
         if r != sys::OPUS_OK {
             return Err(Error::encoder(format!("opus: asking the lookahead: {}", strerror(r))));
         }
