@@ -89,7 +89,7 @@ fn lossy_formats_decode_to_the_tones() {
 fn iterator_yields_the_same_samples() {
     let x = source();
     let path = ffmpeg_write(&x, RATE, &["-c:a", "pcm_f32le"], "it.wav");
-    let y: Vec<f32> = AudioFileReader::open(&path).unwrap().map(|c| c.unwrap()).flatten().collect();
+    let y: Vec<f32> = AudioFileReader::open(&path).unwrap().flat_map(|c| c.unwrap()).collect();
     assert_eq!(y, x);
     let _ = std::fs::remove_file(path);
 }

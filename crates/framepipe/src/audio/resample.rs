@@ -182,9 +182,10 @@ mod tests {
             assert_eq!(y.len() as u64, (x.len() as u64 * b as u64).div_ceil(a as u64), "{a}->{b}: length");
             let edge = b as usize / 10;
             let (mut s, mut e) = (0.0, 0.0);
-            for i in edge..want.len().min(y.len()) - edge {
-                s += f64::from(want[i]).powi(2);
-                e += (f64::from(want[i]) - f64::from(y[i])).powi(2);
+            let inner = want.len().min(y.len()) - 2 * edge;
+            for (&w, &v) in want.iter().zip(&y).skip(edge).take(inner) {
+                s += f64::from(w).powi(2);
+                e += (f64::from(w) - f64::from(v)).powi(2);
             }
             let snr = 10.0 * (s / e).log10();
             assert!(snr > 50.0, "{a}->{b}: SNR {snr} dB against the ideal chirp");
@@ -198,9 +199,9 @@ mod tests {
         assert_eq!(y.len(), 48000);
         let mid = &y[12000..36000];
         let mut cross = Vec::new();
-        for i in 1..mid.len() {
-            if mid[i - 1] < 0.0 && mid[i] >= 0.0 {
-                cross.push(i as f64 - 1.0 + f64::from(mid[i - 1]) / f64::from(mid[i - 1] - mid[i]));
+        for (i, w) in mid.windows(2).enumerate() {
+            if w[0] < 0.0 && w[1] >= 0.0 {
+                cross.push(i as f64 + f64::from(w[0]) / f64::from(w[0] - w[1]));
             }
         }
         let f = (cross.len() - 1) as f64 * 48000.0 / (cross[cross.len() - 1] - cross[0]);

@@ -116,10 +116,10 @@ pub fn rms(x: &[f32]) -> f64 {
 /// The frequency of a clean tone from its rising zero crossings (interpolated), Hz.
 pub fn tone_frequency(x: &[f32], rate: u32) -> f64 {
     let mut crossings = Vec::new();
-    for i in 1..x.len() {
-        let (a, b) = (f64::from(x[i - 1]), f64::from(x[i]));
+    for (i, w) in x.windows(2).enumerate() {
+        let (a, b) = (f64::from(w[0]), f64::from(w[1]));
         if a < 0.0 && b >= 0.0 {
-            crossings.push(i as f64 - 1.0 + a / (a - b));
+            crossings.push(i as f64 + a / (a - b));
         }
     }
     let n = crossings.len();
