@@ -83,7 +83,7 @@ impl SampleChecker {
     /// Checks `samples` and appends them (clipped) to `out`. On error nothing is appended.
     pub fn push(&mut self, samples: &[f32], out: &mut Vec<f32>) -> Result<()> {
         let ch = self.channels as usize;
-        if samples.len() % ch != 0 {
+        if !samples.len().is_multiple_of(ch) {
             return Err(Error::parameter(format!(
                 "audio: {} samples is not a whole number of {ch}-channel sample frames; the length of interleaved \
                  samples must be a multiple of the channel count",

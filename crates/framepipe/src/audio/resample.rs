@@ -75,7 +75,7 @@ impl Resampler {
         if self.finished {
             return Err(Error::parameter("resampler: input after finish"));
         }
-        if input.len() % self.channels != 0 {
+        if !input.len().is_multiple_of(self.channels) {
             return Err(Error::parameter(format!(
                 "resampler: {} samples is not a whole number of {}-channel frames",
                 input.len(),
