@@ -2,6 +2,7 @@
 # Installs everything framepipe needs to build and test, idempotently:
 #   Debian packages: libx264-dev (the encoder), libclang-dev + pkg-config (x264-sys's bindgen step),
 #                    nasm + curl (the wheel's x264, built from source by scripts/build-codecs.sh),
+#                    cmake (opusic-sys builds the bundled libopus from source, statically),
 #                    ffmpeg (independent decoder for the tests and the benchmark's peers)
 #                    chromium + chromium-driver (tests/test_browser.py plays the Jupyter HTML headless)
 #   a Python venv in .venv with maturin, numpy and the test tools, and the framepipe package
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in libx264-dev libclang-dev pkg-config nasm curl ffmpeg chromium chromium-driver; do
+for p in libx264-dev libclang-dev pkg-config nasm curl cmake ffmpeg chromium chromium-driver; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -8,7 +8,9 @@
 //! - [`kernels`]: pixel kernels for clip compositing (resize, composite, LUT, grayscale, colour
 //!   masks, rotation) on packed 8-bit images, and text ([`kernels::text`]: TextClip).
 //! - [`encode`]: one module per codec behind the [`encode::VideoEncoder`] trait (x264 today);
-//!   [`encode::gif`] is GIF, codec and container in one.
+//!   [`encode::gif`] is GIF, codec and container in one; audio behind [`encode::AudioEncoder`]
+//!   (AAC-LC in [`encode::aac`], Opus in [`encode::opus`]).
+//! - [`audio`]: audio on the way in: sample checks, resampling, soundtrack files.
 //! - [`h264`]: what the containers need to know of H.264 (SPS fields, AVCC framing).
 //! - [`mux`]: one module per container (MP4 today): writer, probe, demuxer, concat.
 //! - [`pipeline`]: the [`VideoWriter`]: a bounded queue to an encoder thread that drives one
@@ -16,11 +18,12 @@
 //! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).
 //! - [`error`]: the one error enum.
 //!
-//! Unsafe code lives in two places, each block with its reason: the x264 binding
-//! (`encode/x264.rs`, FFI) and one SIMD routine of the 2x2 resize (`kernels/resize.rs`, byte
+//! Unsafe code lives in three places, each block with its reason: the x264 binding
+//! (`encode/x264.rs`, FFI), the libopus binding (`encode/opus.rs`, FFI) and one SIMD routine of the 2x2 resize (`kernels/resize.rs`, byte
 //! shuffles with unaligned loads that the compiler does not generate from safe code).
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod audio;
 pub mod color;
 pub mod encode;
 pub mod error;

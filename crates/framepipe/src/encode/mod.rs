@@ -1,11 +1,19 @@
-//! Encoders, one module per codec, behind one trait. A libav-style context: `send_frame` a
+//! Encoders, one module per codec: video behind [`VideoEncoder`], audio behind
+//! [`audio::AudioEncoder`] (AAC in [`aac`], Opus in [`opus`]). Video is a libav-style context: `send_frame` a
 //! picture, then drain `receive_packet` until it returns `None`; `flush` once at the end.
 
 use crate::color::Yuv420Image;
 use crate::error::Result;
 
+pub mod aac;
+pub mod audio;
+#[cfg(test)]
+pub(crate) mod audio_testutil;
 pub mod gif;
+pub mod opus;
 pub mod x264;
+
+pub use audio::{new_audio_encoder, AacConfig, AudioCodec, AudioConfig, AudioEncoder, AudioPacket, OpusConfig};
 
 /// One encoded access unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
