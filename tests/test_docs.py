@@ -66,9 +66,6 @@ DAMAGED = {
     "docs/crash-safety.md": {"cut.mp4"},
     "docs/probe.md": {"probe-cut.mp4"},
 }
-# Files the docs link to that another branch writes (issue 22's packaging part). A link to one
-# of them that does not exist yet skips the link test of that page, visibly, instead of failing.
-PENDING = {"docs/packaging.md"}
 
 
 @dataclass(frozen=True)
@@ -145,21 +142,15 @@ def anchors(path: Path) -> set[str]:
 @pytest.mark.parametrize("page", PAGES, ids=rel)
 def test_links_point_at_files_and_headings(page):
     text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
-    pending = []
     for m in re.finditer(r"\]\(([^)\s]+)\)", text):
         target = m.group(1)
         if re.match(r"^[a-z]+:", target):  # https:, mailto:
             continue
         file, _, anchor = target.partition("#")
         dest = (page.parent / file).resolve() if file else page
-        if not dest.exists() and rel(dest) in PENDING:
-            pending.append(target)
-            continue
         assert dest.exists(), f"{rel(page)}: a link to {target}, which does not exist"
         if anchor:
             assert anchor in anchors(dest), f"{rel(page)}: a link to {target}: no such heading in {rel(dest)}"
-    if pending:
-        pytest.skip(f"{rel(page)} links to {', '.join(pending)}, written on another branch")
 
 
 # ------------------------------------------------------------------------------ running blocks
