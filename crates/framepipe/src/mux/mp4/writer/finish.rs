@@ -1,13 +1,14 @@
 //! Finishing: the fragmented file becomes `ftyp | moov | mdat` (see the module documentation
-//! of [`super`]).
+//! of [`super`]): written beside the output and renamed over it where the output has a
+//! replacement, else rewritten in place.
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 
-use super::{Mp4Sink, Mp4Writer, MDAT_HEADER};
+use super::{ftyp, Mp4Sink, Mp4Writer, MDAT_HEADER};
 use crate::error::{Error, IoContext, Result};
 use crate::mux::mp4::index::SampleIndex;
 
-/// Buffer size for moving media data at finish.
+/// Buffer size for moving or copying media data at finish.
 const MOVE_CHUNK: usize = 4 << 20;
 
 /// One run of sample bytes and where it goes in the finished file.
@@ -18,12 +19,29 @@ struct Move {
     len: u64,
 }
 
+/// A run of the finished file's sample bytes: in the output (a fragment's mdat) or in the
+/// fragment still in memory.
+#[derive(Debug, Clone, Copy)]
+enum Piece {
+    Disk { at: u64, len: u64 },
+    Memory { len: usize },
+}
+
 impl<W: Mp4Sink> Mp4Writer<W> {
     pub(super) fn finish_inner(&mut self) -> Result<()> {
         if self.interrupted {
             let k = self.index.contiguous_prefixes().last().copied().unwrap_or(0);
             if (k as u64) < self.index.len() {
                 self.index = self.index.prefix(k);
+            }
+        }
+        // A writer that started inside its output (base > 0) finishes in place: the finished
+        // file's offsets count from the output's start.
+        if self.base == 0 {
+            match self.out.replacement() {
+                Ok(Some(new)) => return self.finish_beside(new),
+                Ok(None) => {}
+                Err(e) => return self.keep_fragmented(e, None),
             }
         }
         let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| "finishing MP4: finding the end of the output".into())?;
@@ -36,6 +54,108 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             }
         }
         self.rewrite(&moov, total)
+    }
+
+    /// Where the samples of `self.index` (a prefix of what was accepted) are, in the finished
+    /// file's order: each fragment's on disk, then the fragment still in memory.
+    fn pieces(&self) -> Vec<Piece> {
+        let mut remaining = self.index.payload_len();
+        let mut pieces = Vec::new();
+        for w in &self.written {
+            let len = w.payload_len.min(remaining);
+            if len == 0 {
+                break;
+            }
+            pieces.push(Piece::Disk { at: w.payload_at, len });
+            remaining -= len;
+        }
+        let len = remaining.min(self.collecting.data.len() as u64) as usize;
+        if len > 0 {
+            pieces.push(Piece::Memory { len });
+        }
+        pieces
+    }
+
+    /// Write the finished file into `new`, then put it in place of the output.
+    fn finish_beside(&mut self, mut new: W) -> Result<()> {
+        let (moov, total) = self.layout(&self.index);
+        if let Err(e) = self.write_finished(&mut new, &moov, total) {
+            drop(new); // removed, which gives its room back
+            return self.keep_fragmented(e, Some(total));
+        }
+        if let Err(e) = self.out.replace_with(new, self.durable) {
+            return self.keep_fragmented(e, Some(total));
+        }
+        self.faststart = true;
+        self.bytes_written = total;
+        Ok(())
+    }
+
+    /// The finished file, front to back: ftyp, moov, mdat header, the samples copied from the
+    /// fragments and from memory; flushed, and synced when durable.
+    fn write_finished(&mut self, new: &mut W, moov: &[u8], total: u64) -> io::Result<()> {
+        let mut head = ftyp();
+        debug_assert_eq!(head.len() as u64, self.head_end - self.base);
+        head.extend_from_slice(moov);
+        head.extend_from_slice(&mdat_header(total - (self.head_end + moov.len() as u64)));
+        new.write_all(&head)?;
+        // Reading the fragments moves the output's position: a fragment written after this
+        // (by `keep_fragmented`) must seek back to the end of the data first.
+        self.need_seek = true;
+        let pieces = self.pieces();
+        let largest = pieces.iter().map(|p| if let Piece::Disk { len, .. } = p { *len } else { 0 }).max();
+        let mut buf = vec![0u8; largest.unwrap_or(0).min(MOVE_CHUNK as u64) as usize];
+        for piece in pieces {
+            match piece {
+                Piece::Disk { at, len } => {
+                    self.out.seek(SeekFrom::Start(at))?;
+                    let mut left = len;
+                    while left > 0 {
+                        let n = left.min(buf.len() as u64) as usize;
+                        self.out.read_exact(&mut buf[..n])?;
+                        new.write_all(&buf[..n])?;
+                        left -= n as u64;
+                    }
+                }
+                Piece::Memory { len } => new.write_all(&self.collecting.data[..len])?,
+            }
+        }
+        debug_assert_eq!(new.stream_position().ok(), Some(total));
+        new.flush()?;
+        if self.durable {
+            new.sync()?;
+        }
+        Ok(())
+    }
+
+    /// The finished file could not be written beside the output (`cause`): the fragmented file
+    /// stays the output. The frames still in memory are added to it as a last fragment (unless
+    /// the stream was cut short: those may end with a gap in presentation order), then finish
+    /// fails, saying what the output holds and that repair finishes it.
+    fn keep_fragmented(&mut self, cause: io::Error, total: Option<u64>) -> Result<()> {
+        let mut lost = 0;
+        if !self.collecting.samples.is_empty() && (self.interrupted || self.write_fragment().is_err()) {
+            lost = self.collecting.samples.len();
+        }
+        let n = self.frames_on_disk();
+        self.left_fragmented = n > 0;
+        let size = total.map_or(String::new(), |t| format!(" ({t} bytes)"));
+        let kept = if n > 0 {
+            format!(
+                "the output stays the unfinished (fragmented) MP4 with its {n} frames, which plays; `framepipe \
+                 repair` (framepipe.repair) makes it a finished MP4 once there is room for a copy of it"
+            )
+        } else {
+            "the output holds no frame".to_string()
+        };
+        let lost = match lost {
+            0 => String::new(),
+            l => format!("; the last {l} frames, not yet written to it, are lost"),
+        };
+        Err(Error::io(
+            format!("finishing MP4: writing the finished file{size} beside the output failed, so {kept}{lost}"),
+            cause,
+        ))
     }
 
     /// The complete moov for `index` and the length of the finished file.
@@ -90,18 +210,17 @@ impl<W: Mp4Sink> Mp4Writer<W> {
     /// The output is at least `total` bytes long.
     fn rewrite(&mut self, moov: &[u8], total: u64) -> Result<()> {
         let ctx = || "finishing MP4: moving the media data behind the index".to_string();
-        let payload_start = self.head_end + moov.len() as u64 + MDAT_HEADER;
-        let mut remaining = self.index.payload_len();
+        let mut to = self.head_end + moov.len() as u64 + MDAT_HEADER;
         let mut moves = Vec::new();
-        let mut to = payload_start;
-        for w in &self.written {
-            let len = w.payload_len.min(remaining);
-            if len == 0 {
-                break;
+        let mut in_memory = 0;
+        for piece in self.pieces() {
+            match piece {
+                Piece::Disk { at, len } => {
+                    moves.push(Move { from: at, to, len });
+                    to += len;
+                }
+                Piece::Memory { len } => in_memory = len,
             }
-            moves.push(Move { from: w.payload_at, to, len });
-            to += len;
-            remaining -= len;
         }
         // Fragment headers are dropped, so each fragment moves less far forward (or further
         // back) than the one before: move the ones going back first, front to back, then the
@@ -114,7 +233,6 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             move_backward_order(&mut self.out, *m, &mut buf).ctx(ctx)?;
         }
         // The fragment still in memory.
-        let in_memory = remaining.min(self.collecting.data.len() as u64) as usize;
         if in_memory > 0 {
             self.out.seek(SeekFrom::Start(to)).ctx(ctx)?;
             self.out.write_all(&self.collecting.data[..in_memory]).ctx(ctx)?;
@@ -211,3 +329,6 @@ fn write_zeros<W: Write + Seek>(out: &mut W, at: u64, mut n: u64) -> std::io::Re
     }
     out.flush()
 }
+
+#[cfg(test)]
+mod tests;
