@@ -1245,8 +1245,13 @@ fn killed_and_closed(frames: &[Vec<u8>], w: u32, h: u32, frag: u32) -> (Vec<u8>,
     use framepipe::mux::{mp4::Mp4Writer, VideoTrack};
     let opts = framepipe::EncodeOptions { threads: Some(1), ..Default::default() };
     let mut enc = X264Encoder::new(w, h, &opts).unwrap();
-    let track =
-        VideoTrack { width: w, height: h, fps: opts.fps, avc: enc.avc_config().clone(), color: ColorInfo::BT709_LIMITED };
+    let track = VideoTrack {
+        width: w,
+        height: h,
+        fps: opts.fps,
+        avc: enc.avc_config().clone(),
+        color: ColorInfo::BT709_LIMITED,
+    };
     let mut mux = Mp4Writer::new(std::io::Cursor::new(Vec::new()), track).unwrap();
     mux.set_fragment_frames(frag).unwrap();
     let mut conv = Converter::new([0, 0, 0]);
@@ -1281,8 +1286,10 @@ fn leftovers(dir: &Path) -> Vec<String> {
 
 /// ffmpeg decodes `path` without a message, to `frames` pictures that match `src` (PSNR).
 fn check_decodes(path: &Path, src: &[Vec<u8>], w: u32, h: u32, frames: usize) {
-    let (decoded, messages) =
-        ffmpeg_decode(path, &["-vf", "scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24", "-f", "rawvideo"]);
+    let (decoded, messages) = ffmpeg_decode(
+        path,
+        &["-vf", "scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24", "-f", "rawvideo"],
+    );
     assert_eq!(messages, "", "{}: ffmpeg complained", path.display());
     assert_eq!(decoded.len(), (w * h * 3) as usize * frames, "{}: decoded frames", path.display());
     let db = psnr(&src[..frames], &decoded, w, h, w, h);
