@@ -61,14 +61,15 @@ def test_repair_onto_the_input_by_another_name_repairs_in_place(tmp_path):
     killed = src.read_bytes()
     reference = tmp_path / "reference.mp4"
     r = framepipe.repair(src, reference)
-    assert (r.frames, r.in_place, r.was_finished) == (on_disk, False, False)
-    check_frames(reference, on_disk)
+    assert (r.in_place, r.was_finished) == (False, False) and r.frames >= on_disk > 0
+    n = r.frames
+    check_frames(reference, n)
     repaired = reference.read_bytes()
 
     a = tmp_path / "a.mp4"
     a.write_bytes(killed)
     r = framepipe.repair(a, os.path.join(tmp_path, ".", "a.mp4"))
-    assert (r.frames, r.in_place) == (on_disk, True)
+    assert (r.frames, r.in_place) == (n, True)
     assert a.read_bytes() == repaired
     b = tmp_path / "b.mp4"
     b.write_bytes(killed)
@@ -89,7 +90,7 @@ def test_repair_onto_the_input_by_another_name_repairs_in_place(tmp_path):
     os.link(f, tmp_path / "fhard.mp4")
     for other in [os.path.join(tmp_path, ".", "f.mp4"), tmp_path / "flink.mp4", tmp_path / "fhard.mp4", None]:
         r = framepipe.repair(f, other)
-        assert (r.was_finished, r.in_place, r.frames) == (True, True, on_disk), (other, r)
+        assert (r.was_finished, r.in_place, r.frames) == (True, True, n), (other, r)
         assert f.read_bytes() == repaired, other
     assert temporaries(tmp_path) == []
 
@@ -139,8 +140,9 @@ def test_an_existing_output_is_replaced_only_once_a_fragment_is_on_disk(tmp_path
     deadline = time.monotonic() + 60
     while w.frames_on_disk == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
+    on_disk = w.frames_on_disk
     assert top_level_boxes(out)[:3] == ["ftyp", "moov", "moof"]
-    assert framepipe.probe(out)["frame_count"] == w.frames_on_disk
+    assert framepipe.probe(out)["frame_count"] >= on_disk > 0  # (more may be on disk by now)
     w.close()
     check_frames(out, 80)
     assert temporaries(tmp_path) == []

@@ -111,6 +111,25 @@ impl Mp4Sink for Sink {
             Sink::Memory(_) => Ok(None),
         }
     }
+    /// File to file, the kernel copies (`copy_file_range`, through `std::io::copy`): no pass
+    /// through the buffer.
+    fn copy_to(&mut self, at: u64, len: u64, to: &mut Sink, buf: &mut [u8]) -> io::Result<()> {
+        match (self, to) {
+            (Sink::File { file: from, .. }, Sink::File { file: to, .. }) => {
+                let mut src = from.file();
+                src.seek(SeekFrom::Start(at))?;
+                let copied = io::copy(&mut src.take(len), &mut to.file())?;
+                if copied < len {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the output ended {} bytes early while copying it", len - copied),
+                    ));
+                }
+                Ok(())
+            }
+            (from, to) => crate::mux::mp4::writer::copy_through(from, at, len, to, buf),
+        }
+    }
     fn replace_with(&mut self, mut new: Sink, durable: bool) -> io::Result<()> {
         if let (Sink::File { .. }, Sink::File { file, .. }) = (&*self, &mut new) {
             file.place(durable)?;

@@ -83,6 +83,7 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
         }
     }
     output::sweep(&target);
+    sweep_old_repairs(&target);
 
     let mut r = BufReader::new(file);
     let top = TopLevel::read(&mut r).map_err(|e| match e {
@@ -170,6 +171,23 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
     let (track, dur) = track;
     done.frames = rebuild(&mut r, track, dur, udta, &samples, &target, out_name).map_err(named)?;
     Ok(done)
+}
+
+/// Remove the `.NAME.repair-PID` files that repairs of framepipe before the temporaries
+/// convention (see [`crate::output`]) left when killed, if process PID is gone (no
+/// `/proc/PID`); best effort.
+fn sweep_old_repairs(target: &Path) {
+    let Some(name) = target.file_name() else { return };
+    let prefix = format!(".{}.repair-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(output::folder_of(target)) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let dead = pid.parse::<u32>().is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists());
+        if dead && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Write the faststart file of `samples` (those whose presentation has no gap before them)

@@ -85,6 +85,14 @@ pub trait Mp4Sink: Read + Write + Seek {
     {
         Ok(None)
     }
+    /// Append `len` bytes of this output, from offset `at`, to `to` (a replacement), through
+    /// `buf` (scratch, not empty). A file can do without the buffer: see the pipeline's sink.
+    fn copy_to(&mut self, at: u64, len: u64, to: &mut Self, buf: &mut [u8]) -> io::Result<()>
+    where
+        Self: Sized,
+    {
+        copy_through(self, at, len, to, buf)
+    }
     /// Put `new` (complete, flushed, and synced when `durable`) in this output's place, and go on
     /// as `new` (for a file: rename it over this one, then sync the folder when `durable`).
     fn replace_with(&mut self, new: Self, durable: bool) -> io::Result<()>
@@ -103,6 +111,25 @@ impl Mp4Sink for std::fs::File {
     fn sync(&mut self) -> io::Result<()> {
         self.sync_data()
     }
+}
+
+/// Append `len` bytes of `from`, from offset `at`, to `to`, through `buf`.
+pub fn copy_through<R: Read + Seek, W: Write>(
+    from: &mut R,
+    at: u64,
+    len: u64,
+    to: &mut W,
+    buf: &mut [u8],
+) -> io::Result<()> {
+    from.seek(SeekFrom::Start(at))?;
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        from.read_exact(&mut buf[..n])?;
+        to.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 /// A temporary beside an output (see [`crate::output`]): finished in place, as it is not the

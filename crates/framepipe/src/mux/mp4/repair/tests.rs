@@ -100,3 +100,28 @@ fn a_finished_file_cut_at_any_byte_repairs_to_the_frames_it_holds() {
     }
     assert!(d.leftovers().is_empty());
 }
+
+#[test]
+fn repair_removes_what_killed_repairs_left() {
+    // A killed repair of this version leaves a `.NAME.ID.fp-tmp` (its lock is free once the
+    // process is gone); one of an older version, `.NAME.repair-PID`. The next repair to that
+    // output removes both, but not the file of a repair whose process still runs.
+    let d = Dir::new("leftovers");
+    let fps = Rational::new(30, 1).unwrap();
+    let packets = sweep_packets(&bframe_stamps(2));
+    let input = d.join("in.mp4");
+    std::fs::write(&input, reference_file(fps, &packets)).unwrap();
+    let out = d.join("out.mp4");
+    let live = format!(".out.mp4.repair-{}", std::process::id());
+    for name in [".out.mp4.1-2-3.fp-tmp", ".out.mp4.repair-999999999", live.as_str(), ".other.mp4.repair-999999999"] {
+        std::fs::write(d.join(name), b"half a file").unwrap();
+    }
+    let r = repair(&input, Some(&out)).unwrap();
+    assert!(r.was_finished && !r.in_place);
+    let mut left: Vec<String> =
+        std::fs::read_dir(&d.0).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    let mut want = vec![".other.mp4.repair-999999999".to_string(), live, "in.mp4".into(), "out.mp4".into()];
+    want.sort();
+    assert_eq!(left, want);
+}

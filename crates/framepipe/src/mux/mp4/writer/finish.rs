@@ -104,19 +104,10 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         self.need_seek = true;
         let pieces = self.pieces();
         let largest = pieces.iter().map(|p| if let Piece::Disk { len, .. } = p { *len } else { 0 }).max();
-        let mut buf = vec![0u8; largest.unwrap_or(0).min(MOVE_CHUNK as u64) as usize];
+        let mut buf = vec![0u8; largest.unwrap_or(0).clamp(1, MOVE_CHUNK as u64) as usize];
         for piece in pieces {
             match piece {
-                Piece::Disk { at, len } => {
-                    self.out.seek(SeekFrom::Start(at))?;
-                    let mut left = len;
-                    while left > 0 {
-                        let n = left.min(buf.len() as u64) as usize;
-                        self.out.read_exact(&mut buf[..n])?;
-                        new.write_all(&buf[..n])?;
-                        left -= n as u64;
-                    }
-                }
+                Piece::Disk { at, len } => self.out.copy_to(at, len, new, &mut buf)?,
                 Piece::Memory { len } => new.write_all(&self.collecting.data[..len])?,
             }
         }
@@ -140,20 +131,22 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         let n = self.frames_on_disk();
         self.left_fragmented = n > 0;
         let size = total.map_or(String::new(), |t| format!(" ({t} bytes)"));
+        let frames = |k: usize| if k == 1 { "1 frame".to_string() } else { format!("{k} frames") };
         let kept = if n > 0 {
+            let lost = match lost {
+                0 => String::new(),
+                1 => "; the last frame, not yet written to it, is lost".to_string(),
+                l => format!("; the last {l} frames, not yet written to it, are lost"),
+            };
             format!(
                 "the output stays the unfinished (fragmented) MP4 with its {n} frames, which plays; `framepipe \
-                 repair` (framepipe.repair) makes it a finished MP4 once there is room for a copy of it"
+                 repair` (framepipe.repair) makes it a finished MP4 once there is room for a copy of it{lost}"
             )
         } else {
-            "the output holds no frame".to_string()
-        };
-        let lost = match lost {
-            0 => String::new(),
-            l => format!("; the last {l} frames, not yet written to it, are lost"),
+            format!("no frame was kept: not even frame 0 could be written ({} encoded)", frames(lost))
         };
         Err(Error::io(
-            format!("finishing MP4: writing the finished file{size} beside the output failed, so {kept}{lost}"),
+            format!("finishing MP4: writing the finished file{size} beside the output failed, so {kept}"),
             cause,
         ))
     }
