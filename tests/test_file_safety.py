@@ -9,8 +9,10 @@ Same file means same device and inode, whatever the path (``./a.mp4``, symlinks,
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import crashkit
 import framepipe
+import numpy as np
+import pytest
 from conftest import check_video, decode_rgb, ffmpeg_errors, psnr, top_level_boxes
 
 
@@ -211,3 +215,49 @@ def test_writer_killed_before_its_first_fragment_leaves_the_old_file(tmp_path):
     r = framepipe.repair(out)  # any run to this output sweeps
     assert r.was_finished and temporaries(tmp_path) == []
     assert out.read_bytes() == before
+
+
+def test_close_on_a_disk_without_room_for_the_finished_file_keeps_the_fragmented_one(tmp_path):
+    """close() writes the finished file beside the output, so it needs room for a copy for a
+    moment. On a full disk (a 600 KB tmpfs holding about 500 KB of fragments) it cannot: it
+    raises OutputError (ENOSPC) saying so, and the output stays the unfinished (fragmented)
+    MP4, which plays, with every frame that was on disk; repair, where there is room, makes
+    the finished file of those frames."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        out = mnt / "full.mp4"
+        rng = np.random.default_rng(0)
+        noise = [rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for _ in range(4)]  # ~17 KB/frame
+        w = framepipe.VideoWriter(out, fps=30, crf=10, preset="ultrafast", fragment_seconds=0.1)
+        with pytest.raises(framepipe.OutputError) as e:
+            for i in range(1000):
+                w.write(noise[i % 4])
+        assert e.value.errno == errno.ENOSPC
+        on_disk = w.frames_on_disk
+        assert on_disk > 20
+        with pytest.raises(framepipe.OutputError, match=r"framepipe repair") as e:
+            w.close()
+        assert e.value.errno == errno.ENOSPC and "full.mp4" in str(e.value)
+        n = int(re.search(r"fragmented\) MP4 with its (\d+) frames, which plays", str(e.value)).group(1))
+        assert n >= on_disk
+        info = framepipe.probe(out)
+        assert info["fragmented"] and info["frame_count"] == n and not info["truncated"]
+        assert ffmpeg_errors(out) == ""
+        got = decode_rgb(out)
+        assert len(got) == n
+        assert min(psnr(got[k], noise[k % 4]) for k in range(n)) > 25
+        assert temporaries(mnt) == []
+        fixed = tmp_path / "fixed.mp4"
+        r = framepipe.repair(out, fixed)
+        assert r.frames == n and not r.was_finished
+        check_video(fixed, frames=n, width=96, height=96)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

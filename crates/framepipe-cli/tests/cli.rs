@@ -1393,11 +1393,14 @@ fn repair_of_a_finished_file_cut_short_keeps_the_frames_it_holds() {
     let (w, h) = (64, 48);
     let src = gradients(w, h, 40);
     let (_, closed) = killed_and_closed(&src, w, h, 8);
+    // Cuts between the end of the first frame (the keyframe, most of the bytes) and the end.
     let mdat = closed.windows(4).position(|b| b == b"mdat").unwrap() + 12;
+    let mut demux = framepipe::mux::mp4::Mp4Demuxer::new(std::io::Cursor::new(&closed)).unwrap();
+    let first_end = mdat + demux.read_packet().unwrap().unwrap().data.len();
     let cut_file = dir.join("cut.mp4");
     let fixed = dir.join("fixed.mp4");
-    for fraction in [0.3, 0.5, 0.7, 0.85, 0.99] {
-        let cut = mdat + ((closed.len() - mdat) as f64 * fraction) as usize;
+    for fraction in [0.1, 0.35, 0.6, 0.85, 0.99] {
+        let cut = first_end + ((closed.len() - first_end) as f64 * fraction) as usize;
         std::fs::write(&cut_file, &closed[..cut]).unwrap();
         let r = run(&["repair", path_str(&cut_file), path_str(&fixed)], &[]);
         assert_eq!(r.code, Some(0), "cut {cut}: {}", r.stderr);

@@ -76,19 +76,64 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         pieces
     }
 
-    /// Write the finished file into `new`, then put it in place of the output.
+    /// Write the finished file into `new`, then put it in place of the output. If the disk
+    /// fills up first, and the longest gap-free prefix whose finished file fits in what was
+    /// written holds more frames than the fragmented file, that prefix is finished instead
+    /// (written over the same bytes, so it needs no more room); otherwise the fragmented file
+    /// stays (see `keep_fragmented`).
     fn finish_beside(&mut self, mut new: W) -> Result<()> {
         let (moov, total) = self.layout(&self.index);
         if let Err(e) = self.write_finished(&mut new, &moov, total) {
+            if is_full(&e) && self.finish_prefix_within(&mut new).is_ok() {
+                return self.put_in_place(new);
+            }
             drop(new); // removed, which gives its room back
             return self.keep_fragmented(e, Some(total));
         }
+        self.put_in_place(new)
+    }
+
+    /// The finished file in `new` replaces the output.
+    fn put_in_place(&mut self, new: W) -> Result<()> {
+        let total = self.layout(&self.index).1;
         if let Err(e) = self.out.replace_with(new, self.durable) {
             return self.keep_fragmented(e, Some(total));
         }
         self.faststart = true;
         self.bytes_written = total;
         Ok(())
+    }
+
+    /// `new` could take only some of the finished file: finish in it the longest gap-free
+    /// prefix that fits in the bytes it holds, if that keeps more frames than the fragmented
+    /// file does (else, or on any error, Err: the caller keeps the fragmented file).
+    fn finish_prefix_within(&mut self, new: &mut W) -> io::Result<()> {
+        let room = new.seek(SeekFrom::End(0))?;
+        let Some((idx, moov, total)) = self.longest_prefix_within(room) else {
+            return Err(io::Error::other("not even frame 0 fits"));
+        };
+        // What the fragmented file would keep: its frames on disk, and those in memory if their
+        // fragment fits in the room this file gives back (estimated generously: the samples,
+        // 16 bytes of index each, and 4 KiB for the headers and the moov).
+        let c = &self.collecting;
+        let last = c.data.len() as u64 + 16 * c.samples.len() as u64 + 4096;
+        let fragmented =
+            self.frames_on_disk() + if !self.interrupted && last <= room { c.samples.len() as u64 } else { 0 };
+        if idx.len() <= fragmented {
+            return Err(io::Error::other("the fragmented file keeps as many frames"));
+        }
+        let all = std::mem::replace(&mut self.index, idx);
+        let res = new.seek(SeekFrom::Start(0)).and_then(|_| self.write_finished(new, &moov, total)).and_then(|_| {
+            new.set_len(total)?;
+            if self.durable {
+                new.sync()?;
+            }
+            Ok(())
+        });
+        if res.is_err() {
+            self.index = all;
+        }
+        res
     }
 
     /// The finished file, front to back: ftyp, moov, mdat header, the samples copied from the
@@ -164,23 +209,7 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| {
             format!("finishing MP4: no room for the index ({grow_error}), and finding the end of the output failed")
         })?;
-        // Fitting is monotonic in the prefix length (a longer prefix has more bytes and a moov
-        // at least as large): binary search over the contiguous prefixes.
-        let candidates = self.index.contiguous_prefixes();
-        let (mut lo, mut hi) = (0usize, candidates.len()); // candidates[..lo] fit, [hi..] don't
-        let mut best = None;
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let idx = self.index.prefix(candidates[mid]);
-            let (moov, total) = self.layout(&idx);
-            if total <= file_len {
-                best = Some((idx, moov, total));
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let Some((idx, moov, total)) = best else {
+        let Some((idx, moov, total)) = self.longest_prefix_within(file_len) else {
             let kept = if self.moov_written {
                 format!("; the file keeps its {} frames in fragments (playable, not finished)", self.frames_on_disk())
             } else {
@@ -196,6 +225,28 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         };
         self.index = idx;
         self.rewrite(&moov, total)
+    }
+
+    /// The longest decode-order prefix of `self.index` with contiguous presentation times whose
+    /// finished file fits in `room` bytes: its index, moov and file length.
+    fn longest_prefix_within(&self, room: u64) -> Option<(SampleIndex, Vec<u8>, u64)> {
+        // Fitting is monotonic in the prefix length (a longer prefix has more bytes and a moov
+        // at least as large): binary search over the contiguous prefixes.
+        let candidates = self.index.contiguous_prefixes();
+        let (mut lo, mut hi) = (0usize, candidates.len()); // candidates[..lo] fit, [hi..] don't
+        let mut best = None;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let idx = self.index.prefix(candidates[mid]);
+            let (moov, total) = self.layout(&idx);
+            if total <= room {
+                best = Some((idx, moov, total));
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        best
     }
 
     /// Move the samples of `self.index` (a prefix of what was accepted) to their final place,
@@ -321,6 +372,12 @@ fn write_zeros<W: Write + Seek>(out: &mut W, at: u64, mut n: u64) -> std::io::Re
         n -= k as u64;
     }
     out.flush()
+}
+
+/// A full disk or a file-size limit.
+fn is_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge)
+        || matches!(e.raw_os_error(), Some(27 | 28))
 }
 
 #[cfg(test)]

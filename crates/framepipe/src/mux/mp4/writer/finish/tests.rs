@@ -283,3 +283,46 @@ fn an_interrupted_stream_finishes_beside_with_its_contiguous_prefix() {
     let file = w.into_inner().data.get_ref().clone();
     check_finished(&file, 5, &packets, (30, 1));
 }
+
+#[test]
+fn a_disk_too_small_for_the_whole_file_keeps_the_prefix_that_fits() {
+    // Nothing on disk yet (one fragment would hold every frame) and room for only part of the
+    // finished file: the new file then holds the longest gap-free prefix that fits in the
+    // bytes it could take, finished (as finishing in place does), instead of no frame at all.
+    let packets = sweep_packets(&bframe_stamps(3));
+    let finished_len = reference_file(fps30(), &packets).len() as u64;
+    let (mut kept_some, mut kept_none) = (0, 0);
+    for room in (32..32 + finished_len).step_by(3) {
+        let (mut w, failed) = write_all(disk(room), &packets, 1000, false);
+        assert!(!failed && w.frames_on_disk() == 0, "room {room}");
+        // The longest prefix whose finished file fits beside the 32-byte unfinished output.
+        let mut fit = 0;
+        for k in 1..=packets.len() {
+            let idx = crate::mux::mp4::index::SampleIndex::new(30, 1);
+            let mut idx = idx;
+            packets[..k].iter().for_each(|p| idx.push(p));
+            let gapless = idx.contiguous_prefixes().last() == Some(&k);
+            if gapless && reference_file(fps30(), &packets[..k]).len() as u64 <= room - 32 {
+                fit = k;
+            }
+        }
+        match w.finish() {
+            Ok(()) => {
+                kept_some += 1;
+                assert_eq!(w.frames(), fit as u64, "room {room}");
+                let out = w.into_inner();
+                assert_eq!(out.n, 1, "room {room}");
+                assert!(out.data.get_ref() == &reference_file(fps30(), &packets[..fit]), "room {room}");
+                check_finished(out.data.get_ref(), fit as u64, &packets, (30, 1));
+            }
+            Err(e) => {
+                kept_none += 1;
+                assert_eq!(fit, 0, "room {room}: {e}");
+                assert!(e.is_disk_full() && e.to_string().contains("not even frame 0"), "{e}");
+                assert_eq!(w.frames(), 0);
+                assert_eq!(w.into_inner().disk.borrow().used, 32, "room {room}: the new file is gone");
+            }
+        }
+    }
+    assert!(kept_some > 100 && kept_none > 10, "{kept_some} {kept_none}");
+}
