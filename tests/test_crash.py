@@ -578,7 +578,9 @@ def test_kill_during_close_keeps_every_frame_on_disk(tmp_path):
         closing = threading.Event()
         p, r = start_big("close", out, closing)
         assert closing.wait(300), p.stderr.read()
-        time.sleep(float(rng.uniform(0, 1.1 * close_s)))
+        # close_s also counts what follows the rename (freeing the fragmented file, x264's
+        # teardown): most kills should come before it.
+        time.sleep(float(rng.uniform(0, 0.8 * close_s)))
         os.kill(p.pid, signal.SIGKILL)
         p.wait()
         r.join(10)
@@ -592,9 +594,11 @@ def test_kill_during_close_keeps_every_frame_on_disk(tmp_path):
         if boxes == ["ftyp", "moov", "mdat"]:
             assert n == big  # renamed into place before the kill: the finished file
         else:
-            # The fragmented file, intact: every frame that was on disk plays.
+            # The fragmented file, intact: every frame that was on disk plays. (close first
+            # writes the fragments of the frames x264 still held: killed while writing one, the
+            # file ends with it as a `free` box and its mdat, which readers skip.)
             fragmented_left += 1
-            assert boxes[:2] == ["ftyp", "moov"] and set(boxes[2:]) == {"moof", "mdat"}, boxes
+            assert boxes[:2] == ["ftyp", "moov"] and set(boxes[2:]) <= {"moof", "mdat", "free"}, boxes
             assert n >= on_disk, (n, on_disk)
             info = framepipe.probe(out)
             assert info["fragmented"] and info["frame_count"] == n and not info["truncated"]
@@ -613,7 +617,7 @@ def test_kill_during_close_keeps_every_frame_on_disk(tmp_path):
         framepipe.repair(out)
         assert temporaries(tmp_path) == [], temporaries(tmp_path)
         out.unlink()
-    assert fragmented_left >= 10, (fragmented_left, in_close)
+    assert fragmented_left >= 8, (fragmented_left, in_close)
 
 
 def test_killed_repair_leaves_nothing_behind_after_a_rerun(tmp_path, cli_binary):
@@ -672,9 +676,18 @@ def test_truncated_finished_mp4_repairs_to_the_frames_it_holds(tmp_path):
     whole = tmp_path / "whole.mp4"
     framepipe.write_video(whole, src, fps=crashkit.FPS)
     data = whole.read_bytes()
-    mdat = data.index(b"mdat") + 12
+    # Cuts after the first frame (the keyframe: a large share of the bytes) ends: where each
+    # packet lies, by ffprobe.
+    packets = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pos,size", "-of", "csv=p=0"]
+        + [str(whole)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    first_end = min(int(pos) + int(size) for size, pos in (p.split(",") for p in packets))
     rng = np.random.default_rng(44)
-    cuts = sorted({int(c) for c in rng.integers(mdat, len(data), 30)})
+    cuts = sorted({int(c) for c in rng.integers(first_end, len(data), 30)})
     seen = set()
     for k, cut in enumerate(cuts):
         part = tmp_path / f"cut-{k}.mp4"

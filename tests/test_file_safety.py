@@ -253,7 +253,11 @@ def test_close_on_a_disk_without_room_for_the_finished_file_keeps_the_fragmented
         assert ffmpeg_errors(out) == ""
         got = decode_rgb(out)
         assert len(got) == n
-        assert min(psnr(got[k], noise[k % 4]) for k in range(n)) > 25
+        # Noise through 4:2:0 chroma is far from its source (about 12 dB), but each frame is
+        # nearest its own source (about 8 dB from the others): every frame is the right one.
+        for k in range(n):
+            own = psnr(got[k], noise[k % 4])
+            assert all(own > psnr(got[k], noise[j]) + 3 for j in range(4) if j != k % 4), k
         assert temporaries(mnt) == []
         fixed = tmp_path / "fixed.mp4"
         r = framepipe.repair(out, fixed)
