@@ -59,6 +59,13 @@ pub struct Mp4Info {
     /// framepipe, or left by a writer that was killed ([`super::repair`] finishes it), or a
     /// fragmented file from another tool. The counts above are those of its whole fragments.
     pub fragmented: bool,
+    /// Bytes at the end of the file that are not a whole box: a box the file ends inside (one
+    /// being written when the writer stopped, or a file cut short), or bytes that do not start
+    /// a box at all (a damaged box header: what follows it cannot be found).
+    pub torn_bytes: u64,
+    /// The type of the box those bytes start ("moof", "mdat", "free", ...), or empty when they
+    /// are not a box header (see [`Mp4Info::truncated`] for which torn boxes lose frames).
+    pub torn_box: String,
 }
 
 /// Describe the MP4 file at `path`.
@@ -87,7 +94,21 @@ pub fn probe_reader<R: Read + Seek>(r: R) -> Result<Mp4Info> {
     let mut info = parse_moov(&top.moov, &top.moofs, top.file_size)?;
     info.brand = top.brand.unwrap_or_default();
     info.faststart = top.first_mdat.is_none_or(|m| top.moov_pos < m);
+    if let Some(torn) = top.torn {
+        info.torn_bytes = top.file_size - torn.pos;
+        info.torn_box = torn.kind.map(|k| String::from_utf8_lossy(&k).into_owned()).unwrap_or_default();
+    }
     Ok(info)
+}
+
+/// The end of a file that is not a whole box (see [`Mp4Info::torn_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Torn {
+    /// Where those bytes start.
+    pub pos: u64,
+    /// The type of the box they start; None when they are no box header (too short for one, or
+    /// an invalid size or type).
+    pub kind: Option<[u8; 4]>,
 }
 
 /// What the top-level box list of an MP4 holds: the moov (loaded), where it and the first mdat
@@ -99,8 +120,10 @@ pub(crate) struct TopLevel {
     pub moov: Vec<u8>,
     pub first_mdat: Option<u64>,
     /// The whole moof boxes (position, body), in file order; a moof cut off by the end of the
-    /// file is left out.
+    /// file is left out (it is the `torn` box).
     pub moofs: Vec<(u64, Vec<u8>)>,
+    /// The end of the file that is not a whole box, if any: the box list stops there.
+    pub torn: Option<Torn>,
 }
 
 impl TopLevel {
@@ -124,8 +147,14 @@ impl TopLevel {
         let mut first_mdat: Option<u64> = None;
         let mut moofs = Vec::new();
         let mut moof_bytes = 0u64;
+        let mut torn = None;
 
-        while pos + 8 <= file_size {
+        while pos < file_size {
+            if file_size - pos < 8 {
+                // A box header cut short.
+                torn = Some(Torn { pos, kind: None });
+                break;
+            }
             r.seek(SeekFrom::Start(pos)).ctx(ctx)?;
             let mut head = [0u8; 16];
             r.read_exact(&mut head[..8]).ctx(ctx)?;
@@ -133,7 +162,8 @@ impl TopLevel {
             let size32 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
             let (header_len, size) = match size32 {
                 1 => {
-                    if pos + 16 > file_size {
+                    if file_size - pos < 16 {
+                        torn = Some(Torn { pos, kind: Some(kind) });
                         break;
                     }
                     r.read_exact(&mut head[8..16]).ctx(ctx)?;
@@ -152,6 +182,7 @@ impl TopLevel {
             if size < header_len || !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
                 // Garbage after the last box (or a corrupt box): stop reading the box list here.
                 if moov.is_some() {
+                    torn = Some(Torn { pos, kind: None });
                     break;
                 }
                 return Err(Error::invalid_data(format!(
@@ -160,7 +191,10 @@ impl TopLevel {
                 )));
             }
             let body_len = size - header_len;
-            let truncated = pos.saturating_add(size) > file_size;
+            let truncated = size > file_size - pos;
+            if truncated {
+                torn = Some(Torn { pos, kind: Some(kind) });
+            }
             match &kind {
                 b"ftyp" if brand.is_none() => {
                     let mut b = [0u8; 4];
@@ -196,7 +230,10 @@ impl TopLevel {
                 }
                 _ => {}
             }
-            pos = pos.saturating_add(size);
+            if truncated {
+                break;
+            }
+            pos += size; // within the file: checked above
         }
 
         let Some((moov_pos, moov)) = moov else {
@@ -208,7 +245,7 @@ impl TopLevel {
                 Error::invalid_data("not an MP4 file: no ftyp/moov box found")
             });
         };
-        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, moofs })
+        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, moofs, torn })
     }
 }
 
@@ -237,27 +274,29 @@ fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<M
     let (frame_count, presence, fps, total_ticks, keyframes, sample_bytes);
     if let (Some(defaults), true) = (defaults, fragmented) {
         // The samples of the whole fragments (after any in the moov's own table, which
-        // framepipe leaves empty).
-        let samples = fragment::fragment_samples(moofs, trak.track_id, defaults, file_size)?;
-        let present: Vec<_> =
-            samples.iter().take_while(|s| s.offset.saturating_add(u64::from(s.size)) <= file_size).collect();
-        frame_count = table.len() + samples.len() as u64;
-        presence = Presence {
-            samples: table.len() + present.len() as u64,
-            missing_bytes: samples[present.len()..].iter().map(|s| u64::from(s.size)).sum(),
-        };
-        let durations: Vec<(u32, u32)> = present.iter().map(|s| (1, s.duration)).collect();
-        fps = constant_rate(&durations, trak.timescale).or_else(|| {
+        // framepipe leaves empty), counted as they are read: nothing is kept per sample.
+        let mut rate = RateCheck::default();
+        let (mut ticks, mut keys, mut bytes) = (0u64, 0u64, 0u64);
+        let counts = fragment::scan_fragments(moofs, trak.track_id, defaults, file_size, |s| {
+            rate.push(s.duration);
+            ticks = ticks.saturating_add(u64::from(s.duration));
+            keys += u64::from(s.keyframe);
+            bytes += u64::from(s.size);
+            Ok(())
+        })?;
+        frame_count = table.len() + counts.listed;
+        presence = Presence { samples: table.len() + counts.present, missing_bytes: counts.missing_bytes };
+        fps = rate.rate(trak.timescale).or_else(|| {
             (defaults.duration > 0).then(|| Rational::new(trak.timescale, defaults.duration).ok()).flatten()
         });
-        total_ticks = present.iter().map(|s| u64::from(s.duration)).sum::<u64>();
-        keyframes = table.keyframes() + present.iter().filter(|s| s.keyframe).count() as u64;
-        sample_bytes = table.total_bytes() + present.iter().map(|s| u64::from(s.size)).sum::<u64>();
+        total_ticks = ticks;
+        keyframes = table.keyframes() + keys;
+        sample_bytes = table.total_bytes() + bytes;
     } else {
         frame_count = table.len();
         presence = table.presence(file_size);
         fps = constant_rate(&table.stts, trak.timescale);
-        total_ticks = table.stts.iter().map(|&(c, d)| u64::from(c) * u64::from(d)).sum();
+        total_ticks = table.stts.iter().fold(0u64, |sum, &(c, d)| sum.saturating_add(u64::from(c) * u64::from(d)));
         keyframes = table.keyframes();
         sample_bytes = table.total_bytes();
     }
@@ -297,7 +336,41 @@ fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<M
         brand: String::new(),
         tags: child(&top, b"udta").map(super::metadata::parse_udta).unwrap_or_default(),
         fragmented,
+        torn_bytes: 0,
+        torn_box: String::new(),
     })
+}
+
+/// [`constant_rate`] over sample durations given one at a time, in constant memory.
+#[derive(Default)]
+struct RateCheck {
+    first: Option<u32>,
+    last: Option<u32>,
+    /// Every duration before the last equals the first.
+    same: bool,
+    count: u64,
+}
+
+impl RateCheck {
+    fn push(&mut self, duration: u32) {
+        if self.count == 0 {
+            self.same = true;
+        }
+        if let (Some(last), Some(first)) = (self.last, self.first) {
+            self.same &= last == first;
+        }
+        self.first.get_or_insert(duration);
+        self.last = Some(duration);
+        self.count += 1;
+    }
+
+    fn rate(&self, timescale: u32) -> Option<Rational> {
+        let first = self.first?;
+        if first == 0 || timescale == 0 || !self.same {
+            return None;
+        }
+        Rational::new(timescale, first).ok()
+    }
 }
 
 /// The frame rate when all samples last the same (a different last sample is tolerated, as
@@ -368,20 +441,54 @@ fn matrix_name(v: u16) -> String {
 }
 
 impl Mp4Info {
-    /// The file ends before the media data its index lists: only `frames_present` frames play.
+    /// Part of the file cannot be read: its index lists frames whose bytes the file does not
+    /// hold (only `frames_present` of `frame_count` play), or it ends inside a box that held
+    /// frames or an index of them (a torn `moof`, a box header cut short, bytes that are no
+    /// box). A torn `free`/`skip` box holds nothing, and a torn `mdat` loses only the frames
+    /// counted in `frames_present` already: those alone do not make a file truncated (a
+    /// framepipe writer stopped while writing a fragment leaves exactly that).
     pub fn truncated(&self) -> bool {
-        self.frames_present < self.frame_count
+        self.frames_present < self.frame_count || self.torn_loses_data()
+    }
+
+    /// The torn end of the file (see [`Mp4Info::torn_bytes`]) held something that is lost.
+    fn torn_loses_data(&self) -> bool {
+        self.torn_bytes > 0 && !matches!(self.torn_box.as_str(), "free" | "skip" | "mdat")
     }
 
     /// What a truncated file is missing, in words; None for a whole file.
     pub fn truncation_warning(&self) -> Option<String> {
-        self.truncated().then(|| {
-            format!(
+        let mut parts = Vec::new();
+        if self.frames_present < self.frame_count {
+            parts.push(format!(
                 "truncated: the index lists {} frames but only {} are in the file ({} bytes of media data \
                  missing; the file is {} bytes)",
                 self.frame_count, self.frames_present, self.missing_bytes, self.file_size
-            )
-        })
+            ));
+        }
+        if self.torn_loses_data() {
+            let at = self.file_size - self.torn_bytes;
+            parts.push(if self.torn_box.is_empty() {
+                format!(
+                    "damaged: the last {} bytes of the file (from byte {at}) are not a whole box, so \
+                     whatever they hold cannot be read; {} frames are whole before them",
+                    self.torn_bytes, self.frames_present
+                )
+            } else {
+                format!(
+                    "truncated: the file ends {} bytes into a {:?} box (at byte {at}), so what it holds is \
+                     lost; {} frames are whole before it",
+                    self.torn_bytes, self.torn_box, self.frames_present
+                )
+            });
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        if self.fragmented {
+            parts.push("`framepipe repair` makes a playable file of the whole frames".to_string());
+        }
+        Some(parts.join("; "))
     }
 }
 

@@ -66,9 +66,8 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
         return Ok(Repaired { output: out_path, frames, frames_found: frames, torn_bytes: 0, was_finished: true });
     };
     let (track, dur) = track_of(&trak, defaults).map_err(named)?;
-    let samples = fragment_samples(&top.moofs, trak.track_id, defaults, top.file_size).map_err(named)?;
-    let whole: Vec<FoundSample> =
-        samples.iter().copied().take_while(|s| s.offset.saturating_add(u64::from(s.size)) <= top.file_size).collect();
+    // The frames of the decode-order prefix whose bytes are in the file.
+    let whole = fragment_samples(&top.moofs, trak.track_id, defaults, top.file_size).map_err(named)?.samples;
     let moov_end = top.moov_pos + 8 + top.moov.len() as u64;
     let data_end = whole.last().map_or(moov_end, |s| s.offset + u64::from(s.size));
     let torn_bytes = top.file_size.saturating_sub(data_end);
