@@ -67,58 +67,74 @@ fn boxes(data: &[u8]) -> Vec<([u8; 4], usize, usize)> {
     v
 }
 
-/// What ffmpeg makes of a file: ffprobe's packets that end within the file, the frames ffmpeg
-/// decodes, and what it complained about. None when it cannot read the file at all.
+/// ffmpeg's reading of a whole file's index: each packet's (position, size), in the order its
+/// demuxer gives them (decode order).
+fn packet_index(path: &Path) -> Vec<(u64, u64)> {
+    let out = common::run_tool(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pos,size", "-of", "compact=p=0"])
+            .arg(path),
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            // "size=123|pos=456"
+            let field = |key: &str| {
+                line.split('|').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.trim().parse::<u64>().ok())
+            };
+            (field("pos").unwrap_or_else(|| panic!("{line}")), field("size").unwrap_or_else(|| panic!("{line}")))
+        })
+        .collect()
+}
+
+/// The frames of a file cut at `cut` whose bytes are all there, by ffmpeg's index of the whole
+/// file: the decode-order prefix of packets that end within the cut.
+fn whole_frames(index: &[(u64, u64)], cut: usize) -> u64 {
+    index.iter().take_while(|&&(pos, size)| pos + size <= cut as u64).count() as u64
+}
+
+/// What ffmpeg decodes of a file: the frames, and what it complained about. None when it
+/// cannot read the file at all.
 struct Decoded {
-    whole_packets: u64,
     frames: u64,
     errors: String,
 }
 
-fn ffmpeg_view(path: &Path, file_len: u64) -> Option<Decoded> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pos,size", "-of", "compact=p=0"])
-        .arg(path)
-        .output()
-        .expect("running ffprobe (installed by scripts/setup.sh)");
-    let errors = String::from_utf8_lossy(&out.stderr).into_owned();
-    if errors.contains("error reading header") || errors.contains("Invalid data found") {
-        return None;
-    }
-    assert!(out.status.success(), "ffprobe failed on {}: {errors}", path.display());
-    let mut whole_packets = 0;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        // "size=123|pos=456"
-        let field = |key: &str| {
-            line.split('|').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.trim().parse::<u64>().ok())
-        };
-        let (Some(pos), Some(size)) = (field("pos"), field("size")) else { panic!("ffprobe packet line {line:?}") };
-        if pos + size <= file_len {
-            whole_packets += 1;
-        }
-    }
+fn ffmpeg_decode(path: &Path) -> Option<Decoded> {
     let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
+        .args(["-nostdin", "-v", "error", "-i"])
         .arg(path)
         .args(["-f", "framemd5", "-"])
         .output()
         .expect("running ffmpeg (installed by scripts/setup.sh)");
+    let errors = String::from_utf8_lossy(&out.stderr).into_owned();
+    if errors.contains("error reading header") {
+        return None;
+    }
     let frames = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#')).count() as u64;
-    let errors = errors + &String::from_utf8_lossy(&out.stderr);
-    Some(Decoded { whole_packets, frames, errors })
+    Some(Decoded { frames, errors })
 }
 
-/// Probe every cut in `cuts` in-process, and check against ffmpeg those for which `check(cut)`
-/// is true (and every one probe calls whole). Returns how many cuts probe called truncated.
-fn check_cuts(dir: &TempDir, data: &[u8], cuts: impl Iterator<Item = usize>, check: impl Fn(usize) -> bool) -> usize {
+/// Probe every cut of `data` in `cuts` in-process: frames_present must be what ffmpeg's index
+/// of the whole file (`index`) says is whole at that cut. ffmpeg decodes those for which
+/// `check(cut)` is true, and every one probe calls whole. Returns how many cuts probe called
+/// truncated (or refused).
+fn check_cuts(
+    dir: &TempDir,
+    data: &[u8],
+    index: &[(u64, u64)],
+    cuts: impl Iterator<Item = usize>,
+    check: impl Fn(usize) -> bool,
+) -> usize {
     let mut truncated = 0;
     for cut in cuts {
         let part = &data[..cut];
         let info: Mp4Info = match probe_reader(Cursor::new(part)) {
             Ok(info) => info,
             Err(e) => {
-                // An error (a torn moov): nothing is called healthy.
-                assert!(e.to_string().contains("truncated") || e.to_string().contains("no moov"), "cut {cut}: {e}");
+                // A torn moov: an error, so nothing is called healthy.
+                let e = e.to_string();
+                assert!(e.contains("truncated") || e.contains("no moov"), "cut {cut}: {e}");
                 truncated += 1;
                 continue;
             }
@@ -131,29 +147,28 @@ fn check_cuts(dir: &TempDir, data: &[u8], cuts: impl Iterator<Item = usize>, che
             let warning = info.truncation_warning().unwrap_or_else(|| panic!("cut {cut}: truncated without a warning"));
             assert!(info.to_string().contains(&format!("warning: {warning}")), "cut {cut}");
         }
+        assert_eq!(info.frames_present, whole_frames(index, cut), "cut {cut}: {info:?}");
         if !(healthy || check(cut)) {
             continue;
         }
         let path = dir.join(&format!("cut-{cut}.mp4"));
         std::fs::write(&path, part).unwrap();
-        let seen = ffmpeg_view(&path, cut as u64);
+        let decoded = ffmpeg_decode(&path);
         std::fs::remove_file(&path).unwrap();
-        match seen {
+        match decoded {
             None => assert!(!healthy, "cut {cut}: probe calls whole a file ffmpeg cannot read: {info:?}"),
-            Some(d) => {
-                if healthy {
-                    assert_eq!(d.errors, "", "cut {cut}: probe calls whole a file ffmpeg complains about");
-                    assert_eq!((d.frames, d.whole_packets), (info.frame_count, info.frame_count), "cut {cut}");
-                }
-                assert_eq!(d.whole_packets, info.frames_present, "cut {cut}: {info:?}\n{}", d.errors);
-                assert!(
-                    d.frames == info.frames_present || (d.frames == info.frames_present + 1 && !d.errors.is_empty()),
-                    "cut {cut}: ffmpeg decodes {} frames, probe says {} are whole: {}",
-                    d.frames,
-                    info.frames_present,
-                    d.errors
-                );
+            Some(d) if healthy => {
+                assert_eq!(d.errors, "", "cut {cut}: probe calls whole a file ffmpeg complains about");
+                assert_eq!((d.frames, info.frames_present), (info.frame_count, info.frame_count), "cut {cut}");
             }
+            // What ffmpeg decodes: the whole frames, and perhaps what it has of the next one.
+            Some(d) => assert!(
+                d.frames == info.frames_present || (d.frames == info.frames_present + 1 && !d.errors.is_empty()),
+                "cut {cut}: ffmpeg decodes {} frames, probe says {} are whole: {}",
+                d.frames,
+                info.frames_present,
+                d.errors
+            ),
         }
     }
     truncated
@@ -170,23 +185,31 @@ fn an_unfinished_file_cut_anywhere_in_its_last_fragment_is_never_called_whole() 
     assert_eq!(kinds.iter().filter(|k| **k == b"moof").count(), 5, "{kinds:?}");
     let (_, moof_at, moof_len) = *b.iter().rev().find(|(k, _, _)| k == b"moof").unwrap();
     assert_eq!(moof_at + moof_len + b.last().unwrap().2, data.len());
-    // Whole: every frame; the file without its last fragment: 60 frames, whole.
+    let path = dir.join("unfinished.mp4");
+    std::fs::write(&path, &data).unwrap();
+    let index = packet_index(&path);
+    assert_eq!(index.len(), 75);
+    // Whole: every frame; the file without its last fragment: the frames before it, whole.
     let whole = probe_reader(Cursor::new(&data)).unwrap();
     assert_eq!((whole.frame_count, whole.frames_present, whole.truncated()), (75, 75, false));
     let before = probe_reader(Cursor::new(&data[..moof_at])).unwrap();
-    assert_eq!((before.frame_count, before.frames_present, before.truncated()), (60, 60, false));
+    let n_before = whole_frames(&index, moof_at);
+    assert!(n_before > 50 && n_before < 75, "{n_before}");
+    assert_eq!((before.frame_count, before.frames_present, before.truncated()), (n_before, n_before, false));
     // Every cut from the last moof's first byte to the end: called truncated, all but the one
-    // at the moof's start (a file of whole fragments). ffmpeg checks every 7th.
-    let cuts = moof_at..=data.len();
-    let n = check_cuts(&dir, &data, cuts.clone(), |c| c % 7 == 0 || c == moof_at + moof_len);
+    // at the moof's start and the whole file. ffmpeg decodes every 7th cut in the moof, every
+    // 101st in the mdat.
+    let mdat_at = moof_at + moof_len;
+    let sample = |c: usize| if c < mdat_at { c.is_multiple_of(7) } else { c.is_multiple_of(101) || c < mdat_at + 16 };
+    let n = check_cuts(&dir, &data, &index, moof_at..=data.len(), sample);
     assert_eq!(n, data.len() - moof_at - 1, "every cut but the whole ones is truncated");
     // In the moof, the warning names it and the frames before it.
     let info = probe_reader(Cursor::new(&data[..moof_at + moof_len / 2])).unwrap();
-    assert_eq!((info.frame_count, info.frames_present, info.torn_box.as_str()), (60, 60, "moof"));
+    assert_eq!((info.frame_count, info.frames_present, info.torn_box.as_str()), (n_before, n_before, "moof"));
     assert_eq!(info.torn_bytes, (moof_len / 2) as u64);
     let w = info.truncation_warning().unwrap();
     assert!(w.starts_with(&format!("truncated: the file ends {} bytes into a \"moof\" box", moof_len / 2)), "{w}");
-    assert!(w.contains("60 frames are whole before it"), "{w}");
+    assert!(w.contains(&format!("{n_before} frames are whole before it")), "{w}");
 }
 
 #[test]
@@ -197,9 +220,13 @@ fn a_finished_file_cut_in_its_moov_or_mdat_is_never_called_whole() {
     let kinds: Vec<&[u8; 4]> = b.iter().map(|(k, _, _)| k).collect();
     assert_eq!(kinds, [b"ftyp", b"moov", b"mdat"]);
     let (_, moov_at, _) = b[1];
-    // Every cut from the moov's first byte to one byte short of the end; ffmpeg checks every
-    // 97th in the mdat (and the moov's cuts, which probe refuses, a few of them).
-    let n = check_cuts(&dir, &data, moov_at..data.len(), |c| c % 97 == 0);
+    let path = dir.join("finished.mp4");
+    std::fs::write(&path, &data).unwrap();
+    let index = packet_index(&path);
+    assert_eq!(index.len(), 40);
+    // Every cut from the moov's first byte to one byte short of the end (probe refuses a file
+    // cut in its moov); ffmpeg decodes every 211th.
+    let n = check_cuts(&dir, &data, &index, moov_at..data.len(), |c| c.is_multiple_of(211));
     assert_eq!(n, data.len() - moov_at);
 }
 
@@ -222,6 +249,12 @@ fn an_ffmpeg_fragmented_file_cut_in_its_last_fragment_is_never_called_whole() {
     let end = if &last.0 == b"mfra" { last.1 } else { data.len() };
     let whole = probe_reader(Cursor::new(&data[..end])).unwrap();
     assert_eq!((whole.frame_count, whole.frames_present, whole.truncated()), (50, 50, false));
-    let n = check_cuts(&dir, &data, moof_at..=end, |c| c % 11 == 0 || c == end);
+    let index = packet_index(&path);
+    assert_eq!(index.len(), 50);
+    let mdat_at = b.iter().find(|(k, at, _)| k == b"mdat" && *at > moof_at).unwrap().1;
+    let sample = |c: usize| {
+        c == end || if c < mdat_at { c.is_multiple_of(7) } else { c.is_multiple_of(101) || c < mdat_at + 16 }
+    };
+    let n = check_cuts(&dir, &data, &index, moof_at..=end, sample);
     assert_eq!(n, end - moof_at - 1, "every cut but the whole ones");
 }
