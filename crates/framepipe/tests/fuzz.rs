@@ -94,7 +94,9 @@ fn count(delta: isize) -> bool {
     LIVE.try_with(|live| {
         let now = live.get() + delta;
         let limit = REFUSE_ABOVE.try_with(Cell::get).unwrap_or(0);
-        if delta > 0 && limit > 0 && now > limit {
+        // Never while panicking: the panic hook's backtrace takes memory, and a refusal there
+        // would deadlock on the backtrace lock the hook holds.
+        if delta > 0 && limit > 0 && now > limit && !std::thread::panicking() {
             refuse(delta as usize, limit as usize);
             return false;
         }
@@ -528,6 +530,9 @@ fn run_readers(data: &[u8], dir: &Path) -> Result<(), String> {
         match catch_unwind(AssertUnwindSafe(f)) {
             Ok(r) => r.map_err(|e| format!("{what}: {e}")),
             Err(p) => {
+                // The panic hook's backtrace keeps memory (its symbol cache): stop refusing
+                // allocations, the case has failed anyway.
+                REFUSE_ABOVE.with(|r| r.set(0));
                 let msg = p
                     .downcast_ref::<String>()
                     .cloned()
