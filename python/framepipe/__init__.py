@@ -43,12 +43,17 @@ def probe(path) -> dict:
 
     Both: ``format`` ("mp4" or "gif"), ``width``, ``height``, ``frame_count``, ``duration`` (s),
     ``codec``, ``file_size``. MP4: ``fps`` as (num, den), ``profile``, ``level``, ``color``,
-    ``faststart``, ``keyframes``, ``tags`` (title, artist, encoder, ...), and for a file cut
-    short, ``truncated`` with ``frames_present`` (frames whose data the file holds; a whole file
-    has all ``frame_count``) and ``missing_bytes``. GIF: ``version``, ``loop`` (0 = forever).
-    ``fragmented`` is True for an MP4 still being written, or left by a writer that was
-    stopped (killed, out of memory, power loss): the counts are those of its whole fragments,
-    and :func:`repair` finishes it. A file that is neither raises :class:`DecodeError`.
+    ``faststart``, ``keyframes``, ``tags`` (title, artist, encoder, ...), and ``truncated``:
+    True when part of the file cannot be read. ``frames_present`` counts the frames whose data
+    the file holds (a whole file has all ``frame_count``), ``missing_bytes`` the bytes of the
+    others; ``torn_bytes`` counts the bytes at the end that are not a whole box and
+    ``torn_box`` names the box they start (empty when they are no box): a torn ``moof`` (a
+    fragment's index) or a damaged box header loses what it held, a torn ``free`` or ``mdat``
+    box only the frames ``frames_present`` leaves out. GIF: ``version``, ``loop`` (0 =
+    forever). ``fragmented`` is True for an MP4 still being written, or left by a writer that
+    was stopped (killed, out of memory, power loss): the counts are those of its whole
+    fragments, and :func:`repair` finishes it. A file that is neither raises
+    :class:`DecodeError`.
     """
     return _native.probe(path)
 

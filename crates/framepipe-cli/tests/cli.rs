@@ -665,6 +665,58 @@ fn probe_of_a_truncated_file_says_how_many_frames_it_holds_and_fails() {
 }
 
 #[test]
+fn probe_of_a_file_torn_in_its_last_moof_fails_with_a_warning() {
+    // Issue 21: a fragmented file cut inside its last moof (a power loss while the fragment was
+    // written) was called healthy (exit 0), while ffmpeg cannot read it at all.
+    use framepipe::mux::mp4::{Mp4Demuxer, Mp4Writer};
+    let dir = TempDir::new("probetorn");
+    let (out, _) = encode_raw(&dir, &gradients(64, 48, 45), &["--size", "64x48"]);
+    // The same packets as a writer that never finished leaves them: fragments of 15 frames.
+    let mut d = Mp4Demuxer::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut w = Mp4Writer::new(std::io::Cursor::new(Vec::new()), d.track().clone()).unwrap();
+    w.set_fragment_frames(15).unwrap();
+    while let Some(p) = d.read_packet().unwrap() {
+        w.write_packet(&p).unwrap();
+    }
+    w.write_fragment().unwrap();
+    let data = w.into_inner().into_inner();
+    let moof = data.windows(4).rposition(|w| w == b"moof").unwrap() - 4;
+    let moof_len = u32::from_be_bytes(data[moof..moof + 4].try_into().unwrap()) as usize;
+    let whole = dir.join("unfinished.mp4");
+    std::fs::write(&whole, &data).unwrap();
+    let r = run_ok(&["probe", path_str(&whole)], &[]);
+    assert!(r.stdout.contains("fragmented: yes") && !r.stdout.contains("warning"), "{}", r.stdout);
+    let frames: u64 = field(&common::ffprobe(&whole, "stream=nb_read_frames"), "nb_read_frames").parse().unwrap();
+    assert_eq!(frames, 45);
+    // The frames of the fragments before the last one, by probe of the file cut there (whole).
+    let before = framepipe::mux::mp4::probe_reader(std::io::Cursor::new(&data[..moof])).unwrap();
+    let n = before.frames_present;
+    assert!(!before.truncated() && (15..45).contains(&n), "{before:?}");
+    for cut in [moof + 5, moof + 8, moof + moof_len / 2, moof + moof_len - 1] {
+        let part = dir.join(&format!("torn{cut}.mp4"));
+        std::fs::write(&part, &data[..cut]).unwrap();
+        let r = run(&["probe", path_str(&part)], &[]);
+        assert_eq!(r.code, Some(1), "a torn file is an error: {}\n{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("fragmented: yes"), "{}", r.stdout);
+        let torn = cut - moof;
+        let warning = if torn < 8 {
+            format!("warning: damaged: the last {torn} bytes of the file (from byte {moof}) are not a whole box")
+        } else {
+            format!("warning: truncated: the file ends {torn} bytes into a \"moof\" box (at byte {moof})")
+        };
+        assert!(r.stdout.contains(&warning), "{}", r.stdout);
+        assert!(r.stdout.contains(&format!("{n} frames are whole before")), "{}", r.stdout);
+        assert!(r.stderr.contains(path_str(&part)) && r.stderr.contains(&warning["warning: ".len()..]), "{}", r.stderr);
+        let r = run(&["probe", "--json", path_str(&part)], &[]);
+        assert_eq!(r.code, Some(1));
+        let j = r.stdout.replace(char::is_whitespace, "");
+        assert!(j.contains(&format!("\"frame_count\":{n},\"frames_present\":{n},\"truncated\":true")), "{}", r.stdout);
+        let torn_box = if torn < 8 { "" } else { "moof" };
+        assert!(j.contains(&format!("\"torn_bytes\":{torn},\"torn_box\":\"{torn_box}\"")), "{}", r.stdout);
+    }
+}
+
+#[test]
 fn probe_of_a_non_mp4_fails_clearly() {
     let dir = TempDir::new("probebad");
     let bad = dir.join("notes.txt");
@@ -1406,7 +1458,7 @@ fn repair_of_a_finished_file_cut_short_keeps_the_frames_it_holds() {
         assert_eq!(r.code, Some(0), "cut {cut}: {}", r.stderr);
         assert!(r.stdout.contains("is a finished MP4 cut short, its index lists 40 frames"), "{}", r.stdout);
         let kept: usize = r.stdout.split("kept ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-        assert!(kept >= 1 && kept < 40, "cut {cut}: {}", r.stdout);
+        assert!((1..40).contains(&kept), "cut {cut}: {}", r.stdout);
         check_decodes(&fixed, &src, w, h, kept);
         assert_eq!(field(&ffprobe(&fixed), "nb_read_frames"), kept.to_string());
         let p = run_ok(&["probe", "--json", path_str(&fixed)], &[]);

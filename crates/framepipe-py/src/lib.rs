@@ -274,6 +274,8 @@ fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, 
             d.set_item("frames_present", info.frames_present)?;
             d.set_item("truncated", info.truncated())?;
             d.set_item("missing_bytes", info.missing_bytes)?;
+            d.set_item("torn_bytes", info.torn_bytes)?;
+            d.set_item("torn_box", info.torn_box.clone())?;
             d.set_item("fps", info.fps.map(|r| (r.num, r.den)))?;
             d.set_item("duration", info.duration_seconds)?;
             d.set_item("codec", info.codec.clone())?;

@@ -110,10 +110,11 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
     let (track, samples) = match track_defaults(&moov, trak.track_id).map_err(named)? {
         Some(defaults) => {
             let (track, dur) = track_of(&trak, defaults.duration).map_err(named)?;
-            let all = fragment_samples(&top.moofs, trak.track_id, defaults, top.file_size).map_err(named)?;
-            let whole: Vec<SampleRef> = all
+            // The frames of the decode-order prefix whose bytes are in the file.
+            let found = fragment_samples(&top.moofs, trak.track_id, defaults, top.file_size).map_err(named)?;
+            let whole: Vec<SampleRef> = found
+                .samples
                 .iter()
-                .take_while(|s| s.offset.saturating_add(u64::from(s.size)) <= top.file_size)
                 .map(|s| SampleRef {
                     offset: s.offset,
                     size: s.size,
@@ -125,7 +126,7 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
             let moov_end = top.moov_pos + 8 + top.moov.len() as u64;
             let data_end = whole.last().map_or(moov_end, |s| s.offset + u64::from(s.size));
             done.torn_bytes = top.file_size.saturating_sub(data_end);
-            done.frames_listed = all.len() as u64;
+            done.frames_listed = found.counts.listed;
             ((track, dur), whole)
         }
         None => {
