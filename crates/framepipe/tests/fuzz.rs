@@ -956,3 +956,16 @@ fn issue21_millions_of_tiny_frames_are_counted_not_kept() {
     assert!(e.contains("fragments that list more than 16777216 frames"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn fuzz_found_a_finished_index_with_a_frame_past_the_end_before_frames_within() {
+    // Case 0x4fe8cac5ef44608f, found once repair learnt to rebuild finished files cut short: a
+    // mutated finished file whose table lists a frame of 67 MB beyond the end of the file before
+    // frames within it. repair took the count of frames that fit anywhere for a decode-order
+    // prefix and allocated that frame's bytes before reading them (aborting here); it now keeps
+    // the frames up to the first that is not in the file, counted before allocating.
+    let corpus = corpus();
+    let dir = scratch_for("past-the-end");
+    run_case(0x4fe8_cac5_ef44_608f, &corpus, &dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,10 +16,10 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::boxes::{child, children};
-use super::fragment::{fragment_samples, track_defaults};
+use super::fragment::{fragment_samples, track_defaults, MIN_H264_SAMPLE};
 use super::reader::TopLevel;
 use super::timing::media_timing;
-use super::track::{SampleRef, VideoTrak};
+use super::track::{SampleRef, SampleTable, VideoTrak};
 use super::writer::Mp4Writer;
 use crate::encode::{ColorInfo, Packet};
 use crate::error::{Error, IoContext, Result};
@@ -155,8 +155,7 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
             }
             done.truncated = true;
             let track = track_of(&trak, finished_frame_ticks(&trak).map_err(named)?).map_err(named)?;
-            let mut samples = table.samples();
-            samples.truncate(present.samples as usize);
+            let samples = present_prefix(table, top.file_size).map_err(named)?;
             let data_end = samples.iter().map(|s| s.offset + u64::from(s.size)).max().unwrap_or(0);
             done.torn_bytes = top.file_size.saturating_sub(data_end.max(top.first_mdat.map_or(0, |m| m + 16)));
             (track, samples)
@@ -172,6 +171,39 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
     let (track, dur) = track;
     done.frames = rebuild(&mut r, track, dur, udta, &samples, &target, out_name).map_err(named)?;
     Ok(done)
+}
+
+/// The samples of a finished file's table, in decode order, up to the first whose bytes are not
+/// all in the file (`file_size` bytes). Memory is bounded by the file's size whatever the table
+/// says (the fuzz harness checks it): the prefix is counted first, allocated once at its exact
+/// length; a sample shorter than an H.264 frame can be, or samples holding more bytes than the
+/// file, are malformed.
+fn present_prefix(table: &SampleTable, file_size: u64) -> Result<Vec<SampleRef>> {
+    let (mut n, mut bytes) = (0usize, 0u64);
+    for (i, s) in table.iter().enumerate() {
+        if s.offset.saturating_add(u64::from(s.size)) > file_size {
+            break;
+        }
+        if s.size < MIN_H264_SAMPLE {
+            return Err(Error::invalid_data(format!(
+                "frame {i} (at byte {}) is {} bytes long: too short for an H.264 frame",
+                s.offset, s.size
+            )));
+        }
+        bytes += u64::from(s.size);
+        if bytes > file_size {
+            return Err(Error::invalid_data(format!(
+                "the first {} frames of its index take {bytes} bytes, more than the file's {file_size}: they \
+                 overlap",
+                i + 1
+            )));
+        }
+        n += 1;
+    }
+    let mut samples = Vec::new();
+    samples.try_reserve_exact(n).map_err(|_| Error::out_of_memory(format!("no memory for the index of {n} frames")))?;
+    samples.extend(table.iter().take(n));
+    Ok(samples)
 }
 
 /// Remove the `.NAME.repair-PID` files that repairs of framepipe before the temporaries

@@ -341,13 +341,6 @@ impl SampleTable {
         Presence { samples, missing_bytes }
     }
 
-    /// Every sample, in decode order (call only for a table whose samples the file holds:
-    /// see [`presence`](Self::presence)).
-    #[allow(dead_code)] // for repair of a finished file cut short (issue 21)
-    pub(crate) fn samples(&self) -> Vec<SampleRef> {
-        self.iter().collect()
-    }
-
     /// Every sample, in decode order, one at a time (nothing is allocated).
     pub(crate) fn iter(&self) -> SampleIter<'_> {
         SampleIter {
