@@ -265,3 +265,62 @@ def test_close_on_a_disk_without_room_for_the_finished_file_keeps_the_fragmented
         check_video(fixed, frames=n, width=96, height=96)
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "gif"])
+def test_a_sweep_during_render_finishing_leaves_its_temporary(tmp_path, fmt):
+    """render writes through the engine's writer into its own locked temporary; the engine
+    renames its finished file over that name, so the name then holds the engine's file. From
+    then until render renames it over the output, that file must stay locked (the engine hands
+    its lock to render at close): held here just after close, another process sweeps the output
+    (Python's sweep and an engine writer's) and must not remove it."""
+    out = tmp_path / f"out.{fmt}"
+    n = 12
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import crashkit, framepipe
+        render = sys.modules["framepipe.render"]
+        calls = [0]
+        original = render.check_stop
+        def check_stop():
+            calls[0] += 1
+            if calls[0] == {n} + 1:  # the call right after the writer's close
+                print("closed", flush=True)
+                assert sys.stdin.readline().strip() == "go"
+            original()
+        render.check_stop = check_stop
+        res = framepipe.render(crashkit.frame, {str(out)!r}, {n}, fps=crashkit.FPS, workers=1)
+        print("done", res.frames, flush=True)
+    """)
+    a = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert a.stdout.readline().strip() == "closed", a.stderr.read()
+        (live,) = temporaries(tmp_path)
+        sweeper = textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {str(Path(__file__).parent)!r})
+            import crashkit, framepipe
+            from framepipe._output import sweep
+            print(sweep({str(out)!r}))
+            framepipe.write_video({str(out)!r}, crashkit.frames(3), fps=crashkit.FPS)
+        """)
+        b = subprocess.run([sys.executable, "-c", sweeper], capture_output=True, text=True, timeout=120)
+        assert b.returncode == 0, b.stderr
+        assert b.stdout.strip() == "[]"
+        assert temporaries(tmp_path) == [live]
+        a.stdin.write("go\n")
+        a.stdin.flush()
+        assert a.wait(timeout=120) == 0, a.stderr.read()
+        assert a.stdout.read().split() == ["done", str(n)]
+    finally:
+        a.kill()
+        a.wait()
+    assert temporaries(tmp_path) == []
+    if fmt == "mp4":
+        check_frames(out, n)
+    else:
+        assert ffmpeg_errors(out) == ""
+        assert len(decode_rgb(out)) == n

@@ -43,7 +43,7 @@ class Writer:
         """Open a writer (``path=None``: in memory) with options checked by framepipe._options."""
     def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
         """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
-    def close(self) -> dict[str, Any] | None:
+    def close(self, *, hold_lock: bool = False) -> dict[str, Any] | None:
         """Finish the file; returns a summary dict (with "data" for in-memory writers)."""
     def take_warnings(self) -> list[str]: ...
     @property

@@ -14,6 +14,11 @@
   lock can be taken belongs to a process that died and is removed (after checking, with the
   lock held, that the name still names the locked file). A live writer's temporary is locked,
   and left alone.
+- **The lock is never let go before the rename**: when the engine's writer writes into the
+  temporary, it renames its own file over the temporary's name (so the name then holds the
+  engine's file, locked by the engine); at close it hands a descriptor holding that lock to
+  :func:`atomic_output` (:meth:`Temporary.hold`), which keeps it until the temporary is renamed
+  over the output.
 """
 
 from __future__ import annotations
@@ -145,8 +150,23 @@ def _create_temp(target: str) -> tuple[int, str]:
     raise OutputError(last.errno if last else errno.EEXIST, f"cannot make a temporary file in {folder!r}: {last}")
 
 
+class Temporary:
+    """The temporary :func:`atomic_output` yields: its `path`, and the descriptors holding the
+    lock of the file under that name, closed once it is renamed into place (or removed)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fds: list[int] = []
+
+    def hold(self, fd: int | None) -> None:
+        """Keep `fd` (a descriptor holding the flock of the file now named `path`, which a writer
+        renamed over it) open until the temporary is renamed into place."""
+        if fd is not None:
+            self.fds.append(fd)
+
+
 @contextlib.contextmanager
-def atomic_output(path: str, deferred: Any = contextlib.nullcontext) -> Iterator[str]:
+def atomic_output(path: str, deferred: Any = contextlib.nullcontext) -> Iterator[Temporary]:
     """A locked temporary beside `path` (see the module docstring) that replaces `path` only if
     the block completes; on any error (or Ctrl-C) it is removed, so no partial file ever sits
     under the target name. `deferred()` holds stop signals back while the temporary is made or
@@ -163,15 +183,17 @@ def atomic_output(path: str, deferred: Any = contextlib.nullcontext) -> Iterator
             raise
         except OSError as e:
             raise OutputError(e.errno, f"cannot write {path!r}: {e.strerror or e} (making a file in {folder!r})") from e
-    held = [fd]
+    t = Temporary(tmp)
+    t.fds.append(fd)
     try:
-        yield tmp
-        # A writer that replaced the file under this name (the engine writes its own
-        # temporary and renames it over) left it unlocked: lock the file the name holds now.
+        yield t
+        # A writer that renamed its own file over this name (the engine's) hands over a
+        # descriptor holding that file's lock (t.hold), so no sweep can take it before the rename
+        # below. One that did not (it could not duplicate the descriptor): lock it now.
         with contextlib.suppress(OSError):
             now = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            held.append(now)
-            if not _same(os.fstat(now), os.fstat(fd)):
+            t.fds.append(now)
+            if not any(_same(os.fstat(now), os.fstat(h)) for h in t.fds[:-1]):
                 fcntl.flock(now, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.replace(tmp, target)
     except BaseException:
@@ -179,7 +201,7 @@ def atomic_output(path: str, deferred: Any = contextlib.nullcontext) -> Iterator
             os.unlink(tmp)
         raise
     finally:
-        for h in held:
+        for h in t.fds:
             os.close(h)
 
 

@@ -318,7 +318,8 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
             prog.close()
     sink: Any = None
     try:
-        with _atomic_output(path) as tmp:
+        with _atomic_output(path) as t:
+            tmp = t.path
             try:
                 if is_gif:
                     # GIF chunks are not joined by the engine: workers render raw frames in
@@ -345,7 +346,9 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
                 else:
                     run_local(fork, workers, payload, options, results)
                 if is_gif:
-                    res = sink.close()
+                    # Keep the lock of the file the engine renamed over tmp until it is in place.
+                    res, lock_fd = sink._close(hold_lock=True)
+                    t.hold(lock_fd)
                     frames, size, dims = res.frames, res.bytes, (res.width, res.height)
                 else:
                     frames = sink.close()
@@ -408,9 +411,9 @@ def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork
         else:
             run_local(fork, workers, payload, options, results)
     sink: Any = None
-    with _atomic_output(path) as tmp:
+    with _atomic_output(path) as t:
         try:
-            sink = _native.Concat(tmp, metadata=metadata_pairs(job.encode_options.get("metadata")))
+            sink = _native.Concat(t.path, metadata=metadata_pairs(job.encode_options.get("metadata")))
             for c, _, _ in parts.chunks:
                 check_stop()
                 sink.append(parts.read(c))
@@ -453,10 +456,10 @@ def _render_serial(job: _Job) -> VideoResult:
     prog = Progress(n_frames, job.progress, job.progress_callback)
     w = None
     try:
-        with _atomic_output(path) as tmp:
+        with _atomic_output(path) as t:
             try:
                 state = setup() if setup is not None else None
-                w = VideoWriter(tmp, fps, **options)
+                w = VideoWriter(t.path, fps, **options)
                 for i in range(n_frames):
                     check_stop()
                     try:
@@ -465,7 +468,9 @@ def _render_serial(job: _Job) -> VideoResult:
                         raise RenderError(f"rendering frame {i} failed: {type(e).__name__}: {e}", frame=i) from e
                     w.write(frame)
                     prog.update(0, i + 1)
-                res = w.close()
+                # Keep the lock of the file the engine renamed over t.path until it is in place.
+                res, lock_fd = w._close(hold_lock=True)
+                t.hold(lock_fd)
                 check_stop()
             except BaseException:
                 _close_quietly(w)

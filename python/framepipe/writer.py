@@ -204,12 +204,18 @@ class VideoWriter:
     def close(self) -> VideoResult:
         """Finish the file and return what it holds. Closing again returns the same result (or
         raises the same error, if finishing failed)."""
+        return self._close()[0]
+
+    def _close(self, hold_lock: bool = False) -> tuple[VideoResult, int | None]:
+        """close(); with `hold_lock`, also a descriptor of the finished file that holds its
+        flock lock (None for memory), which the caller closes: render keeps its temporary
+        locked with it until the rename into place (see ``_output.atomic_output``)."""
         if self._result is not None:
-            return self._result
+            return self._result, None
         if self._close_error is not None:
             raise self._close_error
         try:
-            summary = self._native.close()
+            summary = self._native.close(hold_lock=hold_lock)
         except FramepipeError as e:
             self._close_error = e
             raise
@@ -226,7 +232,7 @@ class VideoWriter:
             data=summary.get("data"),
             format=self._format,
         )
-        return self._result
+        return self._result, summary.get("lock_fd")
 
     def __enter__(self) -> VideoWriter:
         return self

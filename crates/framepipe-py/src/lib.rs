@@ -15,6 +15,7 @@ use options::WriterOptions;
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use std::os::fd::{AsRawFd, IntoRawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -167,19 +168,25 @@ impl PyWriter {
 
     /// Finish the file (flush the encoder, write the index). Returns a dict summary; for an
     /// in-memory writer it has the MP4 under "data". Closing twice is a no-op returning None.
-    fn close<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    /// With `hold_lock`, a file writer's summary has under "lock_fd" a descriptor of the finished
+    /// file that holds its flock lock, for the caller to close (see
+    /// `VideoWriter::finish_holding_lock`).
+    #[pyo3(signature = (*, hold_lock = false))]
+    fn close<'py>(&self, py: Python<'py>, hold_lock: bool) -> PyResult<Option<Bound<'py, PyDict>>> {
         let taken = self.with_writer(py, |slot| slot.take());
         self.closed.store(true, Ordering::SeqCst);
         let Some((writer, _)) = taken else { return Ok(None) };
         let in_memory = writer.path().is_none();
         let res = py.detach(move || {
             if in_memory {
-                writer.finish_to_vec().map(|(s, d)| (s, Some(d)))
+                writer.finish_to_vec().map(|(s, d)| (s, Some(d), None))
+            } else if hold_lock {
+                writer.finish_holding_lock().map(|(s, f)| (s, None, f))
             } else {
-                writer.finish().map(|s| (s, None))
+                writer.finish().map(|s| (s, None, None))
             }
         });
-        let (s, data) = res.map_err(|e| to_py(py, e))?;
+        let (s, data, held) = res.map_err(|e| to_py(py, e))?;
         self.frames.store(s.frames, Ordering::SeqCst);
         let d = PyDict::new(py);
         d.set_item("frames", s.frames)?;
@@ -190,6 +197,11 @@ impl PyWriter {
         d.set_item("coded_height", s.coded_height)?;
         if let Some(data) = data {
             d.set_item("data", PyBytes::new(py, &data))?;
+        }
+        if let Some(file) = held {
+            // Closed with `file` if the dict refuses it; the caller's from then on.
+            d.set_item("lock_fd", file.as_raw_fd())?;
+            let _ = file.into_raw_fd();
         }
         Ok(Some(d))
     }

@@ -20,10 +20,16 @@
 //!   have removed it between the creation and the lock) and otherwise starts again with another
 //!   name.
 //! - **Every run that writes an output first sweeps** that output's folder ([`sweep`]): a
-//!   `.{name}.*.fp-tmp` whose lock can be taken belongs to a process that died, and is removed
+//!   `.{name}.*.fp-tmp` (or `..{name}.*.fp-tmp`, a temporary of a writer whose output was one
+//!   of those: Python's `render` writes through this engine into its own temporary) whose lock
+//!   can be taken belongs to a process that died, and is removed
 //!   (after checking, with the lock held, that the name still names the locked file: its owner
 //!   may have renamed it into place meanwhile). A temporary whose lock is held belongs to a live
 //!   writer and is left alone.
+//!
+//! - **A lock is handed over, never let go, before the rename into place**: a caller whose
+//!   output is itself a temporary takes over the lock of the file the writer renamed over it
+//!   ([`crate::VideoWriter::finish_holding_lock`]) and holds it until its own rename.
 //!
 //! Python's `framepipe.render` writes its outputs by the same convention (with `fcntl.flock`),
 //! so that a run of either sweeps what a killed run of the other left.
@@ -105,9 +111,11 @@ pub fn sweep(target: &Path) -> Vec<PathBuf> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let bytes = name.as_bytes();
-        if !bytes.starts_with(prefix.as_bytes())
+        // `.{name}.*` or, what a writer of one of those left, `..{name}.*`.
+        let nested = bytes.first() == Some(&b'.') && bytes[1..].starts_with(prefix.as_bytes());
+        if !(bytes.starts_with(prefix.as_bytes()) || nested)
             || !bytes.ends_with(TEMP_SUFFIX.as_bytes())
-            || bytes.len() <= prefix.len() + TEMP_SUFFIX.len()
+            || bytes.len() <= prefix.len() + usize::from(nested) + TEMP_SUFFIX.len()
         {
             continue;
         }

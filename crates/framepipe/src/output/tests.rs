@@ -120,13 +120,16 @@ fn placing_replaces_the_name_not_the_old_file() {
 fn sweep_removes_what_dead_writers_left_and_nothing_else() {
     let d = Dir::new("sweep");
     let target = d.join("out.mp4");
-    let stale = [".out.mp4.123-0-0.fp-tmp", ".out.mp4.x.fp-tmp"];
+    // The third: what a writer of a dead writer's temporary left (render through the engine).
+    let stale = ["..out.mp4.123-0-0.fp-tmp.124-0-0.fp-tmp", ".out.mp4.123-0-0.fp-tmp", ".out.mp4.x.fp-tmp"];
     let kept = [
         "out.mp4",
         ".out.mp4.fp-tmp",           // no id
         ".other.mp4.1-2-3.fp-tmp",   // another output's
         ".out.mp4.1-2-3.fp-tmp.bak", // not the suffix
         ".out.mp4.9.part",
+        "..out.mp4.fp-tmp",     // no id
+        "..other.mp4.1.fp-tmp", // another output's
     ];
     for n in stale.iter().chain(&kept) {
         std::fs::write(d.join(n), b"x").unwrap();

@@ -433,6 +433,21 @@ impl VideoWriter {
         self.finish_inner().map(|(s, _)| s)
     }
 
+    /// Like [`finish`](Self::finish), also returning, for a file output, a second descriptor of
+    /// the finished file (a `dup`: it shares the open file and so its `flock` lock, see
+    /// [`crate::output`]). The lock then lasts until both are closed: a caller whose output path
+    /// is itself a temporary (Python's `render` writes into its own `.NAME.ID.fp-tmp`, which this
+    /// writer's file replaces) keeps that name locked until it renames it into place, so that no
+    /// sweep takes it meanwhile. None for memory, or if the descriptor cannot be duplicated.
+    pub fn finish_holding_lock(mut self) -> Result<(WriteSummary, Option<std::fs::File>)> {
+        let (s, sink) = self.finish_inner()?;
+        let held = match &sink {
+            Some(Sink::File { file, .. }) => file.file().try_clone().ok(),
+            _ => None,
+        };
+        Ok((s, held))
+    }
+
     /// Like [`finish`](Self::finish), returning the file's bytes for an in-memory writer.
     pub fn finish_to_vec(mut self) -> Result<(WriteSummary, Vec<u8>)> {
         let (s, sink) = self.finish_inner()?;
