@@ -288,7 +288,7 @@ def test_parent_holds_at_most_workers_plus_one_chunks(tmp_path, how):
 def test_default_chunk_frames():
     import importlib
 
-    f = importlib.import_module("framepipe._render_plan").default_chunk_frames
+    f = importlib.import_module("framepipe._render.plan").default_chunk_frames
     assert f(300, 2, Fraction(30)) == 75  # 4 chunks of >= 2 s: every worker busy, few keyframes
     assert f(60, 2, Fraction(30)) == 30  # short renders: one chunk per worker
     assert f(100_000, 16, Fraction(30)) == 600  # the cap that bounds the parent's memory
@@ -437,7 +437,7 @@ def test_fork_only_where_safe(tmp_path):
     script = textwrap.dedent("""
         import importlib, threading
         import framepipe, matplotlib
-        r = importlib.import_module("framepipe._render_pool")
+        r = importlib.import_module("framepipe._render.pool")
         assert r.fork_is_safe()
         stop = threading.Event()
         t = threading.Thread(target=stop.wait)
@@ -628,7 +628,7 @@ def test_results_report_the_files_size_for_odd_frames(tmp_path, workers):
 def test_gif_chunks_stay_short_so_the_parent_holds_little(tmp_path, monkeypatch):
     import importlib
 
-    plan = importlib.import_module("framepipe._render_plan")
+    plan = importlib.import_module("framepipe._render.plan")
     sizes = []
     real = plan.chunks
 
@@ -791,7 +791,7 @@ def test_resume_with_other_workers_keeps_the_first_plan_and_says_so(tmp_path):
     """With the default chunk_frames the plan follows the number of workers (n=120 at 24 fps:
     60-frame chunks for 1 worker, 40 for 3); a render resumed with another number keeps the
     first plan, warns that it does, and makes the file the first render would have made."""
-    from framepipe import _render_plan
+    from framepipe._render import plan as _render_plan
 
     assert _render_plan.chunks(120, 1, Fraction(24), None, False) != _render_plan.chunks(
         120, 3, Fraction(24), None, False

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from . import _native
+from ._render import render
 from .display import Video
 from .errors import (
     DecodeError,
@@ -20,10 +21,10 @@ from .errors import (
     OutOfMemoryError,
     OutputError,
     ParameterError,
+    RenderError,
     UnsupportedError,
     WriterClosedError,
 )
-from .render import RenderError, render
 from .writer import VideoResult, VideoWriter, write_video
 
 __version__ = _native.__version__

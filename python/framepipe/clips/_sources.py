@@ -89,7 +89,7 @@ class ImageClip(VideoClip):
         self._size = (frame.shape[1], frame.shape[0])
         self.img = frame
         if isinstance(img, (str, os.PathLike)):
-            self._source_files = (os.fsdecode(img),)  # a write onto it is refused (_output)
+            self._source_files = (os.fsdecode(img),)  # a write onto it is refused (_render.output)
 
     def image_transform(self, image_func: Any, apply_to: Any = None) -> VideoClip:
         new = super().image_transform(image_func, apply_to)

@@ -293,7 +293,7 @@ class VideoFileReader:
         self.path = os.fsdecode(os.fspath(path))
         self.target_resolution = _check_target_resolution(target_resolution)
         self.has_mask = bool(has_mask)
-        self._source_files = (self.path,)  # a write onto it is refused (framepipe._output)
+        self._source_files = (self.path,)  # a write onto it is refused (framepipe._render.output)
         # One decoder, used by one thread at a time: threads asking for frames take turns.
         self._lock = threading.RLock()
         self._meta: _Meta | None = None

@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 
 from .._options import check_option_names, fps_pair
-from .._output import refuse_own_source
+from .._render import RENDER_KEYWORDS, check_frame_count, refuse_own_source, render
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
-from ..render import RENDER_KEYWORDS, check_frame_count, render
 from ..writer import VideoResult, VideoWriter
 
 # MoviePy parameters that concern audio, logging or ffmpeg, accepted and ignored (framepipe

@@ -369,6 +369,6 @@ def render(make_figure, update, frames, path, fps=30, **options):
     :class:`framepipe.VideoWriter`. Each frame is a full redraw (blit-aware drawing is for
     :class:`FramepipeWriter`; workers here redraw their own figure).
     """
-    from ..render import render_figures
+    from .._render import render_figures
 
     return render_figures(make_figure, update, frames, path, fps=fps, **options)

@@ -30,7 +30,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import OutputError, ParameterError
+from ..errors import OutputError, ParameterError
 
 TEMP_SUFFIX = ".fp-tmp"
 # At most this many bytes of the output's file name go into a temporary's name.

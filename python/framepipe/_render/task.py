@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FramepipeError, ParameterError, UnsupportedError
+from ..errors import FramepipeError, ParameterError, UnsupportedError
 
 # Per worker thread: the unpickled payload and its setup() state, keyed by the payload's hash,
 # so a worker that renders many chunks builds its state (a figure, a dataset) once. Per thread,
@@ -27,7 +27,7 @@ _LOCAL = threading.local()
 
 
 class Terminated(BaseException):
-    """SIGTERM or SIGHUP arrived during a render (see ``_render_pool.signals_unwind``): unwinds
+    """SIGTERM or SIGHUP arrived during a render (see ``pool.signals_unwind``): unwinds
     it like Ctrl-C (temporary files removed, workers stopped); the process then ends by that
     signal. ``signum`` is the signal."""
 
@@ -36,7 +36,7 @@ class Terminated(BaseException):
         self.signum = signum
 
 
-# The stop signal this render received (set by ``_render_pool.signals_unwind``'s handler).
+# The stop signal this render received (set by ``pool.signals_unwind``'s handler).
 # CPython prints and drops an exception raised where it cannot propagate (inside os.fork()'s
 # at-fork hooks, a __del__, a weakref callback); :func:`check_stop` raises it again at the next
 # frame or chunk, so that a render never goes on after a stop signal.
@@ -102,8 +102,8 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
     array shape; or ("error", chunk, frame_index, traceback_text, pickled_exception_or_None,
     stage, shape) where stage is "render" (make_frame raised), "write" (the frame was refused)
     or "finish", and shape the chunk's first frame's shape if one was accepted, else None."""
-    from ._frames import as_array, numbered
-    from .writer import VideoWriter
+    from .._frames import as_array, numbered
+    from ..writer import VideoWriter
 
     i, stage, w = start, "render", None
     try:

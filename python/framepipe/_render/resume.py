@@ -14,8 +14,8 @@ import shutil
 import warnings
 from typing import Any
 
-from . import _native
-from .errors import DecodeError, FramepipeWarning
+from .. import _native
+from ..errors import DecodeError, FramepipeWarning
 
 MANIFEST = "manifest.json"
 VERSION = 1

@@ -1,6 +1,6 @@
 """The one scheduler of :func:`framepipe.render`'s parallel runs: which chunk starts next, what
 the workers' answers mean, and appending finished chunks in order. Local worker processes
-(``_render_pool.run_local``) and executors (:func:`run_executor`) both drive it."""
+(``pool.run_local``) and executors (:func:`run_executor`) both drive it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from ._render_task import check_stop, run_chunk
-from .errors import FramepipeError, RenderError
+from ..errors import FramepipeError, RenderError
+from .task import check_stop, run_chunk
 
 Chunk = tuple[int, int, int]  # (index, first frame, stop)
 
@@ -32,7 +32,7 @@ class Progress:
 
                 # monitor_interval=0: no tqdm monitor thread, which would outlive the bar and
                 # make later renders in this process start their workers the slow way (a
-                # running thread rules out forking, see _render_pool.fork_is_safe).
+                # running thread rules out forking, see pool.fork_is_safe).
                 bar_cls = type("_FramepipeBar", (tqdm,), {"monitor_interval": 0})
                 self.bar = bar_cls(total=total, unit="frame", desc="framepipe.render")
             except ImportError:
@@ -98,7 +98,7 @@ class OrderedResults:
         self._pending.appendleft(chunk)
 
     def take(self, msg: tuple) -> bool:
-        """A worker's message (see ``_render_task.run_chunk``); True when it ends the chunk."""
+        """A worker's message (see ``task.run_chunk``); True when it ends the chunk."""
         check_stop()
         kind = msg[0]
         if kind == "progress":
