@@ -34,18 +34,6 @@ def figure_array(fig: Any) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba())
 
 
-def without_alpha(arr: np.ndarray) -> np.ndarray:
-    """A new C-contiguous (h, w, 3) array of the first three channels of `arr` (h, w, 3 or 4).
-
-    numpy copies a strided ``arr[:, :, :3]`` a byte at a time (5-10 ms for 1280x720); an RGBA
-    uint8 image goes through the engine's vectorised copy instead."""
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr.dtype == np.uint8 and arr.flags.c_contiguous and arr.size:
-        out = np.empty((*arr.shape[:2], 3), np.uint8)
-        _native.drop_alpha(arr, out)
-        return out
-    return np.ascontiguousarray(arr[:, :, :3])
-
-
 def pil_array(img: Any) -> np.ndarray:
     mode = img.mode
     if mode in ("RGB", "RGBA", "L"):

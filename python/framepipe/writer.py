@@ -12,6 +12,7 @@ from typing import Any
 from . import _native
 from ._frames import as_array, numbered
 from ._options import FpsLike, writer_options
+from .display import Video, cannot_show_html
 from .errors import FramepipeError, FramepipeWarning, ParameterError, UnsupportedError, WriterClosedError
 
 
@@ -36,8 +37,6 @@ class VideoResult:
 
     def _repr_html_(self) -> str:
         """Jupyter shows the video itself (see :class:`framepipe.Video`)."""
-        from .display import Video, cannot_show_html
-
         try:
             return Video(self)._repr_html_()
         except OSError as e:  # the file was moved or deleted since

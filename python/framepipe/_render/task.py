@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .._frames import as_array, numbered
 from ..errors import FramepipeError, ParameterError, UnsupportedError
+from ..writer import VideoWriter
 
 # Per worker thread: the unpickled payload and its setup() state, keyed by the payload's hash,
 # so a worker that renders many chunks builds its state (a figure, a dataset) once. Per thread,
@@ -102,9 +104,6 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
     array shape; or ("error", chunk, frame_index, traceback_text, pickled_exception_or_None,
     stage, shape) where stage is "render" (make_frame raised), "write" (the frame was refused)
     or "finish", and shape the chunk's first frame's shape if one was accepted, else None."""
-    from .._frames import as_array, numbered
-    from ..writer import VideoWriter
-
     i, stage, w = start, "render", None
     try:
         make_frame, (has_state, state), (use_time, fps) = _load(payload)

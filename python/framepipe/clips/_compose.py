@@ -13,8 +13,9 @@ import numpy as np
 
 from ..errors import ParameterError
 from . import _kernels, _pixels
-from ._clip import _T_SLACK, VideoClip
-from ._sources import _size_pair
+from ._clip import VideoClip
+from ._geometry import size_pair
+from ._time import T_SLACK
 
 
 def _clip_list(clips: Any, what: str) -> list[VideoClip]:
@@ -38,13 +39,13 @@ class _Timeline:
         self.rank = {i: (clips[i].layer_index, i) for i in range(len(clips))}
 
     def playing(self, t: float) -> list[int]:
-        hi = bisect.bisect_right(self.starts, t + _T_SLACK)
-        lo = 0 if self.longest == float("inf") else bisect.bisect_left(self.starts, t - self.longest - _T_SLACK)
+        hi = bisect.bisect_right(self.starts, t + T_SLACK)
+        lo = 0 if self.longest == float("inf") else bisect.bisect_left(self.starts, t - self.longest - T_SLACK)
         found = []
         for k in range(lo, hi):
             i = self.order[k]
             c = self.clips[i]
-            if c.end is None or t < c.end - _T_SLACK or (t <= c.end + _T_SLACK and c.end == c.start):
+            if c.end is None or t < c.end - T_SLACK or (t <= c.end + T_SLACK and c.end == c.start):
                 found.append(i)
         found.sort(key=self.rank.__getitem__)
         return found
@@ -70,7 +71,7 @@ class CompositeVideoClip(VideoClip):
         clips = _clip_list(clips, "CompositeVideoClip")
         if size is None:
             size = clips[0].size
-        w, h = _size_pair(size, "CompositeVideoClip")
+        w, h = size_pair(size, "CompositeVideoClip")
         transparent = (clips[0]._mask is not None) if use_bgclip else bg_color is None
         if is_mask:
             bg_level = _pixels.mask_level(0.0 if bg_color is None else bg_color, "bg_color")
@@ -280,7 +281,7 @@ def concatenate_videoclips(
         sizes = {c.size for c in clips}
 
         def index(t: float) -> int:
-            return min(len(clips) - 1, max(0, bisect.bisect_right(starts, t + _T_SLACK) - 1))
+            return min(len(clips) - 1, max(0, bisect.bisect_right(starts, t + T_SLACK) - 1))
 
         def frame(t: float) -> np.ndarray:
             i = index(t)

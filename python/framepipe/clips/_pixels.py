@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import _frames
+from .._alpha import without_alpha
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
 
 # CSS/X11 names MoviePy scripts use most (ImageMagick accepted these in 1.x).
@@ -138,7 +139,7 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     elif arr.shape[2] == 4:
-        return _frames.without_alpha(arr)
+        return without_alpha(arr)
     return np.ascontiguousarray(arr)
 
 

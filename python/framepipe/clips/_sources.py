@@ -11,9 +11,12 @@ from typing import Any
 import numpy as np
 
 from .. import _frames, _native
+from .._alpha import without_alpha
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
 from . import _pixels
-from ._clip import VideoClip, _seconds
+from ._clip import VideoClip
+from ._geometry import size_pair
+from ._time import seconds
 
 
 def _const(frame: np.ndarray):
@@ -111,7 +114,7 @@ class ColorClip(ImageClip):
     ):
         is_mask = is_mask if ismask is None else ismask
         color = col if color is None else color
-        w, h = _size_pair(size, "ColorClip")
+        w, h = size_pair(size, "ColorClip")
         if is_mask:
             frame = np.full((h, w), _pixels.mask_level(0.0 if color is None else color, "ColorClip color"), np.uint8)
         else:
@@ -120,16 +123,6 @@ class ColorClip(ImageClip):
         super().__init__(frame, is_mask=is_mask, duration=duration)
         self.color = color
         self._name = "ColorClip"
-
-
-def _size_pair(size: Any, what: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{what}: size is (width, height), got {size!r}") from None
-    if not (1 <= w <= _native.MAX_DIMENSION and 1 <= h <= _native.MAX_DIMENSION):
-        raise ParameterError(f"{what}: width and height must be 1 to {_native.MAX_DIMENSION}, got {w}x{h}")
-    return w, h
 
 
 _FONT_EXTS = (".ttf", ".otf", ".ttc", ".otc")
@@ -314,7 +307,7 @@ class ImageSequenceClip(VideoClip):
             durations = [1.0 / fps] * len(items)
             self.fps = fps
         else:
-            durations = [_seconds(d, "ImageSequenceClip durations") for d in durations]
+            durations = [seconds(d, "ImageSequenceClip durations") for d in durations]
             if len(durations) != len(items) or min(durations) <= 0:
                 raise ParameterError(
                     f"ImageSequenceClip: {len(durations)} positive durations are needed, one per image ({len(items)})"
@@ -399,7 +392,7 @@ class VideoFileClip(VideoClip):
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
         self.audio = None
         if has_mask:
-            self._fn = lambda t: _frames.without_alpha(reader.get_frame(t))
+            self._fn = lambda t: without_alpha(reader.get_frame(t))
             mask = VideoClip(is_mask=True, duration=self.duration)
             mask._fn = lambda t: np.ascontiguousarray(reader.get_frame(t)[:, :, 3])
             mask._size = self._size

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._options import check_option_names, fps_pair
 from .._render import RENDER_KEYWORDS, check_frame_count, refuse_own_source, render
+from ..display import Video
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
 
@@ -268,8 +269,6 @@ def _in_memory(clip: Any, fps: Any, max_duration: float | None) -> VideoResult:
 
 def display(clip: Any, fps: Any = None, maxduration: float | None = 60, **video_options: Any) -> Any:
     """The clip rendered to an in-memory MP4, as a :class:`framepipe.Video` for Jupyter."""
-    from ..display import Video
-
     return Video(_in_memory(clip, fps, maxduration).data, **video_options)
 
 

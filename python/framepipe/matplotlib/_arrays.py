@@ -30,7 +30,7 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .._frames import without_alpha
+from .._alpha import without_alpha
 from ._geometry import CONTAINERS
 from ._recorder import Recorder
 

@@ -16,6 +16,8 @@ import matplotlib.animation as _animation
 from matplotlib.figure import Figure
 
 from .._options import output_format
+from .._render import render_figures
+from ..display import Video
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
 from ._recorder import Recorder
@@ -333,8 +335,6 @@ def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None,
     base64 text is larger than `embed_limit` MB (default :rc:`animation.embed_limit`).
     `options` are :class:`FramepipeWriter`'s (``crf``, ``preset``, ``dpi``...).
     """
-    from ..display import Video
-
     limit = mpl._val_or_rc(embed_limit, "animation.embed_limit")
     dpi = options.pop("dpi", None)
     options.setdefault("progress", False)
@@ -369,6 +369,4 @@ def render(make_figure, update, frames, path, fps=30, **options):
     :class:`framepipe.VideoWriter`. Each frame is a full redraw (blit-aware drawing is for
     :class:`FramepipeWriter`; workers here redraw their own figure).
     """
-    from .._render import render_figures
-
     return render_figures(make_figure, update, frames, path, fps=fps, **options)

@@ -356,8 +356,6 @@ class EvenSize(Effect):
     """Cropped by a pixel where needed so that width and height are even."""
 
     def apply(self, clip: Any) -> Any:
-        from ._geometry import Crop
-
         w, h = clip.size
         return Crop(x2=w - w % 2, y2=h - h % 2).apply(clip) if (w % 2 or h % 2) else clip
 

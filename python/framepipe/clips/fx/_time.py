@@ -9,6 +9,8 @@ from typing import Any
 
 from ...errors import ParameterError
 from ._base import Effect, number
+from ._color import CrossFadeIn
+from ._geometry import Crop
 
 
 def _need_duration(clip: Any, what: str) -> float:
@@ -169,7 +171,6 @@ class MakeLoopable(Effect):
 
     def apply(self, clip: Any) -> Any:
         from .._compose import CompositeVideoClip
-        from ._color import CrossFadeIn
 
         d = _need_duration(clip, "MakeLoopable")
         o = float(self.overlap_duration)
@@ -229,7 +230,6 @@ class FreezeRegion(Effect):
 
     def apply(self, clip: Any) -> Any:
         from .._compose import CompositeVideoClip
-        from ._geometry import Crop
 
         d = _need_duration(clip, "FreezeRegion")
         if self.region is not None:
