@@ -927,3 +927,29 @@ def test_absurd_frame_counts_are_refused_with_the_count(tmp_path):
     with pytest.raises(framepipe.ParameterError, match=r"n_frames=2147483648 makes 2\.14748e\+09 frames"):
         framepipe.render(scene_u8, tmp_path / "x.mp4", n_frames=2**31, fps=30)
     assert os.listdir(tmp_path) == []
+
+
+def test_render_is_a_function_not_a_module():
+    """``framepipe.render`` is the function; the machinery is ``framepipe._render``. ``import
+    framepipe.render`` finds no module (before, it silently gave the function), whatever was
+    imported first. In a fresh interpreter: this one has imported everything."""
+    script = textwrap.dedent("""
+        import importlib, sys, types
+        import framepipe
+        from framepipe import render
+        assert render is framepipe.render and callable(render) and not isinstance(render, types.ModuleType)
+        assert render.__module__ == "framepipe._render.api"
+        for how in ("import framepipe.render as r", "import framepipe.render"):
+            try:
+                exec(how)
+            except ModuleNotFoundError as e:
+                assert e.name == "framepipe.render", e.name
+            else:
+                raise AssertionError(how + " worked")
+        assert "framepipe.render" not in sys.modules
+        assert framepipe.render is render  # a failed import leaves the function in place
+        assert isinstance(importlib.import_module("framepipe._render"), types.ModuleType)
+        print("ok")
+    """)
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
