@@ -593,7 +593,7 @@ def test_options_and_durations_are_checked_before_rendering(tmp_path):
         (dict(crf=99), framepipe.ParameterError, "crf"),
         (dict(colors=16), framepipe.ParameterError, "GIF output only"),
         (dict(bogus=1), TypeError, "render\\(\\) got an unexpected keyword argument 'bogus'; "),
-        (dict(worker=2), TypeError, "'worker' \\(did you mean 'workers'\\?\\).* crf, .* resume$"),
+        (dict(worker=2), TypeError, "'worker' \\(did you mean 'workers'\\?\\).* resume, crf, .* durable$"),
     ]:
         with pytest.raises(cls, match=match):
             framepipe.render(f, tmp_path / "o.mp4", n_frames=20, workers=2, **bad)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from . import _native
+from ._keywords import KeywordsChecked, checked
 from ._render import render
 from .display import Video
 from .errors import (
@@ -30,6 +31,7 @@ from .writer import VideoResult, VideoWriter, write_video
 __version__ = _native.__version__
 
 
+@checked
 def build_info() -> dict:
     """framepipe's version and the x264 that encodes, for bug reports: ``framepipe`` (version),
     ``x264_core`` (x264's build number, e.g. 164) and ``x264_version`` (e.g. "0.164.3095
@@ -39,6 +41,7 @@ def build_info() -> dict:
     return _native.build_info()
 
 
+@checked
 def probe(path) -> dict:
     """Describe an MP4 or animated GIF file (told apart by its content, not its name).
 
@@ -55,7 +58,7 @@ def probe(path) -> dict:
 
 
 @dataclass(frozen=True)
-class RepairResult:
+class RepairResult(KeywordsChecked):
     """What :func:`repair` did: the file written, the frames it holds, the frames the input's
     whole fragments listed (more when the last ones would have left a gap in presentation
     order), the bytes of a torn last fragment that were cut off, and whether the input was
@@ -68,6 +71,7 @@ class RepairResult:
     was_finished: bool
 
 
+@checked
 def repair(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None) -> RepairResult:
     """Finish an MP4 whose writer was stopped before it finished (a killed process, an OOM
     kill, a power loss): the frames of every whole fragment (about a second each; see

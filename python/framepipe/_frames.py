@@ -3,6 +3,7 @@ matplotlib Figures) into an array the engine converts."""
 
 from __future__ import annotations
 
+import contextvars
 import sys
 from typing import Any
 
@@ -12,6 +13,26 @@ from . import _native
 from .errors import ParameterError, UnsupportedError
 
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
+
+# Where a VideoWriter reports a float frame with values above 1 instead of warning (the index,
+# as it numbers its frames): a list set by render's chunks, which report it to the render with
+# the frame's index in the whole video; None (the default): the writer warns.
+FLOAT_NOTES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("framepipe_float_notes", default=None)
+
+
+def above_one(arr: np.ndarray) -> bool:
+    """Whether a float frame has a value above 1 (0-255 data given as floats, which would come
+    out white). NaN is not above 1 (the engine refuses it with its own error)."""
+    return arr.dtype.kind == "f" and bool(arr.max(initial=-np.inf) > 1)
+
+
+def above_one_message(index: int) -> str:
+    """The warning for frame `index`, a float frame with values above 1."""
+    return (
+        f"frame {index} is a float array with values above 1: float frames hold values in [0, 1] "
+        f"(1.0 is full intensity) and everything above 1 is clipped to white. For 0-255 data, divide "
+        f"by 255 (frame / 255) or pass uint8 (frame.astype(np.uint8)). Warned once per writer"
+    )
 
 
 def figure_array(fig: Any) -> np.ndarray:

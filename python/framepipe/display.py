@@ -13,6 +13,8 @@ import html
 import os
 from typing import Any
 
+from ._keywords import KeywordsChecked
+
 __all__ = ["Video", "EMBED_LIMIT_MB"]
 
 #: Default limit, in MB (2**20 bytes) of base64 text, above which videos are linked, not embedded.
@@ -38,7 +40,7 @@ def cannot_show_html(path: Any, error: OSError) -> str:
     return f"<p>framepipe: cannot show {html.escape(str(path))}: {html.escape(error.strerror or str(error))}</p>"
 
 
-class Video:
+class Video(KeywordsChecked):
     """A video file (or in-memory MP4/GIF bytes) that Jupyter displays inline.
 
     Args:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from . import _native
-from ._frames import as_array, numbered
+from ._frames import FLOAT_NOTES, above_one, above_one_message, as_array, numbered
+from ._keywords import KeywordsChecked, checked
 from ._options import FpsLike, writer_options
+from ._warn import warn
 from .display import Video, cannot_show_html
-from .errors import FramepipeError, FramepipeWarning, ParameterError, UnsupportedError, WriterClosedError
+from .errors import FramepipeError, ParameterError, UnsupportedError, WriterClosedError
 
 
 @dataclass(frozen=True)
-class VideoResult:
+class VideoResult(KeywordsChecked):
     """What a finished video holds. ``width`` and ``height`` are the file's picture size: for an
     MP4 of odd-sized frames, the even size they were padded to."""
 
@@ -43,7 +44,7 @@ class VideoResult:
             return cannot_show_html(self.path, e)
 
 
-class VideoWriter:
+class VideoWriter(KeywordsChecked):
     """Encode frames to an H.264 MP4 in-process (x264, BT.709, faststart), or an animated GIF.
 
     Example::
@@ -129,6 +130,7 @@ class VideoWriter:
         self._first_shape: tuple[int, ...] | None = None
         self._result: VideoResult | None = None
         self._close_error: FramepipeError | None = None
+        self._floats_checked = False  # True once a float frame above 1 was warned about
         self._native = _native.Writer(self._path, opts)
 
     @property
@@ -194,11 +196,18 @@ class VideoWriter:
                 f"frame {index} has shape {shape}, but frame 0 had shape {self._first_shape}; "
                 f"every frame must have the first frame's size and channel count"
             )
+        if not self._floats_checked and above_one(arr):
+            self._floats_checked = True  # once per writer
+            notes = FLOAT_NOTES.get()
+            if notes is None:
+                warn(above_one_message(index))
+            else:
+                notes.append(index)
         self._native.write(arr, pix_fmt=self._pix_fmt, kind=kind)
         if self._first_shape is None:
             self._first_shape = shape
             for msg in self._native.take_warnings():
-                warnings.warn(msg, FramepipeWarning, stacklevel=2)
+                warn(msg)
 
     def close(self) -> VideoResult:
         """Finish the file and return what it holds. Closing again returns the same result (or
@@ -246,6 +255,7 @@ class VideoWriter:
         return f"<framepipe.VideoWriter {self._path or '<memory>'} {self._format} {self._fps} fps, {state}>"
 
 
+@checked(also=[VideoWriter])
 def write_video(
     path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Any
 ) -> VideoResult:

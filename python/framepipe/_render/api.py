@@ -14,7 +14,6 @@ import contextlib
 import inspect
 import math
 import os
-import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -22,8 +21,10 @@ from fractions import Fraction
 from typing import Any
 
 from .. import _native
-from .._options import FpsLike, check_option_names, fps_pair, metadata_pairs, output_format
-from ..errors import FramepipeWarning, ParameterError, RenderError
+from .._keywords import checked
+from .._options import FpsLike, fps_pair, metadata_pairs, output_format
+from .._warn import warn
+from ..errors import ParameterError, RenderError
 from ..writer import VideoResult, VideoWriter
 from . import plan as _plan
 from .output import atomic_output, check_output_path, refuse_own_source
@@ -46,6 +47,7 @@ def _close_quietly(sink: Any) -> None:
             sink.close()
 
 
+@checked(also=[VideoWriter])
 def render(
     make_frame: Callable[..., Any],
     path: str | os.PathLike[str],
@@ -157,8 +159,8 @@ def render(
     check_output_path(path)
     refuse_own_source(path, "render", make_frame, setup)
     # Encoder options are checked here, before anything is rendered (a worker would report
-    # them as a failure of make_frame), with the same rules as for a VideoWriter.
-    check_option_names("render", encode_options, RENDER_KEYWORDS)
+    # them as a failure of make_frame), with the same rules as for a VideoWriter (their names
+    # by @checked).
     fmt = output_format(path, encode_options.get("format"))
     VideoWriter(None, fps_frac, **{**encode_options, "format": fmt})  # checks them; writes nothing
     is_gif = fmt == "gif"
@@ -195,11 +197,9 @@ def render(
         except Exception as e:
             reason = f"{type(e).__name__}: {e}"
             if auto_workers and executor is None and not resume:
-                warnings.warn(
+                warn(
                     f"make_frame cannot be sent to worker processes ({reason}); rendering in this "
                     f"process instead (pass workers=1 to say so and silence this warning)",
-                    FramepipeWarning,
-                    stacklevel=2,
                 )
                 return _render_serial(job)
             raise ParameterError(
@@ -379,13 +379,11 @@ def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork
     parts = Parts(path, params_of(job.n_frames, job.fps, job.use_time, job.chunk_frames, options["encode"]), plan)
     if job.chunk_frames is None and [tuple(c) for c in parts.chunks] != [tuple(c) for c in plan]:
         sizes = sorted({e - s for _, s, e in parts.chunks}, reverse=True)
-        warnings.warn(
+        warn(
             f"resuming {path}: the kept chunks follow the plan of the render that made them "
             f"({len(parts.chunks)} chunks of {sizes[0]} frames, chosen for its number of workers), not "
             f"the {len(plan)} chunks that workers={workers} would have chosen; the video is the one that "
             f"render would have made. Pass chunk_frames= to make the plan the same for any workers",
-            FramepipeWarning,
-            stacklevel=4,
         )
     missing = [ch for ch in parts.chunks if not parts.has(ch)]
     for c, s, e in parts.chunks:
@@ -496,6 +494,7 @@ def _figure_of(state: Any) -> Any:
     )
 
 
+@checked(also=[render])
 def render_figures(
     make_figure: Callable[[], Any],
     update: Callable[[Any, Any], Any],

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
+from .._frames import above_one_message
+from .._warn import warn
 from ..errors import FramepipeError, RenderError
 from .task import check_stop, run_chunk
 
@@ -75,6 +77,7 @@ class OrderedResults:
         arrives, in any order (a resumable render keeps it then: a failure of a later chunk
         must not lose it)."""
         self._on_done = on_done
+        self._warned_floats = False
         self.total = len(chunks)
         self._pending = deque(chunks)
         self._window = window
@@ -107,16 +110,20 @@ class OrderedResults:
         if kind == "error":
             if msg[5] == "render":
                 raise_worker_error(msg)
-            self._done[msg[1]] = ("error", msg, msg[6])
+            self._done[msg[1]] = ("error", msg, msg[6], None)
         else:
-            _, c, data, frames, shape = msg
+            _, c, data, frames, shape, above_one = msg
             if self._on_done is not None:
                 self._on_done(c, data, shape)
                 data = None  # kept by on_done; the in-order append checks the shape only
-            self._done[c] = ("done", data, shape)
+            self._done[c] = ("done", data, shape, above_one)
             self._progress.update(c, frames)
         while self._next in self._done:
-            result, payload, shape = self._done.pop(self._next)
+            result, payload, shape, above_one = self._done.pop(self._next)
+            if above_one is not None and not self._warned_floats:
+                # Once per render (as once per writer), about the first such frame in the video.
+                self._warned_floats = True
+                warn(above_one_message(above_one))
             self._append(self._next, payload if result == "done" else None, shape)
             if result == "error":
                 raise_worker_error(payload)

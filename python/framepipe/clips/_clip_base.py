@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
+from .._keywords import KeywordsChecked
 from ..errors import ParameterError
 from . import _pixels
 from ._time import T_SLACK, seconds_or_none
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 Frame = np.ndarray
 
 
-class ClipBase:
-    """A clip's state and frame function (see :class:`VideoClip`, which is what to use)."""
+class ClipBase(KeywordsChecked):
+    """A clip's state and frame function (see :class:`VideoClip`, which is what to use). A
+    misspelt keyword to any clip's constructor or method names the nearest one (``_keywords``)."""
 
     def __init__(
         self,
@@ -89,7 +91,8 @@ class ClipBase:
 
     def _user_function(self, fn: Callable[[float], Any]) -> Callable[[float], Frame]:
         """Wrap a user's frame function so that it returns this clip's uint8 frames."""
-        is_mask, name, warned = self.is_mask, self._name, []
+        is_mask, name = self.is_mask, self._name
+        warned: list[bool] = []  # to_rgb's: whether this function's frames were warned about
 
         def frame(t: float) -> Frame:
             try:
@@ -104,14 +107,14 @@ class ClipBase:
 
     def _get(self, t: float) -> Frame:
         """The uint8 frame at local time t (no range check; read-only for static clips)."""
+        if self._fn is None:
+            raise ParameterError(f"{self._name} has no frame function")
         if self._static:
             if self._cache is None:
                 frame = self._fn(0.0)
                 frame.flags.writeable = False
                 self._cache = frame
             return self._cache
-        if self._fn is None:
-            raise ParameterError(f"{self._name} has no frame function")
         return self._fn(t)
 
     def _check_t(self, t: Any) -> float:
@@ -173,8 +176,8 @@ class ClipBase:
         self, func: Callable[[Callable[[float], Any], float], Any], apply_to: Any = None, keep_duration: bool = True
     ) -> Self:
         """A clip whose frame at t is ``func(self.get_frame, t)``."""
-        src, is_mask = self, self.is_mask
-        name, warned = self._name, []
+        src, is_mask, name = self, self.is_mask, self._name
+        warned: list[bool] = []
 
         def frame(t: float) -> Frame:
             out = func(src._public_frame, t)
@@ -222,8 +225,8 @@ class ClipBase:
     def image_transform(self, image_func: Callable[[np.ndarray], Any], apply_to: Any = None) -> Self:
         """A clip whose frames are ``image_func(frame)``. On a clip whose frames do not depend
         on t (an image, a colour, text) it runs once, as MoviePy's ImageClip does."""
-        src, is_mask = self, self.is_mask
-        name, warned = self._name, []
+        src, is_mask, name = self, self.is_mask, self._name
+        warned: list[bool] = []
 
         def frame(t: float) -> Frame:
             out = image_func(src._public_frame(t))

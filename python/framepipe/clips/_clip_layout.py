@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import numpy as np
 
@@ -225,7 +225,8 @@ class ClipLayout(ClipTiming):
         from ._sources import ColorClip
 
         size = self.size if size is None else size
-        placed = self.with_position("center" if pos is None else pos)
+        # Self is a VideoClip (these methods are part of it), which the checker cannot know.
+        placed = cast("VideoClip", self).with_position("center" if pos is None else pos)
         if opacity is None:
             return CompositeVideoClip([placed], size=size, bg_color=color)
         background = ColorClip(size, color=color, duration=self.duration).with_opacity(opacity)

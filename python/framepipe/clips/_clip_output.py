@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Self
 
+from .._keywords import checked
 from ..errors import UnsupportedError
 from . import _write
 from ._clip_layout import ClipLayout
@@ -69,12 +70,14 @@ class ClipOutput(ClipLayout):
 
         t = self._check_t(t)
         clip = ImageClip(self._get(t).copy(), is_mask=self.is_mask, duration=duration)
-        if with_mask and self._mask is not None:
-            clip = clip.with_mask(ImageClip(self._alpha(t).copy(), is_mask=True, duration=duration))
+        alpha = self._alpha(t) if with_mask else None
+        if alpha is not None:
+            clip = clip.with_mask(ImageClip(alpha.copy(), is_mask=True, duration=duration))
         return clip
 
     def _repr_html_(self) -> str:
         return _write.html(self)
 
+    @checked(also=[_write.display])
     def display_in_notebook(self, **kwargs: Any) -> Any:
         return _write.display(self, **kwargs)

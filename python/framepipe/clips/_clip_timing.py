@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from ..errors import ParameterError
 from ._clip_base import ClipBase
@@ -27,6 +27,11 @@ class ClipTiming(ClipBase):
         else:
             if new.duration is None:
                 raise ParameterError("with_duration(None, change_end=False) cannot move the start")
+            if new.end is None:
+                raise ParameterError(
+                    f"{self._name}.with_duration(change_end=False) keeps the end and moves the start, "
+                    f"but the clip has no end"
+                )
             new.start = new.end - new.duration
         if new._mask is not None:
             new._mask = new._mask.with_duration(duration, change_end)
@@ -109,10 +114,12 @@ class ClipTiming(ClipBase):
 
         a = seconds(start_time, "start_time")
         b = seconds_or_none(end_time, "end_time")
-        parts = [self.subclipped(0, a)] if a > 0 else []
-        parts.append(change(self.subclipped(a, b)))
+        # Self is a VideoClip (these methods are part of it), which the checker cannot know.
+        clip = cast("VideoClip", self)
+        parts = [clip.subclipped(0, a)] if a > 0 else []
+        parts.append(change(clip.subclipped(a, b)))
         if b is not None and (self.duration is None or b < self.duration - T_SLACK):
-            parts.append(self.subclipped(b))
+            parts.append(clip.subclipped(b))
         return concatenate_videoclips(parts).with_start(self.start)
 
     def with_memoize(self, memoize: bool) -> Self:
@@ -130,12 +137,16 @@ class ClipTiming(ClipBase):
                 factor = abs(key.step)
                 if factor != 1:
                     d = clip.duration
-                    clip = clip.time_transform(lambda t: factor * t, keep_duration=True).with_duration(d / factor)
+                    faster = clip.time_transform(lambda t: factor * t, keep_duration=True)
+                    clip = faster.with_duration(None if d is None else d / factor)
                 if key.step < 0:
                     if not self.fps:
                         raise ParameterError(f"{self._name}: playing backwards needs the clip's fps (with_fps)")
-                    d, step = clip.duration, 1.0 / self.fps
-                    clip = clip.time_transform(lambda t: max(0.0, d - t - step), keep_duration=True)
+                    end = clip.duration
+                    if end is None:
+                        raise ParameterError(f"{self._name}: playing backwards needs a clip with a duration")
+                    step = 1.0 / self.fps
+                    clip = clip.time_transform(lambda t: max(0.0, end - t - step), keep_duration=True)
             return clip
         if isinstance(key, tuple):
             from ._compose import concatenate_videoclips

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._keywords import checked
 from ..errors import ParameterError
 from . import _kernels, _pixels
 from ._clip import VideoClip
@@ -84,9 +85,10 @@ class CompositeVideoClip(VideoClip):
             bg = None
             layers = clips
         ends = [c.end for c in layers] + ([bg.end] if bg is not None else [])
-        if None not in ends:
-            self.duration = self.end = float(max(ends))
-        fpss = [c.fps for c in clips if getattr(c, "fps", None)]
+        known = [e for e in ends if e is not None]
+        if len(known) == len(ends):  # every clip ends
+            self.duration = self.end = float(max(known))
+        fpss = [c.fps for c in clips if c.fps]
         self.fps = max(fpss) if fpss else None
         self.clips, self.bg, self.bg_color = layers, bg, bg_color
         self._size = (w, h)
@@ -115,17 +117,20 @@ class CompositeVideoClip(VideoClip):
 
         def frame(t: float) -> np.ndarray:
             covered[0] = False
+            out: np.ndarray | None = None
+            first_src: np.ndarray | None = None
             if bg is not None:
-                first = bg._get(max(0.0, t - bg.start))
-                if first.shape[:2] != (h, w):
+                bg_frame = bg._get(max(0.0, t - bg.start))
+                if bg_frame.shape[:2] != (h, w):
                     out = base.copy()
                     draw(out, bg, t)
                 else:
-                    out = np.array(first, copy=True) if not is_mask or first.ndim == 2 else first[:, :, 0].copy()
+                    out = (
+                        np.array(bg_frame, copy=True) if not is_mask or bg_frame.ndim == 2 else bg_frame[:, :, 0].copy()
+                    )
                 playing = timeline.playing(t)
             else:
                 playing = timeline.playing(t)
-                out, first_src = None, None
                 if playing and not is_mask:
                     # An opaque first layer that covers the frame is the background: start
                     # from a copy of it instead of painting the colour and then it.
@@ -222,6 +227,7 @@ def _composite_mask(
     return mask
 
 
+@checked
 def clips_array(
     array: Sequence[Sequence[VideoClip]],
     rows_widths: Sequence[int] | None = None,
@@ -251,6 +257,25 @@ def clips_array(
     return CompositeVideoClip(placed, size=(xs[-1], ys[-1]), bg_color=bg_color)
 
 
+class _Concatenation:
+    """What the result of :func:`concatenate_videoclips` has, as MoviePy's: when each clip starts
+    (``start_times``) and their ends (``timings``: the starts and the end of the last)."""
+
+    timings: list[float]
+    start_times: list[float]
+
+
+class ConcatenatedClip(_Concatenation, VideoClip):
+    """``concatenate_videoclips(method="chain")``: the clips one after the other (``clips``)."""
+
+    clips: list[VideoClip]
+
+
+class ConcatenatedComposite(_Concatenation, CompositeVideoClip):
+    """``concatenate_videoclips(method="compose")``: the clips centred one after the other."""
+
+
+@checked
 def concatenate_videoclips(
     clips: Sequence[VideoClip],
     method: str = "chain",
@@ -275,7 +300,8 @@ def concatenate_videoclips(
     timings = np.maximum(0, timings + padding * np.arange(len(timings)))
     timings[-1] -= padding
     timings = timings.tolist()
-    fpss = [c.fps for c in clips if getattr(c, "fps", None)]
+    fpss = [c.fps for c in clips if c.fps]
+    result: ConcatenatedClip | ConcatenatedComposite
     if method == "chain":
         starts = timings[:-1]
         sizes = {c.size for c in clips}
@@ -287,7 +313,7 @@ def concatenate_videoclips(
             i = index(t)
             return clips[i]._get(min(max(0.0, t - starts[i]), clips[i].duration))
 
-        result = VideoClip(is_mask=is_mask)
+        result = ConcatenatedClip(is_mask=is_mask)
         result._fn = frame
         if len(sizes) == 1:
             result._size = next(iter(sizes))
@@ -303,7 +329,7 @@ def concatenate_videoclips(
     elif method == "compose":
         w = max(c.w for c in clips)
         h = max(c.h for c in clips)
-        result = CompositeVideoClip(
+        result = ConcatenatedComposite(
             [c.with_start(t).with_position("center") for c, t in zip(clips, timings)],
             size=(w, h),
             bg_color=bg_color,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import bisect
 import os
-import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from .. import _frames, _native
 from .._alpha import without_alpha
-from ..errors import FramepipeWarning, ParameterError, UnsupportedError
+from .._warn import warn
+from ..errors import ParameterError, UnsupportedError
 from . import _pixels
 from ._clip import VideoClip
 from ._geometry import size_pair
@@ -94,7 +94,7 @@ class ImageClip(VideoClip):
         if isinstance(img, (str, os.PathLike)):
             self._source_files = (os.fsdecode(img),)  # a write onto it is refused (_render.output)
 
-    def image_transform(self, image_func: Any, apply_to: Any = None) -> VideoClip:
+    def image_transform(self, image_func: Any, apply_to: Any = None) -> Self:
         new = super().image_transform(image_func, apply_to)
         return new
 
@@ -195,11 +195,9 @@ class TextClip(ImageClip):
                     f"TextClip: font file not found: {font_path!r} (font=None uses the bundled DejaVu Sans)"
                 )
             # An ImageMagick font name from a MoviePy 1.x script ("Purisa-Bold"): not a file.
-            warnings.warn(
+            warn(
                 f"TextClip: font {font_path!r} is a name, not a font file; using the bundled DejaVu Sans "
                 f"(give the path of a .ttf/.otf file for another font)",
-                FramepipeWarning,
-                stacklevel=2,
             )
             font_path = None
         if font_size is None:
@@ -211,6 +209,7 @@ class TextClip(ImageClip):
             m = [m[0], m[1], m[0], m[1]]
         elif len(m) != 4:
             raise ParameterError(f"TextClip: margin is (x, y) or (left, top, right, bottom), got {margin!r}")
+        left, top, right, bottom = m
         fg = _pixels.rgba(color, "TextClip color") or (0, 0, 0, 0)
         bg = _pixels.rgba(bg_color, "TextClip bg_color")
         data, w, h = _native.render_text(
@@ -222,7 +221,7 @@ class TextClip(ImageClip):
             stroke_color=_pixels.rgba(stroke_color, "TextClip stroke_color"),
             stroke_width=int(stroke_width or 0),
             size=(None if size[0] is None else int(size[0]), None if size[1] is None else int(size[1])),
-            margin=tuple(m),
+            margin=(left, top, right, bottom),
             method=method,
             text_align=text_align,
             horizontal_align=horizontal_align,
@@ -232,11 +231,9 @@ class TextClip(ImageClip):
         missing = _native.missing_glyphs(text, font=font_path)
         if missing:
             shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:8]) + (", ..." if len(missing) > 8 else "")
-            warnings.warn(
+            warn(
                 f"TextClip: the font {font_path or _native.DEFAULT_FONT_NAME!r} has no glyph for {shown}; "
                 f"they are drawn as boxes (pass font= the path of a .ttf/.otf file that has them)",
-                FramepipeWarning,
-                stacklevel=2,
             )
         rgba = np.frombuffer(data, np.uint8).reshape(h, w, 4)
         super().__init__(
@@ -299,20 +296,20 @@ class ImageSequenceClip(VideoClip):
         items = list(sequence)
         if not items:
             raise ParameterError("ImageSequenceClip: the sequence is empty")
-        if (fps is None) == (durations is None):
-            raise ParameterError("ImageSequenceClip: give exactly one of fps and durations")
-        if fps is not None:
+        if fps is not None and durations is None:
             if not fps > 0:
                 raise ParameterError(f"ImageSequenceClip: fps must be positive, got {fps!r}")
             durations = [1.0 / fps] * len(items)
             self.fps = fps
-        else:
+        elif durations is not None and fps is None:
             durations = [seconds(d, "ImageSequenceClip durations") for d in durations]
             if len(durations) != len(items) or min(durations) <= 0:
                 raise ParameterError(
                     f"ImageSequenceClip: {len(durations)} positive durations are needed, one per image ({len(items)})"
                 )
             self.fps = 1.0 / min(durations)
+        else:
+            raise ParameterError("ImageSequenceClip: give exactly one of fps and durations")
         self.images_starts = list(np.cumsum([0.0, *durations[:-1]]))
         self.durations = durations
         self.duration = self.end = float(sum(durations))
@@ -349,7 +346,13 @@ class ImageSequenceClip(VideoClip):
         self._fn = frame
         if with_mask and (first_alpha is not None):
             mask = VideoClip(is_mask=True, duration=self.duration)
-            mask._fn = lambda t: loaded[index(t)][1] if loaded is not None else load(index(t))[1]
+
+            def mask_frame(t: float) -> np.ndarray:
+                alpha = loaded[index(t)][1] if loaded is not None else load(index(t))[1]
+                # load() gives every image an alpha when image 0 has one (opaque if it has none).
+                return alpha if alpha is not None else np.full((size[1], size[0]), 255, np.uint8)
+
+            mask._fn = mask_frame
             mask._size = size
             self._mask = mask
         self._name = f"ImageSequenceClip({len(items)} images)"
@@ -388,7 +391,7 @@ class VideoFileClip(VideoClip):
         self.reader = reader
         self.fps = reader.fps
         self.duration = self.end = float(reader.duration)
-        self._size = tuple(reader.size)
+        self._size = (int(reader.size[0]), int(reader.size[1]))
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
         self.audio = None
         if has_mask:

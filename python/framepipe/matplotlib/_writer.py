@@ -15,8 +15,10 @@ import matplotlib as mpl
 import matplotlib.animation as _animation
 from matplotlib.figure import Figure
 
+from .._keywords import KeywordsChecked, checked
 from .._options import output_format
 from .._render import render_figures
+from .._warn import warn
 from ..display import Video
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
@@ -61,7 +63,7 @@ def _progress_bar(total: int | None, desc: str, force: bool):
             from tqdm import tqdm
     except ImportError:
         if force:
-            warnings.warn("progress=True needs tqdm (pip install tqdm)", FramepipeWarning, stacklevel=4)
+            warn("progress=True needs tqdm (pip install tqdm)")
         return None
     return tqdm(total=total, desc=desc, unit="frame", leave=True, file=sys.stderr)
 
@@ -69,7 +71,7 @@ def _progress_bar(total: int | None, desc: str, force: bool):
 # ---------------------------------------------------------------------------------------- writer
 
 
-class FramepipeWriter(_animation.AbstractMovieWriter):
+class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
     """A matplotlib movie writer that encodes with framepipe (x264 in-process), no ffmpeg.
 
     Use it by name, ``ani.save("out.mp4", writer="framepipe", fps=30)``, or as an instance::
@@ -297,6 +299,7 @@ register()
 # ------------------------------------------------------------------------------- conveniences
 
 
+@checked(also=[FramepipeWriter])
 def save(
     anim: _animation.Animation,
     path: Any,
@@ -327,6 +330,7 @@ def save(
     return writer.result
 
 
+@checked(also=[save])
 def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None, **options: Any) -> str:
     """The fast equivalent of ``anim.to_html5_video()``: an HTML5 ``<video>`` with the MP4 inline.
 
@@ -359,6 +363,7 @@ def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None,
         return video.to_html()
 
 
+@checked(also=[render_figures])
 def render(make_figure, update, frames, path, fps=30, **options):
     """Render a matplotlib animation on every core (or a Dask cluster) into one MP4.
 

@@ -51,8 +51,8 @@ class Resize(Effect):
             ns = self.new_size
 
             def translate(v: Any) -> tuple[int, int]:
-                if isinstance(v, numbers.Number):
-                    if not (math.isfinite(v) and v > 0):
+                if isinstance(v, numbers.Real):
+                    if not (math.isfinite(float(v)) and float(v) > 0):
                         raise ParameterError(f"Resize: a scale must be a positive number, got {v!r}")
                     return _int_size((v * w, v * h), "Resize")
                 return _int_size(v, "Resize")
