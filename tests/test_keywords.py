@@ -153,7 +153,21 @@ def test_the_walk_finds_the_public_callables():
     assert len(names) > 150
 
 
-@pytest.mark.parametrize("name", sorted(CALLABLES))
+# Not checked yet: framepipe/__init__.py's repair() and RepairResult belong to the work on the
+# writer's close and repair, which changes them; they get @checked / KeywordsChecked when that work
+# is merged (then these fail as XPASS: remove them from here).
+NOT_YET = {"repair", "RepairResult"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(reason="not checked yet (see NOT_YET)", strict=True))
+        if n in NOT_YET
+        else n
+        for n in sorted(CALLABLES)
+    ],
+)
 def test_a_misspelt_keyword_names_the_nearest(name):
     target = CALLABLES[name]
     f = getattr(*target) if isinstance(target, tuple) else target

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 from . import _native
-from ._keywords import KeywordsChecked, checked
+from ._keywords import checked
 from ._render import render
 from .display import Video
 from .errors import (
@@ -58,7 +58,7 @@ def probe(path) -> dict:
 
 
 @dataclass(frozen=True)
-class RepairResult(KeywordsChecked):
+class RepairResult:
     """What :func:`repair` did: the file written, the frames it holds, the frames the input's
     whole fragments listed (more when the last ones would have left a gap in presentation
     order), the bytes of a torn last fragment that were cut off, and whether the input was
@@ -71,7 +71,6 @@ class RepairResult(KeywordsChecked):
     was_finished: bool
 
 
-@checked
 def repair(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None) -> RepairResult:
     """Finish an MP4 whose writer was stopped before it finished (a killed process, an OOM
     kill, a power loss): the frames of every whole fragment (about a second each; see

@@ -132,7 +132,7 @@ def _called(attr: str, args: tuple, is_method: bool) -> str:
 _CONSTRUCTORS: weakref.WeakKeyDictionary[type, tuple[str, ...] | None] = weakref.WeakKeyDictionary()
 
 
-def _constructor_keywords(cls: type) -> tuple[str, ...] | None:
+def _constructor_keywords(cls: type[Any]) -> tuple[str, ...] | None:
     try:
         return _CONSTRUCTORS[cls]
     except KeyError:
@@ -145,7 +145,7 @@ class _ConstructorSignature:
     and help(), which would otherwise show the ``(*args, **kwargs)`` of ``KeywordsChecked.__new__``
     for a class that inherits its ``__init__``."""
 
-    def __get__(self, obj: object, cls: type) -> inspect.Signature:
+    def __get__(self, obj: object, cls: type[Any]) -> inspect.Signature:
         if obj is not None:
             raise AttributeError("__signature__")
         sig = inspect.signature(cls.__init__)

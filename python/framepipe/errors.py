@@ -78,7 +78,7 @@ _BUILTINS = (
     ProcessLookupError,
     TimeoutError,
 )
-_OUTPUT_CLASSES = {builtin: _output_error(builtin) for builtin in _BUILTINS}
+_OUTPUT_CLASSES: dict[type[OSError], type[OutputError]] = {builtin: _output_error(builtin) for builtin in _BUILTINS}
 globals().update({c.__name__: c for c in _OUTPUT_CLASSES.values()})  # importable, so picklable
 
 #: errno -> the OutputError class for it, by Python's own mapping of errnos to OSError subclasses

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from . import _native
 from ._frames import FLOAT_NOTES, above_one, above_one_message, as_array, numbered
@@ -28,7 +29,7 @@ class VideoResult(KeywordsChecked):
     width: int
     height: int
     fps: Fraction
-    data: bytes | None = None
+    data: builtins.bytes | None = None  # `bytes` in this class is the field above
     format: str = "mp4"
 
     @property
@@ -239,7 +240,7 @@ class VideoWriter(KeywordsChecked):
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc is None:
             self.close()
             return False

@@ -328,16 +328,20 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
                     # temporary name has no .gif suffix: say the format.
                     sink = VideoWriter(tmp, fps_frac, **{**encode_options, "format": "gif"})
 
-                    def append(c: int, frames: list | None, shape: tuple | None) -> None:
+                    def append_frames(c: int, frames: list | None, shape: tuple | None) -> None:
                         for f in frames or ():
                             sink.write(f)
+
+                    append: Callable[[int, Any, tuple | None], None] = append_frames
                 else:
                     sink = _native.Concat(tmp, metadata=metadata_pairs(encode_options.get("metadata")))
                     check = _shape_check(chunks)
 
-                    def append(c: int, data: bytes | None, shape: tuple | None) -> None:
+                    def append_mp4(c: int, data: bytes | None, shape: tuple | None) -> None:
                         if check(c, shape) and data is not None:
                             sink.append(data)
+
+                    append = append_mp4
 
                 # At most workers + 1 chunks in flight or waiting to be appended.
                 results = OrderedResults(chunks, workers + 1, append, prog)

@@ -80,7 +80,7 @@ def sweep(target: str) -> list[str]:
     Returns the paths removed."""
     folder = os.path.dirname(target) or "."
     prefix = _prefix(target)
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

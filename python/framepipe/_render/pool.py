@@ -229,7 +229,8 @@ class ForkedProcess:
     """The parts of ``subprocess.Popen`` used here, for a forked child."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.returncode = pid, None
+        self.pid = pid
+        self.returncode: int | None = None
 
     def _waitpid(self, flags: int) -> None:
         try:
@@ -249,15 +250,17 @@ class ForkedProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         if timeout is None:
-            if self.returncode is None:
-                self._waitpid(0)
+            while self.returncode is None:
+                self._waitpid(0)  # sets it (a blocking wait returns only once the child ended)
             return self.returncode
         deadline = time.monotonic() + timeout
-        while self.poll() is None:
+        code = self.poll()
+        while code is None:
             if time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
             time.sleep(0.01)
-        return self.returncode
+            code = self.poll()
+        return code
 
     def kill(self) -> None:
         if self.returncode is None:
@@ -273,6 +276,8 @@ _LIVE_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
 class Worker:
     """A local worker process and its two pipes: forked from this process when
     :func:`fork_is_safe` (fast start), else a fresh ``python -m framepipe._render.worker``."""
+
+    proc: ForkedProcess | subprocess.Popen[bytes]
 
     def __init__(self, fork: bool) -> None:
         r_task, w_task = os.pipe()
@@ -386,9 +391,9 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
                     w.task = results.start()
                     c, s, e = w.task
                     w.tasks.send((payload, c, s, e, options))
-            busy = [w for w in pool if w.task is not None]
-            ready = wait([w.results for w in busy])
-            for w in busy:
+            busy = [(w, w.task) for w in pool if w.task is not None]
+            ready = wait([w.results for w, _ in busy])
+            for w, task in busy:
                 if w.results not in ready:
                     continue
                 try:
@@ -397,7 +402,7 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
                     msg = None
                 if msg is None:  # the worker died mid-chunk
                     code = w.proc.wait()
-                    c, s, e = w.task
+                    c, s, e = task
                     attempts[c] = attempts.get(c, 0) + 1
                     w.stop(kill=True)
                     with signals_deferred():

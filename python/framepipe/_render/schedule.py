@@ -69,7 +69,7 @@ class OrderedResults:
         self,
         chunks: list[Chunk],
         window: int,
-        append: Callable[[int, Any, Any], None],
+        append: Callable[[int, Any, Any], object],  # what it returns is not used
         progress: Progress,
         on_done: Callable[[int, Any, Any], None] | None = None,
     ) -> None:

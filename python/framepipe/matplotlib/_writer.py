@@ -224,8 +224,9 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         self._total = None
         if anims is not None:
             counts = [getattr(a, "_save_count", None) for a in anims]
-            if counts and None not in counts:
-                self._total = int(min(counts))  # Animation.save zips the animations' frames
+            known = [c for c in counts if c is not None]
+            if known and len(known) == len(counts):
+                self._total = int(min(known))  # Animation.save zips the animations' frames
         self._bar = None
         if self.progress is not False and (self.progress or _interactive()):
             self._bar = _progress_bar(self._total, os.path.basename(os.fspath(outfile)), bool(self.progress))
@@ -247,17 +248,20 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
 
     def _emit(self, rgba: memoryview) -> None:
         """Hand one frame (the canvas's own RGBA buffer, HxWx4) to the encoder."""
+        video = self._video
+        if video is None:
+            raise ParameterError("grab_frame() before setup(): use writer.saving(fig, outfile, dpi)")
         if self._frames == 0:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", FramepipeWarning)
-                self._video.write(rgba)
+                video.write(rgba)
             for w in caught:
                 if issubclass(w.category, FramepipeWarning) and "is odd" in str(w.message):
                     _log.info("framepipe: %s", w.message)
                 else:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         else:
-            self._video.write(rgba)
+            video.write(rgba)
 
     def finish(self) -> None:
         """Finish the file (``writer.result`` then describes it) and restore the figure."""
@@ -327,6 +331,8 @@ def save(
         progress_callback=progress_callback,
         extra_anim=extra_anim,
     )
+    if writer.result is None:  # Animation.save ends the writer's saving(), whose finish() sets it
+        raise RuntimeError("matplotlib's Animation.save returned without finishing the framepipe writer")
     return writer.result
 
 
@@ -339,7 +345,7 @@ def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None,
     base64 text is larger than `embed_limit` MB (default :rc:`animation.embed_limit`).
     `options` are :class:`FramepipeWriter`'s (``crf``, ``preset``, ``dpi``...).
     """
-    limit = mpl._val_or_rc(embed_limit, "animation.embed_limit")
+    limit = mpl.rcParams["animation.embed_limit"] if embed_limit is None else embed_limit
     dpi = options.pop("dpi", None)
     options.setdefault("progress", False)
     with tempfile.TemporaryDirectory() as tmp:
