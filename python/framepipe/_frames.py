@@ -21,9 +21,13 @@ FLOAT_NOTES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("
 
 
 def above_one(arr: np.ndarray) -> bool:
-    """Whether a float frame has a value above 1 (0-255 data given as floats, which would come
-    out white). NaN is not above 1 (the engine refuses it with its own error)."""
-    return arr.dtype.kind == "f" and bool(arr.max(initial=-np.inf) > 1)
+    """Whether a float frame has a finite value above 1 (0-255 data given as floats, which would
+    come out white). A frame with NaN or infinity is not: the engine refuses it with its own
+    error, naming the pixel."""
+    if arr.dtype.kind != "f":
+        return False
+    top = arr.max(initial=-np.inf)
+    return bool(np.isfinite(top) and top > 1)
 
 
 def above_one_message(index: int) -> str:
