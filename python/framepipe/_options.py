@@ -3,7 +3,6 @@ metadata): the Python side's one place for them; the engine checks ranges again.
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from collections.abc import Iterable, Mapping
@@ -12,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import _native
+from ._keywords import unexpected_keyword
 from .errors import ParameterError, UnsupportedError
 
 FpsLike = int | float | Fraction | str
@@ -45,17 +45,13 @@ OPTION_NAMES = (
 
 def check_option_names(what: str, names: Iterable[str], also: Iterable[str] = ()) -> None:
     """A TypeError naming `what` (the function the user called), the unknown keyword, the
-    nearest known one and all of them, for a keyword that is neither a writer option nor in
-    `also` (instead of a TypeError from a VideoWriter the user did not call)."""
+    nearest known one and all of them (``_keywords.unexpected_keyword``), for a keyword that is
+    neither a writer option nor in `also` (instead of a TypeError from a VideoWriter the user
+    did not call)."""
     allowed = (*OPTION_NAMES, *also)
     for name in names:
         if name not in allowed:
-            near = difflib.get_close_matches(name, allowed, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise TypeError(
-                f"{what}() got an unexpected keyword argument {name!r}{hint}; "
-                f"the keyword arguments framepipe knows are {', '.join(allowed)}"
-            )
+            raise unexpected_keyword(what, name, allowed, known="the keyword arguments framepipe knows are")
 
 
 def output_format(path: str | None, format: str | None) -> str:
