@@ -4,9 +4,10 @@ killed from outside.
 Run as ``python crashkit.py MODE OUTPUT``: MODE ``mp4`` or ``gif`` writes frames with
 framepipe.VideoWriter until killed, printing ``given encoded on_disk`` after every frame (frames
 written, frames the encoder gave out, and frames a reader of the file would find if the
-process died now); ``render`` runs ``framepipe.render(workers=2, resume=True)`` of
-``RENDER_FRAMES`` frames in chunks of ``CHUNK`` (``render-plain``: four times as many frames,
-without resume)."""
+process died now); ``close`` writes a large MP4 and closes it (the test kills it while it
+closes), ``fragmented`` writes the same and exits before closing; ``render`` runs
+``framepipe.render(workers=2, resume=True)`` of ``RENDER_FRAMES`` frames in chunks of
+``CHUNK`` (``render-plain``: four times as many frames, without resume)."""
 
 from __future__ import annotations
 
@@ -45,9 +46,57 @@ def render(out: str, resume: bool, n_frames: int = RENDER_FRAMES, **kw) -> None:
     return framepipe.render(frame, out, n_frames=n_frames, fps=FPS, workers=2, chunk_frames=CHUNK, resume=resume, **kw)
 
 
+#: ``close`` and ``fragmented``: a large file (about 136 MB), so that close() takes a while.
+BIG_W, BIG_H, BIG_FRAMES = 640, 480, 300
+
+
+def big_frames() -> list[np.ndarray]:
+    """Noise (so that x264 at crf=1 makes large frames): 16 frames, used in turn."""
+    rng = np.random.default_rng(7)
+    return [rng.integers(0, 256, (BIG_H, BIG_W, 3), dtype=np.uint8) for _ in range(16)]
+
+
+def big_frame(frames: list[np.ndarray], i: int) -> np.ndarray:
+    """Frame i of the large file: noise frame i % 16 with i burnt into its top rows (so no two
+    frames are the same)."""
+    f = frames[i % 16].copy()
+    f[:8] = i % 256
+    return f
+
+
+def write_big(out: str, close: bool) -> None:
+    """Write BIG_FRAMES frames; print ``closing ON_DISK`` (frames on disk) just before
+    close(), then ``closed FRAMES SECONDS`` (what close took); without `close`, exit at once instead (a fragmented file,
+    as a killed writer leaves it)."""
+    import os
+    import time
+
+    import framepipe
+
+    frames = big_frames()
+    w = framepipe.VideoWriter(out, fps=FPS, preset="ultrafast", crf=1, fragment_seconds=FRAGMENT_SECONDS)
+    print("started", flush=True)
+    for i in range(BIG_FRAMES):
+        w.write(big_frame(frames, i))
+    if not close:
+        # Wait until the encoder thread has written every fragment it can (x264's lookahead is
+        # 0 at ultrafast; the last fragment stays in memory until close), then vanish.
+        while w.frames_on_disk < BIG_FRAMES - 2 * round(FRAGMENT_SECONDS * FPS):
+            time.sleep(0.01)
+        print("fragmented", w.frames_on_disk, flush=True)
+        os._exit(0)
+    print("closing", w.frames_on_disk, flush=True)
+    t = time.perf_counter()
+    res = w.close()
+    print("closed", res.frames, f"{time.perf_counter() - t:.4f}", flush=True)
+
+
 def main(mode: str, out: str) -> None:
     import framepipe
 
+    if mode in ("close", "fragmented"):
+        write_big(out, mode == "close")
+        return
     if mode.startswith("render"):
         print("started", flush=True)
         # render-plain runs longer: the test stops it with SIGTERM part way.

@@ -138,7 +138,9 @@ def test_signal_finishes_the_file_without_a_traceback(commands, tmp_path, sig, s
     p.stdin.write(b"".join(f.tobytes() for f in src[:5]))
     p.stdin.flush()
     deadline = time.monotonic() + 60
-    while not out.exists():  # the writer exists: the handlers are installed
+    # The writer exists (its temporary beside the output, which becomes the output once a
+    # fragment is on disk): the handlers are installed.
+    while not [f for f in tmp_path.iterdir() if f.name.endswith(".fp-tmp")]:
         assert time.monotonic() < deadline, "the encode never started"
         time.sleep(0.02)
     time.sleep(1.0)  # the 5 frames read

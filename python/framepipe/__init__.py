@@ -47,39 +47,61 @@ def probe(path) -> dict:
 
     Both: ``format`` ("mp4" or "gif"), ``width``, ``height``, ``frame_count``, ``duration`` (s),
     ``codec``, ``file_size``. MP4: ``fps`` as (num, den), ``profile``, ``level``, ``color``,
-    ``faststart``, ``keyframes``, ``tags`` (title, artist, encoder, ...), and for a file cut
-    short, ``truncated`` with ``frames_present`` (frames whose data the file holds; a whole file
-    has all ``frame_count``) and ``missing_bytes``. GIF: ``version``, ``loop`` (0 = forever).
-    ``fragmented`` is True for an MP4 still being written, or left by a writer that was
-    stopped (killed, out of memory, power loss): the counts are those of its whole fragments,
-    and :func:`repair` finishes it. A file that is neither raises :class:`DecodeError`.
+    ``faststart``, ``keyframes``, ``tags`` (title, artist, encoder, ...), and ``truncated``:
+    True when part of the file cannot be read. ``frames_present`` counts the frames whose data
+    the file holds (a whole file has all ``frame_count``), ``missing_bytes`` the bytes of the
+    others; ``torn_bytes`` counts the bytes at the end that are not a whole box and
+    ``torn_box`` names the box they start (empty when they are no box): a torn ``moof`` (a
+    fragment's index) or a damaged box header loses what it held, a torn ``free`` or ``mdat``
+    box only the frames ``frames_present`` leaves out. GIF: ``version``, ``loop`` (0 =
+    forever). ``fragmented`` is True for an MP4 still being written, or left by a writer that
+    was stopped (killed, out of memory, power loss): the counts are those of its whole
+    fragments, and :func:`repair` finishes it. A file that is neither raises
+    :class:`DecodeError`.
     """
     return _native.probe(path)
 
 
 @dataclass(frozen=True)
 class RepairResult:
-    """What :func:`repair` did: the file written, the frames it holds, the frames the input's
-    whole fragments listed (more when the last ones would have left a gap in presentation
-    order), the bytes of a torn last fragment that were cut off, and whether the input was
-    already finished (then nothing was changed; it was copied when ``output`` was given)."""
+    """What :func:`repair` did.
+
+    ``output``: the file written (the input's name when repaired in place). ``frames``: frames
+    in it. ``frames_found``: frames whose bytes the input holds whole (in whole fragments, or
+    within a finished file cut short); ``frames`` is fewer when the last ones would have left a
+    gap in presentation order. ``frames_listed``: frames the input's index lists (more than
+    ``frames_found`` for a finished file cut short). ``torn_bytes``: bytes cut off (a torn last
+    fragment, or a frame cut short). ``was_finished``: the input was a finished MP4 holding
+    every frame its index lists, so nothing needed repairing (it was copied when ``output`` is
+    another file, else left as it was). ``truncated``: the input was a finished MP4 cut short,
+    rebuilt from the frames it holds. ``in_place``: the output is the input (the same file,
+    whatever names were used)."""
 
     output: str
     frames: int
     frames_found: int
     torn_bytes: int
     was_finished: bool
+    frames_listed: int = 0
+    truncated: bool = False
+    in_place: bool = False
 
 
 def repair(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None) -> RepairResult:
-    """Finish an MP4 whose writer was stopped before it finished (a killed process, an OOM
-    kill, a power loss): the frames of every whole fragment (about a second each; see
-    ``fragment_seconds`` of :class:`VideoWriter`) become the faststart MP4 that closing the
-    writer would have made of them. ``output=None`` repairs in place: the repaired file replaces
-    ``path`` only once it is complete, so a failed repair changes nothing.
+    """Make a playable faststart MP4 of a damaged one: a file whose writer was stopped before
+    it finished (a killed process, an OOM kill, a power loss), whose whole fragments (about a
+    second each; see ``fragment_seconds`` of :class:`VideoWriter`) hold the frames, or a
+    finished MP4 cut short, whose index lists more frames than the file holds. The frames kept
+    are the decode-order prefix with no gap in presentation; the result has the same packets,
+    and is the same file, as closing a writer given those packets.
+
+    ``output=None`` (or an output that is the same file as ``path`` under another name, a
+    symlink for instance) repairs in place. The repaired file is written beside the output and
+    renamed over it only once complete, so a failed or killed repair changes no file (a killed
+    one leaves a hidden ``.NAME.*.fp-tmp`` file that the next repair to that output removes),
+    and another hard link to a replaced file keeps its bytes. A finished, intact input is left
+    as it is (``was_finished``), or copied to another ``output``.
     """
-    if output is not None and os.path.abspath(os.fspath(output)) == os.path.abspath(os.fspath(path)):
-        output = None
     r = _native.repair(path, output)
     return RepairResult(
         output=os.fsdecode(r["output"]),
@@ -87,6 +109,9 @@ def repair(path: str | os.PathLike[str], output: str | os.PathLike[str] | None =
         frames_found=r["frames_found"],
         torn_bytes=r["torn_bytes"],
         was_finished=r["was_finished"],
+        frames_listed=r["frames_listed"],
+        truncated=r["truncated"],
+        in_place=r["in_place"],
     )
 
 

@@ -67,8 +67,8 @@ def output_format(path: str | PathLike[str]) -> str:
     """ "mp4" or "gif" for an output path; UnsupportedError for other formats' names (.webm, .png)."""
 
 def repair(path: str | PathLike[str], output: str | PathLike[str] | None = None) -> dict[str, Any]:
-    """Finish an MP4 whose writer was stopped: output, frames, frames_found, torn_bytes,
-    was_finished."""
+    """Repair an unfinished or cut-short MP4: output, frames, frames_found, frames_listed,
+    torn_bytes, was_finished, truncated, in_place."""
 
 def probe(path: str | PathLike[str]) -> dict[str, Any]:
     """Describe an MP4 or GIF file (``format`` says which): size, frame_count, duration, codec;

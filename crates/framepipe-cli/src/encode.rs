@@ -91,6 +91,9 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
         return Err(usage_error(&format!("{} {verb} to {what}; {instead}", misplaced.join(", "))));
     }
     let input = choose_input(args)?;
+    if let Input::Images(paths) = input {
+        refuse_output_among_inputs(&args.output, paths)?;
+    }
     if let Input::Raw { .. } = input {
         if io::stdin().is_terminal() {
             return Err(usage_error(
@@ -286,6 +289,24 @@ fn describe_frame(input: &Input, index: usize, e: &(dyn std::error::Error + 'sta
         Input::Raw { .. } => format!("frame {index}: {}", error_chain(e)),
         Input::Images(paths) => format!("{} (frame {index}): {}", paths[index].display(), error_chain(e)),
     }
+}
+
+/// The output must not be one of the input images under any name (`./a.png`, a symlink, a hard
+/// link): it replaces the file at its name once the first frames are on disk, so an image read
+/// after that would be the video. Same file = same device and inode.
+fn refuse_output_among_inputs(output: &Path, inputs: &[PathBuf]) -> Result<(), CliError> {
+    let Ok(Some(out)) = framepipe::output::FileId::of_path(output) else { return Ok(()) };
+    for (index, input) in inputs.iter().enumerate() {
+        if framepipe::output::FileId::of_path(input).ok().flatten() == Some(out) {
+            return Err(usage_error(&format!(
+                "the output {} is the same file as input image {} (frame {index}); writing the video would \
+                 replace that image: name another output file",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn choose_input(args: &EncodeArgs) -> Result<Input<'_>, CliError> {

@@ -84,6 +84,8 @@ fn to_json(info: &Mp4Info) -> String {
         ("frames_present", info.frames_present.to_string()),
         ("truncated", info.truncated().to_string()),
         ("missing_bytes", info.missing_bytes.to_string()),
+        ("torn_bytes", info.torn_bytes.to_string()),
+        ("torn_box", json_str(&info.torn_box)),
     ];
     match info.fps {
         Some(r) => {

@@ -665,6 +665,58 @@ fn probe_of_a_truncated_file_says_how_many_frames_it_holds_and_fails() {
 }
 
 #[test]
+fn probe_of_a_file_torn_in_its_last_moof_fails_with_a_warning() {
+    // Issue 21: a fragmented file cut inside its last moof (a power loss while the fragment was
+    // written) was called healthy (exit 0), while ffmpeg cannot read it at all.
+    use framepipe::mux::mp4::{Mp4Demuxer, Mp4Writer};
+    let dir = TempDir::new("probetorn");
+    let (out, _) = encode_raw(&dir, &gradients(64, 48, 45), &["--size", "64x48"]);
+    // The same packets as a writer that never finished leaves them: fragments of 15 frames.
+    let mut d = Mp4Demuxer::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut w = Mp4Writer::new(std::io::Cursor::new(Vec::new()), d.track().clone()).unwrap();
+    w.set_fragment_frames(15).unwrap();
+    while let Some(p) = d.read_packet().unwrap() {
+        w.write_packet(&p).unwrap();
+    }
+    w.write_fragment().unwrap();
+    let data = w.into_inner().into_inner();
+    let moof = data.windows(4).rposition(|w| w == b"moof").unwrap() - 4;
+    let moof_len = u32::from_be_bytes(data[moof..moof + 4].try_into().unwrap()) as usize;
+    let whole = dir.join("unfinished.mp4");
+    std::fs::write(&whole, &data).unwrap();
+    let r = run_ok(&["probe", path_str(&whole)], &[]);
+    assert!(r.stdout.contains("fragmented: yes") && !r.stdout.contains("warning"), "{}", r.stdout);
+    let frames: u64 = field(&common::ffprobe(&whole, "stream=nb_read_frames"), "nb_read_frames").parse().unwrap();
+    assert_eq!(frames, 45);
+    // The frames of the fragments before the last one, by probe of the file cut there (whole).
+    let before = framepipe::mux::mp4::probe_reader(std::io::Cursor::new(&data[..moof])).unwrap();
+    let n = before.frames_present;
+    assert!(!before.truncated() && (15..45).contains(&n), "{before:?}");
+    for cut in [moof + 5, moof + 8, moof + moof_len / 2, moof + moof_len - 1] {
+        let part = dir.join(&format!("torn{cut}.mp4"));
+        std::fs::write(&part, &data[..cut]).unwrap();
+        let r = run(&["probe", path_str(&part)], &[]);
+        assert_eq!(r.code, Some(1), "a torn file is an error: {}\n{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("fragmented: yes"), "{}", r.stdout);
+        let torn = cut - moof;
+        let warning = if torn < 8 {
+            format!("warning: damaged: the last {torn} bytes of the file (from byte {moof}) are not a whole box")
+        } else {
+            format!("warning: truncated: the file ends {torn} bytes into a \"moof\" box (at byte {moof})")
+        };
+        assert!(r.stdout.contains(&warning), "{}", r.stdout);
+        assert!(r.stdout.contains(&format!("{n} frames are whole before")), "{}", r.stdout);
+        assert!(r.stderr.contains(path_str(&part)) && r.stderr.contains(&warning["warning: ".len()..]), "{}", r.stderr);
+        let r = run(&["probe", "--json", path_str(&part)], &[]);
+        assert_eq!(r.code, Some(1));
+        let j = r.stdout.replace(char::is_whitespace, "");
+        assert!(j.contains(&format!("\"frame_count\":{n},\"frames_present\":{n},\"truncated\":true")), "{}", r.stdout);
+        let torn_box = if torn < 8 { "" } else { "moof" };
+        assert!(j.contains(&format!("\"torn_bytes\":{torn},\"torn_box\":\"{torn_box}\"")), "{}", r.stdout);
+    }
+}
+
+#[test]
 fn probe_of_a_non_mp4_fails_clearly() {
     let dir = TempDir::new("probebad");
     let bad = dir.join("notes.txt");
@@ -1230,4 +1282,192 @@ fn second_signal_exits_at_once() {
     // Ended by the second signal, not after finishing the file.
     assert!(!stderr.contains("interrupted"), "the first signal's finishing completed: {stderr}");
     assert!(start.elapsed().as_secs() < 10, "took {:?} after the second signal", start.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// repair, and writing onto an input under another name
+// ---------------------------------------------------------------------------------------------
+
+/// The MP4 a writer of `frames` (w x h, x264 at preset medium: B-frames) leaves when killed
+/// after its last fragment (fragments of `frag` frames, never finished), and the file a clean
+/// close of the same writer makes.
+fn killed_and_closed(frames: &[Vec<u8>], w: u32, h: u32, frag: u32) -> (Vec<u8>, Vec<u8>) {
+    use framepipe::color::{Converter, Yuv420Image};
+    use framepipe::encode::{x264::X264Encoder, ColorInfo, VideoEncoder};
+    use framepipe::mux::{mp4::Mp4Writer, VideoTrack};
+    let opts = framepipe::EncodeOptions { threads: Some(1), ..Default::default() };
+    let mut enc = X264Encoder::new(w, h, &opts).unwrap();
+    let track = VideoTrack {
+        width: w,
+        height: h,
+        fps: opts.fps,
+        avc: enc.avc_config().clone(),
+        color: ColorInfo::BT709_LIMITED,
+    };
+    let mut mux = Mp4Writer::new(std::io::Cursor::new(Vec::new()), track).unwrap();
+    mux.set_fragment_frames(frag).unwrap();
+    let mut conv = Converter::new([0, 0, 0]);
+    let mut pic = Yuv420Image::new(w, h);
+    for (i, f) in frames.iter().enumerate() {
+        conv.convert(&framepipe::Frame::packed(f, w, h, framepipe::PixelFormat::Rgb24).unwrap(), &mut pic).unwrap();
+        enc.send_frame(&pic, i as i64).unwrap();
+        while let Some(p) = enc.receive_packet().unwrap() {
+            mux.write_packet(&p).unwrap();
+        }
+    }
+    enc.flush().unwrap();
+    while let Some(p) = enc.receive_packet().unwrap() {
+        mux.write_packet(&p).unwrap();
+    }
+    mux.write_fragment().unwrap();
+    assert_eq!(mux.frames_on_disk(), frames.len() as u64);
+    let killed = mux.get_mut().get_ref().clone();
+    mux.finish().unwrap();
+    (killed, mux.into_inner().into_inner())
+}
+
+/// Names in `dir` of framepipe's temporaries (and of the `.NAME.repair-PID` ones older
+/// versions left).
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".fp-tmp") || n.contains(".repair-"))
+        .collect()
+}
+
+/// ffmpeg decodes `path` without a message, to `frames` pictures that match `src` (PSNR).
+fn check_decodes(path: &Path, src: &[Vec<u8>], w: u32, h: u32, frames: usize) {
+    let (decoded, messages) = ffmpeg_decode(
+        path,
+        &["-vf", "scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24", "-f", "rawvideo"],
+    );
+    assert_eq!(messages, "", "{}: ffmpeg complained", path.display());
+    assert_eq!(decoded.len(), (w * h * 3) as usize * frames, "{}: decoded frames", path.display());
+    let db = psnr(&src[..frames], &decoded, w, h, w, h);
+    assert!(db >= 35.0, "{}: PSNR {db:.2}", path.display());
+}
+
+#[test]
+fn encode_onto_an_input_image_is_refused_whatever_its_name() {
+    // The output is one of the input images by another name: `./name` (an image named like a
+    // video: images are decoded by content), a symlink, a hard link. Refused before anything
+    // is written; the images keep their bytes and no temporary is left.
+    let dir = TempDir::new("onto-input");
+    let src = gradients(64, 48, 3);
+    let pngs = write_images(&dir, &src, 64, 48, "png");
+    let disguised = dir.join("frame.mp4");
+    std::fs::copy(&pngs[1], &disguised).unwrap();
+    let inputs = vec![pngs[0].clone(), disguised.clone(), pngs[2].clone()];
+    std::os::unix::fs::symlink(&pngs[0], dir.join("link.mp4")).unwrap();
+    std::fs::hard_link(&pngs[2], dir.join("hard.gif")).unwrap();
+    let before: Vec<Vec<u8>> = inputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let dotted = dir.path().join(".").join("frame.mp4");
+    for (output, frame) in [(dotted, 1), (dir.join("link.mp4"), 0), (dir.join("hard.gif"), 2)] {
+        let r = encode_files(&output, &inputs, &[]);
+        assert_eq!(r.code, Some(2), "{}: {}", output.display(), r.stderr);
+        let want = format!(
+            "the output {} is the same file as input image {} (frame {frame})",
+            output.display(),
+            inputs[frame].display()
+        );
+        assert!(r.stderr.contains(&want) && r.stderr.contains("name another output file"), "{}", r.stderr);
+        let after: Vec<Vec<u8>> = inputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        assert!(after == before, "{}: an input image changed", output.display());
+        assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+    }
+    assert!(std::fs::symlink_metadata(dir.join("link.mp4")).unwrap().file_type().is_symlink());
+    // Another output name is fine.
+    let r = encode_files(&dir.join("out.mp4"), &inputs, &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    check_video(&dir.join("out.mp4"), &Expect { width: 64, height: 48, frames: 3, fps: (30, 1) }, &src, 35.0);
+}
+
+#[test]
+fn repair_onto_the_input_by_another_name_repairs_in_place_and_never_empties_it() {
+    let dir = TempDir::new("repair-names");
+    let (w, h) = (64, 48);
+    let src = gradients(w, h, 40);
+    let (killed, closed) = killed_and_closed(&src, w, h, 8);
+    let repair = |input: &Path, output: &Path| {
+        let r = run(&["repair", path_str(input), path_str(output)], &[]);
+        assert_eq!(r.code, Some(0), "repair {} {}: {}", input.display(), output.display(), r.stderr);
+        r.stdout
+    };
+
+    // An unfinished file, output spelt `dir/./a.mp4`: repaired in place.
+    let a = dir.join("a.mp4");
+    std::fs::write(&a, &killed).unwrap();
+    let out = repair(&a, &dir.path().join(".").join("a.mp4"));
+    assert!(out.contains("kept 40 frames of the 40 in whole fragments"), "{out}");
+    assert!(std::fs::read(&a).unwrap() == closed, "the repaired file is what a clean close makes");
+    check_decodes(&a, &src, w, h, 40);
+    // Through a symlink to the input: the file it points to is repaired, the link stays.
+    let b = dir.join("b.mp4");
+    std::fs::write(&b, &killed).unwrap();
+    std::os::unix::fs::symlink(&b, dir.join("link.mp4")).unwrap();
+    repair(&b, &dir.join("link.mp4"));
+    assert!(std::fs::read(&b).unwrap() == closed);
+    assert!(std::fs::symlink_metadata(dir.join("link.mp4")).unwrap().file_type().is_symlink());
+    // Through a hard link: the repaired file goes to the output's name; the input's name keeps
+    // the input's bytes (a file is replaced by name, never written into).
+    let c = dir.join("c.mp4");
+    std::fs::write(&c, &killed).unwrap();
+    std::fs::hard_link(&c, dir.join("hard.mp4")).unwrap();
+    repair(&c, &dir.join("hard.mp4"));
+    assert!(std::fs::read(dir.join("hard.mp4")).unwrap() == closed);
+    assert!(std::fs::read(&c).unwrap() == killed);
+
+    // A finished file onto itself by the same three names: nothing to do, nothing emptied.
+    let f = dir.join("f.mp4");
+    std::fs::write(&f, &closed).unwrap();
+    std::os::unix::fs::symlink(&f, dir.join("flink.mp4")).unwrap();
+    std::fs::hard_link(&f, dir.join("fhard.mp4")).unwrap();
+    for output in [dir.path().join(".").join("f.mp4"), dir.join("flink.mp4"), dir.join("fhard.mp4")] {
+        let out = repair(&f, &output);
+        assert!(out.contains("already a finished MP4 (40 frames); nothing to repair, left as it was"), "{out}");
+        assert!(std::fs::read(&f).unwrap() == closed, "{}", output.display());
+        assert!(std::fs::read(dir.join("fhard.mp4")).unwrap() == closed);
+    }
+    // Without an output: in place; to another file: copied.
+    let out = repair(&f, &dir.join("copy.mp4"));
+    assert!(out.contains("copied to"), "{out}");
+    assert!(std::fs::read(dir.join("copy.mp4")).unwrap() == closed);
+    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+}
+
+#[test]
+fn repair_of_a_finished_file_cut_short_keeps_the_frames_it_holds() {
+    // A finished file cut inside its media data: the index lists 40 frames, fewer are in the
+    // file. Repair makes a clean file of those (no gap in presentation), says how many, and
+    // ffmpeg decodes it without a message to the source's first frames.
+    let dir = TempDir::new("repair-cut");
+    let (w, h) = (64, 48);
+    let src = gradients(w, h, 40);
+    let (_, closed) = killed_and_closed(&src, w, h, 8);
+    // Cuts between the end of the first frame (the keyframe, most of the bytes) and the end.
+    let mdat = closed.windows(4).position(|b| b == b"mdat").unwrap() + 12;
+    let mut demux = framepipe::mux::mp4::Mp4Demuxer::new(std::io::Cursor::new(&closed)).unwrap();
+    let first_end = mdat + demux.read_packet().unwrap().unwrap().data.len();
+    let cut_file = dir.join("cut.mp4");
+    let fixed = dir.join("fixed.mp4");
+    for fraction in [0.1, 0.35, 0.6, 0.85, 0.99] {
+        let cut = first_end + ((closed.len() - first_end) as f64 * fraction) as usize;
+        std::fs::write(&cut_file, &closed[..cut]).unwrap();
+        let r = run(&["repair", path_str(&cut_file), path_str(&fixed)], &[]);
+        assert_eq!(r.code, Some(0), "cut {cut}: {}", r.stderr);
+        assert!(r.stdout.contains("is a finished MP4 cut short, its index lists 40 frames"), "{}", r.stdout);
+        let kept: usize = r.stdout.split("kept ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        assert!((1..40).contains(&kept), "cut {cut}: {}", r.stdout);
+        check_decodes(&fixed, &src, w, h, kept);
+        assert_eq!(field(&ffprobe(&fixed), "nb_read_frames"), kept.to_string());
+        let p = run_ok(&["probe", "--json", path_str(&fixed)], &[]);
+        let j = p.stdout.replace(char::is_whitespace, "");
+        assert!(j.contains(&format!("\"frame_count\":{kept},\"frames_present\":{kept},\"truncated\":false")), "{j}");
+        // In place, the same.
+        let r = run(&["repair", path_str(&cut_file)], &[]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(std::fs::read(&cut_file).unwrap() == std::fs::read(&fixed).unwrap());
+    }
+    assert!(leftovers(dir.path()).is_empty());
 }

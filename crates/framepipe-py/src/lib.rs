@@ -274,6 +274,8 @@ fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, 
             d.set_item("frames_present", info.frames_present)?;
             d.set_item("truncated", info.truncated())?;
             d.set_item("missing_bytes", info.missing_bytes)?;
+            d.set_item("torn_bytes", info.torn_bytes)?;
+            d.set_item("torn_box", info.torn_box.clone())?;
             d.set_item("fps", info.fps.map(|r| (r.num, r.den)))?;
             d.set_item("duration", info.duration_seconds)?;
             d.set_item("codec", info.codec.clone())?;
@@ -292,7 +294,8 @@ fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, 
     Ok(d)
 }
 
-/// Finish an MP4 whose writer was stopped (see `framepipe.repair`); returns a dict.
+/// Repair an MP4 whose writer was stopped, or a finished one cut short (see
+/// `framepipe.repair`); returns a dict.
 #[pyfunction]
 #[pyo3(signature = (path, output=None))]
 fn repair<'py>(
@@ -307,6 +310,9 @@ fn repair<'py>(
     d.set_item("frames_found", r.frames_found)?;
     d.set_item("torn_bytes", r.torn_bytes)?;
     d.set_item("was_finished", r.was_finished)?;
+    d.set_item("frames_listed", r.frames_listed)?;
+    d.set_item("truncated", r.truncated)?;
+    d.set_item("in_place", r.in_place)?;
     Ok(d)
 }
 

@@ -16,6 +16,8 @@
 //! - [`pipeline`]: the [`VideoWriter`]: a bounded queue to an encoder thread that drives one
 //!   backend per output format (MP4: a [`encode::VideoEncoder`] + the MP4 muxer; GIF).
 //! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).
+//! - [`output`]: writing files without destroying others (temporaries beside the output,
+//!   renamed into place; same file = same device and inode).
 //! - [`error`]: the one error enum.
 //!
 //! Unsafe code lives in three places, each block with its reason: the x264 binding
@@ -32,6 +34,7 @@ pub mod h264;
 pub mod kernels;
 pub mod mux;
 pub mod options;
+pub mod output;
 pub mod pipeline;
 pub mod probe;
 pub mod rational;

@@ -35,6 +35,19 @@ pub(super) trait Backend: Send + 'static {
     fn bytes_written(&self) -> u64;
     /// The output, given back once finished.
     fn into_sink(self) -> Option<Sink>;
+    /// What is written, for messages (the path as given).
+    fn target(&self) -> &str;
+}
+
+/// Rename the output file into place once `on_disk` frames are in it that a reader finds (a
+/// whole MP4 fragment, a GIF frame), if not done yet (see [`Sink::place`]).
+fn place_once(sink: Option<&mut Sink>, on_disk: u64, target: &str) -> Result<()> {
+    match sink {
+        Some(s) if on_disk > 0 && !s.is_placed() => {
+            s.place().map_err(|e| Error::io(format!("renaming the new file over {target}"), e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An I/O error while writing frame `index` to `target`, saying so.
@@ -80,7 +93,9 @@ impl<E: VideoEncoder + 'static> Backend for Mp4Backend<E> {
 
     fn encode(&mut self, index: u64, picture: &Yuv420Image) -> Result<()> {
         self.encoder.send_frame(picture, index as i64)?;
-        self.drain()
+        self.drain()?;
+        let on_disk = self.muxer.frames_on_disk();
+        place_once(Some(self.muxer.get_mut()), on_disk, &self.target)
     }
 
     fn finish(&mut self, error: Option<&Error>) -> (Option<Error>, Option<Error>) {
@@ -93,7 +108,8 @@ impl<E: VideoEncoder + 'static> Backend for Mp4Backend<E> {
         if error.is_some() || flush_error.is_some() {
             self.muxer.mark_interrupted();
         }
-        (flush_error, self.muxer.finish().err())
+        let target = &self.target;
+        (flush_error, self.muxer.finish().err().map(|e| writing(e, || format!("finishing {target}"))))
     }
 
     fn frames(&self) -> u64 {
@@ -110,6 +126,10 @@ impl<E: VideoEncoder + 'static> Backend for Mp4Backend<E> {
 
     fn into_sink(self) -> Option<Sink> {
         Some(self.muxer.into_inner())
+    }
+
+    fn target(&self) -> &str {
+        &self.target
     }
 }
 
@@ -132,7 +152,9 @@ impl Backend for GifBackend {
 
     fn encode(&mut self, index: u64, rgb: &Vec<u8>) -> Result<()> {
         let target = &self.target;
-        self.gif.write_rgb(rgb).map_err(|e| writing(e, || format!("writing frame {index} to {target}")))
+        self.gif.write_rgb(rgb).map_err(|e| writing(e, || format!("writing frame {index} to {target}")))?;
+        let on_disk = self.gif.frames_on_disk();
+        place_once(self.gif.sink_mut(), on_disk, target)
     }
 
     /// After a write error the file is still finished: cut back to the last whole frame,
@@ -162,5 +184,9 @@ impl Backend for GifBackend {
 
     fn into_sink(self) -> Option<Sink> {
         self.gif.into_sink()
+    }
+
+    fn target(&self) -> &str {
+        &self.target
     }
 }

@@ -16,16 +16,16 @@ use crate::color::{padded_size, Converter};
 use crate::encode::gif::GifEncoder;
 use crate::encode::x264::X264Encoder;
 use crate::encode::VideoEncoder;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::mux::mp4::metadata::with_encoder_tag;
 use crate::mux::mp4::Mp4Writer;
 use crate::mux::VideoTrack;
 use crate::options::{EncodeOptions, OutputFormat};
+use crate::output::{self, TempFile};
 use backend::{Backend, GifBackend, Mp4Backend};
 use sink::Sink;
-use std::fs::OpenOptions;
-use std::io::{Cursor, Seek, SeekFrom};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -139,15 +139,16 @@ pub struct VideoWriter {
     on_disk: Arc<AtomicU64>,
     encoded: Arc<AtomicU64>,
     path: Option<PathBuf>,
-    /// The output file existed before this writer: it is left as it was unless a frame is
-    /// encoded (then it is truncated and rewritten).
-    existed: bool,
 }
 
 impl VideoWriter {
-    /// Open `path` and prepare to encode into it. Bad options and an unwritable path fail here,
-    /// before any frame is rendered. An existing file is replaced only once the first frame is
-    /// accepted: a run that fails before that leaves it as it was.
+    /// Prepare to encode into `path`. Bad options and an unwritable path fail here, before any
+    /// frame is rendered. The video is written into a temporary file beside `path` (see
+    /// [`crate::output`]), which replaces `path` (renamed over it) once it holds a frame that a
+    /// reader finds: an MP4's first fragment, a GIF's first frame. So a run that fails or is
+    /// killed before that leaves an existing file as it was, and the existing file itself is
+    /// never written into: another hard link to it keeps its bytes. A symlink at `path` is
+    /// followed (the file it points to is replaced).
     pub fn create(path: impl AsRef<Path>, opts: EncodeOptions) -> Result<Self> {
         let path = path.as_ref();
         if path.as_os_str().is_empty() {
@@ -158,19 +159,9 @@ impl VideoWriter {
             None => OutputFormat::from_path_checked(path)?,
         };
         Self::check_options(&opts, format)?;
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false) // see `take_sink`
-            .open(path)
-            .ctx(|| format!("cannot open {} for writing", path.display()))?;
-        match file.metadata() {
-            Ok(m) if !m.is_file() => {
-                if !existed {
-                    let _ = std::fs::remove_file(path);
-                }
+        let target = output::resolve_target(path);
+        if let Ok(m) = std::fs::metadata(&target) {
+            if !m.is_file() {
                 return Err(Error::parameter(format!(
                     "{} is not a regular file: {} output is written with seeks (the index goes at \
                      the start), so it needs a file; to discard the output, encode in memory instead",
@@ -181,15 +172,21 @@ impl VideoWriter {
                     }
                 )));
             }
-            _ => {}
         }
-        if opts.fragments.durable && !existed {
-            // The new directory entry, so that the file itself survives a power loss.
-            sync_parent(path);
-        }
-        let mut w = Self::with_sink(Sink::File(file), path.display().to_string(), opts, format);
+        output::sweep(&target);
+        let file = TempFile::create(&target).map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot open {} for writing (a new file is written beside it, in {}, and renamed over it)",
+                    path.display(),
+                    output::folder_of(&target).display()
+                ),
+                e,
+            )
+        })?;
+        let durable = opts.fragments.durable;
+        let mut w = Self::with_sink(Sink::File { file, durable }, path.display().to_string(), opts, format);
         w.path = Some(path.to_path_buf());
-        w.existed = existed;
         Ok(w)
     }
 
@@ -238,7 +235,6 @@ impl VideoWriter {
             on_disk: Arc::new(AtomicU64::new(0)),
             encoded: Arc::new(AtomicU64::new(0)),
             path: None,
-            existed: false,
         }
     }
 
@@ -349,17 +345,11 @@ impl VideoWriter {
         Ok(())
     }
 
-    /// The output, emptied: the first frame has been accepted, so now the file is replaced.
+    /// The output, for the backend of the first frame.
     fn take_sink(&mut self) -> Result<Sink> {
-        let State::Waiting(mut sink) = std::mem::replace(&mut self.state, State::Finished) else {
+        let State::Waiting(sink) = std::mem::replace(&mut self.state, State::Finished) else {
             unreachable!("start is called once, from Waiting")
         };
-        if let Sink::File(f) = &mut sink {
-            if let Err(e) = f.set_len(0).and_then(|_| f.seek(SeekFrom::Start(0)).map(drop)) {
-                self.state = State::Waiting(sink);
-                return Err(Error::io(format!("cannot truncate {} to write it", self.target), e));
-            }
-        }
         Ok(sink)
     }
 
@@ -452,15 +442,6 @@ impl VideoWriter {
         }
     }
 
-    /// Remove the output file (it holds no frame).
-    fn remove_output(&self) {
-        if let Some(p) = &self.path {
-            if std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    }
-
     fn summary(&self, frames: u64, sink: &mut Option<Sink>) -> WriteSummary {
         let (w, h, _) = self.first.unwrap_or((0, 0, PixelFormat::Rgb24));
         let (cw, ch) = match (w, self.format) {
@@ -468,11 +449,7 @@ impl VideoWriter {
             (_, OutputFormat::Gif) => (w, h),
             (_, OutputFormat::Mp4) => padded_size(w, h),
         };
-        let bytes = match sink {
-            Some(Sink::File(f)) => f.metadata().map(|m| m.len()).unwrap_or(0),
-            Some(Sink::Memory(c)) => c.get_ref().len() as u64,
-            None => 0,
-        };
+        let bytes = sink.as_ref().map_or(0, Sink::len);
         WriteSummary { frames, bytes, width: w, height: h, coded_width: cw, coded_height: ch }
     }
 
@@ -480,14 +457,9 @@ impl VideoWriter {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Finished => Err(Error::parameter("the video writer was already finished")),
             State::Waiting(sink) => {
-                // Nothing was written: remove the empty file this writer created rather than
-                // leave an unplayable one; a file that was there before is left untouched.
+                // Nothing was written: the temporary goes, and a file that was there before is
+                // left untouched.
                 drop(sink);
-                if let Some(p) = self.path.as_ref().filter(|_| !self.existed) {
-                    if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
-                        let _ = std::fs::remove_file(p);
-                    }
-                }
                 Err(Error::parameter(format!(
                     "no frames were written to {}; {} needs at least one frame",
                     self.target,
@@ -500,8 +472,9 @@ impl VideoWriter {
             State::Failed { frames: 0, sink, error, finish_error } => {
                 // Not even the first frame could be written (a full disk at the start): the file
                 // holds no picture, so it is removed rather than left as an empty video.
-                drop(sink);
-                self.remove_output();
+                if let Some(mut s) = sink {
+                    s.remove_placed();
+                }
                 Err(finish_error.unwrap_or_else(|| error.again("no frame could be written, so the file was removed: ")))
             }
             State::Failed { frames, mut sink, finish_error, .. } => match finish_error {
@@ -521,8 +494,9 @@ impl VideoWriter {
                     // finishing: no picture to keep.
                     if let Some(e) = res.error.as_ref().or(res.finish_error.as_ref()) {
                         let e = e.again("no frame could be written, so the file was removed: ");
-                        drop(sink);
-                        self.remove_output();
+                        if let Some(s) = sink.as_mut() {
+                            s.remove_placed();
+                        }
                         return Err(e);
                     }
                 }
@@ -574,19 +548,24 @@ fn encoder_thread<B: Backend>(
         let _ = recycle.try_send(picture);
     }
     drop(rx); // a failed thread stops accepting frames: the caller's next send sees it
-    let (flush_error, finish_error) = backend.finish(error.as_ref());
+    let (flush_error, mut finish_error) = backend.finish(error.as_ref());
     let error = error.or(flush_error);
     counters.bytes.store(backend.bytes_written(), Ordering::Relaxed);
     counters.on_disk.store(backend.frames(), Ordering::Relaxed);
     counters.encoded.store(backend.frames(), Ordering::Relaxed);
     let frames = backend.frames();
-    ThreadResult { frames, sink: backend.into_sink(), error, finish_error }
-}
-
-/// Sync the directory that holds `path` (best effort: not every file system can).
-fn sync_parent(path: &Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+    let target = backend.target().to_string();
+    let mut sink = backend.into_sink();
+    // A file that holds frames replaces the output now if it has not yet (a short video never
+    // had a whole fragment on disk before finish, or finish left the fragmented file).
+    if let Some(s) = sink.as_mut().filter(|s| frames > 0 && !s.is_placed()) {
+        if let Err(e) = s.place() {
+            let e = Error::io(format!("renaming the finished file over {target}"), e);
+            finish_error = Some(match finish_error {
+                Some(f) => f.with_note(&e.to_string()),
+                None => e,
+            });
+        }
     }
+    ThreadResult { frames, sink, error, finish_error }
 }

@@ -287,6 +287,12 @@ impl<W: GifSink> GifEncoder<W> {
         self.images
     }
 
+    /// The output while writing (None once finished: see [`into_sink`](Self::into_sink)), e.g.
+    /// to rename the file into place.
+    pub fn sink_mut(&mut self) -> Option<&mut W> {
+        self.enc.as_mut().map(|e| &mut e.get_mut().inner)
+    }
+
     /// The output, after [`finish`](Self::finish) (also after a failed one, when it got that far).
     pub fn into_sink(self) -> Option<W> {
         self.sink

@@ -5,8 +5,9 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::boxes::children;
+use super::fragment::MIN_H264_SAMPLE;
 use super::reader::TopLevel;
-use super::track::{SampleRef, VideoTrak};
+use super::track::{Sizes, VideoTrak};
 use crate::encode::{ColorInfo, Packet};
 use crate::error::{Error, IoContext, Result};
 use crate::mux::VideoTrack;
@@ -89,25 +90,36 @@ fn parse(top: &TopLevel) -> Result<(VideoTrack, Vec<Sample>)> {
     }
     let d = i64::from(delta.ok_or_else(|| super::boxes::malformed("empty stts"))?);
     let media_time = trak.edit.map_or(0, |(_, start)| start);
-    let frames = |ticks: i64| -> Result<i64> {
+    let frames = |ticks: Option<i64>| -> Result<i64> {
+        let ticks = ticks.ok_or_else(|| Error::unsupported("timestamps out of range"))?;
         if ticks % d != 0 {
             return Err(Error::unsupported("timestamps that are not whole frames"));
         }
         Ok(ticks / d)
     };
-    let samples = table
-        .samples()
-        .into_iter()
-        .map(|s: SampleRef| {
-            Ok(Sample {
-                offset: s.offset,
-                size: s.size,
-                dts: frames(s.dts - media_time)?,
-                pts: frames(s.dts + s.cts_offset - media_time)?,
-                keyframe: s.keyframe,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // Every sample is in the file (checked above) and at least a few bytes long, so this list
+    // takes at most 8 bytes per byte of the file, whatever the table's counts say.
+    if let Sizes::Fixed { size, .. } = table.sizes {
+        if size < MIN_H264_SAMPLE {
+            return Err(super::boxes::malformed(format!(
+                "stsz gives every frame {size} bytes: too few for an H.264 frame (a 4-byte NAL unit length and \
+                 a NAL header)"
+            )));
+        }
+    }
+    let mut samples = Vec::new();
+    samples
+        .try_reserve_exact(table.len() as usize)
+        .map_err(|_| Error::out_of_memory(format!("no memory for the index of the MP4's {} frames", table.len())))?;
+    for s in table.iter() {
+        samples.push(Sample {
+            offset: s.offset,
+            size: s.size,
+            dts: frames(s.dts.checked_sub(media_time))?,
+            pts: frames(s.dts.checked_add(s.cts_offset).and_then(|t| t.checked_sub(media_time)))?,
+            keyframe: s.keyframe,
+        });
+    }
     let fps = Rational::new(trak.timescale, d as u32)?;
     let (width, height) = (trak.entry.width, trak.entry.height);
     Ok((VideoTrack { width, height, fps, avc, color }, samples))

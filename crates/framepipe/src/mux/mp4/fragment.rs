@@ -154,136 +154,276 @@ fn is_sync(flags: u32) -> bool {
     flags & 0x0001_0000 == 0
 }
 
-/// The samples of track `track_id` in one `moof` (its body) that starts at file offset
-/// `moof_start`; `next_dts` is where decode time continues when the fragment has no tfdt.
-/// `file_size` bounds what a trun may claim (its samples must lie in the file).
-pub(crate) fn parse_moof(
-    moof: &[u8],
-    moof_start: u64,
-    track_id: u32,
-    defaults: TrackDefaults,
-    next_dts: u64,
-    file_size: u64,
-) -> Result<Vec<FoundSample>> {
-    let mut out = Vec::new();
-    let mut dts_end = next_dts;
-    for (kind, traf) in children(moof)? {
-        if &kind != b"traf" {
-            continue;
-        }
-        let t = children(traf)?;
-        let tfhd = child(&t, b"tfhd").ok_or_else(|| malformed("traf without tfhd"))?;
-        let mut f = Fields::new(tfhd, "tfhd");
-        let (_, flags) = f.full()?;
-        if f.u32()? != track_id {
-            continue;
-        }
-        let base = if flags & TFHD_BASE_DATA_OFFSET != 0 { Some(f.u64()?) } else { None };
-        if flags & TFHD_SAMPLE_DESCRIPTION != 0 {
-            f.skip(4)?;
-        }
-        let duration = if flags & TFHD_DEFAULT_DURATION != 0 { f.u32()? } else { defaults.duration };
-        let size = if flags & TFHD_DEFAULT_SIZE != 0 { f.u32()? } else { defaults.size };
-        let sample_flags = if flags & TFHD_DEFAULT_FLAGS != 0 { f.u32()? } else { defaults.flags };
-        // Offsets are relative to the explicit base, else to the moof (default-base-is-moof,
-        // which framepipe sets, and the rule for a file's first traf without it).
-        let base = base.unwrap_or(moof_start);
-        let mut dts = match child(&t, b"tfdt") {
-            Some(tfdt) => {
-                let mut f = Fields::new(tfdt, "tfdt");
-                let (version, _) = f.full()?;
-                if version == 1 {
-                    f.u64()?
-                } else {
-                    u64::from(f.u32()?)
-                }
-            }
-            None => dts_end,
-        };
-        let mut data_at = base;
-        for (kind, trun) in &t {
-            if kind != b"trun" {
-                continue;
-            }
-            let mut f = Fields::new(trun, "trun");
-            let (version, tf) = f.full()?;
-            let count = f.u32()?;
-            if tf & TRUN_DATA_OFFSET != 0 {
-                let off = f.u32()? as i32;
-                data_at = base.checked_add_signed(i64::from(off)).ok_or_else(|| malformed("trun data offset"))?;
-            }
-            let first_flags = if tf & TRUN_FIRST_FLAGS != 0 { Some(f.u32()?) } else { None };
-            let per_sample =
-                4 * [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_CTS].iter().filter(|&&b| tf & b != 0).count();
-            // The count is checked against the box's size, and against the file's for samples
-            // of the default size, before anything is allocated.
-            if (count as usize).saturating_mul(per_sample) > trun.len() {
-                return Err(malformed(format!("trun of {} bytes cannot hold {count} samples", trun.len())));
-            }
-            if tf & TRUN_SIZE == 0 && u64::from(count).saturating_mul(u64::from(size.max(1))) > file_size {
-                return Err(malformed(format!(
-                    "trun lists {count} samples of {size} bytes, more than the file's {file_size} bytes"
-                )));
-            }
-            if out.len() as u64 + u64::from(count) > MAX_SAMPLES {
-                return Err(Error::unsupported(format!("fragments of more than {MAX_SAMPLES} samples")));
-            }
-            out.try_reserve(count as usize)
-                .map_err(|_| Error::out_of_memory(format!("no memory for the index of {count} samples")))?;
-            for i in 0..count {
-                let d = if tf & TRUN_DURATION != 0 { f.u32()? } else { duration };
-                let s = if tf & TRUN_SIZE != 0 { f.u32()? } else { size };
-                let fl = if tf & TRUN_FLAGS != 0 {
-                    f.u32()?
-                } else if i == 0 {
-                    first_flags.unwrap_or(sample_flags)
-                } else {
-                    sample_flags
-                };
-                let cts = if tf & TRUN_CTS != 0 {
-                    let v = f.u32()?;
-                    if version == 0 {
-                        i64::from(v)
-                    } else {
-                        i64::from(v as i32)
-                    }
-                } else {
-                    0
-                };
-                out.push(FoundSample {
-                    offset: data_at,
-                    size: s,
-                    dts,
-                    duration: d,
-                    cts_offset: cts,
-                    keyframe: is_sync(fl),
-                });
-                data_at = data_at.checked_add(u64::from(s)).ok_or_else(|| malformed("trun sample offsets"))?;
-                dts = dts.saturating_add(u64::from(d));
-            }
-        }
-        dts_end = dts;
-    }
-    Ok(out)
+/// What the fragments of a file list for one track, counted (see [`scan_fragments`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FragmentCounts {
+    /// Samples the whole moofs list.
+    pub listed: u64,
+    /// The decode-order prefix of those whose bytes all lie within the file.
+    pub present: u64,
+    /// Bytes of the listed samples after that prefix (beyond the end of a truncated file).
+    pub missing_bytes: u64,
 }
 
-/// The samples of track `track_id` in the moofs of a file (position, body; in file order), in
-/// decode order.
+/// The samples of one track in the fragments of a file: the decode-order prefix whose bytes
+/// all lie within the file, and the counts of all listed (see [`fragment_samples`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fragments {
+    pub samples: Vec<FoundSample>,
+    /// What all the fragments list (for a report of what was found: repair's).
+    pub counts: FragmentCounts,
+}
+
+/// Walk the samples of track `track_id` in the moofs of a file (position, body; in file
+/// order), in decode order, calling `visit` for each sample of the prefix whose bytes all lie
+/// within the file (`file_size` bytes), and counting the rest.
+///
+/// Time and memory are bounded by the file's size, whatever its counts say: a sample of 0
+/// bytes is malformed (no video frame is empty), the samples visited may not hold more bytes
+/// than the file (they would overlap), per-sample trun entries must fit their box, the samples
+/// after the prefix are counted (by arithmetic when they take no bytes of the trun), and at
+/// most [`MAX_SAMPLES`] may be listed. Nothing is allocated per sample here.
+pub(crate) fn scan_fragments(
+    moofs: &[(u64, Vec<u8>)],
+    track_id: u32,
+    defaults: TrackDefaults,
+    file_size: u64,
+    mut visit: impl FnMut(&FoundSample) -> Result<()>,
+) -> Result<FragmentCounts> {
+    let mut scan =
+        Scan { track_id, defaults, file_size, counts: FragmentCounts::default(), in_prefix: true, present_bytes: 0 };
+    let mut next_dts = 0u64;
+    for (pos, body) in moofs {
+        next_dts = scan.moof(body, *pos, next_dts, &mut visit)?;
+    }
+    Ok(scan.counts)
+}
+
+/// The fewest bytes an H.264 frame of a framepipe file takes: a NAL unit's 4-byte length and
+/// its 1-byte header.
+pub(crate) const MIN_H264_SAMPLE: u32 = 5;
+
+/// The samples of H.264 track `track_id` in the moofs of a file (position, body; in file
+/// order): those of the decode-order prefix whose bytes lie within the file, and the counts of
+/// all (see [`scan_fragments`] for the bounds). A sample of that prefix smaller than
+/// [`MIN_H264_SAMPLE`] is malformed, so the list (allocated once, at its exact length) takes
+/// at most 8 bytes per byte of the file.
 pub(crate) fn fragment_samples(
     moofs: &[(u64, Vec<u8>)],
     track_id: u32,
     defaults: TrackDefaults,
     file_size: u64,
-) -> Result<Vec<FoundSample>> {
-    let mut out: Vec<FoundSample> = Vec::new();
-    for (pos, body) in moofs {
-        let next_dts = out.last().map_or(0, |s| s.dts + u64::from(s.duration));
-        let samples = parse_moof(body, *pos, track_id, defaults, next_dts, file_size)?;
-        if out.len() as u64 + samples.len() as u64 > MAX_SAMPLES {
-            return Err(Error::unsupported(format!("fragments of more than {MAX_SAMPLES} samples")));
+) -> Result<Fragments> {
+    let mut n = 0u64;
+    let counts = scan_fragments(moofs, track_id, defaults, file_size, |s| {
+        if s.size < MIN_H264_SAMPLE {
+            return Err(malformed(format!(
+                "frame {n} of the fragments (at byte {}) is {} bytes long: too short for an H.264 frame (a \
+                 4-byte NAL unit length and a NAL header)",
+                s.offset, s.size
+            )));
         }
-        out.try_reserve(samples.len()).map_err(|_| Error::out_of_memory("no memory for the index of the fragments"))?;
-        out.extend(samples);
+        n += 1;
+        Ok(())
+    })?;
+    let mut samples = Vec::new();
+    samples.try_reserve_exact(counts.present as usize).map_err(|_| {
+        Error::out_of_memory(format!("no memory for the index of the {} frames of the fragments", counts.present))
+    })?;
+    scan_fragments(moofs, track_id, defaults, file_size, |s| {
+        samples.push(*s);
+        Ok(())
+    })?;
+    Ok(Fragments { samples, counts })
+}
+
+/// The state of [`scan_fragments`] across moofs.
+struct Scan {
+    track_id: u32,
+    defaults: TrackDefaults,
+    file_size: u64,
+    counts: FragmentCounts,
+    /// Every sample so far lies within the file.
+    in_prefix: bool,
+    /// Bytes of the samples visited.
+    present_bytes: u64,
+}
+
+impl Scan {
+    /// The samples of one `moof` (its body) that starts at file offset `moof_start`;
+    /// `next_dts` is where decode time continues when a traf has no tfdt. Returns where decode
+    /// time continues after it.
+    fn moof(
+        &mut self,
+        moof: &[u8],
+        moof_start: u64,
+        next_dts: u64,
+        visit: &mut impl FnMut(&FoundSample) -> Result<()>,
+    ) -> Result<u64> {
+        let mut dts_end = next_dts;
+        for (kind, traf) in children(moof)? {
+            if &kind != b"traf" {
+                continue;
+            }
+            let t = children(traf)?;
+            let tfhd = child(&t, b"tfhd").ok_or_else(|| malformed("traf without tfhd"))?;
+            let mut f = Fields::new(tfhd, "tfhd");
+            let (_, flags) = f.full()?;
+            if f.u32()? != self.track_id {
+                continue;
+            }
+            let base = if flags & TFHD_BASE_DATA_OFFSET != 0 { Some(f.u64()?) } else { None };
+            if flags & TFHD_SAMPLE_DESCRIPTION != 0 {
+                f.skip(4)?;
+            }
+            let d = self.defaults;
+            let duration = if flags & TFHD_DEFAULT_DURATION != 0 { f.u32()? } else { d.duration };
+            let size = if flags & TFHD_DEFAULT_SIZE != 0 { f.u32()? } else { d.size };
+            let sample_flags = if flags & TFHD_DEFAULT_FLAGS != 0 { f.u32()? } else { d.flags };
+            // Offsets are relative to the explicit base, else to the moof (default-base-is-moof,
+            // which framepipe sets, and the rule for a file's first traf without it).
+            let base = base.unwrap_or(moof_start);
+            let mut dts = match child(&t, b"tfdt") {
+                Some(tfdt) => {
+                    let mut f = Fields::new(tfdt, "tfdt");
+                    let (version, _) = f.full()?;
+                    if version == 1 {
+                        f.u64()?
+                    } else {
+                        u64::from(f.u32()?)
+                    }
+                }
+                None => dts_end,
+            };
+            let mut data_at = base;
+            let traf_defaults = TrafDefaults { duration, size, flags: sample_flags };
+            for (kind, trun) in &t {
+                if kind == b"trun" {
+                    self.trun(trun, moof_start, base, &mut data_at, &mut dts, traf_defaults, visit)?;
+                }
+            }
+            dts_end = dts;
+        }
+        Ok(dts_end)
     }
-    Ok(out)
+
+    /// The samples of one `trun`: `data_at` is where its data starts unless it gives an offset
+    /// from `base`, and where the next trun's starts after it; `dts` likewise for decode time.
+    #[allow(clippy::too_many_arguments)]
+    fn trun(
+        &mut self,
+        trun: &[u8],
+        moof_start: u64,
+        base: u64,
+        data_at: &mut u64,
+        dts: &mut u64,
+        d: TrafDefaults,
+        visit: &mut impl FnMut(&FoundSample) -> Result<()>,
+    ) -> Result<()> {
+        let mut f = Fields::new(trun, "trun");
+        let (version, tf) = f.full()?;
+        let count = f.u32()?;
+        if tf & TRUN_DATA_OFFSET != 0 {
+            let off = f.u32()? as i32;
+            *data_at = base.checked_add_signed(i64::from(off)).ok_or_else(|| malformed("trun data offset"))?;
+        }
+        let first_flags = if tf & TRUN_FIRST_FLAGS != 0 { Some(f.u32()?) } else { None };
+        let per_sample = 4 * [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_CTS].iter().filter(|&&b| tf & b != 0).count();
+        // Every count is checked before anything is done per sample: entries must fit the box,
+        // and a sample without an entry of its own still takes a byte of the file.
+        if (count as usize).saturating_mul(per_sample) > trun.len() {
+            return Err(malformed(format!(
+                "the trun in the moof at byte {moof_start} is {} bytes long: too short for {count} samples",
+                trun.len()
+            )));
+        }
+        if tf & TRUN_SIZE == 0 && d.size == 0 && count > 0 {
+            return Err(malformed(format!(
+                "the trun in the moof at byte {moof_start} lists {count} samples of 0 bytes (no video frame is empty)"
+            )));
+        }
+        if self.counts.listed + u64::from(count) > MAX_SAMPLES {
+            return Err(Error::unsupported(format!(
+                "fragments that list more than {MAX_SAMPLES} frames (the trun in the moof at byte {moof_start} \
+                 brings them to {})",
+                self.counts.listed + u64::from(count)
+            )));
+        }
+        for i in 0..count {
+            if !self.in_prefix && per_sample == 0 {
+                // The rest take no bytes of the trun and none of the file: count them at once.
+                let rest = u64::from(count - i);
+                self.counts.listed += rest;
+                self.counts.missing_bytes = self.counts.missing_bytes.saturating_add(rest * u64::from(d.size));
+                return Ok(());
+            }
+            let duration = if tf & TRUN_DURATION != 0 { f.u32()? } else { d.duration };
+            let size = if tf & TRUN_SIZE != 0 { f.u32()? } else { d.size };
+            let flags = if tf & TRUN_FLAGS != 0 {
+                f.u32()?
+            } else if i == 0 {
+                first_flags.unwrap_or(d.flags)
+            } else {
+                d.flags
+            };
+            let cts_offset = if tf & TRUN_CTS != 0 {
+                let v = f.u32()?;
+                if version == 0 {
+                    i64::from(v)
+                } else {
+                    i64::from(v as i32)
+                }
+            } else {
+                0
+            };
+            if size == 0 {
+                return Err(malformed(format!(
+                    "the trun in the moof at byte {moof_start} lists a sample of 0 bytes (its sample {i}; no \
+                     video frame is empty)"
+                )));
+            }
+            self.counts.listed += 1;
+            let end = data_at.checked_add(u64::from(size)).filter(|&e| e <= self.file_size);
+            match end {
+                Some(end) if self.in_prefix => {
+                    self.present_bytes += u64::from(size);
+                    if self.present_bytes > self.file_size {
+                        return Err(malformed(format!(
+                            "the fragments' first {} samples hold {} bytes, more than the file's {} bytes \
+                             (samples overlap)",
+                            self.counts.present + 1,
+                            self.present_bytes,
+                            self.file_size
+                        )));
+                    }
+                    let sample = FoundSample {
+                        offset: *data_at,
+                        size,
+                        dts: *dts,
+                        duration,
+                        cts_offset,
+                        keyframe: is_sync(flags),
+                    };
+                    visit(&sample)?;
+                    self.counts.present += 1;
+                    *data_at = end;
+                }
+                _ => {
+                    self.in_prefix = false;
+                    self.counts.missing_bytes = self.counts.missing_bytes.saturating_add(u64::from(size));
+                    *data_at = data_at.saturating_add(u64::from(size));
+                }
+            }
+            *dts = dts.saturating_add(u64::from(duration));
+        }
+        Ok(())
+    }
+}
+
+/// The sample defaults that apply in one traf (from its tfhd, else the trex).
+#[derive(Debug, Clone, Copy)]
+struct TrafDefaults {
+    duration: u32,
+    size: u32,
+    flags: u32,
 }

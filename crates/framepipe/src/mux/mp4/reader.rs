@@ -59,6 +59,13 @@ pub struct Mp4Info {
     /// framepipe, or left by a writer that was killed ([`super::repair`] finishes it), or a
     /// fragmented file from another tool. The counts above are those of its whole fragments.
     pub fragmented: bool,
+    /// Bytes at the end of the file that are not a whole box: a box the file ends inside (one
+    /// being written when the writer stopped, or a file cut short), or bytes that do not start
+    /// a box at all (a damaged box header: what follows it cannot be found).
+    pub torn_bytes: u64,
+    /// The type of the box those bytes start ("moof", "mdat", "free", ...), or empty when they
+    /// are not a box header (see [`Mp4Info::truncated`] for which torn boxes lose frames).
+    pub torn_box: String,
 }
 
 /// Describe the MP4 file at `path`.
@@ -87,7 +94,21 @@ pub fn probe_reader<R: Read + Seek>(r: R) -> Result<Mp4Info> {
     let mut info = parse_moov(&top.moov, &top.moofs, top.file_size)?;
     info.brand = top.brand.unwrap_or_default();
     info.faststart = top.first_mdat.is_none_or(|m| top.moov_pos < m);
+    if let Some(torn) = top.torn {
+        info.torn_bytes = top.file_size - torn.pos;
+        info.torn_box = torn.kind.map(|k| String::from_utf8_lossy(&k).into_owned()).unwrap_or_default();
+    }
     Ok(info)
+}
+
+/// The end of a file that is not a whole box (see [`Mp4Info::torn_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Torn {
+    /// Where those bytes start.
+    pub pos: u64,
+    /// The type of the box they start; None when they are no box header (too short for one, or
+    /// an invalid size or type).
+    pub kind: Option<[u8; 4]>,
 }
 
 /// What the top-level box list of an MP4 holds: the moov (loaded), where it and the first mdat
@@ -99,8 +120,10 @@ pub(crate) struct TopLevel {
     pub moov: Vec<u8>,
     pub first_mdat: Option<u64>,
     /// The whole moof boxes (position, body), in file order; a moof cut off by the end of the
-    /// file is left out.
+    /// file is left out (it is the `torn` box).
     pub moofs: Vec<(u64, Vec<u8>)>,
+    /// The end of the file that is not a whole box, if any: the box list stops there.
+    pub torn: Option<Torn>,
 }
 
 impl TopLevel {
@@ -124,8 +147,14 @@ impl TopLevel {
         let mut first_mdat: Option<u64> = None;
         let mut moofs = Vec::new();
         let mut moof_bytes = 0u64;
+        let mut torn = None;
 
-        while pos + 8 <= file_size {
+        while pos < file_size {
+            if file_size - pos < 8 {
+                // A box header cut short.
+                torn = Some(Torn { pos, kind: None });
+                break;
+            }
             r.seek(SeekFrom::Start(pos)).ctx(ctx)?;
             let mut head = [0u8; 16];
             r.read_exact(&mut head[..8]).ctx(ctx)?;
@@ -133,7 +162,8 @@ impl TopLevel {
             let size32 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
             let (header_len, size) = match size32 {
                 1 => {
-                    if pos + 16 > file_size {
+                    if file_size - pos < 16 {
+                        torn = Some(Torn { pos, kind: Some(kind) });
                         break;
                     }
                     r.read_exact(&mut head[8..16]).ctx(ctx)?;
@@ -152,6 +182,7 @@ impl TopLevel {
             if size < header_len || !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
                 // Garbage after the last box (or a corrupt box): stop reading the box list here.
                 if moov.is_some() {
+                    torn = Some(Torn { pos, kind: None });
                     break;
                 }
                 return Err(Error::invalid_data(format!(
@@ -160,7 +191,10 @@ impl TopLevel {
                 )));
             }
             let body_len = size - header_len;
-            let truncated = pos.saturating_add(size) > file_size;
+            let truncated = size > file_size - pos;
+            if truncated {
+                torn = Some(Torn { pos, kind: Some(kind) });
+            }
             match &kind {
                 b"ftyp" if brand.is_none() => {
                     let mut b = [0u8; 4];
@@ -196,7 +230,10 @@ impl TopLevel {
                 }
                 _ => {}
             }
-            pos = pos.saturating_add(size);
+            if truncated {
+                break;
+            }
+            pos += size; // within the file: checked above
         }
 
         let Some((moov_pos, moov)) = moov else {
@@ -208,7 +245,7 @@ impl TopLevel {
                 Error::invalid_data("not an MP4 file: no ftyp/moov box found")
             });
         };
-        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, moofs })
+        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, moofs, torn })
     }
 }
 
@@ -237,27 +274,29 @@ fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<M
     let (frame_count, presence, fps, total_ticks, keyframes, sample_bytes);
     if let (Some(defaults), true) = (defaults, fragmented) {
         // The samples of the whole fragments (after any in the moov's own table, which
-        // framepipe leaves empty).
-        let samples = fragment::fragment_samples(moofs, trak.track_id, defaults, file_size)?;
-        let present: Vec<_> =
-            samples.iter().take_while(|s| s.offset.saturating_add(u64::from(s.size)) <= file_size).collect();
-        frame_count = table.len() + samples.len() as u64;
-        presence = Presence {
-            samples: table.len() + present.len() as u64,
-            missing_bytes: samples[present.len()..].iter().map(|s| u64::from(s.size)).sum(),
-        };
-        let durations: Vec<(u32, u32)> = present.iter().map(|s| (1, s.duration)).collect();
-        fps = constant_rate(&durations, trak.timescale).or_else(|| {
+        // framepipe leaves empty), counted as they are read: nothing is kept per sample.
+        let mut rate = RateCheck::default();
+        let (mut ticks, mut keys, mut bytes) = (0u64, 0u64, 0u64);
+        let counts = fragment::scan_fragments(moofs, trak.track_id, defaults, file_size, |s| {
+            rate.push(s.duration);
+            ticks = ticks.saturating_add(u64::from(s.duration));
+            keys += u64::from(s.keyframe);
+            bytes += u64::from(s.size);
+            Ok(())
+        })?;
+        frame_count = table.len() + counts.listed;
+        presence = Presence { samples: table.len() + counts.present, missing_bytes: counts.missing_bytes };
+        fps = rate.rate(trak.timescale).or_else(|| {
             (defaults.duration > 0).then(|| Rational::new(trak.timescale, defaults.duration).ok()).flatten()
         });
-        total_ticks = present.iter().map(|s| u64::from(s.duration)).sum::<u64>();
-        keyframes = table.keyframes() + present.iter().filter(|s| s.keyframe).count() as u64;
-        sample_bytes = table.total_bytes() + present.iter().map(|s| u64::from(s.size)).sum::<u64>();
+        total_ticks = ticks;
+        keyframes = table.keyframes() + keys;
+        sample_bytes = table.total_bytes() + bytes;
     } else {
         frame_count = table.len();
         presence = table.presence(file_size);
         fps = constant_rate(&table.stts, trak.timescale);
-        total_ticks = table.stts.iter().map(|&(c, d)| u64::from(c) * u64::from(d)).sum();
+        total_ticks = table.stts.iter().fold(0u64, |sum, &(c, d)| sum.saturating_add(u64::from(c) * u64::from(d)));
         keyframes = table.keyframes();
         sample_bytes = table.total_bytes();
     }
@@ -297,7 +336,41 @@ fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<M
         brand: String::new(),
         tags: child(&top, b"udta").map(super::metadata::parse_udta).unwrap_or_default(),
         fragmented,
+        torn_bytes: 0,
+        torn_box: String::new(),
     })
+}
+
+/// [`constant_rate`] over sample durations given one at a time, in constant memory.
+#[derive(Default)]
+struct RateCheck {
+    first: Option<u32>,
+    last: Option<u32>,
+    /// Every duration before the last equals the first.
+    same: bool,
+    count: u64,
+}
+
+impl RateCheck {
+    fn push(&mut self, duration: u32) {
+        if self.count == 0 {
+            self.same = true;
+        }
+        if let (Some(last), Some(first)) = (self.last, self.first) {
+            self.same &= last == first;
+        }
+        self.first.get_or_insert(duration);
+        self.last = Some(duration);
+        self.count += 1;
+    }
+
+    fn rate(&self, timescale: u32) -> Option<Rational> {
+        let first = self.first?;
+        if first == 0 || timescale == 0 || !self.same {
+            return None;
+        }
+        Rational::new(timescale, first).ok()
+    }
 }
 
 /// The frame rate when all samples last the same (a different last sample is tolerated, as
@@ -368,20 +441,54 @@ fn matrix_name(v: u16) -> String {
 }
 
 impl Mp4Info {
-    /// The file ends before the media data its index lists: only `frames_present` frames play.
+    /// Part of the file cannot be read: its index lists frames whose bytes the file does not
+    /// hold (only `frames_present` of `frame_count` play), or it ends inside a box that held
+    /// frames or an index of them (a torn `moof`, a box header cut short, bytes that are no
+    /// box). A torn `free`/`skip` box holds nothing, and a torn `mdat` loses only the frames
+    /// counted in `frames_present` already: those alone do not make a file truncated (a
+    /// framepipe writer stopped while writing a fragment leaves exactly that).
     pub fn truncated(&self) -> bool {
-        self.frames_present < self.frame_count
+        self.frames_present < self.frame_count || self.torn_loses_data()
+    }
+
+    /// The torn end of the file (see [`Mp4Info::torn_bytes`]) held something that is lost.
+    fn torn_loses_data(&self) -> bool {
+        self.torn_bytes > 0 && !matches!(self.torn_box.as_str(), "free" | "skip" | "mdat")
     }
 
     /// What a truncated file is missing, in words; None for a whole file.
     pub fn truncation_warning(&self) -> Option<String> {
-        self.truncated().then(|| {
-            format!(
+        let mut parts = Vec::new();
+        if self.frames_present < self.frame_count {
+            parts.push(format!(
                 "truncated: the index lists {} frames but only {} are in the file ({} bytes of media data \
                  missing; the file is {} bytes)",
                 self.frame_count, self.frames_present, self.missing_bytes, self.file_size
-            )
-        })
+            ));
+        }
+        if self.torn_loses_data() {
+            let at = self.file_size - self.torn_bytes;
+            parts.push(if self.torn_box.is_empty() {
+                format!(
+                    "damaged: the last {} bytes of the file (from byte {at}) are not a whole box, so \
+                     whatever they hold cannot be read; {} frames are whole before them",
+                    self.torn_bytes, self.frames_present
+                )
+            } else {
+                format!(
+                    "truncated: the file ends {} bytes into a {:?} box (at byte {at}), so what it holds is \
+                     lost; {} frames are whole before it",
+                    self.torn_bytes, self.torn_box, self.frames_present
+                )
+            });
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        if self.fragmented {
+            parts.push("`framepipe repair` makes a playable file of the whole frames".to_string());
+        }
+        Some(parts.join("; "))
     }
 }
 
@@ -442,223 +549,4 @@ impl fmt::Display for Mp4Info {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::encode::Packet;
-    use crate::mux::mp4::Mp4Writer;
-    use crate::mux::VideoTrack;
-    use std::io::Cursor;
-
-    fn track() -> VideoTrack {
-        VideoTrack {
-            width: 320,
-            height: 240,
-            fps: Rational::new(30000, 1001).unwrap(),
-            avc: crate::encode::AvcConfig {
-                sps: vec![vec![0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x41, 0x41, 0xfb]],
-                pps: vec![vec![0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0]],
-            },
-            color: ColorInfo::BT709_LIMITED,
-        }
-    }
-
-    fn file(frames: i64) -> Vec<u8> {
-        let mut w = Mp4Writer::new(Cursor::new(Vec::new()), track()).unwrap();
-        for i in 0..frames {
-            let mut data = 96u32.to_be_bytes().to_vec();
-            data.extend(std::iter::repeat_n(if i % 10 == 0 { 0x65 } else { 0x41 }, 96));
-            w.write_packet(&Packet { data, pts: i, dts: i, keyframe: i % 10 == 0 }).unwrap();
-        }
-        w.finish().unwrap();
-        w.into_inner().into_inner()
-    }
-
-    /// Where the samples of `file(n)` start: right after the mdat header.
-    fn payload_start(data: &[u8]) -> usize {
-        let mut pos = 0;
-        loop {
-            let size = u32::from_be_bytes(data[pos..pos + 4].try_into().unwrap()) as usize;
-            if &data[pos + 4..pos + 8] == b"mdat" {
-                return pos + 16; // framepipe writes a 64-bit mdat header
-            }
-            pos += size;
-        }
-    }
-
-    #[test]
-    fn a_truncated_file_reports_the_frames_it_holds() {
-        let data = file(30);
-        let start = payload_start(&data);
-        assert_eq!(start + 30 * 100, data.len());
-        let whole = probe_reader(Cursor::new(&data)).unwrap();
-        assert_eq!((whole.frame_count, whole.frames_present, whole.truncated()), (30, 30, false));
-        assert!(whole.truncation_warning().is_none() && !whole.to_string().contains("warning"));
-        for cut in [start, start + 1, start + 99, start + 100, start + 101, start + 1234, data.len() - 1] {
-            let info = probe_reader(Cursor::new(&data[..cut])).unwrap();
-            // Each sample is 100 bytes, stored in decode order from `start`.
-            let expect = ((cut - start) / 100) as u64;
-            assert_eq!(info.frame_count, 30, "cut at {cut}");
-            assert_eq!(info.frames_present, expect, "cut at {cut}");
-            assert_eq!(info.missing_bytes, (data.len() - cut) as u64, "cut at {cut}");
-            assert!(info.truncated());
-            let text = info.to_string();
-            assert!(
-                text.contains(&format!(
-                    "warning: truncated: the index lists 30 frames but only {expect} are in the file"
-                )),
-                "{text}"
-            );
-            // The demuxer refuses it rather than read past the end.
-            let e = crate::mux::mp4::Mp4Demuxer::new(Cursor::new(&data[..cut])).err().expect("refused");
-            assert!(matches!(e, Error::InvalidData(_)) && e.to_string().contains("truncated MP4"), "{e}");
-        }
-    }
-
-    /// Overwrite the u32 at `at` bytes into the body (after the 8-byte header) of the first box
-    /// of type `kind`.
-    fn patch(data: &mut [u8], kind: &[u8; 4], at: usize, value: u32) {
-        let pos = data.windows(4).position(|w| w == kind).expect("box present") + 4;
-        data[pos + at..pos + at + 4].copy_from_slice(&value.to_be_bytes());
-    }
-
-    #[test]
-    fn a_forged_sample_count_is_neither_trusted_nor_allocated() {
-        // stsz alone claims 2^32 - 1 samples of 100 bytes: stts disagrees, so the index is
-        // malformed.
-        let mut data = file(30);
-        patch(&mut data, b"stsz", 4, 100);
-        patch(&mut data, b"stsz", 8, u32::MAX);
-        let e = probe_reader(Cursor::new(&data)).unwrap_err();
-        assert!(matches!(e, Error::InvalidData(_)), "{e}");
-        assert!(e.to_string().contains("stts gives times to 30 samples, but stsz has 4294967295"), "{e}");
-        // A consistent forgery (stts and stsc say the same): described, with the 30 frames the
-        // file really holds, and nothing allocated per claimed sample.
-        patch(&mut data, b"stts", 8, u32::MAX);
-        patch(&mut data, b"stsc", 12, u32::MAX);
-        let info = probe_reader(Cursor::new(&data)).unwrap();
-        assert_eq!((info.frame_count, info.frames_present), (u64::from(u32::MAX), 30));
-        assert!(info.truncated());
-        let e = crate::mux::mp4::Mp4Demuxer::new(Cursor::new(&data)).err().expect("refused");
-        assert!(e.to_string().contains("only 30 are in the file"), "{e}");
-    }
-
-    #[test]
-    fn chunk_tables_that_place_other_counts_are_malformed() {
-        let mut data = file(30);
-        patch(&mut data, b"stsc", 12, 29); // one chunk of 29 samples, stsz has 30
-        let e = probe_reader(Cursor::new(&data)).unwrap_err();
-        assert!(e.to_string().contains("place 29 samples, but stsz has 30"), "{e}");
-        let mut data = file(30);
-        patch(&mut data, b"stss", 8, 31); // a keyframe that does not exist
-        let e = probe_reader(Cursor::new(&data)).unwrap_err();
-        assert!(e.to_string().contains("stss names sample 31, but there are 30"), "{e}");
-    }
-
-    #[test]
-    fn probes_our_own_file() {
-        let data = file(30);
-        let info = probe_reader(Cursor::new(&data)).unwrap();
-        assert_eq!(info.width, 320);
-        assert_eq!(info.height, 240);
-        assert_eq!(info.frame_count, 30);
-        assert_eq!(info.fps, Some(Rational { num: 30000, den: 1001 }));
-        assert!((info.duration_seconds - 1.001).abs() < 1e-9, "{}", info.duration_seconds);
-        assert_eq!(info.codec, "avc1");
-        assert_eq!(info.profile, "High");
-        assert_eq!(info.level, "3.1");
-        assert_eq!(info.color, Some(ColorInfo::BT709_LIMITED));
-        assert!(info.faststart);
-        assert_eq!(info.keyframes, 3);
-        assert_eq!(info.file_size, data.len() as u64);
-        assert_eq!(info.brand, "isom");
-        assert!((info.bitrate_kbps - 30.0 * 100.0 * 8.0 / 1.001 / 1000.0).abs() < 1e-6);
-        let text = info.to_string();
-        assert!(text.contains("width: 320\n"), "{text}");
-        assert!(text.contains("colour: bt709 primaries, bt709 transfer, bt709 matrix, limited range"), "{text}");
-        assert!(text.contains("fps: 30000/1001 (29.970)"), "{text}");
-        assert!(text.contains("faststart: yes"), "{text}");
-    }
-
-    #[test]
-    fn moov_at_end_is_not_faststart() {
-        // Rearrange our file to ftyp | mdat | moov and fix the chunk offsets (as ffmpeg without
-        // +faststart would write it).
-        let data = file(5);
-        let moov_len = u32::from_be_bytes(data[32..36].try_into().unwrap()) as usize;
-        let moov = &data[32..32 + moov_len];
-        let mdat = &data[32 + moov_len..];
-        let mut out = data[..32].to_vec();
-        out.extend_from_slice(mdat);
-        out.extend_from_slice(moov);
-        let info = probe_reader(Cursor::new(&out)).unwrap();
-        assert!(!info.faststart);
-        assert_eq!(info.frame_count, 5);
-        assert!(info.to_string().contains("faststart: no"));
-    }
-
-    #[test]
-    fn rejects_non_mp4() {
-        let e = probe_reader(Cursor::new(b"hello world, this is plain text".to_vec())).unwrap_err();
-        assert!(matches!(e, Error::InvalidData(_)));
-        assert!(e.to_string().starts_with("not an MP4 file"), "{e}");
-        let e = probe_reader(Cursor::new(vec![0u8; 3])).unwrap_err();
-        assert_eq!(e.to_string(), "not an MP4 file: it is only 3 bytes long: bytes 00 00 00 (\"...\")");
-        let e = probe_reader(Cursor::new(Vec::new())).unwrap_err();
-        assert_eq!(e.to_string(), "not an MP4 file: the file is empty");
-        // Boxes, but neither ftyp nor moov.
-        let e = probe_reader(Cursor::new(b"\0\0\0\x08free\0\0\0\x08skip".to_vec())).unwrap_err();
-        assert_eq!(e.to_string(), "not an MP4 file: no ftyp/moov box found");
-        let e = probe_reader(Cursor::new(vec![0xffu8; 100])).unwrap_err();
-        assert!(e.to_string().starts_with("not an MP4 file"), "{e}");
-        // PNG signature
-        let e = probe_reader(Cursor::new(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec())).unwrap_err();
-        assert!(e.to_string().starts_with("not an MP4 file"), "{e}");
-        // The first bytes of the file are shown, not the box type at bytes 4..8.
-        let e = probe_reader(Cursor::new(b"GIF89a\x40\x00\x30\x00\xf7\x00\x00".to_vec())).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "not an MP4 file: it starts with bytes 47 49 46 38 39 61 40 00 (\"GIF89a@.\") instead of an ftyp box"
-        );
-    }
-
-    #[test]
-    fn unfinished_file_is_reported() {
-        let mut w = Mp4Writer::new(Cursor::new(Vec::new()), track()).unwrap();
-        let mut data = 4u32.to_be_bytes().to_vec();
-        data.extend_from_slice(&[0x65, 1, 2, 3]);
-        w.write_packet(&Packet { data, pts: 0, dts: 0, keyframe: true }).unwrap();
-        let bytes = w.into_inner().into_inner();
-        let e = probe_reader(Cursor::new(&bytes)).unwrap_err();
-        assert!(e.to_string().contains("no moov box"), "{e}");
-    }
-
-    #[test]
-    fn truncated_and_garbled_moov_give_errors_not_panics() {
-        let data = file(12);
-        for cut in [40, 60, 100, 200, 400, 600] {
-            let mut d = data.clone();
-            d.truncate(cut);
-            assert!(probe_reader(Cursor::new(&d)).is_err(), "cut at {cut}");
-        }
-        // Flip bytes inside the moov one at a time: must never panic.
-        let moov_len = u32::from_be_bytes(data[32..36].try_into().unwrap()) as usize;
-        for i in 40..32 + moov_len {
-            let mut d = data.clone();
-            d[i] ^= 0xff;
-            let _ = probe_reader(Cursor::new(&d));
-        }
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(h264::profile_name(66, 0xc0), "Constrained Baseline");
-        assert_eq!(h264::profile_name(77, 0), "Main");
-        assert_eq!(h264::profile_name(110, 0), "High 10");
-        assert_eq!(h264::level_name(40, 100, 0), "4.0");
-        assert_eq!(h264::level_name(9, 100, 0), "1b");
-        assert_eq!(h264::level_name(52, 100, 0), "5.2");
-        assert_eq!(constant_rate(&[(59, 512), (1, 100)], 15360), Some(Rational { num: 30, den: 1 }));
-        assert_eq!(constant_rate(&[(10, 512), (10, 256)], 15360), None);
-        assert_eq!(constant_rate(&[], 15360), None);
-    }
-}
+mod tests;

@@ -1,42 +1,62 @@
-//! Finishing an MP4 whose writer was stopped before it finished (killed, out of memory, power
-//! loss): the fragmented file on disk ([`super::fragment`]) becomes the faststart file a clean
-//! close would have made from the same frames — the frames of every whole fragment, a torn
-//! last fragment cut off, and only frames presented without a gap before them.
+//! Repairing an MP4: a file whose writer was stopped before it finished (killed, out of memory,
+//! power loss), or a finished file cut short, becomes the faststart file a clean close would
+//! have made from the same packets. From a fragmented file: the frames of every whole fragment,
+//! a torn last fragment cut off. From a finished file cut short: the frames whose bytes are in
+//! the file (its index lists more). Either way only the decode-order prefix whose presentation
+//! times have no gap is kept.
+//!
+//! The repaired file is written as a temporary beside the output and renamed over it (see
+//! [`crate::output`]): the input, and any file the output's name named before, are never
+//! written into, and a repair killed at any moment leaves a temporary that the next repair to
+//! that output removes. An output that is the input by another name (`./a.mp4`, a symlink)
+//! is a repair in place; a finished, intact input is left as it is then.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::boxes::{child, children};
-use super::fragment::{fragment_samples, track_defaults, FoundSample, TrackDefaults};
+use super::fragment::{fragment_samples, track_defaults};
 use super::reader::TopLevel;
 use super::timing::media_timing;
-use super::track::VideoTrak;
+use super::track::{SampleRef, VideoTrak};
 use super::writer::Mp4Writer;
 use crate::encode::{ColorInfo, Packet};
 use crate::error::{Error, IoContext, Result};
 use crate::mux::VideoTrack;
+use crate::output::{self, FileId, TempFile};
 use crate::rational::Rational;
 
 /// What [`repair`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repaired {
-    /// The file written (the input itself when repairing in place).
+    /// The file written, as named (the input's name when repairing in place).
     pub output: PathBuf,
     /// Frames in the repaired file.
     pub frames: u64,
-    /// Frames the whole fragments of the input listed; `frames` is fewer when the last ones
-    /// would have left a gap in presentation order.
+    /// Frames whose bytes the input holds whole: in whole fragments, or (a finished file cut
+    /// short) within the file; `frames` is fewer when the last ones would have left a gap in
+    /// presentation order.
     pub frames_found: u64,
-    /// Bytes after the last whole fragment (a torn fragment), cut off.
+    /// Frames the input's index lists: its whole fragments' (a torn fragment's are not
+    /// counted), or a finished file's sample table (more than `frames_found` when cut short).
+    pub frames_listed: u64,
+    /// Bytes cut off: after the last whole fragment (a torn fragment), or after the last whole
+    /// frame of a finished file cut short.
     pub torn_bytes: u64,
-    /// The input was already a finished MP4: nothing to repair (it was copied to `output` if
-    /// that is another file).
+    /// The input was a finished MP4 with every frame its index lists: nothing to repair. It
+    /// was copied when the output is another file, else left as it was (`in_place`).
     pub was_finished: bool,
+    /// The input was a finished MP4 cut short (its index lists more frames than it holds): the
+    /// frames it holds were made into a new file.
+    pub truncated: bool,
+    /// The output is the input (the same file, whatever the names): repaired in place, or left
+    /// as it was when already finished.
+    pub in_place: bool,
 }
 
-/// Repair the MP4 at `input` into `output`, or in place when `output` is None (through a new
-/// file renamed over the input, so the input is untouched unless the repair succeeds).
+/// Repair the MP4 at `input` into `output`, or in place when `output` is None or names the
+/// same file (see the module documentation). A failed repair leaves every file as it was.
 pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
     let named = |e: Error| match e {
         Error::InvalidData(m) => Error::InvalidData(format!("{}: {m}", input.display())),
@@ -44,6 +64,27 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
         other => other,
     };
     let file = File::open(input).ctx(|| format!("opening {}", input.display()))?;
+    let meta = file.metadata().ctx(|| format!("reading {}", input.display()))?;
+    if !meta.is_file() {
+        return Err(Error::parameter(format!("{} is not a regular file: give the MP4 to repair", input.display())));
+    }
+    let out_name = output.unwrap_or(input);
+    let in_place = match output {
+        None => true,
+        Some(o) => FileId::of_path(o).ctx(|| format!("looking at {}", o.display()))? == Some(FileId::of(&meta)),
+    };
+    let target = output::resolve_target(out_name);
+    if let Ok(m) = std::fs::metadata(&target) {
+        if !m.is_file() {
+            return Err(Error::parameter(format!(
+                "{} is not a regular file: give the name of the repaired file to write",
+                out_name.display()
+            )));
+        }
+    }
+    output::sweep(&target);
+    sweep_old_repairs(&target);
+
     let mut r = BufReader::new(file);
     let top = TopLevel::read(&mut r).map_err(|e| match e {
         Error::InvalidData(m) if m.starts_with("incomplete MP4") => Error::InvalidData(format!(
@@ -54,68 +95,163 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
         other => other,
     });
     let top = top.map_err(named)?;
-    let out_path = output.unwrap_or(input).to_path_buf();
     let moov = children(&top.moov).map_err(named)?;
     let trak = VideoTrak::parse(&moov).map_err(named)?;
-    let Some(defaults) = track_defaults(&moov, trak.track_id).map_err(named)? else {
-        // A finished file: nothing to do.
-        if out_path != input {
-            std::fs::copy(input, &out_path).ctx(|| format!("copying {} to {}", input.display(), out_path.display()))?;
-        }
-        let frames = trak.table.presence(top.file_size).samples;
-        return Ok(Repaired { output: out_path, frames, frames_found: frames, torn_bytes: 0, was_finished: true });
+    let mut done = Repaired {
+        output: out_name.to_path_buf(),
+        frames: 0,
+        frames_found: 0,
+        frames_listed: 0,
+        torn_bytes: 0,
+        was_finished: false,
+        truncated: false,
+        in_place,
     };
-    let (track, dur) = track_of(&trak, defaults).map_err(named)?;
-    let samples = fragment_samples(&top.moofs, trak.track_id, defaults, top.file_size).map_err(named)?;
-    let whole: Vec<FoundSample> =
-        samples.iter().copied().take_while(|s| s.offset.saturating_add(u64::from(s.size)) <= top.file_size).collect();
-    let moov_end = top.moov_pos + 8 + top.moov.len() as u64;
-    let data_end = whole.last().map_or(moov_end, |s| s.offset + u64::from(s.size));
-    let torn_bytes = top.file_size.saturating_sub(data_end);
+    let (track, samples) = match track_defaults(&moov, trak.track_id).map_err(named)? {
+        Some(defaults) => {
+            let (track, dur) = track_of(&trak, defaults.duration).map_err(named)?;
+            // The frames of the decode-order prefix whose bytes are in the file.
+            let found = fragment_samples(&top.moofs, trak.track_id, defaults, top.file_size).map_err(named)?;
+            let whole: Vec<SampleRef> = found
+                .samples
+                .iter()
+                .map(|s| SampleRef {
+                    offset: s.offset,
+                    size: s.size,
+                    dts: s.dts as i64,
+                    cts_offset: s.cts_offset,
+                    keyframe: s.keyframe,
+                })
+                .collect();
+            let moov_end = top.moov_pos + 8 + top.moov.len() as u64;
+            let data_end = whole.last().map_or(moov_end, |s| s.offset + u64::from(s.size));
+            done.torn_bytes = top.file_size.saturating_sub(data_end);
+            done.frames_listed = found.counts.listed;
+            ((track, dur), whole)
+        }
+        None => {
+            let table = &trak.table;
+            let present = table.presence(top.file_size);
+            done.frames_listed = table.len();
+            if present.samples == table.len() {
+                // A finished file, whole: nothing to repair.
+                done.was_finished = true;
+                (done.frames, done.frames_found) = (table.len(), table.len());
+                if !in_place {
+                    copy_whole(&mut r, &target)
+                        .ctx(|| format!("copying {} to {}", input.display(), out_name.display()))?;
+                }
+                return Ok(done);
+            }
+            // A finished file cut short: its index lists frames whose bytes are not there.
+            // Every listed sample costs a few bytes of index, so a count the file could not
+            // hold is forged: refuse it before allocating.
+            if table.len() > top.file_size {
+                return Err(named(Error::invalid_data(format!(
+                    "its index lists {} frames, more than a file of {} bytes can describe",
+                    table.len(),
+                    top.file_size
+                ))));
+            }
+            done.truncated = true;
+            let track = track_of(&trak, finished_frame_ticks(&trak).map_err(named)?).map_err(named)?;
+            let mut samples = table.samples();
+            samples.truncate(present.samples as usize);
+            let data_end = samples.iter().map(|s| s.offset + u64::from(s.size)).max().unwrap_or(0);
+            done.torn_bytes = top.file_size.saturating_sub(data_end.max(top.first_mdat.map_or(0, |m| m + 16)));
+            (track, samples)
+        }
+    };
+    done.frames_found = samples.len() as u64;
     let udta = child(&moov, b"udta").map(|body| {
         let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
         b.extend_from_slice(b"udta");
         b.extend_from_slice(body);
         b
     });
-
-    // Write next to the output, then rename: a failed repair leaves every existing file as it was.
-    let dir = out_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = out_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.repair-{}", std::process::id()));
-    let result = (|| {
-        let mut w = Mp4Writer::create(&tmp, track)?;
-        if let Some(udta) = udta {
-            w.set_udta(udta);
-        }
-        w.set_durable(true);
-        for s in &whole {
-            let packet = read_packet(&mut r, s, dur)?;
-            w.write_packet(&packet)?;
-        }
-        // Keep only frames presented with no gap before them.
-        w.mark_interrupted();
-        w.finish()?;
-        Ok(w.frames())
-    })();
-    let frames = match result {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(named(e));
-        }
-    };
-    std::fs::rename(&tmp, &out_path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(format!("renaming the repaired file to {}", out_path.display()), e)
-    })?;
-    sync_dir(dir);
-    Ok(Repaired { output: out_path, frames, frames_found: whole.len() as u64, torn_bytes, was_finished: false })
+    let (track, dur) = track;
+    done.frames = rebuild(&mut r, track, dur, udta, &samples, &target, out_name).map_err(named)?;
+    Ok(done)
 }
 
-/// The writer's track description and ticks per frame, from a fragmented file's moov.
-fn track_of(trak: &VideoTrak, defaults: TrackDefaults) -> Result<(VideoTrack, u32)> {
-    let (timescale, dur) = (trak.timescale, defaults.duration);
+/// Remove the `.NAME.repair-PID` files that repairs of framepipe before the temporaries
+/// convention (see [`crate::output`]) left when killed, if process PID is gone (no
+/// `/proc/PID`); best effort.
+fn sweep_old_repairs(target: &Path) {
+    let Some(name) = target.file_name() else { return };
+    let prefix = format!(".{}.repair-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(output::folder_of(target)) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let dead = pid.parse::<u32>().is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists());
+        if dead && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Write the faststart file of `samples` (those whose presentation has no gap before them)
+/// into a temporary beside `target`, sync it and rename it over `target`. Returns its frames.
+fn rebuild<R: Read + Seek>(
+    r: &mut R,
+    track: VideoTrack,
+    dur: u32,
+    udta: Option<Vec<u8>>,
+    samples: &[SampleRef],
+    target: &Path,
+    shown: &Path,
+) -> Result<u64> {
+    let tmp = TempFile::create(target).ctx(|| format!("creating a temporary file beside {}", shown.display()))?;
+    let mut w = Mp4Writer::new(tmp, track)?;
+    if let Some(udta) = udta {
+        w.set_udta(udta);
+    }
+    w.set_durable(true);
+    for s in samples {
+        let packet = read_packet(r, s, dur)?;
+        w.write_packet(&packet)?;
+    }
+    // Keep only frames presented with no gap before them.
+    w.mark_interrupted();
+    w.finish()?;
+    let frames = w.frames();
+    let mut tmp = w.into_inner();
+    tmp.place(true).ctx(|| format!("renaming the repaired file over {}", shown.display()))?;
+    Ok(frames)
+}
+
+/// Copy the whole input into a temporary beside `target` and rename it over `target`.
+fn copy_whole<R: Read + Seek>(r: &mut R, target: &Path) -> std::io::Result<()> {
+    let mut tmp = TempFile::create(target)?;
+    r.seek(SeekFrom::Start(0))?;
+    std::io::copy(r, tmp.file_mut())?;
+    tmp.place(true)
+}
+
+/// Ticks per frame of a finished file: the greatest common divisor of its decode-time deltas
+/// and composition offsets (a framepipe file's are whole frames).
+fn finished_frame_ticks(trak: &VideoTrak) -> Result<u32> {
+    fn gcd(mut a: u64, mut b: u64) -> u64 {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    }
+    let t = &trak.table;
+    let deltas = t.stts.iter().filter(|e| e.0 > 0).map(|e| u64::from(e.1));
+    let offsets = t.ctts.iter().filter(|e| e.0 > 0).map(|e| e.1.unsigned_abs());
+    let g = deltas.chain(offsets).fold(0, gcd);
+    u32::try_from(g)
+        .ok()
+        .filter(|&g| g > 0)
+        .ok_or_else(|| Error::unsupported("frame times that are not whole frames (not a framepipe file)"))
+}
+
+/// The writer's track description and ticks per frame, from the moov's track and the ticks
+/// per frame (`dur`).
+fn track_of(trak: &VideoTrak, dur: u32) -> Result<(VideoTrack, u32)> {
+    let timescale = trak.timescale;
     let not_ours =
         || Error::unsupported(format!("a timescale of {timescale} with frames of {dur} ticks (not a framepipe file)"));
     if timescale == 0 || dur == 0 {
@@ -135,20 +271,16 @@ fn track_of(trak: &VideoTrak, defaults: TrackDefaults) -> Result<(VideoTrack, u3
 }
 
 /// Read one sample's bytes and turn its timing into frames.
-fn read_packet<R: Read + Seek>(r: &mut R, s: &FoundSample, dur: u32) -> Result<Packet> {
+fn read_packet<R: Read + Seek>(r: &mut R, s: &SampleRef, dur: u32) -> Result<Packet> {
     let mut data = vec![0u8; s.size as usize];
     r.seek(SeekFrom::Start(s.offset)).and_then(|_| r.read_exact(&mut data)).ctx(|| "reading a frame".to_string())?;
-    let d = u64::from(dur);
-    if !s.dts.is_multiple_of(d) || s.cts_offset < 0 || !(s.cts_offset as u64).is_multiple_of(d) {
+    let d = i64::from(dur);
+    if s.dts < 0 || s.dts % d != 0 || s.cts_offset < 0 || s.cts_offset % d != 0 {
         return Err(Error::unsupported("frame times that are not whole frames (not a framepipe file)"));
     }
-    let dts = (s.dts / d) as i64;
-    Ok(Packet { data, pts: dts + s.cts_offset / i64::from(dur), dts, keyframe: s.keyframe })
+    let dts = s.dts / d;
+    Ok(Packet { data, pts: dts + s.cts_offset / d, dts, keyframe: s.keyframe })
 }
 
-/// Make a rename durable (best effort: not every file system can sync a directory).
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -276,6 +276,9 @@ impl SampleTable {
                 if let Some(&bad) = v.iter().find(|&&s| s == 0 || u64::from(s) > count) {
                     return Err(malformed(format!("stss names sample {bad}, but there are {count}")));
                 }
+                if let Some(w) = v.windows(2).find(|w| w[1] <= w[0]) {
+                    return Err(malformed(format!("stss names sample {} after sample {}", w[1], w[0])));
+                }
                 Some(v)
             }
             None => None,
@@ -340,42 +343,99 @@ impl SampleTable {
 
     /// Every sample, in decode order (call only for a table whose samples the file holds:
     /// see [`presence`](Self::presence)).
+    #[allow(dead_code)] // for repair of a finished file cut short (issue 21)
     pub(crate) fn samples(&self) -> Vec<SampleRef> {
-        let n = self.len() as usize;
-        let mut out = Vec::with_capacity(n);
-        let mut index = 0usize;
-        for &(offset, per) in &self.chunks {
-            let mut at = offset;
-            for _ in 0..per {
-                let size = match &self.sizes {
-                    Sizes::Fixed { size, .. } => *size,
-                    Sizes::Each(v) => v[index],
-                };
-                out.push(SampleRef { offset: at, size, dts: 0, cts_offset: 0, keyframe: self.sync.is_none() });
-                at += u64::from(size);
-                index += 1;
+        self.iter().collect()
+    }
+
+    /// Every sample, in decode order, one at a time (nothing is allocated).
+    pub(crate) fn iter(&self) -> SampleIter<'_> {
+        SampleIter {
+            table: self,
+            chunk: 0,
+            left_in_chunk: self.chunks.first().map_or(0, |c| c.1),
+            at: self.chunks.first().map_or(0, |c| c.0),
+            index: 0,
+            stts: Runs::new(&self.stts),
+            dts: 0,
+            ctts: Runs::new(&self.ctts),
+            sync: 0,
+        }
+    }
+}
+
+/// Position in a list of (count, value) runs.
+struct Runs<'a, T> {
+    runs: &'a [(u32, T)],
+    run: usize,
+    used: u32,
+}
+
+impl<'a, T: Copy> Runs<'a, T> {
+    fn new(runs: &'a [(u32, T)]) -> Self {
+        Runs { runs, run: 0, used: 0 }
+    }
+
+    /// The value for the next sample (None past the last run).
+    fn next(&mut self) -> Option<T> {
+        while let Some(&(count, v)) = self.runs.get(self.run) {
+            if self.used < count {
+                self.used += 1;
+                return Some(v);
             }
+            self.run += 1;
+            self.used = 0;
         }
-        let mut i = 0usize;
-        let mut dts = 0i64;
-        for &(count, delta) in &self.stts {
-            for _ in 0..count {
-                out[i].dts = dts;
-                dts += i64::from(delta);
-                i += 1;
+        None
+    }
+}
+
+/// The samples of a [`SampleTable`] in decode order (see [`SampleTable::iter`]).
+pub(crate) struct SampleIter<'a> {
+    table: &'a SampleTable,
+    /// The chunk of the next sample, the samples left in it and where the next one starts.
+    chunk: usize,
+    left_in_chunk: u32,
+    at: u64,
+    index: usize,
+    stts: Runs<'a, u32>,
+    /// Decode time of the next sample (saturating: a forged table cannot overflow it).
+    dts: i64,
+    ctts: Runs<'a, i64>,
+    /// The next entry of the (increasing) sync sample list.
+    sync: usize,
+}
+
+impl Iterator for SampleIter<'_> {
+    type Item = SampleRef;
+
+    fn next(&mut self) -> Option<SampleRef> {
+        let t = self.table;
+        while self.left_in_chunk == 0 {
+            self.chunk += 1;
+            let &(offset, n) = t.chunks.get(self.chunk)?;
+            (self.at, self.left_in_chunk) = (offset, n);
+        }
+        let size = match &t.sizes {
+            Sizes::Fixed { size, .. } => *size,
+            Sizes::Each(v) => *v.get(self.index)?,
+        };
+        let number = self.index as u64 + 1;
+        let keyframe = match &t.sync {
+            None => true,
+            Some(sync) => {
+                let hit = sync.get(self.sync).is_some_and(|&s| u64::from(s) == number);
+                self.sync += usize::from(hit);
+                hit
             }
-        }
-        let mut i = 0usize;
-        for &(count, off) in &self.ctts {
-            for _ in 0..count {
-                out[i].cts_offset = off;
-                i += 1;
-            }
-        }
-        for &s in self.sync.iter().flatten() {
-            out[s as usize - 1].keyframe = true;
-        }
-        out
+        };
+        let sample =
+            SampleRef { offset: self.at, size, dts: self.dts, cts_offset: self.ctts.next().unwrap_or(0), keyframe };
+        self.dts = self.dts.saturating_add(i64::from(self.stts.next().unwrap_or(0)));
+        self.at = self.at.saturating_add(u64::from(size));
+        self.left_in_chunk -= 1;
+        self.index += 1;
+        Some(sample)
     }
 }
 

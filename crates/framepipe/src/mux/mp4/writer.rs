@@ -19,9 +19,21 @@
 //!
 //! **At [`Mp4Writer::finish`]** the file becomes an ordinary faststart MP4, byte for byte what
 //! a writer of the whole index at once would make: `ftyp | moov | mdat`. The complete `moov` is
-//! built in memory; the output is first extended to the final size if it must grow (so a full
-//! disk fails before any byte moves); then each fragment's samples are moved to their final
-//! place (the fragment headers between them dropped), the fragment still in memory is written
+//! built in memory. Then, for an output with a replacement (a file: see
+//! [`Mp4Sink::replacement`]), the finished file is written front to back into a new file beside
+//! it — ftyp, moov, the mdat header, then the samples of each fragment copied in order (the
+//! fragment headers dropped) and those of the fragment still in memory — synced when durable,
+//! and renamed over the fragmented file. No byte of the fragmented file is touched before that
+//! rename, so a process killed at any moment of `finish` leaves either the fragmented file, with
+//! every frame that was on disk, or the finished one; the I/O is the same as moving the samples
+//! in place (each byte read once and written once), but the disk must hold both files for a
+//! moment. If the finished file cannot be written (a full disk), the fragment still in memory is
+//! added to the fragmented file, which stays the output (it plays), and `finish` returns the
+//! error, saying so: [`super::repair`] finishes the file once there is room.
+//!
+//! An output without a replacement (memory) is finished in place: it is first extended to the
+//! final size if it must grow (so a full disk fails before any byte moves); then each
+//! fragment's samples are moved to their final place, the fragment still in memory is written
 //! after them, the moov and the mdat header go in front, and the output is cut to its final
 //! length. If the output cannot grow that far, the longest decode-order prefix of frames with
 //! contiguous presentation times whose file fits in the bytes the output already has is kept:
@@ -54,15 +66,41 @@ const MDAT_HEADER: u64 = 16;
 /// (a stream that never reaches a point without a presentation gap still keeps memory flat).
 const MAX_FRAGMENT_FACTOR: usize = 4;
 
-/// Where an MP4 goes: readable (finish reads the fragments back to move them behind the
-/// index), writable, seekable, and able to change its length (to cut off a torn fragment, and
-/// the fragment headers at finish).
+/// Where an MP4 goes: readable (finish reads the fragments back), writable, seekable, and able
+/// to change its length (to cut off a torn fragment, and the fragment headers at finish).
 pub trait Mp4Sink: Read + Write + Seek {
     /// Truncate or extend (with zeros) to `len` bytes.
     fn set_len(&mut self, len: u64) -> io::Result<()>;
     /// Make what was written durable (fsync); a no-op where that means nothing.
     fn sync(&mut self) -> io::Result<()> {
         Ok(())
+    }
+    /// For [`Mp4Writer::finish`]: a new, empty output beside this one, for the finished file,
+    /// which [`replace_with`](Self::replace_with) then puts in this one's place. The fragmented
+    /// file stays untouched until then, so a process killed while finishing keeps it. `None`
+    /// (the default, e.g. for memory): finish rewrites this output in place.
+    fn replacement(&mut self) -> io::Result<Option<Self>>
+    where
+        Self: Sized,
+    {
+        Ok(None)
+    }
+    /// Append `len` bytes of this output, from offset `at`, to `to` (a replacement), through
+    /// `buf` (scratch, not empty). A file can do without the buffer: see the pipeline's sink.
+    fn copy_to(&mut self, at: u64, len: u64, to: &mut Self, buf: &mut [u8]) -> io::Result<()>
+    where
+        Self: Sized,
+    {
+        copy_through(self, at, len, to, buf)
+    }
+    /// Put `new` (complete, flushed, and synced when `durable`) in this output's place, and go on
+    /// as `new` (for a file: rename it over this one, then sync the folder when `durable`).
+    fn replace_with(&mut self, new: Self, durable: bool) -> io::Result<()>
+    where
+        Self: Sized,
+    {
+        let _ = (new, durable);
+        Err(io::Error::other("this MP4 output has no replacement"))
     }
 }
 
@@ -72,6 +110,36 @@ impl Mp4Sink for std::fs::File {
     }
     fn sync(&mut self) -> io::Result<()> {
         self.sync_data()
+    }
+}
+
+/// Append `len` bytes of `from`, from offset `at`, to `to`, through `buf`.
+pub fn copy_through<R: Read + Seek, W: Write>(
+    from: &mut R,
+    at: u64,
+    len: u64,
+    to: &mut W,
+    buf: &mut [u8],
+) -> io::Result<()> {
+    from.seek(SeekFrom::Start(at))?;
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        from.read_exact(&mut buf[..n])?;
+        to.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// A temporary beside an output (see [`crate::output`]): finished in place, as it is not the
+/// output yet.
+impl Mp4Sink for crate::output::TempFile {
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.file().set_len(len)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.file().sync_data()
     }
 }
 
@@ -138,6 +206,9 @@ enum State {
     Finished,
     /// finish() failed; the output is incomplete.
     Failed,
+    /// finish() could not write the finished file; the output is the fragmented file, with
+    /// [`Mp4Writer::frames_on_disk`] frames.
+    Fragmented,
 }
 
 /// A fragment on disk: where its samples' bytes start, how many bytes, how many samples.
@@ -194,6 +265,8 @@ pub struct Mp4Writer<W: Mp4Sink> {
     bytes_written: u64,
     /// The metadata box written into the moov (empty: none).
     udta: Vec<u8>,
+    /// finish could not write the finished file and left the fragmented one.
+    left_fragmented: bool,
 }
 
 impl<W: Mp4Sink> Mp4Writer<W> {
@@ -241,6 +314,7 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             faststart: false,
             bytes_written: head.len() as u64,
             udta: Vec::new(),
+            left_fragmented: false,
         })
     }
 
@@ -287,13 +361,20 @@ impl<W: Mp4Sink> Mp4Writer<W> {
     /// fragment being collected). After a successful `finish`: the frames the finished file
     /// holds, which can be fewer when the stream was cut short (trailing frames whose
     /// presentation would leave a gap are dropped) or when the disk was too full for the index
-    /// (trailing frames make room for it). After a failed `finish`: 0, the output is not a
-    /// finished file.
+    /// (trailing frames make room for it). After a failed `finish`: the frames of the
+    /// fragmented file left as the output when there was no room for the finished one (see the
+    /// module documentation), else 0.
     pub fn frames(&self) -> u64 {
         match self.state {
             State::Failed => 0,
+            State::Fragmented => self.frames_on_disk(),
             _ => self.index.len(),
         }
+    }
+
+    /// The output, e.g. to sync it or to rename it into place while writing.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Frames in complete fragments on disk: what a reader of the unfinished file finds.
@@ -452,19 +533,24 @@ impl<W: Mp4Sink> Mp4Writer<W> {
 
     /// Write the index and close the container. Must be called once; afterwards the output is
     /// a complete, playable faststart file with every packet written so far — or, after a
-    /// failed write, with the longest run of frames that plays without a gap (an error if not
-    /// even one fits).
+    /// failed write, with the longest run of frames that plays without a gap. An error if not
+    /// even one fits, or (for an output with a replacement) if the finished file could not be
+    /// written beside the output: then the output stays the fragmented file, which plays, with
+    /// [`frames`](Self::frames) frames (see the module documentation).
     pub fn finish(&mut self) -> Result<()> {
         match self.state {
             State::Finished => Ok(()),
             State::Failed => Err(Error::parameter("MP4 writer: finish failed earlier; the output is incomplete")),
+            State::Fragmented => Err(Error::parameter(
+                "MP4 writer: finish failed earlier; the output is the unfinished (fragmented) file",
+            )),
             State::Writing => match self.finish_inner() {
                 Ok(()) => {
                     self.state = State::Finished;
                     Ok(())
                 }
                 Err(e) => {
-                    self.state = State::Failed;
+                    self.state = if self.left_fragmented { State::Fragmented } else { State::Failed };
                     Err(e)
                 }
             },
@@ -493,4 +579,4 @@ impl Mp4Writer<std::fs::File> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

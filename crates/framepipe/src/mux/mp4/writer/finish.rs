@@ -1,13 +1,14 @@
 //! Finishing: the fragmented file becomes `ftyp | moov | mdat` (see the module documentation
-//! of [`super`]).
+//! of [`super`]): written beside the output and renamed over it where the output has a
+//! replacement, else rewritten in place.
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 
-use super::{Mp4Sink, Mp4Writer, MDAT_HEADER};
+use super::{ftyp, Mp4Sink, Mp4Writer, MDAT_HEADER};
 use crate::error::{Error, IoContext, Result};
 use crate::mux::mp4::index::SampleIndex;
 
-/// Buffer size for moving media data at finish.
+/// Buffer size for moving or copying media data at finish.
 const MOVE_CHUNK: usize = 4 << 20;
 
 /// One run of sample bytes and where it goes in the finished file.
@@ -18,12 +19,29 @@ struct Move {
     len: u64,
 }
 
+/// A run of the finished file's sample bytes: in the output (a fragment's mdat) or in the
+/// fragment still in memory.
+#[derive(Debug, Clone, Copy)]
+enum Piece {
+    Disk { at: u64, len: u64 },
+    Memory { len: usize },
+}
+
 impl<W: Mp4Sink> Mp4Writer<W> {
     pub(super) fn finish_inner(&mut self) -> Result<()> {
         if self.interrupted {
             let k = self.index.contiguous_prefixes().last().copied().unwrap_or(0);
             if (k as u64) < self.index.len() {
                 self.index = self.index.prefix(k);
+            }
+        }
+        // A writer that started inside its output (base > 0) finishes in place: the finished
+        // file's offsets count from the output's start.
+        if self.base == 0 {
+            match self.out.replacement() {
+                Ok(Some(new)) => return self.finish_beside(new),
+                Ok(None) => {}
+                Err(e) => return self.keep_fragmented(e, None),
             }
         }
         let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| "finishing MP4: finding the end of the output".into())?;
@@ -36,6 +54,146 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             }
         }
         self.rewrite(&moov, total)
+    }
+
+    /// Where the samples of `self.index` (a prefix of what was accepted) are, in the finished
+    /// file's order: each fragment's on disk, then the fragment still in memory.
+    fn pieces(&self) -> Vec<Piece> {
+        let mut remaining = self.index.payload_len();
+        let mut pieces = Vec::new();
+        for w in &self.written {
+            let len = w.payload_len.min(remaining);
+            if len == 0 {
+                break;
+            }
+            pieces.push(Piece::Disk { at: w.payload_at, len });
+            remaining -= len;
+        }
+        let len = remaining.min(self.collecting.data.len() as u64) as usize;
+        if len > 0 {
+            pieces.push(Piece::Memory { len });
+        }
+        pieces
+    }
+
+    /// Write the finished file into `new`, then put it in place of the output. If the disk
+    /// fills up first, and the longest gap-free prefix whose finished file fits in what was
+    /// written holds more frames than the fragmented file, that prefix is finished instead
+    /// (written over the same bytes, so it needs no more room); otherwise the fragmented file
+    /// stays (see `keep_fragmented`).
+    fn finish_beside(&mut self, mut new: W) -> Result<()> {
+        let (moov, total) = self.layout(&self.index);
+        if let Err(e) = self.write_finished(&mut new, &moov, total) {
+            if is_full(&e) && self.finish_prefix_within(&mut new).is_ok() {
+                return self.put_in_place(new);
+            }
+            drop(new); // removed, which gives its room back
+            return self.keep_fragmented(e, Some(total));
+        }
+        self.put_in_place(new)
+    }
+
+    /// The finished file in `new` replaces the output.
+    fn put_in_place(&mut self, new: W) -> Result<()> {
+        let total = self.layout(&self.index).1;
+        if let Err(e) = self.out.replace_with(new, self.durable) {
+            return self.keep_fragmented(e, Some(total));
+        }
+        self.faststart = true;
+        self.bytes_written = total;
+        Ok(())
+    }
+
+    /// `new` could take only some of the finished file: finish in it the longest gap-free
+    /// prefix that fits in the bytes it holds, if that keeps more frames than the fragmented
+    /// file does (else, or on any error, Err: the caller keeps the fragmented file).
+    fn finish_prefix_within(&mut self, new: &mut W) -> io::Result<()> {
+        let room = new.seek(SeekFrom::End(0))?;
+        let Some((idx, moov, total)) = self.longest_prefix_within(room) else {
+            return Err(io::Error::other("not even frame 0 fits"));
+        };
+        // What the fragmented file would keep: its frames on disk, and those in memory if their
+        // fragment fits in the room this file gives back (estimated generously: the samples,
+        // 16 bytes of index each, and 4 KiB for the headers and the moov).
+        let c = &self.collecting;
+        let last = c.data.len() as u64 + 16 * c.samples.len() as u64 + 4096;
+        let fragmented =
+            self.frames_on_disk() + if !self.interrupted && last <= room { c.samples.len() as u64 } else { 0 };
+        if idx.len() <= fragmented {
+            return Err(io::Error::other("the fragmented file keeps as many frames"));
+        }
+        let all = std::mem::replace(&mut self.index, idx);
+        let res = new.seek(SeekFrom::Start(0)).and_then(|_| self.write_finished(new, &moov, total)).and_then(|_| {
+            new.set_len(total)?;
+            if self.durable {
+                new.sync()?;
+            }
+            Ok(())
+        });
+        if res.is_err() {
+            self.index = all;
+        }
+        res
+    }
+
+    /// The finished file, front to back: ftyp, moov, mdat header, the samples copied from the
+    /// fragments and from memory; flushed, and synced when durable.
+    fn write_finished(&mut self, new: &mut W, moov: &[u8], total: u64) -> io::Result<()> {
+        let mut head = ftyp();
+        debug_assert_eq!(head.len() as u64, self.head_end - self.base);
+        head.extend_from_slice(moov);
+        head.extend_from_slice(&mdat_header(total - (self.head_end + moov.len() as u64)));
+        new.write_all(&head)?;
+        // Reading the fragments moves the output's position: a fragment written after this
+        // (by `keep_fragmented`) must seek back to the end of the data first.
+        self.need_seek = true;
+        let pieces = self.pieces();
+        let largest = pieces.iter().map(|p| if let Piece::Disk { len, .. } = p { *len } else { 0 }).max();
+        let mut buf = vec![0u8; largest.unwrap_or(0).clamp(1, MOVE_CHUNK as u64) as usize];
+        for piece in pieces {
+            match piece {
+                Piece::Disk { at, len } => self.out.copy_to(at, len, new, &mut buf)?,
+                Piece::Memory { len } => new.write_all(&self.collecting.data[..len])?,
+            }
+        }
+        debug_assert_eq!(new.stream_position().ok(), Some(total));
+        new.flush()?;
+        if self.durable {
+            new.sync()?;
+        }
+        Ok(())
+    }
+
+    /// The finished file could not be written beside the output (`cause`): the fragmented file
+    /// stays the output. The frames still in memory are added to it as a last fragment (unless
+    /// the stream was cut short: those may end with a gap in presentation order), then finish
+    /// fails, saying what the output holds and that repair finishes it.
+    fn keep_fragmented(&mut self, cause: io::Error, total: Option<u64>) -> Result<()> {
+        let mut lost = 0;
+        if !self.collecting.samples.is_empty() && (self.interrupted || self.write_fragment().is_err()) {
+            lost = self.collecting.samples.len();
+        }
+        let n = self.frames_on_disk();
+        self.left_fragmented = n > 0;
+        let size = total.map_or(String::new(), |t| format!(" ({t} bytes)"));
+        let frames = |k: usize| if k == 1 { "1 frame".to_string() } else { format!("{k} frames") };
+        let kept = if n > 0 {
+            let lost = match lost {
+                0 => String::new(),
+                1 => "; the last frame, not yet written to it, is lost".to_string(),
+                l => format!("; the last {l} frames, not yet written to it, are lost"),
+            };
+            format!(
+                "the output stays the unfinished (fragmented) MP4 with its {n} frames, which plays; `framepipe \
+                 repair` (framepipe.repair) makes it a finished MP4 once there is room for a copy of it{lost}"
+            )
+        } else {
+            format!("no frame was kept: not even frame 0 could be written ({} encoded)", frames(lost))
+        };
+        Err(Error::io(
+            format!("finishing MP4: writing the finished file{size} beside the output failed, so {kept}"),
+            cause,
+        ))
     }
 
     /// The complete moov for `index` and the length of the finished file.
@@ -51,23 +209,7 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         let file_len = self.out.seek(SeekFrom::End(0)).ctx(|| {
             format!("finishing MP4: no room for the index ({grow_error}), and finding the end of the output failed")
         })?;
-        // Fitting is monotonic in the prefix length (a longer prefix has more bytes and a moov
-        // at least as large): binary search over the contiguous prefixes.
-        let candidates = self.index.contiguous_prefixes();
-        let (mut lo, mut hi) = (0usize, candidates.len()); // candidates[..lo] fit, [hi..] don't
-        let mut best = None;
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let idx = self.index.prefix(candidates[mid]);
-            let (moov, total) = self.layout(&idx);
-            if total <= file_len {
-                best = Some((idx, moov, total));
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let Some((idx, moov, total)) = best else {
+        let Some((idx, moov, total)) = self.longest_prefix_within(file_len) else {
             let kept = if self.moov_written {
                 format!("; the file keeps its {} frames in fragments (playable, not finished)", self.frames_on_disk())
             } else {
@@ -85,23 +227,44 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         self.rewrite(&moov, total)
     }
 
+    /// The longest decode-order prefix of `self.index` with contiguous presentation times whose
+    /// finished file fits in `room` bytes: its index, moov and file length.
+    fn longest_prefix_within(&self, room: u64) -> Option<(SampleIndex, Vec<u8>, u64)> {
+        // Fitting is monotonic in the prefix length (a longer prefix has more bytes and a moov
+        // at least as large): binary search over the contiguous prefixes.
+        let candidates = self.index.contiguous_prefixes();
+        let (mut lo, mut hi) = (0usize, candidates.len()); // candidates[..lo] fit, [hi..] don't
+        let mut best = None;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let idx = self.index.prefix(candidates[mid]);
+            let (moov, total) = self.layout(&idx);
+            if total <= room {
+                best = Some((idx, moov, total));
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        best
+    }
+
     /// Move the samples of `self.index` (a prefix of what was accepted) to their final place,
     /// write the moov and the mdat header in front of them, and cut the output at `total`.
     /// The output is at least `total` bytes long.
     fn rewrite(&mut self, moov: &[u8], total: u64) -> Result<()> {
         let ctx = || "finishing MP4: moving the media data behind the index".to_string();
-        let payload_start = self.head_end + moov.len() as u64 + MDAT_HEADER;
-        let mut remaining = self.index.payload_len();
+        let mut to = self.head_end + moov.len() as u64 + MDAT_HEADER;
         let mut moves = Vec::new();
-        let mut to = payload_start;
-        for w in &self.written {
-            let len = w.payload_len.min(remaining);
-            if len == 0 {
-                break;
+        let mut in_memory = 0;
+        for piece in self.pieces() {
+            match piece {
+                Piece::Disk { at, len } => {
+                    moves.push(Move { from: at, to, len });
+                    to += len;
+                }
+                Piece::Memory { len } => in_memory = len,
             }
-            moves.push(Move { from: w.payload_at, to, len });
-            to += len;
-            remaining -= len;
         }
         // Fragment headers are dropped, so each fragment moves less far forward (or further
         // back) than the one before: move the ones going back first, front to back, then the
@@ -114,7 +277,6 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             move_backward_order(&mut self.out, *m, &mut buf).ctx(ctx)?;
         }
         // The fragment still in memory.
-        let in_memory = remaining.min(self.collecting.data.len() as u64) as usize;
         if in_memory > 0 {
             self.out.seek(SeekFrom::Start(to)).ctx(ctx)?;
             self.out.write_all(&self.collecting.data[..in_memory]).ctx(ctx)?;
@@ -211,3 +373,12 @@ fn write_zeros<W: Write + Seek>(out: &mut W, at: u64, mut n: u64) -> std::io::Re
     }
     out.flush()
 }
+
+/// A full disk or a file-size limit.
+fn is_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge)
+        || matches!(e.raw_os_error(), Some(27 | 28))
+}
+
+#[cfg(test)]
+mod tests;

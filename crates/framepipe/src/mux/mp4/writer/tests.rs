@@ -24,7 +24,7 @@ pub(crate) fn test_track(fps: Rational) -> VideoTrack {
     VideoTrack { width: 320, height: 240, fps, avc: test_avc(), color: ColorInfo::BT709_LIMITED }
 }
 
-fn packet(pts: i64, dts: i64, key: bool, len: usize) -> Packet {
+pub(crate) fn packet(pts: i64, dts: i64, key: bool, len: usize) -> Packet {
     let mut data = ((len - 4) as u32).to_be_bytes().to_vec();
     data.push(if key { 0x65 } else { 0x41 });
     data.extend((0..len - 5).map(|i| (pts as u8).wrapping_mul(7).wrapping_add(i as u8)));
@@ -86,7 +86,7 @@ fn write_file(fps: Rational, packets: &[Packet]) -> Vec<u8> {
     v
 }
 
-fn top_level(file: &[u8]) -> Vec<(String, u64, u64)> {
+pub(crate) fn top_level(file: &[u8]) -> Vec<(String, u64, u64)> {
     let mut v = Vec::new();
     let mut i = 0usize;
     while i + 8 <= file.len() {
@@ -653,7 +653,7 @@ const FTYP: u64 = 32;
 
 /// The finished file a writer of the whole index at once would make: ftyp, the moov of every
 /// packet, a 64-bit mdat header, the payloads in order.
-fn reference_file(fps: Rational, packets: &[Packet]) -> Vec<u8> {
+pub(crate) fn reference_file(fps: Rational, packets: &[Packet]) -> Vec<u8> {
     let track = test_track(fps);
     let mut idx = SampleIndex::new(fps.num, fps.den);
     packets.iter().for_each(|p| idx.push(p));
@@ -668,7 +668,7 @@ fn reference_file(fps: Rational, packets: &[Packet]) -> Vec<u8> {
     file
 }
 
-fn write_fragmented(fps: Rational, packets: &[Packet], fragment_frames: u32) -> Mp4Writer<Cursor<Vec<u8>>> {
+pub(crate) fn write_fragmented(fps: Rational, packets: &[Packet], fragment_frames: u32) -> Mp4Writer<Cursor<Vec<u8>>> {
     let mut w = Mp4Writer::new(Cursor::new(Vec::new()), test_track(fps)).unwrap();
     w.set_fragment_frames(fragment_frames).unwrap();
     for p in packets {
@@ -893,7 +893,7 @@ fn large_shift_moves_many_chunks() {
 
 /// `(pts, dts)` of x264-like B-frame groups in decode order: I0, then per group P B b b
 /// (pts 0, 4 2 1 3, 8 6 5 7, ...), first dts -2.
-fn bframe_stamps(groups: i64) -> Vec<(i64, i64)> {
+pub(crate) fn bframe_stamps(groups: i64) -> Vec<(i64, i64)> {
     let mut pts = vec![0];
     for g in 0..groups {
         pts.extend([4 * g + 4, 4 * g + 2, 4 * g + 1, 4 * g + 3]);
@@ -902,7 +902,7 @@ fn bframe_stamps(groups: i64) -> Vec<(i64, i64)> {
 }
 
 /// Packets of uneven sizes for the given timestamps; a keyframe every 16 frames.
-fn sweep_packets(stamps: &[(i64, i64)]) -> Vec<Packet> {
+pub(crate) fn sweep_packets(stamps: &[(i64, i64)]) -> Vec<Packet> {
     stamps.iter().enumerate().map(|(i, &(p, d))| packet(p, d, p % 16 == 0, 200 + (i * 7919) % 1500)).collect()
 }
 
@@ -917,7 +917,7 @@ fn expand_runs(body: &[u8]) -> Vec<u32> {
 /// `frames` samples and a duration of exactly frames / fps, the samples are the first
 /// `frames` packets in decode order (bytes where the index says, same timestamps), and
 /// their presentation times are contiguous.
-fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32)) {
+pub(crate) fn check_finished(file: &[u8], frames: u64, packets: &[Packet], fps: (u32, u32)) {
     let names: Vec<String> = top_level(file).into_iter().map(|b| b.0).collect();
     assert!(names == ["ftyp", "moov", "mdat"] || names == ["ftyp", "moov", "mdat", "free"], "{names:?}");
     let info = crate::mux::mp4::probe_reader(Cursor::new(file)).unwrap();
