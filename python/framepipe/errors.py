@@ -12,7 +12,21 @@ from ._keywords import checked
 
 
 class FramepipeError(Exception):
-    """Base class of every error raised by framepipe."""
+    """Base class of every error raised by framepipe.
+
+    ``frame`` is the index of the frame the error is about and ``argument`` the option or
+    argument at fault, or None: fields of the engine's error, never read back from the text.
+    """
+
+    frame: int | None = None
+    argument: str | None = None
+
+    def __init__(self, *args: object, frame: int | None = None, argument: str | None = None) -> None:
+        super().__init__(*args)
+        if frame is not None:
+            self.frame = frame
+        if argument is not None:
+            self.argument = argument
 
 
 class ParameterError(FramepipeError, ValueError):

@@ -7,12 +7,12 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 from . import _native
 from ._frames import FLOAT_NOTES, above_one, above_one_message, as_array, numbered
 from ._keywords import KeywordsChecked, checked
-from ._options import FpsLike, writer_options
+from ._options import EncodeOptions, FpsLike, writer_options
 from ._warn import warn
 from .display import Video, cannot_show_html
 from .errors import FramepipeError, ParameterError, UnsupportedError, WriterClosedError
@@ -127,12 +127,11 @@ class VideoWriter(KeywordsChecked):
         opts = writer_options(self._path, fps, **given)
         self._format = opts.format
         self._fps = opts.fps
-        self._pix_fmt = opts.pix_fmt
         self._first_shape: tuple[int, ...] | None = None
         self._result: VideoResult | None = None
         self._close_error: FramepipeError | None = None
         self._floats_checked = False  # True once a float frame above 1 was warned about
-        self._native = _native.Writer(self._path, opts)
+        self._native = _native.Writer(self._path, opts.fps_num, opts.fps_den, opts.values)
 
     @property
     def path(self) -> str | None:
@@ -181,7 +180,7 @@ class VideoWriter(KeywordsChecked):
             raise WriterClosedError(
                 f"cannot write frame {self.frames_written}: the writer for {self._path or 'memory'} is closed"
             )
-        index = self._native.frames_written
+        index = self._native.frames_written + self._native.first_index
         try:
             arr, kind = as_array(frame)
         except (ParameterError, UnsupportedError) as e:
@@ -190,12 +189,16 @@ class VideoWriter(KeywordsChecked):
         if self._first_shape is None:
             if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
                 raise ParameterError(
-                    f"frame {index} has shape {shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)"
+                    f"frame {index} has shape {shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)",
+                    frame=index,
+                    argument="shape",
                 )
         elif shape != self._first_shape:
             raise ParameterError(
                 f"frame {index} has shape {shape}, but frame 0 had shape {self._first_shape}; "
-                f"every frame must have the first frame's size and channel count"
+                f"every frame must have the first frame's size and channel count",
+                frame=index,
+                argument="shape",
             )
         if not self._floats_checked and above_one(arr):
             self._floats_checked = True  # once per writer
@@ -204,7 +207,7 @@ class VideoWriter(KeywordsChecked):
                 warn(above_one_message(index))
             else:
                 notes.append(index)
-        self._native.write(arr, pix_fmt=self._pix_fmt, kind=kind)
+        self._native.write(arr, kind=kind)
         if self._first_shape is None:
             self._first_shape = shape
             for msg in self._native.take_warnings():
@@ -258,7 +261,7 @@ class VideoWriter(KeywordsChecked):
 
 @checked(also=[VideoWriter])
 def write_video(
-    path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Any
+    path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Unpack[EncodeOptions]
 ) -> VideoResult:
     """Encode every frame of an iterable (or the first axis of an array) to an MP4 or a GIF.
 

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Unpack
 
 from .. import _native
 from .._keywords import checked
-from .._options import FpsLike, fps_pair, metadata_pairs, output_format
+from .._options import EncodeOptions, FpsLike, fps_pair, metadata_pairs, writer_options
 from .._warn import warn
 from ..errors import ParameterError, RenderError
 from ..writer import VideoResult, VideoWriter
@@ -63,7 +63,7 @@ def render(
     progress_callback: Callable[[int, int], None] | None = None,
     start_method: str | None = None,
     resume: bool = False,
-    **encode_options: Any,
+    **encode_options: Unpack[EncodeOptions],
 ) -> VideoResult:
     """Render ``make_frame(i)`` for every frame, in parallel, into one video.
 
@@ -159,10 +159,9 @@ def render(
     check_output_path(path)
     refuse_own_source(path, "render", make_frame, setup)
     # Encoder options are checked here, before anything is rendered (a worker would report
-    # them as a failure of make_frame), with the same rules as for a VideoWriter (their names
-    # by @checked).
-    fmt = output_format(path, encode_options.get("format"))
-    VideoWriter(None, fps_frac, **{**encode_options, "format": fmt})  # checks them; writes nothing
+    # them as a failure of make_frame), by the engine's option table as for a VideoWriter
+    # (their names by @checked).
+    fmt = writer_options(path, fps_frac, **encode_options).format
     is_gif = fmt == "gif"
 
     if resume and is_gif:
@@ -289,7 +288,9 @@ def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
         if first_shape and shape != first_shape[0]:
             raise ParameterError(
                 f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
-                f"every frame must have the first frame's size and channel count"
+                f"every frame must have the first frame's size and channel count",
+                frame=chunks[c][1],
+                argument="shape",
             )
         if not first_shape:
             first_shape.append(shape)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import re
 import signal
 import threading
 import traceback
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._frames import FLOAT_NOTES, as_array, numbered
-from ..errors import FramepipeError, ParameterError, UnsupportedError
+from ..errors import ParameterError, UnsupportedError
 from ..writer import VideoWriter
 
 # Per worker thread: the unpickled payload and its setup() state, keyed by the payload's hash,
@@ -86,18 +85,6 @@ def call_make_frame(make_frame, has_state: bool, state, i: int, use_time: bool, 
     return make_frame(arg, state) if has_state else make_frame(arg)
 
 
-def _renumbered(e: BaseException, start: int) -> BaseException:
-    """A writer error from a chunk's own VideoWriter, which numbers frames from the chunk's first,
-    with the frame it is about numbered in the whole video. (Its "but frame 0 had shape ..." is
-    then about the chunk's first frame, which the parent checks against the video's frame 0
-    before it reports this error.)"""
-    msg = re.sub(r"^frame (\d+)", lambda m: f"frame {int(m.group(1)) + start}", str(e))
-    try:
-        return type(e)(msg)
-    except Exception:  # noqa: BLE001 - an exception class with another signature: keep it as is
-        return e
-
-
 def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, progress=None):
     """Render frames [start, stop). Returns ("done", chunk, data, frames, shape, above_one) where
     data is an encoded MP4 (bytes) or, with options["raw"], a list of frames, shape the first
@@ -128,7 +115,8 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
             return ("done", chunk, frames, stop - start, frames[0].shape, None)
         enc = dict(options["encode"])
         w = VideoWriter(None, options["fps"], **enc)
-        notes: list[int] = []  # the chunk's writer reports a float frame above 1 here
+        w._native.first_index = start  # its errors number frames in the whole video
+        notes: list[int] = []  # the chunk's writer reports a float frame above 1 here (its index in the video)
         token = FLOAT_NOTES.set(notes)
         try:
             for i in range(start, stop):
@@ -136,17 +124,14 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
                 stage = "render"
                 frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
                 stage = "write"
-                try:
-                    w.write(frame)
-                except FramepipeError as e:
-                    raise _renumbered(e, start) from None
+                w.write(frame)
                 if progress and (i - start) % 8 == 7:
                     progress(i - start + 1)
         finally:
             FLOAT_NOTES.reset(token)
         stage = "finish"
         res = w.close()
-        return ("done", chunk, res.data, res.frames, w.frame_shape, start + notes[0] if notes else None)
+        return ("done", chunk, res.data, res.frames, w.frame_shape, notes[0] if notes else None)
     except Terminated:
         raise  # a render running chunks in its own process was told to stop
     except BaseException as e:  # noqa: BLE001 - everything is reported to the parent

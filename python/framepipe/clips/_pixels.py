@@ -119,7 +119,8 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
     try:
         arr, kind = _frames.as_array(frame)
     except (ParameterError, UnsupportedError) as e:
-        raise type(e)(f"{where}: the frame {e}" if str(e).startswith("has shape") else f"{where}: {e}") from None
+        text = f"{where}: the frame {e}" if e.argument == "shape" else f"{where}: {e}"
+        raise type(e)(text, frame=e.frame, argument=e.argument) from None
     if kind == "bool":
         arr = arr * np.uint8(255)
     elif arr.dtype == np.uint16:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
@@ -193,10 +192,9 @@ def _frames_of(clip: Any, rate: Fraction) -> Iterator[None]:
     try:
         yield
     except ParameterError as e:
-        m = re.match(r"frame (\d+) has shape", str(e))
-        if m is None:
+        if e.frame is None or e.argument != "shape":
             raise
-        n = int(m.group(1))
+        n = e.frame
         t = float(Fraction(n) / rate)
         where = f"frame {n} is {clip._name} at t={t:g} s"
         starts, parts = getattr(clip, "start_times", None), getattr(clip, "clips", None)
