@@ -273,7 +273,7 @@ def test_outputs_that_cannot_hold_an_mp4_are_refused_clearly(tmp_path):
         framepipe.VideoWriter(os.devnull, fps=10)
     with pytest.raises(framepipe.ParameterError, match="NUL"):
         framepipe.VideoWriter(str(tmp_path / "a\0b.mp4"), fps=10)
-    with pytest.raises(framepipe.ParameterError, match="unknown pix_fmt 'rgbx'"):
+    with pytest.raises(framepipe.ParameterError, match='unknown pix_fmt "rgbx"'):
         framepipe.VideoWriter(tmp_path / "p.mp4", fps=10, pix_fmt="rgbx")
     assert not (tmp_path / "p.mp4").exists()
     res = framepipe.write_video(os.fsencode(tmp_path / "bytes-path.mp4"), np.zeros((2, 8, 8, 3), np.uint8), fps=10)
@@ -419,7 +419,7 @@ def test_infinity_is_refused_like_nan_and_finite_values_are_clipped(out):
         (
             lambda out: framepipe.VideoWriter(out, fps=30, crf=float("nan")),
             framepipe.ParameterError,
-            r"crf must be a number from 1 to 51, got nan",
+            r"crf must be a number from 1 to 51, got NaN",
         ),
         (
             lambda out: framepipe.VideoWriter(out, fps=30, crf=float("inf")),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import types
+import typing
 from typing import Any
 
 import framepipe
@@ -57,6 +58,8 @@ def _public_callables() -> dict[str, Any]:
                 for attr, f in vars(obj).items():
                     if not isinstance(f, type):
                         found[f"{name}.{attr}"] = f
+            elif typing.is_typeddict(obj):  # EncodeOptions: a type for checkers, not called
+                continue
             elif isinstance(obj, type):
                 found[obj.__name__] = obj
                 for attr in dir(obj):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _native
-from .errors import ParameterError, UnsupportedError
+from .errors import ParameterError, UnsupportedError, about
 
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 
@@ -98,8 +98,9 @@ def as_array(frame: Any) -> tuple[np.ndarray, str | None]:
         )
     # The layout too, before a dtype conversion or a copy could expand a view of any shape.
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-        raise ParameterError(
-            f"has shape {arr.shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)", argument="shape"
+        raise about(
+            ParameterError(f"has shape {arr.shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)"),
+            argument="shape",
         )
     kind = None
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -128,4 +129,4 @@ def numbered(index: int, e: ParameterError | UnsupportedError) -> ParameterError
     """`e` (from :func:`as_array`) as the same error about frame `index` (its ``frame``); a shape
     error (``argument == "shape"``) reads "frame 3 has shape ..."."""
     sep = " " if e.argument == "shape" else ": "
-    return type(e)(f"frame {index}{sep}{e}", frame=index, argument=e.argument)
+    return about(type(e)(f"frame {index}{sep}{e}"), frame=index, argument=e.argument)

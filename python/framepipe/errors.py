@@ -7,6 +7,7 @@ Each also derives from the built-in exception a caller would expect, so ``except
 from __future__ import annotations
 
 import errno
+from typing import TypeVar
 
 from ._keywords import checked
 
@@ -21,12 +22,15 @@ class FramepipeError(Exception):
     frame: int | None = None
     argument: str | None = None
 
-    def __init__(self, *args: object, frame: int | None = None, argument: str | None = None) -> None:
-        super().__init__(*args)
-        if frame is not None:
-            self.frame = frame
-        if argument is not None:
-            self.argument = argument
+
+_E = TypeVar("_E", bound=FramepipeError)
+
+
+def about(err: _E, frame: int | None = None, argument: str | None = None) -> _E:
+    """`err` with its ``frame`` and ``argument`` set (for raising: ``raise about(ParameterError(...),
+    frame=3)``)."""
+    err.frame, err.argument = frame, argument
+    return err
 
 
 class ParameterError(FramepipeError, ValueError):

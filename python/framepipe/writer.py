@@ -15,7 +15,7 @@ from ._keywords import KeywordsChecked, checked
 from ._options import EncodeOptions, FpsLike, writer_options
 from ._warn import warn
 from .display import Video, cannot_show_html
-from .errors import FramepipeError, ParameterError, UnsupportedError, WriterClosedError
+from .errors import FramepipeError, ParameterError, UnsupportedError, WriterClosedError, about
 
 
 @dataclass(frozen=True)
@@ -188,15 +188,19 @@ class VideoWriter(KeywordsChecked):
         shape = arr.shape
         if self._first_shape is None:
             if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-                raise ParameterError(
-                    f"frame {index} has shape {shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)",
+                raise about(
+                    ParameterError(
+                        f"frame {index} has shape {shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)"
+                    ),
                     frame=index,
                     argument="shape",
                 )
         elif shape != self._first_shape:
-            raise ParameterError(
-                f"frame {index} has shape {shape}, but frame 0 had shape {self._first_shape}; "
-                f"every frame must have the first frame's size and channel count",
+            raise about(
+                ParameterError(
+                    f"frame {index} has shape {shape}, but frame 0 had shape {self._first_shape}; "
+                    f"every frame must have the first frame's size and channel count"
+                ),
                 frame=index,
                 argument="shape",
             )

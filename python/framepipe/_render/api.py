@@ -24,7 +24,7 @@ from .. import _native
 from .._keywords import checked
 from .._options import EncodeOptions, FpsLike, fps_pair, metadata_pairs, writer_options
 from .._warn import warn
-from ..errors import ParameterError, RenderError
+from ..errors import ParameterError, RenderError, about
 from ..writer import VideoResult, VideoWriter
 from . import plan as _plan
 from .output import atomic_output, check_output_path, refuse_own_source
@@ -286,9 +286,11 @@ def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
         if shape is None:
             return False
         if first_shape and shape != first_shape[0]:
-            raise ParameterError(
-                f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
-                f"every frame must have the first frame's size and channel count",
+            raise about(
+                ParameterError(
+                    f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
+                    f"every frame must have the first frame's size and channel count"
+                ),
                 frame=chunks[c][1],
                 argument="shape",
             )

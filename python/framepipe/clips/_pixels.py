@@ -12,7 +12,7 @@ import numpy as np
 from .. import _frames
 from .._alpha import without_alpha
 from .._warn import warn
-from ..errors import ParameterError, UnsupportedError
+from ..errors import ParameterError, UnsupportedError, about
 
 # CSS/X11 names MoviePy scripts use most (ImageMagick accepted these in 1.x).
 _NAMED = {
@@ -120,7 +120,7 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
         arr, kind = _frames.as_array(frame)
     except (ParameterError, UnsupportedError) as e:
         text = f"{where}: the frame {e}" if e.argument == "shape" else f"{where}: {e}"
-        raise type(e)(text, frame=e.frame, argument=e.argument) from None
+        raise about(type(e)(text), frame=e.frame, argument=e.argument) from None
     if kind == "bool":
         arr = arr * np.uint8(255)
     elif arr.dtype == np.uint16:
