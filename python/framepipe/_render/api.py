@@ -185,7 +185,7 @@ def render(
         start_method=start_method,
         resume=resume,
         is_gif=is_gif,
-        encode_options=encode_options,
+        encode_options=dict(encode_options),
     )
     with signals_unwind():
         if workers == 1 and executor is None:
