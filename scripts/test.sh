@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 python=$(scripts/setup.sh | tail -n 1)
 venv_bin=$(dirname "$python")
 
-echo "== lint: cargo fmt, clippy, ruff, stubtest"
+echo "== lint: cargo fmt, clippy, ruff, mypy, stubtest"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets -- -D warnings 2>&1
 "$venv_bin/ruff" check .
 "$venv_bin/ruff" format --check .
+# The package type-checks ([tool.mypy] in pyproject.toml: python/framepipe).
+"$python" -m mypy
 # The type stubs match the compiled module (run outside the checkout, so the installed
 # package is what is imported).
 (cd / && "$python" -m mypy.stubtest framepipe._native)

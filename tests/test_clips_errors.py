@@ -257,8 +257,8 @@ def test_a_frame_of_another_size_names_the_clip_and_time(tmp_path, workers):
 
 def test_writer_options_tune_and_durable_are_refused_when_empty_or_none(tmp_path):
     for kw, match in [
-        ({"tune": ""}, r"tune must be None \(no tuning\) or a name"),
-        ({"durable": None}, "durable must be True or False, got None"),
+        ({"tune": ""}, r'unknown tune ""; expected one of animation, stillimage, film, grain'),
+        ({"durable": None}, "durable must be true or false, got None"),
     ]:
         with pytest.raises(framepipe.ParameterError, match=match):
             framepipe.VideoWriter(tmp_path / "w.mp4", 25, **kw)

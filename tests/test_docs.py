@@ -43,6 +43,7 @@ EXPECTED = {
         "fade.mp4": 48,
         "tagged.mp4": 25,
         "shapes.mp4": 2,
+        "yellow.mp4": 10,
         "green.mp4": 10,
     },
     "docs/matplotlib.md": {"out.mp4": 60, "out-slow.mp4": 60, "saved.mp4": 60, "parallel.mp4": 48},

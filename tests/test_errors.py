@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -271,7 +273,7 @@ def test_outputs_that_cannot_hold_an_mp4_are_refused_clearly(tmp_path):
         framepipe.VideoWriter(os.devnull, fps=10)
     with pytest.raises(framepipe.ParameterError, match="NUL"):
         framepipe.VideoWriter(str(tmp_path / "a\0b.mp4"), fps=10)
-    with pytest.raises(framepipe.ParameterError, match="unknown pix_fmt 'rgbx'"):
+    with pytest.raises(framepipe.ParameterError, match='unknown pix_fmt "rgbx"'):
         framepipe.VideoWriter(tmp_path / "p.mp4", fps=10, pix_fmt="rgbx")
     assert not (tmp_path / "p.mp4").exists()
     res = framepipe.write_video(os.fsencode(tmp_path / "bytes-path.mp4"), np.zeros((2, 8, 8, 3), np.uint8), fps=10)
@@ -401,7 +403,9 @@ def test_infinity_is_refused_like_nan_and_finite_values_are_clipped(out):
         clipped[:, : 64 // 3] = -5.0
         clipped[:, 64 // 3 : 2 * 64 // 3] = 1e30
         clipped[:, 2 * 64 // 3 :] = 1.5
-        w.write(clipped)
+        # The refused frames are not warned about; this one is (once: see test_inputs.py).
+        with pytest.warns(framepipe.FramepipeWarning, match="^frame 0 is a float array with values above 1"):
+            w.write(clipped)
         w.write(np.float32(clipped))
     check_video(out, frames=2, width=64, height=48)
     decoded = decode_rgb(out).astype(int)
@@ -415,7 +419,7 @@ def test_infinity_is_refused_like_nan_and_finite_values_are_clipped(out):
         (
             lambda out: framepipe.VideoWriter(out, fps=30, crf=float("nan")),
             framepipe.ParameterError,
-            r"crf must be a number from 1 to 51, got nan",
+            r"crf must be a number from 1 to 51, got NaN",
         ),
         (
             lambda out: framepipe.VideoWriter(out, fps=30, crf=float("inf")),
@@ -521,3 +525,95 @@ def test_cli_short_of_memory_for_a_raw_frame_is_an_error_not_an_abort(tmp_path):
     err = p.stderr.decode()
     assert p.returncode == 1, (p.returncode, err)
     assert "raw frame 0" in err and "memory" in err, err
+
+
+# --- OutputError is also the built-in exception for its errno (as PyAV's errors are) -------------
+
+BUILTIN_ERRNOS = sorted(c for c in errno.errorcode if type(OSError(c, "")) is not OSError)
+
+
+@pytest.mark.parametrize("code", BUILTIN_ERRNOS, ids=errno.errorcode.get)
+def test_output_error_is_also_the_builtin_for_its_errno(code):
+    """For every errno that Python maps to a subclass of OSError (FileNotFoundError for ENOENT,
+    PermissionError for EACCES and EPERM, ...), OutputError(errno, text) is also that subclass,
+    and still an OutputError, with the errno and text as given; it pickles (workers send it)."""
+    builtin = type(OSError(code, ""))
+    e = framepipe.OutputError(code, "cannot write out.mp4")
+    assert isinstance(e, builtin) and isinstance(e, framepipe.OutputError) and isinstance(e, framepipe.FramepipeError)
+    assert type(e).__name__ == f"Output{builtin.__name__}" and type(e).__module__ == "framepipe.errors"
+    assert e.errno == code and e.strerror == "cannot write out.mp4"
+    assert str(e) == f"[Errno {code}] cannot write out.mp4"
+    again = pickle.loads(pickle.dumps(e))
+    assert type(again) is type(e) and again.errno == code and str(again) == str(e)
+    with pytest.raises(builtin):
+        raise e
+
+
+def test_every_errno_python_maps_has_its_output_error():
+    from framepipe.errors import OUTPUT_ERRORS
+
+    assert set(OUTPUT_ERRORS) == set(BUILTIN_ERRNOS)
+    assert {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST} <= set(OUTPUT_ERRORS)
+
+
+def test_an_errno_without_a_builtin_is_a_plain_output_error():
+    for e in (framepipe.OutputError(errno.ENOSPC, "disk full"), framepipe.OutputError("no errno")):
+        assert type(e) is framepipe.OutputError and isinstance(e, OSError)
+        assert not isinstance(e, (FileNotFoundError, PermissionError))
+    assert framepipe.OutputError(errno.ENOSPC, "disk full").errno == errno.ENOSPC
+
+
+def test_a_missing_folder_is_a_file_not_found_error(tmp_path):
+    """From the engine (VideoWriter, write_video) and from render's own check of the path: both
+    caught by ``except FileNotFoundError`` and by ``except framepipe.OutputError``."""
+    target = tmp_path / "missing-dir" / "out.mp4"
+    frame = np.zeros((16, 16, 3), np.uint8)
+    for make in (
+        lambda: framepipe.VideoWriter(target, fps=30),
+        lambda: framepipe.write_video(target, [frame], fps=30),
+        lambda: framepipe.render(lambda i: frame, target, n_frames=2, workers=1),
+    ):
+        with pytest.raises(FileNotFoundError) as e:
+            make()
+        assert isinstance(e.value, framepipe.OutputError) and e.value.errno == errno.ENOENT
+        assert "missing-dir" in str(e.value)
+
+
+def test_a_folder_as_output_and_a_file_as_folder(tmp_path):
+    (tmp_path / "file.txt").write_text("x")
+    for path, builtin in ((tmp_path, IsADirectoryError), (tmp_path / "file.txt" / "out.mp4", NotADirectoryError)):
+        for make in (
+            lambda path=path: framepipe.VideoWriter(path, fps=30),
+            lambda path=path: framepipe.render(lambda i: np.zeros((16, 16, 3), np.uint8), path, n_frames=2, workers=1),
+        ):
+            with pytest.raises(builtin) as e:
+                make()
+            assert isinstance(e.value, framepipe.OutputError), type(e.value)
+
+
+def test_no_write_permission_is_a_permission_error(tmp_path):
+    """In a folder without write permission. As root (who may write anyway) the check runs with
+    the capabilities that let root ignore permissions dropped (util-linux's setpriv)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    script = textwrap.dedent(f"""
+        import framepipe
+        try:
+            framepipe.VideoWriter({str(folder / "out.mp4")!r}, fps=30)
+        except PermissionError as e:
+            assert isinstance(e, framepipe.OutputError), type(e)
+            print("PermissionError", e.errno)
+    """)
+    cmd = [sys.executable, "-c", script]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("as root, needs setpriv (util-linux) to drop the capabilities that ignore permissions")
+        cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    finally:
+        folder.chmod(0o755)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["PermissionError", str(errno.EACCES)]

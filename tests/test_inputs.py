@@ -98,10 +98,100 @@ def test_float_frames_are_clipped_not_rescaled_per_frame(tmp_path):
     dim = np.full((H, W, 3), 0.25, np.float32)
     bright = np.full((H, W, 3), 1.7, np.float32)  # clipped to 1.0
     negative = np.full((H, W, 3), -3.0, np.float32)  # clipped to 0.0
-    decoded = encode(tmp_path / "f.mp4", [dim, bright, negative])
+    with pytest.warns(framepipe.FramepipeWarning, match="^frame 1 is a float array with values above 1"):
+        decoded = encode(tmp_path / "f.mp4", [dim, bright, negative])
     assert abs(decoded[0].mean() - 64) <= 3
     assert decoded[1].min() >= 252
     assert decoded[2].max() <= 3
+
+
+# --- a float frame above 1 (0-255 data given as floats) warns once --------------------------------
+
+
+def _float_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if "float array with values above 1" in str(w.message)]
+
+
+def test_float_frame_of_0_255_data_warns_once_naming_the_frame(tmp_path):
+    """The issue's case: (40, 200, 0) meant as 0-255 comes out (255, 255, 0) (clipped, as
+    documented); the writer says so once, naming the first such frame and what to do."""
+    import warnings
+
+    ok = np.full((H, W, 3), 0.5, np.float32)
+    rgb = np.zeros((H, W, 3), np.float64)
+    rgb[:] = (40, 200, 0)
+    out = tmp_path / "w.mp4"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with framepipe.VideoWriter(out, fps=30) as w:
+            for f in (ok, ok, rgb, ok, rgb):
+                w.write(f)
+    (msg,) = _float_warnings(caught)
+    assert msg.startswith("frame 2 is a float array with values above 1") and "[0, 1]" in msg
+    assert "divide by 255" in msg and "uint8" in msg
+    assert [w.category for w in caught if str(w.message) == msg] == [framepipe.FramepipeWarning]
+    assert caught[0].filename == __file__  # the user's line, not framepipe's
+    decoded = decode_rgb(out)
+    assert np.abs(decoded[2].astype(int) - (255, 255, 0)).max() <= 6  # what the warning is about
+    assert np.abs(decoded[0].astype(int) - 128).max() <= 3
+
+
+def test_write_video_warns_too_and_each_writer_once(tmp_path):
+    import warnings
+
+    rgb = np.full((H, W, 3), 200.0, np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        framepipe.write_video(tmp_path / "a.mp4", [rgb] * 3, fps=30)
+        framepipe.write_video(tmp_path / "b.mp4", [np.zeros_like(rgb), rgb], fps=30)
+    assert [m[:8] for m in _float_warnings(caught)] == ["frame 0 ", "frame 1 "]
+    assert all(w.filename == __file__ for w in caught)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.full((H, W, 3), 1.0, np.float32),  # full intensity: in range
+        np.zeros((H, W, 3), np.float64),
+        np.full((H, W, 3), -7.0, np.float32),  # below 0: clipped, not 0-255 data
+        np.full((H, W, 3), 200, np.uint8),
+        np.full((H, W, 3), 60000, np.uint16),
+        np.ones((H, W), np.bool_),
+    ],
+    ids=["one", "zero", "negative", "uint8", "uint16", "bool"],
+)
+def test_no_float_warning_for_frames_in_range_or_not_float(tmp_path, frame):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        framepipe.write_video(tmp_path / "a.mp4", [frame] * 2, fps=30)
+
+
+def test_nan_is_refused_not_warned_about(tmp_path):
+    import warnings
+
+    frame = np.full((H, W, 3), np.nan, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(framepipe.ParameterError, match="frame 0: contains NaN"):
+            framepipe.write_video(tmp_path / "a.mp4", [frame], fps=30)
+
+
+@pytest.mark.parametrize("workers, path", [(1, "r.mp4"), (2, "r.mp4"), (2, "r.gif")])
+def test_render_warns_once_about_the_first_such_frame(tmp_path, workers, path):
+    """Parallel chunks report it to the render, which warns once, about the first such frame of
+    the video (not of a chunk), as workers=1 does."""
+    import warnings
+
+    ok = np.full((16, 16, 3), 0.5, np.float32)
+    high = np.full((16, 16, 3), 9.0, np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        framepipe.render(
+            lambda i: high if i >= 5 else ok, tmp_path / path, n_frames=16, workers=workers, chunk_frames=4
+        )
+    assert [m[:8] for m in _float_warnings(caught)] == ["frame 5 "]
 
 
 def test_strided_and_non_contiguous_arrays(tmp_path, src):
@@ -251,3 +341,19 @@ def test_progress_can_be_polled_from_another_thread_during_writes(tmp_path):
     frames, polls, max_seen = map(int, r.stdout.split())
     assert frames == 8 and polls > 0 and 0 <= max_seen <= 8
     check_video(tmp_path / "poll.mp4", frames=8, width=1280, height=720)
+
+
+def test_warnings_point_at_the_callers_line_in_a_python_c_script(tmp_path):
+    """A warning is attributed to the first line outside framepipe, here a ``python -c`` script
+    (whose loader cannot give its source: the warning must not ask it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import framepipe, numpy as np\n"
+        f"framepipe.write_video({str(tmp_path / 'c.mp4')!r}, [np.full((16, 16, 3), 9.0)], fps=10)\n"
+        "print('written')\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout == "written\n", p.stderr
+    assert p.stderr.startswith("<string>:2: FramepipeWarning: frame 0 is a float array with values above 1"), p.stderr

@@ -225,8 +225,8 @@ def test_drop_alpha_equals_numpy_and_without_alpha_takes_any_layout(shape):
     dst = np.zeros((*shape, 3), np.uint8)
     k.drop_alpha(src, dst)
     assert np.array_equal(dst, src[:, :, :3])
-    # framepipe._frames.without_alpha: the kernel for packed uint8 RGBA, numpy for the rest.
-    from framepipe._frames import without_alpha
+    # framepipe._alpha.without_alpha: the kernel for packed uint8 RGBA, numpy for the rest.
+    from framepipe._alpha import without_alpha
 
     for a in (src, src[:, ::-1], np.asfortranarray(src), src[:, :, :3]):
         out = without_alpha(a)

@@ -65,7 +65,7 @@ def test_a_truncated_mp4_says_how_many_frames_it_holds(tmp_path):
 def test_a_file_of_neither_format_is_a_decode_error(tmp_path):
     path = tmp_path / "notes.mp4"
     path.write_text("just some text")
-    with pytest.raises(framepipe.DecodeError, match="not an MP4 file") as e:
+    with pytest.raises(framepipe.DecodeError, match="not an MP4 or GIF file") as e:
         framepipe.probe(path)
     assert isinstance(e.value, ValueError) and isinstance(e.value, framepipe.FramepipeError)
     assert not isinstance(e.value, framepipe.ParameterError)

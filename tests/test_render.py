@@ -288,7 +288,7 @@ def test_parent_holds_at_most_workers_plus_one_chunks(tmp_path, how):
 def test_default_chunk_frames():
     import importlib
 
-    f = importlib.import_module("framepipe._render_plan").default_chunk_frames
+    f = importlib.import_module("framepipe._render.plan").default_chunk_frames
     assert f(300, 2, Fraction(30)) == 75  # 4 chunks of >= 2 s: every worker busy, few keyframes
     assert f(60, 2, Fraction(30)) == 30  # short renders: one chunk per worker
     assert f(100_000, 16, Fraction(30)) == 600  # the cap that bounds the parent's memory
@@ -437,7 +437,7 @@ def test_fork_only_where_safe(tmp_path):
     script = textwrap.dedent("""
         import importlib, threading
         import framepipe, matplotlib
-        r = importlib.import_module("framepipe._render_pool")
+        r = importlib.import_module("framepipe._render.pool")
         assert r.fork_is_safe()
         stop = threading.Event()
         t = threading.Thread(target=stop.wait)
@@ -593,7 +593,7 @@ def test_options_and_durations_are_checked_before_rendering(tmp_path):
         (dict(crf=99), framepipe.ParameterError, "crf"),
         (dict(colors=16), framepipe.ParameterError, "GIF output only"),
         (dict(bogus=1), TypeError, "render\\(\\) got an unexpected keyword argument 'bogus'; "),
-        (dict(worker=2), TypeError, "'worker' \\(did you mean 'workers'\\?\\).* crf, .* resume$"),
+        (dict(worker=2), TypeError, "'worker' \\(did you mean 'workers'\\?\\).* resume, crf, .* durable$"),
     ]:
         with pytest.raises(cls, match=match):
             framepipe.render(f, tmp_path / "o.mp4", n_frames=20, workers=2, **bad)
@@ -628,7 +628,7 @@ def test_results_report_the_files_size_for_odd_frames(tmp_path, workers):
 def test_gif_chunks_stay_short_so_the_parent_holds_little(tmp_path, monkeypatch):
     import importlib
 
-    plan = importlib.import_module("framepipe._render_plan")
+    plan = importlib.import_module("framepipe._render.plan")
     sizes = []
     real = plan.chunks
 
@@ -791,7 +791,7 @@ def test_resume_with_other_workers_keeps_the_first_plan_and_says_so(tmp_path):
     """With the default chunk_frames the plan follows the number of workers (n=120 at 24 fps:
     60-frame chunks for 1 worker, 40 for 3); a render resumed with another number keeps the
     first plan, warns that it does, and makes the file the first render would have made."""
-    from framepipe import _render_plan
+    from framepipe._render import plan as _render_plan
 
     assert _render_plan.chunks(120, 1, Fraction(24), None, False) != _render_plan.chunks(
         120, 3, Fraction(24), None, False
@@ -934,3 +934,29 @@ def test_absurd_frame_counts_are_refused_with_the_count(tmp_path):
     with pytest.raises(framepipe.ParameterError, match=r"n_frames=2147483648 makes 2\.14748e\+09 frames"):
         framepipe.render(scene_u8, tmp_path / "x.mp4", n_frames=2**31, fps=30)
     assert os.listdir(tmp_path) == []
+
+
+def test_render_is_a_function_not_a_module():
+    """``framepipe.render`` is the function; the machinery is ``framepipe._render``. ``import
+    framepipe.render`` finds no module (before, it silently gave the function), whatever was
+    imported first. In a fresh interpreter: this one has imported everything."""
+    script = textwrap.dedent("""
+        import importlib, sys, types
+        import framepipe
+        from framepipe import render
+        assert render is framepipe.render and callable(render) and not isinstance(render, types.ModuleType)
+        assert render.__module__ == "framepipe._render.api"
+        for how in ("import framepipe.render as r", "import framepipe.render"):
+            try:
+                exec(how)
+            except ModuleNotFoundError as e:
+                assert e.name == "framepipe.render", e.name
+            else:
+                raise AssertionError(how + " worked")
+        assert "framepipe.render" not in sys.modules
+        assert framepipe.render is render  # a failed import leaves the function in place
+        assert isinstance(importlib.import_module("framepipe._render"), types.ModuleType)
+        print("ok")
+    """)
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr

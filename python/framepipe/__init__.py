@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass
 
 from . import _native
+from ._keywords import checked
+from ._options import EncodeOptions
+from ._render import render
 from .display import Video
 from .errors import (
     DecodeError,
@@ -20,15 +23,16 @@ from .errors import (
     OutOfMemoryError,
     OutputError,
     ParameterError,
+    RenderError,
     UnsupportedError,
     WriterClosedError,
 )
-from .render import RenderError, render
 from .writer import VideoResult, VideoWriter, write_video
 
 __version__ = _native.__version__
 
 
+@checked
 def build_info() -> dict:
     """framepipe's version and the x264 that encodes, for bug reports: ``framepipe`` (version),
     ``x264_core`` (x264's build number, e.g. 164) and ``x264_version`` (e.g. "0.164.3095
@@ -38,6 +42,7 @@ def build_info() -> dict:
     return _native.build_info()
 
 
+@checked
 def probe(path) -> dict:
     """Describe an MP4 or animated GIF file (told apart by its content, not its name).
 
@@ -112,6 +117,7 @@ def repair(path: str | os.PathLike[str], output: str | os.PathLike[str] | None =
 
 
 __all__ = [
+    "EncodeOptions",
     "VideoWriter",
     "VideoResult",
     "write_video",

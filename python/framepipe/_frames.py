@@ -3,15 +3,40 @@ matplotlib Figures) into an array the engine converts."""
 
 from __future__ import annotations
 
+import contextvars
 import sys
 from typing import Any
 
 import numpy as np
 
 from . import _native
-from .errors import ParameterError, UnsupportedError
+from .errors import ParameterError, UnsupportedError, about
 
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
+
+# Where a VideoWriter reports a float frame with values above 1 instead of warning (the index,
+# as it numbers its frames): a list set by render's chunks, which report it to the render with
+# the frame's index in the whole video; None (the default): the writer warns.
+FLOAT_NOTES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("framepipe_float_notes", default=None)
+
+
+def above_one(arr: np.ndarray) -> bool:
+    """Whether a float frame has a finite value above 1 (0-255 data given as floats, which would
+    come out white). A frame with NaN or infinity is not: the engine refuses it with its own
+    error, naming the pixel."""
+    if arr.dtype.kind != "f":
+        return False
+    top = arr.max(initial=-np.inf)
+    return bool(np.isfinite(top) and top > 1)
+
+
+def above_one_message(index: int) -> str:
+    """The warning for frame `index`, a float frame with values above 1."""
+    return (
+        f"frame {index} is a float array with values above 1: float frames hold values in [0, 1] "
+        f"(1.0 is full intensity) and everything above 1 is clipped to white. For 0-255 data, divide "
+        f"by 255 (frame / 255) or pass uint8 (frame.astype(np.uint8)). Warned once per writer"
+    )
 
 
 def figure_array(fig: Any) -> np.ndarray:
@@ -32,18 +57,6 @@ def figure_array(fig: Any) -> np.ndarray:
         canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())
-
-
-def without_alpha(arr: np.ndarray) -> np.ndarray:
-    """A new C-contiguous (h, w, 3) array of the first three channels of `arr` (h, w, 3 or 4).
-
-    numpy copies a strided ``arr[:, :, :3]`` a byte at a time (5-10 ms for 1280x720); an RGBA
-    uint8 image goes through the engine's vectorised copy instead."""
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr.dtype == np.uint8 and arr.flags.c_contiguous and arr.size:
-        out = np.empty((*arr.shape[:2], 3), np.uint8)
-        _native.drop_alpha(arr, out)
-        return out
-    return np.ascontiguousarray(arr[:, :, :3])
 
 
 def pil_array(img: Any) -> np.ndarray:
@@ -85,7 +98,10 @@ def as_array(frame: Any) -> tuple[np.ndarray, str | None]:
         )
     # The layout too, before a dtype conversion or a copy could expand a view of any shape.
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-        raise ParameterError(f"has shape {arr.shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)")
+        raise about(
+            ParameterError(f"has shape {arr.shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)"),
+            argument="shape",
+        )
     kind = None
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
@@ -110,6 +126,7 @@ def as_array(frame: Any) -> tuple[np.ndarray, str | None]:
 
 
 def numbered(index: int, e: ParameterError | UnsupportedError) -> ParameterError | UnsupportedError:
-    """`e` (from :func:`as_array`) as the same error about frame `index`."""
-    text = str(e)
-    return type(e)(f"frame {index} {text}" if text.startswith("has shape") else f"frame {index}: {text}")
+    """`e` (from :func:`as_array`) as the same error about frame `index` (its ``frame``); a shape
+    error (``argument == "shape"``) reads "frame 3 has shape ..."."""
+    sep = " " if e.argument == "shape" else ": "
+    return about(type(e)(f"frame {index}{sep}{e}"), frame=index, argument=e.argument)

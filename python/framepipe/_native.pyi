@@ -1,10 +1,8 @@
 """Type stubs for the compiled module ``framepipe._native`` (crates/framepipe-py)."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any, Self, final
-
-from framepipe._options import WriterOptions
 
 __all__ = [
     "Writer",
@@ -12,6 +10,8 @@ __all__ = [
     "rational_fps",
     "probe",
     "output_format",
+    "check_options",
+    "option_table",
     "repair",
     "cli_main",
     "build_info",
@@ -39,8 +39,9 @@ DEFAULT_FONT_NAME: str  # the font render_text uses when font is None ("DejaVu S
 class Writer:
     """The engine's video writer; use :class:`framepipe.VideoWriter`, which wraps it."""
 
-    def __new__(cls, path: str | PathLike[str] | None, options: WriterOptions) -> Self:
-        """Open a writer (``path=None``: in memory) with options checked by framepipe._options."""
+    def __new__(cls, path: str | PathLike[str] | None, fps_num: int, fps_den: int, options: Mapping[str, Any]) -> Self:
+        """Open a writer (``path=None``: in memory); ``options`` maps the option table's names to
+        values (None = not given), checked by the engine."""
     def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
         """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
     def close(self, *, hold_lock: bool = False) -> dict[str, Any] | None:
@@ -58,10 +59,24 @@ class Writer:
     def format(self) -> str:
         """ "mp4" or "gif"."""
     @property
+    def first_index(self) -> int:
+        """The index errors give the first frame (default 0)."""
+    @first_index.setter
+    def first_index(self, index: int) -> None: ...
+    @property
     def closed(self) -> bool: ...
 
 def rational_fps(fps: float) -> tuple[int, int]:
     """The exact rational framepipe uses for a float frame rate (29.97 -> (30000, 1001))."""
+
+def check_options(
+    path: str | PathLike[str] | None, fps_num: int, fps_den: int, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check a writer's options by the engine's option table; returns {"format", "pix_fmt"}."""
+
+def option_table() -> list[dict[str, Any]]:
+    """The engine's option table: name, type, min, max, min_exclusive, choices (name -> aliases),
+    allowed, default, formats, cli, doc."""
 
 def output_format(path: str | PathLike[str]) -> str:
     """ "mp4" or "gif" for an output path; UnsupportedError for other formats' names (.webm, .png)."""

@@ -1,75 +1,69 @@
-"""Checking and normalising the options of a writer (frame rate, output format, numbers,
-metadata): the Python side's one place for them; the engine checks ranges again."""
+"""A writer's options on the Python side: only conversions of Python types (frame rate,
+paths, metadata mappings). The names, types, ranges, aliases and defaults are the engine's
+option table (crates/framepipe/src/options/table.rs, ``_native.option_table()``), which also
+checks every value, as it does the CLI's flags."""
 
 from __future__ import annotations
 
-import difflib
-import math
-import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypedDict
 
 from . import _native
+from ._keywords import unexpected_keyword
 from .errors import ParameterError, UnsupportedError
 
 FpsLike = int | float | Fraction | str
-FORMATS = ("mp4", "gif")
-DITHERS = ("none", "ordered", "floyd-steinberg")
-# The engine's pixel formats (crates/framepipe/src/frame.rs) and the aliases it accepts.
-PIX_FMT_NAMES = ("rgb24", "bgr24", "rgba", "bgra", "argb", "gray8")
-PIX_FMTS = {*PIX_FMT_NAMES, "rgb", "bgr", "gray", "grey", "grey8"}
-MP4_ONLY = ("crf", "bitrate", "tune", "keyint", "metadata", "fragment_seconds", "durable")
-GIF_ONLY = ("colors", "dither", "loop")
-# VideoWriter's keyword options, in its order (a test checks that the two agree).
-OPTION_NAMES = (
-    "crf",
-    "bitrate",
-    "preset",
-    "tune",
-    "keyint",
-    "threads",
-    "background",
-    "pix_fmt",
-    "queue_frames",
-    "format",
-    "colors",
-    "dither",
-    "loop",
-    "metadata",
-    "fragment_seconds",
-    "durable",
-)
+#: The engine's option table, one dict per option (name, type, min, max, choices, default,
+#: formats, cli, doc).
+OPTION_TABLE: tuple[dict[str, Any], ...] = tuple(_native.option_table())
+#: VideoWriter's keyword options, the engine's names in the table's order (a test checks that
+#: VideoWriter's signature and the EncodeOptions TypedDict agree with it).
+OPTION_NAMES: tuple[str, ...] = tuple(row["name"] for row in OPTION_TABLE)
+
+
+class EncodeOptions(TypedDict, total=False):
+    """The encoding options: the ``**options`` of :class:`VideoWriter`, :func:`write_video`,
+    :func:`render`, the matplotlib writer and the clips' write functions. One key per row of the
+    engine's option table (``framepipe._native.option_table()``; a test checks they agree),
+    which also says each option's range, default and formats (docs/writing.md)."""
+
+    crf: float | None
+    bitrate: int | None
+    preset: str
+    tune: str | None
+    keyint: int | None
+    threads: int | None
+    background: tuple[int, int, int]
+    pix_fmt: str | None
+    queue_frames: int
+    format: str | None
+    colors: int | None
+    dither: str | None
+    loop: int | None
+    metadata: Mapping[str, Any] | None
+    fragment_seconds: float | None
+    durable: bool
 
 
 def check_option_names(what: str, names: Iterable[str], also: Iterable[str] = ()) -> None:
     """A TypeError naming `what` (the function the user called), the unknown keyword, the
-    nearest known one and all of them, for a keyword that is neither a writer option nor in
-    `also` (instead of a TypeError from a VideoWriter the user did not call)."""
+    nearest known one and all of them (``_keywords.unexpected_keyword``), for a keyword that is
+    neither a writer option nor in `also` (instead of a TypeError from a VideoWriter the user
+    did not call)."""
     allowed = (*OPTION_NAMES, *also)
     for name in names:
         if name not in allowed:
-            near = difflib.get_close_matches(name, allowed, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise TypeError(
-                f"{what}() got an unexpected keyword argument {name!r}{hint}; "
-                f"the keyword arguments framepipe knows are {', '.join(allowed)}"
-            )
+            raise unexpected_keyword(what, name, allowed, known="the keyword arguments framepipe knows are")
 
 
 def output_format(path: str | None, format: str | None) -> str:
-    """ "mp4" or "gif": the explicit `format`, else the path's extension (.gif), else "mp4"."""
-    if format is not None:
-        if not isinstance(format, str) or format.strip().lower().lstrip(".") not in FORMATS:
-            raise ParameterError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
-        return format.strip().lower().lstrip(".")
-    # The engine decides, by the extension; it refuses names of other formats (.webm, .png, ...).
-    if path is None:
-        return "mp4"
+    """ "mp4" or "gif": the explicit `format` (a name or alias of the table's), else the path's
+    extension (.gif), else "mp4"."""
     try:
-        return _native.output_format(path)
-    except UnsupportedError as e:
+        return _native.check_options(path, 1, 1, {"format": format})["format"]
+    except UnsupportedError as e:  # the engine refuses names of other formats (.webm, .png, ...)
         raise UnsupportedError(f'{e}, or pass format="mp4" or format="gif"') from None
 
 
@@ -98,22 +92,6 @@ def fps_pair(fps: FpsLike) -> tuple[int, int]:
     raise ParameterError(f"fps must be an int, float or Fraction, got {type(fps).__name__}")
 
 
-def check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = True, allowed: str = "") -> None:
-    """Raise ParameterError unless value is None or a number (an int if `integer`) in [lo, hi].
-    `allowed` describes the valid values when the engine checks the range itself."""
-    if value is None:
-        return
-    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
-    if ok_type and not integer and not math.isfinite(value):
-        allowed = allowed or f"a number from {lo} to {hi}"
-        raise ParameterError(f"{name} must be {allowed}, got {value!r}")
-    if not ok_type or isinstance(value, bool):
-        kind = "an integer" if integer else "a number"
-        raise ParameterError(f"{name} must be {kind}, got {value!r}")
-    if not lo <= value <= hi:
-        raise ParameterError(f"{name} must be between {lo} and {hi}, got {value!r}")
-
-
 def metadata_pairs(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """A metadata mapping as (key, str(value)) pairs for the engine, which checks the keys."""
     if metadata is None:
@@ -130,27 +108,14 @@ def metadata_pairs(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class WriterOptions:
-    """A writer's options, checked and normalised: what the engine's ``_native.Writer`` reads
-    (by attribute; crates/framepipe-py/src/options.rs), plus the pixel-format override that
-    applies to each frame."""
+    """A writer's options with Python's types converted: the frame rate as a fraction, the
+    keyword values (None = not given) for the engine, which checks them, and what it made of
+    them (the format and the pixel layout)."""
 
-    format: str
     fps_num: int
     fps_den: int
-    crf: float | None
-    bitrate: int | None
-    preset: str
-    tune: str | None
-    keyint: int | None
-    threads: int | None
-    background: tuple[int, int, int]
-    queue_frames: int
-    colors: int
-    dither: str
-    loop_count: int
-    metadata: list[tuple[str, str]]
-    fragment_seconds: float
-    durable: bool
+    values: dict[str, Any]
+    format: str
     pix_fmt: str | None
 
     @property
@@ -158,109 +123,19 @@ class WriterOptions:
         return Fraction(self.fps_num, self.fps_den)
 
 
-def writer_options(
-    path: str | None,
-    fps: Any,
-    *,
-    crf: Any,
-    bitrate: Any,
-    preset: Any,
-    tune: Any,
-    keyint: Any,
-    threads: Any,
-    background: Any,
-    pix_fmt: Any,
-    queue_frames: Any,
-    format: Any,
-    colors: Any,
-    dither: Any,
-    loop: Any,
-    metadata: Any,
-    fragment_seconds: Any,
-    durable: Any,
-) -> WriterOptions:
-    """Check a VideoWriter's options (types, names, what applies to the format; the engine checks
-    the ranges it knows again) and normalise them. The keywords are exactly VideoWriter's, which
-    declares their defaults; none has a default here, so a caller cannot drop one."""
+def writer_options(path: str | None, fps: Any, **options: Any) -> WriterOptions:
+    """Convert a VideoWriter's options from Python types (the frame rate, the metadata mapping)
+    and have the engine check them all (``_native.check_options``: names, types, ranges, what
+    applies to the format)."""
     if path is not None and "\0" in path:
         raise ParameterError(f"the output path contains a NUL character: {path!r}")
-    if pix_fmt is not None and (not isinstance(pix_fmt, str) or pix_fmt.strip().lower() not in PIX_FMTS):
-        raise ParameterError(f"unknown pix_fmt {pix_fmt!r}; expected one of {', '.join(sorted(PIX_FMT_NAMES))}")
-    fmt = output_format(path, format)
-    if not isinstance(durable, bool):
-        raise ParameterError(f"durable must be True or False, got {durable!r}")
-    if isinstance(tune, str) and not tune.strip():
-        raise ParameterError(
-            "tune must be None (no tuning) or a name such as 'film', 'animation', 'grain' or 'stillimage', got ''"
-        )
-    given = {
-        "crf": crf,
-        "bitrate": bitrate,
-        "tune": tune,
-        "keyint": keyint,
-        "colors": colors,
-        "dither": dither,
-        "loop": loop,
-        "metadata": metadata or None,
-        "fragment_seconds": fragment_seconds,
-        "durable": durable or None,
-    }
-    wrong = [k for k in (MP4_ONLY if fmt == "gif" else GIF_ONLY) if given[k] is not None]
-    if wrong:
-        verb = "applies" if len(wrong) == 1 else "apply"
-        if fmt == "gif":
-            raise ParameterError(
-                f"{', '.join(wrong)} {verb} to MP4 (H.264) output; a GIF's size and quality are set by "
-                f"colors= and dither="
-            )
-        raise ParameterError(f"{', '.join(wrong)} {verb} to GIF output only (this writer writes MP4)")
-    check_number("colors", colors, 2, 256)
-    check_number("loop", loop, 0, 65536)
-    if dither is not None:
-        d = dither.strip().lower().replace("_", "-").replace(" ", "-") if isinstance(dither, str) else None
-        if d not in DITHERS:
-            raise ParameterError(f"dither must be one of {', '.join(DITHERS)}, got {dither!r}")
-        dither = d
     fps_frac = Fraction(*fps_pair(fps))
     if fps_frac.numerator >= 2**32 or fps_frac.denominator >= 2**32:
         raise ParameterError(f"fps {fps_frac} has a numerator or denominator too large (max 2**32 - 1)")
-    # The engine checks the range (and explains crf 0); NaN and infinity are refused here.
-    check_number("crf", crf, -math.inf, math.inf, integer=False, allowed="a number from 1 to 51")
-    check_number("bitrate", bitrate, 1, 2**31 - 1)
-    check_number("keyint", keyint, 1, 2**31 - 1)
-    check_number("threads", threads, 1, 1024)
-    check_number("queue_frames", queue_frames, 1, 1 << 16)
-    check_number("fragment_seconds", fragment_seconds, 0, 3600, integer=False)
-    if fragment_seconds is not None and fragment_seconds <= 0:
-        raise ParameterError(f"fragment_seconds must be more than 0, got {fragment_seconds!r}")
-    if not isinstance(preset, str):
-        raise ParameterError(f"preset must be a string such as 'medium', got {preset!r}")
-    for name, value in (("tune", tune), ("pix_fmt", pix_fmt)):
-        if value is not None and not isinstance(value, str):
-            raise ParameterError(f"{name} must be a string, got {value!r}")
-    try:
-        background = tuple(int(c) for c in background)
-    except (TypeError, ValueError):
-        raise ParameterError(f"background must be an (r, g, b) tuple of ints, got {background!r}") from None
-    if len(background) != 3 or not all(0 <= c <= 255 for c in background):
-        raise ParameterError(f"background must be 3 values from 0 to 255, got {background!r}")
-    return WriterOptions(
-        format=fmt,
-        fps_num=fps_frac.numerator,
-        fps_den=fps_frac.denominator,
-        crf=crf,
-        bitrate=bitrate,
-        preset=preset,
-        tune=tune,
-        keyint=keyint,
-        threads=threads,
-        background=background,
-        queue_frames=queue_frames,
-        colors=256 if colors is None else colors,
-        dither="floyd-steinberg" if dither is None else dither,
-        loop_count=0 if loop is None else loop,
-        metadata=metadata_pairs(metadata),
-        fragment_seconds=1.0 if fragment_seconds is None else float(fragment_seconds),
-        durable=bool(durable),
-        pix_fmt=pix_fmt,
-    )
+    values = dict(options)
+    if values.get("metadata") is not None:
+        values["metadata"] = metadata_pairs(values["metadata"]) or None
+    if values.get("format") is None and path is not None:
+        values["format"] = output_format(path, None)  # with the hint for a foreign extension
+    checked = _native.check_options(path, fps_frac.numerator, fps_frac.denominator, values)
+    return WriterOptions(fps_frac.numerator, fps_frac.denominator, values, checked["format"], checked["pix_fmt"])

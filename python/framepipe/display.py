@@ -13,6 +13,8 @@ import html
 import os
 from typing import Any
 
+from ._keywords import KeywordsChecked
+
 __all__ = ["Video", "EMBED_LIMIT_MB"]
 
 #: Default limit, in MB (2**20 bytes) of base64 text, above which videos are linked, not embedded.
@@ -38,7 +40,7 @@ def cannot_show_html(path: Any, error: OSError) -> str:
     return f"<p>framepipe: cannot show {html.escape(str(path))}: {html.escape(error.strerror or str(error))}</p>"
 
 
-class Video:
+class Video(KeywordsChecked):
     """A video file (or in-memory MP4/GIF bytes) that Jupyter displays inline.
 
     Args:
@@ -90,7 +92,7 @@ class Video:
         """Bytes of the video."""
         if self._data is not None:
             return len(self._data)
-        return os.path.getsize(self.path)
+        return os.path.getsize(self._file())
 
     @property
     def embedded_size(self) -> int:
@@ -108,15 +110,21 @@ class Video:
         if self._data is not None:
             head = self._data[:12]
         else:
-            with open(self.path, "rb") as f:
+            with open(self._file(), "rb") as f:
                 head = f.read(12)
         return _kind(head, self.path)
 
     def _bytes(self) -> bytes:
         if self._data is not None:
             return self._data
-        with open(self.path, "rb") as f:
+        with open(self._file(), "rb") as f:
             return f.read()
+
+    def _file(self) -> str:
+        """The file, for a Video that holds no bytes (it has a path, unless one set ``path`` to None)."""
+        if self.path is None:
+            raise ValueError("this Video has neither a path nor data to show")
+        return self.path
 
     def _link(self) -> str | None:
         """A URL for the file relative to the working directory (how Jupyter serves files)."""
@@ -195,5 +203,5 @@ class Video:
             return cannot_show_html(self.path, e)
 
     def __repr__(self) -> str:
-        what = self.path if self.path is not None else f"<{len(self._data)} bytes>"
+        what = self.path if self.path is not None else f"<{self.size} bytes>"
         return f"<framepipe.Video {what} {self.kind}, {_human(self.size)}>"

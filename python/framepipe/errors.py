@@ -6,9 +6,31 @@ Each also derives from the built-in exception a caller would expect, so ``except
 
 from __future__ import annotations
 
+import errno
+from typing import TypeVar
+
+from ._keywords import checked
+
 
 class FramepipeError(Exception):
-    """Base class of every error raised by framepipe."""
+    """Base class of every error raised by framepipe.
+
+    ``frame`` is the index of the frame the error is about and ``argument`` the option or
+    argument at fault, or None: fields of the engine's error, never read back from the text.
+    """
+
+    frame: int | None = None
+    argument: str | None = None
+
+
+_E = TypeVar("_E", bound=FramepipeError)
+
+
+def about(err: _E, frame: int | None = None, argument: str | None = None) -> _E:
+    """`err` with its ``frame`` and ``argument`` set (for raising: ``raise about(ParameterError(...),
+    frame=3)``)."""
+    err.frame, err.argument = frame, argument
+    return err
 
 
 class ParameterError(FramepipeError, ValueError):
@@ -36,7 +58,54 @@ class EncoderError(FramepipeError):
 
 
 class OutputError(FramepipeError, OSError):
-    """Writing the output failed: path not writable, disk full. ``errno`` is set."""
+    """Writing the output failed: path not writable, disk full. ``errno`` is set.
+
+    Made with an errno that Python maps to a subclass of OSError (as ``OSError(errno, text)``
+    is a FileNotFoundError for ENOENT), it is also that subclass: a missing folder is caught
+    by ``except FileNotFoundError`` as well as by ``except framepipe.OutputError`` (see
+    :data:`OUTPUT_ERRORS`), as PyAV's errors are.
+    """
+
+    def __new__(cls, *args: object) -> OutputError:
+        if cls is OutputError and len(args) >= 2 and isinstance(args[0], int):
+            cls = OUTPUT_ERRORS.get(args[0], cls)
+        return super().__new__(cls, *args)
+
+
+def _output_error(builtin: type[OSError]) -> type[OutputError]:
+    """The OutputError that is also `builtin` (e.g. OutputFileNotFoundError)."""
+    name = f"Output{builtin.__name__}"
+    doc = f"An :class:`OutputError` that is also a :class:`{builtin.__name__}`."
+    return type(name, (OutputError, builtin), {"__module__": __name__, "__doc__": doc})
+
+
+# The built-in subclasses of OSError (PEP 3151), each with the OutputError that is also it.
+_BUILTINS = (
+    BlockingIOError,
+    ChildProcessError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+    ConnectionRefusedError,
+    ConnectionResetError,
+    FileExistsError,
+    FileNotFoundError,
+    InterruptedError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+    ProcessLookupError,
+    TimeoutError,
+)
+_OUTPUT_CLASSES: dict[type[OSError], type[OutputError]] = {builtin: _output_error(builtin) for builtin in _BUILTINS}
+globals().update({c.__name__: c for c in _OUTPUT_CLASSES.values()})  # importable, so picklable
+
+#: errno -> the OutputError class for it, by Python's own mapping of errnos to OSError subclasses
+#: (so that ``except PermissionError`` catches EACCES and EPERM, as it would for an OSError).
+OUTPUT_ERRORS: dict[int, type[OutputError]] = {
+    code: _OUTPUT_CLASSES[type(OSError(code, ""))]
+    for code in sorted(errno.errorcode)
+    if type(OSError(code, "")) in _OUTPUT_CLASSES
+}
 
 
 class OutOfMemoryError(FramepipeError, MemoryError):
@@ -50,6 +119,7 @@ class RenderError(FramepipeError):
     formatted traceback; the original exception, when it could be sent back, is ``__cause__``.
     """
 
+    @checked
     def __init__(self, message: str, frame: int | None = None, worker_traceback: str | None = None):
         super().__init__(message)
         self.frame = frame

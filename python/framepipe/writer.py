@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import builtins
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal, Unpack
 
 from . import _native
-from ._frames import as_array, numbered
-from ._options import FpsLike, writer_options
-from .errors import FramepipeError, FramepipeWarning, ParameterError, UnsupportedError, WriterClosedError
+from ._frames import FLOAT_NOTES, above_one, above_one_message, as_array, numbered
+from ._keywords import KeywordsChecked, checked
+from ._options import EncodeOptions, FpsLike, writer_options
+from ._warn import warn
+from .display import Video, cannot_show_html
+from .errors import FramepipeError, ParameterError, UnsupportedError, WriterClosedError, about
 
 
 @dataclass(frozen=True)
-class VideoResult:
+class VideoResult(KeywordsChecked):
     """What a finished video holds. ``width`` and ``height`` are the file's picture size: for an
     MP4 of odd-sized frames, the even size they were padded to."""
 
@@ -26,7 +29,7 @@ class VideoResult:
     width: int
     height: int
     fps: Fraction
-    data: bytes | None = None
+    data: builtins.bytes | None = None  # `bytes` in this class is the field above
     format: str = "mp4"
 
     @property
@@ -36,15 +39,13 @@ class VideoResult:
 
     def _repr_html_(self) -> str:
         """Jupyter shows the video itself (see :class:`framepipe.Video`)."""
-        from .display import Video, cannot_show_html
-
         try:
             return Video(self)._repr_html_()
         except OSError as e:  # the file was moved or deleted since
             return cannot_show_html(self.path, e)
 
 
-class VideoWriter:
+class VideoWriter(KeywordsChecked):
     """Encode frames to an H.264 MP4 in-process (x264, BT.709, faststart), or an animated GIF.
 
     Example::
@@ -126,11 +127,11 @@ class VideoWriter:
         opts = writer_options(self._path, fps, **given)
         self._format = opts.format
         self._fps = opts.fps
-        self._pix_fmt = opts.pix_fmt
         self._first_shape: tuple[int, ...] | None = None
         self._result: VideoResult | None = None
         self._close_error: FramepipeError | None = None
-        self._native = _native.Writer(self._path, opts)
+        self._floats_checked = False  # True once a float frame above 1 was warned about
+        self._native = _native.Writer(self._path, opts.fps_num, opts.fps_den, opts.values)
 
     @property
     def path(self) -> str | None:
@@ -179,7 +180,7 @@ class VideoWriter:
             raise WriterClosedError(
                 f"cannot write frame {self.frames_written}: the writer for {self._path or 'memory'} is closed"
             )
-        index = self._native.frames_written
+        index = self._native.frames_written + self._native.first_index
         try:
             arr, kind = as_array(frame)
         except (ParameterError, UnsupportedError) as e:
@@ -187,19 +188,34 @@ class VideoWriter:
         shape = arr.shape
         if self._first_shape is None:
             if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-                raise ParameterError(
-                    f"frame {index} has shape {shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)"
+                raise about(
+                    ParameterError(
+                        f"frame {index} has shape {shape}; expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA)"
+                    ),
+                    frame=index,
+                    argument="shape",
                 )
         elif shape != self._first_shape:
-            raise ParameterError(
-                f"frame {index} has shape {shape}, but frame 0 had shape {self._first_shape}; "
-                f"every frame must have the first frame's size and channel count"
+            raise about(
+                ParameterError(
+                    f"frame {index} has shape {shape}, but frame 0 had shape {self._first_shape}; "
+                    f"every frame must have the first frame's size and channel count"
+                ),
+                frame=index,
+                argument="shape",
             )
-        self._native.write(arr, pix_fmt=self._pix_fmt, kind=kind)
+        if not self._floats_checked and above_one(arr):
+            self._floats_checked = True  # once per writer
+            notes = FLOAT_NOTES.get()
+            if notes is None:
+                warn(above_one_message(index))
+            else:
+                notes.append(index)
+        self._native.write(arr, kind=kind)
         if self._first_shape is None:
             self._first_shape = shape
             for msg in self._native.take_warnings():
-                warnings.warn(msg, FramepipeWarning, stacklevel=2)
+                warn(msg)
 
     def close(self) -> VideoResult:
         """Finish the file and return what it holds. Closing again returns the same result (or
@@ -237,7 +253,7 @@ class VideoWriter:
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc is None:
             self.close()
             return False
@@ -253,8 +269,9 @@ class VideoWriter:
         return f"<framepipe.VideoWriter {self._path or '<memory>'} {self._format} {self._fps} fps, {state}>"
 
 
+@checked(also=[VideoWriter])
 def write_video(
-    path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Any
+    path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Unpack[EncodeOptions]
 ) -> VideoResult:
     """Encode every frame of an iterable (or the first axis of an array) to an MP4 or a GIF.
 

@@ -9,7 +9,7 @@
 use crate::interrupt::{signal_name, Interrupt};
 use crate::progress::Progress;
 use crate::{error_chain, report, usage_error, CliError, EncodeArgs, Interrupted};
-use framepipe::frame::MAX_DIMENSION;
+use framepipe::MAX_DIMENSION;
 use framepipe::{Frame, PixelFormat, VideoWriter};
 use std::io::{self, BufReader, IsTerminal, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -78,19 +78,10 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
              give a file name",
         ));
     }
-    if let Err(e) = framepipe::OutputFormat::from_path_checked(&args.output) {
-        return Err(usage_error(&e.to_string()));
-    }
-    let misplaced = args.misplaced_options();
-    if !misplaced.is_empty() {
-        let (what, instead) = match args.format() {
-            framepipe::OutputFormat::Gif => ("MP4 (H.264) output, not to a GIF", "use --colors and --dither for a GIF"),
-            framepipe::OutputFormat::Mp4 => ("GIF output only", "name the output *.gif for a GIF"),
-        };
-        let verb = if misplaced.len() == 1 { "applies" } else { "apply" };
-        return Err(usage_error(&format!("{} {verb} to {what}; {instead}", misplaced.join(", "))));
-    }
-    let input = choose_input(args)?;
+    // Every option is checked here (the option table: names, ranges, what applies to the
+    // format the output's name gives), before any input is read.
+    let built = args.options().map_err(|e| usage_error(&e.to_string()))?;
+    let input = choose_input(args, built.pix_fmt)?;
     if let Input::Images(paths) = input {
         refuse_output_among_inputs(&args.output, paths)?;
     }
@@ -113,7 +104,7 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     let existed = std::fs::symlink_metadata(&args.output).is_ok();
     // Bad options and an unwritable output fail here, before any input is read.
-    let writer = VideoWriter::create(&args.output, args.options())?;
+    let writer = VideoWriter::create(&args.output, built.options)?;
     let mut session = Session { writer, output: &args.output, progress: Progress::new(), first_image: None };
 
     // Buffers the encoder is done with, for the reader to fill again.
@@ -295,9 +286,9 @@ fn describe_frame(input: &Input, index: usize, e: &(dyn std::error::Error + 'sta
 /// link): it replaces the file at its name once the first frames are on disk, so an image read
 /// after that would be the video. Same file = same device and inode.
 fn refuse_output_among_inputs(output: &Path, inputs: &[PathBuf]) -> Result<(), CliError> {
-    let Ok(Some(out)) = framepipe::output::FileId::of_path(output) else { return Ok(()) };
+    let Ok(Some(out)) = framepipe::FileId::of_path(output) else { return Ok(()) };
     for (index, input) in inputs.iter().enumerate() {
-        if framepipe::output::FileId::of_path(input).ok().flatten() == Some(out) {
+        if framepipe::FileId::of_path(input).ok().flatten() == Some(out) {
             return Err(usage_error(&format!(
                 "the output {} is the same file as input image {} (frame {index}); writing the video would \
                  replace that image: name another output file",
@@ -309,7 +300,7 @@ fn refuse_output_among_inputs(output: &Path, inputs: &[PathBuf]) -> Result<(), C
     Ok(())
 }
 
-fn choose_input(args: &EncodeArgs) -> Result<Input<'_>, CliError> {
+fn choose_input(args: &EncodeArgs, pix_fmt: Option<PixelFormat>) -> Result<Input<'_>, CliError> {
     let is_stdin = |p: &PathBuf| p.as_os_str() == "-";
     let raw = match args.inputs.as_slice() {
         [] => true,
@@ -330,9 +321,9 @@ fn choose_input(args: &EncodeArgs) -> Result<Input<'_>, CliError> {
                 "--size {width}x{height} exceeds the maximum of {MAX_DIMENSION}x{MAX_DIMENSION}"
             )));
         }
-        Ok(Input::Raw { width, height, format: args.pix_fmt.unwrap_or(PixelFormat::Rgb24) })
+        Ok(Input::Raw { width, height, format: pix_fmt.unwrap_or(PixelFormat::Rgb24) })
     } else {
-        if args.size.is_some() || args.pix_fmt.is_some() {
+        if args.size.is_some() || pix_fmt.is_some() {
             return Err(usage_error(
                 "--size and --pix-fmt describe raw frames on standard input; \
                  image files carry their own size and format",
@@ -372,10 +363,8 @@ fn read_raw(
         let mut buf = match free.try_recv() {
             Ok(b) => b,
             // Fallible: a frame that does not fit in memory is an error, not an abort.
-            Err(_) => {
-                framepipe::frame::try_filled(frame_len, 0, &format!("raw frame {index} ({width}x{height} {format})"))
-                    .map_err(|e| crate::error_chain(&e))?
-            }
+            Err(_) => framepipe::try_filled(frame_len, 0, &format!("raw frame {index} ({width}x{height} {format})"))
+                .map_err(|e| crate::error_chain(&e))?,
         };
         let n = read_full(&mut reader, &mut buf)
             .map_err(|e| format!("cannot read frame {index} from standard input: {e}"))?;

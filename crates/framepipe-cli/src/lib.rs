@@ -16,8 +16,8 @@ mod progress;
 mod repair;
 
 use clap::{Args, Parser, Subcommand};
-use framepipe::options::RateControl;
-use framepipe::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, PixelFormat, Preset, Rational, Tune};
+use framepipe::options::{Applies, Built, Kind, OptionSpec, Value, OPTIONS};
+use framepipe::Rational;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -94,132 +94,108 @@ pub struct EncodeArgs {
     #[arg(long, short = 's', value_name = "WxH", value_parser = parse_size)]
     pub size: Option<(u32, u32)>,
 
-    /// Pixel layout of raw input frames: rgb24, bgr24, rgba, bgra, argb or gray8 [default: rgb24].
-    #[arg(long, value_name = "FORMAT", value_parser = parse_pix_fmt)]
-    pub pix_fmt: Option<PixelFormat>,
-
     /// Frame rate: an integer (30), a decimal (29.97, made exact) or a fraction (30000/1001).
     #[arg(long, short = 'r', value_name = "RATE", default_value = "30", value_parser = parse_fps)]
     pub fps: Rational,
 
-    /// Constant quality: lower is better and larger (18 looks near-lossless, 28 is small); 23 is
-    /// x264's default [range: 1 to 51; 0, lossless, needs a profile browsers do not play].
-    #[arg(long, value_name = "CRF", conflicts_with = "bitrate")]
-    pub crf: Option<f32>,
+    /// The encoding options: one flag per row of the engine's option table
+    /// ([`framepipe::OPTIONS`]), checked by [`framepipe::options::build`] as Python's are.
+    #[command(flatten)]
+    pub options: TableArgs,
+}
 
-    /// Average bitrate in kbit/s instead of constant quality.
-    #[arg(long, short = 'b', value_name = "KBPS")]
-    pub bitrate: Option<u32>,
+/// The flags of the engine's option table (`--crf`, `--dither`, ...; `_` in a name is `-`), as
+/// given: each value is checked by the engine ([`framepipe::options::build`]), so the command
+/// accepts and refuses exactly what Python's keywords do, with the same messages.
+#[derive(Debug, Clone, Default)]
+pub struct TableArgs(pub Vec<(&'static str, Value)>);
 
-    /// x264 preset: ultrafast, superfast, veryfast, faster, fast, medium, slow, slower,
-    /// veryslow or placebo.
-    #[arg(long, value_name = "PRESET", default_value = "medium", value_parser = parse_preset)]
-    pub preset: Preset,
+impl clap::FromArgMatches for TableArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for spec in OPTIONS.iter().filter(|s| s.cli) {
+            match spec.kind {
+                Kind::Bool => {
+                    if m.get_flag(spec.name) {
+                        given.push((spec.name, Value::Bool(true)));
+                    }
+                }
+                _ => {
+                    for v in m.get_many::<String>(spec.name).into_iter().flatten() {
+                        given.push((spec.name, Value::Arg(v.clone())));
+                    }
+                }
+            }
+        }
+        Ok(TableArgs(given))
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
 
-    /// x264 tuning for the content: animation, stillimage, film or grain.
-    #[arg(long, value_name = "TUNE", value_parser = parse_tune)]
-    pub tune: Option<Tune>,
+impl clap::Args for TableArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        OPTIONS.iter().filter(|s| s.cli).fold(cmd, |cmd, s| cmd.arg(option_arg(s)))
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
 
-    /// Maximum distance between keyframes, in frames [default: x264's, 250].
-    #[arg(long, value_name = "N")]
-    pub keyint: Option<u32>,
-
-    /// Encoder threads [default: all cores].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<u32>,
-
-    /// Colour that transparent pixels are composited over: RRGGBB (hex, `#` optional) or r,g,b.
-    #[arg(long, value_name = "COLOR", default_value = "000000", value_parser = parse_background)]
-    pub background: [u8; 3],
-
-    /// GIF only: palette size, 2 to 256 (one entry is kept for transparency) [default: 256].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=256))]
-    pub colors: Option<u16>,
-
-    /// GIF only: dithering: none, ordered or floyd-steinberg [default: floyd-steinberg; colours
-    /// the palette holds almost exactly are not dithered].
-    #[arg(long, value_name = "DITHER", value_parser = parse_dither)]
-    pub dither: Option<Dither>,
-
-    /// GIF only: how many times it plays, 0 = forever [default: 0].
-    #[arg(long = "loop", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=GifOptions::MAX_LOOP as i64))]
-    pub loop_count: Option<u32>,
-
-    /// MP4 only: a metadata tag, KEY=VALUE (repeat for more), as `ffmpeg -metadata`: title,
-    /// artist, comment, date, genre, copyright, description, ... or any other key.
-    #[arg(long = "metadata", short = 'm', value_name = "KEY=VALUE", value_parser = parse_tag)]
-    pub metadata: Vec<(String, String)>,
-
-    /// MP4 only: seconds of video per fragment while writing. The file on disk is playable up
-    /// to its last whole fragment at every moment, so a killed run loses at most about this
-    /// much (plus what the encoder held) [default: 1].
-    #[arg(long, value_name = "SECONDS")]
-    pub fragment_seconds: Option<f64>,
-
-    /// MP4 only: sync every fragment to the disk as it is written (fsync), so that the frames
-    /// written survive a power loss too.
-    #[arg(long)]
-    pub durable: bool,
+/// The flag of one option-table row, its help made from the row.
+fn option_arg(spec: &OptionSpec) -> clap::Arg {
+    use clap::ArgAction;
+    let mut help = spec.doc.to_string();
+    match spec.applies {
+        Applies::Mp4 => help.insert_str(0, "MP4 only: "),
+        Applies::Gif => help.insert_str(0, "GIF only: "),
+        Applies::Both => {}
+    }
+    let mut extra = Vec::new();
+    if let Kind::Choice(choices) = spec.kind {
+        let names: Vec<String> = choices
+            .iter()
+            .map(|c| match c.aliases {
+                [] => c.name.to_string(),
+                a => format!("{} (or {})", c.name, a.join(", ")),
+            })
+            .collect();
+        extra.push(format!("values: {}", names.join(", ")));
+    } else if !matches!(spec.kind, Kind::Bool | Kind::Tags) {
+        extra.push(format!("range: {}", spec.kind.describe()));
+    }
+    if !spec.default.is_empty() && spec.kind != Kind::Bool {
+        extra.push(format!("default: {}", spec.default));
+    }
+    if !extra.is_empty() {
+        help.push_str(&format!(" [{}]", extra.join("; ")));
+    }
+    let mut arg = clap::Arg::new(spec.name).long(spec.flag()).help(help);
+    if let Some(c) = spec.short {
+        arg = arg.short(c);
+    }
+    let value_name = match spec.kind {
+        Kind::Int { .. } => "N",
+        Kind::Float { .. } => "X",
+        Kind::Choice(_) => "NAME",
+        Kind::Color => "COLOR",
+        Kind::Tags => "KEY=VALUE",
+        Kind::Bool => "",
+    };
+    match spec.kind {
+        Kind::Bool => arg.action(ArgAction::SetTrue),
+        Kind::Tags => arg.action(ArgAction::Append).value_name(value_name),
+        _ => arg.action(ArgAction::Set).value_name(value_name).allow_negative_numbers(true),
+    }
 }
 
 impl EncodeArgs {
-    /// MP4 or GIF, from the output's extension.
-    pub fn format(&self) -> OutputFormat {
-        OutputFormat::from_path(&self.output)
-    }
-
-    /// Options that do not apply to the output's format, by their flag names.
-    pub fn misplaced_options(&self) -> Vec<&'static str> {
-        let (mp4, gif): ([(&'static str, bool); 7], _) = (
-            [
-                ("--crf", self.crf.is_some()),
-                ("--bitrate", self.bitrate.is_some()),
-                ("--tune", self.tune.is_some()),
-                ("--keyint", self.keyint.is_some()),
-                ("--metadata", !self.metadata.is_empty()),
-                ("--fragment-seconds", self.fragment_seconds.is_some()),
-                ("--durable", self.durable),
-            ],
-            [
-                ("--colors", self.colors.is_some()),
-                ("--dither", self.dither.is_some()),
-                ("--loop", self.loop_count.is_some()),
-            ],
-        );
-        let wrong: &[(&'static str, bool)] = match self.format() {
-            OutputFormat::Gif => &mp4,
-            OutputFormat::Mp4 => &gif,
-        };
-        wrong.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect()
-    }
-
-    pub fn options(&self) -> EncodeOptions {
-        let defaults = EncodeOptions::default();
-        EncodeOptions {
-            fps: self.fps,
-            rate: match (self.crf, self.bitrate) {
-                (_, Some(kbps)) => RateControl::BitrateKbps(kbps),
-                (Some(crf), None) => RateControl::Crf(crf),
-                (None, None) => defaults.rate,
-            },
-            preset: self.preset,
-            tune: self.tune,
-            keyint: self.keyint,
-            threads: self.threads,
-            background: self.background,
-            format: Some(self.format()),
-            gif: GifOptions {
-                colors: self.colors.unwrap_or(defaults.gif.colors),
-                dither: self.dither.unwrap_or(defaults.gif.dither),
-                loop_count: self.loop_count.unwrap_or(defaults.gif.loop_count),
-            },
-            metadata: self.metadata.clone(),
-            fragments: Fragments {
-                seconds: self.fragment_seconds.unwrap_or(defaults.fragments.seconds),
-                durable: self.durable,
-            },
-            ..defaults
-        }
+    /// The engine's options for this command (the format from the output's name), checked by
+    /// the option table; the error names the option.
+    pub fn options(&self) -> framepipe::Result<Built> {
+        framepipe::options::build(Some(&self.output), self.fps, &self.options.0)
     }
 }
 
@@ -243,53 +219,8 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-fn parse_pix_fmt(s: &str) -> Result<PixelFormat, String> {
-    s.parse().map_err(|e: framepipe::Error| e.to_string())
-}
-
 fn parse_fps(s: &str) -> Result<Rational, String> {
     Rational::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_preset(s: &str) -> Result<Preset, String> {
-    s.parse().map_err(|e: framepipe::Error| e.to_string())
-}
-
-fn parse_dither(s: &str) -> Result<Dither, String> {
-    s.parse().map_err(|e: framepipe::Error| e.to_string())
-}
-
-fn parse_tune(s: &str) -> Result<Tune, String> {
-    s.parse().map_err(|e: framepipe::Error| e.to_string())
-}
-
-fn parse_tag(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
-    }
-}
-
-fn parse_background(s: &str) -> Result<[u8; 3], String> {
-    let t = s.trim();
-    let bad = || format!("expected a colour as RRGGBB (hex) or r,g,b (0-255 each), got {s:?}");
-    if t.contains(',') {
-        let parts: Vec<&str> = t.split(',').map(str::trim).collect();
-        if parts.len() != 3 {
-            return Err(bad());
-        }
-        let mut rgb = [0u8; 3];
-        for (c, p) in rgb.iter_mut().zip(&parts) {
-            *c = p.parse().map_err(|_| bad())?;
-        }
-        return Ok(rgb);
-    }
-    let hex = t.strip_prefix('#').or_else(|| t.strip_prefix("0x")).unwrap_or(t);
-    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
-    Ok([byte(0)?, byte(2)?, byte(4)?])
 }
 
 /// A failure already worded for the user; `main` prints it as `framepipe: error: ...`.
@@ -361,7 +292,7 @@ impl std::error::Error for Interrupted {}
 /// compiled against when they differ.
 pub fn long_version() -> String {
     let mut text = env!("CARGO_PKG_VERSION").to_string();
-    match framepipe::encode::x264::build_info() {
+    match framepipe::x264_build_info() {
         Ok(x) => {
             text.push_str(&format!("\nx264 core {}, version {} (GPL-2.0-or-later)", x.core, x.version));
             if x.version != x.compiled_version {
@@ -446,14 +377,9 @@ mod tests {
     }
 
     #[test]
-    fn parses_sizes_and_colours() {
+    fn parses_sizes() {
         assert_eq!(parse_size("1280x720"), Ok((1280, 720)));
         assert!(parse_size("1280").is_err());
         assert!(parse_size("0x10").is_err());
-        assert_eq!(parse_background("ff8000"), Ok([255, 128, 0]));
-        assert_eq!(parse_background("#FF8000"), Ok([255, 128, 0]));
-        assert_eq!(parse_background("255, 128,0"), Ok([255, 128, 0]));
-        assert!(parse_background("256,0,0").is_err());
-        assert!(parse_background("fff").is_err());
     }
 }

@@ -2,27 +2,19 @@
 //! object.
 
 use crate::{CliError, ProbeArgs};
-use framepipe::encode::gif::probe::GifInfo;
-use framepipe::mux::mp4::Mp4Info;
-use framepipe::probe::{probe_file, FileInfo};
+use framepipe::probe::{fields, probe_file, text, FieldValue, FileInfo, FIELD_ALIASES};
 use std::io::Write;
-use std::path::Path;
 
 pub fn run(args: &ProbeArgs) -> Result<(), CliError> {
-    let info = probe_file(&args.file).map_err(|e| {
-        // The MP4 reader's words for a file that is neither format.
-        let msg = with_path(&args.file, &e);
-        match msg.find("not an MP4 file") {
-            Some(at) => format!("{}not an MP4 or GIF file{}", &msg[..at], &msg[at + "not an MP4 file".len()..]),
-            None => msg,
-        }
-    })?;
-    let (text, truncated) = match &info {
-        FileInfo::Gif(gif) => (if args.json { gif_json(gif) } else { gif.to_string() }, None),
-        FileInfo::Mp4(mp4) => (if args.json { to_json(mp4) } else { mp4.to_string() }, mp4.truncation_warning()),
+    // The engine's errors name the file (and say "not an MP4 or GIF file" for one that is neither).
+    let info = probe_file(&args.file).map_err(|e| crate::error_chain(&e))?;
+    let out_text = if args.json { to_json(&info) } else { text(&info) };
+    let truncated = match &info {
+        FileInfo::Mp4(mp4) => mp4.truncation_warning(),
+        _ => None,
     };
     let mut out = std::io::stdout().lock();
-    let res = writeln!(out, "{}", text.trim_end()).and_then(|_| out.flush());
+    let res = writeln!(out, "{}", out_text.trim_end()).and_then(|_| out.flush());
     match res {
         // `framepipe probe x.mp4 | head -1` is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
@@ -33,17 +25,6 @@ pub fn run(args: &ProbeArgs) -> Result<(), CliError> {
     match truncated {
         Some(warning) => Err(format!("{}: {warning}", args.file.display()).into()),
         None => Ok(()),
-    }
-}
-
-/// The error's text, starting with the file's path.
-fn with_path(path: &Path, e: &framepipe::Error) -> String {
-    let msg = crate::error_chain(e);
-    let shown = path.display().to_string();
-    if msg.contains(&shown) {
-        msg
-    } else {
-        format!("{shown}: {msg}")
     }
 }
 
@@ -75,66 +56,40 @@ fn json_f64(x: f64) -> String {
     }
 }
 
-fn to_json(info: &Mp4Info) -> String {
-    let mut fields: Vec<(&str, String)> = vec![
-        ("format", json_str("mp4")),
-        ("width", info.width.to_string()),
-        ("height", info.height.to_string()),
-        ("frame_count", info.frame_count.to_string()),
-        ("frames_present", info.frames_present.to_string()),
-        ("truncated", info.truncated().to_string()),
-        ("missing_bytes", info.missing_bytes.to_string()),
-        ("torn_bytes", info.torn_bytes.to_string()),
-        ("torn_box", json_str(&info.torn_box)),
-    ];
-    match info.fps {
-        Some(r) => {
-            fields.push(("fps", json_str(&r.to_string())));
-            fields.push(("fps_value", json_f64(r.as_f64())));
-        }
-        None => {
-            fields.push(("fps", "null".into()));
-            fields.push(("fps_value", "null".into()));
+/// The probe's fields ([`framepipe::probe::fields`]) as JSON values, the old keys
+/// ([`FIELD_ALIASES`]) after them.
+fn to_json(info: &FileInfo) -> String {
+    let all = fields(info);
+    let mut out: Vec<(&str, String)> = all.iter().map(|(k, v)| (*k, json_value(v))).collect();
+    for (old, new) in FIELD_ALIASES {
+        if let Some((_, v)) = all.iter().find(|(k, _)| k == new) {
+            out.push((old, json_value(v)));
         }
     }
-    fields.push(("duration_seconds", json_f64(info.duration_seconds)));
-    fields.push(("codec", json_str(&info.codec)));
-    fields.push(("profile", json_str(&info.profile)));
-    fields.push(("level", json_str(&info.level)));
-    let color = match &info.color {
-        Some(c) => format!(
+    json_object(&out)
+}
+
+fn json_value(v: &FieldValue) -> String {
+    match v {
+        FieldValue::Text(t) => json_str(t),
+        FieldValue::Int(n) => n.to_string(),
+        FieldValue::Float(x) => json_f64(*x),
+        FieldValue::Bool(b) => b.to_string(),
+        FieldValue::Fps(r) => r.map_or("null".into(), |r| json_str(&r.to_string())),
+        FieldValue::Color(Some(c)) => format!(
             "{{\"primaries\": {}, \"transfer\": {}, \"matrix\": {}, \"full_range\": {}}}",
             c.primaries, c.transfer, c.matrix, c.full_range
         ),
-        None => "null".into(),
-    };
-    fields.push(("color", color));
-    fields.push(("faststart", info.faststart.to_string()));
-    fields.push(("keyframes", info.keyframes.to_string()));
-    fields.push(("bitrate_kbps", json_f64((info.bitrate_kbps * 10.0).round() / 10.0)));
-    fields.push(("file_size", info.file_size.to_string()));
-    fields.push(("brand", json_str(&info.brand)));
-    let tags: Vec<String> = info.tags.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
-    fields.push(("tags", format!("{{{}}}", tags.join(", "))));
-    json_object(&fields)
+        FieldValue::Color(None) => "null".into(),
+        FieldValue::Tags(tags) => {
+            let t: Vec<String> = tags.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
+            format!("{{{}}}", t.join(", "))
+        }
+    }
 }
 
 /// A JSON object, one field a line.
 fn json_object(fields: &[(&str, String)]) -> String {
     let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {}: {v}", json_str(k))).collect();
     format!("{{\n{}\n}}", body.join(",\n"))
-}
-
-fn gif_json(info: &GifInfo) -> String {
-    json_object(&[
-        ("format", json_str("gif")),
-        ("version", json_str(&info.version)),
-        ("codec", json_str("gif")),
-        ("width", info.width.to_string()),
-        ("height", info.height.to_string()),
-        ("frame_count", info.frame_count.to_string()),
-        ("duration_seconds", json_f64(info.duration_seconds)),
-        ("loop", info.loop_count.to_string()),
-        ("file_size", info.file_size.to_string()),
-    ])
 }

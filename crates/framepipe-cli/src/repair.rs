@@ -1,12 +1,12 @@
 //! `framepipe repair`: finish an MP4 whose writer was stopped, or rebuild a finished one cut
-//! short (see `framepipe::mux::mp4::repair`). The output may be the input under another name
+//! short (see `framepipe::repair`). The output may be the input under another name
 //! (`./a.mp4`, a symlink): that is a repair in place, through a new file renamed over it.
 
 use crate::{CliError, RepairArgs};
 use std::io::Write;
 
 pub fn run(args: &RepairArgs) -> Result<(), CliError> {
-    let r = framepipe::mux::mp4::repair(&args.input, args.output.as_deref())
+    let r = framepipe::repair(&args.input, args.output.as_deref())
         .map_err(|e| format!("cannot repair {}: {}", args.input.display(), crate::error_chain(&e)))?;
     let mut out = std::io::stdout().lock();
     let input = args.input.display();

@@ -3,7 +3,6 @@
 //! which x264 encodes. The wheel's `framepipe` console script (`python/framepipe/_cli.py`) calls
 //! `cli_main` and exits with its status.
 
-use framepipe::encode::x264;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::ffi::OsString;
@@ -21,7 +20,7 @@ fn cli_main(py: Python<'_>, argv: Vec<OsString>) -> u8 {
 /// framepipe's version and the x264 that encodes, as a dict (see `framepipe.build_info`).
 #[pyfunction]
 fn build_info<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-    let x = py.detach(x264::build_info).map_err(|e| crate::to_py(py, e))?;
+    let x = py.detach(framepipe::x264_build_info).map_err(|e| crate::to_py(py, e))?;
     let d = PyDict::new(py);
     d.set_item("framepipe", env!("CARGO_PKG_VERSION"))?;
     d.set_item("x264_core", x.core)?;

@@ -1,9 +1,9 @@
 //! `framepipe._native.Concat`: joins MP4 chunks (bytes) into one file without re-encoding.
 
 use crate::to_py;
-use framepipe::error::IoContext;
-use framepipe::mux::mp4::Mp4Concat;
 use framepipe::Error;
+use framepipe::IoContext;
+use framepipe::Mp4Concat;
 use pyo3::prelude::*;
 use std::fs::{File, OpenOptions};
 use std::io::Cursor;

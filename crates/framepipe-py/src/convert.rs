@@ -5,7 +5,7 @@
 //! that are not packed) is packed into a reusable scratch buffer first. All of it runs with the
 //! GIL released.
 
-use framepipe::frame::MAX_DIMENSION;
+use framepipe::MAX_DIMENSION;
 use framepipe::{Error, Frame, PixelFormat};
 use pyo3::buffer::{Element, PyBuffer};
 

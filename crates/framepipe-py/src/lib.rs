@@ -11,7 +11,6 @@ mod text;
 use convert::{float_frame, format_for, read_f32, read_f64, u16_frame, u8_frame, Scale, Source};
 use framepipe::Frame;
 use framepipe::{Error, PixelFormat, Rational, VideoWriter};
-use options::WriterOptions;
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -37,7 +36,14 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
             let errno = source.raw_os_error().unwrap_or(0);
             class("OutputError").and_then(|c| c.call1((errno, err.to_string())))
         }
+        other => class("FramepipeError").and_then(|c| c.call1((other.to_string(),))),
     };
+    // The frame and the argument as attributes (`e.frame`, `e.argument`), from the error's fields.
+    let made = made.and_then(|obj| {
+        obj.setattr("frame", err.frame())?;
+        obj.setattr("argument", err.argument())?;
+        Ok(obj)
+    });
     match made {
         Ok(obj) => PyErr::from_value(obj),
         Err(e) => e,
@@ -56,6 +62,10 @@ fn parse_format(name: Option<&str>) -> Result<Option<PixelFormat>, Error> {
 #[pyclass(module = "framepipe._native", name = "Writer")]
 struct PyWriter {
     inner: Mutex<Option<(VideoWriter, Vec<u8>)>>,
+    /// The `pix_fmt` option: the layout of frames written without a `pix_fmt` of their own.
+    pix_fmt: Option<PixelFormat>,
+    /// The index errors give this writer's first frame (a render's chunk: its place in the video).
+    first_index: AtomicU64,
     frames: AtomicU64,
     bytes: Arc<AtomicU64>,
     on_disk: Arc<AtomicU64>,
@@ -81,14 +91,22 @@ impl PyWriter {
 #[pymethods]
 impl PyWriter {
     /// Open a writer. `path=None` encodes into memory (`close()` then returns the bytes).
-    /// `options` is a `framepipe._options.WriterOptions`.
+    /// `options` maps option names of the engine's table to values (None = not given).
     #[new]
-    fn new(py: Python<'_>, path: Option<std::path::PathBuf>, options: WriterOptions) -> PyResult<Self> {
-        let build = || -> Result<VideoWriter, Error> {
-            let opts = options.to_engine()?;
+    #[pyo3(signature = (path, fps_num, fps_den, options))]
+    fn new(
+        py: Python<'_>,
+        path: Option<std::path::PathBuf>,
+        fps_num: u32,
+        fps_den: u32,
+        options: &Bound<'_, PyDict>,
+    ) -> PyResult<Self> {
+        let built = options::checked(path.as_deref(), fps_num, fps_den, options)?.map_err(|e| to_py(py, e))?;
+        let pix_fmt = built.pix_fmt;
+        let build = move || -> Result<VideoWriter, Error> {
             match &path {
-                Some(p) => VideoWriter::create(p, opts),
-                None => VideoWriter::in_memory(opts),
+                Some(p) => VideoWriter::create(p, built.options),
+                None => VideoWriter::in_memory(built.options),
             }
         };
         let writer = py.detach(build).map_err(|e| to_py(py, e))?;
@@ -98,6 +116,8 @@ impl PyWriter {
         let format = writer.format().as_str();
         Ok(PyWriter {
             format,
+            pix_fmt,
+            first_index: AtomicU64::new(0),
             inner: Mutex::new(Some((writer, Vec::new()))),
             frames: AtomicU64::new(0),
             bytes,
@@ -118,9 +138,9 @@ impl PyWriter {
         pix_fmt: Option<&str>,
         kind: Option<&str>,
     ) -> PyResult<()> {
-        let index = self.frames.load(Ordering::SeqCst);
-        let named = parse_format(pix_fmt).map_err(|e| to_py(py, e))?;
-        let bad = |msg: String| to_py(py, Error::parameter(format!("frame {index}: {msg}")));
+        let index = self.frames.load(Ordering::SeqCst) + self.first_index.load(Ordering::SeqCst);
+        let named = parse_format(pix_fmt).map_err(|e| to_py(py, e))?.or(self.pix_fmt);
+        let bad = |msg: String| to_py(py, Error::parameter_at(index, format!("frame {index}: {msg}")));
         let scale = if kind == Some("bool") { Scale::Bool } else { Scale::Identity };
         // Converts and encodes one typed buffer; runs with the GIL released.
         fn run<T: Element>(
@@ -134,7 +154,8 @@ impl PyWriter {
             let fmt = format_for(src.channels, named)?;
             Ok(this.with_writer(py, |slot| {
                 let Some((writer, scratch)) = slot.as_mut() else {
-                    return Err(Error::parameter("cannot write: the writer is closed"));
+                    let index = this.frames.load(Ordering::SeqCst) + this.first_index.load(Ordering::SeqCst);
+                    return Err(Error::parameter_at(index, "cannot write: the writer is closed"));
                 };
                 let frame = convert(&src, fmt, scratch)?;
                 writer.write(&frame)?;
@@ -158,10 +179,8 @@ impl PyWriter {
             ))));
         };
         result.map_err(bad)?.map_err(|e| match e {
-            // Conversion errors (NaN, sizes) are about this frame: say which.
-            Error::Parameter(m) if !m.starts_with("frame ") && !m.starts_with("cannot write") => {
-                to_py(py, Error::parameter(format!("frame {index}: {m}")))
-            }
+            // Conversion errors (NaN, sizes) are about this frame: say which, unless they do.
+            Error::Parameter(_) => to_py(py, e.with_frame(index)),
             other => to_py(py, other),
         })
     }
@@ -217,6 +236,17 @@ impl PyWriter {
         self.frames.load(Ordering::SeqCst)
     }
 
+    /// The index errors give this writer's first frame (default 0).
+    #[getter]
+    fn get_first_index(&self) -> u64 {
+        self.first_index.load(Ordering::SeqCst)
+    }
+
+    #[setter]
+    fn set_first_index(&self, index: u64) {
+        self.first_index.store(index, Ordering::SeqCst);
+    }
+
     /// "mp4" or "gif": what this writer writes.
     #[getter]
     fn format(&self) -> &'static str {
@@ -266,44 +296,35 @@ fn output_format(py: Python<'_>, path: std::path::PathBuf) -> PyResult<&'static 
 fn probe<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, PyDict>> {
     let info = py.detach(|| framepipe::probe::probe_file(&path)).map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
-    match info {
-        framepipe::probe::FileInfo::Gif(g) => {
-            d.set_item("format", "gif")?;
-            d.set_item("version", g.version)?;
-            d.set_item("codec", "gif")?;
-            d.set_item("width", g.width)?;
-            d.set_item("height", g.height)?;
-            d.set_item("frame_count", g.frame_count)?;
-            d.set_item("duration", g.duration_seconds)?;
-            d.set_item("loop", g.loop_count)?;
-            d.set_item("file_size", g.file_size)?;
-        }
-        framepipe::probe::FileInfo::Mp4(info) => {
-            d.set_item("format", "mp4")?;
-            d.set_item("width", info.width)?;
-            d.set_item("height", info.height)?;
-            d.set_item("frame_count", info.frame_count)?;
-            d.set_item("frames_present", info.frames_present)?;
-            d.set_item("truncated", info.truncated())?;
-            d.set_item("missing_bytes", info.missing_bytes)?;
-            d.set_item("torn_bytes", info.torn_bytes)?;
-            d.set_item("torn_box", info.torn_box.clone())?;
-            d.set_item("fps", info.fps.map(|r| (r.num, r.den)))?;
-            d.set_item("duration", info.duration_seconds)?;
-            d.set_item("codec", info.codec.clone())?;
-            d.set_item("profile", info.profile.clone())?;
-            d.set_item("level", info.level.clone())?;
-            d.set_item("faststart", info.faststart)?;
-            d.set_item("fragmented", info.fragmented)?;
-            d.set_item("keyframes", info.keyframes)?;
-            d.set_item("file_size", info.file_size)?;
-            d.set_item("tags", info.tags.iter().cloned().collect::<std::collections::HashMap<String, String>>())?;
-            if let Some(c) = info.color {
-                d.set_item("color", (c.primaries, c.transfer, c.matrix, c.full_range))?;
-            }
+    let fields = framepipe::probe::fields(&info);
+    for (key, value) in &fields {
+        d.set_item(*key, probe_value(py, value)?)?;
+    }
+    // The old keys, for one release (docs/probe.md).
+    for (old, new) in framepipe::probe::FIELD_ALIASES {
+        if let Some((_, v)) = fields.iter().find(|(k, _)| k == new) {
+            d.set_item(*old, probe_value(py, v)?)?;
         }
     }
     Ok(d)
+}
+
+/// A probe field's value in Python: fps as (num, den), colour as (primaries, transfer, matrix,
+/// full_range), tags as a dict, None where JSON has null.
+fn probe_value<'py>(py: Python<'py>, v: &framepipe::probe::FieldValue) -> PyResult<Bound<'py, PyAny>> {
+    use framepipe::probe::FieldValue as V;
+    Ok(match v {
+        V::Text(t) => t.into_pyobject(py)?.into_any(),
+        V::Int(n) => n.into_pyobject(py)?.into_any(),
+        V::Float(x) if x.is_finite() => x.into_pyobject(py)?.into_any(),
+        V::Float(_) => py.None().into_bound(py),
+        V::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        V::Fps(r) => r.map(|r| (r.num, r.den)).into_pyobject(py)?.into_any(),
+        V::Color(c) => c.map(|c| (c.primaries, c.transfer, c.matrix, c.full_range)).into_pyobject(py)?.into_any(),
+        V::Tags(t) => {
+            t.iter().cloned().collect::<std::collections::HashMap<String, String>>().into_pyobject(py)?.into_any()
+        }
+    })
 }
 
 /// Repair an MP4 whose writer was stopped, or a finished one cut short (see
@@ -315,7 +336,7 @@ fn repair<'py>(
     path: std::path::PathBuf,
     output: Option<std::path::PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let r = py.detach(|| framepipe::mux::mp4::repair(&path, output.as_deref())).map_err(|e| to_py(py, e))?;
+    let r = py.detach(|| framepipe::repair(&path, output.as_deref())).map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
     d.set_item("output", r.output)?;
     d.set_item("frames", r.frames)?;
@@ -336,12 +357,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(output_format, m)?)?;
     m.add_function(wrap_pyfunction!(repair, m)?)?;
+    m.add_function(wrap_pyfunction!(options::check_options, m)?)?;
+    m.add_function(wrap_pyfunction!(options::option_table, m)?)?;
     cli::register(m)?;
     m.add_function(wrap_pyfunction!(text::render_text, m)?)?;
     m.add_function(wrap_pyfunction!(text::missing_glyphs, m)?)?;
     m.add("DEFAULT_FONT_NAME", framepipe::kernels::text::DEFAULT_FONT_NAME)?;
     kernels::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("MAX_DIMENSION", framepipe::frame::MAX_DIMENSION)?;
+    m.add("MAX_DIMENSION", framepipe::MAX_DIMENSION)?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 //!
 //!   cargo run --release -p framepipe --example audio_encode -- aac|opus KBPS RATE CHANNELS IN.f32 OUT
 
-use framepipe::encode::{new_audio_encoder, AudioCodec, AudioConfig};
+use framepipe::testing::{new_audio_encoder, AudioCodec, AudioConfig};
 use std::time::Duration;
 
 fn process_cpu() -> Duration {

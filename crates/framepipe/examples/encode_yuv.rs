@@ -15,12 +15,12 @@
 //! frames ahead of the encoder (as framepipe's pipeline converts on the caller's thread ahead of
 //! its encoder thread), so x264 never waits for input; the reader's time is reported as `read_s`.
 
-use framepipe::color::{Converter, Yuv420Image};
-use framepipe::encode::x264::X264Encoder;
-use framepipe::encode::{ColorInfo, VideoEncoder};
-use framepipe::mux::mp4::Mp4Writer;
-use framepipe::mux::VideoTrack;
 use framepipe::options::{EncodeOptions, RateControl};
+use framepipe::testing::Mp4Writer;
+use framepipe::testing::VideoTrack;
+use framepipe::testing::X264Encoder;
+use framepipe::testing::{ColorInfo, VideoEncoder};
+use framepipe::testing::{Converter, Yuv420Image};
 use framepipe::{Frame, PixelFormat, Preset, Rational, Tune};
 use std::ffi::{c_int, c_long};
 use std::fs::File;

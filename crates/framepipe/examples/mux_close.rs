@@ -11,7 +11,7 @@
 //! `write_packet`, `finish`), so the same file builds against an older checkout and the two
 //! muxers are compared on the same packets.
 
-use framepipe::mux::mp4::{Mp4Demuxer, Mp4Writer};
+use framepipe::testing::{Mp4Demuxer, Mp4Writer};
 use std::fs::File;
 use std::io::BufReader;
 use std::time::Instant;

@@ -59,18 +59,13 @@ impl PixelFormat {
 
 impl FromStr for PixelFormat {
     type Err = Error;
+    /// The name (or an alias) as the option table's `pix_fmt` spells it.
     fn from_str(s: &str) -> Result<Self> {
-        let l = s.trim().to_ascii_lowercase();
-        let l = match l.as_str() {
-            "rgb" => "rgb24",
-            "bgr" => "bgr24",
-            "gray" | "grey" | "grey8" => "gray8",
-            other => other,
-        };
-        PixelFormat::ALL.into_iter().find(|f| f.as_str() == l).ok_or_else(|| {
-            let names: Vec<_> = PixelFormat::ALL.iter().map(|f| f.as_str()).collect();
-            Error::parameter(format!("unknown pixel format {s:?}; expected one of {}", names.join(", ")))
-        })
+        let name = crate::options::table_choice("pix_fmt", s)?;
+        PixelFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .ok_or_else(|| Error::parameter(format!("internal error: {name} is not a pixel format")))
     }
 }
 

@@ -20,27 +20,62 @@
 //!   renamed into place; same file = same device and inode).
 //! - [`error`]: the one error enum.
 //!
-//! Unsafe code lives in three places, each block with its reason: the x264 binding
-//! (`encode/x264.rs`, FFI), the libopus binding (`encode/opus.rs`, FFI) and one SIMD routine of the 2x2 resize (`kernels/resize.rs`, byte
-//! shuffles with unaligned loads that the compiler does not generate from safe code).
+//! Unsafe code is denied (`#![deny(unsafe_code)]`) except in three modules, each allowed where
+//! it is declared and each block with its reason: the x264 binding (`encode/x264.rs`, FFI), the
+//! libopus binding (`encode/opus.rs`, FFI) and one SIMD routine of the 2x2 resize
+//! (`kernels/resize.rs`, byte shuffles with unaligned loads that the compiler does not generate
+//! from safe code).
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod audio;
-pub mod color;
-pub mod encode;
-pub mod error;
-pub mod frame;
-pub mod h264;
+// The modules are private: what the CLI, the Python binding and programs use is re-exported
+// below (rav1e's lib.rs is the model), so the layout inside can change without breaking them.
+mod audio;
+mod color;
+mod encode;
+mod error;
+mod frame;
+mod h264;
+/// Pixel kernels of the clip compositor (resize, composite, LUT, masks, rotation, text).
 pub mod kernels;
-pub mod mux;
+mod mux;
+/// Encoding options: the option table every front end goes through, and [`EncodeOptions`].
 pub mod options;
-pub mod output;
-pub mod pipeline;
+mod output;
+mod pipeline;
+/// What an MP4 or GIF file holds: [`probe::probe_file`], and its one list of fields.
 pub mod probe;
-pub mod rational;
+mod rational;
 
-pub use error::{Error, Result};
-pub use frame::{Frame, PixelFormat};
-pub use options::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, Tune};
+pub use encode::gif::GifInfo;
+pub use encode::x264::{build_info as x264_build_info, X264BuildInfo};
+pub use encode::ColorInfo;
+pub use error::{Detail, Error, IoContext, Result};
+pub use frame::{try_filled, Frame, PixelFormat, MAX_DIMENSION};
+pub use mux::mp4::timing::{MAX_FPS_DEN, MAX_FRAME_SECONDS};
+pub use mux::mp4::{repair, Mp4Concat, Mp4Info, Repaired};
+pub use options::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, RateControl, Tune, OPTIONS};
+pub use output::FileId;
 pub use pipeline::{VideoWriter, WriteSummary};
 pub use rational::Rational;
+
+/// The engine's parts below the public API, for its own integration tests, examples and
+/// benchmarks (the MP4 muxer and demuxer, the x264 encoder, the colour converter, the audio
+/// encoders): not a stable API, hidden from the docs.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::audio::decode::{AudioFileReader, READABLE};
+    pub use crate::audio::resample::Resampler;
+    pub use crate::audio::{check_format, layout_name, SampleChecker};
+    pub use crate::color::{Converter, Yuv420Image};
+    pub use crate::encode::aac::AacEncoder;
+    pub use crate::encode::gif::probe::probe_gif_reader;
+    pub use crate::encode::x264::X264Encoder;
+    pub use crate::encode::ColorInfo;
+    pub use crate::encode::{
+        new_audio_encoder, AacConfig, AudioCodec, AudioConfig, AudioEncoder, AudioPacket, AvcConfig, OpusConfig,
+        Packet, VideoEncoder,
+    };
+    pub use crate::mux::mp4::{probe, probe_reader, repair, Mp4Concat, Mp4Demuxer, Mp4Info, Mp4Sink, Mp4Writer};
+    pub use crate::mux::VideoTrack;
+}

@@ -1,5 +1,10 @@
 //! Encoding options shared by the Rust API, the CLI and the Python front.
 
+mod table;
+
+pub(crate) use table::choice_name as table_choice;
+pub use table::{build, spec, Applies, Built, Choice, Kind, OptionSpec, Value, MAX_THREADS, OPTIONS};
+
 use crate::error::{Error, Result};
 use crate::rational::Rational;
 use std::fmt;
@@ -71,19 +76,16 @@ impl Tune {
 }
 
 macro_rules! impl_from_str {
-    ($t:ty, $what:literal) => {
+    ($t:ty, $option:literal) => {
         impl FromStr for $t {
             type Err = Error;
+            /// The name (or an alias) as the option table ([`table::OPTIONS`]) spells it.
             fn from_str(s: &str) -> Result<Self> {
-                let s = s.trim().to_ascii_lowercase();
-                <$t>::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
-                    let names: Vec<_> = <$t>::ALL.iter().map(|p| p.as_str()).collect();
-                    Error::parameter(format!(
-                        concat!("unknown ", $what, " {:?}; expected one of {}"),
-                        s,
-                        names.join(", ")
-                    ))
-                })
+                let name = table::choice_name($option, s)?;
+                <$t>::ALL
+                    .into_iter()
+                    .find(|p| p.as_str() == name)
+                    .ok_or_else(|| Error::parameter(format!("internal error: {} is not a {}", name, $option)))
             }
         }
         impl fmt::Display for $t {
@@ -165,29 +167,8 @@ impl Dither {
     }
 }
 
-impl_from_str!(OutputFormat, "output format");
-
-impl FromStr for Dither {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        let l = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
-        let l = match l.as_str() {
-            "fs" | "floyd" | "floydsteinberg" => "floyd-steinberg",
-            "bayer" => "ordered",
-            other => other,
-        };
-        Dither::ALL.into_iter().find(|d| d.as_str() == l).ok_or_else(|| {
-            let names: Vec<_> = Dither::ALL.iter().map(|d| d.as_str()).collect();
-            Error::parameter(format!("unknown dither {s:?}; expected one of {}", names.join(", ")))
-        })
-    }
-}
-
-impl fmt::Display for Dither {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+impl_from_str!(OutputFormat, "format");
+impl_from_str!(Dither, "dither");
 
 /// Options of GIF output (ignored for MP4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,18 +191,10 @@ impl GifOptions {
     /// Largest `loop_count` (the file stores n − 1 in 16 bits).
     pub const MAX_LOOP: u32 = 65536;
 
+    /// The ranges of the option table.
     pub fn validate(&self) -> Result<()> {
-        if !(2..=256).contains(&self.colors) {
-            return Err(Error::parameter(format!("colors must be between 2 and 256, got {}", self.colors)));
-        }
-        if self.loop_count > Self::MAX_LOOP {
-            return Err(Error::parameter(format!(
-                "loop must be between 0 (forever) and {} plays, got {}",
-                Self::MAX_LOOP,
-                self.loop_count
-            )));
-        }
-        Ok(())
+        table::check_value("colors", Value::Int(self.colors.into()))?;
+        table::check_value("loop", Value::Int(self.loop_count.into()))
     }
 }
 
@@ -258,15 +231,9 @@ impl Fragments {
     /// Longest fragment accepted, in seconds.
     pub const MAX_SECONDS: f64 = 3600.0;
 
+    /// The range of the option table's `fragment_seconds`.
     pub fn validate(&self) -> Result<()> {
-        if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= Self::MAX_SECONDS) {
-            return Err(Error::parameter(format!(
-                "fragment seconds must be more than 0 and at most {}, got {}",
-                Self::MAX_SECONDS,
-                self.seconds
-            )));
-        }
-        Ok(())
+        table::check_value("fragment_seconds", Value::Float(self.seconds))
     }
 
     /// Frames per fragment at `fps` (at least 1).
@@ -322,30 +289,20 @@ impl Default for EncodeOptions {
 }
 
 impl EncodeOptions {
-    /// Check ranges before anything is opened, so a bad option fails early and clearly.
+    /// Check ranges before anything is opened, so a bad option fails early and clearly (the
+    /// option table's ranges and messages: [`table::OPTIONS`]).
     pub fn validate(&self) -> Result<()> {
         match self.rate {
-            RateControl::Crf(c) if !(0.0..=51.0).contains(&c) || !c.is_finite() => {
-                return Err(Error::parameter(format!("crf must be between 1 and 51, got {c}")));
-            }
-            RateControl::Crf(c) if c < 1.0 => {
-                return Err(Error::parameter(format!(
-                    "crf {c} would be lossless, which needs H.264's High 4:4:4 Predictive profile (browsers \
-                     and phones do not play it); framepipe writes High profile: use crf 1 or more"
-                )));
-            }
-            RateControl::BitrateKbps(0) => return Err(Error::parameter("bitrate must be positive (kbit/s)")),
-            _ => {}
+            RateControl::Crf(c) => table::check_value("crf", Value::Float(c.into()))?,
+            RateControl::BitrateKbps(b) => table::check_value("bitrate", Value::Int(b.into()))?,
         }
-        if self.keyint == Some(0) {
-            return Err(Error::parameter("keyint must be at least 1"));
+        if let Some(k) = self.keyint {
+            table::check_value("keyint", Value::Int(k.into()))?;
         }
-        if self.threads == Some(0) {
-            return Err(Error::parameter("threads must be at least 1 (or None for all cores)"));
+        if let Some(t) = self.threads {
+            table::check_value("threads", Value::Int(t.into()))?;
         }
-        if self.queue_frames == 0 {
-            return Err(Error::parameter("queue_frames must be at least 1"));
-        }
+        table::check_value("queue_frames", Value::Int(i64::try_from(self.queue_frames).unwrap_or(i64::MAX)))?;
         self.fragments.validate()?;
         self.gif.validate()
     }

@@ -71,6 +71,7 @@ impl FileId {
 }
 
 /// Whether `a` and `b` name the same existing file (device and inode, symlinks followed).
+#[cfg(test)]
 pub fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
     Ok(match (FileId::of_path(a)?, FileId::of_path(b)?) {
         (Some(x), Some(y)) => x == y,
@@ -208,6 +209,7 @@ impl TempFile {
     }
 
     /// Where the file is now: the temporary, or the target once placed.
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

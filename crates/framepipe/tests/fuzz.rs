@@ -50,8 +50,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use framepipe::encode::gif::probe::probe_gif_reader;
-use framepipe::mux::mp4::{probe, probe_reader, repair, Mp4Concat, Mp4Demuxer};
+use framepipe::testing::probe_gif_reader;
+use framepipe::testing::{probe, probe_reader, repair, Mp4Concat, Mp4Demuxer};
 
 /// Cases run by default: about 40 s on one free core in a release build (`cargo test
 /// --release`, what scripts/test.sh runs), a minute or more on a busy machine; fewer in a debug
@@ -752,7 +752,7 @@ fn fuzz_the_readers() {
 #[test]
 #[ignore]
 fn regenerate_corpus() {
-    use framepipe::mux::mp4::Mp4Writer;
+    use framepipe::testing::Mp4Writer;
     use framepipe::{EncodeOptions, Frame, OutputFormat, PixelFormat, Preset, Rational, VideoWriter};
     use std::process::Command;
 
@@ -874,7 +874,7 @@ fn crafted_truns(truns: usize, count: u32, default_size: u32, mdat_len: usize) -
 fn probe_and_repair(
     data: &[u8],
     dir: &Path,
-) -> (Result<framepipe::mux::mp4::Mp4Info, String>, Result<u64, String>, usize) {
+) -> (Result<framepipe::testing::Mp4Info, String>, Result<u64, String>, usize) {
     let input = dir.join("crafted.mp4");
     std::fs::write(&input, data).unwrap();
     let bound = memory_bound(data.len());

@@ -16,9 +16,9 @@ use std::process::{Command, Output};
 mod common;
 use common::{ffmpeg_decode, ffprobe_flat, ffprobe_text, field, run_tool, TempDir};
 
-use framepipe::encode::{AvcConfig, ColorInfo, Packet};
-use framepipe::mux::mp4::{probe, probe_reader, Mp4Sink, Mp4Writer};
-use framepipe::mux::VideoTrack;
+use framepipe::testing::VideoTrack;
+use framepipe::testing::{probe, probe_reader, Mp4Sink, Mp4Writer};
+use framepipe::testing::{AvcConfig, ColorInfo, Packet};
 use framepipe::Rational;
 
 /// Fail (rather than pass without checking anything) when ffmpeg/ffprobe are missing.
@@ -495,8 +495,8 @@ fn mp4_unfinished_file_plays_up_to_its_last_fragment() {
 /// hour; 1167/2^22 has the largest denominator) to the fastest x264 takes (2^31 - 1 fps, its
 /// H.264 timing limit).
 const SWEEP_RATES: [(u32, u32); 15] = [
-    (1, framepipe::mux::mp4::timing::MAX_FRAME_SECONDS),
-    (1167, framepipe::mux::mp4::timing::MAX_FPS_DEN),
+    (1, framepipe::MAX_FRAME_SECONDS),
+    (1167, framepipe::MAX_FPS_DEN),
     (1, 60),
     (1, 7),
     (1, 1),
@@ -651,7 +651,7 @@ fn mp4_concat_every_frame_plays_at_any_frame_rate() {
     require_tools();
     let dir = TempDir::new("mp4-rates-concat");
     for (fps, preset) in sweep_cases() {
-        let mut c = framepipe::mux::mp4::Mp4Concat::new(Cursor::new(Vec::new()));
+        let mut c = framepipe::testing::Mp4Concat::new(Cursor::new(Vec::new()));
         for range in [0..7, 7..8, 8..13] {
             c.append(Cursor::new(sweep_encode(fps, preset, range))).unwrap();
         }
@@ -668,7 +668,7 @@ fn mp4_concat_every_frame_plays_at_any_frame_rate() {
 #[test]
 fn mp4_too_slow_a_rate_is_refused() {
     let src_avc = AvcConfig { sps: vec![vec![0x67, 0x64, 0x00, 0x0d, 0xac]], pps: vec![vec![0x68, 0xeb]] };
-    let max = framepipe::mux::mp4::timing::MAX_FPS_DEN;
+    let max = framepipe::MAX_FPS_DEN;
     for (num, den, ok) in [(1, 3600, true), (1, 3601, false), (1167, max, true), (1167, max + 1, false)] {
         let t = VideoTrack {
             width: 64,

@@ -20,7 +20,7 @@ use std::process::Command;
 mod common;
 use common::TempDir;
 
-use framepipe::mux::mp4::{probe_reader, Mp4Demuxer, Mp4Info, Mp4Writer};
+use framepipe::testing::{probe_reader, Mp4Demuxer, Mp4Info, Mp4Writer};
 use framepipe::{EncodeOptions, Frame, PixelFormat, Preset, Rational, VideoWriter};
 
 /// A finished framepipe MP4 of `n` frames of 64x48 (B-frames: preset medium).

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from .._keywords import checked
 from ..errors import ParameterError
 from . import _kernels, _pixels
-from ._clip import _T_SLACK, VideoClip
-from ._sources import _size_pair
+from ._clip import VideoClip
+from ._geometry import size_pair
+from ._time import T_SLACK
 
 
 def _clip_list(clips: Any, what: str) -> list[VideoClip]:
@@ -38,13 +40,13 @@ class _Timeline:
         self.rank = {i: (clips[i].layer_index, i) for i in range(len(clips))}
 
     def playing(self, t: float) -> list[int]:
-        hi = bisect.bisect_right(self.starts, t + _T_SLACK)
-        lo = 0 if self.longest == float("inf") else bisect.bisect_left(self.starts, t - self.longest - _T_SLACK)
+        hi = bisect.bisect_right(self.starts, t + T_SLACK)
+        lo = 0 if self.longest == float("inf") else bisect.bisect_left(self.starts, t - self.longest - T_SLACK)
         found = []
         for k in range(lo, hi):
             i = self.order[k]
             c = self.clips[i]
-            if c.end is None or t < c.end - _T_SLACK or (t <= c.end + _T_SLACK and c.end == c.start):
+            if c.end is None or t < c.end - T_SLACK or (t <= c.end + T_SLACK and c.end == c.start):
                 found.append(i)
         found.sort(key=self.rank.__getitem__)
         return found
@@ -70,7 +72,7 @@ class CompositeVideoClip(VideoClip):
         clips = _clip_list(clips, "CompositeVideoClip")
         if size is None:
             size = clips[0].size
-        w, h = _size_pair(size, "CompositeVideoClip")
+        w, h = size_pair(size, "CompositeVideoClip")
         transparent = (clips[0]._mask is not None) if use_bgclip else bg_color is None
         if is_mask:
             bg_level = _pixels.mask_level(0.0 if bg_color is None else bg_color, "bg_color")
@@ -83,9 +85,10 @@ class CompositeVideoClip(VideoClip):
             bg = None
             layers = clips
         ends = [c.end for c in layers] + ([bg.end] if bg is not None else [])
-        if None not in ends:
-            self.duration = self.end = float(max(ends))
-        fpss = [c.fps for c in clips if getattr(c, "fps", None)]
+        known = [e for e in ends if e is not None]
+        if len(known) == len(ends):  # every clip ends
+            self.duration = self.end = float(max(known))
+        fpss = [c.fps for c in clips if c.fps]
         self.fps = max(fpss) if fpss else None
         self.clips, self.bg, self.bg_color = layers, bg, bg_color
         self._size = (w, h)
@@ -114,17 +117,20 @@ class CompositeVideoClip(VideoClip):
 
         def frame(t: float) -> np.ndarray:
             covered[0] = False
+            out: np.ndarray | None = None
+            first_src: np.ndarray | None = None
             if bg is not None:
-                first = bg._get(max(0.0, t - bg.start))
-                if first.shape[:2] != (h, w):
+                bg_frame = bg._get(max(0.0, t - bg.start))
+                if bg_frame.shape[:2] != (h, w):
                     out = base.copy()
                     draw(out, bg, t)
                 else:
-                    out = np.array(first, copy=True) if not is_mask or first.ndim == 2 else first[:, :, 0].copy()
+                    out = (
+                        np.array(bg_frame, copy=True) if not is_mask or bg_frame.ndim == 2 else bg_frame[:, :, 0].copy()
+                    )
                 playing = timeline.playing(t)
             else:
                 playing = timeline.playing(t)
-                out, first_src = None, None
                 if playing and not is_mask:
                     # An opaque first layer that covers the frame is the background: start
                     # from a copy of it instead of painting the colour and then it.
@@ -221,6 +227,7 @@ def _composite_mask(
     return mask
 
 
+@checked
 def clips_array(
     array: Sequence[Sequence[VideoClip]],
     rows_widths: Sequence[int] | None = None,
@@ -250,6 +257,25 @@ def clips_array(
     return CompositeVideoClip(placed, size=(xs[-1], ys[-1]), bg_color=bg_color)
 
 
+class _Concatenation:
+    """What the result of :func:`concatenate_videoclips` has, as MoviePy's: when each clip starts
+    (``start_times``) and their ends (``timings``: the starts and the end of the last)."""
+
+    timings: list[float]
+    start_times: list[float]
+
+
+class ConcatenatedClip(_Concatenation, VideoClip):
+    """``concatenate_videoclips(method="chain")``: the clips one after the other (``clips``)."""
+
+    clips: list[VideoClip]
+
+
+class ConcatenatedComposite(_Concatenation, CompositeVideoClip):
+    """``concatenate_videoclips(method="compose")``: the clips centred one after the other."""
+
+
+@checked
 def concatenate_videoclips(
     clips: Sequence[VideoClip],
     method: str = "chain",
@@ -274,19 +300,20 @@ def concatenate_videoclips(
     timings = np.maximum(0, timings + padding * np.arange(len(timings)))
     timings[-1] -= padding
     timings = timings.tolist()
-    fpss = [c.fps for c in clips if getattr(c, "fps", None)]
+    fpss = [c.fps for c in clips if c.fps]
+    result: ConcatenatedClip | ConcatenatedComposite
     if method == "chain":
         starts = timings[:-1]
         sizes = {c.size for c in clips}
 
         def index(t: float) -> int:
-            return min(len(clips) - 1, max(0, bisect.bisect_right(starts, t + _T_SLACK) - 1))
+            return min(len(clips) - 1, max(0, bisect.bisect_right(starts, t + T_SLACK) - 1))
 
         def frame(t: float) -> np.ndarray:
             i = index(t)
             return clips[i]._get(min(max(0.0, t - starts[i]), clips[i].duration))
 
-        result = VideoClip(is_mask=is_mask)
+        result = ConcatenatedClip(is_mask=is_mask)
         result._fn = frame
         if len(sizes) == 1:
             result._size = next(iter(sizes))
@@ -302,7 +329,7 @@ def concatenate_videoclips(
     elif method == "compose":
         w = max(c.w for c in clips)
         h = max(c.h for c in clips)
-        result = CompositeVideoClip(
+        result = ConcatenatedComposite(
             [c.with_start(t).with_position("center") for c, t in zip(clips, timings)],
             size=(w, h),
             bg_color=bg_color,

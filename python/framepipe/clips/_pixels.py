@@ -5,13 +5,14 @@ function returns into those, and parses colours."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import _frames
-from ..errors import FramepipeWarning, ParameterError, UnsupportedError
+from .._alpha import without_alpha
+from .._warn import warn
+from ..errors import ParameterError, UnsupportedError, about
 
 # CSS/X11 names MoviePy scripts use most (ImageMagick accepted these in 1.x).
 _NAMED = {
@@ -62,11 +63,11 @@ def rgba(color: Any, what: str = "color") -> tuple[int, int, int, int] | None:
             if len(h) == 3:
                 h = "".join(c * 2 for c in h)
             try:
-                vals = [int(h[i : i + 2], 16) for i in range(0, len(h), 2)]
+                parts = [int(h[i : i + 2], 16) for i in range(0, len(h), 2)]
             except ValueError:
                 pass
             else:
-                return (vals[0], vals[1], vals[2], vals[3] if len(vals) == 4 else 255)
+                return (parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else 255)
         raise ParameterError(
             f"{what}: unknown colour {color!r}; give a name such as 'white', '#rrggbb' or an (r, g, b) tuple"
         )
@@ -118,7 +119,8 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
     try:
         arr, kind = _frames.as_array(frame)
     except (ParameterError, UnsupportedError) as e:
-        raise type(e)(f"{where}: the frame {e}" if str(e).startswith("has shape") else f"{where}: {e}") from None
+        text = f"{where}: the frame {e}" if e.argument == "shape" else f"{where}: {e}"
+        raise about(type(e)(text), frame=e.frame, argument=e.argument) from None
     if kind == "bool":
         arr = arr * np.uint8(255)
     elif arr.dtype == np.uint16:
@@ -128,17 +130,15 @@ def to_rgb(frame: Any, where: str, warn_state: list | None = None) -> np.ndarray
             raise ParameterError(f"{where}: the frame has NaN or infinite values")
         if warn_state is not None and not warn_state and arr.size and 0 < float(arr.max()) <= 1.0:
             warn_state.append(True)
-            warnings.warn(
+            warn(
                 f"{where}: a float frame with every value in [0, 1]; clips take float frames as 0-255 "
                 f"(as MoviePy does), so it is almost black. Multiply by 255 if the values are fractions.",
-                FramepipeWarning,
-                stacklevel=4,
             )
         arr = np.clip(arr, 0, 255).astype(np.uint8)
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     elif arr.shape[2] == 4:
-        return _frames.without_alpha(arr)
+        return without_alpha(arr)
     return np.ascontiguousarray(arr)
 
 

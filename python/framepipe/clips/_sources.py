@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import bisect
 import os
-import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from .. import _frames, _native
-from ..errors import FramepipeWarning, ParameterError, UnsupportedError
+from .._alpha import without_alpha
+from .._warn import warn
+from ..errors import ParameterError, UnsupportedError
 from . import _pixels
-from ._clip import VideoClip, _seconds
+from ._clip import VideoClip
+from ._geometry import size_pair
+from ._time import seconds
 
 
 def _const(frame: np.ndarray):
@@ -89,9 +92,9 @@ class ImageClip(VideoClip):
         self._size = (frame.shape[1], frame.shape[0])
         self.img = frame
         if isinstance(img, (str, os.PathLike)):
-            self._source_files = (os.fsdecode(img),)  # a write onto it is refused (_output)
+            self._source_files = (os.fsdecode(img),)  # a write onto it is refused (_render.output)
 
-    def image_transform(self, image_func: Any, apply_to: Any = None) -> VideoClip:
+    def image_transform(self, image_func: Any, apply_to: Any = None) -> Self:
         new = super().image_transform(image_func, apply_to)
         return new
 
@@ -111,7 +114,7 @@ class ColorClip(ImageClip):
     ):
         is_mask = is_mask if ismask is None else ismask
         color = col if color is None else color
-        w, h = _size_pair(size, "ColorClip")
+        w, h = size_pair(size, "ColorClip")
         if is_mask:
             frame = np.full((h, w), _pixels.mask_level(0.0 if color is None else color, "ColorClip color"), np.uint8)
         else:
@@ -120,16 +123,6 @@ class ColorClip(ImageClip):
         super().__init__(frame, is_mask=is_mask, duration=duration)
         self.color = color
         self._name = "ColorClip"
-
-
-def _size_pair(size: Any, what: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{what}: size is (width, height), got {size!r}") from None
-    if not (1 <= w <= _native.MAX_DIMENSION and 1 <= h <= _native.MAX_DIMENSION):
-        raise ParameterError(f"{what}: width and height must be 1 to {_native.MAX_DIMENSION}, got {w}x{h}")
-    return w, h
 
 
 _FONT_EXTS = (".ttf", ".otf", ".ttc", ".otc")
@@ -202,11 +195,9 @@ class TextClip(ImageClip):
                     f"TextClip: font file not found: {font_path!r} (font=None uses the bundled DejaVu Sans)"
                 )
             # An ImageMagick font name from a MoviePy 1.x script ("Purisa-Bold"): not a file.
-            warnings.warn(
+            warn(
                 f"TextClip: font {font_path!r} is a name, not a font file; using the bundled DejaVu Sans "
                 f"(give the path of a .ttf/.otf file for another font)",
-                FramepipeWarning,
-                stacklevel=2,
             )
             font_path = None
         if font_size is None:
@@ -218,6 +209,7 @@ class TextClip(ImageClip):
             m = [m[0], m[1], m[0], m[1]]
         elif len(m) != 4:
             raise ParameterError(f"TextClip: margin is (x, y) or (left, top, right, bottom), got {margin!r}")
+        left, top, right, bottom = m
         fg = _pixels.rgba(color, "TextClip color") or (0, 0, 0, 0)
         bg = _pixels.rgba(bg_color, "TextClip bg_color")
         data, w, h = _native.render_text(
@@ -229,7 +221,7 @@ class TextClip(ImageClip):
             stroke_color=_pixels.rgba(stroke_color, "TextClip stroke_color"),
             stroke_width=int(stroke_width or 0),
             size=(None if size[0] is None else int(size[0]), None if size[1] is None else int(size[1])),
-            margin=tuple(m),
+            margin=(left, top, right, bottom),
             method=method,
             text_align=text_align,
             horizontal_align=horizontal_align,
@@ -239,11 +231,9 @@ class TextClip(ImageClip):
         missing = _native.missing_glyphs(text, font=font_path)
         if missing:
             shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:8]) + (", ..." if len(missing) > 8 else "")
-            warnings.warn(
+            warn(
                 f"TextClip: the font {font_path or _native.DEFAULT_FONT_NAME!r} has no glyph for {shown}; "
                 f"they are drawn as boxes (pass font= the path of a .ttf/.otf file that has them)",
-                FramepipeWarning,
-                stacklevel=2,
             )
         rgba = np.frombuffer(data, np.uint8).reshape(h, w, 4)
         super().__init__(
@@ -306,20 +296,20 @@ class ImageSequenceClip(VideoClip):
         items = list(sequence)
         if not items:
             raise ParameterError("ImageSequenceClip: the sequence is empty")
-        if (fps is None) == (durations is None):
-            raise ParameterError("ImageSequenceClip: give exactly one of fps and durations")
-        if fps is not None:
+        if fps is not None and durations is None:
             if not fps > 0:
                 raise ParameterError(f"ImageSequenceClip: fps must be positive, got {fps!r}")
             durations = [1.0 / fps] * len(items)
             self.fps = fps
-        else:
-            durations = [_seconds(d, "ImageSequenceClip durations") for d in durations]
+        elif durations is not None and fps is None:
+            durations = [seconds(d, "ImageSequenceClip durations") for d in durations]
             if len(durations) != len(items) or min(durations) <= 0:
                 raise ParameterError(
                     f"ImageSequenceClip: {len(durations)} positive durations are needed, one per image ({len(items)})"
                 )
             self.fps = 1.0 / min(durations)
+        else:
+            raise ParameterError("ImageSequenceClip: give exactly one of fps and durations")
         self.images_starts = list(np.cumsum([0.0, *durations[:-1]]))
         self.durations = durations
         self.duration = self.end = float(sum(durations))
@@ -356,7 +346,13 @@ class ImageSequenceClip(VideoClip):
         self._fn = frame
         if with_mask and (first_alpha is not None):
             mask = VideoClip(is_mask=True, duration=self.duration)
-            mask._fn = lambda t: loaded[index(t)][1] if loaded is not None else load(index(t))[1]
+
+            def mask_frame(t: float) -> np.ndarray:
+                alpha = loaded[index(t)][1] if loaded is not None else load(index(t))[1]
+                # load() gives every image an alpha when image 0 has one (opaque if it has none).
+                return alpha if alpha is not None else np.full((size[1], size[0]), 255, np.uint8)
+
+            mask._fn = mask_frame
             mask._size = size
             self._mask = mask
         self._name = f"ImageSequenceClip({len(items)} images)"
@@ -395,11 +391,11 @@ class VideoFileClip(VideoClip):
         self.reader = reader
         self.fps = reader.fps
         self.duration = self.end = float(reader.duration)
-        self._size = tuple(reader.size)
+        self._size = (int(reader.size[0]), int(reader.size[1]))
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
         self.audio = None
         if has_mask:
-            self._fn = lambda t: _frames.without_alpha(reader.get_frame(t))
+            self._fn = lambda t: without_alpha(reader.get_frame(t))
             mask = VideoClip(is_mask=True, duration=self.duration)
             mask._fn = lambda t: np.ascontiguousarray(reader.get_frame(t)[:, :, 3])
             mask._size = self._size

@@ -67,13 +67,15 @@ import errno
 import numbers
 import os
 import threading
-import warnings
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .. import _native
-from ..errors import DecodeError, FramepipeWarning, ParameterError, UnsupportedError
+from .._warn import warn
+from ..errors import DecodeError, ParameterError, UnsupportedError
 
 # The scaler for target_resolution: MoviePy's default resize_algorithm ("bicubic").
 _RESIZE_INTERPOLATION = "BICUBIC"
@@ -105,11 +107,11 @@ def _check_target_resolution(target_resolution):
             f"target_resolution must be (width, height) with None for a side that follows the aspect "
             f"ratio, got {target_resolution!r}"
         )
-    out = []
+    out: list[int | None] = []
     for name, v in zip(("width", "height"), pair):
         if v is None:
             out.append(None)
-        elif isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 < v <= _native.MAX_DIMENSION:
+        elif isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 < int(v) <= _native.MAX_DIMENSION:
             out.append(int(v))
         else:
             raise ParameterError(
@@ -177,7 +179,7 @@ class _Decoder:
         self.path = path
         self.container, self.stream, self.ctx, self.own_ctx = _open_stream(path, alpha_decoder, av)
         self.pts: tuple[int, ...] | None = None  # the frames' pts once known; None: count them
-        self.gen = None
+        self.gen: Generator[Any, None, None] | None = None  # the frames out of the decoder (see restart)
         self.pending = None  # (frame, index) taken from the decoder but not yet consumed
         self.last = None  # the last frame consumed ...
         self.last_index: int | None = None  # ... and its index
@@ -194,17 +196,19 @@ class _Decoder:
         if container is not None:
             container.close()
 
-    def restart(self):
-        """Decode from where the container now is (after opening or seeking)."""
+    def restart(self) -> Generator[Any, None, None]:
+        """Decode from where the container now is (after opening or seeking); returns the
+        frames to come (``self.gen``)."""
         if self.gen is not None:
             self.gen.close()
         if self.own_ctx:
             self.ctx.flush_buffers()
-        self.gen = _decoded_frames(self.container, self.stream, self.ctx, self.av)
+        gen = self.gen = _decoded_frames(self.container, self.stream, self.ctx, self.av)
         self.pending = self.last = None
         self.last_index = None
         self.count = 0
         self.ended = False
+        return gen
 
     def _index_of(self, f) -> int:
         if self.pts is None:
@@ -220,10 +224,9 @@ class _Decoder:
             return item
         if self.ended:
             return None
-        if self.gen is None:
-            self.restart()
+        gen = self.gen if self.gen is not None else self.restart()
         try:
-            f = next(self.gen)
+            f = next(gen)
         except StopIteration:
             self.gen = None
             self.ended = True
@@ -293,7 +296,7 @@ class VideoFileReader:
         self.path = os.fsdecode(os.fspath(path))
         self.target_resolution = _check_target_resolution(target_resolution)
         self.has_mask = bool(has_mask)
-        self._source_files = (self.path,)  # a write onto it is refused (framepipe._output)
+        self._source_files = (self.path,)  # a write onto it is refused (framepipe._render.output)
         # One decoder, used by one thread at a time: threads asking for frames take turns.
         self._lock = threading.RLock()
         self._meta: _Meta | None = None
@@ -342,6 +345,7 @@ class VideoFileReader:
         n = len(meta.times)
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise ParameterError(f"{self.path!r}: a frame index must be an int, got {index!r}")
+        index = int(index)
         if not 0 <= index < n:
             raise ParameterError(f"{self.path!r}: frame index {index} is outside 0 <= index < {n} (n_frames)")
         return self._frame(int(index))
@@ -394,13 +398,14 @@ class VideoFileReader:
     # --- opening ----------------------------------------------------------------------------------
 
     def _loaded(self) -> _Meta:
-        if self._meta is None:
+        meta = self._meta
+        if meta is None:
             with self._lock:
-                if self._meta is None:
-                    self._load()
-        return self._meta
+                meta = self._meta if self._meta is not None else self._load()
+        return meta
 
-    def _load(self) -> None:
+    def _load(self) -> _Meta:
+        """Read the file's frame times and geometry (see _Meta); sets and returns ``_meta``."""
         av = _import_av()
         path = self.path
         # Pass 1: the packets' times and keyframe flags (demuxing only).
@@ -411,11 +416,9 @@ class VideoFileReader:
             if self.has_mask and codec_name in ("vp8", "vp9") and stream.metadata.get("alpha_mode") == "1":
                 alpha_decoder = {"vp8": "libvpx", "vp9": "libvpx-vp9"}[codec_name]
                 if alpha_decoder not in av.codecs_available:
-                    warnings.warn(
+                    warn(
                         f"{path!r}: its {codec_name} alpha layer needs the {alpha_decoder} decoder, which this "
                         "PyAV lacks; alpha will read as opaque",
-                        FramepipeWarning,
-                        stacklevel=3,
                     )
                     alpha_decoder = None
             tb = stream.time_base
@@ -444,24 +447,24 @@ class VideoFileReader:
             raise DecodeError(f"{path!r}: its video stream holds no frames")
 
         # Pass 2: decode the first frame (geometry; fails here if libav cannot decode the codec).
-        dec = _Decoder(path, alpha_decoder, av)
+        opened = _Decoder(path, alpha_decoder, av)
+        dec: _Decoder | None = opened  # kept, at frame 0, unless the frames had to be counted
         try:
             if not counted:
-                dec.pts = tuple(sorted(e[0] for e in entries))
-            item = dec.next_frame()
+                opened.pts = tuple(sorted(e[0] for e in entries))
+            item = opened.next_frame()
             if item is None:
                 raise DecodeError(f"{path!r}: libav decoded no frame from its video stream")
             first, first_index = item
-            n_counted = None
+            n_counted = 0
             if counted:  # no timestamps: count the frames by decoding them all, then start over
-                while dec.next_frame() is not None:
+                while opened.next_frame() is not None:
                     pass
-                n_counted = dec.count
-                dec.close()
+                n_counted = opened.count
+                opened.close()
                 dec = None
         except BaseException:
-            if dec is not None:
-                dec.close()
+            opened.close()  # closing twice is harmless
             raise
 
         if counted:
@@ -469,8 +472,8 @@ class VideoFileReader:
             rate = ctx_rate or stream.guessed_rate or rate
             fps = float(rate) if rate else 25.0
             times = tuple(k / fps for k in range(n_counted))
-            pts = None
-            keyframes = (0,)
+            pts: tuple[int, ...] | None = None
+            keyframes: tuple[int, ...] = (0,)
             duration = n_counted / fps
             tick = 0.0
         else:
@@ -512,7 +515,7 @@ class VideoFileReader:
                 f"frames {size[0]}x{size[1]}; frames are at most {_native.MAX_DIMENSION} pixels a side"
             )
         scale_to = size[::-1] if quarter_turns % 2 else size
-        self._meta = _Meta(
+        meta = self._meta = _Meta(
             times=times,
             pts=pts,
             keyframes=keyframes,
@@ -528,20 +531,22 @@ class VideoFileReader:
         if dec is not None:  # keep the decoder where it is: frame 0 is at hand
             self._dec = dec
             dec.last, dec.last_index = first, first_index
+        return meta
 
     # --- decoding ---------------------------------------------------------------------------------
 
     def _decoder(self) -> _Decoder:
-        if self._dec is None:
-            dec = _Decoder(self.path, self._meta.alpha_decoder, _import_av())
-            dec.pts = self._meta.pts
-            self._dec = dec
+        dec = self._dec
+        if dec is None:
+            meta = self._loaded()
+            dec = self._dec = _Decoder(self.path, meta.alpha_decoder, _import_av())
+            dec.pts = meta.pts
             self._stats["reopens"] += 1
-        return self._dec
+        return dec
 
     def _frame(self, k: int) -> np.ndarray:
         with self._lock:
-            if self._cache_index == k:
+            if self._cache_index == k and self._cache_array is not None:
                 return self._cache_array
             arr = self._convert(self._decode(k))
             self._cache_index, self._cache_array = k, arr
@@ -549,7 +554,7 @@ class VideoFileReader:
 
     def _decode(self, k: int):
         """The decoded (libav) frame shown as frame ``k``."""
-        meta = self._meta
+        meta = self._loaded()
         dec = self._decoder()
         if dec.last_index == k and dec.last is not None:
             return dec.last
@@ -578,7 +583,7 @@ class VideoFileReader:
 
     def _seek(self, dec: _Decoder, k: int) -> _Decoder:
         """Put a decoder at a keyframe at or before frame ``k`` (and at no frame after it); return it."""
-        meta = self._meta
+        meta = self._loaded()
         av = dec.av
         if meta.pts is not None:
             kf = meta.keyframe_before(k)
@@ -608,7 +613,7 @@ class VideoFileReader:
         return dec
 
     def _convert(self, f) -> np.ndarray:
-        meta = self._meta
+        meta = self._loaded()
         kwargs = {}
         target = meta.scale_to or meta.decoded_size
         if meta.scale_to is not None or (f.width, f.height) != meta.decoded_size:

@@ -7,18 +7,18 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
-import re
-import warnings
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .._keywords import checked
 from .._options import check_option_names, fps_pair
-from .._output import refuse_own_source
-from ..errors import FramepipeWarning, ParameterError, UnsupportedError
-from ..render import RENDER_KEYWORDS, check_frame_count, render
+from .._render import RENDER_KEYWORDS, check_frame_count, refuse_own_source, render
+from .._warn import warn
+from ..display import Video
+from ..errors import ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
 
 # MoviePy parameters that concern audio, logging or ffmpeg, accepted and ignored (framepipe
@@ -91,19 +91,15 @@ def _options(clip: Any, what: str, kwargs: dict) -> dict:
         kwargs["bitrate"] = _kbits(kwargs["bitrate"], what)
     params = kwargs.pop("ffmpeg_params", None)
     if params:
-        warnings.warn(
+        warn(
             f"{what}: ffmpeg_params={params!r} ignored: framepipe runs no ffmpeg; x264's settings are "
             f"options here (crf=, preset=, tune=, keyint=, bitrate=)",
-            FramepipeWarning,
-            stacklevel=4,
         )
     pixel_format = kwargs.pop("pixel_format", None)
     if pixel_format not in (None, "yuv420p"):
-        warnings.warn(
+        warn(
             f"{what}: pixel_format={pixel_format!r} ignored: framepipe writes yuv420p H.264, which "
             f"every player plays (a mask is not written)",
-            FramepipeWarning,
-            stacklevel=4,
         )
     threads = kwargs.pop("threads", None)
     logger = kwargs.pop("logger", "bar")
@@ -196,10 +192,9 @@ def _frames_of(clip: Any, rate: Fraction) -> Iterator[None]:
     try:
         yield
     except ParameterError as e:
-        m = re.match(r"frame (\d+) has shape", str(e))
-        if m is None:
+        if e.frame is None or e.argument != "shape":
             raise
-        n = int(m.group(1))
+        n = e.frame
         t = float(Fraction(n) / rate)
         where = f"frame {n} is {clip._name} at t={t:g} s"
         starts, parts = getattr(clip, "start_times", None), getattr(clip, "clips", None)
@@ -267,10 +262,9 @@ def _in_memory(clip: Any, fps: Any, max_duration: float | None) -> VideoResult:
     return w.close()
 
 
+@checked(also=[Video])
 def display(clip: Any, fps: Any = None, maxduration: float | None = 60, **video_options: Any) -> Any:
     """The clip rendered to an in-memory MP4, as a :class:`framepipe.Video` for Jupyter."""
-    from ..display import Video
-
     return Video(_in_memory(clip, fps, maxduration).data, **video_options)
 
 
@@ -278,5 +272,5 @@ def html(clip: Any) -> str:
     try:
         return display(clip)._repr_html_()
     except ParameterError as e:
-        warnings.warn(f"cannot show the clip: {e}", FramepipeWarning, stacklevel=2)
+        warn(f"cannot show the clip: {e}")
         return f"<pre>{clip!r}</pre>"

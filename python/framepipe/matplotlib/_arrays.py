@@ -30,7 +30,8 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .._frames import without_alpha
+from .._alpha import without_alpha
+from .._keywords import checked
 from ._geometry import CONTAINERS
 from ._recorder import Recorder
 
@@ -136,6 +137,7 @@ def draw_figure(fig: Any, incremental: bool = True) -> FigureCanvasAgg:
     return canvas
 
 
+@checked
 def figure_to_array(fig: Any, *, incremental: bool = True) -> np.ndarray:
     """Draw `fig` with an Agg canvas and return its pixels as a new (h, w, 3) uint8 array (the
     alpha is dropped, as MoviePy's ``mplfig_to_npimage`` does).
@@ -148,6 +150,7 @@ def figure_to_array(fig: Any, *, incremental: bool = True) -> np.ndarray:
     return without_alpha(np.asarray(draw_figure(fig, incremental).buffer_rgba()))
 
 
+@checked
 def figure_stats(fig: Any) -> dict[str, Any]:
     """How `figure_to_array` drew `fig`'s frames so far: counts of ``"frames"``, ``"blit"``
     (drawn over the kept picture), ``"full"`` and ``"backgrounds"`` (pictures kept), the

@@ -94,14 +94,14 @@ def region(a: Artist, renderer, dpi: float) -> Region | None:
             return bbox_region(a.get_window_extent(renderer), pad)
         if isinstance(a, Patch):
             # Strokes reach half a line width out, miter joins further: pad by 4 widths.
-            return bbox_region(a.get_window_extent(renderer), 4 * a.get_linewidth() * px + PAD)
+            return bbox_region(a.get_window_extent(renderer), 4 * float(a.get_linewidth()) * px + PAD)
         if isinstance(a, Text):
             if a.get_bbox_patch() is not None or getattr(a, "arrow_patch", None) is not None:
                 return None  # a box or an arrow (Annotation) drawn around or away from the text
             # Glyph ink reaches past the text's layout box: measured (DejaVu, mathtext, 4-110 px
             # fonts) up to 0.2 x the font size sideways (italic overhang) and 0.05 x + 1 px up or
             # down. Pad by more than that; rotated text by the larger pad both ways.
-            size = a.get_fontsize() * px
+            size = float(a.get_fontsize()) * px
             pad_x, pad_y = PAD + 0.3 * size, 1.5 + 0.1 * size
             if a.get_rotation() % 180 != 0:
                 pad_x = pad_y = max(pad_x, pad_y)
@@ -177,7 +177,7 @@ def figure_draw_list(fig: Figure, expand: set[int]) -> list:
     )
     out = []
     for a in top:
-        if id(a) in expand:
+        if isinstance(a, Axes) and id(a) in expand:
             out.extend(axes_draw_list(a))
         else:
             out.append(a)
@@ -228,9 +228,9 @@ def clear_stale(root: Artist) -> None:
 
 
 def describe(a: Artist) -> str:
-    label = ""
+    label, own = "", a.get_label()
     if isinstance(a, Text):
         label = f" {a.get_text()[:30]!r}"
-    elif isinstance(a.get_label(), str) and a.get_label() and not a.get_label().startswith("_"):
-        label = f" {a.get_label()!r}"
+    elif isinstance(own, str) and own and not own.startswith("_"):
+        label = f" {own!r}"
     return f"{type(a).__name__}{label}"

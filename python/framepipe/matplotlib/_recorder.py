@@ -128,13 +128,14 @@ class Recorder:
                             fig.dpi = old_dpi
 
                     self._restore.callback(put_back_dpi)
-            self.size_inches = tuple(float(v) for v in fig.get_size_inches())
+            width, height = fig.get_size_inches()
+            self.size_inches = (float(width), float(height))
             # Animation.save calls draw_idle() after each frame, which on Agg is a full draw; the
             # writer draws each frame itself, so that draw is skipped while saving.
             if "draw_idle" in vars(canvas):
                 self._restore.enter_context(attrs(canvas, draw_idle=noop))
             else:
-                canvas.draw_idle = noop
+                vars(canvas)["draw_idle"] = noop  # an instance attribute shadows the method
                 self._restore.callback(delattr, canvas, "draw_idle")
         except BaseException:
             self._restore.close()
@@ -269,7 +270,8 @@ class Recorder:
         for ax in fig.axes:
             view = ax.viewLim.bounds  # applies pending autoscaling, as Axes.draw does
             locator = ax.get_axes_locator()
-            ax.apply_aspect(locator(ax, renderer) if locator else None)
+            # matplotlib's stub says an Axes always has a locator; it has none by default.
+            ax.apply_aspect(locator(ax, renderer) if locator else None)  # type: ignore[truthy-function]
             view = ax.viewLim.bounds
             (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
             ticks = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from types import FrameType
 from typing import Any
 
 import matplotlib as mpl
@@ -57,14 +58,14 @@ def skip_draw(artist: Artist):
     """Make artist.draw() do nothing for the block (an instance attribute shadows the method)."""
     own = vars(artist)
     had, old = "draw" in own, own.get("draw")
-    artist.draw = noop
+    own["draw"] = noop
     try:
         yield
     finally:
         if had:
-            artist.draw = old
+            own["draw"] = old
         else:
-            del artist.draw
+            del own["draw"]
 
 
 def parent_figure(artist: Artist):
@@ -95,15 +96,27 @@ def validate_grab_kwargs(kwargs: dict) -> None:
 
 def style_key(kwargs: dict) -> tuple:
     """A comparable summary of the savefig-style keywords that change pixels."""
-    key = []
+    key: list[object] = []
     for name in ("facecolor", "edgecolor"):
-        c = kwargs.get(name, mpl.rcParams[f"savefig.{name}"])
+        c = kwargs.get(name, _savefig_rc(name))
         if isinstance(c, str) and c == "auto":
             key.append("auto")
         else:
             key.append(tuple(float(v) for v in to_rgba(c)))
-    key.append(bool(mpl._val_or_rc(kwargs.get("transparent"), "savefig.transparent")))
+    key.append(bool(_savefig_rc("transparent", kwargs.get("transparent"))))
     return tuple(key)
+
+
+def _savefig_rc(name: str, value: Any = None) -> Any:
+    """`value`, or when it is None the rc parameter ``savefig.<name>`` (facecolor, edgecolor or
+    transparent), as savefig takes them."""
+    if value is not None:
+        return value
+    if name == "facecolor":
+        return mpl.rcParams["savefig.facecolor"]
+    if name == "edgecolor":
+        return mpl.rcParams["savefig.edgecolor"]
+    return mpl.rcParams["savefig.transparent"]
 
 
 @contextlib.contextmanager
@@ -126,7 +139,7 @@ def savefig_style(fig: Figure, kwargs: dict):
 @contextlib.contextmanager
 def savefig_style_props(fig: Figure, kwargs: dict):
     with contextlib.ExitStack() as stack:
-        transparent = mpl._val_or_rc(kwargs.get("transparent"), "savefig.transparent")
+        transparent = _savefig_rc("transparent", kwargs.get("transparent"))
         facecolor = kwargs.get("facecolor")
         edgecolor = kwargs.get("edgecolor")
         if transparent:
@@ -152,7 +165,7 @@ def savefig_style_props(fig: Figure, kwargs: dict):
             for ax in fig.axes:
                 axes(ax)
         for prop, color in (("facecolor", facecolor), ("edgecolor", edgecolor)):
-            color = mpl._val_or_rc(color, f"savefig.{prop}")
+            color = _savefig_rc(prop, color)
             if not (isinstance(color, str) and color == "auto"):
                 stack.enter_context(props(fig, **{prop: color}))
         yield
@@ -165,7 +178,7 @@ def calling_animations(fig: Figure) -> list | None:
     ``Animation.save`` call it is running under on the call stack (its ``all_anim`` list).
     """
     code = _animation.Animation.save.__code__
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     for _ in range(32):
         if frame is None:
             break

@@ -15,7 +15,11 @@ import matplotlib as mpl
 import matplotlib.animation as _animation
 from matplotlib.figure import Figure
 
+from .._keywords import KeywordsChecked, checked
 from .._options import output_format
+from .._render import render_figures
+from .._warn import warn
+from ..display import Video
 from ..errors import FramepipeWarning, ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
 from ._recorder import Recorder
@@ -59,7 +63,7 @@ def _progress_bar(total: int | None, desc: str, force: bool):
             from tqdm import tqdm
     except ImportError:
         if force:
-            warnings.warn("progress=True needs tqdm (pip install tqdm)", FramepipeWarning, stacklevel=4)
+            warn("progress=True needs tqdm (pip install tqdm)")
         return None
     return tqdm(total=total, desc=desc, unit="frame", leave=True, file=sys.stderr)
 
@@ -67,7 +71,7 @@ def _progress_bar(total: int | None, desc: str, force: bool):
 # ---------------------------------------------------------------------------------------- writer
 
 
-class FramepipeWriter(_animation.AbstractMovieWriter):
+class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
     """A matplotlib movie writer that encodes with framepipe (x264 in-process), no ffmpeg.
 
     Use it by name, ``ani.save("out.mp4", writer="framepipe", fps=30)``, or as an instance::
@@ -220,8 +224,9 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
         self._total = None
         if anims is not None:
             counts = [getattr(a, "_save_count", None) for a in anims]
-            if counts and None not in counts:
-                self._total = int(min(counts))  # Animation.save zips the animations' frames
+            known = [c for c in counts if c is not None]
+            if known and len(known) == len(counts):
+                self._total = int(min(known))  # Animation.save zips the animations' frames
         self._bar = None
         if self.progress is not False and (self.progress or _interactive()):
             self._bar = _progress_bar(self._total, os.path.basename(os.fspath(outfile)), bool(self.progress))
@@ -243,17 +248,20 @@ class FramepipeWriter(_animation.AbstractMovieWriter):
 
     def _emit(self, rgba: memoryview) -> None:
         """Hand one frame (the canvas's own RGBA buffer, HxWx4) to the encoder."""
+        video = self._video
+        if video is None:
+            raise ParameterError("grab_frame() before setup(): use writer.saving(fig, outfile, dpi)")
         if self._frames == 0:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", FramepipeWarning)
-                self._video.write(rgba)
+                video.write(rgba)
             for w in caught:
                 if issubclass(w.category, FramepipeWarning) and "is odd" in str(w.message):
                     _log.info("framepipe: %s", w.message)
                 else:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         else:
-            self._video.write(rgba)
+            video.write(rgba)
 
     def finish(self) -> None:
         """Finish the file (``writer.result`` then describes it) and restore the figure."""
@@ -295,6 +303,7 @@ register()
 # ------------------------------------------------------------------------------- conveniences
 
 
+@checked(also=[FramepipeWriter])
 def save(
     anim: _animation.Animation,
     path: Any,
@@ -322,9 +331,12 @@ def save(
         progress_callback=progress_callback,
         extra_anim=extra_anim,
     )
+    if writer.result is None:  # Animation.save ends the writer's saving(), whose finish() sets it
+        raise RuntimeError("matplotlib's Animation.save returned without finishing the framepipe writer")
     return writer.result
 
 
+@checked(also=[save])
 def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None, **options: Any) -> str:
     """The fast equivalent of ``anim.to_html5_video()``: an HTML5 ``<video>`` with the MP4 inline.
 
@@ -333,9 +345,7 @@ def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None,
     base64 text is larger than `embed_limit` MB (default :rc:`animation.embed_limit`).
     `options` are :class:`FramepipeWriter`'s (``crf``, ``preset``, ``dpi``...).
     """
-    from ..display import Video
-
-    limit = mpl._val_or_rc(embed_limit, "animation.embed_limit")
+    limit = mpl.rcParams["animation.embed_limit"] if embed_limit is None else embed_limit
     dpi = options.pop("dpi", None)
     options.setdefault("progress", False)
     with tempfile.TemporaryDirectory() as tmp:
@@ -359,6 +369,7 @@ def to_html5_video(anim: _animation.Animation, embed_limit: float | None = None,
         return video.to_html()
 
 
+@checked(also=[render_figures])
 def render(make_figure, update, frames, path, fps=30, **options):
     """Render a matplotlib animation on every core (or a Dask cluster) into one MP4.
 
@@ -369,6 +380,4 @@ def render(make_figure, update, frames, path, fps=30, **options):
     :class:`framepipe.VideoWriter`. Each frame is a full redraw (blit-aware drawing is for
     :class:`FramepipeWriter`; workers here redraw their own figure).
     """
-    from ..render import render_figures
-
     return render_figures(make_figure, update, frames, path, fps=fps, **options)

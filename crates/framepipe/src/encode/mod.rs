@@ -10,7 +10,11 @@ pub mod audio;
 #[cfg(test)]
 pub(crate) mod audio_testutil;
 pub mod gif;
+// FFI into libopus (create, ctl, encode, destroy); each unsafe block says why it is sound.
+#[allow(unsafe_code)]
 pub mod opus;
+// FFI into libx264 and its log callback; each unsafe block says why it is sound.
+#[allow(unsafe_code)]
 pub mod x264;
 
 pub use audio::{new_audio_encoder, AacConfig, AudioCodec, AudioConfig, AudioEncoder, AudioPacket, OpusConfig};

@@ -1,7 +1,8 @@
 //! H.264 through libx264, linked in-process (`x264-sys` against Debian's `libx264-dev`).
 //!
-//! All of the engine's unsafe code lives in this file: the FFI calls into libx264 and the log
-//! callback that captures x264's messages so that errors carry x264's own words.
+//! Unsafe code (allowed for this module only, in `encode/mod.rs`; the crate denies it): the FFI
+//! calls into libx264 and the log callback that captures x264's messages so that errors carry
+//! x264's own words, each block with its reason.
 
 use super::{AvcConfig, ColorInfo, Packet, VideoEncoder};
 use crate::color::Yuv420Image;

@@ -18,9 +18,13 @@
 
 mod composite;
 mod effects;
+// One AVX2 routine of the 2x2 resize (byte shuffles with unaligned loads), called after a
+// run-time CPU check.
+#[allow(unsafe_code)]
 mod resize;
 mod rotate;
 #[cfg(test)]
+#[allow(unsafe_code)] // fast_image_resize's set_cpu_extensions, to test every SIMD path
 mod tests;
 pub mod text;
 

@@ -27,7 +27,7 @@ fn noise(n: usize, seed: u64) -> Vec<u8> {
 
 fn param_msg(r: Result<(), Error>) -> String {
     match r {
-        Err(Error::Parameter(m)) => m,
+        Err(Error::Parameter(m)) => m.message,
         other => panic!("expected a parameter error, got {other:?}"),
     }
 }

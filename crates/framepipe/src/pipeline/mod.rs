@@ -213,9 +213,9 @@ impl VideoWriter {
         // Open a tiny encoder once so that x264 refuses bad option combinations now, not at the
         // first frame after minutes of rendering. Its size is not the user's: say what it was.
         X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop).map_err(|e| match e {
-            Error::Encoder(m) => Error::Encoder(format!(
-                "{m} (checking the options with a 16x16 test encoder before the first frame: x264 refuses \
-                 these options at fps {})",
+            Error::Encoder(_) => e.with_note(&format!(
+                "checking the options with a 16x16 test encoder before the first frame: x264 refuses these \
+                 options at fps {}",
                 opts.fps
             )),
             other => other,
@@ -287,21 +287,24 @@ impl VideoWriter {
     pub fn write(&mut self, frame: &Frame) -> Result<()> {
         let index = self.accepted;
         match &self.state {
-            State::Finished => return Err(Error::parameter("cannot write to a finished video writer")),
+            State::Finished => return Err(Error::parameter_at(index, "cannot write to a finished video writer")),
             State::Failed { error, .. } => {
-                return Err(
-                    error.again(&format!("cannot write frame {index}: the writer stopped after an earlier error: "))
-                )
+                return Err(error
+                    .again(&format!("cannot write frame {index}: the writer stopped after an earlier error: "))
+                    .naming_frame(index))
             }
             _ => {}
         }
         let shape = (frame.width(), frame.height(), frame.format());
         match self.first {
             Some(first) if first != shape => {
-                return Err(Error::parameter(format!(
-                    "frame {index} is {}x{} {}, but frame 0 was {}x{} {}; every frame must match the first",
-                    shape.0, shape.1, shape.2, first.0, first.1, first.2
-                )));
+                return Err(Error::parameter_at(
+                    index,
+                    format!(
+                        "frame {index} is {}x{} {}, but frame 0 was {}x{} {}; every frame must match the first",
+                        shape.0, shape.1, shape.2, first.0, first.1, first.2
+                    ),
+                ));
             }
             Some(_) => {}
             None => self.start(shape)?,

@@ -8,6 +8,7 @@ import math
 import numbers
 from typing import Any
 
+from ..._keywords import KeywordsChecked
 from ...errors import ParameterError
 
 
@@ -20,8 +21,9 @@ def number(value: Any, what: str, minimum: float | None = 0.0, allowed: str = "a
     return float(value)
 
 
-class Effect:
-    """Base class of the effects in :mod:`framepipe.clips.fx`."""
+class Effect(KeywordsChecked):
+    """Base class of the effects in :mod:`framepipe.clips.fx`. A misspelt keyword to an effect's
+    constructor names the nearest one (``_keywords``)."""
 
     def copy(self) -> Effect:
         return copy.copy(self)

@@ -51,8 +51,8 @@ class Resize(Effect):
             ns = self.new_size
 
             def translate(v: Any) -> tuple[int, int]:
-                if isinstance(v, numbers.Number):
-                    if not (math.isfinite(v) and v > 0):
+                if isinstance(v, numbers.Real):
+                    if not (math.isfinite(float(v)) and float(v) > 0):
                         raise ParameterError(f"Resize: a scale must be a positive number, got {v!r}")
                     return _int_size((v * w, v * h), "Resize")
                 return _int_size(v, "Resize")
@@ -356,8 +356,6 @@ class EvenSize(Effect):
     """Cropped by a pixel where needed so that width and height are even."""
 
     def apply(self, clip: Any) -> Any:
-        from ._geometry import Crop
-
         w, h = clip.size
         return Crop(x2=w - w % 2, y2=h - h % 2).apply(clip) if (w % 2 or h % 2) else clip
 

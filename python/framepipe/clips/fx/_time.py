@@ -9,6 +9,8 @@ from typing import Any
 
 from ...errors import ParameterError
 from ._base import Effect, number
+from ._color import CrossFadeIn
+from ._geometry import Crop
 
 
 def _need_duration(clip: Any, what: str) -> float:
@@ -169,7 +171,6 @@ class MakeLoopable(Effect):
 
     def apply(self, clip: Any) -> Any:
         from .._compose import CompositeVideoClip
-        from ._color import CrossFadeIn
 
         d = _need_duration(clip, "MakeLoopable")
         o = float(self.overlap_duration)
@@ -206,10 +207,9 @@ class SuperSample(Effect):
             times = np.clip(np.linspace(t - d, t + d, n), 0, np.inf if end is None else end)
             # The sum frame by frame (not all n frames held at once), in float64 as numpy's
             # mean over the first axis adds them: the same values as MoviePy's np.mean.
-            total = None
-            for u in times:
-                f = np.asarray(get_frame(float(u)), np.float64)
-                total = f.copy() if total is None else np.add(total, f, out=total)
+            total = np.array(get_frame(float(times[0])), np.float64)  # a copy: added to in place
+            for u in times[1:]:
+                np.add(total, np.asarray(get_frame(float(u)), np.float64), out=total)
             mean = total / n
             return mean if is_mask else mean.astype(np.uint8)
 
@@ -229,7 +229,6 @@ class FreezeRegion(Effect):
 
     def apply(self, clip: Any) -> Any:
         from .._compose import CompositeVideoClip
-        from ._geometry import Crop
 
         d = _need_duration(clip, "FreezeRegion")
         if self.region is not None:

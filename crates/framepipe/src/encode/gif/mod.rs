@@ -30,7 +30,7 @@
 pub mod palette;
 pub mod probe;
 mod sink;
-pub use probe::{probe_gif, GifInfo};
+pub use probe::GifInfo;
 use sink::Counting;
 pub use sink::GifSink;
 #[cfg(test)]
@@ -282,11 +282,6 @@ impl<W: GifSink> GifEncoder<W> {
         }
     }
 
-    /// GIF images written (fewer than frames when identical frames were merged).
-    pub fn images(&self) -> u64 {
-        self.images
-    }
-
     /// The output while writing (None once finished: see [`into_sink`](Self::into_sink)), e.g.
     /// to rename the file into place.
     pub fn sink_mut(&mut self) -> Option<&mut W> {
@@ -296,11 +291,6 @@ impl<W: GifSink> GifEncoder<W> {
     /// The output, after [`finish`](Self::finish) (also after a failed one, when it got that far).
     pub fn into_sink(self) -> Option<W> {
         self.sink
-    }
-
-    /// Whether a write failed (the file will end after the last whole frame).
-    pub fn has_failed(&self) -> bool {
-        self.failed
     }
 
     /// Bytes written so far.

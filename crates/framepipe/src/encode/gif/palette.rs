@@ -271,14 +271,6 @@ impl Nearest {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.pal.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pal.is_empty()
-    }
-
     /// The nearest entry's index and squared distance.
     #[inline]
     pub fn find(&mut self, rgb: [u8; 3]) -> (u8, u32) {

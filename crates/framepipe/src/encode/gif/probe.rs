@@ -47,7 +47,7 @@ pub struct GifInfo {
 pub fn probe_gif(path: &Path) -> Result<GifInfo> {
     let f = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     probe_gif_reader(BufReader::new(f)).map_err(|e| match e {
-        Error::InvalidData(m) => Error::InvalidData(format!("{}: {m}", path.display())),
+        e @ Error::InvalidData(_) => e.with_prefix(&format!("{}: ", path.display())),
         Error::Io { context, source } => Error::Io { context: format!("{context} ({})", path.display()), source },
         other => other,
     })
@@ -233,20 +233,9 @@ pub fn probe_gif_reader<R: Read>(r: R) -> Result<GifInfo> {
 }
 
 impl fmt::Display for GifInfo {
+    /// `framepipe probe`'s text ([`crate::probe::text`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "format: {}", self.version)?;
-        writeln!(f, "codec: gif")?;
-        writeln!(f, "width: {}", self.width)?;
-        writeln!(f, "height: {}", self.height)?;
-        writeln!(f, "frames: {}", self.frame_count)?;
-        writeln!(f, "duration: {:.2} s", self.duration_seconds)?;
-        match self.loop_count {
-            0 => writeln!(f, "loop: 0 (plays forever)")?,
-            1 if self.repeat_field.is_none() => writeln!(f, "loop: 1 (plays once: no loop extension)")?,
-            1 => writeln!(f, "loop: 1 (plays once)")?,
-            n => writeln!(f, "loop: {n} (plays {n} times)")?,
-        }
-        write!(f, "file size: {} bytes", self.file_size)
+        f.write_str(&crate::probe::text(&crate::probe::FileInfo::Gif(self.clone())))
     }
 }
 

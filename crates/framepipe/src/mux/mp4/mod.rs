@@ -19,5 +19,4 @@ pub use demux::Mp4Demuxer;
 pub use reader::{probe, probe_reader, Mp4Info};
 pub use repair::{repair, Repaired};
 pub use timing::check_fps;
-pub use track::Presence;
 pub use writer::{Mp4Sink, Mp4Writer};

@@ -72,8 +72,8 @@ pub struct Mp4Info {
 pub fn probe(path: &Path) -> Result<Mp4Info> {
     let f = File::open(path).ctx(|| format!("opening {}", path.display()))?;
     probe_reader(BufReader::new(f)).map_err(|e| match e {
-        Error::InvalidData(m) => Error::InvalidData(format!("{}: {m}", path.display())),
-        Error::Unsupported(m) => Error::Unsupported(format!("{}: {m}", path.display())),
+        e @ Error::InvalidData(_) => e.with_prefix(&format!("{}: ", path.display())),
+        e @ Error::Unsupported(_) => e.with_prefix(&format!("{}: ", path.display())),
         Error::Io { context, source } => Error::Io { context: format!("{context} ({})", path.display()), source },
         other => other,
     })
@@ -87,6 +87,19 @@ const FIRST_BOXES: [&[u8; 4]; 14] = [
     b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pdin", b"styp", b"sidx", b"uuid", b"meta", b"junk",
     b"pnot", b"prfl",
 ];
+
+/// Why a file whose first bytes are `head` (up to 8) and size `file_size` is not an MP4, if
+/// its start tells: too short for a box header, or a first box no MP4 starts with.
+pub(crate) fn head_problem(head: &[u8], file_size: u64) -> Option<String> {
+    match file_size {
+        0 => Some("the file is empty".to_string()),
+        n if n < 8 => Some(format!("it is only {n} bytes long: {}", describe_bytes(head))),
+        _ if head.len() >= 8 && !FIRST_BOXES.iter().any(|b| b[..] == head[4..8]) => {
+            Some(format!("it starts with {} instead of an ftyp box", describe_bytes(&head[..8])))
+        }
+        _ => None,
+    }
+}
 
 /// Describe an MP4 read from `r` (positioned anywhere: the whole stream is the file).
 pub fn probe_reader<R: Read + Seek>(r: R) -> Result<Mp4Info> {
@@ -136,10 +149,8 @@ impl TopLevel {
             let mut all = vec![0u8; file_size as usize];
             r.seek(SeekFrom::Start(0)).ctx(ctx)?;
             r.read_exact(&mut all).ctx(ctx)?;
-            return Err(Error::invalid_data(match file_size {
-                0 => "not an MP4 file: the file is empty".to_string(),
-                n => format!("not an MP4 file: it is only {n} bytes long: {}", describe_bytes(&all)),
-            }));
+            let reason = head_problem(&all, file_size).unwrap_or_default();
+            return Err(Error::invalid_data(format!("not an MP4 file: {reason}")));
         }
         let mut pos = 0u64;
         let mut brand: Option<String> = None;
@@ -387,7 +398,7 @@ fn constant_rate(deltas: &[(u32, u32)], timescale: u32) -> Option<Rational> {
     Rational::new(timescale, first).ok()
 }
 
-fn primaries_name(v: u16) -> String {
+pub(crate) fn primaries_name(v: u16) -> String {
     match v {
         1 => "bt709".into(),
         2 => "unspecified".into(),
@@ -405,7 +416,7 @@ fn primaries_name(v: u16) -> String {
     }
 }
 
-fn transfer_name(v: u16) -> String {
+pub(crate) fn transfer_name(v: u16) -> String {
     match v {
         1 => "bt709".into(),
         2 => "unspecified".into(),
@@ -424,7 +435,7 @@ fn transfer_name(v: u16) -> String {
     }
 }
 
-fn matrix_name(v: u16) -> String {
+pub(crate) fn matrix_name(v: u16) -> String {
     match v {
         0 => "gbr".into(),
         1 => "bt709".into(),
@@ -493,58 +504,9 @@ impl Mp4Info {
 }
 
 impl fmt::Display for Mp4Info {
+    /// `framepipe probe`'s text ([`crate::probe::text`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "brand: {}", if self.brand.is_empty() { "(none)" } else { &self.brand })?;
-        writeln!(f, "codec: {}", self.codec)?;
-        if !self.profile.is_empty() {
-            writeln!(f, "profile: {}", self.profile)?;
-        }
-        if !self.level.is_empty() {
-            writeln!(f, "level: {}", self.level)?;
-        }
-        writeln!(f, "width: {}", self.width)?;
-        writeln!(f, "height: {}", self.height)?;
-        writeln!(f, "frames: {}", self.frame_count)?;
-        if let Some(warning) = self.truncation_warning() {
-            writeln!(f, "warning: {warning}")?;
-        }
-        match self.fps {
-            Some(r) if r.den != 1 => writeln!(f, "fps: {r} ({:.3})", r.as_f64())?,
-            Some(r) => writeln!(f, "fps: {r}")?,
-            None => writeln!(f, "fps: variable")?,
-        }
-        writeln!(f, "duration: {:.3} s", self.duration_seconds)?;
-        writeln!(f, "keyframes: {}", self.keyframes)?;
-        writeln!(f, "bitrate: {:.1} kb/s", self.bitrate_kbps)?;
-        match self.color {
-            Some(c) => writeln!(
-                f,
-                "colour: {} primaries, {} transfer, {} matrix, {} range",
-                primaries_name(c.primaries),
-                transfer_name(c.transfer),
-                matrix_name(c.matrix),
-                if c.full_range { "full" } else { "limited" }
-            )?,
-            None => writeln!(f, "colour: not signalled")?,
-        }
-        if self.fragmented {
-            writeln!(
-                f,
-                "fragmented: yes (a file being written, or left by a writer that was stopped: \
-                 `framepipe repair` makes it an ordinary MP4)"
-            )?;
-        } else {
-            writeln!(
-                f,
-                "faststart: {}",
-                if self.faststart { "yes (moov before mdat)" } else { "no (moov after mdat)" }
-            )?;
-        }
-        write!(f, "file size: {} bytes", self.file_size)?;
-        for (k, v) in &self.tags {
-            write!(f, "\ntag {k}: {}", v.replace('\n', "\\n"))?;
-        }
-        Ok(())
+        f.write_str(&crate::probe::text(&crate::probe::FileInfo::Mp4(self.clone())))
     }
 }
 

@@ -59,8 +59,7 @@ pub struct Repaired {
 /// same file (see the module documentation). A failed repair leaves every file as it was.
 pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
     let named = |e: Error| match e {
-        Error::InvalidData(m) => Error::InvalidData(format!("{}: {m}", input.display())),
-        Error::Unsupported(m) => Error::Unsupported(format!("{}: {m}", input.display())),
+        e @ (Error::InvalidData(_) | Error::Unsupported(_)) => e.with_prefix(&format!("{}: ", input.display())),
         other => other,
     };
     let file = File::open(input).ctx(|| format!("opening {}", input.display()))?;
@@ -87,11 +86,11 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
 
     let mut r = BufReader::new(file);
     let top = TopLevel::read(&mut r).map_err(|e| match e {
-        Error::InvalidData(m) if m.starts_with("incomplete MP4") => Error::InvalidData(format!(
-            "{m}; it cannot be repaired: the moov box holds the parameter sets every frame needs, and a \
+        Error::InvalidData(ref d) if d.message.starts_with("incomplete MP4") => e.with_note(
+            "it cannot be repaired: the moov box holds the parameter sets every frame needs, and a \
              framepipe writer writes it with its first fragment, so the writer stopped before that (or the \
-             file was not written by framepipe 0.1 or later)"
-        )),
+             file was not written by framepipe 0.1 or later)",
+        ),
         other => other,
     });
     let top = top.map_err(named)?;

@@ -35,7 +35,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import OutputError, ParameterError
+from ..errors import OutputError, ParameterError
 
 TEMP_SUFFIX = ".fp-tmp"
 # At most this many bytes of the output's file name go into a temporary's name.
@@ -85,7 +85,7 @@ def sweep(target: str) -> list[str]:
     Returns the paths removed."""
     folder = os.path.dirname(target) or "."
     prefix = _prefix(target)
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

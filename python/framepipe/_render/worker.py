@@ -1,7 +1,7 @@
-"""The worker process of :func:`framepipe.render` (``python -m framepipe._worker R W``).
+"""The worker process of :func:`framepipe.render` (``python -m framepipe._render.worker R W``).
 
 It is started as a plain subprocess, or forked from the caller where that is safe (see
-``_render_pool.fork_is_safe``), never through ``multiprocessing``: the user's ``__main__`` is never
+``pool.fork_is_safe``), never through ``multiprocessing``: the user's ``__main__`` is never
 re-imported (scripts without an ``if __name__ == "__main__"`` guard work), and Ctrl-C in the
 terminal reaches only the parent, which stops the workers itself. It reads tasks from the pipe
 ``R`` and answers on ``W``; it exits when the parent closes its end or sends None.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import NoReturn
 
-from ._render_task import run_chunk
+from .task import run_chunk
 
 
 def main(read_fd: int, write_fd: int) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import re
 import signal
 import threading
 import traceback
@@ -16,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FramepipeError, ParameterError, UnsupportedError
+from .._frames import FLOAT_NOTES, as_array, numbered
+from ..errors import ParameterError, UnsupportedError
+from ..writer import VideoWriter
 
 # Per worker thread: the unpickled payload and its setup() state, keyed by the payload's hash,
 # so a worker that renders many chunks builds its state (a figure, a dataset) once. Per thread,
@@ -27,7 +28,7 @@ _LOCAL = threading.local()
 
 
 class Terminated(BaseException):
-    """SIGTERM or SIGHUP arrived during a render (see ``_render_pool.signals_unwind``): unwinds
+    """SIGTERM or SIGHUP arrived during a render (see ``pool.signals_unwind``): unwinds
     it like Ctrl-C (temporary files removed, workers stopped); the process then ends by that
     signal. ``signum`` is the signal."""
 
@@ -36,7 +37,7 @@ class Terminated(BaseException):
         self.signum = signum
 
 
-# The stop signal this render received (set by ``_render_pool.signals_unwind``'s handler).
+# The stop signal this render received (set by ``pool.signals_unwind``'s handler).
 # CPython prints and drops an exception raised where it cannot propagate (inside os.fork()'s
 # at-fork hooks, a __del__, a weakref callback); :func:`check_stop` raises it again at the next
 # frame or chunk, so that a render never goes on after a stop signal.
@@ -84,27 +85,14 @@ def call_make_frame(make_frame, has_state: bool, state, i: int, use_time: bool, 
     return make_frame(arg, state) if has_state else make_frame(arg)
 
 
-def _renumbered(e: BaseException, start: int) -> BaseException:
-    """A writer error from a chunk's own VideoWriter, which numbers frames from the chunk's first,
-    with the frame it is about numbered in the whole video. (Its "but frame 0 had shape ..." is
-    then about the chunk's first frame, which the parent checks against the video's frame 0
-    before it reports this error.)"""
-    msg = re.sub(r"^frame (\d+)", lambda m: f"frame {int(m.group(1)) + start}", str(e))
-    try:
-        return type(e)(msg)
-    except Exception:  # noqa: BLE001 - an exception class with another signature: keep it as is
-        return e
-
-
 def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, progress=None):
-    """Render frames [start, stop). Returns ("done", chunk, data, frames, shape) where data is
-    an encoded MP4 (bytes) or, with options["raw"], a list of frames, and shape the first frame's
-    array shape; or ("error", chunk, frame_index, traceback_text, pickled_exception_or_None,
-    stage, shape) where stage is "render" (make_frame raised), "write" (the frame was refused)
-    or "finish", and shape the chunk's first frame's shape if one was accepted, else None."""
-    from ._frames import as_array, numbered
-    from .writer import VideoWriter
-
+    """Render frames [start, stop). Returns ("done", chunk, data, frames, shape, above_one) where
+    data is an encoded MP4 (bytes) or, with options["raw"], a list of frames, shape the first
+    frame's array shape and above_one the index of the first float frame with values above 1
+    (None if none: see ``_frames.above_one``; the render warns once); or ("error", chunk,
+    frame_index, traceback_text, pickled_exception_or_None, stage, shape) where stage is
+    "render" (make_frame raised), "write" (the frame was refused) or "finish", and shape the
+    chunk's first frame's shape if one was accepted, else None."""
     i, stage, w = start, "render", None
     try:
         make_frame, (has_state, state), (use_time, fps) = _load(payload)
@@ -123,23 +111,27 @@ def run_chunk(payload: bytes, chunk: int, start: int, stop: int, options: dict, 
                 frames.append(np.array(arr.view(np.bool_) if kind == "bool" else arr, copy=True))
                 if progress and (i - start) % 8 == 7:
                     progress(i - start + 1)
-            return ("done", chunk, frames, stop - start, frames[0].shape)
+            # Raw frames: the render's own writer checks them (and warns) as it encodes them.
+            return ("done", chunk, frames, stop - start, frames[0].shape, None)
         enc = dict(options["encode"])
         w = VideoWriter(None, options["fps"], **enc)
-        for i in range(start, stop):
-            check_stop()
-            stage = "render"
-            frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
-            stage = "write"
-            try:
+        w._native.first_index = start  # its errors number frames in the whole video
+        notes: list[int] = []  # the chunk's writer reports a float frame above 1 here (its index in the video)
+        token = FLOAT_NOTES.set(notes)
+        try:
+            for i in range(start, stop):
+                check_stop()
+                stage = "render"
+                frame = call_make_frame(make_frame, has_state, state, i, use_time, fps)
+                stage = "write"
                 w.write(frame)
-            except FramepipeError as e:
-                raise _renumbered(e, start) from None
-            if progress and (i - start) % 8 == 7:
-                progress(i - start + 1)
+                if progress and (i - start) % 8 == 7:
+                    progress(i - start + 1)
+        finally:
+            FLOAT_NOTES.reset(token)
         stage = "finish"
         res = w.close()
-        return ("done", chunk, res.data, res.frames, w.frame_shape)
+        return ("done", chunk, res.data, res.frames, w.frame_shape, notes[0] if notes else None)
     except Terminated:
         raise  # a render running chunks in its own process was told to stop
     except BaseException as e:  # noqa: BLE001 - everything is reported to the parent

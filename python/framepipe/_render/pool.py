@@ -1,5 +1,5 @@
 """Local worker processes for :func:`framepipe.render`: when forking is safe, the processes
-themselves (forked, or a fresh ``python -m framepipe._worker``), and running chunks on them with
+themselves (forked, or a fresh ``python -m framepipe._render.worker``), and running chunks on them with
 one retry for a worker that dies."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import weakref
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from ._render_schedule import OrderedResults
-from ._render_task import STOPPED, Terminated
-from .errors import RenderError
+from ..errors import RenderError
+from .schedule import OrderedResults
+from .task import STOPPED, Terminated
 
 # Backends that draw off-screen; any other (a GUI toolkit) must not be shared with a forked child.
 _HEADLESS_BACKENDS = {
@@ -229,7 +229,8 @@ class ForkedProcess:
     """The parts of ``subprocess.Popen`` used here, for a forked child."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.returncode = pid, None
+        self.pid = pid
+        self.returncode: int | None = None
 
     def _waitpid(self, flags: int) -> None:
         try:
@@ -249,15 +250,17 @@ class ForkedProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         if timeout is None:
-            if self.returncode is None:
-                self._waitpid(0)
+            while self.returncode is None:
+                self._waitpid(0)  # sets it (a blocking wait returns only once the child ended)
             return self.returncode
         deadline = time.monotonic() + timeout
-        while self.poll() is None:
+        code = self.poll()
+        while code is None:
             if time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
             time.sleep(0.01)
-        return self.returncode
+            code = self.poll()
+        return code
 
     def kill(self) -> None:
         if self.returncode is None:
@@ -272,7 +275,9 @@ _LIVE_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
 
 class Worker:
     """A local worker process and its two pipes: forked from this process when
-    :func:`fork_is_safe` (fast start), else a fresh ``python -m framepipe._worker``."""
+    :func:`fork_is_safe` (fast start), else a fresh ``python -m framepipe._render.worker``."""
+
+    proc: ForkedProcess | subprocess.Popen[bytes]
 
     def __init__(self, fork: bool) -> None:
         r_task, w_task = os.pipe()
@@ -296,11 +301,13 @@ class Worker:
             self.proc = self._fork(r_task, w_task, r_res, w_res)
         else:
             env = dict(os.environ)
-            # The worker must import the same framepipe as the parent.
-            pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            # The worker must import the same framepipe as the parent: the folder that holds the
+            # package (this file is framepipe/_render/pool.py).
+            here = os.path.abspath(__file__)
+            pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(here)))
             env["PYTHONPATH"] = os.pathsep.join([pkg_parent, *sys.path])
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "framepipe._worker", str(r_task), str(w_res)],
+                [sys.executable, "-m", "framepipe._render.worker", str(r_task), str(w_res)],
                 pass_fds=(r_task, w_res),
                 stdin=subprocess.DEVNULL,
                 env=env,
@@ -309,9 +316,9 @@ class Worker:
 
     @staticmethod
     def _fork(r_task: int, w_task: int, r_res: int, w_res: int) -> ForkedProcess:
-        # Imported here, not at the top: `python -m framepipe._worker` (the spawn path) must not
+        # Imported here, not at the top: `python -m framepipe._render.worker` (the spawn path) must not
         # find the module imported already by the package.
-        from ._worker import flush_std_streams, serve
+        from .worker import flush_std_streams, serve
 
         flush_std_streams()  # or the child would print the parent's buffered output again
         with warnings.catch_warnings():
@@ -324,10 +331,10 @@ class Worker:
         if pid:
             return ForkedProcess(pid)
 
-        def prepare() -> None:  # in the child: what a fresh `python -m framepipe._worker` has
+        def prepare() -> None:  # in the child: what a fresh `python -m framepipe._render.worker` has
             os.setsid()  # like start_new_session: Ctrl-C reaches the parent only
             # The parent's handlers (holding signals back, or unwinding its render) are not the
-            # worker's: like a fresh `python -m framepipe._worker`, SIGTERM and SIGHUP end it
+            # worker's: like a fresh `python -m framepipe._render.worker`, SIGTERM and SIGHUP end it
             # quietly and Ctrl-C is the parent's business.
             STOPPED.clear()
             signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -384,9 +391,9 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
                     w.task = results.start()
                     c, s, e = w.task
                     w.tasks.send((payload, c, s, e, options))
-            busy = [w for w in pool if w.task is not None]
-            ready = wait([w.results for w in busy])
-            for w in busy:
+            busy = [(w, w.task) for w in pool if w.task is not None]
+            ready = wait([w.results for w, _ in busy])
+            for w, task in busy:
                 if w.results not in ready:
                     continue
                 try:
@@ -395,7 +402,7 @@ def run_local(fork: bool, workers: int, payload: bytes, options: dict, results: 
                     msg = None
                 if msg is None:  # the worker died mid-chunk
                     code = w.proc.wait()
-                    c, s, e = w.task
+                    c, s, e = task
                     attempts[c] = attempts.get(c, 0) + 1
                     w.stop(kill=True)
                     with signals_deferred():

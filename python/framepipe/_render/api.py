@@ -14,27 +14,29 @@ import contextlib
 import inspect
 import math
 import os
-import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Unpack
 
-from . import _native, _render_plan
-from ._options import FpsLike, check_option_names, fps_pair, metadata_pairs, output_format
-from ._output import atomic_output, check_output_path, refuse_own_source
-from ._render_pool import fork_is_safe, run_local, signals_deferred, signals_unwind
-from ._render_resume import Parts, params_of
-from ._render_schedule import OrderedResults, Progress, run_executor, run_inline
-from ._render_task import call_make_frame, check_stop, use_originals
-from .errors import FramepipeWarning, ParameterError, RenderError
-from .writer import VideoResult, VideoWriter
+from .. import _native
+from .._keywords import checked
+from .._options import EncodeOptions, FpsLike, fps_pair, metadata_pairs, writer_options
+from .._warn import warn
+from ..errors import ParameterError, RenderError, about
+from ..writer import VideoResult, VideoWriter
+from . import plan as _plan
+from .output import atomic_output, check_output_path, refuse_own_source
+from .pool import fork_is_safe, run_local, signals_deferred, signals_unwind
+from .resume import Parts, params_of
+from .schedule import OrderedResults, Progress, run_executor, run_inline
+from .task import call_make_frame, check_stop, use_originals
 
 
 def _atomic_output(path: str):
     """A locked temporary beside `path`, renamed over it when the block completes and removed
-    otherwise (see ``_output``); stop signals are held back while it is made or removed."""
+    otherwise (see ``output``); stop signals are held back while it is made or removed."""
     return atomic_output(path, signals_deferred)
 
 
@@ -45,6 +47,7 @@ def _close_quietly(sink: Any) -> None:
             sink.close()
 
 
+@checked(also=[VideoWriter])
 def render(
     make_frame: Callable[..., Any],
     path: str | os.PathLike[str],
@@ -60,7 +63,7 @@ def render(
     progress_callback: Callable[[int, int], None] | None = None,
     start_method: str | None = None,
     resume: bool = False,
-    **encode_options: Any,
+    **encode_options: Unpack[EncodeOptions],
 ) -> VideoResult:
     """Render ``make_frame(i)`` for every frame, in parallel, into one video.
 
@@ -85,12 +88,12 @@ def render(
             shared filesystem is needed; framepipe must be installed on the workers.
         setup: run once per worker; its result is passed to ``make_frame(i, state)`` — build a
             figure or load data once per worker, not per frame.
-        chunk_frames: frames per chunk (default: see ``_render_plan.default_chunk_frames``).
+        chunk_frames: frames per chunk (default: see ``_plan.default_chunk_frames``).
         progress: show a tqdm bar (default: when stderr is a terminal and tqdm is installed).
         progress_callback: called as ``progress_callback(frames_done, n_frames)``.
         start_method: how local worker processes start: ``"fork"`` (a copy of this process:
             no interpreter start-up, no re-imports; Linux only), ``"spawn"`` (a fresh
-            ``python -m framepipe._worker``), or None (the default): fork where that is safe
+            ``python -m framepipe._render.worker``), or None (the default): fork where that is safe
             (Linux, no other Python thread running, no matplotlib GUI backend in use), else
             spawn. Either way scripts need no ``if __name__ == "__main__"`` guard.
         resume: keep each finished chunk in ``PATH.parts/`` (with a manifest of the parameters)
@@ -145,7 +148,7 @@ def render(
     executor = _as_executor(executor)
     auto_workers = workers is None
     if workers is None:
-        workers = _render_plan.executor_slots(executor) if executor is not None else (os.cpu_count() or 1)
+        workers = _plan.executor_slots(executor) if executor is not None else (os.cpu_count() or 1)
     if not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be a positive integer, got {workers!r}")
     if start_method not in (None, "fork", "spawn"):
@@ -156,10 +159,9 @@ def render(
     check_output_path(path)
     refuse_own_source(path, "render", make_frame, setup)
     # Encoder options are checked here, before anything is rendered (a worker would report
-    # them as a failure of make_frame), with the same rules as for a VideoWriter.
-    check_option_names("render", encode_options, RENDER_KEYWORDS)
-    fmt = output_format(path, encode_options.get("format"))
-    VideoWriter(None, fps_frac, **{**encode_options, "format": fmt})  # checks them; writes nothing
+    # them as a failure of make_frame), by the engine's option table as for a VideoWriter
+    # (their names by @checked).
+    fmt = writer_options(path, fps_frac, **encode_options).format
     is_gif = fmt == "gif"
 
     if resume and is_gif:
@@ -183,7 +185,7 @@ def render(
         start_method=start_method,
         resume=resume,
         is_gif=is_gif,
-        encode_options=encode_options,
+        encode_options=dict(encode_options),
     )
     with signals_unwind():
         if workers == 1 and executor is None:
@@ -194,11 +196,9 @@ def render(
         except Exception as e:
             reason = f"{type(e).__name__}: {e}"
             if auto_workers and executor is None and not resume:
-                warnings.warn(
+                warn(
                     f"make_frame cannot be sent to worker processes ({reason}); rendering in this "
                     f"process instead (pass workers=1 to say so and silence this warning)",
-                    FramepipeWarning,
-                    stacklevel=2,
                 )
                 return _render_serial(job)
             raise ParameterError(
@@ -286,9 +286,13 @@ def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
         if shape is None:
             return False
         if first_shape and shape != first_shape[0]:
-            raise ParameterError(
-                f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
-                f"every frame must have the first frame's size and channel count"
+            raise about(
+                ParameterError(
+                    f"frame {chunks[c][1]} has shape {shape}, but frame 0 had shape {first_shape[0]}; "
+                    f"every frame must have the first frame's size and channel count"
+                ),
+                frame=chunks[c][1],
+                argument="shape",
             )
         if not first_shape:
             first_shape.append(shape)
@@ -302,7 +306,7 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
     path, n_frames, fps_frac = job.path, job.n_frames, job.fps
     workers, executor, is_gif, encode_options = job.workers, job.executor, job.is_gif, job.encode_options
 
-    chunks = _render_plan.chunks(n_frames, workers, fps_frac, job.chunk_frames, is_gif)
+    chunks = _plan.chunks(n_frames, workers, fps_frac, job.chunk_frames, is_gif)
     enc = dict(encode_options)
     enc.setdefault("threads", 1)
     # Identical settings in every chunk, and a full keyframe interval inside each.
@@ -328,16 +332,20 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
                     # temporary name has no .gif suffix: say the format.
                     sink = VideoWriter(tmp, fps_frac, **{**encode_options, "format": "gif"})
 
-                    def append(c: int, frames: list | None, shape: tuple | None) -> None:
+                    def append_frames(c: int, frames: list | None, shape: tuple | None) -> None:
                         for f in frames or ():
                             sink.write(f)
+
+                    append: Callable[[int, Any, tuple | None], None] = append_frames
                 else:
                     sink = _native.Concat(tmp, metadata=metadata_pairs(encode_options.get("metadata")))
                     check = _shape_check(chunks)
 
-                    def append(c: int, data: bytes | None, shape: tuple | None) -> None:
+                    def append_mp4(c: int, data: bytes | None, shape: tuple | None) -> None:
                         if check(c, shape) and data is not None:
                             sink.append(data)
+
+                    append = append_mp4
 
                 # At most workers + 1 chunks in flight or waiting to be appended.
                 results = OrderedResults(chunks, workers + 1, append, prog)
@@ -376,18 +384,16 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
 
 def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork: bool, prog: Progress) -> VideoResult:
     """render(resume=True): render the chunks not kept in PATH.parts/, keep each as it is done,
-    then join them all and remove the parts (see ``_render_resume``)."""
+    then join them all and remove the parts (see ``resume``)."""
     path, workers, executor = job.path, job.workers, job.executor
     parts = Parts(path, params_of(job.n_frames, job.fps, job.use_time, job.chunk_frames, options["encode"]), plan)
     if job.chunk_frames is None and [tuple(c) for c in parts.chunks] != [tuple(c) for c in plan]:
         sizes = sorted({e - s for _, s, e in parts.chunks}, reverse=True)
-        warnings.warn(
+        warn(
             f"resuming {path}: the kept chunks follow the plan of the render that made them "
             f"({len(parts.chunks)} chunks of {sizes[0]} frames, chosen for its number of workers), not "
             f"the {len(plan)} chunks that workers={workers} would have chosen; the video is the one that "
             f"render would have made. Pass chunk_frames= to make the plan the same for any workers",
-            FramepipeWarning,
-            stacklevel=4,
         )
     missing = [ch for ch in parts.chunks if not parts.has(ch)]
     for c, s, e in parts.chunks:
@@ -500,6 +506,7 @@ def _figure_of(state: Any) -> Any:
     )
 
 
+@checked(also=[render])
 def render_figures(
     make_figure: Callable[[], Any],
     update: Callable[[Any, Any], Any],

@@ -11,11 +11,11 @@ import contextlib
 import json
 import os
 import shutil
-import warnings
 from typing import Any
 
-from . import _native
-from .errors import DecodeError, FramepipeWarning
+from .. import _native
+from .._warn import warn
+from ..errors import DecodeError
 
 MANIFEST = "manifest.json"
 VERSION = 1
@@ -62,11 +62,9 @@ class Parts:
         if old is not None:
             changed = sorted(k for k in set(old["params"]) | set(params) if old["params"].get(k) != params.get(k))
             if changed:
-                warnings.warn(
+                warn(
                     f"{self.dir} holds chunks of a render with other parameters ({', '.join(changed)} changed); "
                     f"they are removed and the render starts over",
-                    FramepipeWarning,
-                    stacklevel=3,
                 )
                 self.remove()
                 old = None
@@ -94,10 +92,8 @@ class Parts:
         except (OSError, ValueError):
             m = None
         if not isinstance(m, dict) or m.get("version") != VERSION or "params" not in m or "chunks" not in m:
-            warnings.warn(
+            warn(
                 f"{self.dir} has no readable manifest; its chunks are removed and the render starts over",
-                FramepipeWarning,
-                stacklevel=4,
             )
             self.remove()
             return None

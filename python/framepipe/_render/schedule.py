@@ -1,6 +1,6 @@
 """The one scheduler of :func:`framepipe.render`'s parallel runs: which chunk starts next, what
 the workers' answers mean, and appending finished chunks in order. Local worker processes
-(``_render_pool.run_local``) and executors (:func:`run_executor`) both drive it."""
+(``pool.run_local``) and executors (:func:`run_executor`) both drive it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from ._render_task import check_stop, run_chunk
-from .errors import FramepipeError, RenderError
+from .._frames import above_one_message
+from .._warn import warn
+from ..errors import FramepipeError, RenderError
+from .task import check_stop, run_chunk
 
 Chunk = tuple[int, int, int]  # (index, first frame, stop)
 
@@ -32,7 +34,7 @@ class Progress:
 
                 # monitor_interval=0: no tqdm monitor thread, which would outlive the bar and
                 # make later renders in this process start their workers the slow way (a
-                # running thread rules out forking, see _render_pool.fork_is_safe).
+                # running thread rules out forking, see pool.fork_is_safe).
                 bar_cls = type("_FramepipeBar", (tqdm,), {"monitor_interval": 0})
                 self.bar = bar_cls(total=total, unit="frame", desc="framepipe.render")
             except ImportError:
@@ -67,7 +69,7 @@ class OrderedResults:
         self,
         chunks: list[Chunk],
         window: int,
-        append: Callable[[int, Any, Any], None],
+        append: Callable[[int, Any, Any], object],  # what it returns is not used
         progress: Progress,
         on_done: Callable[[int, Any, Any], None] | None = None,
     ) -> None:
@@ -75,6 +77,7 @@ class OrderedResults:
         arrives, in any order (a resumable render keeps it then: a failure of a later chunk
         must not lose it)."""
         self._on_done = on_done
+        self._warned_floats = False
         self.total = len(chunks)
         self._pending = deque(chunks)
         self._window = window
@@ -98,7 +101,7 @@ class OrderedResults:
         self._pending.appendleft(chunk)
 
     def take(self, msg: tuple) -> bool:
-        """A worker's message (see ``_render_task.run_chunk``); True when it ends the chunk."""
+        """A worker's message (see ``task.run_chunk``); True when it ends the chunk."""
         check_stop()
         kind = msg[0]
         if kind == "progress":
@@ -107,16 +110,20 @@ class OrderedResults:
         if kind == "error":
             if msg[5] == "render":
                 raise_worker_error(msg)
-            self._done[msg[1]] = ("error", msg, msg[6])
+            self._done[msg[1]] = ("error", msg, msg[6], None)
         else:
-            _, c, data, frames, shape = msg
+            _, c, data, frames, shape, above_one = msg
             if self._on_done is not None:
                 self._on_done(c, data, shape)
                 data = None  # kept by on_done; the in-order append checks the shape only
-            self._done[c] = ("done", data, shape)
+            self._done[c] = ("done", data, shape, above_one)
             self._progress.update(c, frames)
         while self._next in self._done:
-            result, payload, shape = self._done.pop(self._next)
+            result, payload, shape, above_one = self._done.pop(self._next)
+            if above_one is not None and not self._warned_floats:
+                # Once per render (as once per writer), about the first such frame in the video.
+                self._warned_floats = True
+                warn(above_one_message(above_one))
             self._append(self._next, payload if result == "done" else None, shape)
             if result == "error":
                 raise_worker_error(payload)

@@ -9,7 +9,7 @@ import os
 from concurrent.futures import Executor
 from fractions import Fraction
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 # GIF chunks come back as raw frames, which the parent holds until it encodes them (up to
 # workers + 1 chunks): short chunks keep that small (a GIF chunk has no keyframe or lookahead to

@@ -1,0 +1,236 @@
+"""One option table for every front end (issue 22): the engine's table (``_native.option_table()``)
+is what the CLI's flags and Python's keywords accept and refuse, with the same messages; the
+``EncodeOptions`` TypedDict has its keys; the dither aliases work the same everywhere."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import framepipe
+import numpy as np
+import pytest
+from conftest import decode_rgb, ffprobe, psnr, smooth_frames
+from framepipe import _native
+
+TABLE = {row["name"]: row for row in _native.option_table()}
+SCRIPT = str(Path(sys.executable).parent / "framepipe")
+FRAMES = smooth_frames(3, 16, 24)
+
+
+def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run the venv's `framepipe` console script (the engine's CLI, in-process in Python)."""
+    return subprocess.run([SCRIPT, *args], input=stdin, capture_output=True, timeout=120)
+
+
+def test_encode_options_typeddict_keys_are_the_engine_table():
+    hints = typing.get_type_hints(framepipe.EncodeOptions)
+    assert list(hints) == list(TABLE)
+    assert framepipe.EncodeOptions.__required_keys__ == frozenset()
+    # VideoWriter's keyword-only parameters are the same names, in the same order.
+    params = inspect.signature(framepipe.VideoWriter.__init__).parameters.values()
+    assert [p.name for p in params if p.kind is p.KEYWORD_ONLY] == list(TABLE)
+    for f in (framepipe.write_video, framepipe.render):
+        ann = inspect.signature(f).parameters
+        kw = next(p for p in ann.values() if p.kind is p.VAR_KEYWORD)
+        assert "EncodeOptions" in str(kw.annotation), (f, kw.annotation)
+
+
+def test_table_rows_are_complete():
+    for row in TABLE.values():
+        assert row["doc"] and row["type"] in ("int", "float", "choice", "bool", "color", "tags"), row
+        assert set(row["formats"]) <= {"mp4", "gif"} and row["formats"], row
+        if row["type"] in ("int", "float"):
+            assert row["min"] is not None and row["max"] is not None and row["min"] <= row["max"], row
+        if row["type"] == "choice":
+            assert row["choices"], row
+    assert TABLE["dither"]["choices"] == {
+        "none": [],
+        "ordered": ["bayer"],
+        "floyd-steinberg": ["fs", "floyd", "floydsteinberg"],
+    }
+
+
+def _format_for(row: dict) -> str:
+    return "gif" if row["formats"] == ["gif"] else "mp4"
+
+
+def _accepted(row: dict) -> list[tuple[object, str]]:
+    """Valid values of an option: (Python value, the same on the command line)."""
+    t = row["type"]
+    if t == "int":
+        lo = int(row["min"])
+        return [(lo, str(lo)), (lo + 1, str(lo + 1))]
+    if t == "float":
+        lo, hi = row["min"], row["max"]
+        x = lo + 0.5 if row["min_exclusive"] else lo
+        return [(x, repr(x)), (hi, repr(hi))]
+    if t == "choice":
+        names = [n for name, aliases in row["choices"].items() for n in (name, *aliases)]
+        return [(n, n) for n in names]
+    if t == "bool":
+        return [(True, "")]
+    if t == "color":
+        return [((1, 128, 255), "0180ff"), ((1, 128, 255), "1,128,255")]
+    if t == "tags":
+        return [({"title": "x y"}, "title=x y")]
+    raise AssertionError(row)
+
+
+def _refused(row: dict) -> list[tuple[object, str]]:
+    """Invalid values of an option, as Python and CLI values."""
+    t = row["type"]
+    if t == "int":
+        lo, hi = int(row["min"]), int(row["max"])
+        return [(lo - 1, str(lo - 1)), (hi + 1, str(hi + 1))]
+    if t == "float":
+        lo, hi = row["min"], row["max"]
+        below = lo if row["min_exclusive"] else lo - 0.5
+        return [(below, repr(below)), (hi + 1.0, repr(hi + 1.0))]
+    if t == "choice":
+        return [("nonsense", "nonsense")]
+    if t == "color":
+        return [((1, 2, 300), None)]  # the CLI's text form has no out-of-range integer to compare
+    return []
+
+
+def _cli_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _write_pngs(d: Path) -> list[str]:
+    from PIL import Image
+
+    paths = []
+    for i, f in enumerate(FRAMES):
+        p = d / f"f{i}.png"
+        Image.fromarray(f).save(p)
+        paths.append(str(p))
+    return paths
+
+
+CLI_ROWS = [name for name, row in TABLE.items() if row["cli"] and name != "pix_fmt"]
+
+
+@pytest.mark.parametrize("name", CLI_ROWS)
+def test_every_option_is_accepted_alike_by_cli_and_python(tmp_path, name):
+    row = TABLE[name]
+    ext = _format_for(row)
+    pngs = _write_pngs(tmp_path)
+    for i, (py_value, cli_value) in enumerate(_accepted(row)):
+        py_out, cli_out = tmp_path / f"py{i}.{ext}", tmp_path / f"cli{i}.{ext}"
+        framepipe.write_video(py_out, list(FRAMES), fps=10, **{name: py_value})
+        args = [_cli_flag(name)] if row["type"] == "bool" else [_cli_flag(name), cli_value]
+        r = cli("encode", str(cli_out), "--fps", "10", *args, *pngs)
+        assert r.returncode == 0, (name, cli_value, r.stderr.decode())
+        # Both are whole videos of the source frames (decoded by ffmpeg), from the same options.
+        for out in (py_out, cli_out):
+            assert int(ffprobe(out)["nb_read_frames"]) == len(FRAMES), (name, out)
+            assert psnr(decode_rgb(out)[0], FRAMES[0]) > (12 if name == "colors" else 20), (name, out)
+        if ext == "mp4":
+            assert framepipe.probe(py_out)["tags"] == framepipe.probe(cli_out)["tags"]
+        # Same options, same pictures: the same bytes (PNG in, RGBA, versus RGB arrays: the
+        # engine composites opaque RGBA to the same RGB).
+        assert py_out.read_bytes() == cli_out.read_bytes(), (name, py_value, cli_value)
+
+
+@pytest.mark.parametrize("name", [n for n in TABLE if _refused(TABLE[n])])
+def test_every_option_is_refused_alike_by_cli_and_python(tmp_path, name):
+    row = TABLE[name]
+    ext = _format_for(row)
+    for py_value, cli_value in _refused(row):
+        with pytest.raises(framepipe.ParameterError) as e:
+            framepipe.VideoWriter(tmp_path / f"x.{ext}", 10, **{name: py_value})
+        msg = str(e.value)
+        assert e.value.argument == name, (name, msg)
+        assert name in msg, msg
+        if not row["cli"] or cli_value is None:
+            continue
+        r = cli("encode", str(tmp_path / f"c.{ext}"), "--fps", "10", f"{_cli_flag(name)}={cli_value}", "-")
+        err = r.stderr.decode()
+        assert r.returncode == 2, (name, err)
+        # The same message, word for word.
+        assert msg in err, (name, msg, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pix_fmt_names_and_aliases_alike(tmp_path):
+    """pix_fmt describes raw frames on the command line: each name and alias is accepted by
+    both, and the same frames give the same video."""
+    row = TABLE["pix_fmt"]
+    rgb = FRAMES
+    layouts = {
+        "rgb24": rgb,
+        "bgr24": rgb[..., ::-1],
+        "rgba": np.concatenate([rgb, np.full(rgb.shape[:3] + (1,), 255, np.uint8)], axis=3),
+        "gray8": rgb[..., 1],
+    }
+    layouts["bgra"] = np.concatenate([rgb[..., ::-1], layouts["rgba"][..., 3:]], axis=3)
+    layouts["argb"] = np.concatenate([layouts["rgba"][..., 3:], rgb], axis=3)
+    for name, aliases in row["choices"].items():
+        data = np.ascontiguousarray(layouts[name])
+        for n in (name, *aliases):
+            py_out, cli_out = tmp_path / f"py-{n}.mp4", tmp_path / f"cli-{n}.mp4"
+            with framepipe.VideoWriter(py_out, 10, pix_fmt=n) as w:
+                for f in data:
+                    w.write(f)
+            r = cli("encode", str(cli_out), "--fps", "10", "--size", "24x16", "--pix-fmt", n, stdin=data.tobytes())
+            assert r.returncode == 0, (n, r.stderr.decode())
+            assert py_out.read_bytes() == cli_out.read_bytes(), n
+            ref = FRAMES if name != "gray8" else np.repeat(FRAMES[..., 1:2], 3, axis=3)
+            assert psnr(decode_rgb(py_out)[0], ref[0]) > 25, n
+
+
+def test_dither_aliases_are_the_same_in_cli_and_python(tmp_path):
+    """The drift of issue 22: `--dither fs` worked, `dither="fs"` did not."""
+    pngs = _write_pngs(tmp_path)
+    outputs = {}
+    for alias in ("fs", "floyd", "floyd-steinberg", "FLOYD_STEINBERG", "bayer", "ordered", "none"):
+        py_out, cli_out = tmp_path / f"py-{alias}.gif", tmp_path / f"cli-{alias}.gif"
+        framepipe.write_video(py_out, list(FRAMES), fps=10, dither=alias)
+        r = cli("encode", str(cli_out), "--fps", "10", "--dither", alias, *pngs)
+        assert r.returncode == 0, r.stderr.decode()
+        assert py_out.read_bytes() == cli_out.read_bytes(), alias
+        assert int(ffprobe(py_out)["nb_read_frames"]) == len(FRAMES)
+        outputs[alias] = py_out.read_bytes()
+    assert outputs["fs"] == outputs["floyd"] == outputs["floyd-steinberg"] == outputs["FLOYD_STEINBERG"]
+    assert outputs["bayer"] == outputs["ordered"]
+    assert len({outputs["fs"], outputs["ordered"], outputs["none"]}) == 3
+
+
+def test_misplaced_options_refused_alike(tmp_path):
+    with pytest.raises(framepipe.ParameterError) as e:
+        framepipe.VideoWriter(tmp_path / "a.gif", 10, crf=20, keyint=5)
+    assert str(e.value) == (
+        "crf, keyint apply to MP4 (H.264) output, not to a GIF; a GIF's size and quality are set by colors and dither"
+    )
+    r = cli("encode", str(tmp_path / "a.gif"), "--crf", "20", "--keyint", "5", "-")
+    assert r.returncode == 2 and str(e.value) in r.stderr.decode(), r.stderr
+    with pytest.raises(framepipe.ParameterError) as e:
+        framepipe.VideoWriter(tmp_path / "a.mp4", 10, colors=20)
+    r = cli("encode", str(tmp_path / "a.mp4"), "--colors", "20", "-")
+    assert r.returncode == 2 and str(e.value) in r.stderr.decode(), r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_misspelt_option_names_name_the_nearest_in_both(tmp_path):
+    with pytest.raises(TypeError, match="'colors'"):
+        framepipe.VideoWriter(tmp_path / "a.gif", 10, colours=20)
+    r = cli("encode", str(tmp_path / "a.gif"), "--colours", "20", "-")
+    assert r.returncode == 2 and "--colors" in r.stderr.decode(), r.stderr
+
+
+def test_render_checks_options_by_the_table(tmp_path):
+    for kw, msg in [({"dither": "fs"}, None), ({"crf": 60}, "crf must be between 1 and 51, got 60")]:
+        path = tmp_path / ("r.gif" if "dither" in kw else "r.mp4")
+        if msg is None:
+            framepipe.render(lambda i: FRAMES[i], path, n_frames=3, fps=10, workers=1, **kw)
+            assert int(ffprobe(path)["nb_read_frames"]) == 3
+        else:
+            with pytest.raises(framepipe.ParameterError, match=msg) as e:
+                framepipe.render(lambda i: FRAMES[i], path, n_frames=3, fps=10, workers=1, **kw)
+            assert e.value.argument == "crf"
+            assert not path.exists()
