@@ -39,6 +39,19 @@ def test_encode_options_typeddict_keys_are_the_engine_table():
         assert "EncodeOptions" in str(kw.annotation), (f, kw.annotation)
 
 
+def test_clip_write_options_extend_the_engine_table_and_render():
+    from framepipe._render import RENDER_KEYWORDS
+    from framepipe.clips import VideoClip
+    from framepipe.clips._write import ClipWriteOptions
+
+    keys = set(typing.get_type_hints(ClipWriteOptions))
+    assert set(TABLE) <= keys
+    assert {k for k in RENDER_KEYWORDS if k not in ("n_frames", "fps", "duration")} <= keys
+    for f in (VideoClip.write_videofile, VideoClip.write_gif):
+        kw = next(p for p in inspect.signature(f).parameters.values() if p.kind is p.VAR_KEYWORD)
+        assert "ClipWriteOptions" in str(kw.annotation), (f, kw.annotation)
+
+
 def test_table_rows_are_complete():
     for row in TABLE.values():
         assert row["doc"] and row["type"] in ("int", "float", "choice", "bool", "color", "tags"), row

@@ -4,7 +4,7 @@ sound, which framepipe does not write."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 from .._keywords import checked
 from ..errors import UnsupportedError
@@ -12,6 +12,7 @@ from . import _write
 from ._clip_layout import ClipLayout
 
 if TYPE_CHECKING:
+    from ..writer import VideoResult
     from ._clip import VideoClip
 
 
@@ -35,11 +36,15 @@ class ClipOutput(ClipLayout):
                 frame = frame.astype(dtype)
             yield (t, frame) if with_times else frame
 
-    def write_videofile(self, filename: Any, fps: float | None = None, *args: Any, **kwargs: Any) -> Any:
-        return _write.write_videofile(self, filename, fps, *args, **kwargs)
+    def write_videofile(
+        self, filename: Any, fps: float | None = None, *args: Any, **options: Unpack[_write.ClipWriteOptions]
+    ) -> VideoResult:
+        return _write.write_videofile(self, filename, fps, *args, **options)
 
-    def write_gif(self, filename: Any, fps: float | None = None, *args: Any, **kwargs: Any) -> Any:
-        return _write.write_gif(self, filename, fps, *args, **kwargs)
+    def write_gif(
+        self, filename: Any, fps: float | None = None, *args: Any, **options: Unpack[_write.ClipWriteOptions]
+    ) -> VideoResult:
+        return _write.write_gif(self, filename, fps, *args, **options)
 
     # ---- sound: framepipe writes video only ------------------------------------------------
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from fractions import Fraction
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
 from .._keywords import checked
-from .._options import check_option_names, fps_pair
+from .._options import EncodeOptions, check_option_names, fps_pair
 from .._render import RENDER_KEYWORDS, check_frame_count, refuse_own_source, render
 from .._warn import warn
 from ..display import Video
@@ -129,6 +130,47 @@ def _kbits(text: str, what: str) -> int:
     return int(round(value))
 
 
+class ClipWriteOptions(EncodeOptions, total=False):
+    """The keywords of ``write_videofile`` and ``write_gif``: the encoding options
+    (:class:`framepipe.EncodeOptions`), :func:`framepipe.render`'s, and MoviePy's, accepted
+    (those about sound, logging or ffmpeg are ignored, with a warning where they ask for
+    something framepipe does not do). A test checks that each key is accepted and that the
+    encoding and render keys are the engine's and render's."""
+
+    # framepipe.render's
+    workers: int | None
+    executor: Executor | None
+    setup: Callable[[], Any] | None
+    chunk_frames: int | None
+    progress: bool | None
+    progress_callback: Callable[[int, int], None] | None
+    start_method: str | None
+    resume: bool
+    # MoviePy's
+    codec: str | None
+    audio: Any
+    audio_fps: int
+    audio_nbytes: int
+    audio_codec: str | None
+    audio_bitrate: str | None
+    audio_bufsize: int
+    temp_audiofile: str | None
+    temp_audiofile_path: str
+    remove_temp: bool
+    write_logfile: bool
+    ffmpeg_params: list[str] | None
+    pixel_format: str | None
+    logger: Any
+    verbose: bool
+    program: str
+    opt: Any
+    fuzz: int
+    evaluate: bool
+    tempfiles: bool
+    colors_per_frame: bool
+    dispose: bool
+
+
 # MoviePy's positional parameters after (filename, fps): the same in 1.x and 2.x this far.
 _VIDEO_POSITIONAL = ("codec", "bitrate", "audio", "audio_fps", "preset")
 # write_gif's: MoviePy 2 has (loop, logger); 1.x had (program, opt, fuzz, verbose, loop, ...),
@@ -151,13 +193,15 @@ def _positional(what: str, names: tuple[str, ...], args: tuple, kwargs: dict) ->
     return kwargs
 
 
-def write_videofile(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwargs: Any) -> VideoResult:
+def write_videofile(
+    clip: Any, filename: Any, fps: Any = None, *args: Any, **options: Unpack[ClipWriteOptions]
+) -> VideoResult:
     """Write the clip to an H.264 MP4 (framepipe's VideoWriter options: crf, preset, bitrate,
     tune, keyint, ...; ``workers=None`` renders on every core, ``workers=1`` in this process,
     ``executor=`` on Dask; ``resume=True`` as for :func:`framepipe.render`). MoviePy's audio
     parameters are accepted and ignored (framepipe writes no sound), as are ffmpeg's where
     they ask for nothing framepipe does not do."""
-    kwargs = _positional("write_videofile", _VIDEO_POSITIONAL, args, kwargs)
+    kwargs = _positional("write_videofile", _VIDEO_POSITIONAL, args, dict(options))
     rate = clip_fps(clip, fps, "write_videofile")
     kwargs = _options(clip, "write_videofile", kwargs)
     frame_count(clip, rate)
@@ -166,10 +210,12 @@ def write_videofile(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwa
         return render(_ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), **kwargs)
 
 
-def write_gif(clip: Any, filename: Any, fps: Any = None, *args: Any, **kwargs: Any) -> VideoResult:
+def write_gif(
+    clip: Any, filename: Any, fps: Any = None, *args: Any, **options: Unpack[ClipWriteOptions]
+) -> VideoResult:
     """Write the clip to an animated GIF (framepipe's quantizer; ``colors=``, ``dither=``)."""
     names = _GIF_POSITIONAL_1 if args and isinstance(args[0], str) else _GIF_POSITIONAL_2
-    kwargs = _positional("write_gif", names, args, kwargs)
+    kwargs = _positional("write_gif", names, args, dict(options))
     loop = kwargs.pop("loop", 0)
     rate = clip_fps(clip, fps, "write_gif")
     for name in ("program", "opt", "fuzz", "evaluate", "tempfiles", "colors_per_frame", "dispose", "pix_fmt"):
