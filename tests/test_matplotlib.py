@@ -7,6 +7,7 @@ matplotlib's own ``savefig`` path (mpl_support.SavefigWriter)."""
 from __future__ import annotations
 
 import base64
+import inspect
 import io
 import logging
 import os
@@ -141,6 +142,32 @@ def test_save_by_name_matches_matplotlib_rendering(tmp_path):
     dec = decode_rgb(out)
     assert psnr(dec, over_white(ref)) > 34
     assert psnr(dec, over_white(ref)) > psnr(dec[1:], over_white(ref)[:-1]) + 5  # frame for frame
+
+
+def test_writer_takes_the_engine_table_but_format_and_pix_fmt(tmp_path):
+    table = [row["name"] for row in framepipe._native.option_table()]
+    params = inspect.signature(FramepipeWriter.__init__).parameters
+    assert set(table) - set(params) == {"format", "pix_fmt"}, set(table) - set(params)
+    # The options a mirror of VideoWriter's adds reach the engine: fragments of 0.1 s make a file
+    # that is fragmented while written (ffmpeg decodes it all after close, as with VideoWriter).
+    out = tmp_path / "frag.mp4"
+    w = FramepipeWriter(fps=30, fragment_seconds=0.1, durable=True, queue_frames=2)
+    fig, ani = make_line(n=12)()
+    ani.save(out, writer=w)
+    plt.close(fig)
+    check_video(out, frames=12, width=320, height=240, fps=30)
+    # A GIF ignores the MP4-only ones (logged), as matplotlib's writers do.
+    gif = tmp_path / "frag.gif"
+    fig, ani = make_line(n=4)()
+    ani.save(gif, writer=FramepipeWriter(fps=10, fragment_seconds=0.1, durable=True))
+    plt.close(fig)
+    assert framepipe.probe(gif)["frame_count"] == 4
+    with pytest.raises(framepipe.ParameterError, match="fragment_seconds"):
+        fig, ani = make_line(n=2)()
+        try:
+            ani.save(tmp_path / "bad.mp4", writer=FramepipeWriter(fps=10, fragment_seconds=-1))
+        finally:
+            plt.close(fig)
 
 
 def test_writer_options(tmp_path):

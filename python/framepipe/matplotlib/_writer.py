@@ -93,6 +93,10 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
     ``framepipe.matplotlib`` logger, so code written for ``writer="pillow"`` or ``"ffmpeg"`` works
     unchanged.
         crf, preset, tune, keyint, threads: as for :class:`framepipe.VideoWriter` (MP4).
+        queue_frames, fragment_seconds, durable: as for :class:`framepipe.VideoWriter` (the
+            last two MP4 only). The writer takes every option of the engine's table but
+            ``format`` (the file name gives it) and ``pix_fmt`` (the frames are matplotlib's
+            RGBA).
         colors, dither, loop: GIF palette size, dithering and loop count, as for
             :class:`framepipe.VideoWriter`; ``loop`` defaults to forever when the animation
             repeats (``repeat=True``, matplotlib's default) and to once when it does not.
@@ -127,6 +131,9 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         colors: int | None = None,
         dither: str | None = None,
         loop: int | None = None,
+        queue_frames: int | None = None,
+        fragment_seconds: float | None = None,
+        durable: bool | None = None,
     ) -> None:
         # Checked against the output format in setup(), once the file name is known.
         self.requested_codec = None if codec is None else str(codec)
@@ -142,6 +149,9 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         self.threads = threads
         self.background = background
         self.gif_options = {"colors": colors, "dither": dither, "loop": loop}
+        self.queue_frames = queue_frames
+        self.fragment_seconds = fragment_seconds
+        self.durable = durable
         self.blit = bool(blit)
         self.progress = progress
         self.result: VideoResult | None = None
@@ -166,7 +176,15 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
             keyint=self.keyint,
             threads=self.threads,
             background=self.background,
-        )
+        ) | {  # the engine's defaults unless given
+            k: v
+            for k, v in (
+                ("fragment_seconds", self.fragment_seconds),
+                ("durable", self.durable),
+                ("queue_frames", self.queue_frames),
+            )
+            if v is not None
+        }
 
     def _options_for(self, is_gif: bool, outfile: Any) -> dict:
         """The VideoWriter options for this output; what does not apply to it is logged (INFO)
@@ -175,8 +193,8 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         ignored = []
         codec = self.requested_codec
         if is_gif:
-            mp4_only = ("crf", "bitrate", "tune", "keyint")
-            ignored += [f"{k}={options.pop(k)!r}" for k in mp4_only if options[k] is not None]
+            mp4_only = ("crf", "bitrate", "tune", "keyint", "fragment_seconds", "durable")
+            ignored += [f"{k}={options.pop(k)!r}" for k in mp4_only if options.get(k) is not None]
             options.update({k: v for k, v in self.gif_options.items() if v is not None})
             if self.metadata:
                 ignored.append(f"metadata={dict(self.metadata)!r}")
