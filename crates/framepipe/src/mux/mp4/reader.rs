@@ -139,9 +139,31 @@ pub(crate) struct TopLevel {
     pub torn: Option<Torn>,
 }
 
+/// What [`TopLevel::scan`] found: the boxes, or an MP4 (it has an ftyp) whose moov is not there.
+pub(crate) enum Scanned {
+    Found(TopLevel),
+    /// The file has an ftyp but no moov: a writer stopped before its first fragment, or a cut.
+    NoMoov,
+}
+
+/// The error of an MP4 whose moov is not there.
+pub(crate) fn no_moov() -> Error {
+    Error::invalid_data(
+        "incomplete MP4: no moov box found (the writer was probably not finished, or the file is truncated)",
+    )
+}
+
 impl TopLevel {
     /// Walk the top-level boxes of the MP4 in `r` and load its moov.
-    pub(crate) fn read<R: Read + Seek>(mut r: R) -> Result<Self> {
+    pub(crate) fn read<R: Read + Seek>(r: R) -> Result<Self> {
+        match Self::scan(r)? {
+            Scanned::Found(top) => Ok(top),
+            Scanned::NoMoov => Err(no_moov()),
+        }
+    }
+
+    /// [`Self::read`], telling an MP4 without a moov apart from other errors (for repair).
+    pub(crate) fn scan<R: Read + Seek>(mut r: R) -> Result<Scanned> {
         let ctx = || "reading MP4".to_string();
         let file_size = r.seek(SeekFrom::End(0)).ctx(ctx)?;
         if file_size < 8 {
@@ -248,15 +270,12 @@ impl TopLevel {
         }
 
         let Some((moov_pos, moov)) = moov else {
-            return Err(if brand.is_some() {
-                Error::invalid_data(
-                "incomplete MP4: no moov box found (the writer was probably not finished, or the file is truncated)",
-            )
-            } else {
-                Error::invalid_data("not an MP4 file: no ftyp/moov box found")
-            });
+            return match brand {
+                Some(_) => Ok(Scanned::NoMoov),
+                None => Err(Error::invalid_data("not an MP4 file: no ftyp/moov box found")),
+            };
         };
-        Ok(TopLevel { file_size, brand, moov_pos, moov, first_mdat, moofs, torn })
+        Ok(Scanned::Found(TopLevel { file_size, brand, moov_pos, moov, first_mdat, moofs, torn }))
     }
 }
 

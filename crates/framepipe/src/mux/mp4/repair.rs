@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::boxes::{child, children};
 use super::fragment::{fragment_samples, track_defaults, MIN_H264_SAMPLE};
-use super::reader::TopLevel;
+use super::reader::{no_moov, Scanned, TopLevel};
 use super::timing::media_timing;
 use super::track::{SampleRef, SampleTable, VideoTrak};
 use super::writer::Mp4Writer;
@@ -85,13 +85,13 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
     sweep_old_repairs(&target);
 
     let mut r = BufReader::new(file);
-    let top = TopLevel::read(&mut r).map_err(|e| match e {
-        Error::InvalidData(ref d) if d.message.starts_with("incomplete MP4") => e.with_note(
+    let top = TopLevel::scan(&mut r).and_then(|scanned| match scanned {
+        Scanned::Found(top) => Ok(top),
+        Scanned::NoMoov => Err(no_moov().with_note(
             "it cannot be repaired: the moov box holds the parameter sets every frame needs, and a \
              framepipe writer writes it with its first fragment, so the writer stopped before that (or the \
              file was not written by framepipe 0.1 or later)",
-        ),
-        other => other,
+        )),
     });
     let top = top.map_err(named)?;
     let moov = children(&top.moov).map_err(named)?;
