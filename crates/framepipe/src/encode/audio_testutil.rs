@@ -55,12 +55,15 @@ pub fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("framepipe-audio-{}-{name}", std::process::id()))
 }
 
-/// ADTS stream of AAC packets.
+/// ADTS stream of AAC packets (the first one after the program config element, if the
+/// configuration has one).
 pub fn adts(config: &AudioConfig, packets: &[AudioPacket]) -> Vec<u8> {
     let AudioConfig::Aac(c) = config else { panic!("not AAC") };
+    let mut pce = c.adts_pce().unwrap().unwrap_or_default();
     let mut v = Vec::new();
     for p in packets {
-        v.extend_from_slice(&c.adts_header(p.data.len()).unwrap());
+        v.extend_from_slice(&c.adts_header(pce.len() + p.data.len()).unwrap());
+        v.append(&mut pce);
         v.extend_from_slice(&p.data);
     }
     v
