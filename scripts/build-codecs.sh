@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the C libraries the wheel links statically (x264 today; opus and a minimal FFmpeg for
-# the audio encoders are ready to be linked), from source, for the wheel's floor:
+# Builds the C libraries framepipe links statically from source, for the wheel's floor: x264 (the
+# wheel's) and ffmpeg-aac (FFmpeg's AAC encoder, linked by every build: scripts/setup.sh builds it
+# too); opus is a recipe kept for comparison (the wheel's libopus comes from opusic-sys):
 #   * the source is the upstream tarball of a Debian source package (its .orig.tar.*), taken from
 #     Debian's archive by its pool path, pinned by version and by sha256 (checked before use);
 #     `--verify-pins` checks each pin against the Sources index of the Debian suite named beside
