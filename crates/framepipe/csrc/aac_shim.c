@@ -7,9 +7,11 @@
  *
  * Messages: libavcodec logs through av_log, which by default prints to stderr (the encoder prints
  * "Qavg: ..." at every close). This libavutil is framepipe's own copy (static, its symbols local
- * to the binary), so its one log callback is set here, once: it prints nothing and keeps the last
- * error-level message of the calling thread, which fp_aac_error() returns after a failing call
- * (every call runs the encoder synchronously on the caller's thread).
+ * to the binary), so its one log callback is set here, once: it prints nothing and keeps the first
+ * error-level message of the calling thread since the current call began (libavcodec's first
+ * line says what is wrong; lines after it may be details, e.g. one supported rate each), which
+ * fp_aac_error() returns after a failing call (every call runs the encoder synchronously on the
+ * caller's thread).
  *
  * Return values: 0 success, negative an AVERROR code (then fp_aac_error() says more).
  */
@@ -37,7 +39,7 @@ static _Thread_local char last_error[512];
 
 static void log_callback(void *avcl, int level, const char *fmt, va_list vl) {
     (void)avcl;
-    if (level > AV_LOG_ERROR)
+    if (level > AV_LOG_ERROR || last_error[0])
         return;
     vsnprintf(last_error, sizeof last_error, fmt, vl);
     size_t n = strlen(last_error);

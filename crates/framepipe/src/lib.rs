@@ -18,9 +18,13 @@
 //! - [`probe`]: what an MP4 or GIF file holds (one entry point for both).
 //! - [`error`]: the one error enum.
 //!
-//! Unsafe code lives in three places, each block with its reason: the x264 binding
-//! (`encode/x264.rs`, FFI), the libopus binding (`encode/opus.rs`, FFI) and one SIMD routine of the 2x2 resize (`kernels/resize.rs`, byte
-//! shuffles with unaligned loads that the compiler does not generate from safe code).
+//! Unsafe code lives in four places, each block with its reason, and is denied everywhere else
+//! (`#![deny(unsafe_code)]`, allowed by name on these modules): the x264 binding
+//! (`encode/x264.rs`, FFI), the libopus binding (`encode/opus.rs`, FFI), FFmpeg's AAC encoder
+//! (`encode/aac.rs`, FFI to `csrc/aac_shim.c`) and one SIMD routine of the 2x2 resize
+//! (`kernels/resize.rs`, byte shuffles with unaligned loads that the compiler does not generate
+//! from safe code).
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod audio;

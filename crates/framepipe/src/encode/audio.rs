@@ -212,7 +212,7 @@ struct BitWriter {
 impl BitWriter {
     fn write(&mut self, n: u32, v: u32) {
         for i in (0..n).rev() {
-            if self.bits % 8 == 0 {
+            if self.bits.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             let bit = ((v >> i) & 1) as u8;

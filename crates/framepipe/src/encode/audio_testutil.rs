@@ -96,12 +96,17 @@ pub fn ogg_opus(config: &AudioConfig, packets: &[AudioPacket], samples: u64) -> 
 }
 
 /// Decodes `bytes` (a file of extension `ext`) with ffmpeg to interleaved f32 with the stream's
-/// own channel count and rate.
+/// own channel count and rate. ADTS is read with ffmpeg's ADTS demuxer named (`-f aac`): its probe
+/// scores a stream of fewer than 3 frames 1 of 100, so on a short stream another format's probe
+/// can win and ffmpeg reports invalid data.
 pub fn ffmpeg_decode(bytes: &[u8], ext: &str, name: &str) -> Vec<f32> {
     let path = temp_path(&format!("{name}.{ext}"));
     std::fs::write(&path, bytes).unwrap();
+    let demuxer: &[&str] = if ext == "aac" { &["-f", "aac"] } else { &[] };
     let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
+        .args(["-v", "error"])
+        .args(demuxer)
+        .arg("-i")
         .arg(&path)
         .args(["-f", "f32le", "-c:a", "pcm_f32le", "-"])
         .output()

@@ -5,12 +5,18 @@
 use crate::color::Yuv420Image;
 use crate::error::Result;
 
+// FFI (unsafe code: the crate denies it elsewhere): FFmpeg's AAC encoder through csrc/aac_shim.c.
+#[allow(unsafe_code)]
 pub mod aac;
 pub mod audio;
 #[cfg(test)]
 pub(crate) mod audio_testutil;
 pub mod gif;
+// FFI: libopus through opusic-sys's raw bindings.
+#[allow(unsafe_code)]
 pub mod opus;
+// FFI: libx264 through x264-sys.
+#[allow(unsafe_code)]
 pub mod x264;
 
 pub use audio::{new_audio_encoder, AacConfig, AudioCodec, AudioConfig, AudioEncoder, AudioPacket, OpusConfig};

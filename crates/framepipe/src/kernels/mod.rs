@@ -18,9 +18,13 @@
 
 mod composite;
 mod effects;
+// One SIMD routine (unsafe code: the crate denies it elsewhere).
+#[allow(unsafe_code)]
 mod resize;
 mod rotate;
+// Selects fast_image_resize's CPU extensions (an unsafe fn) to compare them.
 #[cfg(test)]
+#[allow(unsafe_code)]
 mod tests;
 pub mod text;
 
