@@ -354,7 +354,7 @@ fn adts_frames(mut b: &[u8]) -> Vec<&[u8]> {
 #[test]
 fn like_the_ffmpeg_cli_of_another_version() {
     // Byte equality with `ffmpeg -c:a aac` needs the CLI of the same FFmpeg (7.1.5); the system's
-    // is Debian 12's 5.1, whose encoder differs in code (bench/audio_codecs.md). What must hold
+    // is Debian 12's 5.1, whose bytes differ (bench/audio_codecs.md). What must hold
     // across versions: the same framing (packet count, delay) and the same accuracy.
     let n = 3 * RATE as usize + 500;
     let chord = |fs: &[f64]| {
