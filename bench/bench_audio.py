@@ -13,8 +13,9 @@ Inputs (48 kHz stereo float, generated with numpy/scipy; `--real FILE` adds a re
 
 Encoders (every output written as a plain stream and decoded back by ffmpeg):
 
-  fp-aac        framepipe's AAC encoder (rusty_aac), crates/framepipe/examples/audio_encode.rs
-  ffmpeg-aac    FFmpeg's native AAC encoder: `ffmpeg -threads 1 -f f32le ... -c:a aac -b:a 128k`
+  fp-aac        framepipe's AAC encoder (FFmpeg 7.1.5's native AAC encoder, linked statically:
+                encode/aac.rs), crates/framepipe/examples/audio_encode.rs
+  ffmpeg-aac    the system's FFmpeg CLI: `ffmpeg -threads 1 -f f32le ... -c:a aac -b:a 128k`
   fp-opus       framepipe's Opus encoder (libopus 1.6.1), same example, 96 kbit/s
   ffmpeg-min    (--ffmpeg-min PATH) bench/ffmpeg_min_aac.c linked to a minimal static libavcodec:
                 the same encoder as ffmpeg-aac (FFmpeg 5.1), for its speed without the CLI

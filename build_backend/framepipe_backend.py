@@ -7,6 +7,11 @@ would otherwise fail minutes into the cargo build with x264-sys's pkg-config pan
 or linker error. This check runs before maturin starts cargo, and names the Debian packages.
 (A cargo build script cannot do it: cargo schedules x264-sys's build script as early as any
 other, and it often runs first.)
+
+It also makes sure the static FFmpeg (libavcodec with the AAC encoder only, and libavutil) that
+crates/framepipe/build.rs links exists: where ``FRAMEPIPE_FFMPEG_DIR`` is not set, it runs
+``scripts/build-codecs.sh ffmpeg-aac`` (which reuses a cached build) and sets the variable to the
+build it names, so ``pip install .`` from a checkout works as ``scripts/setup.sh`` does.
 """
 
 from __future__ import annotations
@@ -107,6 +112,29 @@ def _check() -> None:
         raise SystemExit(1)
 
 
+def _ensure_ffmpeg() -> None:
+    """FRAMEPIPE_FFMPEG_DIR set, or pointed at the checkout's build of scripts/build-codecs.sh."""
+    if os.environ.get("FRAMEPIPE_FFMPEG_DIR"):
+        return
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build-codecs.sh"
+    if not script.is_file():
+        print(
+            "framepipe: building from source links a static build of FFmpeg's AAC encoder, and this source "
+            f"has no {script} to make one: set FRAMEPIPE_FFMPEG_DIR to such a build (docs/packaging.md) "
+            "or build from a framepipe checkout.",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    # Its log goes to stderr; stdout has "ffmpeg-aac PREFIX".
+    out = subprocess.run([str(script), "ffmpeg-aac"], stdout=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        print(f"framepipe: {script} ffmpeg-aac failed (exit {out.returncode}): see above", file=sys.stderr)
+        raise SystemExit(1)
+    # The link to that build, the same path .cargo/config.toml gives (no rebuild of build.rs
+    # between `pip install .` and cargo commands in the checkout).
+    os.environ["FRAMEPIPE_FFMPEG_DIR"] = str(script.parents[1] / "target" / "codecs" / "ffmpeg-aac")
+
+
 def get_requires_for_build_wheel(config_settings=None):
     _check()
     return maturin.get_requires_for_build_wheel(config_settings)
@@ -119,9 +147,11 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     _check()
+    _ensure_ffmpeg()
     return maturin.build_wheel(wheel_directory, config_settings, metadata_directory)
 
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
     _check()
+    _ensure_ffmpeg()
     return maturin.build_editable(wheel_directory, config_settings, metadata_directory)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the C libraries the wheel links statically (x264 today; opus and a minimal FFmpeg for
-# the audio encoders are ready to be linked), from source, for the wheel's floor:
+# Builds the C libraries framepipe links statically from source, for the wheel's floor: x264 (the
+# wheel's) and ffmpeg-aac (FFmpeg's AAC encoder, linked by every build: scripts/setup.sh builds it
+# too); opus is a recipe kept for comparison (the wheel's libopus comes from opusic-sys):
 #   * the source is the upstream tarball of a Debian source package (its .orig.tar.*), taken from
 #     Debian's archive by its pool path, pinned by version and by sha256 (checked before use);
 #     `--verify-pins` checks each pin against the Sources index of the Debian suite named beside
@@ -12,7 +13,9 @@
 #   * each library is installed into target/codecs/NAME-KEY/ (include/, lib/*.a,
 #     lib/pkgconfig/*.pc, licenses/, SOURCE), KEY being a hash of the source's sha256, the recipe
 #     (the build function below, as bash prints it), the zig version and the target: a second run
-#     reuses it; a clean clone builds it.
+#     reuses it; a clean clone builds it. target/codecs/NAME is a link to the newest build of NAME
+#     (the last one this script built or found cached): crates/framepipe/build.rs finds ffmpeg-aac
+#     through it (.cargo/config.toml).
 # Adding a library: one block of pins (NAME_version, NAME_debian, NAME_suite, NAME_pool,
 # NAME_sha256) and a build_NAME function that configures and installs into "$prefix" with $CC,
 # $AR, $RANLIB, $jobs; then `scripts/build-codecs.sh NAME`.
@@ -66,8 +69,9 @@ build_opus() {
   cp COPYING "$prefix/licenses/"
 }
 
-# ---- ffmpeg-aac: FFmpeg's native AAC encoder and libswresample, nothing else (LGPL-2.1-or-later).
-# Prototype for issue 23: built, not linked.
+# ---- ffmpeg-aac: FFmpeg's native AAC encoder, nothing else (LGPL-2.1-or-later): libavcodec with
+# the aac encoder only, and libavutil. framepipe's AAC encoder (crates/framepipe/src/encode/aac.rs,
+# through csrc/aac_shim.c) links it, in development builds and in the wheel.
 ffmpeg_aac_version=7.1.5
 ffmpeg_aac_debian=7:7.1.5-0+deb13u1
 ffmpeg_aac_suite=trixie
@@ -75,12 +79,13 @@ ffmpeg_aac_pool=main/f/ffmpeg/ffmpeg_7.1.5.orig.tar.xz
 ffmpeg_aac_sha256=de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f
 build_ffmpeg_aac() {
   # LGPL build (no --enable-gpl/nonfree); no programs, devices, formats, filters, network or
-  # autodetected system libraries; libavcodec with the aac encoder only, libavutil, libswresample.
+  # autodetected system libraries; libavcodec with the aac encoder only, and libavutil (no
+  # libswresample: the samples reach the encoder as float already, resampled by rubato).
   ./configure --prefix="$prefix" --cc="$CC" --ar="$AR" --ranlib="$RANLIB" --nm="$NM" \
     --target-os=linux --arch=x86_64 --enable-pic --enable-static --disable-shared \
     --disable-programs --disable-doc --disable-network --disable-autodetect --disable-everything \
-    --disable-avdevice --disable-avformat --disable-avfilter --disable-swscale \
-    --enable-encoder=aac --enable-swresample
+    --disable-avdevice --disable-avformat --disable-avfilter --disable-swscale --disable-swresample \
+    --enable-encoder=aac
   # configure finds sysctl() by linking (glibc 2.28 still exports it) but zig's glibc headers,
   # the newest glibc's, have no <sys/sysctl.h> (removed in 2.32); on Linux libavutil does not
   # need it (it counts CPUs with sched_getaffinity).
@@ -159,6 +164,7 @@ build() {
   prefix=$root/$name-$key
   if [ -f "$prefix/SOURCE" ]; then
     echo "build-codecs: $name: cached in ${prefix#"$checkout"/}" >&2
+    current "$name" "$prefix"
     echo "$name $prefix"
     return
   fi
@@ -203,11 +209,18 @@ build() {
     echo "url=$url"
     echo "sha256=$sha"
     echo "compiler=zig $zig_version cc -target $target"
+    echo "key=$key"
   } >"$prefix/SOURCE.tmp"
   mv "$prefix/SOURCE.tmp" "$prefix/SOURCE"  # last: marks the build complete
   rm -rf "$work"
   echo "build-codecs: $name: built in $(($(date +%s) - start)) s: ${prefix#"$checkout"/}" >&2
+  current "$name" "$prefix"
   echo "$name $prefix"
+}
+
+current() { # current NAME PREFIX: target/codecs/NAME -> NAME-KEY (replaced atomically)
+  ln -sfn "$(basename "$2")" "$root/$1.tmp"
+  mv -T "$root/$1.tmp" "$root/$1"
 }
 
 for name in "$@"; do build "$name"; done

@@ -12,7 +12,10 @@
 #      maturin's own audit (--auditwheel check) refusing anything the policy does not allow;
 #   3. tests/wheel/inspect_wheel.py (scripts/test-wheel.sh) then checks the tag, `auditwheel
 #      show`, the licences and the size.
-# The audio encoders (issue 23) join step 1 (`codecs` below) and the linking env of step 2.
+# FFmpeg's AAC encoder (issue 23) is built in step 1 too (`scripts/build-codecs.sh ffmpeg-aac`: a
+# static libavcodec with only the aac encoder, and libavutil, from FFmpeg's pinned source with the
+# same zig cc) and linked in step 2 by crates/framepipe/build.rs (FRAMEPIPE_FFMPEG_DIR: that build,
+# the same one development builds link). libopus comes from opusic-sys's bundled source (cmake).
 # The wheel goes to dist/; its path is printed on the last line. Needs Rust, libclang-dev (x264-sys
 # generates its bindings with bindgen), nasm and curl (scripts/setup.sh installs them); the
 # build tools (maturin, zig, auditwheel: scripts/wheel-tools.sh) go into .venv-wheel.
@@ -22,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 policy=manylinux_2_28  # glibc 2.28: RHEL/Rocky/Alma 8, Debian 10, Ubuntu 18.10+ (docs/packaging.md)
 tools=$(scripts/wheel-tools.sh)
-codecs=(x264)  # issue 23 adds its audio libraries here (scripts/build-codecs.sh has their recipes)
+codecs=(x264 ffmpeg-aac)
 declare -A prefix
 while read -r name dir; do prefix[$name]=$dir; done < <(scripts/build-codecs.sh "${codecs[@]}")
 
@@ -54,7 +57,7 @@ raw=target/wheels/raw
 rm -rf "$raw"
 echo "build-wheel: maturin build --release --zig --compatibility $policy" >&2
 PATH="$PWD/$tools/bin:$PATH" PKG_CONFIG_LIBDIR="$pc_path" PKG_CONFIG_PATH="" SYSTEM_DEPS_X264_LINK=static \
-  BINDGEN_EXTRA_CLANG_ARGS="$bindgen_args" \
+  BINDGEN_EXTRA_CLANG_ARGS="$bindgen_args" FRAMEPIPE_FFMPEG_DIR="${prefix[ffmpeg-aac]}" \
   "$tools/bin/maturin" build --release --zig --compatibility "$policy" --auditwheel check --strip -i "$py" -o "$raw" >&2
 whl=$(ls "$raw"/framepipe-*.whl)
 

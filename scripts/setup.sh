@@ -3,6 +3,8 @@
 #   Debian packages: libx264-dev (the encoder), libclang-dev + pkg-config (x264-sys's bindgen step),
 #                    nasm + curl (the wheel's x264, built from source by scripts/build-codecs.sh),
 #                    cmake (opusic-sys builds the bundled libopus from source, statically),
+#                    nasm + curl also for FFmpeg's AAC encoder (scripts/build-codecs.sh ffmpeg-aac,
+#                    built below into target/codecs/ and linked by every framepipe build),
 #                    ffmpeg (independent decoder for the tests and the benchmark's peers)
 #                    chromium + chromium-driver (tests/test_browser.py plays the Jupyter HTML headless)
 #   a Python venv in .venv with maturin, numpy and the test tools, and the framepipe package
@@ -29,6 +31,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >&2
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt >&2
+
+# FFmpeg's AAC encoder, which every framepipe build links: a minimal static libavcodec +
+# libavutil built from FFmpeg's pinned source (cached per checkout in target/codecs/; a few
+# minutes the first time). crates/framepipe/build.rs finds it through the link
+# target/codecs/ffmpeg-aac (.cargo/config.toml); the wheel links the same build.
+echo "setup: FFmpeg's AAC encoder (scripts/build-codecs.sh ffmpeg-aac)" >&2
+JOBS=${JOBS:-2} scripts/build-codecs.sh ffmpeg-aac >/dev/null
 
 echo "setup: building the framepipe Python package (release)" >&2
 # maturin develop builds into the workspace's target/ (incremental) and installs into .venv.

@@ -4,7 +4,7 @@
 #      and checks it (tests/wheel/inspect_wheel.py): the tag is manylinux_2_28 or older,
 #      `auditwheel show`'s verdict agrees and names no external library, the extension needs only
 #      glibc and has the pinned x264 inside, x264's COPYING and NOTICE (the pinned version and
-#      its sha256), the Rust crates' licences (current: scripts/third-party-licenses.py --check)
+#      its sha256), FFmpeg's AAC encoder compiled in with its LGPL and NOTICE, the Rust crates' licences (current: scripts/third-party-licenses.py --check)
 #      and zig's, the GPL-2.0-or-later licence field and the console script are in it; prints
 #      the wheel's size;
 #   2. installs it into a new venv (numpy and cloudpickle from PyPI);
@@ -34,7 +34,10 @@ echo "== wheel: built in $(($(date +%s) - start)) s; inspect $(basename "$whl")"
 # The x264 the wheel must contain: the pins of scripts/build-codecs.sh.
 x264_version=$(sed -n 's/^x264_version=//p' scripts/build-codecs.sh)
 x264_sha256=$(sed -n 's/^x264_sha256=//p' scripts/build-codecs.sh)
-"$py" tests/wheel/inspect_wheel.py "$whl" "$(scripts/wheel-tools.sh)/bin/auditwheel" "$x264_version" "$x264_sha256"
+ffmpeg_version=$(sed -n 's/^ffmpeg_aac_version=//p' scripts/build-codecs.sh)
+ffmpeg_sha256=$(sed -n 's/^ffmpeg_aac_sha256=//p' scripts/build-codecs.sh)
+"$py" tests/wheel/inspect_wheel.py "$whl" "$(scripts/wheel-tools.sh)/bin/auditwheel" "$x264_version" "$x264_sha256" \
+  "$ffmpeg_version" "$ffmpeg_sha256"
 
 work=$(mktemp -d /tmp/framepipe-wheel.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -2,12 +2,14 @@
 show` finds it consistent with that tag and no external library beyond the policy, x264 is
 compiled into the extension (no libx264 file, no dependency on one; the version the wheel pins),
 the extension needs only glibc's libraries, x264's licence and a NOTICE naming the pinned
-version and its source, the Rust crates' licences and zig's are in .dist-info/licenses/, the
+version and its source, FFmpeg's AAC encoder (libavcodec, LGPL-2.1-or-later) is compiled in with
+its licence and a NOTICE naming the pinned version, its source and how to relink, the Rust
+crates' licences and zig's are in .dist-info/licenses/, the
 licence field is GPL-2.0-or-later, the `framepipe` console script is declared, and prints the
 wheel's size.
 
-Usage: inspect_wheel.py WHEEL AUDITWHEEL X264_VERSION X264_SHA256
-(X264_VERSION and X264_SHA256: the pins of scripts/build-codecs.sh, e.g. 0.164.3108+git31e19f9)
+Usage: inspect_wheel.py WHEEL AUDITWHEEL X264_VERSION X264_SHA256 FFMPEG_VERSION FFMPEG_SHA256
+(the pins of scripts/build-codecs.sh, e.g. 0.164.3108+git31e19f9 and 7.1.5)
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOOR = (2, 28)  # manylinux_2_28: glibc 2.28 (docs/packaging.md)
 # What the extension may link dynamically: glibc's own libraries (all in every manylinux policy).
 GLIBC_LIBS = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "ld-linux-x86-64.so.2"}
-# A size budget, to notice a codec or debug information creeping in (the wheel: ~2.9 MB with x264).
+# A size budget, to notice a codec or debug information creeping in (the wheel: ~2.9 MB with x264
+# alone, before the audio encoders).
 MAX_WHEEL_BYTES = 6_000_000
 
 
@@ -43,7 +46,11 @@ def glibc_versions(elf: Path) -> set[tuple[int, ...]]:
     return {tuple(map(int, v.split("."))) for v in re.findall(r"Name: GLIBC_([0-9.]+)", out)}
 
 
-def main(wheel: Path, auditwheel: str, x264_version: str, x264_sha256: str) -> None:
+# libavcodec's version for each FFmpeg release pinned (what the encoder writes into its streams).
+LAVC_IDENT = {"7.1.5": "Lavc61.19.101"}
+
+
+def main(wheel: Path, auditwheel: str, x264_version: str, x264_sha256: str, ff_version: str, ff_sha256: str) -> None:
     # framepipe-0.1.0-cp311-abi3-manylinux_2_28_x86_64.whl
     parts = wheel.name.removesuffix(".whl").split("-")
     check(len(parts) == 5 and parts[2:4] == ["cp311", "abi3"], f"{wheel.name}: abi3 wheel for CPython >= 3.11")
@@ -77,6 +84,9 @@ def main(wheel: Path, auditwheel: str, x264_version: str, x264_sha256: str) -> N
         # x264's version as its library writes it into every stream ("0.164.3108 31e19f9").
         pointver = re.sub(r"\+git", " ", x264_version).encode()
         check(pointver in native.read_bytes(), f"x264 {pointver.decode()} is compiled into the extension")
+        check(not any("libavcodec" in n or "libavutil" in n for n in names), "no libavcodec/libavutil file")
+        ident = LAVC_IDENT.get(ff_version, "?")
+        check(ident.encode() in native.read_bytes(), f"FFmpeg {ff_version}'s libavcodec ({ident}) is compiled in")
 
         dist = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
         meta = z.read(f"{dist}/METADATA").decode()
@@ -89,6 +99,14 @@ def main(wheel: Path, auditwheel: str, x264_version: str, x264_sha256: str) -> N
             x264_version in notice and x264_sha256 in notice,
             f"x264's NOTICE names the pinned version {x264_version} and its source's sha256",
         )
+        lgpl = z.read(f"{dist}/licenses/licenses/ffmpeg/COPYING.LGPLv2.1").decode()
+        check("GNU LESSER GENERAL PUBLIC LICENSE" in lgpl and "Version 2.1, February 1999" in lgpl, "FFmpeg's LGPL")
+        check("License-File: licenses/ffmpeg/COPYING.LGPLv2.1" in meta, "METADATA names FFmpeg's licence")
+        notice = z.read(f"{dist}/licenses/licenses/ffmpeg/NOTICE").decode()
+        check(
+            f"version {ff_version}" in notice and ff_sha256 in notice and "FRAMEPIPE_FFMPEG_DIR" in notice,
+            f"FFmpeg's NOTICE names the pinned version {ff_version}, its source's sha256 and how to relink",
+        )
         # The Rust crates compiled in: the file scripts/third-party-licenses.py --check found current.
         rust = z.read(f"{dist}/licenses/licenses/rust/THIRD-PARTY.txt").decode()
         ours = (ROOT / "licenses/rust/THIRD-PARTY.txt").read_text()
@@ -100,4 +118,4 @@ def main(wheel: Path, auditwheel: str, x264_version: str, x264_sha256: str) -> N
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])
+    main(Path(sys.argv[1]), *sys.argv[2:7])

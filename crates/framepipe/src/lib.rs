@@ -20,9 +20,10 @@
 //!   renamed into place; same file = same device and inode).
 //! - [`error`]: the one error enum.
 //!
-//! Unsafe code is denied (`#![deny(unsafe_code)]`) except in three modules, each allowed where
-//! it is declared and each block with its reason: the x264 binding (`encode/x264.rs`, FFI), the
-//! libopus binding (`encode/opus.rs`, FFI) and one SIMD routine of the 2x2 resize
+//! Unsafe code lives in four places, each block with its reason, and is denied everywhere else
+//! (`#![deny(unsafe_code)]`, allowed by name on these modules): the x264 binding
+//! (`encode/x264.rs`, FFI), the libopus binding (`encode/opus.rs`, FFI), FFmpeg's AAC encoder
+//! (`encode/aac.rs`, FFI to `csrc/aac_shim.c`) and one SIMD routine of the 2x2 resize
 //! (`kernels/resize.rs`, byte shuffles with unaligned loads that the compiler does not generate
 //! from safe code).
 #![deny(unsafe_code)]

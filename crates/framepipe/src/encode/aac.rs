@@ -1,75 +1,155 @@
-//! AAC-LC through `rusty_aac` (pure Rust), streamed in segments.
+//! AAC-LC through FFmpeg's native AAC encoder (libavcodec's "aac", FFmpeg 7.1.5), linked
+//! statically from the minimal build of `scripts/build-codecs.sh ffmpeg-aac`.
 //!
-//! `rusty_aac` encodes a whole stream at `finish` (it decides every frame's window sequence from
-//! transient flags over the stream, then codes the frames independently). To stream in flat
-//! memory, this encoder runs it on overlapping segments of [`SEGMENT_FRAMES`] frames, each fed
-//! [`CONTEXT_FRAMES`] frames of history before and [`LOOKAHEAD_FRAMES`] after. A frame's packet
-//! depends only on its two input blocks and its window sequence, so where two segments give
-//! byte-identical packets for a frame they agree on its window, and switching from one
-//! segment's packets to the next's at such a frame keeps the window sequence valid (a long-start
-//! before short blocks, a long-stop after): the stream decodes as one. Joins where no frame
-//! agrees are counted ([`AacEncoder::join_mismatches`]; none on the test signals); there the
-//! switch is at the segment boundary. Segment boundaries depend only on the sample count, so
-//! the same samples give the same bytes however they are chunked. Output lags input by at most
-//! `SEGMENT_FRAMES + LOOKAHEAD_FRAMES` frames (~1.1 s at 48 kHz).
+//! The C side is `csrc/aac_shim.c` (compiled by build.rs): a handful of functions, so no
+//! libavcodec struct layout is seen here. The encoder runs exactly as `ffmpeg -c:a aac -b:a N`
+//! runs it: its default coder ("twoloop") and options, planar float frames of 1024 samples (only
+//! the last one shorter), so for the same samples it gives the bytes FFmpeg's own CLI of the same
+//! version gives. Input is buffered here to whole frames, so however the samples are chunked the
+//! encoder sees the same frames and gives the same bytes. Output lags input by one frame (the
+//! encoder's delay, [`PRIMING`] = libavcodec's `initial_padding`) plus the samples of the
+//! partial frame still buffered.
+//!
+//! Channels 1-8 in WAV/FFmpeg order (see [`crate::audio`]): mono to 5.1 and 7.1 as AAC channel
+//! configurations 1-7 (FFmpeg codes 7.1 as configuration 7, the front-wide 7.1 of the original
+//! table, as every FFmpeg-made AAC 7.1 file is; its decoder puts the channels back in input order),
+//! 6.1 (7 channels) with a program config element (PCE) in the AudioSpecificConfig, channel
+//! configuration 0, as `ffmpeg -c:a aac` codes 6.1.
+//!
+//! Unsafe code: the FFI calls into the shim in this file, each with its reason. The encoder is
+//! owned by [`AacEncoder`] and freed once in `Drop`.
 
 use super::audio::{AacConfig, AudioCodec, AudioConfig, AudioEncoder, AudioPacket};
 use crate::audio::{check_format, SampleChecker, SampleStats};
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
+use std::ffi::{c_int, CStr};
+use std::ptr::NonNull;
 
 /// AAC's sampling frequencies, in sampling-frequency-index order (ISO 14496-3 table 1.18).
 pub const AAC_RATES: [u32; 13] =
     [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 /// Samples per AAC frame.
 pub const FRAME_LEN: usize = 1024;
-/// AAC-LC's encoder delay: one frame (the MDCT's overlap).
+/// The encoder's delay: one frame (the MDCT's overlap); libavcodec's `initial_padding`, checked
+/// when an encoder opens.
 pub const PRIMING: u32 = 1024;
-/// Frames each segment owns (~1 s at 48 kHz).
-pub const SEGMENT_FRAMES: usize = 48;
-/// Frames of history fed before a segment (the first one has no predecessor in the segment and
-/// is never used; the next warms up the transient detector).
-pub const CONTEXT_FRAMES: usize = 3;
-/// Frames fed after a segment so its last frames see the transients that follow.
-pub const LOOKAHEAD_FRAMES: usize = 2;
+
+/// The functions of `csrc/aac_shim.c`.
+mod ffi {
+    use std::ffi::{c_char, c_int};
+
+    /// The shim's encoder (opaque).
+    #[repr(C)]
+    pub struct FpAac {
+        _private: [u8; 0],
+    }
+
+    extern "C" {
+        pub fn fp_aac_open(
+            out: *mut *mut FpAac,
+            sample_rate: c_int,
+            channels: c_int,
+            bit_rate: i64,
+            coder: *const c_char,
+        ) -> c_int;
+        pub fn fp_aac_close(a: *mut FpAac);
+        pub fn fp_aac_extradata(a: *const FpAac, data: *mut *const u8) -> c_int;
+        pub fn fp_aac_initial_padding(a: *const FpAac) -> c_int;
+        pub fn fp_aac_bit_rate(a: *const FpAac) -> i64;
+        pub fn fp_aac_send(a: *mut FpAac, samples: *const f32, frames: c_int) -> c_int;
+        pub fn fp_aac_receive(
+            a: *mut FpAac,
+            data: *mut *const u8,
+            size: *mut c_int,
+            pts: *mut i64,
+            duration: *mut i64,
+        ) -> c_int;
+        pub fn fp_aac_error() -> *const c_char;
+        pub fn fp_aac_libavcodec_ident() -> *const c_char;
+    }
+}
+
+/// The last error libavcodec reported on this thread (the shim keeps it per thread).
+fn shim_error() -> String {
+    // SAFETY: fp_aac_error returns a pointer to the calling thread's NUL-terminated buffer, which
+    // lives as long as the thread; it is copied out at once.
+    unsafe { CStr::from_ptr(ffi::fp_aac_error()) }.to_string_lossy().into_owned()
+}
+
+/// libavcodec's identification, e.g. "Lavc61.19.101": the version of the AAC encoder linked in
+/// (the encoder also writes it into the streams it makes, in a fill element).
+pub fn libavcodec_ident() -> &'static str {
+    // SAFETY: fp_aac_libavcodec_ident returns a pointer to a static NUL-terminated string literal.
+    unsafe { CStr::from_ptr(ffi::fp_aac_libavcodec_ident()) }.to_str().unwrap_or("Lavc?")
+}
+
+/// The encoder's coding algorithm (FFmpeg's `aac_coder` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AacCoder {
+    /// "twoloop": FFmpeg's default, the one `ffmpeg -c:a aac` uses; framepipe always uses it.
+    #[default]
+    TwoLoop,
+    /// "fast": a faster, coarser search (for measurements: bench/audio_codecs.md).
+    Fast,
+}
+
+impl AacCoder {
+    fn option(self) -> &'static CStr {
+        match self {
+            AacCoder::TwoLoop => c"twoloop",
+            AacCoder::Fast => c"fast",
+        }
+    }
+}
 
 /// An AAC-LC encoder; see the module documentation.
 pub struct AacEncoder {
+    handle: NonNull<ffi::FpAac>,
     sample_rate: u32,
     channels: u16,
     bitrate: u32,
     config: AudioConfig,
     checker: SampleChecker,
-    /// Interleaved samples from block `buf_block` on.
+    /// Checked samples not yet sent: less than one frame between calls.
     buf: Vec<f32>,
-    buf_block: usize,
-    /// The nominal first frame of the next segment to encode.
-    seg_start: usize,
-    /// The previous segment's packets not yet emitted: frames `next_frame..`.
-    tentative: Vec<Vec<u8>>,
-    next_frame: usize,
-    /// Frames emitted so far (the next one's index).
-    emitted: usize,
+    /// Packets received so far (the next one's index).
+    packets_out: u64,
     ready: VecDeque<AudioPacket>,
     flushed: bool,
-    join_mismatches: u32,
+    /// A failure inside libavcodec: the encoder's state is unknown after it, so every later call
+    /// reports it again.
+    failed: Option<Error>,
+}
+
+// SAFETY: the encoder (an AVCodecContext and its frame and packet) is used only through &mut self,
+// from one thread at a time; libavcodec's AAC encoder keeps its state in the context, and the
+// shim's only thread-local data is the last error message, read right after the failing call on
+// the same thread.
+unsafe impl Send for AacEncoder {}
+
+impl Drop for AacEncoder {
+    fn drop(&mut self) {
+        // SAFETY: `handle` came from fp_aac_open and is freed once, here.
+        unsafe { ffi::fp_aac_close(self.handle.as_ptr()) };
+    }
 }
 
 impl AacEncoder {
-    /// Channels 1-6 (mono to 5.1, channel configurations 1-6), `sample_rate` one of
-    /// [`AAC_RATES`], `bitrate` in bit/s (8 kbit/s per channel up to what the decoder buffer
-    /// holds: 6144 bits per channel per frame).
+    /// Channels 1-8 (mono to 7.1, in WAV order), `sample_rate` one of [`AAC_RATES`], `bitrate`
+    /// in bit/s: at least 8 kbit/s per channel, at most what an AAC frame holds (6144 bits per
+    /// channel per 1024 samples: 288 kbit/s per channel at 48 kHz).
     pub fn new(sample_rate: u32, channels: u16, bitrate: u32) -> Result<Self> {
+        Self::with_coder(sample_rate, channels, bitrate, AacCoder::TwoLoop)
+    }
+
+    /// [`AacEncoder::new`] with a coder other than FFmpeg's default (for measurements).
+    pub fn with_coder(sample_rate: u32, channels: u16, bitrate: u32, coder: AacCoder) -> Result<Self> {
         check_format("aac", sample_rate, channels)?;
         if !AAC_RATES.contains(&sample_rate) {
             return Err(Error::parameter(format!(
                 "aac: {sample_rate} Hz is not an AAC sampling rate; allowed: {AAC_RATES:?} (resample first: \
                  AudioCodec::sample_rate_for says to which)"
-            )));
-        }
-        if channels > 6 {
-            return Err(Error::unsupported(format!(
-                "aac: {channels} channels; the AAC encoder takes 1 to 6 (mono to 5.1); use opus for 6.1 and 7.1"
             )));
         }
         let ch = u32::from(channels);
@@ -79,138 +159,126 @@ impl AacEncoder {
                 "aac: bitrate {bitrate} bit/s is out of range for {channels} channel(s) at {sample_rate} Hz; allowed: {lo} to {hi}"
             )));
         }
-        let asc = rusty_aac::audio_specific_config_bytes(sample_rate, channels);
-        let config = AudioConfig::Aac(AacConfig {
-            audio_specific_config: asc,
-            sample_rate,
-            channel_configuration: channels as u8,
-        });
-        Ok(AacEncoder {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: `raw` is a valid out-pointer; the coder name is a static NUL-terminated string;
+        // rate, channels and bitrate were checked above (the shim checks the channel count again).
+        let r = unsafe {
+            ffi::fp_aac_open(
+                &mut raw,
+                sample_rate as c_int,
+                c_int::from(channels),
+                i64::from(bitrate),
+                coder.option().as_ptr(),
+            )
+        };
+        let handle = match NonNull::new(raw) {
+            Some(h) if r >= 0 => h,
+            _ => {
+                return Err(Error::encoder(format!(
+                    "aac: opening FFmpeg's AAC encoder ({channels} channels, {sample_rate} Hz, {bitrate} bit/s): {}",
+                    shim_error()
+                )))
+            }
+        };
+        let mut asc: *const u8 = std::ptr::null();
+        // SAFETY: `handle` is a live encoder; the shim stores the extradata pointer and returns its
+        // length. The bytes live as long as the encoder and are copied at once. The same for the
+        // two integer getters.
+        let (asc, padding, used_rate) = unsafe {
+            let n = ffi::fp_aac_extradata(handle.as_ptr(), &mut asc);
+            let asc = std::slice::from_raw_parts(asc, n.max(0) as usize).to_vec();
+            (asc, ffi::fp_aac_initial_padding(handle.as_ptr()), ffi::fp_aac_bit_rate(handle.as_ptr()))
+        };
+        let enc = AacEncoder {
+            handle,
             sample_rate,
             channels,
             bitrate,
-            config,
+            config: AudioConfig::Aac(AacConfig {
+                channel_configuration: asc.get(1).map_or(0, |b| (b >> 3) & 0xF),
+                audio_specific_config: asc,
+                sample_rate,
+            }),
             checker: SampleChecker::new(sample_rate, channels),
             buf: Vec::new(),
-            buf_block: 0,
-            seg_start: 0,
-            tentative: Vec::new(),
-            next_frame: 0,
-            emitted: 0,
+            packets_out: 0,
             ready: VecDeque::new(),
             flushed: false,
-            join_mismatches: 0,
-        })
+            failed: None,
+        };
+        // What the rest of framepipe relies on, from the encoder itself.
+        let AudioConfig::Aac(c) = &enc.config else { unreachable!() };
+        if padding != PRIMING as c_int || used_rate != i64::from(bitrate) || c.audio_specific_config.len() < 2 {
+            return Err(Error::encoder(format!(
+                "aac: FFmpeg's encoder opened with a delay of {padding} samples, {used_rate} bit/s and a {}-byte \
+                 AudioSpecificConfig; expected {PRIMING}, {bitrate} and at least 2",
+                c.audio_specific_config.len()
+            )));
+        }
+        Ok(enc)
     }
 
-    /// Joins between segments at which no frame of the overlap was coded identically by both, so
-    /// the switch happened at the segment boundary whatever the windows.
-    pub fn join_mismatches(&self) -> u32 {
-        self.join_mismatches
+    /// Sends one frame of interleaved samples (1024 sample frames; fewer only for the last) and
+    /// collects the packets that become ready.
+    fn send(&mut self, samples: &[f32]) -> Result<()> {
+        let frames = samples.len() / self.channels as usize;
+        debug_assert!((1..=FRAME_LEN).contains(&frames));
+        // SAFETY: `samples` holds `frames` whole sample frames of `channels` interleaved floats,
+        // which the shim reads (and copies) before returning; `handle` is a live encoder.
+        let r = unsafe { ffi::fp_aac_send(self.handle.as_ptr(), samples.as_ptr(), frames as c_int) };
+        if r < 0 {
+            return Err(self.fail(format!("aac: encoding a frame: {}", shim_error())));
+        }
+        self.receive_all()
     }
 
-    /// Blocks of input received (the last may be partial).
-    fn blocks_available(&self) -> usize {
-        self.buf_block + (self.buf.len() / self.channels as usize).div_ceil(FRAME_LEN)
-    }
-
-    fn full_blocks_available(&self) -> usize {
-        self.buf_block + self.buf.len() / self.channels as usize / FRAME_LEN
-    }
-
-    /// Encodes segments while enough input is buffered (all that is left when flushing).
-    fn drain(&mut self) -> Result<()> {
-        while self.full_blocks_available() >= self.seg_start + SEGMENT_FRAMES + LOOKAHEAD_FRAMES {
-            self.encode_segment(false)?;
-        }
-        if self.flushed {
-            self.encode_segment(true)?;
-        }
-        Ok(())
-    }
-
-    fn encode_segment(&mut self, last: bool) -> Result<()> {
-        let ch = self.channels as usize;
-        let s = self.seg_start;
-        let a = s.saturating_sub(CONTEXT_FRAMES);
-        let b = if last { self.blocks_available() } else { s + SEGMENT_FRAMES + LOOKAHEAD_FRAMES };
-        let from = (a - self.buf_block) * FRAME_LEN * ch;
-        let to = ((b - self.buf_block) * FRAME_LEN * ch).min(self.buf.len());
-        let mut enc =
-            rusty_aac::AacEncoder::new(rusty_aac::AacEncoderConfig { bitrate_bps: self.bitrate, ..Default::default() });
-        if to > from {
-            enc.push_pcm(&self.buf[from..to], self.channels, self.sample_rate).map_err(aac_err)?;
-        }
-        enc.finish();
-        let mut packets = Vec::new();
-        while let Ok(p) = enc.next_packet() {
-            packets.push(p.data);
-        }
-        if to == from {
-            // No samples in this last segment: rusty_aac gives no packets for an empty stream,
-            // and the previous segment's tentative packets are the stream's end.
-            packets.clear();
-        }
-        // Global frames this segment codes validly: each needs its own block and the one before.
-        let lo = if a == 0 { 0 } else { a + 1 };
-        let hi = if last { a + packets.len() } else { b };
-        let new = |g: usize| &packets[g - a];
-        let mut j = lo;
-        if !self.tentative.is_empty() {
-            let prev_hi = self.next_frame + self.tentative.len();
-            let first = (s + 2).saturating_sub(CONTEXT_FRAMES).max(lo).max(self.next_frame);
-            let agree = (first..prev_hi.min(hi)).find(|&g| self.tentative[g - self.next_frame] == *new(g));
-            j = match agree {
-                Some(g) => g,
-                None => {
-                    if hi > lo {
-                        self.join_mismatches += 1;
+    /// Moves every packet the encoder has ready into `ready`.
+    fn receive_all(&mut self) -> Result<()> {
+        loop {
+            let (mut data, mut size, mut pts, mut duration) = (std::ptr::null(), 0, 0i64, 0i64);
+            // SAFETY: `handle` is a live encoder; the out-pointers are valid. On 1, `data` points to
+            // `size` bytes owned by the encoder until the next receive or close: copied at once.
+            let r = unsafe { ffi::fp_aac_receive(self.handle.as_ptr(), &mut data, &mut size, &mut pts, &mut duration) };
+            match r {
+                0 | 2 => return Ok(()),
+                1 => {
+                    // SAFETY: see above.
+                    let bytes = unsafe { std::slice::from_raw_parts(data, size.max(0) as usize) }.to_vec();
+                    let k = self.packets_out;
+                    // FFmpeg's pts is on the input's timeline (the first packet at -priming);
+                    // ours on the decoder's output, where packet k starts at 1024 k.
+                    let expected = (k * FRAME_LEN as u64) as i64 - i64::from(PRIMING);
+                    if pts != expected || !(1..=FRAME_LEN as i64).contains(&duration) || bytes.is_empty() {
+                        return Err(self.fail(format!(
+                            "aac: FFmpeg's encoder gave packet {k} pts {pts}, duration {duration}, {} bytes; \
+                             expected pts {expected}",
+                            bytes.len()
+                        )));
                     }
-                    s.clamp(self.next_frame, prev_hi).max(lo)
+                    self.packets_out += 1;
+                    self.ready.push_back(AudioPacket {
+                        data: bytes,
+                        pts: (k * FRAME_LEN as u64) as i64,
+                        duration: FRAME_LEN as u32,
+                    });
                 }
-            };
-            if hi <= lo {
-                // Nothing new (an empty last segment): the old packets run to the end.
-                j = prev_hi;
-            }
-            let old = std::mem::take(&mut self.tentative);
-            for (k, data) in old.into_iter().enumerate().take(j - self.next_frame) {
-                self.emit(self.next_frame + k, data);
-            }
-            self.next_frame = j;
-        }
-        // Emit what no later segment can replace; keep the rest for the next join.
-        let until = if last { hi } else { (s + SEGMENT_FRAMES + 2).saturating_sub(CONTEXT_FRAMES) };
-        let mut packets: VecDeque<Vec<u8>> = packets.into();
-        packets.drain(..j.saturating_sub(a).min(packets.len()));
-        for g in j..hi.max(j) {
-            let data = packets.pop_front().expect("a packet for every frame below hi");
-            if g < until {
-                self.emit(g, data);
-            } else {
-                self.tentative.push(data);
+                _ => return Err(self.fail(format!("aac: receiving a packet: {}", shim_error()))),
             }
         }
-        self.next_frame = self.next_frame.max(until.min(hi.max(j)));
-        // Keep only what the next segment's context needs.
-        self.seg_start = s + SEGMENT_FRAMES;
-        let keep_from = self.seg_start.saturating_sub(CONTEXT_FRAMES);
-        if !last && keep_from > self.buf_block {
-            self.buf.drain(..(keep_from - self.buf_block) * FRAME_LEN * ch);
-            self.buf_block = keep_from;
-        }
-        Ok(())
     }
 
-    fn emit(&mut self, frame: usize, data: Vec<u8>) {
-        debug_assert_eq!(frame, self.emitted, "frames are emitted once each, in order");
-        self.emitted += 1;
-        self.ready.push_back(AudioPacket { data, pts: (frame * FRAME_LEN) as i64, duration: FRAME_LEN as u32 });
+    fn fail(&mut self, msg: String) -> Error {
+        let e = Error::encoder(msg);
+        self.failed = Some(e.again(""));
+        e
     }
-}
 
-fn aac_err(e: rusty_aac::Error) -> Error {
-    Error::encoder(format!("aac (rusty_aac): {e}"))
+    fn check_usable(&self) -> Result<()> {
+        match &self.failed {
+            Some(e) => Err(e.again("aac: the encoder failed earlier: ")),
+            None => Ok(()),
+        }
+    }
 }
 
 impl AudioEncoder for AacEncoder {
@@ -233,18 +301,57 @@ impl AudioEncoder for AacEncoder {
         &self.config
     }
     fn send_samples(&mut self, samples: &[f32]) -> Result<()> {
+        self.check_usable()?;
         if self.flushed {
             return Err(Error::parameter("aac: samples sent after flush"));
         }
         self.checker.push(samples, &mut self.buf)?;
-        self.drain()
+        let frame = FRAME_LEN * self.channels as usize;
+        let full = self.buf.len() / frame * frame;
+        if full == 0 {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let mut result = Ok(());
+        for f in buf[..full].chunks_exact(frame) {
+            result = self.send(f);
+            if result.is_err() {
+                break;
+            }
+        }
+        // The partial frame stays for the next call (however the samples were chunked, the
+        // encoder sees the same frames).
+        self.buf = buf;
+        self.buf.drain(..full);
+        result
     }
     fn flush(&mut self) -> Result<()> {
+        self.check_usable()?;
         if self.flushed {
             return Ok(());
         }
         self.flushed = true;
-        self.drain()
+        if !self.buf.is_empty() {
+            let rest = std::mem::take(&mut self.buf);
+            self.send(&rest)?;
+        }
+        // SAFETY: `handle` is a live encoder; a null pointer means the end of the stream.
+        let r = unsafe { ffi::fp_aac_send(self.handle.as_ptr(), std::ptr::null(), 0) };
+        if r < 0 {
+            return Err(self.fail(format!("aac: flushing the encoder: {}", shim_error())));
+        }
+        self.receive_all()?;
+        // Every input sample plus the priming, in whole frames.
+        let want = (self.checker.stats().frames + u64::from(PRIMING)).div_ceil(FRAME_LEN as u64);
+        let want = if self.checker.stats().frames == 0 { 0 } else { want };
+        if self.packets_out != want {
+            return Err(self.fail(format!(
+                "aac: FFmpeg's encoder gave {} packets for {} samples; expected {want}",
+                self.packets_out,
+                self.checker.stats().frames
+            )));
+        }
+        Ok(())
     }
     fn receive_packet(&mut self) -> Option<AudioPacket> {
         self.ready.pop_front()

@@ -100,17 +100,67 @@ pub enum AudioConfig {
 /// AAC-LC: the `esds` box's DecoderSpecificInfo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AacConfig {
-    /// AudioSpecificConfig (ISO 14496-3 1.6.2.1): object type 2 (LC), the sampling-frequency
-    /// index, the channel configuration; 2 bytes.
+    /// AudioSpecificConfig (ISO 14496-3 1.6.2.1) as FFmpeg's encoder writes it: object type 2
+    /// (LC), the sampling-frequency index, the channel configuration, for configuration 0 (6.1)
+    /// a program config element, then the explicit "no SBR" sync extension (0x2b7); 5 bytes for
+    /// configurations 1-7. The MP4 `esds` carries it whole.
     pub audio_specific_config: Vec<u8>,
     pub sample_rate: u32,
-    /// channelConfiguration (ISO 14496-3 table 1.19): 1-6 here (mono to 5.1).
+    /// channelConfiguration (ISO 14496-3 table 1.19): 1-6 (mono to 5.1), 7 (7.1), or 0 for 6.1,
+    /// whose layout the program config element in `audio_specific_config` gives.
     pub channel_configuration: u8,
 }
 
 impl AacConfig {
+    /// For channel configuration 0, what goes before the first access unit of an ADTS stream:
+    /// the program config element of the AudioSpecificConfig as a raw-data-block element
+    /// (ID_PCE, then the PCE re-aligned to the block), as FFmpeg's ADTS muxer writes it; `None`
+    /// for configurations 1-7. Its length counts in the first frame's ADTS `payload_len`.
+    pub fn adts_pce(&self) -> Result<Option<Vec<u8>>> {
+        if self.channel_configuration != 0 {
+            return Ok(None);
+        }
+        let bad = || Error::invalid_data("AudioSpecificConfig: a truncated program config element");
+        let asc = &self.audio_specific_config;
+        // AudioSpecificConfig: object type (5), frequency index (4), configuration (4),
+        // GASpecificConfig's 3 flags: the PCE starts at bit 16 (byte-aligned).
+        let mut r = BitReader { data: asc, pos: 16 };
+        let mut w = BitWriter::default();
+        let copy = |r: &mut BitReader, w: &mut BitWriter, n: u32| -> Result<u32> {
+            let v = r.read(n).ok_or_else(bad)?;
+            w.write(n, v);
+            Ok(v)
+        };
+        w.write(3, 5); // ID_PCE
+        copy(&mut r, &mut w, 10)?; // element_instance_tag, object_type, sampling_frequency_index
+        let mut five = copy(&mut r, &mut w, 4)? + copy(&mut r, &mut w, 4)? + copy(&mut r, &mut w, 4)?;
+        let four = copy(&mut r, &mut w, 2)? + copy(&mut r, &mut w, 3)?; // LFE, data elements
+        five += copy(&mut r, &mut w, 4)?; // coupling channel elements
+        for extra in [4, 4, 3] {
+            // mono, stereo and matrix mixdown: a flag, then the field when set
+            if copy(&mut r, &mut w, 1)? == 1 {
+                copy(&mut r, &mut w, extra)?;
+            }
+        }
+        let mut bits = five * 5 + four * 4;
+        while bits > 0 {
+            let n = bits.min(16);
+            copy(&mut r, &mut w, n)?;
+            bits -= n;
+        }
+        // byte_alignment(): of the raw data block here, of the AudioSpecificConfig there.
+        w.align();
+        r.pos = r.pos.div_ceil(8) * 8;
+        let comment = copy(&mut r, &mut w, 8)?;
+        for _ in 0..comment {
+            copy(&mut r, &mut w, 8)?;
+        }
+        Ok(Some(w.bytes))
+    }
+
     /// A 7-byte ADTS header (MPEG-4, no CRC) for a raw access unit of `payload_len` bytes: for
-    /// writing a `.aac` stream (tests, tools).
+    /// writing a `.aac` stream (tests, tools). For channel configuration 0 the first frame
+    /// carries [`AacConfig::adts_pce`] before the access unit.
     pub fn adts_header(&self, payload_len: usize) -> Result<[u8; 7]> {
         let sf = super::aac::AAC_RATES
             .iter()
@@ -131,6 +181,48 @@ impl AacConfig {
             (((n & 7) << 5) as u8) | 0x1F,
             0xFC,
         ])
+    }
+}
+
+/// Reads bits MSB first.
+struct BitReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl BitReader<'_> {
+    fn read(&mut self, n: u32) -> Option<u32> {
+        let mut v = 0;
+        for _ in 0..n {
+            let byte = *self.data.get(self.pos / 8)?;
+            v = (v << 1) | u32::from((byte >> (7 - self.pos % 8)) & 1);
+            self.pos += 1;
+        }
+        Some(v)
+    }
+}
+
+/// Writes bits MSB first.
+#[derive(Default)]
+struct BitWriter {
+    bytes: Vec<u8>,
+    bits: usize,
+}
+
+impl BitWriter {
+    fn write(&mut self, n: u32, v: u32) {
+        for i in (0..n).rev() {
+            if self.bits.is_multiple_of(8) {
+                self.bytes.push(0);
+            }
+            let bit = ((v >> i) & 1) as u8;
+            *self.bytes.last_mut().expect("pushed above") |= bit << (7 - self.bits % 8);
+            self.bits += 1;
+        }
+    }
+
+    fn align(&mut self) {
+        self.bits = self.bits.div_ceil(8) * 8;
     }
 }
 

@@ -55,12 +55,15 @@ pub fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("framepipe-audio-{}-{name}", std::process::id()))
 }
 
-/// ADTS stream of AAC packets.
+/// ADTS stream of AAC packets (the first one after the program config element, if the
+/// configuration has one).
 pub fn adts(config: &AudioConfig, packets: &[AudioPacket]) -> Vec<u8> {
     let AudioConfig::Aac(c) = config else { panic!("not AAC") };
+    let mut pce = c.adts_pce().unwrap().unwrap_or_default();
     let mut v = Vec::new();
     for p in packets {
-        v.extend_from_slice(&c.adts_header(p.data.len()).unwrap());
+        v.extend_from_slice(&c.adts_header(pce.len() + p.data.len()).unwrap());
+        v.append(&mut pce);
         v.extend_from_slice(&p.data);
     }
     v
@@ -93,12 +96,17 @@ pub fn ogg_opus(config: &AudioConfig, packets: &[AudioPacket], samples: u64) -> 
 }
 
 /// Decodes `bytes` (a file of extension `ext`) with ffmpeg to interleaved f32 with the stream's
-/// own channel count and rate.
+/// own channel count and rate. ADTS is read with ffmpeg's ADTS demuxer named (`-f aac`): its probe
+/// scores a stream of fewer than 3 frames 1 of 100, so on a short stream another format's probe
+/// can win and ffmpeg reports invalid data.
 pub fn ffmpeg_decode(bytes: &[u8], ext: &str, name: &str) -> Vec<f32> {
     let path = temp_path(&format!("{name}.{ext}"));
     std::fs::write(&path, bytes).unwrap();
+    let demuxer: &[&str] = if ext == "aac" { &["-f", "aac"] } else { &[] };
     let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
+        .args(["-v", "error"])
+        .args(demuxer)
+        .arg("-i")
         .arg(&path)
         .args(["-f", "f32le", "-c:a", "pcm_f32le", "-"])
         .output()

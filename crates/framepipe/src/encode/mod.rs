@@ -5,6 +5,8 @@
 use crate::color::Yuv420Image;
 use crate::error::Result;
 
+// FFI (unsafe code: the crate denies it elsewhere): FFmpeg's AAC encoder through csrc/aac_shim.c.
+#[allow(unsafe_code)]
 pub mod aac;
 pub mod audio;
 #[cfg(test)]
