@@ -10,6 +10,10 @@ and leave no code in the binary), nor build or dev dependencies.
 
     scripts/third-party-licenses.py           # rewrite the file
     scripts/third-party-licenses.py --check   # exit 1 if it is not what Cargo.lock gives (tests)
+
+Both also fail when a crate offers no licence that can be combined with GPL-2.0 (x264 is
+GPL-2.0-or-later and builds that link it are distributed under GPL-2.0-or-later): Apache-2.0
+alone, for instance, cannot (it is compatible with GPL-3.0 only).
 """
 
 from __future__ import annotations
@@ -79,6 +83,30 @@ def licence_files(p: dict) -> list[Path]:
     return sorted(set(files), key=lambda f: f.name)
 
 
+# Licences whose terms allow combining the code with GPL-2.0 code and distributing the whole
+# under GPL-2.0-or-later (the FSF's list of GPL-compatible licences; MPL-2.0 through its
+# "Secondary License" clause, which names GPL-2.0).
+GPL2_COMPATIBLE = {
+    "0BSD", "BSD-2-Clause", "BSD-3-Clause", "BSL-1.0", "CC0-1.0", "ISC", "LGPL-2.1-or-later", "MIT",
+    "MPL-2.0", "Unicode-3.0", "Unicode-DFS-2016", "Unlicense", "Zlib",
+}  # fmt: skip
+
+
+def gpl2_compatible(expr: str) -> bool:
+    """Whether an SPDX expression (alternatives with OR, or the old "/") admits a choice of
+    GPL-2.0-compatible licences. AND within an alternative needs all of its parts compatible."""
+    alternatives = expr.replace("(", " ").replace(")", " ").replace("/", " OR ").split(" OR ")
+    return any(all(part.strip() in GPL2_COMPATIBLE for part in alt.split(" AND ")) for alt in alternatives)
+
+
+def incompatible() -> list[str]:
+    return [
+        f"{p['name']} {p['version']} ({p['license'] or 'no licence field'})"
+        for p in crates()
+        if not gpl2_compatible(p["license"] or "")
+    ]
+
+
 def render() -> str:
     lines = [HEADER, ""]
     texts: dict[str, list[str]] = {}  # text -> ["crate version: FILE", ...], in first-seen order
@@ -95,6 +123,11 @@ def render() -> str:
 
 
 def main() -> int:
+    bad = incompatible()
+    if bad:
+        print("crates whose licence cannot be combined with GPL-2.0 (x264): " + "; ".join(bad) + ". Replace them "
+              "or ask whether the build may be GPL-3.0-or-later (docs/packaging.md).", file=sys.stderr)  # fmt: skip
+        return 1
     text = render()
     if sys.argv[1:] == ["--check"]:
         if not OUT.exists() or OUT.read_text() != text:

@@ -21,7 +21,8 @@
 //!   its first baseline at `top + stroke + ascent`, each line aligned by `text_align` against the
 //!   widest line's advance.
 //!
-//! Glyph coverage is the exact area coverage of the unhinted outline (`ab_glyph`), each glyph's
+//! Glyph coverage is the area coverage of the unhinted outline (`zeno`, FreeType's cell
+//! rasterizer in Rust: 8-bit coverage, non-zero fill), each glyph's
 //! origin on a whole pixel (the pen position rounded, as Pillow places FreeType's glyph bitmaps);
 //! FreeType hints, so edges differ by fractions of a pixel. Kerning comes from the GPOS table's
 //! `kern` feature (pair adjustments, as HarfBuzz applies them in Pillow's Raqm layout), or from
@@ -37,11 +38,15 @@
 
 use crate::error::{Error, Result};
 use crate::frame::{try_filled, MAX_DIMENSION};
-use ab_glyph::{point, Font, FontRef, GlyphId, PxScale};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use ttf_parser::gpos::{PairAdjustment, PositioningSubtable};
+use ttf_parser::GlyphId;
+
+mod font;
+#[cfg(test)]
+use font::kern_table;
+use font::{glyph_id, parse_font, SizedFont};
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence with public-domain DejaVu changes), the font used
 /// when none is given.
@@ -201,143 +206,11 @@ pub fn missing_glyphs(text: &str, path: Option<&Path>) -> Result<Vec<char>> {
     let font = parse_font(&data, path)?;
     let mut missing = Vec::new();
     for c in text.chars() {
-        if !c.is_control() && font.glyph_id(c).0 == 0 && !missing.contains(&c) {
+        if !c.is_control() && glyph_id(&font, c).0 == 0 && !missing.contains(&c) {
             missing.push(c);
         }
     }
     Ok(missing)
-}
-
-fn parse_font<'a>(data: &'a [u8], path: Option<&Path>) -> Result<FontRef<'a>> {
-    FontRef::try_from_slice(data).map_err(|_| match path {
-        Some(p) => Error::parameter(format!(
-            "{} is not a TrueType/OpenType font (or uses outlines this renderer cannot read)",
-            p.display()
-        )),
-        None => Error::invalid_data("the bundled font DejaVuSans.ttf is not a font"),
-    })
-}
-
-/// Pair kerning from the GPOS table's `kern` feature (pair-adjustment lookups), which is what
-/// HarfBuzz (Pillow's Raqm layout, hence MoviePy) applies; most recent fonts have no legacy
-/// `kern` table. Adjustments of all `kern` lookups add up; within one lookup the first subtable
-/// that covers the pair applies. Only the first glyph's x advance is used (what kerning sets).
-struct GposKern<'a> {
-    lookups: Vec<Vec<PairAdjustment<'a>>>,
-}
-
-impl<'a> GposKern<'a> {
-    fn new(data: &'a [u8]) -> Option<GposKern<'a>> {
-        let face = ttf_parser::Face::parse(data, 0).ok()?;
-        let gpos = face.tables().gpos?;
-        let kern = ttf_parser::Tag::from_bytes(b"kern");
-        let mut indices: Vec<u16> = (0..gpos.features.len())
-            .filter_map(|i| gpos.features.get(i))
-            .filter(|f| f.tag == kern)
-            .flat_map(|f| f.lookup_indices.into_iter())
-            .collect();
-        indices.sort_unstable();
-        indices.dedup();
-        let lookups: Vec<Vec<PairAdjustment<'a>>> = indices
-            .into_iter()
-            .filter_map(|i| gpos.lookups.get(i))
-            .map(|l| {
-                l.subtables
-                    .into_iter::<PositioningSubtable>()
-                    .filter_map(|s| match s {
-                        PositioningSubtable::Pair(p) => Some(p),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .filter(|v| !v.is_empty())
-            .collect();
-        (!lookups.is_empty()).then_some(GposKern { lookups })
-    }
-
-    /// The adjustment of the pen after `a` when `b` follows, in font units.
-    fn kern(&self, a: GlyphId, b: GlyphId) -> f32 {
-        let (a, b) = (ttf_parser::GlyphId(a.0), ttf_parser::GlyphId(b.0));
-        let mut total = 0i32;
-        for lookup in &self.lookups {
-            for st in lookup {
-                let hit = match st {
-                    PairAdjustment::Format1 { coverage, sets } => {
-                        coverage.get(a).and_then(|i| sets.get(i)).and_then(|set| set.get(b)).map(|(v, _)| v.x_advance)
-                    }
-                    PairAdjustment::Format2 { coverage, classes, matrix } => coverage
-                        .contains(a)
-                        .then(|| matrix.get((classes.0.get(a), classes.1.get(b))).map_or(0, |(v, _)| v.x_advance)),
-                };
-                if let Some(dx) = hit {
-                    total += i32::from(dx);
-                    break;
-                }
-            }
-        }
-        total as f32
-    }
-}
-
-/// The font at one size: scale factors and MoviePy/Pillow's vertical metrics.
-struct SizedFont<'a> {
-    font: FontRef<'a>,
-    /// GPOS kerning when the font has it; else the `kern` table's (through ab_glyph).
-    gpos_kern: Option<GposKern<'a>>,
-    /// Pixels per font unit.
-    px_per_unit: f32,
-    /// What ab_glyph calls the scale (pixels per ascent−descent).
-    scale: PxScale,
-    ascent: i64,
-    descent: i64,
-    /// Distance between two baselines.
-    line_spacing: i64,
-    stroke: i64,
-}
-
-impl<'a> SizedFont<'a> {
-    fn new(data: &'a [u8], path: Option<&Path>, font_size: f32, stroke: u32, interline: i32) -> Result<SizedFont<'a>> {
-        let font = parse_font(data, path)?;
-        let gpos_kern = GposKern::new(data);
-        let upem = font.units_per_em().unwrap_or(1000.0);
-        let px_per_unit = font_size / upem;
-        let height_unscaled = font.height_unscaled();
-        if !(height_unscaled.is_finite() && height_unscaled > 0.0) {
-            return Err(Error::parameter("the font has no usable ascent/descent"));
-        }
-        let scale = PxScale::from(font_size * height_unscaled / upem);
-        let ascent = (font.ascent_unscaled() * px_per_unit).ceil() as i64;
-        let descent = (-font.descent_unscaled() * px_per_unit).ceil() as i64;
-        let stroke = i64::from(stroke);
-        // Pillow: textbbox((0, 0), "A", anchor "la", stroke)[3] + stroke + spacing.
-        let a_bottom = {
-            let g = font.glyph_id('A').with_scale_and_position(scale, point(0.0, 0.0));
-            let below = font.outline_glyph(g).map(|o| o.px_bounds().max.y.max(0.0) as i64).unwrap_or(0);
-            ascent + below + stroke
-        };
-        Ok(SizedFont {
-            font,
-            gpos_kern,
-            px_per_unit,
-            scale,
-            ascent,
-            descent,
-            line_spacing: a_bottom + stroke + i64::from(interline),
-            stroke,
-        })
-    }
-
-    fn glyph(&self, c: char) -> GlyphId {
-        self.font.glyph_id(c)
-    }
-
-    /// Kerning between two glyphs, in font units.
-    fn kern(&self, a: GlyphId, b: GlyphId) -> f32 {
-        match &self.gpos_kern {
-            Some(g) => g.kern(a, b),
-            None => self.font.kern_unscaled(a, b),
-        }
-    }
 }
 
 /// One laid-out line: glyphs with their pen x (pixels from the line's origin), the advance and
@@ -373,13 +246,12 @@ impl Pen {
             self.x += f.kern(p, id) * f.px_per_unit;
         }
         // Pillow measures each glyph at its pen position rounded to a whole pixel.
-        if let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, point(self.x.round(), 0.0))) {
-            let b = o.px_bounds();
-            self.ink_l = self.ink_l.min(b.min.x);
-            self.ink_r = self.ink_r.max(b.max.x);
+        if let Some((l, _, r, _)) = f.bounds(id, self.x.round(), 0.0) {
+            self.ink_l = self.ink_l.min(l as f32);
+            self.ink_r = self.ink_r.max(r as f32);
         }
         let at = self.x;
-        self.x += f.font.h_advance_unscaled(id) * f.px_per_unit;
+        self.x += f32::from(f.font.glyph_hor_advance(id).unwrap_or(0)) * f.px_per_unit;
         self.prev = Some(id);
         Some((id, at))
     }
@@ -556,23 +428,26 @@ pub fn render_text(text: &str, o: &TextOptions) -> Result<TextImage> {
         let baseline = y0 + (i as i64 * f.line_spacing) as f32;
         let x = x0 + offset(line);
         for &(id, gx) in &line.glyphs {
-            let at = point((x + gx).round(), baseline.round());
-            let Some(o) = f.font.outline_glyph(id.with_scale_and_position(f.scale, at)) else {
+            let Some(g) = f.place(id, (x + gx).round(), baseline.round()) else {
                 continue;
             };
-            let b = o.px_bounds();
-            if b.max.x <= 0.0 || b.max.y <= 0.0 || b.min.x >= w as f32 || b.min.y >= h as f32 {
+            if g.max_x <= 0 || g.max_y <= 0 || g.min_x >= w as i64 || g.min_y >= h as i64 {
                 continue; // outside the image (a label clipped by `size`)
             }
-            let (bx, by) = (b.min.x as i64, b.min.y as i64);
-            o.draw(|px, py, c| {
-                let (ix, iy) = (bx + i64::from(px), by + i64::from(py));
-                if ix >= 0 && iy >= 0 && (ix as usize) < w && (iy as usize) < h {
-                    let cell = &mut fill[iy as usize * w + ix as usize];
-                    let v = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
-                    *cell = (*cell).max(v);
+            let (gw, gh, cov) = g.coverage()?;
+            for py in 0..gh {
+                let iy = g.min_y + py as i64;
+                if iy < 0 || iy as usize >= h {
+                    continue;
                 }
-            });
+                for (px, &v) in cov[py * gw..(py + 1) * gw].iter().enumerate() {
+                    let ix = g.min_x + px as i64;
+                    if ix >= 0 && (ix as usize) < w {
+                        let cell = &mut fill[iy as usize * w + ix as usize];
+                        *cell = (*cell).max(v);
+                    }
+                }
+            }
         }
     }
 
