@@ -48,6 +48,8 @@ mod pipeline;
 pub mod probe;
 mod rational;
 
+/// The libavcodec inside (FFmpeg's AAC encoder), as FFmpeg names it ("Lavc61.19.101").
+pub use encode::aac::libavcodec_ident;
 pub use encode::gif::GifInfo;
 pub use encode::x264::{build_info as x264_build_info, X264BuildInfo};
 pub use encode::ColorInfo;
