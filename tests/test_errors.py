@@ -217,11 +217,18 @@ def test_disk_full_raises_enospc_and_keeps_earlier_frames(tmp_path):
         with pytest.raises(framepipe.OutputError) as again:
             w.write(noise[0])
         assert again.value.errno == errno.ENOSPC and "earlier error" in str(again.value)
-        # close() succeeds: the file is complete and playable with the frames before the error.
-        res = w.close()
-        frames = framepipe.probe(out)["frame_count"]
-        assert frames == res.frames > 3
-        check_video(out, frames=frames, width=128, height=128)
+        # close() has no room to write the finished file beside the output: it fails saying so,
+        # and the output stays the fragmented file with the frames on disk, which plays; repair
+        # finishes it where there is room.
+        with pytest.raises(framepipe.OutputError) as closing:
+            w.close()
+        assert closing.value.errno == errno.ENOSPC and "fragmented" in str(closing.value)
+        info = framepipe.probe(out)
+        assert info["fragmented"] and info["frame_count"] > 3
+        check_video(out, frames=info["frame_count"], width=128, height=128)
+        fixed = tmp_path / "fixed.mp4"
+        assert framepipe.repair(out, fixed).frames == info["frame_count"]
+        check_video(fixed, frames=info["frame_count"], width=128, height=128)
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
 

@@ -280,7 +280,7 @@ def test_a_sweep_during_render_finishing_leaves_its_temporary(tmp_path, fmt):
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         import crashkit, framepipe
-        render = sys.modules["framepipe.render"]
+        render = sys.modules["framepipe._render.api"]
         calls = [0]
         original = render.check_stop
         def check_stop():
@@ -303,7 +303,7 @@ def test_a_sweep_during_render_finishing_leaves_its_temporary(tmp_path, fmt):
             import sys
             sys.path.insert(0, {str(Path(__file__).parent)!r})
             import crashkit, framepipe
-            from framepipe._output import sweep
+            from framepipe._render.output import sweep
             print(sweep({str(out)!r}))
             framepipe.write_video({str(out)!r}, crashkit.frames(3), fps=crashkit.FPS)
         """)

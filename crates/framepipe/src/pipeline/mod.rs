@@ -161,6 +161,13 @@ impl VideoWriter {
         Self::check_options(&opts, format)?;
         let target = output::resolve_target(path);
         if let Ok(m) = std::fs::metadata(&target) {
+            if m.is_dir() {
+                // EISDIR (21 on Linux), so that Python raises IsADirectoryError (an OutputError).
+                return Err(Error::io(
+                    format!("cannot write {}: it is a folder; give a file name in it, such as out.mp4", path.display()),
+                    std::io::Error::from_raw_os_error(21),
+                ));
+            }
             if !m.is_file() {
                 return Err(Error::parameter(format!(
                     "{} is not a regular file: {} output is written with seeks (the index goes at \
