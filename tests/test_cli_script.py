@@ -56,6 +56,7 @@ def test_version_names_x264(commands):
     assert text.startswith(f"framepipe {framepipe.__version__}\n"), text
     assert f"x264 core {info['x264_core']}, version {info['x264_version']} (GPL-2.0-or-later)" in text, text
     assert info["x264_version"].startswith(f"0.{info['x264_core']}."), info
+    assert info["libavcodec"].startswith("Lavc61."), info  # FFmpeg 7.1's, the AAC encoder's
     # -V is the short version, as clap gives it.
     r = both(commands, "-V")
     assert r["script"].stdout == r["binary"].stdout == f"framepipe {framepipe.__version__}\n".encode()

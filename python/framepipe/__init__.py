@@ -38,7 +38,8 @@ def build_info() -> dict:
     ``x264_core`` (x264's build number, e.g. 164) and ``x264_version`` (e.g. "0.164.3095
     baee400") as the running x264 library reports itself, ``x264_compiled_core`` and
     ``x264_compiled_version`` of the headers framepipe was compiled against, and
-    ``x264_license`` ("GPL-2.0-or-later"). ``framepipe --version`` prints the same."""
+    ``x264_license`` ("GPL-2.0-or-later"), which ``framepipe --version`` prints too; and
+    ``libavcodec``, the FFmpeg library of the AAC encoder as it names itself ("Lavc61.19.101")."""
     return _native.build_info()
 
 

@@ -95,7 +95,7 @@ def cli_main(argv: list[str]) -> int:
     SIGINT/SIGTERM/SIGHUP handlers installed: this is for the console script (framepipe._cli)."""
 
 def build_info() -> dict[str, Any]:
-    """framepipe's version and the x264 that encodes (core number, version; see framepipe.build_info)."""
+    """framepipe's version, the x264 that encodes and the AAC encoder's libavcodec (see framepipe.build_info)."""
 @final
 class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with

@@ -17,7 +17,8 @@ fn cli_main(py: Python<'_>, argv: Vec<OsString>) -> u8 {
     py.detach(move || framepipe_cli::run(argv))
 }
 
-/// framepipe's version and the x264 that encodes, as a dict (see `framepipe.build_info`).
+/// framepipe's version, the x264 that encodes and the libavcodec of the AAC encoder, as a dict
+/// (see `framepipe.build_info`).
 #[pyfunction]
 fn build_info<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     let x = py.detach(framepipe::x264_build_info).map_err(|e| crate::to_py(py, e))?;
@@ -28,6 +29,7 @@ fn build_info<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("x264_compiled_core", x.compiled_core)?;
     d.set_item("x264_compiled_version", x.compiled_version)?;
     d.set_item("x264_license", "GPL-2.0-or-later")?;
+    d.set_item("libavcodec", framepipe::libavcodec_ident())?;
     Ok(d)
 }
 
