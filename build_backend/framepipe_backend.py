@@ -4,7 +4,9 @@ from source needs besides Rust (pyproject.toml's ``backend-path``).
 framepipe links x264, and x264-sys (the Rust binding) finds it with pkg-config and generates its
 bindings with bindgen, which loads libclang. Where one of those is missing, ``pip install .``
 would otherwise fail minutes into the cargo build with x264-sys's pkg-config panic or a bindgen
-or linker error. This check runs before maturin starts cargo, and names the Debian packages.
+or linker error. The same for cmake (opusic-sys builds libopus with it) and, where FFmpeg's AAC
+encoder must be built (below), nasm and curl. This check runs before maturin starts cargo, and
+names the Debian packages.
 (A cargo build script cannot do it: cargo schedules x264-sys's build script as early as any
 other, and it often runs first.)
 
@@ -35,7 +37,7 @@ __all__ = [
     "missing_build_packages",
 ]
 
-INSTALL = "sudo apt install libx264-dev libclang-dev pkg-config"
+INSTALL = "sudo apt install libx264-dev libclang-dev pkg-config cmake nasm curl"
 
 
 def _is_elf(path: Path) -> bool:
@@ -96,6 +98,14 @@ def missing_build_packages() -> list[str]:
             missing.append("libx264-dev (pkg-config finds no x264.pc)")
     if not any(_has_libclang(d) for d in _libclang_dirs()):
         missing.append("libclang-dev (no libclang shared library for bindgen)")
+    if shutil.which(os.environ.get("CMAKE", "cmake")) is None:
+        missing.append("cmake (opusic-sys builds libopus with it)")
+    if not os.environ.get("FRAMEPIPE_FFMPEG_DIR"):
+        # scripts/build-codecs.sh ffmpeg-aac downloads FFmpeg's pinned source and assembles with nasm.
+        if shutil.which("nasm") is None:
+            missing.append("nasm (the static FFmpeg build assembles with it)")
+        if shutil.which("curl") is None:
+            missing.append("curl (the static FFmpeg build downloads FFmpeg's pinned source with it)")
     return missing
 
 
@@ -103,9 +113,11 @@ def _check() -> None:
     missing = missing_build_packages()
     if missing:
         print(
-            "framepipe: building from source links x264 and generates its bindings with libclang, and these "
+            "framepipe: building from source links x264 (bindings generated with libclang), libopus (built with "
+            "cmake) and FFmpeg's AAC encoder (built from source with nasm), and these "
             f"Debian packages are missing: {'; '.join(missing)}.\n"
-            f"Install them with `{INSTALL}` (elsewhere: x264's development files, pkg-config and libclang), "
+            f"Install them with `{INSTALL}` (elsewhere: x264's development files, pkg-config, libclang, "
+            "cmake, nasm and curl), "
             "then run pip again; or install a framepipe wheel, which has x264 inside (scripts/build-wheel.sh).",
             file=sys.stderr,
         )

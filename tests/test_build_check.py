@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -73,3 +74,24 @@ def test_no_libclang():
         prefix[1:1] = ["--map-root-user"]
     hide = "; ".join(f"mount --bind /dev/null '{p}'" for p in libs)
     assert missing_in({}, prefix, setup=hide) == ["libclang-dev (no libclang shared library for bindgen)"]
+
+
+def test_no_cmake():
+    missing = missing_in({"CMAKE": "/nonexistent/cmake"})
+    assert missing == ["cmake (opusic-sys builds libopus with it)"]
+
+
+def test_no_nasm_or_curl_when_ffmpeg_must_be_built(tmp_path):
+    """A PATH with everything but nasm and curl: needed only where FFmpeg is not built yet."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("pkg-config", "cmake", "sh", "mount"):
+        found = shutil.which(name)
+        assert found, name
+        (bin_dir / name).symlink_to(found)
+    env = {"PATH": str(bin_dir), "FRAMEPIPE_FFMPEG_DIR": ""}
+    assert missing_in(env) == [
+        "nasm (the static FFmpeg build assembles with it)",
+        "curl (the static FFmpeg build downloads FFmpeg's pinned source with it)",
+    ]
+    assert missing_in({**env, "FRAMEPIPE_FFMPEG_DIR": str(tmp_path)}) == []

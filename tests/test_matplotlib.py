@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import typing
 import io
 import logging
 import os
@@ -147,7 +148,8 @@ def test_save_by_name_matches_matplotlib_rendering(tmp_path):
 def test_writer_takes_the_engine_table_but_format_and_pix_fmt(tmp_path):
     table = [row["name"] for row in framepipe._native.option_table()]
     params = inspect.signature(FramepipeWriter.__init__).parameters
-    assert set(table) - set(params) == {"format", "pix_fmt"}, set(table) - set(params)
+    taken = set(params) | set(typing.get_type_hints(framepipe.FigureEncodeOptions))
+    assert set(table) - taken == {"format", "pix_fmt"}, set(table) - taken
     # The options a mirror of VideoWriter's adds reach the engine: fragments of 0.1 s make a file
     # that is fragmented while written (ffmpeg decodes it all after close, as with VideoWriter).
     out = tmp_path / "frag.mp4"

@@ -28,15 +28,49 @@ def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
 
 def test_encode_options_typeddict_keys_are_the_engine_table():
     hints = typing.get_type_hints(framepipe.EncodeOptions)
-    assert list(hints) == list(TABLE)
+    assert set(hints) == set(TABLE) and len(hints) == len(TABLE)
     assert framepipe.EncodeOptions.__required_keys__ == frozenset()
-    # VideoWriter's keyword-only parameters are the same names, in the same order.
-    params = inspect.signature(framepipe.VideoWriter.__init__).parameters.values()
-    assert [p.name for p in params if p.kind is p.KEYWORD_ONLY] == list(TABLE)
-    for f in (framepipe.write_video, framepipe.render):
-        ann = inspect.signature(f).parameters
-        kw = next(p for p in ann.values() if p.kind is p.VAR_KEYWORD)
-        assert "EncodeOptions" in str(kw.annotation), (f, kw.annotation)
+    # The matplotlib writer's: all but the two MovieWriter has as arguments and the two a figure fixes.
+    figure = typing.get_type_hints(framepipe.FigureEncodeOptions)
+    assert set(figure) == set(TABLE) - {"bitrate", "metadata", "format", "pix_fmt"}
+    # The writers take them as **options typed with the TypedDict, not one parameter each.
+    from framepipe.matplotlib import FramepipeWriter
+
+    for f, typed in (
+        (framepipe.VideoWriter.__init__, "EncodeOptions"),
+        (framepipe.write_video, "EncodeOptions"),
+        (framepipe.render, "EncodeOptions"),
+        (FramepipeWriter.__init__, "FigureEncodeOptions"),
+    ):
+        params = inspect.signature(f).parameters.values()
+        assert not {p.name for p in params} & set(TABLE) - {"bitrate", "metadata"}, f
+        kw = next(p for p in params if p.kind is p.VAR_KEYWORD)
+        assert f"Unpack[{typed}]" in str(kw.annotation), (f, kw.annotation)
+
+
+def test_writers_take_every_table_option_and_name_the_nearest(tmp_path):
+    """Each writer accepts every option of its TypedDict (the keyword check knows them from the
+    annotation), says what each is in its docstring (from the table), and names the nearest
+    option for a misspelt one."""
+    from framepipe.matplotlib import FramepipeWriter
+
+    for name in TABLE:
+        assert f"    {name}: {TABLE[name]['doc']}" in framepipe.VideoWriter.__doc__, name
+    for name in typing.get_type_hints(framepipe.FigureEncodeOptions):
+        assert f"    {name}: {TABLE[name]['doc']}" in FramepipeWriter.__doc__, name
+    w = FramepipeWriter(fps=10, queue_frames=2, durable=True, fragment_seconds=0.5, crf=30)
+    assert w.options["queue_frames"] == 2 and w.options["background"] == (255, 255, 255)
+    with pytest.raises(
+        TypeError, match=r"FramepipeWriter\(\) got an unexpected keyword argument 'crff' \(did you mean 'crf'\?\)"
+    ):
+        FramepipeWriter(fps=10, crff=20)
+    with pytest.raises(TypeError, match=r"'pix_fmt'"):
+        FramepipeWriter(fps=10, pix_fmt="bgr24")
+    with pytest.raises(TypeError, match=r"VideoWriter\(\) got an unexpected keyword argument 'quality'"):
+        framepipe.VideoWriter(str(tmp_path / "a.mp4"), 30, quality=5)
+    with pytest.raises(TypeError, match=r"did you mean 'keyint'"):
+        framepipe.write_video(str(tmp_path / "b.mp4"), FRAMES, 30, keyinte=5)
+    assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "b.mp4").exists()
 
 
 def test_clip_write_options_extend_the_engine_table_and_render():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import _native
 from ._keywords import checked
-from ._options import EncodeOptions
+from ._options import EncodeOptions, FigureEncodeOptions
 from ._render import render
 from .display import Video
 from .errors import (
@@ -119,6 +119,7 @@ def repair(path: str | os.PathLike[str], output: str | os.PathLike[str] | None =
 
 __all__ = [
     "EncodeOptions",
+    "FigureEncodeOptions",
     "VideoWriter",
     "VideoResult",
     "write_video",

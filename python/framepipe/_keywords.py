@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import typing
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
@@ -63,8 +64,12 @@ def keyword_names(func: Callable[..., Any], also: Sequence[Callable[..., Any]] =
     names = [p.name for p in params if p.kind in kinds]
     if names and names[0] in ("self", "cls") and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
         names = names[1:]
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        if not also:
+    var_keyword = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
+    if var_keyword is not None:
+        unpacked = _unpacked_keys(func, var_keyword.name)
+        if unpacked is not None:  # **options: Unpack[SomeTypedDict]: its keys
+            names += [n for n in unpacked if n not in names]
+        elif not also:
             return None
         for target in also:
             passed_on = keyword_names(target)
@@ -72,6 +77,24 @@ def keyword_names(func: Callable[..., Any], also: Sequence[Callable[..., Any]] =
                 return None
             names += [n for n in passed_on if n not in names]
     return tuple(names)
+
+
+def _unpacked_keys(func: Callable[..., Any], param: str) -> tuple[str, ...] | None:
+    """The keys of the TypedDict that `func`'s ``**param`` is annotated with (``Unpack[T]``),
+    or None."""
+    if isinstance(func, type):  # a class: its constructor's signature
+        func = func.__init__
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except (NameError, TypeError):  # an annotation that does not resolve: nothing to learn
+        return None
+    hint = hints.get(param)
+    if typing.get_origin(hint) is not typing.Unpack:
+        return None
+    (typed_dict,) = typing.get_args(hint)
+    if not typing.is_typeddict(typed_dict):
+        return None
+    return tuple(typing.get_type_hints(typed_dict))
 
 
 @overload

@@ -19,32 +19,57 @@ FpsLike = int | float | Fraction | str
 #: formats, cli, doc).
 OPTION_TABLE: tuple[dict[str, Any], ...] = tuple(_native.option_table())
 #: VideoWriter's keyword options, the engine's names in the table's order (a test checks that
-#: VideoWriter's signature and the EncodeOptions TypedDict agree with it).
+#: the EncodeOptions TypedDict has the same keys).
 OPTION_NAMES: tuple[str, ...] = tuple(row["name"] for row in OPTION_TABLE)
 
 
-class EncodeOptions(TypedDict, total=False):
-    """The encoding options: the ``**options`` of :class:`VideoWriter`, :func:`write_video`,
-    :func:`render`, the matplotlib writer and the clips' write functions. One key per row of the
-    engine's option table (``framepipe._native.option_table()``; a test checks they agree),
-    which also says each option's range, default and formats (docs/writing.md)."""
+class FigureEncodeOptions(TypedDict, total=False):
+    """The encoding options the matplotlib writer takes as keywords: every option of the
+    engine's table but ``bitrate`` and ``metadata`` (matplotlib's ``MovieWriter`` has them as
+    arguments of its own) and ``format`` and ``pix_fmt`` (the file name and matplotlib's RGBA
+    frames fix them). :class:`EncodeOptions` adds those four."""
 
     crf: float | None
-    bitrate: int | None
     preset: str
     tune: str | None
     keyint: int | None
     threads: int | None
     background: tuple[int, int, int]
-    pix_fmt: str | None
     queue_frames: int
-    format: str | None
     colors: int | None
     dither: str | None
     loop: int | None
-    metadata: Mapping[str, Any] | None
     fragment_seconds: float | None
     durable: bool
+
+
+class EncodeOptions(FigureEncodeOptions, total=False):
+    """The encoding options: the ``**options`` of :class:`VideoWriter`, :func:`write_video`,
+    :func:`render`, the matplotlib writer (:class:`FigureEncodeOptions`) and the clips' write
+    functions. One key per row of the engine's option table
+    (``framepipe._native.option_table()``; a test checks they agree), which also says each
+    option's range, default and formats (docs/writing.md). A new option is added to the table,
+    here (or to :class:`FigureEncodeOptions`, if the matplotlib writer takes it too), and to the
+    docs: the writers' signatures take it from here."""
+
+    bitrate: int | None
+    pix_fmt: str | None
+    format: str | None
+    metadata: Mapping[str, Any] | None
+
+
+def options_doc(names: Iterable[str] = OPTION_NAMES, indent: str = "    ") -> str:
+    """The options `names` as a docstring section, from the engine's table (what each does, the
+    values allowed, the default, the formats it applies to), for the writers' docstrings."""
+    rows = {row["name"]: row for row in OPTION_TABLE}
+    lines = ["", f"{indent}Options (from the engine's option table)::", ""]
+    for name in names:
+        row = rows[name]
+        default = f"; default {row['default']}" if row["default"] else ""
+        formats = "" if len(row["formats"]) > 1 else f" ({row['formats'][0].upper()} only)"
+        lines.append(f"{indent}    {name}: {row['doc']}{formats}.")
+        lines.append(f"{indent}        {row['allowed'][0].upper()}{row['allowed'][1:]}{default}.")
+    return "\n".join(lines) + "\n"
 
 
 def check_option_names(what: str, names: Iterable[str], also: Iterable[str] = ()) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal, Unpack
@@ -12,7 +12,7 @@ from typing import Any, Literal, Unpack
 from . import _native
 from ._frames import FLOAT_NOTES, above_one, above_one_message, as_array, numbered
 from ._keywords import KeywordsChecked, checked
-from ._options import EncodeOptions, FpsLike, writer_options
+from ._options import EncodeOptions, FpsLike, options_doc, writer_options
 from ._warn import warn
 from .display import Video, cannot_show_html
 from .errors import FramepipeError, ParameterError, UnsupportedError, WriterClosedError, about
@@ -57,33 +57,8 @@ class VideoWriter(KeywordsChecked):
     Args:
         path: output file; ``None`` encodes into memory (``close()`` returns the bytes).
         fps: frame rate: int, float (29.97 is taken as exactly 30000/1001), Fraction or "num/den".
-        crf: constant quality, 1-51 (default 23; lower is better and larger; 0, lossless, needs a
-            profile browsers do not play and is refused).
-        bitrate: average bitrate in kbit/s, instead of crf.
-        preset: x264 preset, "ultrafast" ... "placebo" (default "medium").
-        tune: None, "animation", "stillimage", "film" or "grain".
-        keyint: maximum frames between keyframes (default 250).
-        threads: encoder threads (default: all cores).
-        background: RGB colour that transparent pixels are composited over (default black).
-        pix_fmt: byte order of 3/4-channel uint8 frames when not RGB/RGBA: "bgr24", "bgra", "argb".
-        format: "mp4" or "gif"; default: from the path's extension (".gif" is GIF, anything else
-            MP4), MP4 in memory.
-        colors: GIF palette size, 2-256 (default 256; one entry is kept for transparency).
-        dither: GIF dithering: "none", "ordered" or "floyd-steinberg" (default; colours the
-            palette holds almost exactly are left undithered, so plots stay clean).
-        loop: how many times a GIF plays: 0 = forever (default), 1 = once, n = n times.
-        metadata: MP4 tags, e.g. ``{"title": ..., "artist": ..., "comment": ...}``; the keys
-            ffmpeg knows (title, artist, album_artist, album, composer, date, encoder, comment,
-            genre, copyright, grouping, lyrics, description, synopsis, show) become the iTunes
-            tags players show, any other key a freeform tag. Keys use ``A-Za-z0-9_.-``; values
-            are converted with ``str()``. ``encoder`` defaults to "framepipe <version>".
-        fragment_seconds: MP4: seconds of video per fragment while writing (default 1). The
-            file on disk is playable up to its last whole fragment at every moment, so a process
-            that is killed loses at most about this much (plus the frames x264 still held);
-            :func:`framepipe.repair` then finishes the file. ``close()`` makes it an ordinary
-            faststart MP4.
-        durable: MP4: sync every fragment to the disk (fsync) as it is written, so the frames
-            survive a power loss too.
+        **options: the encoding options (:class:`framepipe.EncodeOptions`), listed at the end
+            of this docstring from the engine's option table; docs/writing.md says more.
 
     A GIF has no crf/bitrate/tune/keyint/metadata/fragment_seconds/durable (they raise
     ``ParameterError``); ``preset`` and
@@ -100,31 +75,10 @@ class VideoWriter(KeywordsChecked):
     """
 
     def __init__(
-        self,
-        path: str | os.PathLike[str] | None,
-        fps: FpsLike = 30,
-        *,
-        crf: float | None = None,
-        bitrate: int | None = None,
-        preset: str = "medium",
-        tune: str | None = None,
-        keyint: int | None = None,
-        threads: int | None = None,
-        background: tuple[int, int, int] = (0, 0, 0),
-        pix_fmt: str | None = None,
-        queue_frames: int = 4,
-        format: str | None = None,
-        colors: int | None = None,
-        dither: str | None = None,
-        loop: int | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        fragment_seconds: float | None = None,
-        durable: bool = False,
+        self, path: str | os.PathLike[str] | None, fps: FpsLike = 30, **options: Unpack[EncodeOptions]
     ) -> None:
-        # Every keyword argument, as given, for the one place that checks them (_options).
-        given = {name: value for name, value in locals().items() if name not in ("self", "path", "fps")}
         self._path = None if path is None else os.fsdecode(path)  # str, bytes or PathLike
-        opts = writer_options(self._path, fps, **given)
+        opts = writer_options(self._path, fps, **options)
         self._format = opts.format
         self._fps = opts.fps
         self._first_shape: tuple[int, ...] | None = None
@@ -267,6 +221,10 @@ class VideoWriter(KeywordsChecked):
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self.frames_written} frames"
         return f"<framepipe.VideoWriter {self._path or '<memory>'} {self._format} {self._fps} fps, {state}>"
+
+
+if VideoWriter.__doc__:  # None under python -OO
+    VideoWriter.__doc__ += options_doc()
 
 
 @checked(also=[VideoWriter])

@@ -9,14 +9,14 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import matplotlib as mpl
 import matplotlib.animation as _animation
 from matplotlib.figure import Figure
 
 from .._keywords import KeywordsChecked, checked
-from .._options import output_format
+from .._options import OPTION_TABLE, FigureEncodeOptions, options_doc, output_format
 from .._render import render_figures
 from .._warn import warn
 from ..display import Video
@@ -86,24 +86,22 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         extra_args: ignored: there is no command line to pass them to.
         metadata: MP4 tags, as for matplotlib's writers (``{"title": ..., "artist": ...}``);
             see :class:`framepipe.VideoWriter`. A GIF has no such fields.
+        blit: draw only what changed when the animation allows it (see the module docstring).
+        progress: ``None`` shows a tqdm bar when tqdm is installed and stderr is a terminal or
+            Jupyter; ``True`` always (if tqdm is installed); ``False`` never.
+        **options: the encoding options of :class:`framepipe.VideoWriter`
+            (:class:`framepipe.FigureEncodeOptions`: all but ``format``, which the file name
+            gives, ``pix_fmt``, the frames being matplotlib's RGBA, and ``bitrate`` and
+            ``metadata`` above), listed at the end of this docstring from the engine's table.
+            Here ``background`` defaults to white, and a GIF's ``loop`` to forever when the
+            animation repeats (``repeat=True``, matplotlib's default) and to once when it does
+            not.
 
     As with matplotlib's own writers, an argument that does not apply to the output format
     (``bitrate``, ``crf``, ``tune``, ``keyint``, ``metadata`` or ``codec`` for a GIF; ``colors``,
     ``dither``, ``loop`` for an MP4; ``extra_args``) is ignored, with an INFO message on the
     ``framepipe.matplotlib`` logger, so code written for ``writer="pillow"`` or ``"ffmpeg"`` works
     unchanged.
-        crf, preset, tune, keyint, threads: as for :class:`framepipe.VideoWriter` (MP4).
-        queue_frames, fragment_seconds, durable: as for :class:`framepipe.VideoWriter` (the
-            last two MP4 only). The writer takes every option of the engine's table but
-            ``format`` (the file name gives it) and ``pix_fmt`` (the frames are matplotlib's
-            RGBA).
-        colors, dither, loop: GIF palette size, dithering and loop count, as for
-            :class:`framepipe.VideoWriter`; ``loop`` defaults to forever when the animation
-            repeats (``repeat=True``, matplotlib's default) and to once when it does not.
-        background: RGB that transparent pixels are composited over (default white).
-        blit: draw only what changed when the animation allows it (see the module docstring).
-        progress: ``None`` shows a tqdm bar when tqdm is installed and stderr is a terminal or
-            Jupyter; ``True`` always (if tqdm is installed); ``False`` never.
 
     After saving, ``writer.result`` is the :class:`framepipe.VideoResult` and ``writer.stats``
     counts the frames drawn over the kept background (``"blit"``) and in full (``"full"``, with
@@ -120,20 +118,9 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         extra_args: list[str] | None = None,
         metadata: dict[str, str] | None = None,
         *,
-        crf: float | None = None,
-        preset: str = "medium",
-        tune: str | None = None,
-        keyint: int | None = None,
-        threads: int | None = None,
-        background: tuple[int, int, int] = (255, 255, 255),
         blit: bool = True,
         progress: bool | None = None,
-        colors: int | None = None,
-        dither: str | None = None,
-        loop: int | None = None,
-        queue_frames: int | None = None,
-        fragment_seconds: float | None = None,
-        durable: bool | None = None,
+        **options: Unpack[FigureEncodeOptions],
     ) -> None:
         # Checked against the output format in setup(), once the file name is known.
         self.requested_codec = None if codec is None else str(codec)
@@ -142,16 +129,8 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         if bitrate is not None and not isinstance(bitrate, (int, float)):
             raise ParameterError(f"bitrate must be a number of kbit/s, got {bitrate!r}")
         self.frame_format = "rgba"
-        self.crf = crf
-        self.preset = preset
-        self.tune = tune
-        self.keyint = keyint
-        self.threads = threads
-        self.background = background
-        self.gif_options = {"colors": colors, "dither": dither, "loop": loop}
-        self.queue_frames = queue_frames
-        self.fragment_seconds = fragment_seconds
-        self.durable = durable
+        # The encoding options as given (None = the engine's default), over a white background.
+        self.options: dict[str, Any] = {"background": (255, 255, 255), **options}
         self.blit = bool(blit)
         self.progress = progress
         self.result: VideoResult | None = None
@@ -166,48 +145,24 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         """Always True: x264 is linked into framepipe, nothing else is needed."""
         return True
 
-    def _encoder_options(self) -> dict:
-        rate = self.bitrate if self.bitrate is not None and self.bitrate > 0 else None
-        return dict(
-            crf=self.crf,
-            bitrate=None if rate is None else int(rate),
-            preset=self.preset,
-            tune=self.tune,
-            keyint=self.keyint,
-            threads=self.threads,
-            background=self.background,
-        ) | {  # the engine's defaults unless given
-            k: v
-            for k, v in (
-                ("fragment_seconds", self.fragment_seconds),
-                ("durable", self.durable),
-                ("queue_frames", self.queue_frames),
-            )
-            if v is not None
-        }
-
     def _options_for(self, is_gif: bool, outfile: Any) -> dict:
-        """The VideoWriter options for this output; what does not apply to it is logged (INFO)
-        and dropped, as matplotlib's writers ignore what a format cannot use."""
-        options = self._encoder_options()
-        ignored = []
+        """The VideoWriter options for this output; what does not apply to its format (the
+        engine's option table says which formats each option is for) is logged (INFO) and
+        dropped, as matplotlib's writers ignore what a format cannot use."""
+        fmt = "gif" if is_gif else "mp4"
+        formats = {row["name"]: row["formats"] for row in OPTION_TABLE}
+        rate = self.bitrate if self.bitrate is not None and self.bitrate > 0 else None
+        given = {**self.options, "bitrate": None if rate is None else int(rate)}
+        if self.metadata:
+            given["metadata"] = dict(self.metadata)
+        options = {k: v for k, v in given.items() if v is not None and fmt in formats[k]}
+        ignored = [f"{k}={v!r}" for k, v in given.items() if v is not None and fmt not in formats[k]]
         codec = self.requested_codec
         if is_gif:
-            mp4_only = ("crf", "bitrate", "tune", "keyint", "fragment_seconds", "durable")
-            ignored += [f"{k}={options.pop(k)!r}" for k in mp4_only if options.get(k) is not None]
-            options.update({k: v for k, v in self.gif_options.items() if v is not None})
-            if self.metadata:
-                ignored.append(f"metadata={dict(self.metadata)!r}")
             if codec is not None and codec.lower() not in _H264_NAMES | {"gif"}:
                 ignored.append(f"codec={codec!r}")
-        else:
-            if codec is not None and codec.lower() not in _H264_NAMES:
-                raise UnsupportedError(
-                    f"the framepipe writer encodes MP4 as H.264 only; codec {codec!r} is not available"
-                )
-            ignored += [f"{k}={v!r}" for k, v in self.gif_options.items() if v is not None]
-            if self.metadata:
-                options["metadata"] = dict(self.metadata)
+        elif codec is not None and codec.lower() not in _H264_NAMES:
+            raise UnsupportedError(f"the framepipe writer encodes MP4 as H.264 only; codec {codec!r} is not available")
         if self.extra_args:
             ignored.append(f"extra_args={self.extra_args!r} (framepipe runs no external program)")
         if ignored:
@@ -227,7 +182,7 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         anims = calling_animations(fig)
         is_gif = output_format(str(os.fspath(outfile)), None) == "gif"
         options = self._options_for(is_gif, outfile)
-        if is_gif and self.gif_options["loop"] is None and anims:
+        if is_gif and self.options.get("loop") is None and anims:
             # Like to_html5_video: a GIF loops when the animation repeats, else plays once.
             options["loop"] = 0 if all(getattr(a, "_repeat", True) for a in anims) else 1
         recorder = Recorder(fig, float(self.dpi), anims, self.blit)
@@ -308,6 +263,10 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
                     s["full"],
                     dict(s["reasons"]),
                 )
+
+
+if FramepipeWriter.__doc__:  # None under python -OO
+    FramepipeWriter.__doc__ += options_doc(FigureEncodeOptions.__annotations__)
 
 
 def register() -> None:
