@@ -389,8 +389,8 @@ def check_chromium_plays(chromium, video: Path, n: int) -> None:
 def cli_binary():
     root = Path(__file__).resolve().parents[1]
     exe = root / "target" / "release" / "framepipe"
-    if not exe.exists():
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe-cli"], cwd=root, check=True)
+    # Always through cargo (a no-op when up to date): a binary left by an older build is stale.
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe-cli"], cwd=root, check=True)
     return str(exe)
 
 

@@ -516,8 +516,8 @@ def test_cli_short_of_memory_for_a_raw_frame_is_an_error_not_an_abort(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     cli = root / "target" / "release" / "framepipe"
-    if not cli.exists():
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe-cli"], cwd=root, check=True)
+    # Always through cargo (a no-op when up to date): a binary left by an older build is stale.
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "framepipe-cli"], cwd=root, check=True)
 
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (200 << 20, 200 << 20))

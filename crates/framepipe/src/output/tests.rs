@@ -117,6 +117,39 @@ fn placing_replaces_the_name_not_the_old_file() {
 }
 
 #[test]
+fn placing_never_moves_a_folder_or_a_symlink_target_away() {
+    // A folder that appeared at the target after the temporary was made: placing (an exchange
+    // of the two names underneath) refuses, and the folder and the temporary stay as they were.
+    let d = Dir::new("place-dir");
+    let target = d.join("out.mp4");
+    let mut t = TempFile::create(&target).unwrap();
+    t.write_all(b"new video").unwrap();
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("inside.txt"), b"the user's").unwrap();
+    let e = t.place(false).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::IsADirectory, "{e}");
+    assert!(!t.is_placed());
+    assert_eq!(std::fs::read(target.join("inside.txt")).unwrap(), b"the user's");
+    assert_eq!(temps(&d).len(), 1);
+    drop(t);
+    assert_eq!(d.names(), ["out.mp4"]);
+    // A symlink at the target name is replaced by the file, as rename does; what it pointed to
+    // keeps its bytes.
+    let d = Dir::new("place-link");
+    std::fs::write(d.join("real.mp4"), b"old video").unwrap();
+    let link = d.join("link.mp4");
+    symlink(d.join("real.mp4"), &link).unwrap();
+    let mut t = TempFile::create(&link).unwrap();
+    t.write_all(b"new video").unwrap();
+    t.place(true).unwrap();
+    drop(t);
+    assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(&link).unwrap(), b"new video");
+    assert_eq!(std::fs::read(d.join("real.mp4")).unwrap(), b"old video");
+    assert_eq!(d.names(), ["link.mp4", "real.mp4"]);
+}
+
+#[test]
 fn sweep_removes_what_dead_writers_left_and_nothing_else() {
     let d = Dir::new("sweep");
     let target = d.join("out.mp4");

@@ -133,8 +133,17 @@ impl Mp4Sink for Sink {
     fn replace_with(&mut self, mut new: Sink, durable: bool) -> io::Result<()> {
         if let (Sink::File { .. }, Sink::File { file, .. }) = (&*self, &mut new) {
             file.place(durable)?;
-            // The old file goes: a temporary is removed, a placed one was just replaced.
-            *self = new;
+            // The old file goes: a temporary is removed, a placed one was just replaced. Closing
+            // the last descriptor of a replaced file frees its blocks (about 0.03 s per 100 MB on
+            // ext4), which need not hold up the caller: a thread of its own closes it (or this
+            // one, if no thread can be made). Its name is gone already, and its lock guards
+            // nothing once it is out of place.
+            let mut old = std::mem::replace(self, new);
+            if let Sink::File { file, .. } = &mut old {
+                file.remove_temporary(); // its name goes now, the descriptor in the thread
+            }
+            // (A failed spawn drops the closure, and with it the old file, here.)
+            let _ = std::thread::Builder::new().name("framepipe-close".into()).spawn(move || drop(old));
             return Ok(());
         }
         Err(io::Error::other("an MP4 in memory has no replacement"))
