@@ -54,9 +54,9 @@ use super::boxes::BoxBuf;
 use super::fragment::{fragment_header, FragSample};
 use super::index::SampleIndex;
 use super::timing::check_fps;
-use crate::encode::Packet;
+use crate::encode::{AudioPacket, Packet};
 use crate::error::{Error, IoContext, Result};
-use crate::mux::VideoTrack;
+use crate::mux::{AudioTrack, VideoTrack};
 
 mod finish;
 
@@ -316,6 +316,25 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             udta: Vec::new(),
             left_fragmented: false,
         })
+    }
+
+    /// Like [`new`](Self::new), with an audio track (track 2) beside the video.
+    pub fn with_audio(out: W, track: VideoTrack, audio: AudioTrack) -> Result<Self> {
+        let _ = (out, track, audio);
+        Err(Error::unsupported("MP4 audio tracks are not implemented yet"))
+    }
+
+    /// One encoded audio packet, in order, in any interleaving with
+    /// [`write_packet`](Self::write_packet). `pts` = cumulative samples from 0 on the decoder's
+    /// output timeline (priming included).
+    pub fn write_audio_packet(&mut self, packet: &AudioPacket) -> Result<()> {
+        let _ = packet;
+        Err(Error::unsupported("MP4 audio tracks are not implemented yet"))
+    }
+
+    /// Audio samples (per channel, at the codec rate) in the finished/fragmented file so far.
+    pub fn audio_samples(&self) -> u64 {
+        0
     }
 
     /// Movie metadata (title, artist, comment, …: see [`super::metadata`]) for the file. Set
