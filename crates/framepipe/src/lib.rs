@@ -57,7 +57,10 @@ pub use error::{Detail, Error, IoContext, Result};
 pub use frame::{try_filled, Frame, PixelFormat, MAX_DIMENSION};
 pub use mux::mp4::timing::{MAX_FPS_DEN, MAX_FRAME_SECONDS};
 pub use mux::mp4::{repair, Mp4Concat, Mp4Info, Repaired};
-pub use options::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, RateControl, Tune, OPTIONS};
+pub use options::{
+    AudioCodec, AudioInput, Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, RateControl, Tune,
+    OPTIONS,
+};
 pub use output::FileId;
 pub use pipeline::{VideoWriter, WriteSummary};
 pub use rational::Rational;
