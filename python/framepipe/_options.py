@@ -45,6 +45,8 @@ class EncodeOptions(TypedDict, total=False):
     metadata: Mapping[str, Any] | None
     fragment_seconds: float | None
     durable: bool
+    audio_codec: str | None
+    audio_bitrate: int | None
 
 
 def check_option_names(what: str, names: Iterable[str], also: Iterable[str] = ()) -> None:

@@ -49,6 +49,7 @@ pub mod probe;
 mod rational;
 
 /// The libavcodec inside (FFmpeg's AAC encoder), as FFmpeg names it ("Lavc61.19.101").
+pub use audio::decode::{AudioFileReader, READABLE as AUDIO_FILES_READABLE};
 pub use encode::aac::libavcodec_ident;
 pub use encode::gif::GifInfo;
 pub use encode::x264::{build_info as x264_build_info, X264BuildInfo};

@@ -104,6 +104,11 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         blit: draw only what changed when the animation allows it (see the module docstring).
         progress: ``None`` shows a tqdm bar when tqdm is installed and stderr is a terminal or
             Jupyter; ``True`` always (if tqdm is installed); ``False`` never.
+        audio, audio_fps: a sound track for the MP4, as for :class:`framepipe.VideoWriter`: a
+            sound file, or an array of samples with ``audio_fps`` (its rate). The video sets the
+            length (longer sound is cut, shorter is padded with silence). A GIF has no sound
+            (``ParameterError``).
+        audio_codec, audio_bitrate: the sound track's codec ("aac", "opus") and kbit/s.
 
     After saving, ``writer.result`` is the :class:`framepipe.VideoResult` and ``writer.stats``
     counts the frames drawn over the kept background (``"blit"``) and in full (``"full"``, with
@@ -134,6 +139,10 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         queue_frames: int | None = None,
         fragment_seconds: float | None = None,
         durable: bool | None = None,
+        audio: Any = None,
+        audio_fps: int | None = None,
+        audio_codec: str | None = None,
+        audio_bitrate: int | None = None,
     ) -> None:
         # Checked against the output format in setup(), once the file name is known.
         self.requested_codec = None if codec is None else str(codec)
@@ -152,6 +161,9 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         self.queue_frames = queue_frames
         self.fragment_seconds = fragment_seconds
         self.durable = durable
+        self.audio = audio
+        self.audio_fps = audio_fps
+        self.audio_options = {"audio_codec": audio_codec, "audio_bitrate": audio_bitrate}
         self.blit = bool(blit)
         self.progress = progress
         self.result: VideoResult | None = None
@@ -195,6 +207,7 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         if is_gif:
             mp4_only = ("crf", "bitrate", "tune", "keyint", "fragment_seconds", "durable")
             ignored += [f"{k}={options.pop(k)!r}" for k in mp4_only if options.get(k) is not None]
+            ignored += [f"{k}={v!r}" for k, v in self.audio_options.items() if v is not None]
             options.update({k: v for k, v in self.gif_options.items() if v is not None})
             if self.metadata:
                 ignored.append(f"metadata={dict(self.metadata)!r}")
@@ -208,6 +221,7 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
             ignored += [f"{k}={v!r}" for k, v in self.gif_options.items() if v is not None]
             if self.metadata:
                 options["metadata"] = dict(self.metadata)
+            options.update({k: v for k, v in self.audio_options.items() if v is not None})
         if self.extra_args:
             ignored.append(f"extra_args={self.extra_args!r} (framepipe runs no external program)")
         if ignored:
@@ -232,7 +246,7 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
             options["loop"] = 0 if all(getattr(a, "_repeat", True) for a in anims) else 1
         recorder = Recorder(fig, float(self.dpi), anims, self.blit)
         try:
-            self._video = VideoWriter(outfile, fps=self.fps, **options)
+            self._video = VideoWriter(outfile, self.fps, self.audio, self.audio_fps, **options)
         except BaseException:
             recorder.close()
             raise
