@@ -199,6 +199,54 @@ mod tests {
         }
     }
 
+    fn with_audio(format: Option<crate::options::OutputFormat>) -> crate::options::EncodeOptions {
+        crate::options::EncodeOptions {
+            format,
+            audio: Some(input(48000, 2)),
+            preset: crate::options::Preset::Ultrafast,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn writer_checks_samples_on_the_callers_thread() {
+        use crate::pipeline::VideoWriter;
+        let mut w = VideoWriter::in_memory(with_audio(None)).unwrap();
+        w.write_audio(&[0.0; 200]).unwrap();
+        let mut bad = vec![0.0f32; 20];
+        bad[13] = f32::INFINITY;
+        let e = w.write_audio(&bad).unwrap_err();
+        assert!(e.to_string().contains("sample 213 (frame 106, channel 1"), "{e}");
+        let e = w.write_audio(&[0.0; 3]).unwrap_err();
+        assert!(e.to_string().contains("3 samples is not a whole number of 2-channel"), "{e}");
+        // Clipping: counted, warned once.
+        w.write_audio(&[2.0, -2.0, 0.5, 0.5]).unwrap();
+        w.write_audio(&[3.0, 0.0]).unwrap();
+        let warnings = w.take_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("audio: 2 sample(s) outside [-1, 1] were clipped"), "{warnings:?}");
+        let stats = w.audio_checker.as_ref().unwrap().stats();
+        assert_eq!((stats.frames, stats.clipped), (103, 3));
+    }
+
+    #[test]
+    fn writer_refuses_audio_it_cannot_take() {
+        use crate::options::{EncodeOptions, OutputFormat};
+        use crate::pipeline::VideoWriter;
+        let e = VideoWriter::in_memory(with_audio(Some(OutputFormat::Gif))).err().unwrap();
+        assert_eq!(e.argument(), Some("audio"));
+        assert!(e.to_string().starts_with("a GIF has no sound: 48000 Hz 2-channel audio was given"), "{e}");
+        let mut plain = VideoWriter::in_memory(EncodeOptions::default()).unwrap();
+        let e = plain.write_audio(&[0.0]).unwrap_err();
+        assert!(e.to_string().starts_with("this writer has no sound track"), "{e}");
+        let opts = EncodeOptions { audio: Some(input(100, 2)), ..EncodeOptions::default() };
+        let e = VideoWriter::in_memory(opts).err().unwrap();
+        assert!(e.to_string().contains("sample rate 100 Hz is out of range"), "{e}");
+        let opts = EncodeOptions { audio_bitrate: Some(4), ..with_audio(None) };
+        let e = VideoWriter::in_memory(opts).err().unwrap();
+        assert!(e.to_string().starts_with("audio_bitrate must be between 6 and 2048, got 4"), "{e}");
+    }
+
     #[test]
     fn rates_and_bitrates() {
         assert_eq!(AudioChain::new(input(44100, 1), AudioCodec::Aac, None).unwrap().rate(), 44100);
