@@ -2,6 +2,7 @@
 //! faststart when finished ([`Mp4Writer`]), a small reader for inspecting MP4 files ([`probe`]),
 //! and [`repair`] for files whose writer was stopped before it finished.
 
+mod audio;
 mod boxes;
 pub mod concat;
 pub mod demux;
