@@ -47,6 +47,13 @@ def decode_av(path) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32)
 
 
+def assert_length(decoded: np.ndarray, n: int) -> None:
+    """ffmpeg and PyAV skip the priming (the edit list's start) but decode the last packet whole,
+    past the edit list's end: `n` samples, plus less than a packet (AAC 1024, Opus 960). The
+    track's duration (ffprobe's, from the edit list) is checked separately."""
+    assert n <= len(decoded) < n + 1024, (len(decoded), n)
+
+
 def lag(decoded: np.ndarray, source: np.ndarray, max_lag: int = 2048) -> int:
     """The shift of `decoded` against `source` (mono, same rate) at the cross-correlation's peak:
     0 when the decoded sound starts where the source does."""

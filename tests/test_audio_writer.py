@@ -14,7 +14,18 @@ from pathlib import Path
 import framepipe
 import numpy as np
 import pytest
-from audio_support import chirp, decode_av, decode_ffmpeg, lag, rms_db, snr_db, streams, tone_frequency, tones
+from audio_support import (
+    assert_length,
+    chirp,
+    decode_av,
+    decode_ffmpeg,
+    lag,
+    rms_db,
+    snr_db,
+    streams,
+    tone_frequency,
+    tones,
+)
 from conftest import FFMPEG, ffmpeg_errors
 
 SCRIPT = str(Path(sys.executable).parent / "framepipe")
@@ -32,7 +43,7 @@ def by_type(path) -> dict[str, dict]:
 
 
 def make_file(path: Path, rate: int, channels: int, seconds: float, *codec: str) -> Path:
-    """A sound file made by ffmpeg: a 1 kHz sine at -6 dBFS (amplitude 0.5) on every channel."""
+    """A sound file made by ffmpeg: a 1 kHz sine of amplitude 0.5 on every channel (lavfi's sine is 1/8)."""
     src = f"sine=frequency=1000:sample_rate={rate}:duration={seconds}"
     subprocess.run(
         [
@@ -45,7 +56,7 @@ def make_file(path: Path, rate: int, channels: int, seconds: float, *codec: str)
             "-i",
             src,
             "-af",
-            f"volume=0.5,pan={channels}c|" + "|".join(f"c{i}=c0" for i in range(channels)),
+            f"volume=4,pan={channels}c|" + "|".join(f"c{i}=c0" for i in range(channels)),
             *codec,
             str(path),
         ],
@@ -64,7 +75,9 @@ def test_the_video_sets_the_length(tmp_path, codec, seconds):
     rate = 48000
     src = tones(int(seconds * rate), rate, 2)
     r = framepipe.write_video(out, frames(60), 30, audio=src, audio_fps=rate, audio_codec=codec, **FAST)
-    assert (r.frames, r.audio_samples, r.audio_fps, r.audio_clipped) == (60, len(src), rate, 0)
+    assert (r.frames, r.audio_fps, r.audio_clipped) == (60, rate, 0)
+    # All of a short array; of a long one, what the video needed (read about 1 s ahead of it).
+    assert r.audio_samples == len(src) if seconds < 2 else 2 * rate <= r.audio_samples <= 3.1 * rate
     s = by_type(out)
     assert set(s) == {"video", "audio"}
     assert s["audio"]["codec_name"] == codec and int(s["audio"]["channels"]) == 2
@@ -72,7 +85,7 @@ def test_the_video_sets_the_length(tmp_path, codec, seconds):
     assert abs(float(s["video"]["duration"]) - 2.0) < 1e-3
     assert ffmpeg_errors(out) == ""
     for decoded in (decode_ffmpeg(out, 2), decode_av(out)):
-        assert abs(len(decoded) - 2 * rate) <= 1, len(decoded)
+        assert_length(decoded, 2 * rate)
         if seconds < 2:
             # The sound, then silence up to the video's end.
             assert rms_db(decoded[int(0.1 * rate) : int(0.4 * rate), 0]) > -10
@@ -86,12 +99,12 @@ def test_the_video_sets_the_length(tmp_path, codec, seconds):
 
 CASES = [
     # codec, channels, rate, dtype, bitrate (kbit/s), min SNR (dB)
-    ("aac", 1, 44100, np.float32, 192, 20),
-    ("aac", 2, 48000, np.int16, 320, 20),
-    ("aac", 6, 48000, np.float64, 960, 20),
-    ("opus", 1, 48000, np.int32, 256, 20),
-    ("opus", 2, 44100, np.float32, 256, 20),
-    ("opus", 6, 48000, np.float32, 768, 20),
+    ("aac", 1, 44100, np.float32, 192, 50),
+    ("aac", 2, 48000, np.int16, 320, 50),
+    ("aac", 6, 48000, np.float64, 960, 50),
+    ("opus", 1, 48000, np.int32, 256, 30),
+    ("opus", 2, 44100, np.float32, 256, 30),
+    ("opus", 6, 48000, np.float32, 768, 30),
 ]
 
 
@@ -127,14 +140,14 @@ def test_samples_match_the_source(tmp_path, codec, channels, rate, dtype, bitrat
     want = tones(3 * out_rate, out_rate, channels)
     want[:, 0] = chirp(3 * out_rate, out_rate)
     for decoded in (decode_ffmpeg(tmp_path / "s.mp4", channels), decode_av(tmp_path / "s.mp4")):
-        assert abs(len(decoded) - 3 * out_rate) <= 1
+        assert_length(decoded, 3 * out_rate)
         mid = slice(out_rate // 2, 5 * out_rate // 2)
         assert lag(decoded[mid, 0], want[mid, 0]) == 0
         assert snr_db(decoded[mid, 0], want[mid, 0]) > min_snr
         for c in range(1, channels):
             f = tone_frequency(decoded[mid, c], out_rate)
             assert abs(f - [1000, 1500, 700, 80, 300, 1800][c]) < 1, (c, f)
-            assert abs(rms_db(decoded[mid, c]) - rms_db(want[mid, c])) < 0.5, c
+            assert abs(rms_db(decoded[mid, c]) - rms_db(want[mid, c])) < 0.2, c
 
 
 @pytest.mark.parametrize(
@@ -147,7 +160,7 @@ def test_sound_files(tmp_path, suffix, codec_args):
     r = framepipe.write_video(out, frames(60), 24, audio=src, **FAST)  # 2.5 s of video
     assert r.audio_fps == 44100 and r.audio_samples >= int(2.5 * 44100)
     for decoded in (decode_ffmpeg(out, 2), decode_av(out)):
-        assert abs(len(decoded) - int(2.5 * 44100)) <= 1
+        assert_length(decoded, int(2.5 * 44100))
         mid = decoded[22050:88200]
         for c in range(2):
             assert abs(tone_frequency(mid[:, c], 44100) - 1000) < 0.5
@@ -174,7 +187,7 @@ def test_sound_files(tmp_path, suffix, codec_args):
     )
     assert run.returncode == 0, run.stderr
     decoded = decode_ffmpeg(cli_out, 2)
-    assert abs(len(decoded) - int(2.5 * 44100)) <= 1
+    assert_length(decoded, int(2.5 * 44100))
     assert abs(tone_frequency(decoded[22050:88200, 1], 44100) - 1000) < 0.5
 
 
@@ -226,7 +239,8 @@ def interleaved(tmp_path, order: str) -> np.ndarray:
 
 def test_interleavings_give_the_same_sound(tmp_path):
     a = interleaved(tmp_path, "audio first")
-    assert len(a) == 96000 and rms_db(a[24000:72000, 0]) > -10
+    assert_length(a, 96000)
+    assert rms_db(a[24000:72000, 0]) > -10
     for order in ("video first", "alternating"):
         assert np.array_equal(interleaved(tmp_path, order), a), order
 
@@ -267,7 +281,8 @@ def test_bad_samples_and_rates_are_parameter_errors(tmp_path):
     w.write(FRAME)
     r = w.close()
     assert r.audio_samples == 9600
-    assert ffmpeg_errors(out) == "" and len(decode_ffmpeg(out, 2)) == 9600  # 2 frames at 10 fps
+    assert ffmpeg_errors(out) == ""
+    assert_length(decode_ffmpeg(out, 2), 9600)  # 2 frames at 10 fps
 
     for kwargs, words in [
         (dict(audio_fps=0, audio_channels=1), "audio_fps must be from 1000 to 768000 Hz, got 0"),
@@ -312,7 +327,8 @@ def test_bad_files(tmp_path):
     r = framepipe.write_video(tmp_path / "c.mp4", frames(40), 10, audio=cut, **FAST)
     assert 1.5 * 44100 < r.audio_samples < 2.5 * 44100
     d = decode_ffmpeg(tmp_path / "c.mp4", 1)
-    assert abs(len(d) - 4 * 44100) <= 1 and np.abs(d[int(3 * 44100) :]).max() < 1e-3
+    assert_length(d, 4 * 44100)
+    assert np.abs(d[int(3 * 44100) :]).max() < 1e-3
 
 
 def test_matplotlib_writer_takes_audio(tmp_path):

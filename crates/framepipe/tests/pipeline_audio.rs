@@ -98,7 +98,9 @@ fn sound_tracks_have_the_videos_length_and_the_sources_samples() {
         }
         let out_rate = codec.sample_rate_for(rate) as usize;
         let x = decoded(&path, usize::from(channels));
-        assert!(x.len().abs_diff(2 * out_rate) <= 1, "{} samples", x.len());
+        // ffmpeg skips the priming (the edit list's start) but decodes the last packet whole:
+        // up to a packet (1024 or 960 samples) past the edit list's end.
+        assert!(x.len() >= 2 * out_rate && x.len() < 2 * out_rate + 1024, "{} samples", x.len());
         let level = rms(&x[out_rate / 10..out_rate * 4 / 10]);
         assert!((20.0 * (level / (0.5 / 2f64.sqrt())).log10()).abs() < 0.5, "rms {level}");
         let tail = &x[out_rate * 3 / 2..];
@@ -119,7 +121,7 @@ fn interleavings_give_the_same_sound() {
         let path = dir.join(&format!("{order}.mp4"));
         write(&path, AudioCodec::Aac, 48000, 2, 30, &sound, order);
         let x = decoded(&path, 1);
-        assert_eq!(x.len(), 2 * 48000, "{order}"); // both channels
+        assert!(x.len() >= 2 * 48000 && x.len() < 2 * (48000 + 1024), "{order}: {}", x.len()); // both channels
         match &first {
             None => first = Some(x),
             Some(f) => assert!(f == &x, "{order} decodes to other samples"),
