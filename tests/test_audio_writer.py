@@ -293,7 +293,7 @@ def test_bad_samples_and_rates_are_parameter_errors(tmp_path):
         (dict(audio=np.zeros((10, 9)), audio_fps=8000), "has 9 channels; allowed 1 to 8"),
         (dict(audio_codec="opus"), "audio_codec and audio_bitrate apply to a sound track"),
         (dict(audio_fps=48000, audio_channels=1, audio_codec="mp3"), 'unknown audio_codec "mp3"'),
-        (dict(audio_fps=48000, audio_channels=1, audio_bitrate=3), "audio_bitrate must be between 6 and 2048"),
+        (dict(audio_fps=48000, audio_channels=1, audio_bitrate=3), "audio_bitrate must be between 8 and 2048"),
         (dict(audio_fps=48000, audio_channels=1, audio_bitrate=1000), "audio_bitrate 1000 kbit/s does not suit"),
     ]:
         with pytest.raises(framepipe.ParameterError, match=words):

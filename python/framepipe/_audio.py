@@ -14,7 +14,7 @@ import errno
 import math
 import numbers
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from fractions import Fraction
 from typing import Any
 
@@ -32,14 +32,15 @@ CHUNK = 1 << 16
 
 def check_rate(rate: Any, what: str = "audio_fps") -> int:
     """An int sample rate in the engine's range, else a ParameterError naming `what`."""
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or rate != int(rate):
+    whole = float(rate) if isinstance(rate, numbers.Real) and not isinstance(rate, bool) else math.nan
+    if not whole.is_integer():
         raise about(ParameterError(f"{what} must be a whole number of Hz, got {rate!r}"), argument=what)
-    if not MIN_RATE <= int(rate) <= MAX_RATE:
+    if not MIN_RATE <= whole <= MAX_RATE:
         raise about(
             ParameterError(f"{what} must be from {MIN_RATE} to {MAX_RATE} Hz, got {rate!r}"),
             argument=what,
         )
-    return int(rate)
+    return int(whole)
 
 
 def check_channels(channels: Any, what: str = "audio_channels") -> int:
@@ -194,7 +195,7 @@ class FileSource(AudioSource):
             self._container.close()
             raise
 
-    def _decode(self) -> Iterator[np.ndarray]:
+    def _decode(self) -> Generator[np.ndarray, None, None]:
         av = self._av
         try:
             for packet in self._container.demux(self._stream):

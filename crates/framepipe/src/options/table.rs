@@ -151,9 +151,9 @@ const PIX_FMTS: &[Choice] = &[
     choice("gray8", &["gray", "grey", "grey8"]),
 ];
 
-/// Range of `audio_bitrate`, kbit/s: the lowest either codec takes for one channel (Opus 6) to the
+/// Range of `audio_bitrate`, kbit/s: the lowest both codecs take for one channel (AAC 8) to the
 /// highest for 8 channels (Opus 256 each); each codec checks its own range for the channel count.
-pub const MIN_AUDIO_KBPS: i64 = 6;
+pub const MIN_AUDIO_KBPS: i64 = 8;
 pub const MAX_AUDIO_KBPS: i64 = 2048;
 /// Largest encoder thread count accepted.
 pub const MAX_THREADS: i64 = 1024;

@@ -244,7 +244,7 @@ mod tests {
         assert!(e.to_string().contains("sample rate 100 Hz is out of range"), "{e}");
         let opts = EncodeOptions { audio_bitrate: Some(4), ..with_audio(None) };
         let e = VideoWriter::in_memory(opts).err().unwrap();
-        assert!(e.to_string().starts_with("audio_bitrate must be between 6 and 2048, got 4"), "{e}");
+        assert!(e.to_string().starts_with("audio_bitrate must be between 8 and 2048, got 4"), "{e}");
     }
 
     #[test]
