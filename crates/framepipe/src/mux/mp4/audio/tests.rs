@@ -207,6 +207,34 @@ fn roundtrip(codec: AudioCodec, channels: u16, rate: u32, bitrate: u32) {
     let p = probe_reader(Cursor::new(&file)).unwrap();
     assert_eq!(p.frame_count, 75);
     assert!(!p.fragmented && p.faststart);
+    let pa = p.audio.clone().expect("the probe finds the audio track");
+    assert_eq!((pa.codec.as_str(), pa.channels, pa.sample_rate), (codec.name(), channels, rate));
+    assert_eq!(pa.priming, u64::from(a.0.priming));
+    assert!((pa.duration_seconds - 3.0).abs() < 1e-3, "{pa:?}");
+    let kbps = f64::from(bitrate) / 1000.0;
+    assert!(pa.bitrate_kbps > 0.5 * kbps && pa.bitrate_kbps < 1.5 * kbps, "{pa:?}");
+    let fields = crate::probe::fields(&crate::probe::FileInfo::Mp4(p));
+    let keys: Vec<&str> = fields.iter().map(|f| f.0).filter(|k| k.starts_with("audio_")).collect();
+    assert_eq!(
+        keys,
+        ["audio_codec", "audio_channels", "audio_sample_rate", "audio_duration", "audio_bitrate", "audio_priming"]
+    );
+}
+
+/// A file without audio has no audio fields.
+#[test]
+fn video_only_file_has_no_audio_fields() {
+    let v = video(10, Rational::new(25, 1).unwrap());
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), v.0.clone()).unwrap();
+    for p in &v.1 {
+        w.write_packet(p).unwrap();
+    }
+    w.finish().unwrap();
+    assert_eq!(w.audio_samples(), 0);
+    let p = probe_reader(Cursor::new(w.into_inner().into_inner())).unwrap();
+    assert_eq!(p.audio, None);
+    let fields = crate::probe::fields(&crate::probe::FileInfo::Mp4(p));
+    assert!(fields.iter().all(|f| !f.0.starts_with("audio")));
 }
 
 #[test]
@@ -255,6 +283,10 @@ fn fragmented_file_plays_both_tracks() {
             let p = probe_reader(Cursor::new(&file)).unwrap();
             assert!(p.fragmented && !p.truncated(), "{name}: {p:?}");
             assert_eq!(p.frame_count, w.frames_on_disk());
+            let pa = p.audio.as_ref().expect("audio track");
+            assert_eq!(pa.codec, codec.name());
+            assert_eq!(pa.priming, u64::from(a.0.priming));
+            let probed = (pa.duration_seconds * f64::from(rate)).round() as usize;
             let info = ffprobe(&file, &name, "stream=codec_type,codec_name,start_time");
             assert_eq!(field(&info, 0, "codec_type"), "video", "{info}");
             assert_eq!(field(&info, 1, "codec_type"), "audio", "{info}");
@@ -270,6 +302,9 @@ fn fragmented_file_plays_both_tracks() {
             // end, and the rest was written ahead or stays in memory).
             let got = y.len() / 2;
             assert!(got >= 4 * rate as usize - 1024, "{name}: {got} samples decoded");
+            // The probe's duration is that of the samples on disk after the priming.
+            let priming = a.0.priming as usize;
+            assert!(got == probed + priming || got == probed, "{name}: decoded {got}, probed {probed}");
             let r = rate as usize..rate as usize + rate as usize / 5;
             // ffmpeg 5.1 decodes the priming of a fragmented file too (as it does with
             // fragmented files of its own muxer): the source follows it exactly.
