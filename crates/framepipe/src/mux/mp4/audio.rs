@@ -341,5 +341,185 @@ impl AudioTrak<'_> {
     }
 }
 
+/// What [`super::probe`] finds out about a file's audio track (the first `soun` track).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioInfo {
+    /// "aac" (`mp4a` with MPEG-4 audio), "opus", or the sample entry type of another codec.
+    pub codec: String,
+    pub channels: u16,
+    pub sample_rate: u32,
+    /// Presented duration in seconds: the edit list's, else the samples' after the priming.
+    pub duration_seconds: f64,
+    /// Average bitrate: sample bytes over the duration, kbit/s.
+    pub bitrate_kbps: f64,
+    /// Samples before the presentation starts (the edit list's media time, else Opus's
+    /// pre-skip).
+    pub priming: u64,
+}
+
+/// The audio track of a moov (`top`: its child boxes), if it has one; with the samples of the
+/// whole fragments of a fragmented file.
+pub(crate) fn probe_audio(
+    top: &[([u8; 4], &[u8])],
+    moofs: &[(u64, Vec<u8>)],
+    file_size: u64,
+) -> Result<Option<AudioInfo>> {
+    use super::boxes::{child, children, malformed, Fields};
+    use super::track::{timescale_duration, SampleTable};
+    let mut trak = None;
+    for (k, body) in top {
+        if k == b"trak" {
+            let t = children(body)?;
+            let hdlr = child(&t, b"mdia").map(children).transpose()?.and_then(|m| child(&m, b"hdlr"));
+            if hdlr.and_then(|h| h.get(8..12)) == Some(b"soun") {
+                trak = Some(*body);
+                break;
+            }
+        }
+    }
+    let Some(trak) = trak else { return Ok(None) };
+    let t = children(trak)?;
+    let track_id = match child(&t, b"tkhd") {
+        Some(tkhd) => {
+            let mut f = Fields::new(tkhd, "tkhd");
+            let (version, _) = f.full()?;
+            f.skip(if version == 1 { 16 } else { 8 })?;
+            f.u32()?
+        }
+        None => 2,
+    };
+    let movie_timescale = match child(top, b"mvhd") {
+        Some(mvhd) => timescale_duration(mvhd, "mvhd")?.0,
+        None => 0,
+    };
+    let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
+    let (rate, _) = timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
+    let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
+    let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
+    let stsd = child(&stbl, b"stsd").ok_or_else(|| malformed("stbl without stsd"))?;
+    let entries = children(stsd.get(8..).unwrap_or(&[]))?;
+    let (kind, entry) = *entries.first().ok_or_else(|| malformed("stsd has no sample entry"))?;
+    let mut f = Fields::new(entry, "audio sample entry");
+    f.skip(16)?;
+    let mut channels = f.u16()?;
+    let inner = children(entry.get(28..).unwrap_or(&[])).unwrap_or_default();
+    let mut pre_skip = 0u64;
+    let codec = match &kind {
+        b"mp4a" => {
+            if let Some(c) = child(&inner, b"esds").and_then(aac_channels) {
+                channels = c;
+            }
+            "aac".to_string()
+        }
+        b"Opus" => {
+            if let Some(dops) = child(&inner, b"dOps") {
+                let mut f = Fields::new(dops, "dOps");
+                f.skip(1)?;
+                channels = u16::from(f.u8()?);
+                pre_skip = u64::from(f.u16()?);
+            }
+            "opus".to_string()
+        }
+        other => String::from_utf8_lossy(other).into_owned(),
+    };
+    let edit = match child(&t, b"edts") {
+        Some(edts) => match child(&children(edts)?, b"elst") {
+            Some(elst) => Some(super::track::parse_elst(elst)?),
+            None => None,
+        },
+        None => None,
+    };
+    let table = SampleTable::parse(&stbl)?;
+    let mut ticks: u64 = table.stts.iter().map(|&(c, d)| u64::from(c) * u64::from(d)).sum();
+    let mut bytes = table.total_bytes();
+    let defaults = super::fragment::track_defaults(top, track_id)?;
+    if let Some(defaults) = defaults {
+        super::fragment::scan_fragments(moofs, track_id, defaults, file_size, |s| {
+            ticks = ticks.saturating_add(u64::from(s.duration));
+            bytes = bytes.saturating_add(u64::from(s.size));
+            Ok(())
+        })?;
+    }
+    let priming = match edit {
+        Some((_, media_time)) => media_time.max(0) as u64,
+        None => pre_skip,
+    };
+    let mut duration_seconds = 0.0;
+    if let (Some((total, _)), true, None) = (edit, movie_timescale > 0, defaults) {
+        duration_seconds = total as f64 / f64::from(movie_timescale);
+    }
+    if duration_seconds <= 0.0 && rate > 0 {
+        duration_seconds = ticks.saturating_sub(priming) as f64 / f64::from(rate);
+    }
+    let bitrate_kbps = if duration_seconds > 0.0 { bytes as f64 * 8.0 / duration_seconds / 1000.0 } else { 0.0 };
+    Ok(Some(AudioInfo { codec, channels, sample_rate: rate, duration_seconds, bitrate_kbps, priming }))
+}
+
+/// The channel count of an `esds`'s AudioSpecificConfig (channel configurations 1-7; None
+/// for 0, whose program config element the sample entry's count stands for).
+fn aac_channels(esds: &[u8]) -> Option<u16> {
+    // Find the DecoderSpecificInfo (tag 5) inside: descriptors are tag, length (1-4 bytes of 7
+    // bits), body; ES_Descriptor (3) and DecoderConfigDescriptor (4) hold the next ones.
+    let mut d = esds.get(4..)?;
+    loop {
+        let tag = *d.first()?;
+        let mut len = 0usize;
+        let mut i = 1;
+        loop {
+            let b = *d.get(i)?;
+            len = (len << 7) | usize::from(b & 0x7f);
+            i += 1;
+            if b & 0x80 == 0 || i > 4 {
+                break;
+            }
+        }
+        let body = d.get(i..i + len)?;
+        d = match tag {
+            3 => {
+                let flags = *body.get(2)?;
+                let mut skip = 3;
+                if flags & 0x80 != 0 {
+                    skip += 2;
+                }
+                if flags & 0x40 != 0 {
+                    skip += 1 + usize::from(*body.get(skip)?);
+                }
+                if flags & 0x20 != 0 {
+                    skip += 2;
+                }
+                body.get(skip..)?
+            }
+            4 => body.get(13..)?,
+            5 => {
+                // object type (5 bits; 31: escape, 6 more), frequency index (4; 15: 24-bit
+                // rate), channel configuration (4).
+                let bits = u64::from_be_bytes({
+                    let mut v = [0u8; 8];
+                    for (k, b) in body.iter().take(8).enumerate() {
+                        v[k] = *b;
+                    }
+                    v
+                });
+                let mut pos = 5;
+                if bits >> 59 == 31 {
+                    pos += 6;
+                }
+                let freq = (bits >> (60 - pos)) & 0xf;
+                pos += 4;
+                if freq == 15 {
+                    pos += 24;
+                }
+                let config = ((bits >> (60 - pos)) & 0xf) as u16;
+                return match config {
+                    1..=6 => Some(config),
+                    7 => Some(8),
+                    _ => None,
+                };
+            }
+            _ => return None,
+        };
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -207,6 +207,34 @@ fn roundtrip(codec: AudioCodec, channels: u16, rate: u32, bitrate: u32) {
     let p = probe_reader(Cursor::new(&file)).unwrap();
     assert_eq!(p.frame_count, 75);
     assert!(!p.fragmented && p.faststart);
+    let pa = p.audio.clone().expect("the probe finds the audio track");
+    assert_eq!((pa.codec.as_str(), pa.channels, pa.sample_rate), (codec.name(), channels, rate));
+    assert_eq!(pa.priming, u64::from(a.0.priming));
+    assert!((pa.duration_seconds - 3.0).abs() < 1e-3, "{pa:?}");
+    let kbps = f64::from(bitrate) / 1000.0;
+    assert!(pa.bitrate_kbps > 0.5 * kbps && pa.bitrate_kbps < 1.5 * kbps, "{pa:?}");
+    let fields = crate::probe::fields(&crate::probe::FileInfo::Mp4(p));
+    let keys: Vec<&str> = fields.iter().map(|f| f.0).filter(|k| k.starts_with("audio_")).collect();
+    assert_eq!(
+        keys,
+        ["audio_codec", "audio_channels", "audio_sample_rate", "audio_duration", "audio_bitrate", "audio_priming"]
+    );
+}
+
+/// A file without audio has no audio fields.
+#[test]
+fn video_only_file_has_no_audio_fields() {
+    let v = video(10, Rational::new(25, 1).unwrap());
+    let mut w = Mp4Writer::new(Cursor::new(Vec::new()), v.0.clone()).unwrap();
+    for p in &v.1 {
+        w.write_packet(p).unwrap();
+    }
+    w.finish().unwrap();
+    assert_eq!(w.audio_samples(), 0);
+    let p = probe_reader(Cursor::new(w.into_inner().into_inner())).unwrap();
+    assert_eq!(p.audio, None);
+    let fields = crate::probe::fields(&crate::probe::FileInfo::Mp4(p));
+    assert!(fields.iter().all(|f| !f.0.starts_with("audio")));
 }
 
 #[test]
@@ -233,4 +261,69 @@ fn opus_stereo_roundtrip() {
 fn opus_mono_and_5_1_roundtrip() {
     roundtrip(AudioCodec::Opus, 1, 48_000, 96_000);
     roundtrip(AudioCodec::Opus, 6, 48_000, 384_000);
+}
+
+/// The unfinished (fragmented) file plays both tracks, whether the audio is written in step
+/// with the video or seconds ahead of it (audio-only fragments); finishing it then gives the
+/// same file as when the audio was in step.
+#[test]
+fn fragmented_file_plays_both_tracks() {
+    let fps = Rational::new(25, 1).unwrap();
+    let v = video(100, fps); // 4 s
+    let rate = 48_000;
+    let x = source(2, rate, 4 * rate as usize + 2000);
+    for codec in [AudioCodec::Aac, AudioCodec::Opus] {
+        let a = audio(codec, 2, rate, &x, 160_000);
+        let mut finished = Vec::new();
+        for lead in [0.2, 5.0] {
+            let name = format!("frag-{}-{lead}", codec.name());
+            let mut w = mux(&v, &a, lead, 25);
+            w.write_fragment().unwrap();
+            let file = w.get_mut().get_ref().clone();
+            let p = probe_reader(Cursor::new(&file)).unwrap();
+            assert!(p.fragmented && !p.truncated(), "{name}: {p:?}");
+            assert_eq!(p.frame_count, w.frames_on_disk());
+            let pa = p.audio.as_ref().expect("audio track");
+            assert_eq!(pa.codec, codec.name());
+            assert_eq!(pa.priming, u64::from(a.0.priming));
+            let probed = (pa.duration_seconds * f64::from(rate)).round() as usize;
+            let info = ffprobe(&file, &name, "stream=codec_type,codec_name,start_time");
+            assert_eq!(field(&info, 0, "codec_type"), "video", "{info}");
+            assert_eq!(field(&info, 1, "codec_type"), "audio", "{info}");
+            assert_eq!(field(&info, 1, "codec_name"), codec.name(), "{info}");
+            // ffmpeg 5.1 reads the edit of a fragmented file as a shift of the timestamps: the
+            // priming starts before 0 (and is dropped when decoding: the lag check below).
+            let priming = format!("{:.6}", -f64::from(a.0.priming) / f64::from(rate));
+            let start = field(&info, 1, "start_time");
+            assert!(start == "0.000000" || start == priming, "{name}: {info}");
+            let (y, frames) = decode(&file, &name);
+            assert_eq!(frames, w.frames_on_disk(), "{name}");
+            // The audio on disk: all of it (the last fragment took the audio up to the video's
+            // end, and the rest was written ahead or stays in memory).
+            let got = y.len() / 2;
+            assert!(got >= 4 * rate as usize - 1024, "{name}: {got} samples decoded");
+            // The probe's duration is that of the samples on disk after the priming.
+            let priming = a.0.priming as usize;
+            assert!(got == probed + priming || got == probed, "{name}: decoded {got}, probed {probed}");
+            let r = rate as usize..rate as usize + rate as usize / 5;
+            // ffmpeg 5.1 decodes the priming of a fragmented file too (as it does with
+            // fragmented files of its own muxer): the source follows it exactly.
+            let lag = best_lag(&channel(&x, 2, 0)[r.clone()], &channel(&y, 2, 0)[r.start..r.end + 2048], 2048);
+            assert!(lag == 0 || lag == i64::from(a.0.priming), "{name}: lag {lag}");
+            w.finish().unwrap();
+            let file = w.into_inner().into_inner();
+            let info = ffprobe(&file, &name, "stream=codec_type,duration,start_time");
+            assert_eq!(field(&info, 1, "duration"), "4.000000", "{name}: {info}");
+            assert_eq!(field(&info, 1, "start_time"), "0.000000", "{name}: {info}");
+            let (y, frames) = decode(&file, &name);
+            assert_eq!(frames, 100);
+            assert!(y.len() / 2 >= 4 * rate as usize, "{name}");
+            finished.push(file);
+        }
+        // The chunks follow the fragments, which follow the interleaving: the files differ, but
+        // both decode to the same samples.
+        let (y0, _) = decode(&finished[0], "frag-a");
+        let (y1, _) = decode(&finished[1], "frag-b");
+        assert_eq!(y0, y1);
+    }
 }
