@@ -31,7 +31,7 @@ use crate::mux::mp4::Mp4Writer;
 use crate::mux::VideoTrack;
 use crate::options::{EncodeOptions, OutputFormat};
 use crate::output::{self, TempFile};
-use audio::{AudioChain, CHUNK_FRAMES};
+use audio::AudioChain;
 use backend::{Backend, GifBackend, Mp4Backend};
 use sink::Sink;
 use std::io::Cursor;
@@ -76,7 +76,7 @@ struct ThreadResult {
 enum Item<P> {
     /// A converted frame and its index.
     Frame(u64, P),
-    /// Checked samples of the sound track (at most [`CHUNK_FRAMES`] sample frames).
+    /// Checked samples of the sound track (at most [`audio::CHUNK_FRAMES`] sample frames).
     Audio(Vec<f32>),
 }
 
@@ -395,67 +395,6 @@ impl VideoWriter {
         let error = err.again("");
         self.state = State::Failed { frames: res.frames, sink: res.sink, error, finish_error };
         err
-    }
-
-    /// Add samples to the sound track declared with [`EncodeOptions::audio`]: interleaved, at
-    /// its rate and channel count, in [-1, 1]. Any interleaving with [`write`](Self::write)
-    /// gives the same file: the sound track starts with the video and runs at its own clock.
-    ///
-    /// The whole call is checked first: a length that is not a whole number of sample frames, or
-    /// a NaN or infinite sample (the message names the sample's index, counted from the first
-    /// sample written, its channel and time) is a Parameter error that keeps none of it, and the
-    /// writer stays usable. Values outside [-1, 1] are clipped and counted
-    /// ([`WriteSummary::audio_clipped`]; a warning the first time). The video sets the file's
-    /// length: at [`finish`](Self::finish) a shorter sound track is padded with silence to the
-    /// video's end and a longer one cut there (the samples past it are encoded, then dropped).
-    ///
-    /// Samples written before the first frame are encoded on this thread and their packets
-    /// kept (compressed) until the first frame starts the encoder thread; after it they go
-    /// through the frames' queue in chunks, so memory stays bounded whatever the length.
-    pub fn write_audio(&mut self, samples: &[f32]) -> Result<()> {
-        match &self.state {
-            State::Finished => return Err(Error::parameter("cannot write audio to a finished video writer")),
-            State::Failed { error, .. } => {
-                return Err(error.again("cannot write audio: the writer stopped after an earlier error: "))
-            }
-            _ => {}
-        }
-        let Some(checker) = self.audio_checker.as_mut() else {
-            return Err(Error::parameter_for(
-                "audio",
-                "this writer has no sound track: declare one when creating it (EncodeOptions::audio, with the \
-                 samples' rate and channel count)",
-            ));
-        };
-        checker.check(samples)?;
-        let clipped_before = checker.stats().clipped;
-        let per_chunk = CHUNK_FRAMES * usize::from(checker.channels());
-        for chunk in samples.chunks(per_chunk) {
-            let checker = self.audio_checker.as_mut().expect("checked above");
-            let mut clipped = Vec::new();
-            checker.push(chunk, &mut clipped)?;
-            match &mut self.state {
-                State::Waiting(_) => match self.audio_chain.as_mut() {
-                    Some(chain) => chain.push(&clipped)?,
-                    None => return Err(Error::encoder("internal: the sound track has no encoder")),
-                },
-                State::Running(feed) => {
-                    if !feed.send_audio(clipped) {
-                        return Err(self.stopped());
-                    }
-                }
-                _ => return Err(Error::encoder("internal: the writer has no encoder running")),
-            }
-        }
-        let stats = self.audio_checker.as_ref().expect("checked above").stats();
-        if clipped_before == 0 && stats.clipped > 0 {
-            self.warnings.push(format!(
-                "audio: {} sample(s) outside [-1, 1] were clipped to it (samples are floats in [-1, 1]); \
-                 the total is in the result",
-                stats.clipped
-            ));
-        }
-        Ok(())
     }
 
     fn start(&mut self, shape: (u32, u32, PixelFormat)) -> Result<()> {
