@@ -223,7 +223,8 @@ def test_checking_changes_nothing_else():
     import cloudpickle
 
     assert str(inspect.signature(framepipe.clips.VideoClip)).startswith("(frame_function")
-    assert list(inspect.signature(framepipe.VideoWriter).parameters) == ["path", "fps", "options"]
+    params = list(inspect.signature(framepipe.VideoWriter).parameters)
+    assert params == ["path", "fps", "audio", "audio_fps", "audio_channels", "options"]
     assert framepipe.write_video.__name__ == "write_video" and "Encode every frame" in framepipe.write_video.__doc__
     clip = framepipe.clips.ColorClip((8, 8), (1, 2, 3), duration=1)
     assert np.array_equal(pickle.loads(cloudpickle.dumps(clip)).get_frame(0), clip.get_frame(0))

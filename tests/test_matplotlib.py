@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import inspect
-import typing
 import io
 import logging
 import os
@@ -16,6 +15,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import typing
 import warnings
 from fractions import Fraction
 from pathlib import Path

@@ -159,6 +159,21 @@ def _write_pngs(d: Path) -> list[str]:
     return paths
 
 
+def _write_wav(path: Path) -> Path:
+    """A short mono 44.1 kHz 16-bit WAV (a 440 Hz tone), for the sound-track options (mono: the
+    table's lowest audio_bitrate, 8 kbit/s, is one channel's lowest for AAC)."""
+    import wave
+
+    t = np.arange(22050) / 44100
+    tone = np.round(np.sin(2 * np.pi * 440 * t) * 16000).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(44100)
+        f.writeframes(tone.tobytes())
+    return path
+
+
 CLI_ROWS = [name for name, row in TABLE.items() if row["cli"] and name != "pix_fmt"]
 
 
@@ -167,10 +182,14 @@ def test_every_option_is_accepted_alike_by_cli_and_python(tmp_path, name):
     row = TABLE[name]
     ext = _format_for(row)
     pngs = _write_pngs(tmp_path)
+    # The sound-track options need a sound track: the same WAV for both.
+    sound = {"audio": _write_wav(tmp_path / "tone.wav")} if name.startswith("audio_") else {}
     for i, (py_value, cli_value) in enumerate(_accepted(row)):
         py_out, cli_out = tmp_path / f"py{i}.{ext}", tmp_path / f"cli{i}.{ext}"
-        framepipe.write_video(py_out, list(FRAMES), fps=10, **{name: py_value})
+        framepipe.write_video(py_out, list(FRAMES), fps=10, **sound, **{name: py_value})
         args = [_cli_flag(name)] if row["type"] == "bool" else [_cli_flag(name), cli_value]
+        if sound:
+            args += ["--audio", str(sound["audio"])]
         r = cli("encode", str(cli_out), "--fps", "10", *args, *pngs)
         assert r.returncode == 0, (name, cli_value, r.stderr.decode())
         # Both are whole videos of the source frames (decoded by ffmpeg), from the same options.

@@ -39,11 +39,22 @@ DEFAULT_FONT_NAME: str  # the font render_text uses when font is None ("DejaVu S
 class Writer:
     """The engine's video writer; use :class:`framepipe.VideoWriter`, which wraps it."""
 
-    def __new__(cls, path: str | PathLike[str] | None, fps_num: int, fps_den: int, options: Mapping[str, Any]) -> Self:
+    def __new__(
+        cls,
+        path: str | PathLike[str] | None,
+        fps_num: int,
+        fps_den: int,
+        options: Mapping[str, Any],
+        *,
+        audio: tuple[int, int] | None = None,
+    ) -> Self:
         """Open a writer (``path=None``: in memory); ``options`` maps the option table's names to
-        values (None = not given), checked by the engine."""
+        values (None = not given), checked by the engine; ``audio=(sample_rate, channels)``
+        declares a sound track."""
     def write(self, frame: Any, *, pix_fmt: str | None = None, kind: str | None = None) -> None:
         """Encode one frame from a buffer (HxW or HxWxC; uint8, uint16, float32, float64)."""
+    def write_audio(self, samples: Any) -> None:
+        """Add interleaved samples (a C-contiguous float32 buffer) to the sound track."""
     def close(self, *, hold_lock: bool = False) -> dict[str, Any] | None:
         """Finish the file; returns a summary dict (with "data" for in-memory writers)."""
     def take_warnings(self) -> list[str]: ...

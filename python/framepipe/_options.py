@@ -41,6 +41,8 @@ class FigureEncodeOptions(TypedDict, total=False):
     loop: int | None
     fragment_seconds: float | None
     durable: bool
+    audio_codec: str | None
+    audio_bitrate: int | None
 
 
 class EncodeOptions(FigureEncodeOptions, total=False):

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal, Unpack
 
-from . import _native
+import numpy as np
+
+from . import _audio, _native
 from ._frames import FLOAT_NOTES, above_one, above_one_message, as_array, numbered
 from ._keywords import KeywordsChecked, checked
 from ._options import EncodeOptions, FpsLike, options_doc, writer_options
@@ -21,7 +23,13 @@ from .errors import FramepipeError, ParameterError, UnsupportedError, WriterClos
 @dataclass(frozen=True)
 class VideoResult(KeywordsChecked):
     """What a finished video holds. ``width`` and ``height`` are the file's picture size: for an
-    MP4 of odd-sized frames, the even size they were padded to."""
+    MP4 of odd-sized frames, the even size they were padded to.
+
+    With a sound track: ``audio_samples`` is the number of sample frames (one per channel, at
+    ``audio_fps``, the rate of the samples given) that were given to the writer, and
+    ``audio_clipped`` how many sample values outside [-1, 1] were clipped; both 0 without sound.
+    The file's sound track has the video's duration whatever ``audio_samples`` is: the rest was
+    cut, or silence added."""
 
     path: str | None
     frames: int
@@ -31,6 +39,9 @@ class VideoResult(KeywordsChecked):
     fps: Fraction
     data: builtins.bytes | None = None  # `bytes` in this class is the field above
     format: str = "mp4"
+    audio_samples: int = 0
+    audio_clipped: int = 0
+    audio_fps: int | None = None
 
     @property
     def duration(self) -> float:
@@ -59,6 +70,22 @@ class VideoWriter(KeywordsChecked):
         fps: frame rate: int, float (29.97 is taken as exactly 30000/1001), Fraction or "num/den".
         **options: the encoding options (:class:`framepipe.EncodeOptions`), listed at the end
             of this docstring from the engine's option table; docs/writing.md says more.
+            ``audio_codec`` and ``audio_bitrate`` are among them (the sound track's).
+        audio: MP4: a sound track. A path to a file PyAV reads (WAV, MP3, FLAC, M4A, OGG, a
+            video's sound track: its first audio stream), decoded as the video advances (about a
+            second ahead of it), so memory stays flat for any length; or an array of samples,
+            shape ``(n,)`` (mono) or ``(n, channels)``, float in [-1, 1] or int16/int32 (full
+            scale), with ``audio_fps``. Channels 1 to 8 (mono to 7.1, in WAV order).
+        audio_fps: the samples' rate in Hz: required for an array and for ``write_audio``; for a
+            file it is the file's (given, it must match).
+        audio_channels: with ``audio_fps`` and no ``audio``: declares a sound track fed with
+            :meth:`write_audio`, of this many channels.
+
+    The video sets the file's length: a shorter sound track is padded with silence to the
+    video's end, a longer one is cut there. The sound starts with the first frame. Samples
+    outside [-1, 1] are clipped (a warning, once; the count is ``VideoResult.audio_clipped``);
+    a NaN or infinite sample raises ``ParameterError`` naming its index. A GIF has no sound
+    (``ParameterError``).
 
     A GIF has no crf/bitrate/tune/keyint/metadata/fragment_seconds/durable (they raise
     ``ParameterError``); ``preset`` and
@@ -75,8 +102,15 @@ class VideoWriter(KeywordsChecked):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | None, fps: FpsLike = 30, **options: Unpack[EncodeOptions]
+        self,
+        path: str | os.PathLike[str] | None,
+        fps: FpsLike = 30,
+        audio: str | os.PathLike[str] | Any | None = None,
+        audio_fps: int | None = None,
+        audio_channels: int | None = None,
+        **options: Unpack[EncodeOptions],
     ) -> None:
+        audio_codec, audio_bitrate = options.get("audio_codec"), options.get("audio_bitrate")
         self._path = None if path is None else os.fsdecode(path)  # str, bytes or PathLike
         opts = writer_options(self._path, fps, **options)
         self._format = opts.format
@@ -85,7 +119,48 @@ class VideoWriter(KeywordsChecked):
         self._result: VideoResult | None = None
         self._close_error: FramepipeError | None = None
         self._floats_checked = False  # True once a float frame above 1 was warned about
-        self._native = _native.Writer(self._path, opts.fps_num, opts.fps_den, opts.values)
+        self._audio_source: _audio.AudioSource | None = None
+        self._audio_format: tuple[int, int] | None = None  # (rate, channels) of the sound track
+        self._audio_streamed = False  # True: samples come from write_audio
+        self._audio_fed = 0  # sample frames given to the engine from the source
+        if audio is not None:
+            self._audio_source = _audio.open_source(audio, audio_fps)
+            src = self._audio_source
+            if audio_channels is not None and _audio.check_channels(audio_channels) != src.channels:
+                src.close()
+                raise about(
+                    ParameterError(
+                        f"audio_channels={audio_channels} does not match the {src.channels} channel(s) of "
+                        f"{src.description}; leave audio_channels out when audio= is given"
+                    ),
+                    argument="audio_channels",
+                )
+            self._audio_format = (src.rate, src.channels)
+        elif audio_fps is not None or audio_channels is not None:
+            if audio_fps is None or audio_channels is None:
+                raise about(
+                    ParameterError(
+                        "a sound track fed with write_audio() is declared with both audio_fps= (Hz) and "
+                        f"audio_channels=; got audio_fps={audio_fps!r}, audio_channels={audio_channels!r}"
+                    ),
+                    argument="audio_fps" if audio_fps is None else "audio_channels",
+                )
+            self._audio_format = (_audio.check_rate(audio_fps), _audio.check_channels(audio_channels))
+            self._audio_streamed = True
+        elif audio_codec is not None or audio_bitrate is not None:
+            raise about(
+                ParameterError(
+                    "audio_codec and audio_bitrate apply to a sound track, and none was given: pass audio= "
+                    "(a file or an array with audio_fps=), or audio_fps= and audio_channels= for write_audio()"
+                ),
+                argument="audio_codec" if audio_codec is not None else "audio_bitrate",
+            )
+        try:
+            self._native = _native.Writer(self._path, opts.fps_num, opts.fps_den, opts.values, audio=self._audio_format)
+        except BaseException:
+            if self._audio_source is not None:
+                self._audio_source.close()
+            raise
 
     @property
     def path(self) -> str | None:
@@ -170,6 +245,70 @@ class VideoWriter(KeywordsChecked):
             self._first_shape = shape
             for msg in self._native.take_warnings():
                 warn(msg)
+        if self._audio_source is not None:
+            # The sound, up to a second past the end of the next frame.
+            self._feed_audio((self._native.frames_written + 1) / self._fps + _audio.LEAD_SECONDS)
+
+    @property
+    def audio_fps(self) -> int | None:
+        """The sound track's sample rate (of the samples given; the codec may resample), or None."""
+        return self._audio_format[0] if self._audio_format else None
+
+    @property
+    def audio_channels(self) -> int | None:
+        return self._audio_format[1] if self._audio_format else None
+
+    def write_audio(self, samples: Any) -> None:
+        """Add samples to the sound track declared with ``audio_fps=`` and ``audio_channels=``:
+        an array of shape ``(n, channels)`` (or ``(n,)`` for mono), float in [-1, 1] or
+        int16/int32 (full scale). Calls may interleave with :meth:`write` in any order: the
+        sound runs from the first frame at its own rate (the file is the same whatever the
+        interleaving). The whole call is checked before any of it is kept: a NaN or infinite
+        sample raises ``ParameterError`` naming its index (counted from the first sample
+        written) and the writer stays usable."""
+        if self._native.closed:
+            raise WriterClosedError(f"cannot write audio: the writer for {self._path or 'memory'} is closed")
+        if self._audio_format is None or not self._audio_streamed:
+            why = (
+                "its sound comes from audio= (a file or an array), read as the video advances"
+                if self._audio_format
+                else "it has no sound track; declare one with audio_fps= and audio_channels="
+            )
+            raise about(ParameterError(f"write_audio: {why}"), argument="audio")
+        arr = _audio.as_samples(samples, self._audio_format[1], "write_audio")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            # All of it in one call: the engine names the sample and keeps none of it.
+            self._native.write_audio(_audio.to_float32(arr))
+            self._audio_warnings()
+            return
+        for start in range(0, arr.shape[0], _audio.CHUNK):
+            self._native.write_audio(_audio.to_float32(arr[start : start + _audio.CHUNK]))
+        self._audio_warnings()
+
+    def _audio_warnings(self) -> None:
+        for msg in self._native.take_warnings():
+            warn(msg)
+
+    def _feed_audio(self, until: Fraction) -> None:
+        """Give the engine the source's samples up to `until` seconds (or to its end). A source
+        that fails is closed (the track is then padded with silence) and its error raised."""
+        src = self._audio_source
+        assert src is not None
+        want = _audio.samples_until(until, src.rate)
+        try:
+            while self._audio_fed < want:
+                chunk = src.read(min(_audio.CHUNK, want - self._audio_fed))
+                if chunk is None:
+                    self._audio_source = None
+                    src.close()
+                    break
+                self._native.write_audio(chunk)
+                self._audio_fed += chunk.shape[0]
+        except BaseException:
+            self._audio_source = None
+            src.close()
+            raise
+        self._audio_warnings()
 
     def close(self) -> VideoResult:
         """Finish the file and return what it holds. Closing again returns the same result (or
@@ -184,9 +323,22 @@ class VideoWriter(KeywordsChecked):
             return self._result, None
         if self._close_error is not None:
             raise self._close_error
+        feed_error: BaseException | None = None
+        if self._audio_source is not None and not self._native.closed:
+            # The rest of the sound, up to the video's end (the engine pads a shorter one).
+            try:
+                self._feed_audio(Fraction(self._native.frames_written) / self._fps)
+            except Exception as e:  # noqa: BLE001 - raised after the file is finished
+                feed_error = e
+            finally:
+                if self._audio_source is not None:
+                    self._audio_source.close()
+                    self._audio_source = None
         try:
             summary = self._native.close(hold_lock=hold_lock)
         except FramepipeError as e:
+            if feed_error is not None:
+                e.add_note(f"framepipe: reading the rest of the sound failed too: {feed_error}")
             self._close_error = e
             raise
         if summary is None:  # closed by another path already
@@ -201,7 +353,14 @@ class VideoWriter(KeywordsChecked):
             fps=self._fps,
             data=summary.get("data"),
             format=self._format,
+            audio_samples=summary.get("audio_samples", 0),
+            audio_clipped=summary.get("audio_clipped", 0),
+            audio_fps=self.audio_fps,
         )
+        if feed_error is not None:
+            # The file is finished (its sound padded with silence from where reading failed).
+            feed_error.add_note(f"framepipe: {self._path or 'the video'} was finished with the sound read before it")
+            raise feed_error
         return self._result, summary.get("lock_fd")
 
     def __enter__(self) -> VideoWriter:
@@ -229,14 +388,21 @@ if VideoWriter.__doc__:  # None under python -OO
 
 @checked(also=[VideoWriter])
 def write_video(
-    path: str | os.PathLike[str] | None, frames: Iterable[Any], fps: FpsLike = 30, **options: Unpack[EncodeOptions]
+    path: str | os.PathLike[str] | None,
+    frames: Iterable[Any],
+    fps: FpsLike = 30,
+    audio: str | os.PathLike[str] | Any | None = None,
+    audio_fps: int | None = None,
+    **options: Unpack[EncodeOptions],
 ) -> VideoResult:
     """Encode every frame of an iterable (or the first axis of an array) to an MP4 or a GIF.
 
-    ``options`` are those of :class:`VideoWriter` (crf, bitrate, preset, tune, keyint, threads,
-    background, pix_fmt, metadata; format, colors, dither, loop). Returns a :class:`VideoResult`.
+    ``audio`` (a sound file, or an array with ``audio_fps``) is the MP4's sound track, as for
+    :class:`VideoWriter`. ``options`` are those of :class:`VideoWriter` (crf, bitrate, preset,
+    tune, keyint, threads, background, pix_fmt, metadata; format, colors, dither, loop;
+    audio_codec, audio_bitrate). Returns a :class:`VideoResult`.
     """
-    with VideoWriter(path, fps, **options) as w:
+    with VideoWriter(path, fps, audio, audio_fps, **options) as w:
         for frame in frames:
             w.write(frame)
     return w.close()

@@ -6,6 +6,7 @@
 //! The input is read (and images decoded) on a thread of its own, one frame ahead of the
 //! encoder, and handed over through a channel that also carries the signal wake-ups.
 
+use crate::audio::AudioFeed;
 use crate::interrupt::{signal_name, Interrupt};
 use crate::progress::Progress;
 use crate::{error_chain, report, usage_error, CliError, EncodeArgs, Interrupted};
@@ -42,6 +43,8 @@ struct Session<'a> {
     progress: Progress,
     /// Size and colour type of the first image file (image input only).
     first_image: Option<FirstImage>,
+    /// The `--audio` file, read as the frames arrive.
+    audio: Option<AudioFeed>,
 }
 
 #[derive(Clone, Copy)]
@@ -57,6 +60,16 @@ impl Session<'_> {
         self.flush_warnings();
         self.progress.update(self.writer.frames_written(), self.writer.bytes_written());
         res
+    }
+
+    /// After a frame: the `--audio` sound up to a second past the video's end so far.
+    fn feed_audio(&mut self) -> framepipe::Result<()> {
+        if let Some(feed) = self.audio.as_mut() {
+            let frames = self.writer.frames_written();
+            feed.after_frame(&mut self.writer, frames)?;
+            self.flush_warnings();
+        }
+        Ok(())
     }
 
     fn flush_warnings(&mut self) {
@@ -80,7 +93,31 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
     }
     // Every option is checked here (the option table: names, ranges, what applies to the
     // format the output's name gives), before any input is read.
-    let built = args.options().map_err(|e| usage_error(&e.to_string()))?;
+    let mut built = args.options().map_err(|e| usage_error(&e.to_string()))?;
+    let audio = match &args.audio {
+        None => {
+            if let Some((name, _)) = args.options.0.iter().find(|(n, _)| n.starts_with("audio_")) {
+                return Err(usage_error(&format!(
+                    "--{} applies to a sound track, and none was given: add --audio FILE",
+                    name.replace('_', "-")
+                )));
+            }
+            None
+        }
+        Some(path) => {
+            if built.options.format == Some(framepipe::OutputFormat::Gif) {
+                return Err(usage_error(&format!(
+                    "--audio {}: a GIF has no sound; name the output *.mp4 to keep the sound track",
+                    path.display()
+                )));
+            }
+            // Opened (and its first packet decoded) before anything is written.
+            let reader = framepipe::AudioFileReader::open(path)?;
+            built.options.audio =
+                Some(framepipe::AudioInput { sample_rate: reader.sample_rate(), channels: reader.channels() });
+            Some(AudioFeed::new(reader, args.fps))
+        }
+    };
     let input = choose_input(args, built.pix_fmt)?;
     if let Input::Images(paths) = input {
         refuse_output_among_inputs(&args.output, paths)?;
@@ -105,7 +142,7 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
     let existed = std::fs::symlink_metadata(&args.output).is_ok();
     // Bad options and an unwritable output fail here, before any input is read.
     let writer = VideoWriter::create(&args.output, built.options)?;
-    let mut session = Session { writer, output: &args.output, progress: Progress::new(), first_image: None };
+    let mut session = Session { writer, output: &args.output, progress: Progress::new(), first_image: None, audio };
 
     // Buffers the encoder is done with, for the reader to fill again.
     let (recycle, free) = mpsc::channel::<Vec<u8>>();
@@ -123,6 +160,13 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
     let fed = encode_items(&mut session, &rx, &recycle, &interrupt, &input);
     // Stop the input thread at its next frame (one blocked in a read is left behind).
     drop(rx);
+    // The rest of the sound, up to the video's end (not after an interrupt: stop now).
+    let audio_error = match session.audio.as_mut() {
+        Some(feed) if interrupt.signal().is_none() && session.writer.frames_written() > 0 => {
+            feed.at_end(&mut session.writer).err()
+        }
+        _ => None,
+    };
     session.flush_warnings();
     let Session { writer, output, mut progress, .. } = session;
     let shown = output.display();
@@ -172,6 +216,10 @@ pub fn run(args: &EncodeArgs) -> Result<(), CliError> {
             },
         ));
     }
+    let fed = match (fed, audio_error) {
+        (Ok(()), Some(e)) => Err(Box::new(e) as CliError),
+        (fed, _) => fed,
+    };
     match (fed, finished) {
         (Ok(()), Ok(s)) => {
             if io::stderr().is_terminal() {
@@ -266,6 +314,7 @@ fn encode_items(
                 if s.first_image.is_none() {
                     s.first_image = Some(FirstImage { size: (width, height), kind });
                 }
+                s.feed_audio().map_err(|e| error_chain(&e))?;
                 let _ = recycle.send(pixels);
             }
             Item::End(res) => return res,

@@ -9,6 +9,7 @@
 //! [`run`] in-process through `framepipe._native.cli_main`). [`run`] never exits the process: it
 //! returns the exit status.
 
+mod audio;
 mod encode;
 mod interrupt;
 mod probe;
@@ -32,6 +33,9 @@ Examples:
 
   # Image files, encoded in the order given (PNG or JPEG; transparency over a white background):
   framepipe encode out.mp4 --fps 24 --background ffffff frames/*.png
+
+  # With a sound track (AAC by default; --audio-codec opus, --audio-bitrate in kbit/s):
+  framepipe encode out.mp4 --fps 24 --audio music.flac frames/*.png
 
   # An animated GIF (by the extension): 128 colours, ordered dithering, played 3 times:
   framepipe encode out.gif --fps 15 --colors 128 --dither ordered --loop 3 frames/*.png
@@ -97,6 +101,12 @@ pub struct EncodeArgs {
     /// Frame rate: an integer (30), a decimal (29.97, made exact) or a fraction (30000/1001).
     #[arg(long, short = 'r', value_name = "RATE", default_value = "30", value_parser = parse_fps)]
     pub fps: Rational,
+
+    /// A sound track for the MP4, from a sound file (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis),
+    /// read as the frames arrive. The video sets the length: longer sound is cut at the last
+    /// frame's end, shorter sound is padded with silence.
+    #[arg(long, value_name = "FILE")]
+    pub audio: Option<PathBuf>,
 
     /// The encoding options: one flag per row of the engine's option table
     /// ([`framepipe::OPTIONS`]), checked by [`framepipe::options::build`] as Python's are.

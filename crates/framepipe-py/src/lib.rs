@@ -92,16 +92,19 @@ impl PyWriter {
 impl PyWriter {
     /// Open a writer. `path=None` encodes into memory (`close()` then returns the bytes).
     /// `options` maps option names of the engine's table to values (None = not given).
+    /// `audio=(sample_rate, channels)` declares a sound track (MP4), fed with `write_audio`.
     #[new]
-    #[pyo3(signature = (path, fps_num, fps_den, options))]
+    #[pyo3(signature = (path, fps_num, fps_den, options, *, audio=None))]
     fn new(
         py: Python<'_>,
         path: Option<std::path::PathBuf>,
         fps_num: u32,
         fps_den: u32,
         options: &Bound<'_, PyDict>,
+        audio: Option<(u32, u16)>,
     ) -> PyResult<Self> {
-        let built = options::checked(path.as_deref(), fps_num, fps_den, options)?.map_err(|e| to_py(py, e))?;
+        let mut built = options::checked(path.as_deref(), fps_num, fps_den, options)?.map_err(|e| to_py(py, e))?;
+        built.options.audio = audio.map(|(sample_rate, channels)| framepipe::AudioInput { sample_rate, channels });
         let pix_fmt = built.pix_fmt;
         let build = move || -> Result<VideoWriter, Error> {
             match &path {
@@ -185,6 +188,38 @@ impl PyWriter {
         })
     }
 
+    /// Add samples to the sound track declared with `audio=`: a C-contiguous float32 buffer of
+    /// interleaved samples (shape (n,) or (n, channels)); checked by the engine (NaN and
+    /// infinities refused naming the sample, values outside [-1, 1] clipped and counted).
+    fn write_audio(&self, py: Python<'_>, samples: &Bound<'_, PyAny>) -> PyResult<()> {
+        let buf = PyBuffer::<f32>::get(samples).map_err(|_| {
+            let name = samples.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            to_py(
+                py,
+                Error::parameter(format!(
+                    "audio samples must be an aligned, native-byte-order float32 buffer, got {name}"
+                )),
+            )
+        })?;
+        if !buf.is_c_contiguous() {
+            return Err(to_py(py, Error::parameter("audio samples must be C-contiguous")));
+        }
+        let n = buf.item_count();
+        let samples: &[f32] = if n == 0 {
+            &[]
+        } else {
+            // SAFETY: `buf` is a C-contiguous buffer of `n` f32 items (PyBuffer::<f32>::get checked
+            // the item type and the alignment), which the PyBuffer keeps alive and locked for as
+            // long as it exists: longer than this slice, which is used only within this call.
+            unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const f32, n) }
+        };
+        let res = self.with_writer(py, |slot| match slot.as_mut() {
+            Some((writer, _)) => writer.write_audio(samples),
+            None => Err(Error::parameter("cannot write audio: the writer is closed")),
+        });
+        res.map_err(|e| to_py(py, e))
+    }
+
     /// Finish the file (flush the encoder, write the index). Returns a dict summary; for an
     /// in-memory writer it has the MP4 under "data". Closing twice is a no-op returning None.
     /// With `hold_lock`, a file writer's summary has under "lock_fd" a descriptor of the finished
@@ -214,6 +249,8 @@ impl PyWriter {
         d.set_item("height", s.height)?;
         d.set_item("coded_width", s.coded_width)?;
         d.set_item("coded_height", s.coded_height)?;
+        d.set_item("audio_samples", s.audio_samples)?;
+        d.set_item("audio_clipped", s.audio_clipped)?;
         if let Some(data) = data {
             d.set_item("data", PyBytes::new(py, &data))?;
         }

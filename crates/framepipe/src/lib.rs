@@ -49,6 +49,7 @@ pub mod probe;
 mod rational;
 
 /// The libavcodec inside (FFmpeg's AAC encoder), as FFmpeg names it ("Lavc61.19.101").
+pub use audio::decode::{AudioFileReader, READABLE as AUDIO_FILES_READABLE};
 pub use encode::aac::libavcodec_ident;
 pub use encode::gif::GifInfo;
 pub use encode::x264::{build_info as x264_build_info, X264BuildInfo};
@@ -57,7 +58,10 @@ pub use error::{Detail, Error, IoContext, Result};
 pub use frame::{try_filled, Frame, PixelFormat, MAX_DIMENSION};
 pub use mux::mp4::timing::{MAX_FPS_DEN, MAX_FRAME_SECONDS};
 pub use mux::mp4::{repair, Mp4Concat, Mp4Info, Repaired};
-pub use options::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, RateControl, Tune, OPTIONS};
+pub use options::{
+    AudioCodec, AudioInput, Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, RateControl, Tune,
+    OPTIONS,
+};
 pub use output::FileId;
 pub use pipeline::{VideoWriter, WriteSummary};
 pub use rational::Rational;

@@ -5,6 +5,7 @@ mod table;
 pub(crate) use table::choice_name as table_choice;
 pub use table::{build, spec, Applies, Built, Choice, Kind, OptionSpec, Value, MAX_THREADS, OPTIONS};
 
+pub use crate::encode::AudioCodec;
 use crate::error::{Error, Result};
 use crate::rational::Rational;
 use std::fmt;
@@ -267,6 +268,23 @@ pub struct EncodeOptions {
     pub metadata: Vec<(String, String)>,
     /// MP4 only: how the file stays playable while it is written.
     pub fragments: Fragments,
+    /// MP4 only: a sound track, of samples at this rate and channel count, given with
+    /// [`crate::VideoWriter::write_audio`]; `None` = no sound track.
+    pub audio: Option<AudioInput>,
+    /// The sound track's codec (when [`EncodeOptions::audio`] is set).
+    pub audio_codec: AudioCodec,
+    /// The sound track's bitrate in kbit/s; `None` = [`AudioCodec::default_bitrate`] for the
+    /// channel count.
+    pub audio_bitrate: Option<u32>,
+}
+
+/// The samples a writer's sound track is made of: interleaved `f32` at `sample_rate` Hz with
+/// `channels` channels (1 to 8, in the WAV/FFmpeg order of [`crate::audio`]). The writer
+/// resamples them to the codec's rate ([`AudioCodec::sample_rate_for`]) itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioInput {
+    pub sample_rate: u32,
+    pub channels: u16,
 }
 
 impl Default for EncodeOptions {
@@ -284,6 +302,9 @@ impl Default for EncodeOptions {
             gif: GifOptions::default(),
             metadata: Vec::new(),
             fragments: Fragments::default(),
+            audio: None,
+            audio_codec: AudioCodec::Aac,
+            audio_bitrate: None,
         }
     }
 }
@@ -304,6 +325,12 @@ impl EncodeOptions {
         }
         table::check_value("queue_frames", Value::Int(i64::try_from(self.queue_frames).unwrap_or(i64::MAX)))?;
         self.fragments.validate()?;
+        if let Some(b) = self.audio_bitrate {
+            table::check_value("audio_bitrate", Value::Int(b.into()))?;
+        }
+        if let Some(a) = self.audio {
+            crate::audio::check_format("audio", a.sample_rate, a.channels)?;
+        }
         self.gif.validate()
     }
 }

@@ -67,31 +67,21 @@ pub const FIELD_ALIASES: &[(&str, &str)] = &[("duration", "duration_seconds")];
 pub fn fields(info: &FileInfo) -> Vec<(&'static str, FieldValue)> {
     use FieldValue as V;
     match info {
-        FileInfo::Mp4(m) => vec![
-            ("format", V::Text("mp4".into())),
-            ("brand", V::Text(m.brand.clone())),
-            ("codec", V::Text(m.codec.clone())),
-            ("profile", V::Text(m.profile.clone())),
-            ("level", V::Text(m.level.clone())),
-            ("width", V::Int(m.width.into())),
-            ("height", V::Int(m.height.into())),
-            ("frame_count", V::Int(m.frame_count)),
-            ("frames_present", V::Int(m.frames_present)),
-            ("truncated", V::Bool(m.truncated())),
-            ("missing_bytes", V::Int(m.missing_bytes)),
-            ("torn_bytes", V::Int(m.torn_bytes)),
-            ("torn_box", V::Text(m.torn_box.clone())),
-            ("fps", V::Fps(m.fps)),
-            ("fps_value", V::Float(m.fps.map_or(f64::NAN, |r| r.as_f64()))),
-            ("duration_seconds", V::Float(m.duration_seconds)),
-            ("keyframes", V::Int(m.keyframes)),
-            ("bitrate_kbps", V::Float((m.bitrate_kbps * 10.0).round() / 10.0)),
-            ("color", V::Color(m.color)),
-            ("faststart", V::Bool(m.faststart)),
-            ("fragmented", V::Bool(m.fragmented)),
-            ("file_size", V::Int(m.file_size)),
-            ("tags", V::Tags(m.tags.clone())),
-        ],
+        FileInfo::Mp4(m) => {
+            let mut v = mp4_fields(m);
+            // The audio track's fields: absent for a file without one.
+            if let Some(a) = &m.audio {
+                v.extend([
+                    ("audio_codec", V::Text(a.codec.clone())),
+                    ("audio_channels", V::Int(a.channels.into())),
+                    ("audio_sample_rate", V::Int(a.sample_rate.into())),
+                    ("audio_duration", V::Float(a.duration_seconds)),
+                    ("audio_bitrate", V::Float((a.bitrate_kbps * 10.0).round() / 10.0)),
+                    ("audio_priming", V::Int(a.priming)),
+                ]);
+            }
+            v
+        }
         // A GIF has no fragments; its probe reads every image, so all it counts are present.
         FileInfo::Gif(g) => vec![
             ("format", V::Text("gif".into())),
@@ -108,6 +98,36 @@ pub fn fields(info: &FileInfo) -> Vec<(&'static str, FieldValue)> {
             ("file_size", V::Int(g.file_size)),
         ],
     }
+}
+
+/// The fields of an MP4's video track and file (see [`fields`]).
+fn mp4_fields(m: &crate::mux::mp4::Mp4Info) -> Vec<(&'static str, FieldValue)> {
+    use FieldValue as V;
+    vec![
+        ("format", V::Text("mp4".into())),
+        ("brand", V::Text(m.brand.clone())),
+        ("codec", V::Text(m.codec.clone())),
+        ("profile", V::Text(m.profile.clone())),
+        ("level", V::Text(m.level.clone())),
+        ("width", V::Int(m.width.into())),
+        ("height", V::Int(m.height.into())),
+        ("frame_count", V::Int(m.frame_count)),
+        ("frames_present", V::Int(m.frames_present)),
+        ("truncated", V::Bool(m.truncated())),
+        ("missing_bytes", V::Int(m.missing_bytes)),
+        ("torn_bytes", V::Int(m.torn_bytes)),
+        ("torn_box", V::Text(m.torn_box.clone())),
+        ("fps", V::Fps(m.fps)),
+        ("fps_value", V::Float(m.fps.map_or(f64::NAN, |r| r.as_f64()))),
+        ("duration_seconds", V::Float(m.duration_seconds)),
+        ("keyframes", V::Int(m.keyframes)),
+        ("bitrate_kbps", V::Float((m.bitrate_kbps * 10.0).round() / 10.0)),
+        ("color", V::Color(m.color)),
+        ("faststart", V::Bool(m.faststart)),
+        ("fragmented", V::Bool(m.fragmented)),
+        ("file_size", V::Int(m.file_size)),
+        ("tags", V::Tags(m.tags.clone())),
+    ]
 }
 
 /// `framepipe probe`'s text: one `label: value` line per field of [`fields`] (a field a
@@ -138,6 +158,12 @@ pub fn text(info: &FileInfo) -> String {
             ("duration_seconds", FieldValue::Float(d)) if mp4.is_some() => format!("duration: {d:.3} s"),
             ("duration_seconds", FieldValue::Float(d)) => format!("duration: {d:.2} s"),
             ("bitrate_kbps", FieldValue::Float(b)) => format!("bitrate: {b:.1} kb/s"),
+            ("audio_codec", FieldValue::Text(c)) => format!("audio codec: {c}"),
+            ("audio_channels", FieldValue::Int(n)) => format!("audio channels: {n}"),
+            ("audio_sample_rate", FieldValue::Int(n)) => format!("audio sample rate: {n} Hz"),
+            ("audio_duration", FieldValue::Float(d)) => format!("audio duration: {d:.3} s"),
+            ("audio_bitrate", FieldValue::Float(b)) => format!("audio bitrate: {b:.1} kb/s"),
+            ("audio_priming", FieldValue::Int(n)) => format!("audio priming: {n} samples"),
             ("color", FieldValue::Color(Some(c))) => format!(
                 "colour: {} primaries, {} transfer, {} matrix, {} range",
                 crate::mux::mp4::reader::primaries_name(c.primaries),

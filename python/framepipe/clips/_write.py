@@ -151,8 +151,7 @@ class ClipWriteOptions(EncodeOptions, total=False):
     audio: Any
     audio_fps: int
     audio_nbytes: int
-    audio_codec: str | None
-    audio_bitrate: str | None
+    # audio_codec and audio_bitrate are EncodeOptions' (inherited); here, as MoviePy's, ignored.
     audio_bufsize: int
     temp_audiofile: str | None
     temp_audiofile_path: str

@@ -89,6 +89,10 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         blit: draw only what changed when the animation allows it (see the module docstring).
         progress: ``None`` shows a tqdm bar when tqdm is installed and stderr is a terminal or
             Jupyter; ``True`` always (if tqdm is installed); ``False`` never.
+        audio, audio_fps: a sound track for the MP4, as for :class:`framepipe.VideoWriter`: a
+            sound file, or an array of samples with ``audio_fps`` (its rate). The video sets the
+            length (longer sound is cut, shorter is padded with silence). A GIF has no sound
+            (``ParameterError``); ``audio_codec`` and ``audio_bitrate`` are among the options.
         **options: the encoding options of :class:`framepipe.VideoWriter`
             (:class:`framepipe.FigureEncodeOptions`: all but ``format``, which the file name
             gives, ``pix_fmt``, the frames being matplotlib's RGBA, and ``bitrate`` and
@@ -120,6 +124,8 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         *,
         blit: bool = True,
         progress: bool | None = None,
+        audio: Any = None,
+        audio_fps: int | None = None,
         **options: Unpack[FigureEncodeOptions],
     ) -> None:
         # Checked against the output format in setup(), once the file name is known.
@@ -131,6 +137,8 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
         self.frame_format = "rgba"
         # The encoding options as given (None = the engine's default), over a white background.
         self.options: dict[str, Any] = {"background": (255, 255, 255), **options}
+        self.audio = audio
+        self.audio_fps = audio_fps
         self.blit = bool(blit)
         self.progress = progress
         self.result: VideoResult | None = None
@@ -187,7 +195,7 @@ class FramepipeWriter(KeywordsChecked, _animation.AbstractMovieWriter):
             options["loop"] = 0 if all(getattr(a, "_repeat", True) for a in anims) else 1
         recorder = Recorder(fig, float(self.dpi), anims, self.blit)
         try:
-            self._video = VideoWriter(outfile, fps=self.fps, **options)
+            self._video = VideoWriter(outfile, self.fps, self.audio, self.audio_fps, **options)
         except BaseException:
             recorder.close()
             raise

@@ -75,13 +75,19 @@ impl SampleChecker {
         SampleChecker { channels, sample_rate, stats: SampleStats::default() }
     }
 
+    pub fn channels(&self) -> u16 {
+        self.channels
+    }
+
     /// Totals so far.
     pub fn stats(&self) -> SampleStats {
         self.stats
     }
 
-    /// Checks `samples` and appends them (clipped) to `out`. On error nothing is appended.
-    pub fn push(&mut self, samples: &[f32], out: &mut Vec<f32>) -> Result<()> {
+    /// Checks `samples` as [`SampleChecker::push`] does (a whole number of sample frames, every
+    /// value finite, sample indices counted from the samples already pushed), without taking
+    /// them: for a caller that pushes a long run in pieces and must refuse all of it or none.
+    pub fn check(&self, samples: &[f32]) -> Result<()> {
         let ch = self.channels as usize;
         if !samples.len().is_multiple_of(ch) {
             return Err(Error::parameter(format!(
@@ -100,6 +106,13 @@ impl SampleChecker {
                 samples[i]
             )));
         }
+        Ok(())
+    }
+
+    /// Checks `samples` and appends them (clipped) to `out`. On error nothing is appended.
+    pub fn push(&mut self, samples: &[f32], out: &mut Vec<f32>) -> Result<()> {
+        self.check(samples)?;
+        let ch = self.channels as usize;
         out.try_reserve(samples.len())
             .map_err(|_| Error::out_of_memory(format!("{} bytes for audio samples", samples.len() * 4)))?;
         let mut clipped = 0u64;

@@ -9,6 +9,7 @@
 //! the encoder, the `EncodeOptions` TypedDict in Python and the docs.
 
 use super::{Dither, EncodeOptions, Fragments, GifOptions, OutputFormat, Preset, RateControl, Tune};
+use crate::encode::AudioCodec;
 use crate::error::{Error, Result};
 use crate::frame::PixelFormat;
 use crate::rational::Rational;
@@ -140,6 +141,7 @@ const DITHERS: &[Choice] = &[
     choice("floyd-steinberg", &["fs", "floyd", "floydsteinberg"]),
 ];
 const FORMATS: &[Choice] = &[choice("mp4", &[".mp4"]), choice("gif", &[".gif"])];
+const AUDIO_CODECS: &[Choice] = &[choice("aac", &[]), choice("opus", &[])];
 const PIX_FMTS: &[Choice] = &[
     choice("rgb24", &["rgb"]),
     choice("bgr24", &["bgr"]),
@@ -149,6 +151,10 @@ const PIX_FMTS: &[Choice] = &[
     choice("gray8", &["gray", "grey", "grey8"]),
 ];
 
+/// Range of `audio_bitrate`, kbit/s: the lowest both codecs take for one channel (AAC 8) to the
+/// highest for 8 channels (Opus 256 each); each codec checks its own range for the channel count.
+pub const MIN_AUDIO_KBPS: i64 = 8;
+pub const MAX_AUDIO_KBPS: i64 = 2048;
 /// Largest encoder thread count accepted.
 pub const MAX_THREADS: i64 = 1024;
 const I32_MAX: i64 = i32::MAX as i64;
@@ -299,6 +305,26 @@ pub static OPTIONS: &[OptionSpec] = &[
         cli: true,
         short: None,
         doc: "sync every fragment to the disk as it is written (survives a power loss)",
+    },
+    OptionSpec {
+        name: "audio_codec",
+        kind: Kind::Choice(AUDIO_CODECS),
+        default: "aac",
+        applies: Applies::Mp4,
+        cli: true,
+        short: None,
+        doc: "codec of the sound track, when there is one: aac (plays everywhere) or opus (better per bit, \
+              always 48 kHz)",
+    },
+    OptionSpec {
+        name: "audio_bitrate",
+        kind: Kind::Int { min: MIN_AUDIO_KBPS, max: MAX_AUDIO_KBPS },
+        default: "",
+        applies: Applies::Mp4,
+        cli: true,
+        short: None,
+        doc: "bitrate of the sound track in kbit/s (default by codec and channels: aac 64 per channel, \
+              opus 64 mono, 96 stereo, 256 for 5.1)",
     },
 ];
 
@@ -541,6 +567,8 @@ pub fn build(path: Option<&Path>, fps: Rational, given: &[(&str, Value)]) -> Res
             ("metadata", Checked::Tags(t)) => o.metadata = t,
             ("fragment_seconds", Checked::Float(s)) => o.fragments.seconds = s,
             ("durable", Checked::Bool(d)) => o.fragments.durable = d,
+            ("audio_codec", Checked::Choice(c)) => o.audio_codec = AudioCodec::parse(c)?,
+            ("audio_bitrate", Checked::Int(b)) => o.audio_bitrate = Some(b as u32),
             (name, v) => return Err(Error::parameter(format!("internal error: option {name} got {v:?}"))),
         }
     }

@@ -2,6 +2,7 @@
 //! encodes and writes them on the encoder thread. One per output format: [`Mp4Backend`] (x264
 //! and the MP4 muxer) and [`GifBackend`].
 
+use super::audio::{samples_for_frames, AudioChain};
 use super::sink::Sink;
 use crate::color::{self, padded_size, Converter, Yuv420Image};
 use crate::encode::gif::GifEncoder;
@@ -10,6 +11,7 @@ use crate::encode::VideoEncoder;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::mux::mp4::Mp4Writer;
+use crate::rational::Rational;
 
 /// What the encoder thread drives for one output format.
 pub(super) trait Backend: Send + 'static {
@@ -23,8 +25,11 @@ pub(super) trait Backend: Send + 'static {
     fn convert(conv: &mut Self::Convert, frame: &Frame, recycled: Option<Self::Picture>) -> Result<Self::Picture>;
     /// Encode and write frame `index` (an I/O error says which frame was being written).
     fn encode(&mut self, index: u64, picture: &Self::Picture) -> Result<()>;
+    /// Encode and write checked samples of the sound track (only a writer with one gets them).
+    fn audio(&mut self, samples: &[f32]) -> Result<()>;
     /// Flush what the encoder holds back, then finish the file with every frame written so
-    /// far: after `error`, the longest run that plays without a gap. Returns the error of
+    /// far: after `error`, the longest run that plays without a gap. The sound track, if any,
+    /// is ended at the video's end (padded with silence if it is shorter). Returns the error of
     /// flushing (if `error` was None) and the error of finishing.
     fn finish(&mut self, error: Option<&Error>) -> (Option<Error>, Option<Error>);
     /// Frames in the finished file; while running, frames encoded so far.
@@ -58,11 +63,14 @@ fn writing(e: Error, what: impl FnOnce() -> String) -> Error {
     }
 }
 
-/// x264 + the MP4 muxer, fed YUV 4:2:0 pictures.
+/// x264 + the MP4 muxer, fed YUV 4:2:0 pictures; with a sound track, its resampler and encoder
+/// too, fed samples.
 pub(super) struct Mp4Backend<E: VideoEncoder + 'static = X264Encoder> {
     pub(super) encoder: E,
     pub(super) muxer: Mp4Writer<Sink>,
     pub(super) target: String,
+    pub(super) audio: Option<AudioChain>,
+    pub(super) fps: Rational,
 }
 
 impl<E: VideoEncoder + 'static> Mp4Backend<E> {
@@ -73,7 +81,31 @@ impl<E: VideoEncoder + 'static> Mp4Backend<E> {
             let target = &self.target;
             self.muxer.write_packet(&packet).map_err(|e| writing(e, || format!("writing frame {pts} to {target}")))?;
         }
+        self.drain_audio()
+    }
+
+    /// Mux every audio packet the audio encoder has ready (also those encoded before the first
+    /// frame, while the muxer did not exist yet).
+    fn drain_audio(&mut self) -> Result<()> {
+        let Some(chain) = self.audio.as_mut() else { return Ok(()) };
+        while let Some(packet) = chain.receive() {
+            let (target, rate) = (&self.target, chain.rate());
+            self.muxer.write_audio_packet(&packet).map_err(|e| {
+                writing(e, || format!("writing audio at {:.3} s to {target}", packet.pts as f64 / f64::from(rate)))
+            })?;
+        }
         Ok(())
+    }
+
+    /// End the sound track: at the video's end when the video was flushed, else (after an
+    /// error) wherever the samples end; then mux its last packets.
+    fn end_audio(&mut self, video_complete: bool) -> Result<()> {
+        let frames = self.muxer.frames();
+        let fps = self.fps;
+        let Some(chain) = self.audio.as_mut() else { return Ok(()) };
+        let length = video_complete.then(|| samples_for_frames(frames, fps, chain.rate()));
+        chain.end(length)?;
+        self.drain_audio()
     }
 }
 
@@ -98,10 +130,24 @@ impl<E: VideoEncoder + 'static> Backend for Mp4Backend<E> {
         place_once(Some(self.muxer.get_mut()), on_disk, &self.target)
     }
 
+    fn audio(&mut self, samples: &[f32]) -> Result<()> {
+        let Some(chain) = self.audio.as_mut() else {
+            return Err(Error::parameter("internal: audio for a writer without a sound track"));
+        };
+        chain.push(samples)?;
+        self.drain_audio()
+    }
+
     fn finish(&mut self, error: Option<&Error>) -> (Option<Error>, Option<Error>) {
         let mut flush_error = None;
         if error.is_none() {
             flush_error = self.encoder.flush().and_then(|_| self.drain()).err();
+        }
+        // The sound track ends at the video's end; after an error the muxer cuts it to the
+        // frames kept, and an audio error then is not the news.
+        let audio_error = self.end_audio(error.is_none() && flush_error.is_none()).err();
+        if error.is_none() {
+            flush_error = flush_error.or(audio_error);
         }
         // Finish even after an error: the frames muxed before it stay in a playable file
         // (trimmed to the last frame with no gap in presentation order before it).
@@ -155,6 +201,10 @@ impl Backend for GifBackend {
         self.gif.write_rgb(rgb).map_err(|e| writing(e, || format!("writing frame {index} to {target}")))?;
         let on_disk = self.gif.frames_on_disk();
         place_once(self.gif.sink_mut(), on_disk, target)
+    }
+
+    fn audio(&mut self, _: &[f32]) -> Result<()> {
+        Err(Error::parameter("a GIF has no sound track")) // refused when the writer is created
     }
 
     /// After a write error the file is still finished: cut back to the last whole frame,

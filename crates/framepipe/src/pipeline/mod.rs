@@ -8,10 +8,18 @@
 //! encoder ([`crate::encode::gif`]). The caller can therefore render frame n+1 while frame n is
 //! being encoded, and memory stays flat: at most `queue_frames + 2` pictures exist, plus x264's
 //! lookahead or the GIF encoder's previous frame and canvas.
+//!
+//! An MP4 may have a sound track ([`EncodeOptions::audio`] declares it: the rate and channel
+//! count of the samples): [`VideoWriter::write_audio`] checks the samples on the caller's thread
+//! and sends them through the same queue, in chunks, to the encoder thread, which resamples,
+//! encodes (AAC or Opus) and muxes them beside the frames ([`audio`]). Frames and samples may
+//! come in any interleaving; the video sets the file's length (see `write_audio`).
 
+mod audio;
 mod backend;
 mod sink;
 
+use crate::audio::SampleChecker;
 use crate::color::{padded_size, Converter};
 use crate::encode::gif::GifEncoder;
 use crate::encode::x264::X264Encoder;
@@ -23,6 +31,7 @@ use crate::mux::mp4::Mp4Writer;
 use crate::mux::VideoTrack;
 use crate::options::{EncodeOptions, OutputFormat};
 use crate::output::{self, TempFile};
+use audio::AudioChain;
 use backend::{Backend, GifBackend, Mp4Backend};
 use sink::Sink;
 use std::io::Cursor;
@@ -46,6 +55,12 @@ pub struct WriteSummary {
     /// size).
     pub coded_width: u32,
     pub coded_height: u32,
+    /// Sample frames (one sample per channel, at the input's rate) given with
+    /// [`VideoWriter::write_audio`]; 0 without a sound track. The file's track has the video's
+    /// length whatever this is (cut, or padded with silence).
+    pub audio_samples: u64,
+    /// Of those, samples (single values) outside [-1, 1] that were clipped to it.
+    pub audio_clipped: u64,
 }
 
 /// Output of the encoder thread: what was finished, the first error while encoding or writing,
@@ -57,18 +72,28 @@ struct ThreadResult {
     finish_error: Option<Error>,
 }
 
+/// What the queue to the encoder thread carries, in the caller's order.
+enum Item<P> {
+    /// A converted frame and its index.
+    Frame(u64, P),
+    /// Checked samples of the sound track (at most [`audio::CHUNK_FRAMES`] sample frames).
+    Audio(Vec<f32>),
+}
+
 /// The caller's end of a running encoder thread, whatever its backend.
 trait Feed: Send {
     /// Convert `frame` and queue it as frame `index`. `Ok(false)`: the encoder thread has
     /// stopped (after an error, which [`join`](Feed::join) returns).
     fn send(&mut self, frame: &Frame, index: u64) -> Result<bool>;
+    /// Queue checked samples; `false`: the encoder thread has stopped.
+    fn send_audio(&mut self, samples: Vec<f32>) -> bool;
     /// Close the queue, so the thread flushes and finishes the file, and wait for it.
     fn join(&mut self) -> ThreadResult;
 }
 
 struct Running<B: Backend> {
     convert: B::Convert,
-    tx: Option<SyncSender<(u64, B::Picture)>>,
+    tx: Option<SyncSender<Item<B::Picture>>>,
     recycled: Receiver<B::Picture>,
     thread: Option<JoinHandle<ThreadResult>>,
 }
@@ -76,7 +101,7 @@ struct Running<B: Backend> {
 impl<B: Backend> Running<B> {
     /// Start the encoder thread for `backend`.
     fn start(backend: B, convert: B::Convert, queue: usize, counters: Counters) -> Result<Self> {
-        let (tx, rx) = mpsc::sync_channel::<(u64, B::Picture)>(queue);
+        let (tx, rx) = mpsc::sync_channel::<Item<B::Picture>>(queue);
         let (recycle, recycled) = mpsc::sync_channel::<B::Picture>(2);
         let thread = std::thread::Builder::new()
             .name("framepipe-encoder".into())
@@ -89,7 +114,11 @@ impl<B: Backend> Running<B> {
 impl<B: Backend> Feed for Running<B> {
     fn send(&mut self, frame: &Frame, index: u64) -> Result<bool> {
         let picture = B::convert(&mut self.convert, frame, self.recycled.try_recv().ok())?;
-        Ok(self.tx.as_ref().is_some_and(|tx| tx.send((index, picture)).is_ok()))
+        Ok(self.tx.as_ref().is_some_and(|tx| tx.send(Item::Frame(index, picture)).is_ok()))
+    }
+
+    fn send_audio(&mut self, samples: Vec<f32>) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send(Item::Audio(samples)).is_ok())
     }
 
     fn join(&mut self) -> ThreadResult {
@@ -135,6 +164,10 @@ pub struct VideoWriter {
     accepted: u64,
     first: Option<(u32, u32, PixelFormat)>,
     warnings: Vec<String>,
+    /// The sound track's checks (None without one) and its chain until the first frame starts
+    /// the encoder thread, which takes it.
+    audio_checker: Option<SampleChecker>,
+    audio_chain: Option<AudioChain>,
     bytes: Arc<AtomicU64>,
     on_disk: Arc<AtomicU64>,
     encoded: Arc<AtomicU64>,
@@ -158,7 +191,7 @@ impl VideoWriter {
             Some(f) => f,
             None => OutputFormat::from_path_checked(path)?,
         };
-        Self::check_options(&opts, format)?;
+        let chain = Self::check_options(&opts, format)?;
         let target = output::resolve_target(path);
         if let Ok(m) = std::fs::metadata(&target) {
             if m.is_dir() {
@@ -192,7 +225,7 @@ impl VideoWriter {
             )
         })?;
         let durable = opts.fragments.durable;
-        let mut w = Self::with_sink(Sink::File { file, durable }, path.display().to_string(), opts, format);
+        let mut w = Self::with_sink(Sink::File { file, durable }, path.display().to_string(), opts, format, chain);
         w.path = Some(path.to_path_buf());
         Ok(w)
     }
@@ -201,36 +234,59 @@ impl VideoWriter {
     /// The format is [`EncodeOptions::format`], MP4 if not set.
     pub fn in_memory(opts: EncodeOptions) -> Result<Self> {
         let format = opts.format.unwrap_or(OutputFormat::Mp4);
-        Self::check_options(&opts, format)?;
-        Ok(Self::with_sink(Sink::Memory(Cursor::new(Vec::new())), "<memory>".into(), opts, format))
+        let chain = Self::check_options(&opts, format)?;
+        Ok(Self::with_sink(Sink::Memory(Cursor::new(Vec::new())), "<memory>".into(), opts, format, chain))
     }
 
-    fn check_options(opts: &EncodeOptions, format: OutputFormat) -> Result<()> {
+    /// Checks the options for `format`; returns the sound track's chain if there is one (made
+    /// now, so that its codec refuses a bad bitrate before any frame).
+    fn check_options(opts: &EncodeOptions, format: OutputFormat) -> Result<Option<AudioChain>> {
         opts.validate()?;
         if format == OutputFormat::Gif {
+            if let Some(a) = opts.audio {
+                return Err(Error::parameter_for(
+                    "audio",
+                    format!(
+                        "a GIF has no sound: {} Hz {}-channel audio was given; write an MP4 (name the output \
+                         *.mp4) to keep the sound",
+                        a.sample_rate, a.channels
+                    ),
+                ));
+            }
             if !opts.metadata.is_empty() {
                 return Err(Error::unsupported(
                     "GIF has no title/artist/... fields: metadata is written to MP4 output only",
                 ));
             }
-            return Ok(()); // the x264 options do not apply
+            return Ok(None); // the x264 options do not apply
         }
         crate::mux::mp4::check_fps(opts.fps)?;
         crate::mux::mp4::metadata::validate(&opts.metadata)?;
         // Open a tiny encoder once so that x264 refuses bad option combinations now, not at the
         // first frame after minutes of rendering. Its size is not the user's: say what it was.
-        X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop).map_err(|e| match e {
-            Error::Encoder(_) => e.with_note(&format!(
-                "checking the options with a 16x16 test encoder before the first frame: x264 refuses these \
+        X264Encoder::new(16, 16, &EncodeOptions { threads: Some(1), ..opts.clone() }).map(drop).map_err(
+            |e| match e {
+                Error::Encoder(_) => e.with_note(&format!(
+                    "checking the options with a 16x16 test encoder before the first frame: x264 refuses these \
                  options at fps {}",
-                opts.fps
-            )),
-            other => other,
-        })
+                    opts.fps
+                )),
+                other => other,
+            },
+        )?;
+        opts.audio.map(|a| AudioChain::new(a, opts.audio_codec, opts.audio_bitrate)).transpose()
     }
 
-    fn with_sink(sink: Sink, target: String, opts: EncodeOptions, format: OutputFormat) -> Self {
+    fn with_sink(
+        sink: Sink,
+        target: String,
+        opts: EncodeOptions,
+        format: OutputFormat,
+        audio_chain: Option<AudioChain>,
+    ) -> Self {
         VideoWriter {
+            audio_checker: opts.audio.map(|a| SampleChecker::new(a.sample_rate, a.channels)),
+            audio_chain,
             target,
             opts,
             format,
@@ -323,7 +379,12 @@ impl VideoWriter {
             self.accepted += 1;
             return Ok(());
         }
-        // The encoder thread has stopped: collect its error, which says what went wrong.
+        Err(self.stopped())
+    }
+
+    /// The encoder thread has stopped: collect its error, which says what went wrong, and keep
+    /// the writer failed (reporting it again to later calls).
+    fn stopped(&mut self) -> Error {
         let res = self.join();
         let (err, finish_error) = match (res.error, res.finish_error) {
             (Some(e), f) => (e, f),
@@ -333,7 +394,7 @@ impl VideoWriter {
         // Report the cause now; `finish` then reports whether the file could be finished.
         let error = err.again("");
         self.state = State::Failed { frames: res.frames, sink: res.sink, error, finish_error };
-        Err(err)
+        err
     }
 
     fn start(&mut self, shape: (u32, u32, PixelFormat)) -> Result<()> {
@@ -396,7 +457,11 @@ impl VideoWriter {
             color: crate::encode::ColorInfo::BT709_LIMITED,
         };
         let sink = self.take_sink()?;
-        let muxer = match Mp4Writer::new(sink, track) {
+        let made = match self.audio_chain.as_ref() {
+            Some(chain) => Mp4Writer::with_audio(sink, track, chain.track()),
+            None => Mp4Writer::new(sink, track),
+        };
+        let muxer = match made {
             Ok(mut m) => {
                 m.set_metadata(&with_encoder_tag(&self.opts.metadata))?; // validated already
                 m.set_fragment_frames(self.opts.fragments.frames(self.opts.fps))?;
@@ -427,7 +492,13 @@ impl VideoWriter {
                 }
             ));
         }
-        Ok(Mp4Backend { encoder, muxer, target: self.target.clone() })
+        Ok(Mp4Backend {
+            encoder,
+            muxer,
+            target: self.target.clone(),
+            audio: self.audio_chain.take(),
+            fps: self.opts.fps,
+        })
     }
 
     fn join(&mut self) -> ThreadResult {
@@ -475,7 +546,17 @@ impl VideoWriter {
             (_, OutputFormat::Mp4) => padded_size(w, h),
         };
         let bytes = sink.as_ref().map_or(0, Sink::len);
-        WriteSummary { frames, bytes, width: w, height: h, coded_width: cw, coded_height: ch }
+        let audio = self.audio_checker.as_ref().map(SampleChecker::stats).unwrap_or_default();
+        WriteSummary {
+            frames,
+            bytes,
+            width: w,
+            height: h,
+            coded_width: cw,
+            coded_height: ch,
+            audio_samples: audio.frames,
+            audio_clipped: audio.clipped,
+        }
     }
 
     fn finish_inner(&mut self) -> Result<(WriteSummary, Option<Sink>)> {
@@ -557,20 +638,26 @@ struct Counters {
 /// error the file is still finished with every frame written before it.
 fn encoder_thread<B: Backend>(
     mut backend: B,
-    rx: Receiver<(u64, B::Picture)>,
+    rx: Receiver<Item<B::Picture>>,
     recycle: SyncSender<B::Picture>,
     counters: Counters,
 ) -> ThreadResult {
     let mut error = None;
-    for (index, picture) in rx.iter() {
-        if let Err(e) = backend.encode(index, &picture) {
+    for item in rx.iter() {
+        let (done, picture) = match item {
+            Item::Frame(index, picture) => (backend.encode(index, &picture), Some(picture)),
+            Item::Audio(samples) => (backend.audio(&samples), None),
+        };
+        if let Err(e) = done {
             error = Some(e);
             break;
         }
         counters.bytes.store(backend.bytes_written(), Ordering::Relaxed);
         counters.on_disk.store(backend.frames_on_disk(), Ordering::Relaxed);
         counters.encoded.store(backend.frames(), Ordering::Relaxed);
-        let _ = recycle.try_send(picture);
+        if let Some(picture) = picture {
+            let _ = recycle.try_send(picture);
+        }
     }
     drop(rx); // a failed thread stops accepting frames: the caller's next send sees it
     let (flush_error, mut finish_error) = backend.finish(error.as_ref());

@@ -313,6 +313,23 @@ pub(crate) fn describe_fourcc(kind: &[u8; 4]) -> String {
     }
 }
 
+/// stsc for chunks of the given sample counts (in order; empty chunks are not allowed): one
+/// entry per run of equal counts.
+pub(crate) fn stsc_chunks(b: &mut BoxBuf, per_chunk: &[u32]) {
+    let mut entries: Vec<(u32, u32)> = Vec::new();
+    for (i, &n) in per_chunk.iter().enumerate() {
+        if entries.last().is_none_or(|&(_, last)| last != n) {
+            entries.push((len_u32(i + 1), n));
+        }
+    }
+    let o = b.open_full(b"stsc", 0, 0);
+    b.u32(len_u32(entries.len()));
+    for (first_chunk, spc) in entries {
+        b.u32(first_chunk).u32(spc).u32(1);
+    }
+    b.close(o);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,55 +50,63 @@ pub(crate) struct FragSample {
     pub keyframe: bool,
 }
 
-/// The `moof` and the `mdat` header of a fragment whose samples (`payload_len` bytes in all)
-/// follow the header directly. `base_dts` is the first sample's decode time in media ticks,
-/// counted from the first sample of the file.
-pub(crate) fn fragment_header(
-    sequence: u32,
-    base_dts: u64,
-    default_duration: u32,
-    samples: &[FragSample],
-    payload_len: u64,
-) -> Vec<u8> {
-    let with_cts = samples.iter().any(|s| s.cts_offset != 0);
-    let with_durations = samples.iter().any(|s| s.duration != default_duration);
+/// One track's part of a fragment: its samples start `data_at` bytes into the mdat's payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Traf<'a> {
+    pub track_id: u32,
+    pub base_dts: u64,
+    pub default_duration: u32,
+    pub samples: &'a [FragSample],
+    pub data_at: u64,
+}
+
+/// The `moof` (one `traf` per entry of `trafs` with samples) and the `mdat` header of a
+/// fragment whose payload (`payload_len` bytes) follows.
+pub(crate) fn fragment_header_trafs(sequence: u32, trafs: &[Traf], payload_len: u64) -> Vec<u8> {
     let mut b = BoxBuf::new();
     let moof = b.open(b"moof");
     let o = b.open_full(b"mfhd", 0, 0);
     b.u32(sequence);
     b.close(o);
-    let traf = b.open(b"traf");
-    let o = b.open_full(b"tfhd", 0, TFHD_DEFAULT_BASE_IS_MOOF | TFHD_DEFAULT_DURATION);
-    b.u32(1).u32(default_duration);
-    b.close(o);
-    let o = b.open_full(b"tfdt", 1, 0);
-    b.u64(base_dts);
-    b.close(o);
-    let flags = TRUN_DATA_OFFSET
-        | TRUN_SIZE
-        | TRUN_FLAGS
-        | if with_cts { TRUN_CTS } else { 0 }
-        | if with_durations { TRUN_DURATION } else { 0 };
-    let o = b.open_full(b"trun", 0, flags);
-    b.u32(samples.len() as u32);
-    let data_offset_at = b.len();
-    b.i32(0); // patched below, once the moof's size is known
-    for s in samples {
-        if with_durations {
-            b.u32(s.duration);
+    let mut patches = Vec::new();
+    for t in trafs.iter().filter(|t| !t.samples.is_empty()) {
+        let samples = t.samples;
+        let with_cts = samples.iter().any(|s| s.cts_offset != 0);
+        let with_durations = samples.iter().any(|s| s.duration != t.default_duration);
+        let traf = b.open(b"traf");
+        let o = b.open_full(b"tfhd", 0, TFHD_DEFAULT_BASE_IS_MOOF | TFHD_DEFAULT_DURATION);
+        b.u32(t.track_id).u32(t.default_duration);
+        b.close(o);
+        let o = b.open_full(b"tfdt", 1, 0);
+        b.u64(t.base_dts);
+        b.close(o);
+        let flags = TRUN_DATA_OFFSET
+            | TRUN_SIZE
+            | TRUN_FLAGS
+            | if with_cts { TRUN_CTS } else { 0 }
+            | if with_durations { TRUN_DURATION } else { 0 };
+        let o = b.open_full(b"trun", 0, flags);
+        b.u32(samples.len() as u32);
+        patches.push((b.len(), t.data_at));
+        b.i32(0); // patched below, once the moof's size is known
+        for s in samples {
+            if with_durations {
+                b.u32(s.duration);
+            }
+            b.u32(s.size).u32(if s.keyframe { FLAGS_SYNC } else { FLAGS_NON_SYNC });
+            if with_cts {
+                b.u32(s.cts_offset);
+            }
         }
-        b.u32(s.size).u32(if s.keyframe { FLAGS_SYNC } else { FLAGS_NON_SYNC });
-        if with_cts {
-            b.u32(s.cts_offset);
-        }
+        b.close(o);
+        b.close(traf);
     }
-    b.close(o);
-    b.close(traf);
     b.close(moof);
     let moof_len = b.len();
     let mdat_header_len = if payload_len + 8 > u64::from(u32::MAX) { 16 } else { 8 };
-    let data_offset = (moof_len + mdat_header_len) as i32;
-    b.patch_u32(data_offset_at, data_offset as u32);
+    for (at, data_at) in patches {
+        b.patch_u32(at, (moof_len as u64 + mdat_header_len + data_at) as u32);
+    }
     let mut out = b.into_vec();
     if mdat_header_len == 16 {
         out.extend_from_slice(&1u32.to_be_bytes());

@@ -45,6 +45,17 @@ enum MoovKind {
     Fragmented { media_time: u64 },
 }
 
+/// What a moov holds besides the video track's own index: the audio track (its `trak`, built
+/// by [`super::audio::AudioTrak`], and its default sample duration for the `trex`), and the
+/// video's chunks when they are not the fixed one-second runs (a file with audio interleaves
+/// the tracks: its chunks are the fragments').
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MoovExtra<'a> {
+    pub(crate) audio_trak: Option<&'a [u8]>,
+    pub(crate) audio_duration: u32,
+    pub(crate) video_chunks: Option<&'a [(u64, u32)]>,
+}
+
 /// Durations and offsets derived from the index, in the units the boxes need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Timing {
@@ -262,17 +273,33 @@ impl SampleIndex {
     /// The complete `moov` box with the first sample at file offset `payload_start`.
     /// `udta` is the movie's metadata box (see [`super::metadata`]), or empty.
     pub(crate) fn moov(&self, track: &VideoTrack, udta: &[u8], payload_start: u64) -> Vec<u8> {
-        self.build_moov(track, udta, MoovKind::Complete { payload_start })
+        self.build_moov(track, udta, MoovKind::Complete { payload_start }, MoovExtra::default())
+    }
+
+    /// The complete `moov` with an audio track and/or explicit video chunks (see [`MoovExtra`]).
+    pub(crate) fn moov_with(&self, track: &VideoTrack, udta: &[u8], extra: MoovExtra) -> Vec<u8> {
+        self.build_moov(track, udta, MoovKind::Complete { payload_start: 0 }, extra)
     }
 
     /// The `moov` a fragmented file starts with: the track's description with empty sample
     /// tables and an `mvex`, durations unknown (0). The presentation starts `media_time`
     /// ticks after the first sample's decode time (the edit list, as in the complete moov).
     pub(crate) fn moov_fragmented(&self, track: &VideoTrack, udta: &[u8], media_time: u64) -> Vec<u8> {
-        self.build_moov(track, udta, MoovKind::Fragmented { media_time })
+        self.build_moov(track, udta, MoovKind::Fragmented { media_time }, MoovExtra::default())
     }
 
-    fn build_moov(&self, track: &VideoTrack, udta: &[u8], kind: MoovKind) -> Vec<u8> {
+    /// [`Self::moov_fragmented`] with an audio track (see [`MoovExtra`]).
+    pub(crate) fn moov_fragmented_with(
+        &self,
+        track: &VideoTrack,
+        udta: &[u8],
+        media_time: u64,
+        extra: MoovExtra,
+    ) -> Vec<u8> {
+        self.build_moov(track, udta, MoovKind::Fragmented { media_time }, extra)
+    }
+
+    fn build_moov(&self, track: &VideoTrack, udta: &[u8], kind: MoovKind, extra: MoovExtra) -> Vec<u8> {
         let t = match kind {
             MoovKind::Complete { .. } => self.timing(),
             MoovKind::Fragmented { media_time } => {
@@ -287,7 +314,8 @@ impl SampleIndex {
         let v1 = t.movie_duration > u64::from(u32::MAX);
         let o = b.open_full(b"mvhd", u8::from(v1), 0);
         time_and_duration(&mut b, v1, t.movie_timescale, t.movie_duration);
-        b.u32(0x0001_0000).u16(0x0100).zeros(10).identity_matrix().zeros(24).u32(2);
+        let next_track = if extra.audio_trak.is_some() { 3 } else { 2 };
+        b.u32(0x0001_0000).u16(0x0100).zeros(10).identity_matrix().zeros(24).u32(next_track);
         b.close(o);
 
         let trak = b.open(b"trak");
@@ -348,7 +376,9 @@ impl SampleIndex {
         sample_entry(&mut b, track);
         b.close(stsd);
 
-        if let MoovKind::Complete { payload_start } = kind {
+        if let Some(chunks) = extra.video_chunks {
+            self.sample_tables_in(&mut b, chunks);
+        } else if let MoovKind::Complete { payload_start } = kind {
             self.sample_tables(&mut b, payload_start);
         } else {
             // The samples are in the fragments.
@@ -361,6 +391,9 @@ impl SampleIndex {
         b.close(minf);
         b.close(mdia);
         b.close(trak);
+        if let Some(audio) = extra.audio_trak {
+            b.bytes(audio);
+        }
         if fragmented {
             // mvex/trex: the defaults the fragments' boxes refer to (track 1, sample entry 1,
             // one frame per sample).
@@ -368,6 +401,11 @@ impl SampleIndex {
             let o = b.open_full(b"trex", 0, 0);
             b.u32(1).u32(1).u32(self.sample_duration).u32(0).u32(0);
             b.close(o);
+            if extra.audio_trak.is_some() {
+                let o = b.open_full(b"trex", 0, 0);
+                b.u32(2).u32(1).u32(extra.audio_duration).u32(0).u32(0);
+                b.close(o);
+            }
             b.close(mvex);
         }
         b.bytes(udta);
@@ -377,6 +415,24 @@ impl SampleIndex {
 
     /// stts, ctts, stss, stsc, stsz and stco/co64 for the samples, the first at `payload_start`.
     fn sample_tables(&self, b: &mut BoxBuf, payload_start: u64) {
+        self.time_tables(b);
+        boxes::stsc(b, self.len(), self.samples_per_chunk);
+        boxes::stsz(b, &self.sizes);
+        boxes::chunk_offsets(b, &self.chunk_offsets(payload_start));
+    }
+
+    /// The sample tables with the samples in `chunks` (file offset, samples; in order).
+    fn sample_tables_in(&self, b: &mut BoxBuf, chunks: &[(u64, u32)]) {
+        self.time_tables(b);
+        let per: Vec<u32> = chunks.iter().map(|c| c.1).collect();
+        boxes::stsc_chunks(b, &per);
+        boxes::stsz(b, &self.sizes);
+        let offsets: Vec<u64> = chunks.iter().map(|c| c.0).collect();
+        boxes::chunk_offsets(b, &offsets);
+    }
+
+    /// stts, ctts and stss.
+    fn time_tables(&self, b: &mut BoxBuf) {
         let dur = self.sample_duration;
         let mut stts: Vec<(u32, u32)> = self.dts_delta_runs.iter().map(|&(c, d)| (c, d * dur)).collect();
         if !self.sizes.is_empty() {
@@ -393,9 +449,6 @@ impl SampleIndex {
         if self.keyframes.len() != self.sizes.len() {
             boxes::stss(b, &self.keyframes);
         }
-        boxes::stsc(b, self.len(), self.samples_per_chunk);
-        boxes::stsz(b, &self.sizes);
-        boxes::chunk_offsets(b, &self.chunk_offsets(payload_start));
     }
 
     /// The moov for a faststart layout: the payload moves forward by the moov's own size, which
@@ -424,7 +477,7 @@ fn time_and_duration(b: &mut BoxBuf, v1: bool, timescale: u32, duration: u64) {
 }
 
 /// ISO-639-2/T language packed as three 5-bit letters.
-fn language_code(lang: &[u8; 3]) -> u16 {
+pub(crate) fn language_code(lang: &[u8; 3]) -> u16 {
     lang.iter().fold(0u16, |acc, &c| (acc << 5) | (u16::from(c) - 0x60))
 }
 

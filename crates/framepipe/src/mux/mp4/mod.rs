@@ -2,6 +2,7 @@
 //! faststart when finished ([`Mp4Writer`]), a small reader for inspecting MP4 files ([`probe`]),
 //! and [`repair`] for files whose writer was stopped before it finished.
 
+pub mod audio;
 mod boxes;
 pub mod concat;
 pub mod demux;
@@ -14,6 +15,7 @@ pub mod timing;
 mod track;
 pub mod writer;
 
+pub use audio::AudioInfo;
 pub use concat::Mp4Concat;
 pub use demux::Mp4Demuxer;
 pub use reader::{probe, probe_reader, Mp4Info};

@@ -66,6 +66,8 @@ pub struct Mp4Info {
     /// The type of the box those bytes start ("moof", "mdat", "free", ...), or empty when they
     /// are not a box header (see [`Mp4Info::truncated`] for which torn boxes lose frames).
     pub torn_box: String,
+    /// The audio track, if the file has one (see [`super::AudioInfo`]).
+    pub audio: Option<Box<super::AudioInfo>>,
 }
 
 /// Describe the MP4 file at `path`.
@@ -368,6 +370,7 @@ fn parse_moov(moov: &[u8], moofs: &[(u64, Vec<u8>)], file_size: u64) -> Result<M
         fragmented,
         torn_bytes: 0,
         torn_box: String::new(),
+        audio: super::audio::probe_audio(&top, moofs, file_size)?.map(Box::new),
     })
 }
 

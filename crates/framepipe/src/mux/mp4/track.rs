@@ -220,7 +220,7 @@ fn parse_avcc(avcc: &[u8]) -> Result<AvcConfig> {
 }
 
 /// (total segment duration, media time of the first non-empty edit) of an elst.
-fn parse_elst(elst: &[u8]) -> Result<(u64, i64)> {
+pub(crate) fn parse_elst(elst: &[u8]) -> Result<(u64, i64)> {
     let mut f = Fields::new(elst, "elst");
     let (version, _) = f.full()?;
     let n = f.count(if version == 1 { 20 } else { 12 })?;

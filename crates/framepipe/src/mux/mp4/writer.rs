@@ -50,13 +50,14 @@
 use std::collections::BTreeSet;
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
+use super::audio::{AudioIndex, AudioTrak};
 use super::boxes::BoxBuf;
-use super::fragment::{fragment_header, FragSample};
-use super::index::SampleIndex;
+use super::fragment::{fragment_header_trafs, FragSample, Traf};
+use super::index::{MoovExtra, SampleIndex};
 use super::timing::check_fps;
-use crate::encode::Packet;
+use crate::encode::{AudioPacket, Packet};
 use crate::error::{Error, IoContext, Result};
-use crate::mux::VideoTrack;
+use crate::mux::{AudioTrack, VideoTrack};
 
 mod finish;
 
@@ -211,12 +212,34 @@ enum State {
     Fragmented,
 }
 
-/// A fragment on disk: where its samples' bytes start, how many bytes, how many samples.
+/// A fragment on disk: where its samples' bytes start, how many bytes and samples of video,
+/// and of audio (after the video's).
 #[derive(Debug, Clone, Copy)]
 struct Written {
     payload_at: u64,
     payload_len: u64,
     samples: u64,
+    audio_samples: u64,
+}
+
+/// An audio packet is written as part of an audio-only fragment when the audio in memory ends
+/// this long after the end of the video accepted so far (audio written ahead of the video).
+const AUDIO_AHEAD_SECONDS: u64 = 2;
+
+/// The audio track (track 2) of a writer: its index, and the samples not yet written.
+#[derive(Debug)]
+struct AudioState {
+    track: crate::mux::AudioTrack,
+    /// Every audio sample accepted.
+    index: AudioIndex,
+    /// Samples in fragments on disk, and their summed duration.
+    written: usize,
+    written_pts: u64,
+    /// The bytes and durations of the samples after those (in memory).
+    pending: Vec<u8>,
+    pending_durations: Vec<u32>,
+    /// Audio samples (summed durations) of the finished file.
+    finished_samples: u64,
 }
 
 /// The fragment being collected in memory.
@@ -267,6 +290,8 @@ pub struct Mp4Writer<W: Mp4Sink> {
     udta: Vec<u8>,
     /// finish could not write the finished file and left the fragmented one.
     left_fragmented: bool,
+    /// The audio track, if any.
+    audio: Option<Box<AudioState>>,
 }
 
 impl<W: Mp4Sink> Mp4Writer<W> {
@@ -315,7 +340,108 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             bytes_written: head.len() as u64,
             udta: Vec::new(),
             left_fragmented: false,
+            audio: None,
         })
+    }
+
+    /// Like [`new`](Self::new), with an audio track (track 2) beside the video.
+    pub fn with_audio(out: W, track: VideoTrack, audio: AudioTrack) -> Result<Self> {
+        super::audio::check_track(&audio)?;
+        let mut w = Self::new(out, track)?;
+        w.audio = Some(Box::new(AudioState {
+            track: audio,
+            index: AudioIndex::default(),
+            written: 0,
+            written_pts: 0,
+            pending: Vec::new(),
+            pending_durations: Vec::new(),
+            finished_samples: 0,
+        }));
+        Ok(w)
+    }
+
+    /// One encoded audio packet, in order, in any interleaving with
+    /// [`write_packet`](Self::write_packet). `pts` = cumulative samples from 0 on the decoder's
+    /// output timeline (priming included).
+    ///
+    /// Audio is written with the video fragment whose time it falls in; audio running more than
+    /// two seconds ahead of the video (or more than two seconds plus two fragments' worth in
+    /// memory) is written as an audio-only fragment, once the first video packet is there (the
+    /// file's header needs it). As for video, an I/O error here is that fragment's, and this
+    /// packet is then not accepted.
+    pub fn write_audio_packet(&mut self, packet: &AudioPacket) -> Result<()> {
+        if self.state != State::Writing {
+            return Err(Error::parameter("MP4 writer: write_audio_packet after finish"));
+        }
+        let Some(a) = self.audio.as_ref() else {
+            return Err(Error::parameter(
+                "MP4 writer: write_audio_packet on a writer without an audio track (create it with with_audio)",
+            ));
+        };
+        a.index.check(packet)?;
+        if !a.pending_durations.is_empty() && self.audio_ahead(a.index.next_pts + u64::from(packet.duration)) {
+            let n = a.pending_durations.len();
+            self.write_fragment_parts(false, n)?;
+        }
+        let a = self.audio.as_mut().expect("checked above");
+        a.index.push(packet.data.len() as u32, packet.duration);
+        a.pending.extend_from_slice(&packet.data);
+        a.pending_durations.push(packet.duration);
+        Ok(())
+    }
+
+    /// Whether audio in memory up to `audio_end` (on the decoder's timeline) is to be written
+    /// on its own: it ends more than [`AUDIO_AHEAD_SECONDS`] after the video accepted so far,
+    /// or spans more than that plus two fragments. Never before the first video packet.
+    fn audio_ahead(&self, audio_end: u64) -> bool {
+        let Some(a) = self.audio.as_ref() else { return false };
+        if self.index.len() == 0 {
+            return false;
+        }
+        let (num, den) = (u128::from(self.track.fps.num), u128::from(self.track.fps.den));
+        let rate = u128::from(a.track.sample_rate);
+        let frames = (self.index.max_pts - self.index.min_pts) as u128 + 1;
+        let end = u128::from(audio_end.saturating_sub(u64::from(a.track.priming)));
+        // audio end (s) > video end (s) + AHEAD
+        let ahead = end * num > (frames * den + u128::from(AUDIO_AHEAD_SECONDS) * num) * rate;
+        let span = u128::from(audio_end - a.written_pts);
+        let limit = (u128::from(AUDIO_AHEAD_SECONDS) * num + 2 * self.fragment_frames as u128 * den) * rate;
+        ahead || span * num > limit
+    }
+
+    /// How many of the audio samples in memory start before the end of the video accepted so
+    /// far (on the presentation timeline: after the priming).
+    fn audio_before_video_end(&self) -> usize {
+        let Some(a) = self.audio.as_ref() else { return 0 };
+        if self.index.len() == 0 {
+            return 0;
+        }
+        let (num, den) = (u128::from(self.track.fps.num), u128::from(self.track.fps.den));
+        let frames = (self.index.max_pts - self.index.min_pts) as u128 + 1;
+        let limit = u128::from(a.track.priming) * num + frames * den * u128::from(a.track.sample_rate);
+        let mut t = u128::from(a.written_pts);
+        a.pending_durations
+            .iter()
+            .take_while(|&&d| {
+                let before = t * num < limit;
+                t += u128::from(d);
+                before
+            })
+            .count()
+    }
+
+    /// Audio samples (per channel, at the codec rate) in the file: before `finish`, those
+    /// accepted so far (on disk or in memory); after a successful `finish`, those the finished
+    /// file holds (the audio after the video's end is dropped); after a failed one, those of
+    /// the fragmented file left as the output, else 0. 0 without an audio track.
+    pub fn audio_samples(&self) -> u64 {
+        let Some(a) = self.audio.as_ref() else { return 0 };
+        match self.state {
+            State::Writing => a.index.next_pts,
+            State::Finished => a.finished_samples,
+            State::Fragmented => a.written_pts,
+            State::Failed => 0,
+        }
     }
 
     /// Movie metadata (title, artist, comment, …: see [`super::metadata`]) for the file. Set
@@ -453,8 +579,20 @@ impl<W: Mp4Sink> Mp4Writer<W> {
     /// Write the fragment collected in memory (with the moov before the first one) and, if
     /// durable, sync it. On failure nothing is lost from memory: the fragment stays there for
     /// the next try or for `finish`, and the output is cut back to the last whole fragment.
+    ///
+    /// With an audio track, the fragment also takes the audio in memory that starts before the
+    /// end of the video accepted so far.
     pub fn write_fragment(&mut self) -> Result<()> {
-        if self.state != State::Writing || self.collecting.samples.is_empty() {
+        let audio = self.audio_before_video_end();
+        self.write_fragment_parts(true, audio)
+    }
+
+    /// Write a fragment of the video collected in memory (if `video`) and the first `audio`
+    /// audio samples in memory (see [`Self::write_fragment`]).
+    fn write_fragment_parts(&mut self, video: bool, audio: usize) -> Result<()> {
+        let video = video && !self.collecting.samples.is_empty();
+        // The file's header (written with the first fragment) needs the video's first packet.
+        if self.state != State::Writing || (!video && audio == 0) || self.index.len() == 0 {
             return Ok(());
         }
         let dur = self.index.sample_duration;
@@ -463,15 +601,46 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             // Every sample so far is in this fragment: the edit list starts the presentation
             // at the first presented frame, as in the finished file.
             let media_time = (self.index.min_pts - self.index.first_dts) as u64 * u64::from(dur);
-            head = self.index.moov_fragmented(&self.track, &self.udta, media_time);
+            head = match self.audio.as_deref() {
+                None => self.index.moov_fragmented(&self.track, &self.udta, media_time),
+                Some(a) => {
+                    let trak = AudioTrak { track: &a.track, index: &a.index, keep: 0, chunks: None, edit: 0 }.build();
+                    let extra = MoovExtra {
+                        audio_trak: Some(&trak),
+                        audio_duration: a.pending_durations.first().copied().unwrap_or(1024),
+                        video_chunks: None,
+                    };
+                    self.index.moov_fragmented_with(&self.track, &self.udta, media_time, extra)
+                }
+            };
         }
         let c = &self.collecting;
+        let video_samples: &[FragSample] = if video { &c.samples } else { &[] };
+        let video_len = if video { c.data.len() as u64 } else { 0 };
         let base_dts = (c.first_dts - self.index.first_dts) as u64 * u64::from(dur);
+        let mut trafs = vec![Traf { track_id: 1, base_dts, default_duration: dur, samples: video_samples, data_at: 0 }];
+        let audio_samples: Vec<FragSample>;
+        let mut audio_len = 0u64;
+        if let Some(a) = self.audio.as_deref() {
+            audio_samples = a.pending_durations[..audio]
+                .iter()
+                .zip(a.index.sizes[a.written..].iter())
+                .map(|(&duration, &size)| FragSample { size, duration, cts_offset: 0, keyframe: true })
+                .collect();
+            audio_len = audio_samples.iter().map(|s| u64::from(s.size)).sum();
+            trafs.push(Traf {
+                track_id: 2,
+                base_dts: a.written_pts,
+                default_duration: audio_samples.first().map_or(1024, |s| s.duration),
+                samples: &audio_samples,
+                data_at: video_len,
+            });
+        }
         let sequence = self.written.len() as u32 + 1;
         let moof_in_head = head.len();
-        head.extend_from_slice(&fragment_header(sequence, base_dts, dur, &c.samples, c.data.len() as u64));
+        head.extend_from_slice(&fragment_header_trafs(sequence, &trafs, video_len + audio_len));
         let first = self.frames_on_disk();
-        let n = c.samples.len() as u64;
+        let n = video_samples.len() as u64;
         // The fragment is written as a `free` box followed by its mdat, and only then does the
         // `free` become the `moof` (one 4-byte write): cut at any byte (a power loss), or
         // killed at any moment, the file ends with whole fragments and, at most, bytes readers
@@ -488,7 +657,12 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             }
             // One write: a process killed while writing leaves whole fragments far more often
             // than a torn one.
-            head.extend_from_slice(&self.collecting.data);
+            if video {
+                head.extend_from_slice(&self.collecting.data);
+            }
+            if let Some(a) = self.audio.as_deref() {
+                head.extend_from_slice(&a.pending[..audio_len as usize]);
+            }
             self.out.write_all(&head)?;
             self.out.flush()?;
             if durable {
@@ -512,22 +686,24 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             self.interrupted = true;
             let _ = self.out.set_len(self.data_end);
             return Err(Error::io(
-                format!(
-                    "writing MP4 frames {first}..{} ({} bytes)",
-                    first + n,
-                    head_len + self.collecting.data.len() as u64
-                ),
+                format!("writing MP4 frames {first}..{} ({} bytes)", first + n, head_len + video_len + audio_len),
                 e,
             ));
         }
         let payload_at = self.data_end + head_len;
-        let payload_len = self.collecting.data.len() as u64;
-        self.written.push(Written { payload_at, payload_len, samples: n });
-        self.data_end = payload_at + payload_len;
+        self.written.push(Written { payload_at, payload_len: video_len, samples: n, audio_samples: audio as u64 });
+        self.data_end = payload_at + video_len + audio_len;
         self.bytes_written = self.data_end - self.base;
         self.moov_written = true;
-        self.collecting.samples.clear();
-        self.collecting.data.clear();
+        if video {
+            self.collecting.samples.clear();
+            self.collecting.data.clear();
+        }
+        if let Some(a) = self.audio.as_deref_mut() {
+            a.pending.drain(..audio_len as usize);
+            a.written_pts += a.pending_durations.drain(..audio).map(u64::from).sum::<u64>();
+            a.written += audio;
+        }
         Ok(())
     }
 
@@ -547,6 +723,10 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             State::Writing => match self.finish_inner() {
                 Ok(()) => {
                     self.state = State::Finished;
+                    let keep = self.audio_keep(&self.index);
+                    if let Some(a) = self.audio.as_deref_mut() {
+                        a.finished_samples = a.index.duration_of(keep);
+                    }
                     Ok(())
                 }
                 Err(e) => {

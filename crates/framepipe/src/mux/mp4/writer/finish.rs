@@ -6,7 +6,8 @@ use std::io::{self, Seek, SeekFrom, Write};
 
 use super::{ftyp, Mp4Sink, Mp4Writer, MDAT_HEADER};
 use crate::error::{Error, IoContext, Result};
-use crate::mux::mp4::index::SampleIndex;
+use crate::mux::mp4::audio::AudioTrak;
+use crate::mux::mp4::index::{MoovExtra, SampleIndex};
 
 /// Buffer size for moving or copying media data at finish.
 const MOVE_CHUNK: usize = 4 << 20;
@@ -19,12 +20,29 @@ struct Move {
     len: u64,
 }
 
-/// A run of the finished file's sample bytes: in the output (a fragment's mdat) or in the
-/// fragment still in memory.
+/// A run of the finished file's sample bytes: in the output (a fragment's mdat) or in memory
+/// (the video fragment being collected, or the audio not yet written).
 #[derive(Debug, Clone, Copy)]
 enum Piece {
     Disk { at: u64, len: u64 },
-    Memory { len: usize },
+    Memory { len: usize, audio: bool },
+}
+
+/// A chunk of the finished file: its piece of bytes, how many samples, of which track.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    piece: Piece,
+    samples: u32,
+    audio: bool,
+}
+
+impl Chunk {
+    fn len(&self) -> u64 {
+        match self.piece {
+            Piece::Disk { len, .. } => len,
+            Piece::Memory { len, .. } => len as u64,
+        }
+    }
 }
 
 impl<W: Mp4Sink> Mp4Writer<W> {
@@ -59,21 +77,67 @@ impl<W: Mp4Sink> Mp4Writer<W> {
     /// Where the samples of `self.index` (a prefix of what was accepted) are, in the finished
     /// file's order: each fragment's on disk, then the fragment still in memory.
     fn pieces(&self) -> Vec<Piece> {
-        let mut remaining = self.index.payload_len();
-        let mut pieces = Vec::new();
+        self.chunks(&self.index).into_iter().map(|c| c.piece).collect()
+    }
+
+    /// How many audio samples the finished file with the video of `index` keeps: those that
+    /// start before the video's end (on the presentation timeline, after the priming).
+    pub(super) fn audio_keep(&self, index: &SampleIndex) -> usize {
+        let Some(a) = self.audio.as_deref() else { return 0 };
+        if index.len() == 0 {
+            return 0;
+        }
+        let (num, den) = (u128::from(self.track.fps.num), u128::from(self.track.fps.den));
+        let frames = (index.max_pts - index.min_pts) as u128 + 1;
+        let video = (frames * den * u128::from(a.track.sample_rate)).div_ceil(num);
+        let end = u64::try_from(video).unwrap_or(u64::MAX).saturating_add(u64::from(a.track.priming));
+        a.index.count_before(end)
+    }
+
+    /// The chunks of the finished file with the samples of `index` (a prefix of what was
+    /// accepted) and the audio that goes with them, in order: per fragment on disk its video
+    /// then its audio, then the video still in memory, then the audio.
+    fn chunks(&self, index: &SampleIndex) -> Vec<Chunk> {
+        let mut chunks = Vec::new();
+        let (mut v_next, v_end) = (0usize, index.len() as usize);
+        let (mut a_next, a_end) = (0usize, self.audio_keep(index));
+        let v_sizes = &index.sizes;
+        let a_sizes: &[u32] = self.audio.as_deref().map_or(&[], |a| &a.index.sizes);
+        let bytes = |sizes: &[u32]| sizes.iter().map(|&s| u64::from(s)).sum::<u64>();
         for w in &self.written {
-            let len = w.payload_len.min(remaining);
-            if len == 0 {
-                break;
+            let n = (w.samples as usize).min(v_end - v_next);
+            if n > 0 {
+                let len = bytes(&v_sizes[v_next..v_next + n]);
+                chunks.push(Chunk { piece: Piece::Disk { at: w.payload_at, len }, samples: n as u32, audio: false });
+                v_next += n;
             }
-            pieces.push(Piece::Disk { at: w.payload_at, len });
-            remaining -= len;
+            let n = (w.audio_samples as usize).min(a_end - a_next);
+            if n > 0 {
+                let len = bytes(&a_sizes[a_next..a_next + n]);
+                let at = w.payload_at + w.payload_len;
+                chunks.push(Chunk { piece: Piece::Disk { at, len }, samples: n as u32, audio: true });
+                a_next += n;
+            }
         }
-        let len = remaining.min(self.collecting.data.len() as u64) as usize;
-        if len > 0 {
-            pieces.push(Piece::Memory { len });
+        let n = v_end - v_next;
+        if n > 0 {
+            let len = bytes(&v_sizes[v_next..v_end]) as usize;
+            chunks.push(Chunk { piece: Piece::Memory { len, audio: false }, samples: n as u32, audio: false });
         }
-        pieces
+        let n = a_end - a_next;
+        if n > 0 {
+            let len = bytes(&a_sizes[a_next..a_end]) as usize;
+            chunks.push(Chunk { piece: Piece::Memory { len, audio: true }, samples: n as u32, audio: true });
+        }
+        chunks
+    }
+
+    /// The bytes of a piece in memory.
+    fn memory(&self, len: usize, audio: bool) -> &[u8] {
+        match self.audio.as_deref() {
+            Some(a) if audio => &a.pending[..len],
+            _ => &self.collecting.data[..len],
+        }
     }
 
     /// Write the finished file into `new`, then put it in place of the output. If the disk
@@ -153,7 +217,7 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         for piece in pieces {
             match piece {
                 Piece::Disk { at, len } => self.out.copy_to(at, len, new, &mut buf)?,
-                Piece::Memory { len } => new.write_all(&self.collecting.data[..len])?,
+                Piece::Memory { len, audio } => new.write_all(self.memory(len, audio))?,
             }
         }
         debug_assert_eq!(new.stream_position().ok(), Some(total));
@@ -198,9 +262,41 @@ impl<W: Mp4Sink> Mp4Writer<W> {
 
     /// The complete moov for `index` and the length of the finished file.
     fn layout(&self, index: &SampleIndex) -> (Vec<u8>, u64) {
-        let moov = index.moov_shifted(&self.track, &self.udta, self.head_end + MDAT_HEADER);
-        let total = self.head_end + moov.len() as u64 + MDAT_HEADER + index.payload_len();
-        (moov, total)
+        let Some(a) = self.audio.as_deref() else {
+            let moov = index.moov_shifted(&self.track, &self.udta, self.head_end + MDAT_HEADER);
+            let total = self.head_end + moov.len() as u64 + MDAT_HEADER + index.payload_len();
+            return (moov, total);
+        };
+        // Both tracks, their chunks interleaved by time (per fragment: video, then audio).
+        let chunks = self.chunks(index);
+        let keep = self.audio_keep(index);
+        let payload: u64 = chunks.iter().map(Chunk::len).sum();
+        let t = index.timing();
+        let audio_presented = a.index.duration_of(keep).saturating_sub(u64::from(a.track.priming));
+        let audio_movie =
+            (u128::from(audio_presented) * u128::from(t.movie_timescale)).div_ceil(u128::from(a.track.sample_rate));
+        let edit = t.movie_duration.min(u64::try_from(audio_movie).unwrap_or(u64::MAX));
+        let mut moov_len = 0u64;
+        loop {
+            let mut at = self.head_end + moov_len + MDAT_HEADER;
+            let (mut video, mut audio) = (Vec::new(), Vec::new());
+            for c in &chunks {
+                if c.audio { &mut audio } else { &mut video }.push((at, c.samples));
+                at += c.len();
+            }
+            let trak = AudioTrak { track: &a.track, index: &a.index, keep, chunks: Some(&audio), edit }.build();
+            let extra = MoovExtra {
+                audio_trak: Some(&trak),
+                audio_duration: a.index.durations.first().map_or(1024, |r| r.1),
+                video_chunks: Some(&video),
+            };
+            let moov = index.moov_with(&self.track, &self.udta, extra);
+            // Sizes only grow (stco -> co64), so this ends after at most three rounds.
+            if moov.len() as u64 == moov_len {
+                return (moov, self.head_end + moov_len + MDAT_HEADER + payload);
+            }
+            moov_len = moov.len() as u64;
+        }
     }
 
     /// The output cannot grow to the finished size: keep the longest decode-order prefix with
@@ -256,14 +352,17 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         let ctx = || "finishing MP4: moving the media data behind the index".to_string();
         let mut to = self.head_end + moov.len() as u64 + MDAT_HEADER;
         let mut moves = Vec::new();
-        let mut in_memory = 0;
+        let mut in_memory = Vec::new();
         for piece in self.pieces() {
             match piece {
                 Piece::Disk { at, len } => {
                     moves.push(Move { from: at, to, len });
                     to += len;
                 }
-                Piece::Memory { len } => in_memory = len,
+                Piece::Memory { len, audio } => {
+                    in_memory.push((to, len, audio));
+                    to += len as u64;
+                }
             }
         }
         // Fragment headers are dropped, so each fragment moves less far forward (or further
@@ -276,12 +375,16 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         for m in moves.iter().rev().filter(|m| m.to > m.from) {
             move_backward_order(&mut self.out, *m, &mut buf).ctx(ctx)?;
         }
-        // The fragment still in memory.
-        if in_memory > 0 {
-            self.out.seek(SeekFrom::Start(to)).ctx(ctx)?;
-            self.out.write_all(&self.collecting.data[..in_memory]).ctx(ctx)?;
+        // The samples still in memory (after every sample on disk).
+        for (at, len, audio) in in_memory {
+            self.out.seek(SeekFrom::Start(at)).ctx(ctx)?;
+            let data = match self.audio.as_deref() {
+                Some(a) if audio => &a.pending[..len],
+                _ => &self.collecting.data[..len],
+            };
+            self.out.write_all(data).ctx(ctx)?;
         }
-        debug_assert_eq!(to + in_memory as u64, total);
+        debug_assert_eq!(to, total);
 
         // Cut the output at the end of the media data. If that fails, the bytes after it are
         // covered: by a `free` box, or (fewer than 8 bytes) by the mdat.
