@@ -83,7 +83,7 @@ def _unpacked_keys(func: Callable[..., Any], param: str) -> tuple[str, ...] | No
     """The keys of the TypedDict that `func`'s ``**param`` is annotated with (``Unpack[T]``),
     or None."""
     if isinstance(func, type):  # a class: its constructor's signature
-        func = func.__init__
+        func = next(vars(c)["__init__"] for c in func.__mro__ if "__init__" in vars(c))
     try:
         hints = typing.get_type_hints(func, include_extras=True)
     except (NameError, TypeError):  # an annotation that does not resolve: nothing to learn
