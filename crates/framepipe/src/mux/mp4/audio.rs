@@ -458,8 +458,36 @@ pub(crate) fn probe_audio(
 /// The channel count of an `esds`'s AudioSpecificConfig (channel configurations 1-7; None
 /// for 0, whose program config element the sample entry's count stands for).
 fn aac_channels(esds: &[u8]) -> Option<u16> {
-    // Find the DecoderSpecificInfo (tag 5) inside: descriptors are tag, length (1-4 bytes of 7
-    // bits), body; ES_Descriptor (3) and DecoderConfigDescriptor (4) hold the next ones.
+    match asc_fields(esds_asc(esds)?)?.1 {
+        c @ 1..=6 => Some(u16::from(c)),
+        7 => Some(8),
+        _ => None,
+    }
+}
+
+/// (sampling frequency index, channel configuration) of an AudioSpecificConfig.
+fn asc_fields(asc: &[u8]) -> Option<(u8, u8)> {
+    let mut v = [0u8; 8];
+    for (k, b) in asc.iter().take(8).enumerate() {
+        v[k] = *b;
+    }
+    let bits = u64::from_be_bytes(v);
+    let mut pos = 5;
+    if bits >> 59 == 31 {
+        pos += 6;
+    }
+    let freq = ((bits >> (60 - pos)) & 0xf) as u8;
+    pos += 4;
+    if freq == 15 {
+        pos += 24;
+    }
+    Some((freq, ((bits >> (60 - pos)) & 0xf) as u8))
+}
+
+/// The DecoderSpecificInfo (the AudioSpecificConfig) of an `esds` box's body.
+fn esds_asc(esds: &[u8]) -> Option<&[u8]> {
+    // Descriptors are tag, length (1-4 bytes of 7 bits), body; ES_Descriptor (3) and
+    // DecoderConfigDescriptor (4) hold the next ones.
     let mut d = esds.get(4..)?;
     loop {
         let tag = *d.first()?;
@@ -490,35 +518,133 @@ fn aac_channels(esds: &[u8]) -> Option<u16> {
                 body.get(skip..)?
             }
             4 => body.get(13..)?,
-            5 => {
-                // object type (5 bits; 31: escape, 6 more), frequency index (4; 15: 24-bit
-                // rate), channel configuration (4).
-                let bits = u64::from_be_bytes({
-                    let mut v = [0u8; 8];
-                    for (k, b) in body.iter().take(8).enumerate() {
-                        v[k] = *b;
-                    }
-                    v
-                });
-                let mut pos = 5;
-                if bits >> 59 == 31 {
-                    pos += 6;
-                }
-                let freq = (bits >> (60 - pos)) & 0xf;
-                pos += 4;
-                if freq == 15 {
-                    pos += 24;
-                }
-                let config = ((bits >> (60 - pos)) & 0xf) as u16;
-                return match config {
-                    1..=6 => Some(config),
-                    7 => Some(8),
-                    _ => None,
-                };
-            }
+            5 => return Some(body),
             _ => return None,
         };
     }
+}
+
+/// An audio track and its samples (file offset, size, duration), for [`super::repair`].
+pub(crate) type RepairAudio = (AudioTrack, Vec<(u64, u32, u32)>);
+
+/// For [`super::repair`]: the audio track of a moov (`top`) as a writer takes it, and its
+/// samples (file offset, size, duration) in decode order whose bytes lie within the file:
+/// from the whole fragments (`fragmented`), else from the sample table. None without an audio
+/// track, or with one framepipe does not write (another codec).
+pub(crate) fn audio_for_repair(
+    top: &[([u8; 4], &[u8])],
+    moofs: &[(u64, Vec<u8>)],
+    file_size: u64,
+) -> Result<Option<RepairAudio>> {
+    use super::boxes::{child, children, malformed, Fields};
+    use super::track::{timescale_duration, SampleTable};
+    use crate::encode::{AacConfig, OpusConfig};
+    let Some(info) = probe_audio(top, moofs, file_size)? else { return Ok(None) };
+    let mut found = None;
+    for (k, body) in top {
+        if k == b"trak" {
+            let t = children(body)?;
+            let hdlr = child(&t, b"mdia").map(children).transpose()?.and_then(|m| child(&m, b"hdlr"));
+            if hdlr.and_then(|h| h.get(8..12)) == Some(b"soun") {
+                found = Some(*body);
+                break;
+            }
+        }
+    }
+    let Some(trak) = found else { return Ok(None) };
+    let t = children(trak)?;
+    let mut f = Fields::new(child(&t, b"tkhd").ok_or_else(|| malformed("trak without tkhd"))?, "tkhd");
+    let (version, _) = f.full()?;
+    f.skip(if version == 1 { 16 } else { 8 })?;
+    let track_id = f.u32()?;
+    let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
+    let (rate, _) = timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
+    let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
+    let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
+    let stsd = child(&stbl, b"stsd").ok_or_else(|| malformed("stbl without stsd"))?;
+    let entries = children(stsd.get(8..).unwrap_or(&[]))?;
+    let (kind, entry) = *entries.first().ok_or_else(|| malformed("stsd has no sample entry"))?;
+    let inner = children(entry.get(28..).unwrap_or(&[])).unwrap_or_default();
+    let mut bitrate = (info.bitrate_kbps * 1000.0).round() as u32;
+    let config = match &kind {
+        b"mp4a" => {
+            let esds = child(&inner, b"esds").ok_or_else(|| malformed("mp4a without esds"))?;
+            let asc = esds_asc(esds).ok_or_else(|| malformed("esds without an AudioSpecificConfig"))?;
+            let (_, channel_configuration) = asc_fields(asc).ok_or_else(|| malformed("AudioSpecificConfig"))?;
+            if let Some(avg) = esds.windows(2).position(|w| w == [0x40, 0x15]).and_then(|i| esds.get(i + 9..i + 13)) {
+                bitrate = u32::from_be_bytes(avg.try_into().expect("4 bytes")).max(1);
+            }
+            AudioConfig::Aac(AacConfig {
+                audio_specific_config: asc.to_vec(),
+                sample_rate: rate,
+                channel_configuration,
+            })
+        }
+        b"Opus" => {
+            let dops = child(&inner, b"dOps").ok_or_else(|| malformed("Opus without dOps"))?;
+            let mut f = Fields::new(dops, "dOps");
+            f.skip(1)?;
+            let output_channel_count = f.u8()?;
+            let pre_skip = f.u16()?;
+            let input_sample_rate = f.u32()?;
+            let output_gain = f.u16()? as i16;
+            let channel_mapping_family = f.u8()?;
+            let (mut stream_count, mut coupled_count, mut channel_mapping) = (0, 0, Vec::new());
+            if channel_mapping_family != 0 {
+                stream_count = f.u8()?;
+                coupled_count = f.u8()?;
+                channel_mapping = f.take(usize::from(output_channel_count))?.to_vec();
+            }
+            AudioConfig::Opus(OpusConfig {
+                output_channel_count,
+                pre_skip,
+                input_sample_rate,
+                output_gain,
+                channel_mapping_family,
+                stream_count,
+                coupled_count,
+                channel_mapping,
+            })
+        }
+        _ => return Ok(None),
+    };
+    let track = AudioTrack {
+        config,
+        sample_rate: rate,
+        channels: info.channels,
+        priming: u32::try_from(info.priming).unwrap_or(0),
+        bitrate: bitrate.max(1),
+    };
+    let mut samples = Vec::new();
+    match super::fragment::track_defaults(top, track_id)? {
+        Some(defaults) => {
+            super::fragment::scan_fragments(moofs, track_id, defaults, file_size, |s| {
+                samples.push((s.offset, s.size, s.duration));
+                Ok(())
+            })?;
+        }
+        None => {
+            let table = SampleTable::parse(&stbl)?;
+            let mut prev: Option<(u64, u32, i64)> = None;
+            for s in table.iter() {
+                if s.offset.saturating_add(u64::from(s.size)) > file_size {
+                    break;
+                }
+                if let Some((o, z, d)) = prev {
+                    samples.push((o, z, (s.dts - d).clamp(1, 1 << 16) as u32));
+                }
+                prev = Some((s.offset, s.size, s.dts));
+                if samples.len() as u64 > file_size {
+                    return Err(malformed("the audio sample table lists more samples than the file holds"));
+                }
+            }
+            if let Some((o, z, _)) = prev {
+                let d = table.stts.last().map_or(1024, |r| r.1).clamp(1, 1 << 16);
+                samples.push((o, z, d));
+            }
+        }
+    }
+    Ok(Some((track, samples)))
 }
 
 #[cfg(test)]

@@ -53,6 +53,10 @@ pub struct Repaired {
     /// The output is the input (the same file, whatever the names): repaired in place, or left
     /// as it was when already finished.
     pub in_place: bool,
+    /// Audio samples (per channel, at the codec's rate, priming included) in the repaired
+    /// file: the audio whose bytes the input holds, cut at the end of the video kept; 0
+    /// without an audio track (see [`super::Mp4Writer::audio_samples`]).
+    pub audio_samples: u64,
 }
 
 /// Repair the MP4 at `input` into `output`, or in place when `output` is None or names the
@@ -105,6 +109,7 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
         was_finished: false,
         truncated: false,
         in_place,
+        audio_samples: 0,
     };
     let (track, samples) = match track_defaults(&moov, trak.track_id).map_err(named)? {
         Some(defaults) => {
@@ -168,7 +173,9 @@ pub fn repair(input: &Path, output: Option<&Path>) -> Result<Repaired> {
         b
     });
     let (track, dur) = track;
-    done.frames = rebuild(&mut r, track, dur, udta, &samples, &target, out_name).map_err(named)?;
+    let audio = super::audio::audio_for_repair(&moov, &top.moofs, top.file_size).map_err(named)?;
+    (done.frames, done.audio_samples) =
+        rebuild(&mut r, track, dur, udta, &samples, audio, &target, out_name).map_err(named)?;
     Ok(done)
 }
 
@@ -223,33 +230,64 @@ fn sweep_old_repairs(target: &Path) {
 }
 
 /// Write the faststart file of `samples` (those whose presentation has no gap before them)
-/// into a temporary beside `target`, sync it and rename it over `target`. Returns its frames.
+/// (and the audio, if any: (offset, size, duration) of each sample) into a temporary beside
+/// `target`, sync it and rename it over `target`. Returns its frames and audio samples.
+#[allow(clippy::too_many_arguments)]
 fn rebuild<R: Read + Seek>(
     r: &mut R,
     track: VideoTrack,
     dur: u32,
     udta: Option<Vec<u8>>,
     samples: &[SampleRef],
+    audio: Option<super::audio::RepairAudio>,
     target: &Path,
     shown: &Path,
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
     let tmp = TempFile::create(target).ctx(|| format!("creating a temporary file beside {}", shown.display()))?;
-    let mut w = Mp4Writer::new(tmp, track)?;
+    let fps = track.fps;
+    let (mut w, audio_samples) = match audio {
+        Some((a, s)) => (Mp4Writer::with_audio(tmp, track, a)?, s),
+        None => (Mp4Writer::new(tmp, track)?, Vec::new()),
+    };
+    let rate = w.audio_rate();
     if let Some(udta) = udta {
         w.set_udta(udta);
     }
     w.set_durable(true);
+    // The audio goes in as a writer gets it: up to half a second past each frame's time.
+    let mut audio = audio_samples.iter().peekable();
+    let mut pts = 0i64;
+    let mut audio_packet = |w: &mut Mp4Writer<TempFile>, r: &mut R, (at, size, d): (u64, u32, u32)| -> Result<()> {
+        let mut data = vec![0u8; size as usize];
+        r.seek(SeekFrom::Start(at)).and_then(|_| r.read_exact(&mut data)).ctx(|| "reading audio".to_string())?;
+        w.write_audio_packet(&crate::encode::AudioPacket { data, pts, duration: d })?;
+        pts += i64::from(d);
+        Ok(())
+    };
+    let mut audio_pts = 0u128;
     for s in samples {
         let packet = read_packet(r, s, dur)?;
+        // frame end + 0.5 s, in samples: (dts + 1) * den / num * rate + rate / 2
+        let until = (packet.dts.max(0) as u128 + 1) * u128::from(fps.den) * u128::from(rate) * 2
+            + u128::from(fps.num) * u128::from(rate);
+        while audio.peek().is_some() && audio_pts * 2 * u128::from(fps.num) < until {
+            let &a = audio.next().expect("peeked");
+            audio_pts += u128::from(a.2);
+            audio_packet(&mut w, r, a)?;
+        }
         w.write_packet(&packet)?;
+    }
+    for &a in audio {
+        audio_packet(&mut w, r, a)?;
     }
     // Keep only frames presented with no gap before them.
     w.mark_interrupted();
     w.finish()?;
     let frames = w.frames();
+    let audio_samples = w.audio_samples();
     let mut tmp = w.into_inner();
     tmp.place(true).ctx(|| format!("renaming the repaired file over {}", shown.display()))?;
-    Ok(frames)
+    Ok((frames, audio_samples))
 }
 
 /// Copy the whole input into a temporary beside `target` and rename it over `target`.

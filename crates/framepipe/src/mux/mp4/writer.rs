@@ -430,6 +430,11 @@ impl<W: Mp4Sink> Mp4Writer<W> {
             .count()
     }
 
+    /// The audio track's sample rate (0 without one).
+    pub(crate) fn audio_rate(&self) -> u32 {
+        self.audio.as_ref().map_or(0, |a| a.track.sample_rate)
+    }
+
     /// Audio samples (per channel, at the codec rate) in the file: before `finish`, those
     /// accepted so far (on disk or in memory); after a successful `finish`, those the finished
     /// file holds (the audio after the video's end is dropped); after a failed one, those of

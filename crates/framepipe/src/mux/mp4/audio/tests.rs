@@ -327,3 +327,48 @@ fn fragmented_file_plays_both_tracks() {
         assert_eq!(y0, y1);
     }
 }
+
+/// A fragmented file with audio, cut at every byte of its last moof, probes as torn and is
+/// repaired into a finished file with both tracks, the audio cut at the kept video's end;
+/// ffmpeg decodes the repaired files without a message.
+#[test]
+fn repair_keeps_audio_cut_at_the_video_end() {
+    let fps = Rational::new(25, 1).unwrap();
+    let v = video(75, fps);
+    let rate = 48_000;
+    let x = source(2, rate, 3 * rate as usize + 4000);
+    let a = audio(AudioCodec::Aac, 2, rate, &x, 128_000);
+    let mut w = mux(&v, &a, 0.2, 25);
+    w.write_fragment().unwrap();
+    let file = w.get_mut().get_ref().clone();
+    let moofs: Vec<usize> = file.windows(4).enumerate().filter(|(_, b)| b == b"moof").map(|(i, _)| i - 4).collect();
+    let last = *moofs.last().unwrap();
+    let moof_len = u32::from_be_bytes(file[last..last + 4].try_into().unwrap()) as usize;
+    let input = temp_path("repair-in.mp4");
+    let output = temp_path("repair-out.mp4");
+    for cut in (last..=last + moof_len).rev() {
+        std::fs::write(&input, &file[..cut]).unwrap();
+        let p = crate::mux::mp4::probe(&input).unwrap();
+        if cut > last && cut < last + moof_len {
+            assert!(p.truncated(), "cut at {cut}: {p:?}");
+        }
+        let done = crate::mux::mp4::repair(&input, Some(&output)).unwrap();
+        let bytes = std::fs::read(&output).unwrap();
+        let q = probe_reader(Cursor::new(&bytes)).unwrap();
+        assert!(!q.fragmented && !q.truncated() && q.frame_count == done.frames, "cut at {cut}: {q:?}");
+        let qa = q.audio.as_ref().expect("audio kept");
+        let video_s = done.frames as f64 / 25.0;
+        assert!((qa.duration_seconds - video_s).abs() < 1e-3, "cut at {cut}: {qa:?} for {video_s} s of video");
+        let want = (video_s * f64::from(rate)).ceil() as u64 + u64::from(a.0.priming);
+        assert!(done.audio_samples >= want && done.audio_samples < want + 1024, "cut at {cut}: {done:?}");
+        if cut == last || cut == last + moof_len / 2 {
+            let (y, frames) = decode(&bytes, "repaired");
+            assert_eq!(frames, done.frames);
+            assert!(y.len() / 2 >= (video_s * f64::from(rate)) as usize, "cut at {cut}");
+            let r = rate as usize / 2..rate as usize / 2 + rate as usize / 5;
+            assert_eq!(best_lag(&channel(&x, 2, 0)[r.clone()], &channel(&y, 2, 0)[r], 64), 0);
+        }
+    }
+    let _ = std::fs::remove_file(&input);
+    let _ = std::fs::remove_file(&output);
+}
