@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+import wave
 import zlib
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import numpy as np
 W, H, N = 160, 120, 30  # MP4s
 GW, GH, GN = 96, 64, 12  # the GIF
 FPS = 30
+RATE = 48000  # the sound track's sample rate
 
 
 def gradient(w: int, h: int, i: int) -> np.ndarray:
@@ -111,10 +113,18 @@ def write(out: Path, x264_version: str, hidden: list[str]) -> None:
     check(v.close().frames == N, "VideoWriter wrote an MP4")
     framepipe.write_video(out / "api.gif", gif_frames, fps=10)
     check(framepipe.probe(out / "api.gif")["frame_count"] == GN, "write_video wrote a GIF")
-    # Hook for issue 23 (soundtracks): when framepipe writes audio, write "api_sound.mp4" here
-    # (these frames with a known tone, through the Python API and the command) and add it to
-    # verify(): ffprobe finds the audio stream with its codec, rate and duration, and the samples
-    # ffmpeg decodes match the tone (SNR), as the video's pixels are compared below.
+    # Sound (issue 23): the same frames with a 440/660 Hz stereo tone, through the API (an array)
+    # and the command (a WAV file), checked in verify() against the tone.
+    tone = sound_tone()
+    np.save(out / "tone.npy", tone)
+    pcm = (tone * 32768).astype("<i2")  # exact: the tone is on the 16-bit grid
+    r = framepipe.write_video(out / "api_sound.mp4", frames, fps=FPS, crf=18, audio=pcm, audio_fps=RATE)
+    check(r.frames == N and r.audio_samples == len(tone), f"write_video wrote an MP4 with sound: {r}")
+    with wave.open(str(out / "tone.wav"), "wb") as f:
+        f.setnchannels(2)
+        f.setsampwidth(2)
+        f.setframerate(RATE)
+        f.writeframes(pcm.tobytes())
 
     exe = str(venv_bin / "framepipe")
     check(shutil.which("framepipe") == exe, f"`framepipe` on PATH is the venv's console script ({exe})")
@@ -132,6 +142,9 @@ def write(out: Path, x264_version: str, hidden: list[str]) -> None:
         pngs.append(str(p))
     r = run([exe, "encode", str(out / "cli_png.mp4"), "--fps", str(FPS), "--crf", "18", *pngs])
     check(r.returncode == 0, f"framepipe encode from PNG files: {r.stderr.decode()}")
+    r = run([exe, "encode", str(out / "cli_sound.mp4"), "--fps", str(FPS), "--crf", "18",
+             "--audio", str(out / "tone.wav"), *pngs])  # fmt: skip
+    check(r.returncode == 0, f"framepipe encode --audio: {r.stderr.decode()}")
     r = run([exe, "probe", "--json", str(out / "cli_png.mp4")])
     check(r.returncode == 0 and json.loads(r.stdout)["frame_count"] == N, "framepipe probe --json")
     r = run([exe, "encode", str(out / "never.mp4")])
@@ -184,6 +197,35 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
+def sound_tone() -> np.ndarray:
+    """N / FPS seconds of 440 Hz (left) and 660 Hz (right) at half scale, (n, 2) float32, in
+    16-bit steps (the API gets it as int16, the command as a 16-bit WAV: the same samples)."""
+    t = np.arange(round(N / FPS * RATE)) / RATE
+    tone = 0.5 * np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1)
+    return (np.round(tone * 32768) / 32768).astype(np.float32)  # on the 16-bit grid of the WAV
+
+
+def ffprobe_audio(path: Path) -> dict:
+    r = run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+             "stream=codec_name,sample_rate,channels,duration", "-of", "json", str(path)])  # fmt: skip
+    check(r.returncode == 0, f"ffprobe {path.name}: {r.stderr.decode()}")
+    streams = json.loads(r.stdout)["streams"]
+    check(len(streams) == 1, f"{path.name} has a sound track")
+    return streams[0]
+
+
+def audio_packets(path: Path) -> bytes:
+    r = run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "data", "-"])
+    check(r.returncode == 0 and len(r.stdout) > 0, f"ffmpeg copies the sound of {path.name}: {r.stderr.decode()}")
+    return r.stdout
+
+
+def decode_audio(path: Path) -> np.ndarray:
+    r = run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "f32le", "-"])
+    check(r.returncode == 0, f"ffmpeg decodes the sound of {path.name}: {r.stderr.decode()}")
+    return np.frombuffer(r.stdout, "<f4").reshape(-1, 2)
+
+
 def verify(out: Path) -> None:
     frames = np.load(out / "frames.npy")
     gif_frames = np.load(out / "gif_frames.npy")
@@ -200,6 +242,18 @@ def verify(out: Path) -> None:
         got = decode(out / name, w, h)
         db = psnr(got, src)
         check(got.shape == src.shape and db >= n_min, f"{name}: decoded pixels match the source, PSNR {db:.1f} dB")
+    tone = np.load(out / "tone.npy")
+    for name in ("api_sound.mp4", "cli_sound.mp4"):
+        a = ffprobe_audio(out / name)
+        facts = (a["codec_name"], int(a["sample_rate"]), int(a["channels"]), round(float(a["duration"]), 3))
+        check(
+            facts == ("aac", RATE, 2, round(N / FPS, 3)), f"ffprobe: {name} has AAC stereo {RATE} Hz, {N / FPS} s: {a}"
+        )
+        got = decode_audio(out / name)[: len(tone)]
+        snr = 10 * np.log10(np.sum(tone**2) / np.sum((got - tone) ** 2))
+        check(len(got) == len(tone) and snr >= 24, f"{name}: decoded sound matches the tone, SNR {snr:.1f} dB")
+    # The same samples and options through the API and the command: the same sound track.
+    check(audio_packets(out / "api_sound.mp4") == audio_packets(out / "cli_sound.mp4"), "API and CLI: same AAC")
     kept = ffprobe(out / "cli_sigint.mp4")
     check(int(kept["nb_read_frames"]) == 10, f"the interrupted encode kept its 10 frames ({kept})")
     # The command and the API give the same bytes for the same frames and options.
