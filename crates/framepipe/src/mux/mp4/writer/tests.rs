@@ -7,7 +7,7 @@ use crate::h264::sps_format;
 use crate::mux::mp4::index::SampleIndex;
 use crate::mux::mp4::timing::*;
 use crate::rational::Rational;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, Write};
 
 /// A real x264 High-profile SPS/PPS (320x240) for the avcC.
 pub(crate) fn test_avc() -> AvcConfig {
