@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DecodeError, ParameterError, UnsupportedError, about
+from ._pyav import import_av, libav_reason
+from .errors import DecodeError, ParameterError, about
 
 #: The engine's limits (crates/framepipe/src/audio/mod.rs).
 MIN_RATE, MAX_RATE, MAX_CHANNELS = 1000, 768_000, 8
@@ -136,24 +137,12 @@ class ArraySource(AudioSource):
         return to_float32(chunk)
 
 
-def _import_av():
-    try:
-        import av
-    except ImportError as e:
-        raise UnsupportedError("reading sound from a file needs PyAV (FFmpeg's Python binding): pip install av") from e
-    return av
-
-
-def _libav_reason(e: BaseException) -> str:
-    return str(getattr(e, "strerror", None) or e or type(e).__name__)
-
-
 class FileSource(AudioSource):
     """The first audio stream of a file PyAV reads (WAV, MP3, FLAC, M4A, OGG, a video's sound
     track), decoded packet by packet as it is read: memory stays flat for any length."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        av = _import_av()
+        av = import_av("reading sound from a file")
         self._av = av
         self.path = os.fsdecode(path)
         p = self.path
@@ -166,7 +155,7 @@ class FileSource(AudioSource):
         except PermissionError as e:
             raise PermissionError(errno.EACCES, "Permission denied reading the audio file", p) from e
         except av.error.FFmpegError as e:
-            raise DecodeError(f"{p!r} is not a file libav can read sound from: {_libav_reason(e)}") from e
+            raise DecodeError(f"{p!r} is not a file libav can read sound from: {libav_reason(e)}") from e
         try:
             if not self._container.streams.audio:
                 kinds = sorted({s.type for s in self._container.streams}) or ["nothing"]
@@ -205,7 +194,7 @@ class FileSource(AudioSource):
             for out in self._resampler.resample(None):
                 yield self._interleaved(out)
         except av.error.FFmpegError as e:
-            raise DecodeError(f"{self.path!r}: decoding its sound failed: libav says {_libav_reason(e)}") from e
+            raise DecodeError(f"{self.path!r}: decoding its sound failed: libav says {libav_reason(e)}") from e
 
     def _interleaved(self, frame: Any) -> np.ndarray:
         data = frame.to_ndarray()  # packed float: (1, samples * channels)

@@ -74,25 +74,12 @@ from typing import Any
 import numpy as np
 
 from .. import _native
+from .._pyav import import_av, libav_reason
 from .._warn import warn
-from ..errors import DecodeError, ParameterError, UnsupportedError
+from ..errors import DecodeError, ParameterError
 
 # The scaler for target_resolution: MoviePy's default resize_algorithm ("bicubic").
 _RESIZE_INTERPOLATION = "BICUBIC"
-
-
-def _import_av():
-    try:
-        import av
-    except ImportError as e:
-        raise UnsupportedError("reading video files needs PyAV (libav's Python binding): pip install av") from e
-    return av
-
-
-def _libav_reason(e: BaseException) -> str:
-    """What libav said, without PyAV's errno and file name decoration."""
-    reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-    return str(reason)
 
 
 def _check_target_resolution(target_resolution):
@@ -234,7 +221,7 @@ class _Decoder:
         except self.av.error.FFmpegError as e:
             self.gen = None
             self.ended = True
-            raise DecodeError(f"{self.path!r}: decoding failed: libav says {_libav_reason(e)}") from e
+            raise DecodeError(f"{self.path!r}: decoding failed: libav says {libav_reason(e)}") from e
         self.count += 1
         return f, self._index_of(f)
 
@@ -256,7 +243,7 @@ def _open_stream(path: str, alpha_decoder: str | None, av):
         what = "No image file matches this sequence pattern" if is_sequence else "No such video file"
         raise FileNotFoundError(errno.ENOENT, what, path) from e
     except av.error.FFmpegError as e:
-        raise DecodeError(f"{path!r} is not a video file libav can read: {_libav_reason(e)}") from e
+        raise DecodeError(f"{path!r} is not a video file libav can read: {libav_reason(e)}") from e
     try:
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams}) or ["nothing"]
@@ -406,7 +393,7 @@ class VideoFileReader:
 
     def _load(self) -> _Meta:
         """Read the file's frame times and geometry (see _Meta); sets and returns ``_meta``."""
-        av = _import_av()
+        av = import_av("reading video files")
         path = self.path
         # Pass 1: the packets' times and keyframe flags (demuxing only).
         container, stream, _, _ = _open_stream(path, None, av)
@@ -438,7 +425,7 @@ class VideoFileReader:
                         break
                     entries.append((p.pts, p.is_keyframe, p.duration or 0))
             except av.error.FFmpegError as e:
-                raise DecodeError(f"{path!r}: reading its packets failed: libav says {_libav_reason(e)}") from e
+                raise DecodeError(f"{path!r}: reading its packets failed: libav says {libav_reason(e)}") from e
         finally:
             container.close()
         if not counted and len({e[0] for e in entries}) != len(entries):
@@ -539,7 +526,7 @@ class VideoFileReader:
         dec = self._dec
         if dec is None:
             meta = self._loaded()
-            dec = self._dec = _Decoder(self.path, meta.alpha_decoder, _import_av())
+            dec = self._dec = _Decoder(self.path, meta.alpha_decoder, import_av("reading video files"))
             dec.pts = meta.pts
             self._stats["reopens"] += 1
         return dec

@@ -4,7 +4,8 @@
 //! `roll` sample group (AAC: each packet needs the one before it, distance -1; Opus: 80 ms of
 //! pre-roll, 3840 samples, in packets).
 
-use super::boxes::{self, BoxBuf};
+use super::boxes::{self, child, children, malformed, BoxBuf, Fields, Handler, TrakHeader};
+use super::track::{SampleTable, Trak};
 use crate::encode::{AudioConfig, AudioPacket};
 use crate::error::{Error, Result};
 use crate::mux::AudioTrack;
@@ -150,90 +151,40 @@ impl AudioTrak<'_> {
         let a = self.track;
         let sizes = if self.chunks.is_some() { &self.index.sizes[..self.keep] } else { &[][..] };
         let media_duration = self.index.duration_of(sizes.len());
+        let header = TrakHeader {
+            track_id: 2,
+            movie_duration: self.edit,
+            // The presentation starts after the priming.
+            media_time: Some(u64::from(a.priming)),
+            timescale: a.sample_rate,
+            media_duration,
+            handler: Handler::Sound,
+        };
         let mut b = BoxBuf::new();
-        let trak = b.open(b"trak");
-        // tkhd: enabled | in_movie | in_preview, track 2, alternate group 1, volume 1.0.
-        let v1 = self.edit > u64::from(u32::MAX);
-        let o = b.open_full(b"tkhd", u8::from(v1), 0x7);
-        if v1 {
-            b.u64(0).u64(0).u32(2).u32(0).u64(self.edit);
-        } else {
-            b.u32(0).u32(0).u32(2).u32(0).u32(self.edit as u32);
-        }
-        b.zeros(8).u16(0).u16(1).u16(0x0100).u16(0).identity_matrix();
-        b.u32(0).u32(0);
-        b.close(o);
-
-        // edts/elst: the presentation starts after the priming.
-        let edts = b.open(b"edts");
-        let o = b.open_full(b"elst", u8::from(v1), 0);
-        b.u32(1);
-        if v1 {
-            b.u64(self.edit).i64(i64::from(a.priming));
-        } else {
-            b.u32(self.edit as u32).i32(a.priming as i32);
-        }
-        b.u16(1).u16(0);
-        b.close(o);
-        b.close(edts);
-
-        let mdia = b.open(b"mdia");
-        let v1 = media_duration > u64::from(u32::MAX);
-        let o = b.open_full(b"mdhd", u8::from(v1), 0);
-        if v1 {
-            b.u64(0).u64(0).u32(a.sample_rate).u64(media_duration);
-        } else {
-            b.u32(0).u32(0).u32(a.sample_rate).u32(media_duration as u32);
-        }
-        b.u16(super::index::language_code(b"und")).u16(0);
-        b.close(o);
-        let o = b.open_full(b"hdlr", 0, 0);
-        b.u32(0).bytes(b"soun").zeros(12).bytes(b"SoundHandler\0");
-        b.close(o);
-
-        let minf = b.open(b"minf");
-        let o = b.open_full(b"smhd", 0, 0);
-        b.u16(0).u16(0);
-        b.close(o);
-        let dinf = b.open(b"dinf");
-        let dref = b.open_full(b"dref", 0, 0);
-        b.u32(1);
-        let url = b.open_full(b"url ", 0, 1);
-        b.close(url);
-        b.close(dref);
-        b.close(dinf);
-
-        let stbl = b.open(b"stbl");
-        let stsd = b.open_full(b"stsd", 0, 0);
-        b.u32(1);
-        self.sample_entry(&mut b, sizes);
-        b.close(stsd);
-        let mut stts = Vec::new();
-        for d in self.index.durations_of(sizes.len()) {
-            boxes::push_run(&mut stts, d);
-        }
-        boxes::stts(&mut b, &stts);
-        match self.chunks {
-            Some(chunks) => {
-                let per: Vec<u32> = chunks.iter().map(|c| c.1).collect();
-                boxes::stsc_chunks(&mut b, &per);
-                boxes::stsz(&mut b, sizes);
-                let offsets: Vec<u64> = chunks.iter().map(|c| c.0).collect();
-                boxes::chunk_offsets(&mut b, &offsets);
-                if !sizes.is_empty() {
-                    self.roll_group(&mut b, sizes.len() as u32);
+        boxes::trak(&mut b, &header, |b| {
+            let stsd = b.open_full(b"stsd", 0, 0);
+            b.u32(1);
+            self.sample_entry(b, sizes);
+            b.close(stsd);
+            let mut stts = Vec::new();
+            for d in self.index.durations_of(sizes.len()) {
+                boxes::push_run(&mut stts, d);
+            }
+            boxes::stts(b, &stts);
+            match self.chunks {
+                Some(chunks) => {
+                    boxes::chunked_samples(b, chunks, sizes);
+                    if !sizes.is_empty() {
+                        self.roll_group(b, sizes.len() as u32);
+                    }
+                }
+                None => {
+                    boxes::stsc(b, 0, 1);
+                    boxes::stsz(b, &[]);
+                    boxes::chunk_offsets(b, &[]);
                 }
             }
-            None => {
-                boxes::stsc(&mut b, 0, 1);
-                boxes::stsz(&mut b, &[]);
-                boxes::chunk_offsets(&mut b, &[]);
-            }
-        }
-        b.close(stbl);
-        b.close(minf);
-        b.close(mdia);
-        b.close(trak);
+        });
         b.into_vec()
     }
 
@@ -364,45 +315,11 @@ pub(crate) fn probe_audio(
     moofs: &[(u64, Vec<u8>)],
     file_size: u64,
 ) -> Result<Option<AudioInfo>> {
-    use super::boxes::{child, children, malformed, Fields};
-    use super::track::{timescale_duration, SampleTable};
-    let mut trak = None;
-    for (k, body) in top {
-        if k == b"trak" {
-            let t = children(body)?;
-            let hdlr = child(&t, b"mdia").map(children).transpose()?.and_then(|m| child(&m, b"hdlr"));
-            if hdlr.and_then(|h| h.get(8..12)) == Some(b"soun") {
-                trak = Some(*body);
-                break;
-            }
-        }
-    }
-    let Some(trak) = trak else { return Ok(None) };
-    let t = children(trak)?;
-    let track_id = match child(&t, b"tkhd") {
-        Some(tkhd) => {
-            let mut f = Fields::new(tkhd, "tkhd");
-            let (version, _) = f.full()?;
-            f.skip(if version == 1 { 16 } else { 8 })?;
-            f.u32()?
-        }
-        None => 2,
-    };
-    let movie_timescale = match child(top, b"mvhd") {
-        Some(mvhd) => timescale_duration(mvhd, "mvhd")?.0,
-        None => 0,
-    };
-    let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
-    let (rate, _) = timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
-    let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
-    let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
-    let stsd = child(&stbl, b"stsd").ok_or_else(|| malformed("stbl without stsd"))?;
-    let entries = children(stsd.get(8..).unwrap_or(&[]))?;
-    let (kind, entry) = *entries.first().ok_or_else(|| malformed("stsd has no sample entry"))?;
+    let Some(SoundTrak { trak, kind, entry, inner }) = SoundTrak::find(top)? else { return Ok(None) };
+    let (track_id, movie_timescale, rate) = (trak.track_id.unwrap_or(2), trak.movie_timescale, trak.timescale);
     let mut f = Fields::new(entry, "audio sample entry");
     f.skip(16)?;
     let mut channels = f.u16()?;
-    let inner = children(entry.get(28..).unwrap_or(&[])).unwrap_or_default();
     let mut pre_skip = 0u64;
     let codec = match &kind {
         b"mp4a" => {
@@ -422,14 +339,8 @@ pub(crate) fn probe_audio(
         }
         other => String::from_utf8_lossy(other).into_owned(),
     };
-    let edit = match child(&t, b"edts") {
-        Some(edts) => match child(&children(edts)?, b"elst") {
-            Some(elst) => Some(super::track::parse_elst(elst)?),
-            None => None,
-        },
-        None => None,
-    };
-    let table = SampleTable::parse(&stbl)?;
+    let edit = trak.edit;
+    let table = SampleTable::parse(&trak.stbl)?;
     let mut ticks: u64 = table.stts.iter().map(|&(c, d)| u64::from(c) * u64::from(d)).sum();
     let mut bytes = table.total_bytes();
     let defaults = super::fragment::track_defaults(top, track_id)?;
@@ -453,6 +364,24 @@ pub(crate) fn probe_audio(
     }
     let bitrate_kbps = if duration_seconds > 0.0 { bytes as f64 * 8.0 / duration_seconds / 1000.0 } else { 0.0 };
     Ok(Some(AudioInfo { codec, channels, sample_rate: rate, duration_seconds, bitrate_kbps, priming }))
+}
+
+/// The audio track of a moov (the first `soun` trak) and its first sample entry: type, body
+/// and child boxes (after the 28 bytes of an AudioSampleEntry's fields).
+struct SoundTrak<'a> {
+    trak: Trak<'a>,
+    kind: [u8; 4],
+    entry: &'a [u8],
+    inner: Vec<([u8; 4], &'a [u8])>,
+}
+
+impl<'a> SoundTrak<'a> {
+    fn find(top: &[([u8; 4], &'a [u8])]) -> Result<Option<Self>> {
+        let Some(trak) = Trak::find(top, b"soun")? else { return Ok(None) };
+        let (kind, entry) = trak.sample_entry()?;
+        let inner = children(entry.get(28..).unwrap_or(&[])).unwrap_or_default();
+        Ok(Some(SoundTrak { trak, kind, entry, inner }))
+    }
 }
 
 /// The channel count of an `esds`'s AudioSpecificConfig (channel configurations 1-7; None
@@ -536,35 +465,11 @@ pub(crate) fn audio_for_repair(
     moofs: &[(u64, Vec<u8>)],
     file_size: u64,
 ) -> Result<Option<RepairAudio>> {
-    use super::boxes::{child, children, malformed, Fields};
-    use super::track::{timescale_duration, SampleTable};
     use crate::encode::{AacConfig, OpusConfig};
     let Some(info) = probe_audio(top, moofs, file_size)? else { return Ok(None) };
-    let mut found = None;
-    for (k, body) in top {
-        if k == b"trak" {
-            let t = children(body)?;
-            let hdlr = child(&t, b"mdia").map(children).transpose()?.and_then(|m| child(&m, b"hdlr"));
-            if hdlr.and_then(|h| h.get(8..12)) == Some(b"soun") {
-                found = Some(*body);
-                break;
-            }
-        }
-    }
-    let Some(trak) = found else { return Ok(None) };
-    let t = children(trak)?;
-    let mut f = Fields::new(child(&t, b"tkhd").ok_or_else(|| malformed("trak without tkhd"))?, "tkhd");
-    let (version, _) = f.full()?;
-    f.skip(if version == 1 { 16 } else { 8 })?;
-    let track_id = f.u32()?;
-    let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
-    let (rate, _) = timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
-    let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
-    let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
-    let stsd = child(&stbl, b"stsd").ok_or_else(|| malformed("stbl without stsd"))?;
-    let entries = children(stsd.get(8..).unwrap_or(&[]))?;
-    let (kind, entry) = *entries.first().ok_or_else(|| malformed("stsd has no sample entry"))?;
-    let inner = children(entry.get(28..).unwrap_or(&[])).unwrap_or_default();
+    let Some(SoundTrak { trak, kind, inner, .. }) = SoundTrak::find(top)? else { return Ok(None) };
+    let track_id = trak.track_id.ok_or_else(|| malformed("trak without tkhd"))?;
+    let rate = trak.timescale;
     let mut bitrate = (info.bitrate_kbps * 1000.0).round() as u32;
     let config = match &kind {
         b"mp4a" => {
@@ -624,7 +529,7 @@ pub(crate) fn audio_for_repair(
             })?;
         }
         None => {
-            let table = SampleTable::parse(&stbl)?;
+            let table = SampleTable::parse(&trak.stbl)?;
             let mut prev: Option<(u64, u32, i64)> = None;
             for s in table.iter() {
                 if s.offset.saturating_add(u64::from(s.size)) > file_size {

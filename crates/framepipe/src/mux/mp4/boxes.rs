@@ -103,6 +103,118 @@ impl BoxBuf {
     }
 }
 
+/// The media a [`trak`] describes, with what its headers say of it.
+pub(crate) enum Handler {
+    Video { width: u32, height: u32 },
+    Sound,
+}
+
+/// What a [`trak`]'s headers say.
+pub(crate) struct TrakHeader {
+    pub track_id: u32,
+    /// The presented duration in movie ticks (tkhd's and the edit's; 0 in a fragmented file:
+    /// "to the end of the media").
+    pub movie_duration: u64,
+    /// The edit list's media time, where the presentation starts; None: no edit list.
+    pub media_time: Option<u64>,
+    /// mdhd's timescale and duration.
+    pub timescale: u32,
+    pub media_duration: u64,
+    pub handler: Handler,
+}
+
+/// A `trak` box: tkhd, edts/elst, mdia (mdhd, hdlr, minf with the media header, dinf and an
+/// stbl whose children — stsd and the sample tables — `stbl` writes).
+pub(crate) fn trak(b: &mut BoxBuf, h: &TrakHeader, stbl: impl FnOnce(&mut BoxBuf)) {
+    let trak = b.open(b"trak");
+    // tkhd: enabled | in_movie | in_preview; sound in alternate group 1 at volume 1.0.
+    let v1 = h.movie_duration > u64::from(u32::MAX);
+    let o = b.open_full(b"tkhd", u8::from(v1), 0x7);
+    if v1 {
+        b.u64(0).u64(0).u32(h.track_id).u32(0).u64(h.movie_duration);
+    } else {
+        b.u32(0).u32(0).u32(h.track_id).u32(0).u32(h.movie_duration as u32);
+    }
+    let (group, volume, width, height) = match h.handler {
+        Handler::Video { width, height } => (0, 0, width, height),
+        Handler::Sound => (1, 0x0100, 0, 0),
+    };
+    b.zeros(8).u16(0).u16(group).u16(volume).u16(0).identity_matrix();
+    b.u32(width << 16).u32(height << 16);
+    b.close(o);
+
+    if let Some(media_time) = h.media_time {
+        let edts = b.open(b"edts");
+        let v1 = v1 || media_time > i32::MAX as u64;
+        let o = b.open_full(b"elst", u8::from(v1), 0);
+        b.u32(1);
+        if v1 {
+            b.u64(h.movie_duration).i64(media_time as i64);
+        } else {
+            b.u32(h.movie_duration as u32).i32(media_time as i32);
+        }
+        b.u16(1).u16(0); // media rate 1.0
+        b.close(o);
+        b.close(edts);
+    }
+
+    let mdia = b.open(b"mdia");
+    let v1 = h.media_duration > u64::from(u32::MAX);
+    let o = b.open_full(b"mdhd", u8::from(v1), 0);
+    time_and_duration(b, v1, h.timescale, h.media_duration);
+    b.u16(language_code(b"und")).u16(0);
+    b.close(o);
+    let (handler, name): (&[u8; 4], &[u8]) = match h.handler {
+        Handler::Video { .. } => (b"vide", b"VideoHandler\0"),
+        Handler::Sound => (b"soun", b"SoundHandler\0"),
+    };
+    let o = b.open_full(b"hdlr", 0, 0);
+    b.u32(0).bytes(handler).zeros(12).bytes(name);
+    b.close(o);
+
+    let minf = b.open(b"minf");
+    match h.handler {
+        Handler::Video { .. } => {
+            let o = b.open_full(b"vmhd", 0, 1);
+            b.u16(0).zeros(6);
+            b.close(o);
+        }
+        Handler::Sound => {
+            let o = b.open_full(b"smhd", 0, 0);
+            b.u16(0).u16(0);
+            b.close(o);
+        }
+    }
+    let dinf = b.open(b"dinf");
+    let dref = b.open_full(b"dref", 0, 0);
+    b.u32(1);
+    let url = b.open_full(b"url ", 0, 1); // the media is in this file
+    b.close(url);
+    b.close(dref);
+    b.close(dinf);
+    let o = b.open(b"stbl");
+    stbl(b);
+    b.close(o);
+    b.close(minf);
+    b.close(mdia);
+    b.close(trak);
+}
+
+/// mvhd's and mdhd's first fields: creation and modification times (0), timescale, duration;
+/// 64-bit times and duration in version 1.
+pub(crate) fn time_and_duration(b: &mut BoxBuf, v1: bool, timescale: u32, duration: u64) {
+    if v1 {
+        b.u64(0).u64(0).u32(timescale).u64(duration);
+    } else {
+        b.u32(0).u32(0).u32(timescale).u32(duration as u32);
+    }
+}
+
+/// ISO-639-2/T language packed as three 5-bit letters.
+pub(crate) fn language_code(lang: &[u8; 3]) -> u16 {
+    lang.iter().fold(0u16, |acc, &c| (acc << 5) | (u16::from(c) - 0x60))
+}
+
 /// `stts` from run-length (count, delta) entries.
 pub(crate) fn stts(b: &mut BoxBuf, runs: &[(u32, u32)]) {
     let o = b.open_full(b"stts", 0, 0);
@@ -313,9 +425,19 @@ pub(crate) fn describe_fourcc(kind: &[u8; 4]) -> String {
     }
 }
 
+/// stsc, stsz and stco/co64 for samples of `sizes` stored in `chunks` (file offset, number of
+/// samples; in order).
+pub(crate) fn chunked_samples(b: &mut BoxBuf, chunks: &[(u64, u32)], sizes: &[u32]) {
+    let per: Vec<u32> = chunks.iter().map(|c| c.1).collect();
+    stsc_chunks(b, &per);
+    stsz(b, sizes);
+    let offsets: Vec<u64> = chunks.iter().map(|c| c.0).collect();
+    chunk_offsets(b, &offsets);
+}
+
 /// stsc for chunks of the given sample counts (in order; empty chunks are not allowed): one
 /// entry per run of equal counts.
-pub(crate) fn stsc_chunks(b: &mut BoxBuf, per_chunk: &[u32]) {
+fn stsc_chunks(b: &mut BoxBuf, per_chunk: &[u32]) {
     let mut entries: Vec<(u32, u32)> = Vec::new();
     for (i, &n) in per_chunk.iter().enumerate() {
         if entries.last().is_none_or(|&(_, last)| last != n) {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::boxes::{self, BoxBuf};
+use super::boxes::{self, time_and_duration, BoxBuf, Handler, TrakHeader};
 use super::timing::{media_timing, MAX_CTS_TICKS, MOVIE_TIMESCALE_MS};
 use crate::encode::{AvcConfig, Packet};
 use crate::error::{Error, Result};
@@ -318,79 +318,34 @@ impl SampleIndex {
         b.u32(0x0001_0000).u16(0x0100).zeros(10).identity_matrix().zeros(24).u32(next_track);
         b.close(o);
 
-        let trak = b.open(b"trak");
-        // tkhd: enabled | in_movie | in_preview
-        let o = b.open_full(b"tkhd", u8::from(v1), 0x7);
-        if v1 {
-            b.u64(0).u64(0).u32(1).u32(0).u64(t.movie_duration);
-        } else {
-            b.u32(0).u32(0).u32(1).u32(0).u32(t.movie_duration as u32);
-        }
-        b.zeros(8).u16(0).u16(0).u16(0).u16(0).identity_matrix();
-        b.u32(track.width << 16).u32(track.height << 16);
-        b.close(o);
-
-        // edts/elst: one edit starting the presentation at the first presented frame (in a
-        // fragmented file the duration is 0: "to the end of the media").
-        if !self.sizes.is_empty() || (fragmented && t.media_time > 0) {
-            let edts = b.open(b"edts");
-            let v1 = t.movie_duration > u64::from(u32::MAX) || t.media_time > i32::MAX as u64;
-            let o = b.open_full(b"elst", u8::from(v1), 0);
+        // One edit starting the presentation at the first presented frame (in a fragmented
+        // file the duration is 0: "to the end of the media").
+        let has_edit = !self.sizes.is_empty() || (fragmented && t.media_time > 0);
+        let header = TrakHeader {
+            track_id: 1,
+            movie_duration: t.movie_duration,
+            media_time: has_edit.then_some(t.media_time),
+            timescale: self.timescale,
+            media_duration: t.media_duration,
+            handler: Handler::Video { width: track.width, height: track.height },
+        };
+        boxes::trak(&mut b, &header, |b| {
+            let stsd = b.open_full(b"stsd", 0, 0);
             b.u32(1);
-            if v1 {
-                b.u64(t.movie_duration).i64(t.media_time as i64);
+            sample_entry(b, track);
+            b.close(stsd);
+            if let Some(chunks) = extra.video_chunks {
+                self.sample_tables_in(b, chunks);
+            } else if let MoovKind::Complete { payload_start } = kind {
+                self.sample_tables(b, payload_start);
             } else {
-                b.u32(t.movie_duration as u32).i32(t.media_time as i32);
+                // The samples are in the fragments.
+                boxes::stts(b, &[]);
+                boxes::stsc(b, 0, 1);
+                boxes::stsz(b, &[]);
+                boxes::chunk_offsets(b, &[]);
             }
-            b.u16(1).u16(0);
-            b.close(o);
-            b.close(edts);
-        }
-
-        let mdia = b.open(b"mdia");
-        let v1 = t.media_duration > u64::from(u32::MAX);
-        let o = b.open_full(b"mdhd", u8::from(v1), 0);
-        time_and_duration(&mut b, v1, self.timescale, t.media_duration);
-        b.u16(language_code(b"und")).u16(0);
-        b.close(o);
-
-        let o = b.open_full(b"hdlr", 0, 0);
-        b.u32(0).bytes(b"vide").zeros(12).bytes(b"VideoHandler\0");
-        b.close(o);
-
-        let minf = b.open(b"minf");
-        let o = b.open_full(b"vmhd", 0, 1);
-        b.u16(0).zeros(6);
-        b.close(o);
-        let dinf = b.open(b"dinf");
-        let dref = b.open_full(b"dref", 0, 0);
-        b.u32(1);
-        let url = b.open_full(b"url ", 0, 1);
-        b.close(url);
-        b.close(dref);
-        b.close(dinf);
-
-        let stbl = b.open(b"stbl");
-        let stsd = b.open_full(b"stsd", 0, 0);
-        b.u32(1);
-        sample_entry(&mut b, track);
-        b.close(stsd);
-
-        if let Some(chunks) = extra.video_chunks {
-            self.sample_tables_in(&mut b, chunks);
-        } else if let MoovKind::Complete { payload_start } = kind {
-            self.sample_tables(&mut b, payload_start);
-        } else {
-            // The samples are in the fragments.
-            boxes::stts(&mut b, &[]);
-            boxes::stsc(&mut b, 0, 1);
-            boxes::stsz(&mut b, &[]);
-            boxes::chunk_offsets(&mut b, &[]);
-        }
-        b.close(stbl);
-        b.close(minf);
-        b.close(mdia);
-        b.close(trak);
+        });
         if let Some(audio) = extra.audio_trak {
             b.bytes(audio);
         }
@@ -424,11 +379,7 @@ impl SampleIndex {
     /// The sample tables with the samples in `chunks` (file offset, samples; in order).
     fn sample_tables_in(&self, b: &mut BoxBuf, chunks: &[(u64, u32)]) {
         self.time_tables(b);
-        let per: Vec<u32> = chunks.iter().map(|c| c.1).collect();
-        boxes::stsc_chunks(b, &per);
-        boxes::stsz(b, &self.sizes);
-        let offsets: Vec<u64> = chunks.iter().map(|c| c.0).collect();
-        boxes::chunk_offsets(b, &offsets);
+        boxes::chunked_samples(b, chunks, &self.sizes);
     }
 
     /// stts, ctts and stss.
@@ -468,18 +419,6 @@ impl SampleIndex {
 }
 
 /// creation_time, modification_time, timescale, duration (mvhd/mdhd layout).
-fn time_and_duration(b: &mut BoxBuf, v1: bool, timescale: u32, duration: u64) {
-    if v1 {
-        b.u64(0).u64(0).u32(timescale).u64(duration);
-    } else {
-        b.u32(0).u32(0).u32(timescale).u32(duration as u32);
-    }
-}
-
-/// ISO-639-2/T language packed as three 5-bit letters.
-pub(crate) fn language_code(lang: &[u8; 3]) -> u16 {
-    lang.iter().fold(0u16, |acc, &c| (acc << 5) | (u16::from(c) - 0x60))
-}
 
 /// The `avc1` sample entry with avcC, colr (nclx) and pasp.
 fn sample_entry(b: &mut BoxBuf, track: &VideoTrack) {

@@ -76,17 +76,78 @@ pub struct Presence {
     pub missing_bytes: u64,
 }
 
-/// Whether a trak is a video track (its handler is "vide").
-pub(crate) fn is_video_trak(trak: &[u8]) -> Result<bool> {
-    let t = children(trak)?;
-    let Some(mdia) = child(&t, b"mdia") else {
-        return Ok(false);
-    };
-    let m = children(mdia)?;
-    let Some(hdlr) = child(&m, b"hdlr") else {
-        return Ok(false);
-    };
-    Ok(hdlr.get(8..12) == Some(b"vide"))
+/// One track of a moov, its boxes found and its header fields read once: the video track
+/// ([`VideoTrak`]) and the audio track (`super::audio`) are both read through it.
+pub(crate) struct Trak<'a> {
+    /// tkhd's track_ID (None: the trak has no tkhd).
+    pub track_id: Option<u32>,
+    /// mvhd's timescale (0 if there is no mvhd).
+    pub movie_timescale: u32,
+    /// mdhd's timescale and duration (`u64::MAX`: unknown).
+    pub timescale: u32,
+    pub mdhd_duration: u64,
+    /// The stbl's child boxes.
+    pub stbl: Vec<([u8; 4], &'a [u8])>,
+    /// The edit list: total segment duration in movie ticks, and the media time where the
+    /// presentation starts (the first non-empty edit).
+    pub edit: Option<(u64, i64)>,
+}
+
+impl<'a> Trak<'a> {
+    /// The first trak of the moov `top` (its child boxes) whose handler is `handler`
+    /// (`vide`, `soun`), if there is one.
+    pub(crate) fn find(top: &[([u8; 4], &'a [u8])], handler: &[u8; 4]) -> Result<Option<Self>> {
+        let mut found = None;
+        for (k, body) in top {
+            if k == b"trak" {
+                let t = children(body)?;
+                let hdlr = child(&t, b"mdia").map(children).transpose()?.and_then(|m| child(&m, b"hdlr"));
+                if hdlr.and_then(|h| h.get(8..12)) == Some(&handler[..]) {
+                    found = Some(t);
+                    break;
+                }
+            }
+        }
+        let Some(t) = found else { return Ok(None) };
+        let movie_timescale = match child(top, b"mvhd") {
+            Some(mvhd) => timescale_duration(mvhd, "mvhd")?.0,
+            None => 0,
+        };
+        let track_id = match child(&t, b"tkhd") {
+            Some(tkhd) => {
+                let mut f = Fields::new(tkhd, "tkhd");
+                let (version, _) = f.full()?;
+                f.skip(if version == 1 { 16 } else { 8 })?;
+                Some(f.u32()?)
+            }
+            None => None,
+        };
+        let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
+        let (timescale, mdhd_duration) =
+            timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
+        let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
+        let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
+        let edit = match child(&t, b"edts") {
+            Some(edts) => match child(&children(edts)?, b"elst") {
+                Some(elst) => Some(parse_elst(elst)?),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(Some(Trak { track_id, movie_timescale, timescale, mdhd_duration, stbl, edit }))
+    }
+
+    /// The first sample entry of the stsd: its type and body.
+    pub(crate) fn sample_entry(&self) -> Result<([u8; 4], &'a [u8])> {
+        let stsd = child(&self.stbl, b"stsd").ok_or_else(|| malformed("stbl without stsd"))?;
+        let mut f = Fields::new(stsd, "stsd");
+        f.full()?;
+        if f.u32()? == 0 {
+            return Err(malformed("stsd has no sample entry"));
+        }
+        let entries = children(&stsd[8..])?;
+        entries.first().copied().ok_or_else(|| malformed("stsd has no sample entry"))
+    }
 }
 
 /// (timescale, duration) of mvhd/mdhd.
@@ -107,43 +168,18 @@ pub(crate) fn timescale_duration(body: &[u8], name: &'static str) -> Result<(u32
 impl<'a> VideoTrak<'a> {
     /// The first video track of the moov `top` (its child boxes).
     pub(crate) fn parse(top: &[([u8; 4], &'a [u8])]) -> Result<Self> {
-        let movie_timescale = match child(top, b"mvhd") {
-            Some(mvhd) => timescale_duration(mvhd, "mvhd")?.0,
-            None => 0,
-        };
-        let mut trak = None;
-        for (k, body) in top {
-            if k == b"trak" && is_video_trak(body)? {
-                trak = Some(*body);
-                break;
-            }
-        }
-        let trak = trak.ok_or_else(|| Error::unsupported("the MP4 has no video track"))?;
-        let t = children(trak)?;
-        let track_id = match child(&t, b"tkhd") {
-            Some(tkhd) => {
-                let mut f = Fields::new(tkhd, "tkhd");
-                let (version, _) = f.full()?;
-                f.skip(if version == 1 { 16 } else { 8 })?;
-                f.u32()?
-            }
-            None => 1,
-        };
-        let mdia = children(child(&t, b"mdia").ok_or_else(|| malformed("trak without mdia"))?)?;
-        let (timescale, mdhd_duration) =
-            timescale_duration(child(&mdia, b"mdhd").ok_or_else(|| malformed("mdia without mdhd"))?, "mdhd")?;
-        let minf = children(child(&mdia, b"minf").ok_or_else(|| malformed("mdia without minf"))?)?;
-        let stbl = children(child(&minf, b"stbl").ok_or_else(|| malformed("minf without stbl"))?)?;
-        let entry = SampleEntry::parse(child(&stbl, b"stsd").ok_or_else(|| malformed("stbl without stsd"))?)?;
-        let table = SampleTable::parse(&stbl)?;
-        let edit = match child(&t, b"edts") {
-            Some(edts) => match child(&children(edts)?, b"elst") {
-                Some(elst) => Some(parse_elst(elst)?),
-                None => None,
-            },
-            None => None,
-        };
-        Ok(VideoTrak { track_id, movie_timescale, timescale, mdhd_duration, entry, table, edit })
+        let t = Trak::find(top, b"vide")?.ok_or_else(|| Error::unsupported("the MP4 has no video track"))?;
+        let entry = SampleEntry::parse(t.sample_entry()?)?;
+        let table = SampleTable::parse(&t.stbl)?;
+        Ok(VideoTrak {
+            track_id: t.track_id.unwrap_or(1),
+            movie_timescale: t.movie_timescale,
+            timescale: t.timescale,
+            mdhd_duration: t.mdhd_duration,
+            entry,
+            table,
+            edit: t.edit,
+        })
     }
 
     /// The avcC configuration (SPS/PPS) of an H.264 track.
@@ -159,14 +195,7 @@ impl<'a> VideoTrak<'a> {
 }
 
 impl<'a> SampleEntry<'a> {
-    fn parse(stsd: &'a [u8]) -> Result<Self> {
-        let mut f = Fields::new(stsd, "stsd");
-        f.full()?;
-        if f.u32()? == 0 {
-            return Err(malformed("stsd has no sample entry"));
-        }
-        let entries = children(&stsd[8..])?;
-        let (codec, entry) = *entries.first().ok_or_else(|| malformed("stsd has no sample entry"))?;
+    fn parse((codec, entry): ([u8; 4], &'a [u8])) -> Result<Self> {
         let mut f = Fields::new(entry, "visual sample entry");
         f.skip(24)?;
         let width = u32::from(f.u16()?);
