@@ -418,8 +418,6 @@ impl SampleIndex {
     }
 }
 
-/// creation_time, modification_time, timescale, duration (mvhd/mdhd layout).
-
 /// The `avc1` sample entry with avcC, colr (nclx) and pasp.
 fn sample_entry(b: &mut BoxBuf, track: &VideoTrack) {
     let o = b.open(b"avc1");
