@@ -24,7 +24,8 @@ Contenders (x264: crf 23, preset medium, threads auto everywhere; AAC 128 kbit/s
   ffmpeg-pipe+aac      `ffmpeg ... -i - -i music.wav -c:v libx264 ... -c:a aac -b:a 128k`
   imageio-ffmpeg+aac   imageio_ffmpeg.write_frames(..., audio_path="music.wav", audio_codec="aac",
                        output_params=[..., "-b:a", "128k"]) (its own static ffmpeg binary)
-  pyav+aac             PyAV writing a libx264 stream and an aac stream itself (its bundled FFmpeg)
+  pyav+aac             PyAV writing a libx264 stream and an aac stream itself (its bundled FFmpeg;
+                       its defaults, which give x264 slice threads)
   moviepy+aac          MoviePy 2: VideoClip(...).with_audio(AudioArrayClip(...)).write_videofile(
                        audio_codec="aac", audio_bitrate="128k", audio_fps=48000)
 
