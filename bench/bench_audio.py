@@ -17,6 +17,8 @@ Encoders (every output written as a plain stream and decoded back by ffmpeg):
                 encode/aac.rs), crates/framepipe/examples/audio_encode.rs
   ffmpeg-aac    the system's FFmpeg CLI: `ffmpeg -threads 1 -f f32le ... -c:a aac -b:a 128k`
   fp-opus       framepipe's Opus encoder (libopus 1.6.1), same example, 96 kbit/s
+  fp-aac-fast   (--aac-fast) fp-aac with FFmpeg's "fast" coder instead of its default "twoloop"
+  ffmpeg-aac-fast (--aac-fast) the CLI with `-aac_coder fast`
   ffmpeg-min    (--ffmpeg-min PATH) bench/ffmpeg_min_aac.c linked to a minimal static libavcodec:
                 the same encoder as ffmpeg-aac (FFmpeg 5.1), for its speed without the CLI
 
@@ -41,7 +43,8 @@ equal the encoder's priming, which is printed):
                 --rounds runs on the 60 s music signal.
 
   .venv/bin/pip install -r bench/requirements.txt
-  .venv/bin/python bench/bench_audio.py [--real FILE] [--ffmpeg-min PATH] [--seconds 20]
+  .venv/bin/python bench/bench_audio.py [--real FILE] [--ffmpeg-min PATH] [--seconds 20] [--aac-fast]
+  .venv/bin/python bench/bench_audio.py --quick      # smoke run: 2 s signals, no ViSQOL, 1 round
 """
 
 from __future__ import annotations
@@ -331,7 +334,16 @@ def encoders(args, example: Path) -> dict:
         cpu = float(line.split(" cpu ")[1].split("s")[0])
         return cpu, {"priming": int(line.split("priming ")[1])}
 
+    def ffmpeg_aac_fast(src: Path, out: Path) -> tuple[float, dict]:
+        cmd = [FFMPEG, "-v", "error", "-y", "-threads", "1", "-f", "f32le", "-ar", str(SR), "-ac", "2", "-i", str(src)]
+        cpu, _ = run_timed([*cmd, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "128k", "-f", "adts", str(out)])
+        base, _ = run_timed([*cmd, "-f", "null", "-"])
+        return max(cpu - base, 1e-9), {"priming": 1024}
+
     enc = {"fp-aac": (fp("aac", 128), ".aac"), "ffmpeg-aac": (ffmpeg_aac, ".aac")}
+    if args.aac_fast:
+        enc["fp-aac-fast"] = (fp("aac-fast", 128), ".aac")
+        enc["ffmpeg-aac-fast"] = (ffmpeg_aac_fast, ".aac")
     if args.ffmpeg_min:
         enc["ffmpeg-min"] = (ffmpeg_min, ".aac")
     enc["fp-opus"] = (fp("opus", 96), ".opus")
@@ -349,7 +361,14 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out-dir", default="/tmp/framepipe-bench-audio")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument(
+        "--aac-fast", action="store_true", help='also FFmpeg\'s "fast" AAC coder (fp-aac-fast, ffmpeg-aac-fast)'
+    )
+    ap.add_argument("--speed-seconds", type=float, default=60.0, help="length of the music signal timed for speed")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 2 s signals, no ViSQOL, speed on 5 s, 1 round")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.no_visqol, args.speed_seconds, args.rounds = 2.0, True, 5.0, 1
 
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -371,7 +390,7 @@ def main() -> int:
         visqol.create(mode="audio")
 
     results = []
-    print(f"{'signal':7s} {'encoder':11s} {'kbps':>6s} {'lag':>5s} {'NMR dB':>7s} {'%>0':>6s} {'LSD dB':>7s} "
+    print(f"{'signal':7s} {'encoder':15s} {'kbps':>6s} {'lag':>5s} {'NMR dB':>7s} {'%>0':>6s} {'LSD dB':>7s} "
           f"{'BW kHz':>10s} {'SNR dB':>7s} {'ViSQOL':>6s}")  # fmt: skip
     for name, x in signals.items():
         src = out / f"{name}.f32"
@@ -396,19 +415,23 @@ def main() -> int:
                 row["visqol"] = float(r.moslqo)
             results.append(row)
             vq = f"{row['visqol']:6.3f}" if "visqol" in row else "     -"
-            print(f"{name:7s} {enc_name:11s} {kbps:6.1f} {lag:5d} {n_db:7.2f} {audible:6.1f} {row['lsd_db']:7.2f} "
+            print(f"{name:7s} {enc_name:15s} {kbps:6.1f} {lag:5d} {n_db:7.2f} {audible:6.1f} {row['lsd_db']:7.2f} "
                   f"{kept_bw / 1000:4.1f}/{src_bw / 1000:4.1f} {row['snr_db']:7.2f} {vq}", flush=True)  # fmt: skip
 
-    # speed: 60 s of music, pinned to one core, best of --rounds
-    long = sig_music(60.0)
-    src = out / "music60.f32"
+    # speed: --speed-seconds (60) of music, pinned to one core, best of --rounds
+    sec = args.speed_seconds
+    long = sig_music(sec)
+    src = out / f"music{sec:g}.f32"
     long.tofile(src)
-    print(f"\nspeed, 60 s of 48 kHz stereo music on one core (encoder CPU time, best of {args.rounds}):")
+    print(f"\nspeed, {sec:g} s of 48 kHz stereo music on one core (encoder CPU time, best of {args.rounds}):")
     speed = {}
     for enc_name, (enc, ext) in encs.items():
-        best = min(enc(src, out / f"music60.{enc_name}{ext}")[0] for _ in range(args.rounds))
-        speed[enc_name] = 60.0 / best
-        print(f"  {enc_name:11s} {best:6.3f} s  {60.0 / best:6.0f}x realtime")
+        times = [enc(src, out / f"music{sec:g}.{enc_name}{ext}")[0] for _ in range(args.rounds)]
+        best = min(times)
+        speed[enc_name] = sec / best
+        print(
+            f"  {enc_name:15s} {best:6.3f} s  {sec / best:6.0f}x realtime  (runs: {', '.join(f'{t:.3f}' for t in times)})"
+        )
     if args.json:
         Path(args.json).write_text(
             json.dumps({"quality": results, "speed_x_realtime": speed, "when": time.ctime()}, indent=1)

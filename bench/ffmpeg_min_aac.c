@@ -5,6 +5,7 @@
  *   ffmpeg_min_aac IN.f32 OUT.aac RATE CHANNELS BITRATE
  */
 #include <libavcodec/avcodec.h>
+#include <libavutil/opt.h>
 #include <libavutil/channel_layout.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,8 @@ static double cpu_seconds(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s IN.f32 OUT.aac RATE CHANNELS BITRATE\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: %s IN.f32 OUT.aac RATE CHANNELS BITRATE [CODER: twoloop (default), fast]\n", argv[0]);
     return 2;
   }
   int rate = atoi(argv[3]), ch = atoi(argv[4]);
@@ -52,6 +53,8 @@ int main(int argc, char **argv) {
   c->sample_fmt = AV_SAMPLE_FMT_FLTP;
   av_channel_layout_default(&c->ch_layout, ch);
   c->thread_count = 1;
+  if (argc == 7 && av_opt_set(c->priv_data, "aac_coder", argv[6], 0) < 0)
+    return fprintf(stderr, "unknown aac_coder %s\n", argv[6]), 2;
   if (avcodec_open2(c, codec, NULL) < 0) return fprintf(stderr, "avcodec_open2 failed\n"), 1;
   AVFrame *fr = av_frame_alloc();
   AVPacket *pkt = av_packet_alloc();

@@ -3,9 +3,11 @@
 //! on stderr: packets, bytes, the encoder's CPU time (the process, all threads; reading and writing the files
 //! excluded), the priming.
 //!
-//!   cargo run --release -p framepipe --example audio_encode -- aac|opus KBPS RATE CHANNELS IN.f32 OUT
+//! `aac-fast` is AAC with FFmpeg's "fast" coder instead of its default "twoloop" (measurements only).
+//!
+//!   cargo run --release -p framepipe --example audio_encode -- aac|aac-fast|opus KBPS RATE CHANNELS IN.f32 OUT
 
-use framepipe::testing::{new_audio_encoder, AudioCodec, AudioConfig};
+use framepipe::testing::{new_audio_encoder, AacCoder, AacEncoder, AudioCodec, AudioConfig, AudioEncoder};
 use std::time::Duration;
 
 fn process_cpu() -> Duration {
@@ -19,10 +21,11 @@ fn process_cpu() -> Duration {
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a.len() != 7 {
-        eprintln!("usage: audio_encode aac|opus KBPS RATE CHANNELS IN.f32 OUT");
+        eprintln!("usage: audio_encode aac|aac-fast|opus KBPS RATE CHANNELS IN.f32 OUT");
         std::process::exit(2);
     }
-    let codec = AudioCodec::parse(&a[1]).unwrap();
+    let fast = a[1] == "aac-fast";
+    let codec = AudioCodec::parse(if fast { "aac" } else { &a[1] }).unwrap();
     let kbps: u32 = a[2].parse().unwrap();
     let rate: u32 = a[3].parse().unwrap();
     let channels: u16 = a[4].parse().unwrap();
@@ -30,7 +33,11 @@ fn main() {
     let pcm: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
 
     let t0 = process_cpu();
-    let mut enc = new_audio_encoder(codec, rate, channels, Some(kbps * 1000), rate).unwrap();
+    let mut enc: Box<dyn AudioEncoder> = if fast {
+        Box::new(AacEncoder::with_coder(rate, channels, kbps * 1000, AacCoder::Fast).unwrap())
+    } else {
+        new_audio_encoder(codec, rate, channels, Some(kbps * 1000), rate).unwrap()
+    };
     let mut packets = Vec::new();
     // Chunks of 10 ms, as a streaming writer would send them.
     for chunk in pcm.chunks(rate as usize / 100 * channels as usize) {

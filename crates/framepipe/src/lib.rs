@@ -75,7 +75,7 @@ pub mod testing {
     pub use crate::audio::resample::Resampler;
     pub use crate::audio::{check_format, layout_name, SampleChecker};
     pub use crate::color::{Converter, Yuv420Image};
-    pub use crate::encode::aac::AacEncoder;
+    pub use crate::encode::aac::{AacCoder, AacEncoder};
     pub use crate::encode::gif::probe::probe_gif_reader;
     pub use crate::encode::x264::X264Encoder;
     pub use crate::encode::ColorInfo;
