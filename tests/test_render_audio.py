@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import framepipe
@@ -28,12 +29,13 @@ FAST = dict(preset="ultrafast", audio_bitrate=320)
 
 
 def frame(i):
-    """Frame i, a pure function of i (so every worker agrees)."""
-    f = np.zeros((H, W, 3), np.uint8)
-    f[:, (i * 3) % W] = 255
-    f[(i * 5) % H, :] = (0, 128, 255)
-    f[..., 2] = (f[..., 2] // 2 + i * 4) % 256
-    return f
+    """Frame i, a smooth moving pattern and a pure function of i (so every worker agrees)."""
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    f = np.empty((H, W, 3), np.float32)
+    f[..., 0] = 128 + 90 * np.sin(x / 11 + i / 5)
+    f[..., 1] = 128 + 90 * np.sin(y / 9 - i / 7)
+    f[..., 2] = 128 + 90 * np.cos((x + y) / 17 + i / 9)
+    return (f + 0.5).astype(np.uint8)
 
 
 def sound(seconds: float = 2.5, rate: int = RATE) -> np.ndarray:
@@ -219,15 +221,13 @@ def test_resume_with_sound_makes_the_uninterrupted_file(tmp_path, reference):
     fail_at[0] = -1
     calls.clear()
     kw2 = {**kw, "audio_bitrate": 256}
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "other parameters" warning: the chunks are kept
         framepipe.render(make_frame, out, N, FPS, audio=other, audio_fps=RATE, **kw2)
     assert calls == list(range(24, N))
     fresh = tmp_path / "fresh.mp4"
-    framepipe.render(frame, fresh, N, FPS, workers=2, chunk_frames=CHUNK, audio=other, audio_fps=RATE, **FAST,
-                     **{"audio_bitrate": 256})
+    fresh_kw = {**FAST, "audio_bitrate": 256}
+    framepipe.render(frame, fresh, N, FPS, workers=2, chunk_frames=CHUNK, audio=other, audio_fps=RATE, **fresh_kw)
     assert out.read_bytes() == fresh.read_bytes()
     check_sound(out, other, N / FPS)
 
@@ -261,16 +261,20 @@ def test_bad_sound_fails_before_any_frame_as_a_video_writers(tmp_path):
         (out, dict(audio=SOUND, audio_fps=RATE, audio_bitrate=4)),
         (out, dict(audio=SOUND, audio_fps=RATE, audio_codec="mp3")),
     ]
+    wdir = tmp_path / "by-writer"
+    wdir.mkdir()
     for path, kw in cases:
+        # The writer's own output elsewhere: write_video keeps the frames written before a bad
+        # sample (a VideoWriter reads the sound as the video advances).
         with pytest.raises(Exception) as by_writer:
-            framepipe.write_video(path, (frame(i) for i in range(N)), FPS, preset="ultrafast", **kw)
+            framepipe.write_video(wdir / path.name, (frame(i) for i in range(N)), FPS, preset="ultrafast", **kw)
         for how in (dict(workers=2, chunk_frames=CHUNK), dict(workers=1)):
             with pytest.raises(type(by_writer.value)) as by_render:
                 framepipe.render(make_frame, path, N, FPS, preset="ultrafast", **how, **kw)
             assert str(by_render.value) == str(by_writer.value), kw
             assert calls == [], kw
         assert out.read_bytes() == b"not replaced"
-    assert sorted(os.listdir(tmp_path)) == ["keep.mp4"]
+    assert sorted(os.listdir(tmp_path)) == ["by-writer", "keep.mp4"]
 
 
 def test_nan_is_named_as_by_a_writer(tmp_path):

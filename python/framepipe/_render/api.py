@@ -169,8 +169,8 @@ def render(
     # Encoder options are checked here, before anything is rendered (a worker would report
     # them as a failure of make_frame), by the engine's option table as for a VideoWriter
     # (their names by @checked).
-    encode_options, audio_args = _sound.split_options(dict(encode_options))
-    checked_options = writer_options(path, fps_frac, **encode_options)
+    video_options, audio_args = _sound.split_options(dict(encode_options))
+    checked_options = writer_options(path, fps_frac, **video_options)
     is_gif = checked_options.format == "gif"
 
     if resume and is_gif:
@@ -196,7 +196,7 @@ def render(
         start_method=start_method,
         resume=resume,
         is_gif=is_gif,
-        encode_options=dict(encode_options),
+        encode_options=video_options,
         sound=sound,
         audio_args=audio_args,
     )

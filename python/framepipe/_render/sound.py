@@ -55,7 +55,9 @@ def encode(
 ) -> Sound | None:
     """Encode the sound track of a render of `n_frames` frames at `fps` into `path` (written with
     the checked writer options `values`), or None without ``audio=``. Errors as VideoWriter's."""
-    src, fmt = _audio.open_track(audio, audio_fps, audio_channels, values.get("audio_codec"), values.get("audio_bitrate"))
+    src, fmt = _audio.open_track(
+        audio, audio_fps, audio_channels, values.get("audio_codec"), values.get("audio_bitrate")
+    )
     if fmt is None:
         return None
     if src is None:
