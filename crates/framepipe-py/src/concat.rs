@@ -76,7 +76,7 @@ impl PyConcat {
 }
 
 enum Track {
-    Encoding(SoundTrack),
+    Encoding(Box<SoundTrack>),
     Finished(EncodedAudio),
 }
 
@@ -121,11 +121,12 @@ impl PySoundTrack {
         options: &Bound<'_, PyDict>,
         audio: (u32, u16),
     ) -> PyResult<Self> {
-        let mut built = crate::options::checked(path.as_deref(), fps_num, fps_den, options)?.map_err(|e| to_py(py, e))?;
+        let mut built =
+            crate::options::checked(path.as_deref(), fps_num, fps_den, options)?.map_err(|e| to_py(py, e))?;
         built.options.audio = Some(AudioInput { sample_rate: audio.0, channels: audio.1 });
         let format = built.options.format.unwrap_or(OutputFormat::Mp4);
         let track = py.detach(|| SoundTrack::new(&built.options, format)).map_err(|e| to_py(py, e))?;
-        Ok(PySoundTrack { inner: Mutex::new(Some(Track::Encoding(track))) })
+        Ok(PySoundTrack { inner: Mutex::new(Some(Track::Encoding(Box::new(track)))) })
     }
 
     /// Add samples: a C-contiguous float32 buffer, interleaved (as `Writer.write_audio`).

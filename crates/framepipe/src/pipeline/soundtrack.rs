@@ -115,7 +115,9 @@ mod tests {
     }
 
     fn tone(n: usize, channels: usize, rate: f32) -> Vec<f32> {
-        (0..n * channels).map(|k| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * (k / channels) as f32 / rate).sin()).collect()
+        (0..n * channels)
+            .map(|k| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * (k / channels) as f32 / rate).sin())
+            .collect()
     }
 
     /// The packets are those a VideoWriter muxes for the same samples, however they are cut
@@ -152,7 +154,12 @@ mod tests {
             }
             let (_, bytes) = w.finish_to_vec().unwrap();
             let muxed = crate::mux::mp4::demux::audio_packets(std::io::Cursor::new(bytes)).unwrap();
-            assert!(!muxed.is_empty() && muxed.len() <= a.packets.len(), "{codec:?}: {} {}", muxed.len(), a.packets.len());
+            assert!(
+                !muxed.is_empty() && muxed.len() <= a.packets.len(),
+                "{codec:?}: {} {}",
+                muxed.len(),
+                a.packets.len()
+            );
             for (k, (_, data)) in muxed.iter().enumerate() {
                 assert_eq!(data, &a.packets[k].data, "{codec:?}: packet {k}");
             }
@@ -164,7 +171,8 @@ mod tests {
         let o = opts(AudioCodec::Aac, 48000, 2);
         let e = SoundTrack::new(&o, OutputFormat::Gif).err().unwrap();
         assert!(e.to_string().starts_with("a GIF has no sound: 48000 Hz 2-channel audio was given"), "{e}");
-        let e = SoundTrack::new(&EncodeOptions { audio_bitrate: Some(4), ..o.clone() }, OutputFormat::Mp4).err().unwrap();
+        let e =
+            SoundTrack::new(&EncodeOptions { audio_bitrate: Some(4), ..o.clone() }, OutputFormat::Mp4).err().unwrap();
         assert!(e.to_string().starts_with("audio_bitrate must be between 8 and 2048, got 4"), "{e}");
         let mut t = SoundTrack::new(&o, OutputFormat::Mp4).unwrap();
         t.write(&[0.0; 200]).unwrap();

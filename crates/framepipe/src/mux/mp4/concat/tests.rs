@@ -107,11 +107,7 @@ fn chunks_with_different_settings_are_refused() {
     let b = chunk(
         5,
         5,
-        &EncodeOptions {
-            preset: Preset::Veryfast,
-            fps: crate::Rational::new(25, 1).unwrap(),
-            ..Default::default()
-        },
+        &EncodeOptions { preset: Preset::Veryfast, fps: crate::Rational::new(25, 1).unwrap(), ..Default::default() },
     );
     let mut c = Mp4Concat::new(Cursor::new(Vec::new()));
     c.append(Cursor::new(a)).unwrap();
@@ -156,7 +152,8 @@ fn chunks_join_with_a_sound_track() {
     use crate::mux::mp4::demux::audio_packets;
     let opts = EncodeOptions { preset: Preset::Ultrafast, threads: Some(1), ..Default::default() };
     let chunks = [chunk(0, 40, &opts), chunk(40, 7, &opts), chunk(47, 43, &opts)]; // 3 s
-    for (codec, seconds) in [(crate::AudioCodec::Aac, 4.0), (crate::AudioCodec::Aac, 1.0), (crate::AudioCodec::Opus, 2.0)]
+    for (codec, seconds) in
+        [(crate::AudioCodec::Aac, 4.0), (crate::AudioCodec::Aac, 1.0), (crate::AudioCodec::Opus, 2.0)]
     {
         let audio = sound(codec, seconds, 90);
         let (priming, rate) = (u64::from(audio.track.priming), audio.track.sample_rate);
@@ -187,10 +184,8 @@ fn chunks_join_with_a_sound_track() {
         assert!((3..=5).contains(&runs), "{codec:?}: {runs} runs of audio");
 
         // The video is the one joined without sound.
-        let (mut with, mut without) = (
-            Mp4Demuxer::new(Cursor::new(&bytes)).unwrap(),
-            Mp4Demuxer::new(Cursor::new(join(&chunks, None))).unwrap(),
-        );
+        let (mut with, mut without) =
+            (Mp4Demuxer::new(Cursor::new(&bytes)).unwrap(), Mp4Demuxer::new(Cursor::new(join(&chunks, None))).unwrap());
         while let Some(p) = without.read_packet().unwrap() {
             let q = with.read_packet().unwrap().unwrap();
             assert_eq!((p.data, p.pts, p.dts, p.keyframe), (q.data, q.pts, q.dts, q.keyframe));
