@@ -14,7 +14,7 @@ import errno
 import math
 import numbers
 import os
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from fractions import Fraction
 from typing import Any
 
@@ -247,3 +247,61 @@ def open_source(audio: Any, audio_fps: Any) -> AudioSource:
 def samples_until(seconds: Fraction, rate: int) -> int:
     """Sample frames at `rate` up to `seconds`, rounded up."""
     return math.ceil(seconds * rate)
+
+
+def lead_until(frames: int, fps: Fraction) -> Fraction:
+    """How far into a source a writer has read once it holds `frames` frames: to a second
+    past the end of the next frame. (:func:`framepipe.render` reads a whole sound track to
+    where a writer of all its frames stops, so that both encode the same samples.)"""
+    return (frames + 1) / fps + LEAD_SECONDS
+
+
+def open_track(
+    audio: Any, audio_fps: Any, audio_channels: Any, audio_codec: Any, audio_bitrate: Any
+) -> tuple[AudioSource | None, tuple[int, int] | None]:
+    """A writer's sound-track arguments, checked: the source of ``audio=`` (None without it) and
+    the track's (rate, channels) (None without a track; with no source, a track fed with
+    ``write_audio``, declared by ``audio_fps=`` and ``audio_channels=``)."""
+    if audio is not None:
+        src = open_source(audio, audio_fps)
+        if audio_channels is not None and check_channels(audio_channels) != src.channels:
+            src.close()
+            raise about(
+                ParameterError(
+                    f"audio_channels={audio_channels} does not match the {src.channels} channel(s) of "
+                    f"{src.description}; leave audio_channels out when audio= is given"
+                ),
+                argument="audio_channels",
+            )
+        return src, (src.rate, src.channels)
+    if audio_fps is not None or audio_channels is not None:
+        if audio_fps is None or audio_channels is None:
+            raise about(
+                ParameterError(
+                    "a sound track fed with write_audio() is declared with both audio_fps= (Hz) and "
+                    f"audio_channels=; got audio_fps={audio_fps!r}, audio_channels={audio_channels!r}"
+                ),
+                argument="audio_fps" if audio_fps is None else "audio_channels",
+            )
+        return None, (check_rate(audio_fps), check_channels(audio_channels))
+    if audio_codec is not None or audio_bitrate is not None:
+        raise about(
+            ParameterError(
+                "audio_codec and audio_bitrate apply to a sound track, and none was given: pass audio= "
+                "(a file or an array with audio_fps=), or audio_fps= and audio_channels= for write_audio()"
+            ),
+            argument="audio_codec" if audio_codec is not None else "audio_bitrate",
+        )
+    return None, None
+
+
+def feed(src: AudioSource, write: Callable[[np.ndarray], None], fed: int, want: int) -> tuple[int, bool]:
+    """Give `write` the source's samples from sample frame `fed` up to `want`, in pieces of at
+    most :data:`CHUNK`. Returns (sample frames given in all, whether the source ended)."""
+    while fed < want:
+        chunk = src.read(min(CHUNK, want - fed))
+        if chunk is None:
+            return fed, True
+        write(chunk)
+        fed += chunk.shape[0]
+    return fed, False

@@ -7,6 +7,7 @@ from typing import Any, Self, final
 __all__ = [
     "Writer",
     "Concat",
+    "SoundTrack",
     "rational_fps",
     "probe",
     "output_format",
@@ -112,13 +113,35 @@ class Concat:
     """Joins MP4 chunks (complete MP4s as bytes, each starting with an IDR frame, encoded with
     identical settings) into one MP4 at `path` without re-encoding."""
 
-    def __new__(cls, path: str | PathLike[str], *, metadata: list[tuple[str, str]] = ...) -> Self: ...
+    def __new__(
+        cls, path: str | PathLike[str], *, metadata: list[tuple[str, str]] = ..., audio: SoundTrack | None = None
+    ) -> Self: ...
     def append(self, chunk: bytes) -> int:
         """Append every frame of one chunk; returns the number of frames appended."""
     @property
     def frames(self) -> int: ...
     def close(self) -> int:
         """Write the index and close the file; returns the number of frames."""
+
+@final
+class SoundTrack:
+    """A whole sound track encoded once (as a Writer's: the same checks, resampler, encoder
+    and length rule), for a Concat to mux beside the joined chunks (``audio=``)."""
+
+    def __new__(
+        cls,
+        path: str | PathLike[str] | None,
+        fps_num: int,
+        fps_den: int,
+        options: dict[str, Any],
+        *,
+        audio: tuple[int, int],
+    ) -> Self: ...
+    def write(self, samples: Any) -> None:
+        """Add samples: a C-contiguous float32 buffer, interleaved (as Writer.write_audio)."""
+    def take_warnings(self) -> list[str]: ...
+    def finish(self, frames: int, fps_num: int, fps_den: int) -> tuple[int, int]:
+        """End the track at the video's end; returns (sample frames given, values clipped)."""
 
 def render_text(
     text: str,

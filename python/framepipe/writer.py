@@ -123,38 +123,10 @@ class VideoWriter(KeywordsChecked):
         self._audio_format: tuple[int, int] | None = None  # (rate, channels) of the sound track
         self._audio_streamed = False  # True: samples come from write_audio
         self._audio_fed = 0  # sample frames given to the engine from the source
-        if audio is not None:
-            self._audio_source = _audio.open_source(audio, audio_fps)
-            src = self._audio_source
-            if audio_channels is not None and _audio.check_channels(audio_channels) != src.channels:
-                src.close()
-                raise about(
-                    ParameterError(
-                        f"audio_channels={audio_channels} does not match the {src.channels} channel(s) of "
-                        f"{src.description}; leave audio_channels out when audio= is given"
-                    ),
-                    argument="audio_channels",
-                )
-            self._audio_format = (src.rate, src.channels)
-        elif audio_fps is not None or audio_channels is not None:
-            if audio_fps is None or audio_channels is None:
-                raise about(
-                    ParameterError(
-                        "a sound track fed with write_audio() is declared with both audio_fps= (Hz) and "
-                        f"audio_channels=; got audio_fps={audio_fps!r}, audio_channels={audio_channels!r}"
-                    ),
-                    argument="audio_fps" if audio_fps is None else "audio_channels",
-                )
-            self._audio_format = (_audio.check_rate(audio_fps), _audio.check_channels(audio_channels))
-            self._audio_streamed = True
-        elif audio_codec is not None or audio_bitrate is not None:
-            raise about(
-                ParameterError(
-                    "audio_codec and audio_bitrate apply to a sound track, and none was given: pass audio= "
-                    "(a file or an array with audio_fps=), or audio_fps= and audio_channels= for write_audio()"
-                ),
-                argument="audio_codec" if audio_codec is not None else "audio_bitrate",
-            )
+        self._audio_source, self._audio_format = _audio.open_track(
+            audio, audio_fps, audio_channels, audio_codec, audio_bitrate
+        )
+        self._audio_streamed = self._audio_format is not None and self._audio_source is None
         try:
             self._native = _native.Writer(self._path, opts.fps_num, opts.fps_den, opts.values, audio=self._audio_format)
         except BaseException:
@@ -247,7 +219,7 @@ class VideoWriter(KeywordsChecked):
                 warn(msg)
         if self._audio_source is not None:
             # The sound, up to a second past the end of the next frame.
-            self._feed_audio((self._native.frames_written + 1) / self._fps + _audio.LEAD_SECONDS)
+            self._feed_audio(_audio.lead_until(self._native.frames_written, self._fps))
 
     @property
     def audio_fps(self) -> int | None:
@@ -296,14 +268,10 @@ class VideoWriter(KeywordsChecked):
         assert src is not None
         want = _audio.samples_until(until, src.rate)
         try:
-            while self._audio_fed < want:
-                chunk = src.read(min(_audio.CHUNK, want - self._audio_fed))
-                if chunk is None:
-                    self._audio_source = None
-                    src.close()
-                    break
-                self._native.write_audio(chunk)
-                self._audio_fed += chunk.shape[0]
+            self._audio_fed, ended = _audio.feed(src, self._native.write_audio, self._audio_fed, want)
+            if ended:
+                self._audio_source = None
+                src.close()
         except BaseException:
             self._audio_source = None
             src.close()

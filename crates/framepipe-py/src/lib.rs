@@ -50,6 +50,31 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
     }
 }
 
+/// Run `f` on audio samples given as a C-contiguous float32 buffer (interleaved: shape (n,) or
+/// (n, channels)); a Parameter error for anything else.
+pub(crate) fn with_samples<T>(py: Python<'_>, samples: &Bound<'_, PyAny>, f: impl FnOnce(&[f32]) -> T) -> PyResult<T> {
+    let buf = PyBuffer::<f32>::get(samples).map_err(|_| {
+        let name = samples.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        to_py(
+            py,
+            Error::parameter(format!("audio samples must be an aligned, native-byte-order float32 buffer, got {name}")),
+        )
+    })?;
+    if !buf.is_c_contiguous() {
+        return Err(to_py(py, Error::parameter("audio samples must be C-contiguous")));
+    }
+    let n = buf.item_count();
+    let samples: &[f32] = if n == 0 {
+        &[]
+    } else {
+        // SAFETY: `buf` is a C-contiguous buffer of `n` f32 items (PyBuffer::<f32>::get checked
+        // the item type and the alignment), which the PyBuffer keeps alive and locked for as
+        // long as it exists: longer than this slice, which is used only within this call.
+        unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const f32, n) }
+    };
+    Ok(f(samples))
+}
+
 fn parse_format(name: Option<&str>) -> Result<Option<PixelFormat>, Error> {
     name.map(str::parse).transpose()
 }
@@ -192,31 +217,12 @@ impl PyWriter {
     /// interleaved samples (shape (n,) or (n, channels)); checked by the engine (NaN and
     /// infinities refused naming the sample, values outside [-1, 1] clipped and counted).
     fn write_audio(&self, py: Python<'_>, samples: &Bound<'_, PyAny>) -> PyResult<()> {
-        let buf = PyBuffer::<f32>::get(samples).map_err(|_| {
-            let name = samples.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-            to_py(
-                py,
-                Error::parameter(format!(
-                    "audio samples must be an aligned, native-byte-order float32 buffer, got {name}"
-                )),
-            )
+        let res = with_samples(py, samples, |samples| {
+            self.with_writer(py, |slot| match slot.as_mut() {
+                Some((writer, _)) => writer.write_audio(samples),
+                None => Err(Error::parameter("cannot write audio: the writer is closed")),
+            })
         })?;
-        if !buf.is_c_contiguous() {
-            return Err(to_py(py, Error::parameter("audio samples must be C-contiguous")));
-        }
-        let n = buf.item_count();
-        let samples: &[f32] = if n == 0 {
-            &[]
-        } else {
-            // SAFETY: `buf` is a C-contiguous buffer of `n` f32 items (PyBuffer::<f32>::get checked
-            // the item type and the alignment), which the PyBuffer keeps alive and locked for as
-            // long as it exists: longer than this slice, which is used only within this call.
-            unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const f32, n) }
-        };
-        let res = self.with_writer(py, |slot| match slot.as_mut() {
-            Some((writer, _)) => writer.write_audio(samples),
-            None => Err(Error::parameter("cannot write audio: the writer is closed")),
-        });
         res.map_err(|e| to_py(py, e))
     }
 
@@ -390,6 +396,7 @@ fn repair<'py>(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyWriter>()?;
     m.add_class::<concat::PyConcat>()?;
+    m.add_class::<concat::PySoundTrack>()?;
     m.add_function(wrap_pyfunction!(rational_fps, m)?)?;
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(output_format, m)?)?;

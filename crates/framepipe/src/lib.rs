@@ -63,7 +63,7 @@ pub use options::{
     OPTIONS,
 };
 pub use output::FileId;
-pub use pipeline::{VideoWriter, WriteSummary};
+pub use pipeline::{EncodedAudio, SoundTrack, VideoWriter, WriteSummary};
 pub use rational::Rational;
 
 /// The engine's parts below the public API, for its own integration tests, examples and

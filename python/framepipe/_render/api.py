@@ -27,6 +27,7 @@ from .._warn import warn
 from ..errors import ParameterError, RenderError, about
 from ..writer import VideoResult, VideoWriter
 from . import plan as _plan
+from . import sound as _sound
 from .output import atomic_output, check_output_path, refuse_own_source
 from .pool import fork_is_safe, run_local, signals_deferred, signals_unwind
 from .resume import Parts, params_of
@@ -110,7 +111,14 @@ def render(
             SIGKILL leaves is removed by the next render of that output.
         encode_options: as for :class:`VideoWriter` (crf, preset, tune, keyint, threads, ...).
             Workers encode with ``threads=1`` unless ``threads`` is given, since the cores are
-            busy rendering.
+            busy rendering. ``audio=`` (a sound file, or an array with ``audio_fps=``),
+            ``audio_codec`` and ``audio_bitrate`` give an MP4 a sound track, as for a
+            VideoWriter (the video sets its length: a shorter sound is padded with silence, a
+            longer one cut). It is encoded once, here, before any frame is rendered (so a bad
+            sound fails first), and muxed beside the joined chunks: workers never see it, and the
+            file is the same whatever the number of workers. With ``resume=True`` the kept
+            chunks do not depend on the sound: a resumed render with other sound makes the file
+            an uninterrupted render with that sound makes.
 
     Ctrl-C (SIGINT), SIGTERM and SIGHUP stop a render at any moment, while workers are being
     started included: the workers are stopped and the temporary file removed; then Ctrl-C raises
@@ -161,8 +169,9 @@ def render(
     # Encoder options are checked here, before anything is rendered (a worker would report
     # them as a failure of make_frame), by the engine's option table as for a VideoWriter
     # (their names by @checked).
-    fmt = writer_options(path, fps_frac, **encode_options).format
-    is_gif = fmt == "gif"
+    video_options, audio_args = _sound.split_options(dict(encode_options))
+    checked_options = writer_options(path, fps_frac, **video_options)
+    is_gif = checked_options.format == "gif"
 
     if resume and is_gif:
         raise ParameterError(
@@ -170,6 +179,8 @@ def render(
         )
     if not isinstance(resume, bool):
         raise ParameterError(f"resume must be True or False, got {resume!r}")
+    # The whole sound track, encoded here before any frame is rendered (see ``sound``).
+    sound = _sound.encode(path, fps_frac, checked_options.values, n_frames, **audio_args)
     job = _Job(
         make_frame=make_frame,
         path=path,
@@ -185,7 +196,9 @@ def render(
         start_method=start_method,
         resume=resume,
         is_gif=is_gif,
-        encode_options=dict(encode_options),
+        encode_options=video_options,
+        sound=sound,
+        audio_args=audio_args,
     )
     with signals_unwind():
         if workers == 1 and executor is None:
@@ -274,6 +287,10 @@ class _Job:
     resume: bool
     is_gif: bool
     encode_options: dict
+    # The encoded sound track (None without one), and the audio= arguments (for workers=1,
+    # whose VideoWriter reads them itself).
+    sound: _sound.Sound | None
+    audio_args: dict
 
 
 def _shape_check(chunks: list) -> Callable[[int, tuple | None], bool]:
@@ -307,7 +324,9 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
     workers, executor, is_gif, encode_options = job.workers, job.executor, job.is_gif, job.encode_options
 
     chunks = _plan.chunks(n_frames, workers, fps_frac, job.chunk_frames, is_gif)
-    enc = dict(encode_options)
+    for msg in job.sound.warnings if job.sound is not None else ():
+        warn(msg)
+    enc = _sound.video_only(encode_options)
     enc.setdefault("threads", 1)
     # Identical settings in every chunk, and a full keyframe interval inside each.
     options = {"fps": f"{fps_frac.numerator}/{fps_frac.denominator}", "encode": enc, "raw": is_gif}
@@ -338,7 +357,7 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
 
                     append: Callable[[int, Any, tuple | None], None] = append_frames
                 else:
-                    sink = _native.Concat(tmp, metadata=metadata_pairs(encode_options.get("metadata")))
+                    sink = _concat(tmp, job)
                     check = _shape_check(chunks)
 
                     def append_mp4(c: int, data: bytes | None, shape: tuple | None) -> None:
@@ -379,7 +398,21 @@ def _render_chunks(job: _Job, payload: bytes) -> VideoResult:
         height=dims[1],
         fps=fps_frac,
         format="gif" if is_gif else "mp4",
+        **_sound_result(job.sound),
     )
+
+
+def _concat(path: str, job: _Job) -> Any:
+    """The engine's joiner into `path`, with the job's metadata and sound track."""
+    audio = job.sound.track if job.sound is not None else None
+    return _native.Concat(path, metadata=metadata_pairs(job.encode_options.get("metadata")), audio=audio)
+
+
+def _sound_result(sound: _sound.Sound | None) -> dict[str, Any]:
+    """VideoResult's sound fields for a render whose sound track is `sound`."""
+    if sound is None:
+        return {}
+    return {"audio_samples": sound.samples, "audio_clipped": sound.clipped, "audio_fps": sound.rate}
 
 
 def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork: bool, prog: Progress) -> VideoResult:
@@ -419,7 +452,7 @@ def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork
     sink: Any = None
     with _atomic_output(path) as t:
         try:
-            sink = _native.Concat(t.path, metadata=metadata_pairs(job.encode_options.get("metadata")))
+            sink = _concat(t.path, job)
             for c, _, _ in parts.chunks:
                 check_stop()
                 sink.append(parts.read(c))
@@ -439,6 +472,7 @@ def _render_resumable(job: _Job, plan: list, payload: bytes, options: dict, fork
         height=info["height"],
         fps=job.fps,
         format="mp4",
+        **_sound_result(job.sound),
     )
 
 
@@ -465,7 +499,9 @@ def _render_serial(job: _Job) -> VideoResult:
         with _atomic_output(path) as t:
             try:
                 state = setup() if setup is not None else None
-                w = VideoWriter(t.path, fps, **options)
+                # Its sound as any VideoWriter's (checked and encoded once already by render():
+                # a bad sound fails before the first frame here too).
+                w = VideoWriter(t.path, fps, **options, **{k: v for k, v in job.audio_args.items() if v is not None})
                 for i in range(n_frames):
                     check_stop()
                     try:
@@ -484,7 +520,16 @@ def _render_serial(job: _Job) -> VideoResult:
     finally:
         prog.close()
     return VideoResult(
-        path=path, frames=res.frames, bytes=res.bytes, width=res.width, height=res.height, fps=fps, format=res.format
+        path=path,
+        frames=res.frames,
+        bytes=res.bytes,
+        width=res.width,
+        height=res.height,
+        fps=fps,
+        format=res.format,
+        audio_samples=res.audio_samples,
+        audio_clipped=res.audio_clipped,
+        audio_fps=res.audio_fps,
     )
 
 

@@ -13,6 +13,7 @@
 
 use super::State;
 use crate::audio::resample::Resampler;
+use crate::audio::SampleChecker;
 use crate::encode::{new_audio_encoder, AudioEncoder, AudioPacket};
 use crate::error::{Error, Result};
 use crate::mux::AudioTrack;
@@ -173,36 +174,52 @@ impl super::VideoWriter {
                  samples' rate and channel count)",
             ));
         };
-        checker.check(samples)?;
-        let clipped_before = checker.stats().clipped;
-        let per_chunk = CHUNK_FRAMES * usize::from(checker.channels());
-        for chunk in samples.chunks(per_chunk) {
-            let checker = self.audio_checker.as_mut().expect("checked above");
-            let mut clipped = Vec::new();
-            checker.push(chunk, &mut clipped)?;
-            match &mut self.state {
-                State::Waiting(_) => match self.audio_chain.as_mut() {
-                    Some(chain) => chain.push(&clipped)?,
-                    None => return Err(Error::encoder("internal: the sound track has no encoder")),
-                },
-                State::Running(feed) => {
-                    if !feed.send_audio(clipped) {
-                        return Err(self.stopped());
-                    }
-                }
-                _ => return Err(Error::encoder("internal: the writer has no encoder running")),
-            }
-        }
-        let stats = self.audio_checker.as_ref().expect("checked above").stats();
-        if clipped_before == 0 && stats.clipped > 0 {
-            self.warnings.push(format!(
-                "audio: {} sample(s) outside [-1, 1] were clipped to it (samples are floats in [-1, 1]); \
-                 the total is in the result",
-                stats.clipped
-            ));
+        let (state, chain) = (&mut self.state, &mut self.audio_chain);
+        let running = feed_checked(checker, samples, &mut self.warnings, |clipped| match state {
+            State::Waiting(_) => match chain.as_mut() {
+                Some(chain) => chain.push(&clipped).map(|()| true),
+                None => Err(Error::encoder("internal: the sound track has no encoder")),
+            },
+            State::Running(feed) => Ok(feed.send_audio(clipped)),
+            _ => Err(Error::encoder("internal: the writer has no encoder running")),
+        })?;
+        if !running {
+            return Err(self.stopped());
         }
         Ok(())
     }
+}
+
+/// The checks of one `write_audio` call (a writer's, or a [`super::SoundTrack`]'s): the whole
+/// call first (refused whole, keeping nothing), then its samples, clipped, to `give` in pieces of
+/// at most [`CHUNK_FRAMES`] sample frames; the first clipped sample of the track adds a warning
+/// to `warnings`. `give` returns false when the samples can go nowhere (the writer's encoder
+/// thread stopped): then this returns false too.
+pub(super) fn feed_checked(
+    checker: &mut SampleChecker,
+    samples: &[f32],
+    warnings: &mut Vec<String>,
+    mut give: impl FnMut(Vec<f32>) -> Result<bool>,
+) -> Result<bool> {
+    checker.check(samples)?;
+    let clipped_before = checker.stats().clipped;
+    let per_chunk = CHUNK_FRAMES * usize::from(checker.channels());
+    for chunk in samples.chunks(per_chunk) {
+        let mut clipped = Vec::new();
+        checker.push(chunk, &mut clipped)?;
+        if !give(clipped)? {
+            return Ok(false);
+        }
+    }
+    let stats = checker.stats();
+    if clipped_before == 0 && stats.clipped > 0 {
+        warnings.push(format!(
+            "audio: {} sample(s) outside [-1, 1] were clipped to it (samples are floats in [-1, 1]); \
+             the total is in the result",
+            stats.clipped
+        ));
+    }
+    Ok(true)
 }
 
 /// Sample frames at `rate` that cover `frames` frames at `fps`: ceil(frames / fps × rate).

@@ -18,6 +18,7 @@
 mod audio;
 mod backend;
 mod sink;
+mod soundtrack;
 
 use crate::audio::SampleChecker;
 use crate::color::{padded_size, Converter};
@@ -34,6 +35,7 @@ use crate::output::{self, TempFile};
 use audio::AudioChain;
 use backend::{Backend, GifBackend, Mp4Backend};
 use sink::Sink;
+pub use soundtrack::{EncodedAudio, SoundTrack};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -133,6 +133,16 @@ impl AudioIndex {
     }
 }
 
+/// Whether an audio packet starting at `audio_pts` (samples at `rate` on the decoder's
+/// timeline) goes into a file before the video frame decoded at `dts` (frames at `fps`): it
+/// starts before that frame's end plus half a second. How [`super::repair`] and
+/// [`super::concat`] interleave a whole track with the video, as a writer gets it.
+pub(crate) fn audio_due(audio_pts: u64, dts: i64, fps: crate::rational::Rational, rate: u32) -> bool {
+    let (num, den, rate) = (u128::from(fps.num), u128::from(fps.den), u128::from(rate));
+    // audio_pts / rate < (dts + 1) * den / num + 1 / 2
+    u128::from(audio_pts) * 2 * num < (dts.max(0) as u128 + 1) * den * rate * 2 + num * rate
+}
+
 /// What the audio `trak` describes: the first `keep` samples of `index` in the chunks
 /// `chunks` (file offset, samples) of a finished file, or (None) the empty tables of a
 /// fragmented one. `edit` is the presented duration in movie ticks (0 in a fragmented file:

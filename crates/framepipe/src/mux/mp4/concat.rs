@@ -13,13 +13,27 @@
 //! and never passes pts (checked all the same). D is kept as small as that because composition
 //! offsets of D frames and more are what players must hold back: with D = 16 at one frame per
 //! 10000 s, ffmpeg took B-frames presented 44 hours after their decode time for errors.
+//!
+//! **A sound track** ([`Mp4Concat::set_audio`]: a whole track encoded once, by
+//! [`crate::SoundTrack`], never per chunk, since audio frames do not split at the video's chunk
+//! boundaries) is muxed beside the joined video as a writer muxes it: each audio packet goes in
+//! before the first video packet it does not start half a second after ([`audio_due`], as
+//! [`super::repair`] does), so the finished file has the video and the sound interleaved in
+//! chunks of about a second (one per fragment, see [`super::writer`]), with the sample entry,
+//! the priming's edit list and the cut at the video's end of a writer's file. The same chunks
+//! and the same track give the same bytes, whoever encoded the chunks.
 
+use std::collections::VecDeque;
 use std::io::{Read, Seek};
 
+use super::audio::audio_due;
 use super::demux::Mp4Demuxer;
 use super::writer::{Mp4Sink, Mp4Writer};
+use crate::encode::AudioPacket;
 use crate::error::{Error, Result};
-use crate::mux::VideoTrack;
+use crate::mux::{AudioTrack, VideoTrack};
+use crate::pipeline::EncodedAudio;
+use crate::rational::Rational;
 
 /// Appends MP4 chunks, in order, into one MP4 written to `W`.
 pub struct Mp4Concat<W: Mp4Sink> {
@@ -31,6 +45,31 @@ pub struct Mp4Concat<W: Mp4Sink> {
     delay: i64,
     chunks: u64,
     tags: Vec<(String, String)>,
+    audio: Option<AudioFeed>,
+}
+
+/// The sound track's packets not yet muxed.
+struct AudioFeed {
+    track: AudioTrack,
+    packets: VecDeque<AudioPacket>,
+    /// The next packet's pts: the samples muxed so far, priming included.
+    pts: u64,
+}
+
+impl AudioFeed {
+    /// Mux the packets due before the video frame decoded at `dts` in frames at `fps` (every
+    /// packet if None).
+    fn write_until<W: Mp4Sink>(&mut self, writer: &mut Mp4Writer<W>, dts: Option<(i64, Rational)>) -> Result<()> {
+        while let Some(p) = self.packets.front() {
+            if dts.is_some_and(|(dts, fps)| !audio_due(self.pts, dts, fps, self.track.sample_rate)) {
+                break;
+            }
+            writer.write_audio_packet(p)?;
+            self.pts += u64::from(p.duration);
+            self.packets.pop_front();
+        }
+        Ok(())
+    }
 }
 
 /// The decode delay D, in frames, when the SPS does not give one (see the module docs).
@@ -49,7 +88,16 @@ fn decode_delay(track: &VideoTrack) -> i64 {
 impl<W: Mp4Sink> Mp4Concat<W> {
     pub fn new(out: W) -> Self {
         let tags = super::metadata::with_encoder_tag(&[]);
-        Mp4Concat { out: Some(out), writer: None, track: None, frames: 0, delay: MAX_DECODE_DELAY, chunks: 0, tags }
+        Mp4Concat {
+            out: Some(out),
+            writer: None,
+            track: None,
+            frames: 0,
+            delay: MAX_DECODE_DELAY,
+            chunks: 0,
+            tags,
+            audio: None,
+        }
     }
 
     /// Movie metadata for the joined file (see [`super::metadata`]); the chunks' own is not
@@ -60,6 +108,18 @@ impl<W: Mp4Sink> Mp4Concat<W> {
         if let Some(w) = self.writer.as_mut() {
             w.set_metadata(&self.tags)?;
         }
+        Ok(())
+    }
+
+    /// A sound track for the joined file (see the module docs): every packet of it, in order
+    /// from pts 0, as [`crate::SoundTrack::finish`] makes them for the joined video's length.
+    /// Set it before the first chunk is appended.
+    pub fn set_audio(&mut self, audio: EncodedAudio) -> Result<()> {
+        if self.track.is_some() {
+            return Err(Error::parameter("the sound track must be given before the first chunk is appended"));
+        }
+        super::audio::check_track(&audio.track)?;
+        self.audio = Some(AudioFeed { track: audio.track, packets: audio.packets.into(), pts: 0 });
         Ok(())
     }
 
@@ -77,10 +137,14 @@ impl<W: Mp4Sink> Mp4Concat<W> {
             return Err(Error::parameter(format!("chunk {index} has no frames")));
         }
         let track = demux.track().clone();
+        let fps = track.fps;
         match &self.track {
             None => {
                 let out = self.out.take().ok_or_else(|| Error::parameter("concatenation already finished"))?;
-                let mut writer = Mp4Writer::new(out, track.clone())?;
+                let mut writer = match &self.audio {
+                    Some(a) => Mp4Writer::with_audio(out, track.clone(), a.track.clone())?,
+                    None => Mp4Writer::new(out, track.clone())?,
+                };
                 writer.set_metadata(&self.tags)?;
                 self.writer = Some(writer);
                 self.delay = decode_delay(&track);
@@ -120,6 +184,9 @@ impl<W: Mp4Sink> Mp4Concat<W> {
             p.pts += self.frames;
             p.dts = self.frames + j - self.delay;
             j += 1;
+            if let Some(a) = self.audio.as_mut() {
+                a.write_until(writer, Some((p.dts, fps)))?;
+            }
             writer.write_packet(&p)?;
         }
         self.frames += n;
@@ -127,9 +194,13 @@ impl<W: Mp4Sink> Mp4Concat<W> {
         Ok(n as u64)
     }
 
-    /// Write the index. Returns the number of frames and the output.
+    /// Write the index (with the rest of the sound track, cut at the video's end). Returns the
+    /// number of frames and the output.
     pub fn finish(mut self) -> Result<(u64, W)> {
         let mut writer = self.writer.take().ok_or_else(|| Error::parameter("no chunks were appended"))?;
+        if let Some(a) = self.audio.as_mut() {
+            a.write_until(&mut writer, None)?;
+        }
         writer.finish()?;
         Ok((writer.frames(), writer.into_inner()))
     }
@@ -157,128 +228,4 @@ fn check_same(a: &VideoTrack, b: &VideoTrack, index: u64) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{EncodeOptions, Frame, PixelFormat, Preset, VideoWriter};
-    use std::io::Cursor;
-
-    fn chunk(start: u32, n: u32, opts: &EncodeOptions) -> Vec<u8> {
-        let mut w = VideoWriter::in_memory(opts.clone()).unwrap();
-        for i in start..start + n {
-            let data: Vec<u8> = (0..64 * 48 * 3).map(|k| ((k as u32 * 7 + i * 13) % 251) as u8).collect();
-            w.write(&Frame::packed(&data, 64, 48, PixelFormat::Rgb24).unwrap()).unwrap();
-        }
-        w.finish_to_vec().unwrap().1
-    }
-
-    #[test]
-    fn chunks_join_with_exact_count_and_increasing_timestamps() {
-        let opts = EncodeOptions { preset: Preset::Veryfast, threads: Some(1), ..Default::default() };
-        let mut c = Mp4Concat::new(Cursor::new(Vec::new()));
-        for (start, n) in [(0, 17), (17, 1), (18, 30)] {
-            assert_eq!(c.append(Cursor::new(chunk(start, n, &opts))).unwrap(), n as u64);
-        }
-        let (frames, out) = c.finish().unwrap();
-        assert_eq!(frames, 48);
-        let bytes = out.into_inner();
-        let info = super::super::probe_reader(Cursor::new(&bytes)).unwrap();
-        assert_eq!(info.frame_count, 48);
-        assert!((info.duration_seconds - 48.0 / 30.0).abs() < 1e-3);
-        // Demux the joined file: pts are 0..48 exactly once, dts strictly increasing, and a
-        // keyframe starts each chunk.
-        let mut d = Mp4Demuxer::new(Cursor::new(bytes)).unwrap();
-        let mut pts = vec![];
-        let mut last_dts = i64::MIN;
-        let mut keys = vec![];
-        while let Some(p) = d.read_packet().unwrap() {
-            assert!(p.dts > last_dts && p.dts <= p.pts);
-            last_dts = p.dts;
-            if p.keyframe {
-                keys.push(p.pts);
-            }
-            pts.push(p.pts);
-        }
-        pts.sort();
-        assert_eq!(pts, (0..48).collect::<Vec<_>>());
-        for k in [0, 17, 18] {
-            assert!(keys.contains(&k), "keyframe at {k}: {keys:?}");
-        }
-    }
-
-    #[test]
-    fn decode_delay_is_the_reordering_the_sps_allows() {
-        // x264: no B-frames (ultrafast) -> 0; B-pyramid (medium, placebo's 16 B-frames) -> 2.
-        for (preset, want) in [(Preset::Ultrafast, 0), (Preset::Medium, 2), (Preset::Placebo, 2)] {
-            let opts = EncodeOptions { preset, threads: Some(1), ..Default::default() };
-            let chunks = [chunk(0, 23, &opts), chunk(23, 1, &opts), chunk(24, 30, &opts)];
-            let mut most_late = 0;
-            for c in &chunks {
-                let mut d = Mp4Demuxer::new(Cursor::new(c)).unwrap();
-                assert_eq!(decode_delay(d.track()), want, "{preset:?}");
-                let mut j = 0;
-                while let Some(p) = d.read_packet().unwrap() {
-                    most_late = most_late.max(j - p.pts);
-                    j += 1;
-                }
-            }
-            // The stream really reorders that much (so D cannot be smaller)...
-            assert_eq!(most_late, want, "{preset:?}");
-            // ...and the joined file's composition offsets stay within D + the largest
-            // distance a frame is decoded ahead of its place (3 B-frames at medium, 16 at placebo).
-            let mut c = Mp4Concat::new(Cursor::new(Vec::new()));
-            for ch in &chunks {
-                c.append(Cursor::new(ch)).unwrap();
-            }
-            let (frames, out) = c.finish().unwrap();
-            assert_eq!(frames, 54);
-            let mut d = Mp4Demuxer::new(Cursor::new(out.into_inner())).unwrap();
-            let (mut last_dts, mut most_ahead, mut pts) = (i64::MIN, 0, vec![]);
-            while let Some(p) = d.read_packet().unwrap() {
-                assert!(p.dts > last_dts && p.dts <= p.pts, "{preset:?}: {} {}", p.pts, p.dts);
-                last_dts = p.dts;
-                most_ahead = most_ahead.max(p.pts - p.dts);
-                pts.push(p.pts);
-            }
-            pts.sort();
-            assert_eq!(pts, (0..54).collect::<Vec<_>>());
-            let bframes = match preset {
-                Preset::Ultrafast => 0,
-                Preset::Medium => 3,
-                _ => 16,
-            };
-            assert!(most_ahead <= want + bframes + 1, "{preset:?}: {most_ahead}");
-        }
-    }
-
-    #[test]
-    fn sps_without_reordering_info_gets_the_largest_delay() {
-        let opts = EncodeOptions { preset: Preset::Veryfast, ..Default::default() };
-        let mut track = Mp4Demuxer::new(Cursor::new(chunk(0, 3, &opts))).unwrap().track().clone();
-        assert_eq!(decode_delay(&track), 2);
-        // Cut the SPS before its VUI: no max_num_reorder_frames.
-        track.avc.sps[0].truncate(8);
-        assert_eq!(crate::h264::sps_max_num_reorder_frames(&track.avc.sps[0]), None);
-        assert_eq!(decode_delay(&track), MAX_DECODE_DELAY);
-    }
-
-    #[test]
-    fn chunks_with_different_settings_are_refused() {
-        let a = chunk(0, 5, &EncodeOptions { preset: Preset::Veryfast, ..Default::default() });
-        let b = chunk(
-            5,
-            5,
-            &EncodeOptions {
-                preset: Preset::Veryfast,
-                fps: crate::Rational::new(25, 1).unwrap(),
-                ..Default::default()
-            },
-        );
-        let mut c = Mp4Concat::new(Cursor::new(Vec::new()));
-        c.append(Cursor::new(a)).unwrap();
-        let err = c.append(Cursor::new(b)).unwrap_err().to_string();
-        assert!(err.contains("chunk 1") && err.contains("frame rate"), "{err}");
-        let mut c = Mp4Concat::new(Cursor::new(Vec::new()));
-        let err = c.append(Cursor::new(b"not an mp4 at all".to_vec())).unwrap_err().to_string();
-        assert!(err.contains("chunk 0"), "{err}");
-    }
-}
+mod tests;

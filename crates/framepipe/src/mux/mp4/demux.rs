@@ -124,3 +124,21 @@ fn parse(top: &TopLevel) -> Result<(VideoTrack, Vec<Sample>)> {
     let (width, height) = (trak.entry.width, trak.entry.height);
     Ok((VideoTrack { width, height, fps, avc, color }, samples))
 }
+
+/// For tests: the audio packets of the MP4 in `r` in decode order, as (file offset, bytes);
+/// none without an audio track.
+#[cfg(test)]
+pub(crate) fn audio_packets<R: Read + Seek>(mut r: R) -> Result<Vec<(u64, Vec<u8>)>> {
+    let top = TopLevel::read(&mut r)?;
+    let boxes = children(&top.moov)?;
+    let Some((_, samples)) = super::audio::audio_for_repair(&boxes, &top.moofs, top.file_size)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (at, size, _) in samples {
+        let mut data = vec![0u8; size as usize];
+        r.seek(SeekFrom::Start(at)).and_then(|_| r.read_exact(&mut data)).ctx(|| "reading audio".into())?;
+        out.push((at, data));
+    }
+    Ok(out)
+}

@@ -264,15 +264,12 @@ fn rebuild<R: Read + Seek>(
         pts += i64::from(d);
         Ok(())
     };
-    let mut audio_pts = 0u128;
+    let mut audio_pts = 0u64;
     for s in samples {
         let packet = read_packet(r, s, dur)?;
-        // frame end + 0.5 s, in samples: (dts + 1) * den / num * rate + rate / 2
-        let until = (packet.dts.max(0) as u128 + 1) * u128::from(fps.den) * u128::from(rate) * 2
-            + u128::from(fps.num) * u128::from(rate);
-        while audio.peek().is_some() && audio_pts * 2 * u128::from(fps.num) < until {
+        while audio.peek().is_some() && super::audio::audio_due(audio_pts, packet.dts, fps, rate) {
             let &a = audio.next().expect("peeked");
-            audio_pts += u128::from(a.2);
+            audio_pts += u64::from(a.2);
             audio_packet(&mut w, r, a)?;
         }
         w.write_packet(&packet)?;
