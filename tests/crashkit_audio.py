@@ -20,9 +20,8 @@ from __future__ import annotations
 import sys
 import time
 
-import numpy as np
-
 import crashkit
+import numpy as np
 
 RATE = 48000
 FPS = crashkit.FPS

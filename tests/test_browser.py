@@ -151,9 +151,7 @@ def test_video_with_sound_plays_its_sound(chromium, tmp_path, codec):
 
     path = tmp_path / f"sound-{codec}.mp4"
     rate, seconds = 48000, 4
-    with framepipe.VideoWriter(
-        path, FPS, audio_fps=rate, audio_channels=2, audio_codec=codec, preset="ultrafast"
-    ) as w:
+    with framepipe.VideoWriter(path, FPS, audio_fps=rate, audio_channels=2, audio_codec=codec, preset="ultrafast") as w:
         pictures = frames()
         for i in range(seconds * FPS):
             w.write(pictures[i % N])
