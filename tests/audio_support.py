@@ -97,3 +97,119 @@ def chirp(n: int, rate: int, f0: float = 100.0, f1: float = 6000.0, amplitude: f
     t = np.arange(n) / rate
     secs = n / rate
     return amplitude * np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * secs)))
+
+
+# ------------------------------------------------------------------------- the finished file's chunks
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None):
+    """(type, body start, body end) of the boxes in data[start:end]."""
+    end = len(data) if end is None else end
+    i = start
+    while i + 8 <= end:
+        size = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8].decode("latin-1")
+        head = 8
+        if size == 1:
+            size, head = int.from_bytes(data[i + 8 : i + 16], "big"), 16
+        elif size == 0:
+            size = end - i
+        yield kind, i + head, i + size
+        i += size
+
+
+def _child(data: bytes, start: int, end: int, kind: str) -> tuple[int, int] | None:
+    for k, s, e in _boxes(data, start, end):
+        if k == kind:
+            return s, e
+    return None
+
+
+def _u32s(data: bytes, s: int, n: int) -> list[int]:
+    return [int.from_bytes(data[s + 4 * k : s + 4 * k + 4], "big") for k in range(n)]
+
+
+def chunks(path) -> list[dict]:
+    """The chunks of a finished (non-fragmented) MP4, in file order, read from each track's
+    stco/co64, stsc, stsz and stts: ``kind`` ("video"/"audio"), ``offset``, ``bytes``,
+    ``samples``, ``start`` and ``seconds`` (media time of its first sample and its samples'
+    summed duration, in seconds)."""
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    moov = _child(data, 0, len(data), "moov")
+    assert moov is not None, "no moov"
+    out = []
+    for kind, s, e in _boxes(data, *moov):
+        if kind != "trak":
+            continue
+        mdia = _child(data, s, e, "mdia")
+        hdlr = _child(data, *mdia, "hdlr")
+        handler = data[hdlr[0] + 8 : hdlr[0] + 12].decode("latin-1")
+        mdhd = _child(data, *mdia, "mdhd")
+        v1 = data[mdhd[0]] == 1
+        timescale = int.from_bytes(data[mdhd[0] + (20 if v1 else 12) : mdhd[0] + (24 if v1 else 16)], "big")
+        stbl = _child(data, *_child(data, *mdia, "minf"), "stbl")
+        stts_s, _ = _child(data, *stbl, "stts")
+        n = _u32s(data, stts_s + 4, 1)[0]
+        durations = []
+        for c, d in zip(*[iter(_u32s(data, stts_s + 8, 2 * n))] * 2):
+            durations += [d] * c
+        stsz_s, _ = _child(data, *stbl, "stsz")
+        fixed, count = _u32s(data, stsz_s + 4, 2)
+        sizes = [fixed] * count if fixed else _u32s(data, stsz_s + 12, count)
+        stsc_s, _ = _child(data, *stbl, "stsc")
+        n = _u32s(data, stsc_s + 4, 1)[0]
+        runs = [tuple(_u32s(data, stsc_s + 8 + 12 * k, 3)[:2]) for k in range(n)]
+        co = _child(data, *stbl, "stco")
+        if co is not None:
+            offsets = _u32s(data, co[0] + 8, _u32s(data, co[0] + 4, 1)[0])
+        else:
+            co = _child(data, *stbl, "co64")
+            n = _u32s(data, co[0] + 4, 1)[0]
+            offsets = [int.from_bytes(data[co[0] + 8 + 8 * k : co[0] + 16 + 8 * k], "big") for k in range(n)]
+        per = []
+        for k in range(len(offsets)):
+            i = max(j for j, (first, _) in enumerate(runs) if first <= k + 1)
+            per.append(runs[i][1])
+        assert sum(per) == len(sizes), (handler, sum(per), len(sizes))
+        sample = 0
+        t = 0
+        for off, m in zip(offsets, per):
+            secs = sum(durations[sample : sample + m])
+            out.append(
+                dict(
+                    kind={"vide": "video", "soun": "audio"}.get(handler, handler),
+                    offset=off,
+                    bytes=sum(sizes[sample : sample + m]),
+                    samples=m,
+                    start=t / timescale,
+                    seconds=secs / timescale,
+                )
+            )
+            t += secs
+            sample += m
+    return sorted(out, key=lambda c: c["offset"])
+
+
+def check_interleaved(path, max_seconds: float = 1.05) -> list[dict]:
+    """The finished file's chunks do not overlap, each holds at most `max_seconds` of media, both
+    tracks have chunks, and they interleave: at every chunk boundary in file order, the media time
+    the video chunks so far reach and the time the audio chunks reach differ by at most
+    `max_seconds` (until a track's end), so a player reading the file from the start never needs
+    more than about a second of one track to reach the other's samples of the same moment."""
+    cs = chunks(path)
+    for a, b in zip(cs, cs[1:]):
+        assert a["offset"] + a["bytes"] <= b["offset"], (a, b)
+    for c in cs:
+        assert c["seconds"] <= max_seconds, c
+    kinds = {c["kind"] for c in cs}
+    assert kinds == {"video", "audio"}, kinds
+    total = {k: sum(c["seconds"] for c in cs if c["kind"] == k) for k in kinds}
+    end = min(total.values())
+    reached = {k: 0.0 for k in kinds}
+    for i, c in enumerate(cs):
+        reached[c["kind"]] = c["start"] + c["seconds"]
+        v, a = min(reached["video"], end), min(reached["audio"], end)
+        assert abs(v - a) <= max_seconds + 1e-9, (i, c, reached)
+    return cs

@@ -122,3 +122,51 @@ def test_gif_shows_as_image(chromium, tmp_path):
     load(chromium, tmp_path, framepipe.Video(buf.getvalue())._repr_html_())
     res = chromium.execute_async_script(browser.PROBE_IMG)
     assert res == {"complete": True, "width": W, "height": H}
+
+
+# Plays the first <video> (its sound on: not muted) and reports, after `wait` seconds, how far
+# it got and how many bytes of sound Chromium decoded (webkitAudioDecodedByteCount), with the
+# same at the start.
+PLAY_WITH_SOUND = r"""
+const [wait, done] = [arguments[0], arguments[arguments.length - 1]];
+const v = document.querySelector('video');
+const state = () => ({time: v.currentTime, audio: v.webkitAudioDecodedByteCount,
+                      video: v.webkitVideoDecodedByteCount, muted: v.muted, paused: v.paused});
+v.addEventListener('error', () => done({error: 'media error ' + (v.error && v.error.message)}), {once: true});
+const go = () => {
+  const before = state();
+  v.play().then(() => setTimeout(() => done({before: before, after: state(), duration: v.duration}), wait * 1000),
+                e => done({error: 'play() refused: ' + e}));
+};
+if (v.readyState >= 2) go(); else v.addEventListener('loadeddata', go, {once: true});
+"""
+
+
+@pytest.mark.parametrize("codec", ["aac", "opus"])
+def test_video_with_sound_plays_its_sound(chromium, tmp_path, codec):
+    """A framepipe MP4 with AAC or Opus sound, shown as framepipe.Video shows it (not muted):
+    Chromium plays it, its decoded sound grows as the video time advances. (The browser runs
+    with --mute-audio, which silences the output, not the decoding.)"""
+    import crashkit_audio as kit
+
+    path = tmp_path / f"sound-{codec}.mp4"
+    rate, seconds = 48000, 4
+    with framepipe.VideoWriter(path, FPS, audio_fps=rate, audio_channels=2, audio_codec=codec, preset="ultrafast") as w:
+        pictures = frames()
+        for i in range(seconds * FPS):
+            w.write(pictures[i % N])
+            chirp = kit.sound(i * rate // FPS, rate // FPS)
+            w.write_audio(np.stack([chirp, chirp], axis=1))
+    video = framepipe.Video(path)
+    assert video.has_sound
+    html = video.to_html()
+    assert html.startswith("<video controls loop playsinline>"), html[:80]
+    load(chromium, tmp_path, html)
+    res = chromium.execute_async_script(PLAY_WITH_SOUND, 1.5)
+    assert "error" not in res, res
+    before, after = res["before"], res["after"]
+    assert not after["muted"] and not after["paused"], res
+    assert abs(res["duration"] - seconds) < 0.05, res
+    assert after["time"] - before["time"] > 0.5, res
+    assert after["audio"] > before["audio"] and after["audio"] > 1000, res
+    assert after["video"] > before["video"], res

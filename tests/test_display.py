@@ -133,3 +133,37 @@ def test_a_deleted_file_is_reported_in_the_notebook_not_raised(tmp_path):
     out.unlink()
     html = res._repr_html_()
     assert "cannot show" in html and "gone.mp4" in html
+
+
+def test_video_with_sound_is_not_muted_and_does_not_autoplay(tmp_path):
+    """A file with a sound track: `<video controls loop playsinline>` (its sound plays; browsers
+    would not autoplay it unmuted); muted=True or autoplay=True give the muted autoplaying
+    element; a silent file keeps it. The same for the bytes of the file."""
+    sound = tmp_path / "sound.mp4"
+    with framepipe.VideoWriter(sound, 10, audio_fps=8000, audio_channels=1, preset="ultrafast") as w:
+        for i in range(5):
+            w.write(np.full((16, 16, 3), i * 40, np.uint8))
+        w.write_audio(np.zeros(4000, np.float32))
+    silent = tmp_path / "silent.mp4"
+    framepipe.write_video(silent, [np.zeros((16, 16, 3), np.uint8)] * 3, 10, preset="ultrafast")
+    for source in (sound, sound.read_bytes()):
+        v = framepipe.Video(source)
+        assert v.has_sound
+        assert v.to_html().startswith("<video controls loop playsinline>")
+        assert (
+            framepipe.Video(source, muted=True).to_html().startswith("<video controls loop autoplay muted playsinline>")
+        )
+        assert (
+            framepipe.Video(source, autoplay=True)
+            .to_html()
+            .startswith("<video controls loop autoplay muted playsinline>")
+        )
+        assert (
+            framepipe.Video(source, muted=False, autoplay=True)
+            .to_html()
+            .startswith("<video controls loop autoplay playsinline>")
+        )
+    v = framepipe.Video(silent)
+    assert not v.has_sound
+    assert v.to_html().startswith("<video controls loop autoplay muted playsinline>")
+    assert framepipe.Video(silent, muted=False).to_html().startswith("<video controls loop playsinline>")

@@ -2,7 +2,10 @@
 
 ``framepipe.Video("out.mp4")`` (or the :class:`~framepipe.VideoResult` that writing a video
 returns) displays in a notebook as the video itself: the MP4 is embedded as base64 in a
-``<video controls loop autoplay muted playsinline>`` element (a GIF in an ``<img>``). Past
+``<video controls loop autoplay muted playsinline>`` element (a GIF in an ``<img>``). A video
+with a sound track is shown ``<video controls loop playsinline>``: not muted, so that it plays
+its sound, and therefore not autoplaying (browsers start only muted videos on their own): press
+play. ``muted=True`` (or ``autoplay=True``) asks for the silent autoplaying element anyway. Past
 `embed_limit` megabytes of embedded text (default :data:`EMBED_LIMIT_MB`, 20, like matplotlib's
 ``animation.embed_limit``) the file is linked instead of embedded, and the output says so.
 """
@@ -40,6 +43,57 @@ def cannot_show_html(path: Any, error: OSError) -> str:
     return f"<p>framepipe: cannot show {html.escape(str(path))}: {html.escape(error.strerror or str(error))}</p>"
 
 
+class _ByteReader:
+    """seek/read over bytes (for :func:`_moov`)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._at = data, 0
+
+    def seek(self, at: int) -> None:
+        self._at = at
+
+    def read(self, n: int) -> bytes:
+        out = self._data[self._at : self._at + n]
+        self._at += len(out)
+        return out
+
+
+#: The largest moov read to look for a sound track (a moov lists every sample: 64 MB is hours).
+_MOOV_LIMIT = 64 << 20
+
+
+def _moov(f: Any) -> bytes | None:
+    """The body of an MP4's top-level ``moov`` box (None when there is none, it is too large, or
+    the boxes before it are damaged)."""
+    at = 0
+    while True:
+        f.seek(at)
+        head = f.read(16)
+        if len(head) < 8:
+            return None
+        size, kind, header = int.from_bytes(head[:4], "big"), head[4:8], 8
+        if size == 1 and len(head) == 16:
+            size, header = int.from_bytes(head[8:16], "big"), 16
+        if kind == b"moov":
+            if size < header or size > _MOOV_LIMIT:
+                return None
+            f.seek(at + header)
+            return f.read(size - header)
+        if size < header:  # 0 (to the end) or damaged: no moov after it
+            return None
+        at += size
+
+
+def _has_sound_handler(moov: bytes) -> bool:
+    """Whether a moov has an ``hdlr`` box of handler type ``soun`` (an audio track)."""
+    i = moov.find(b"hdlr")
+    while i >= 4:
+        if moov[i + 12 : i + 16] == b"soun":
+            return True
+        i = moov.find(b"hdlr", i + 4)
+    return False
+
+
 class Video(KeywordsChecked):
     """A video file (or in-memory MP4/GIF bytes) that Jupyter displays inline.
 
@@ -48,8 +102,13 @@ class Video(KeywordsChecked):
         embed_limit: MB of base64 text above which the file is linked instead (default
             :data:`EMBED_LIMIT_MB`).
         width, height: display size in CSS pixels (default: the video's own, when known).
-        loop, autoplay, muted, controls: the ``<video>`` attributes (all on by default;
-            ``playsinline`` is always set, and browsers only autoplay muted videos).
+        loop, controls: the ``<video>`` attributes (on by default; ``playsinline`` is always
+            set).
+        muted: None (the default): muted when the MP4 has no sound track, else not, so that a
+            video with sound plays its sound. True or False: as given.
+        autoplay: None (the default): autoplay when the video is muted (browsers autoplay only
+            muted videos: a video with sound would not start, or start silent). True with a
+            sound track and ``muted=None`` mutes it, so that it can start; False: never.
     """
 
     def __init__(
@@ -60,8 +119,8 @@ class Video(KeywordsChecked):
         width: int | None = None,
         height: int | None = None,
         loop: bool = True,
-        autoplay: bool = True,
-        muted: bool = True,
+        autoplay: bool | None = None,
+        muted: bool | None = None,
         controls: bool = True,
     ) -> None:
         self.path: str | None = None
@@ -86,6 +145,27 @@ class Video(KeywordsChecked):
         self.loop, self.autoplay, self.muted, self.controls = loop, autoplay, muted, controls
 
     # -- facts -----------------------------------------------------------------------------
+
+    @property
+    def has_sound(self) -> bool:
+        """Whether the video is an MP4 with a sound track (a ``soun`` track in its ``moov``)."""
+        if self.kind != "mp4":
+            return False
+        if self._data is not None:
+            moov = _moov(_ByteReader(self._data))
+        else:
+            with open(self._file(), "rb") as f:
+                moov = _moov(f)
+        return moov is not None and _has_sound_handler(moov)
+
+    def _flags(self) -> tuple[bool, bool]:
+        """(autoplay, muted) as the element gets them (see the class docstring)."""
+        muted, autoplay = self.muted, self.autoplay
+        if muted is None:
+            muted = bool(autoplay) or not self.has_sound
+        if autoplay is None:
+            autoplay = muted
+        return bool(autoplay), bool(muted)
 
     @property
     def size(self) -> int:
@@ -154,13 +234,14 @@ class Video(KeywordsChecked):
         src = html.escape(src, quote=True)
         if self.kind == "gif":
             return f'<img src="{src}"{self._size_attrs()} alt="animation">'
+        autoplay, muted = self._flags()
         flags = [
             name
             for name, on in (
                 ("controls", self.controls),
                 ("loop", self.loop),
-                ("autoplay", self.autoplay),
-                ("muted", self.muted),
+                ("autoplay", autoplay),
+                ("muted", muted),
             )
             if on
         ]

@@ -79,6 +79,11 @@ impl SampleChecker {
         self.channels
     }
 
+    /// The samples' rate (Hz).
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
     /// Totals so far.
     pub fn stats(&self) -> SampleStats {
         self.stats

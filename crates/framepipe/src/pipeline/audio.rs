@@ -23,6 +23,11 @@ use crate::rational::Rational;
 /// Largest chunk of samples (per channel) sent through the queue as one item.
 pub(super) const CHUNK_FRAMES: usize = 8192;
 
+/// The most encoded sound kept in memory before the first frame (the file's header needs the
+/// video's, so nothing can go to disk before it): 64 MiB, over an hour of stereo AAC at the
+/// default bitrate. A `write_audio` call made when more is held is refused.
+pub(super) const MAX_HELD_BYTES: usize = 64 << 20;
+
 /// Resampler and encoder of one sound track.
 pub(super) struct AudioChain {
     resampler: Resampler,
@@ -32,6 +37,11 @@ pub(super) struct AudioChain {
     /// Resampled samples on their way to the encoder.
     scratch: Vec<f32>,
     ended: bool,
+    /// Packets taken from the encoder before the first frame, and their bytes.
+    held: std::collections::VecDeque<AudioPacket>,
+    held_bytes: usize,
+    /// [`MAX_HELD_BYTES`] (smaller in tests).
+    max_held: usize,
 }
 
 impl AudioChain {
@@ -63,7 +73,16 @@ impl AudioChain {
                 ),
                 (e, _) => e,
             })?;
-        Ok(AudioChain { resampler, encoder, fed: 0, scratch: Vec::new(), ended: false })
+        Ok(AudioChain {
+            resampler,
+            encoder,
+            fed: 0,
+            scratch: Vec::new(),
+            ended: false,
+            held: Default::default(),
+            held_bytes: 0,
+            max_held: MAX_HELD_BYTES,
+        })
     }
 
     /// What the MP4 muxer writes in the audio track's sample entry.
@@ -133,7 +152,22 @@ impl AudioChain {
 
     /// The next encoded packet, if one is ready.
     pub(super) fn receive(&mut self) -> Option<AudioPacket> {
-        self.encoder.receive_packet()
+        match self.held.pop_front() {
+            Some(p) => {
+                self.held_bytes -= p.data.len();
+                Some(p)
+            }
+            None => self.encoder.receive_packet(),
+        }
+    }
+
+    /// Take the packets the encoder has ready into the chain's own queue, counting their bytes
+    /// (before the first frame, when nothing can go to disk yet).
+    fn hold(&mut self) {
+        while let Some(p) = self.encoder.receive_packet() {
+            self.held_bytes += p.data.len();
+            self.held.push_back(p);
+        }
     }
 
     /// Sample frames (at the codec's rate) given to the encoder.
@@ -174,10 +208,30 @@ impl super::VideoWriter {
                  samples' rate and channel count)",
             ));
         };
+        if let (State::Waiting(_), Some(chain)) = (&self.state, self.audio_chain.as_ref()) {
+            if chain.held_bytes > chain.max_held && !samples.is_empty() {
+                let seconds = checker.stats().frames as f64 / f64::from(checker.sample_rate());
+                return Err(Error::parameter_for(
+                    "audio",
+                    format!(
+                        "{seconds:.1} s of sound were written before the first frame, and their {:.1} MiB of \
+                         encoded sound wait in memory for it (the file's header needs the first frame); more \
+                         is refused past {} MiB: write the first frame, then the sound (after the first frame, \
+                         sound written ahead of the picture goes to disk as it comes)",
+                        chain.held_bytes as f64 / f64::from(1 << 20),
+                        chain.max_held >> 20
+                    ),
+                ));
+            }
+        }
         let (state, chain) = (&mut self.state, &mut self.audio_chain);
         let running = feed_checked(checker, samples, &mut self.warnings, |clipped| match state {
             State::Waiting(_) => match chain.as_mut() {
-                Some(chain) => chain.push(&clipped).map(|()| true),
+                Some(chain) => {
+                    chain.push(&clipped)?;
+                    chain.hold();
+                    Ok(true)
+                }
                 None => Err(Error::encoder("internal: the sound track has no encoder")),
             },
             State::Running(feed) => Ok(feed.send_audio(clipped)),
@@ -308,6 +362,44 @@ mod tests {
         assert!(warnings[0].starts_with("audio: 2 sample(s) outside [-1, 1] were clipped"), "{warnings:?}");
         let stats = w.audio_checker.as_ref().unwrap().stats();
         assert_eq!((stats.frames, stats.clipped), (103, 3));
+    }
+
+    /// Sound written before the first frame waits in memory, encoded, up to a limit; past it a
+    /// call is refused whole with a Parameter error that says why, and the writer goes on.
+    #[test]
+    fn sound_before_the_first_frame_is_held_up_to_a_limit() {
+        use crate::frame::Frame;
+        use crate::pipeline::VideoWriter;
+        let mut w = VideoWriter::in_memory(with_audio(None)).unwrap();
+        w.audio_chain.as_mut().unwrap().max_held = 40_000;
+        let second = vec![0.1f32; 2 * 48_000];
+        let mut accepted = 0u64;
+        let e = loop {
+            match w.write_audio(&second) {
+                Ok(()) => accepted += 48_000,
+                Err(e) => break e,
+            }
+            assert!(accepted < 100 * 48_000, "never refused");
+        };
+        assert_eq!(e.argument(), Some("audio"));
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("{:.1} s of sound were written before the first frame", accepted as f64 / 48e3)),
+            "{msg}"
+        );
+        assert!(msg.contains("write the first frame, then the sound"), "{msg}");
+        let held = w.audio_chain.as_ref().unwrap().held_bytes;
+        assert!(held > 40_000 && held < 40_000 + 48_000, "{held} bytes held");
+        // The first frame takes the held sound to the muxer; sound is accepted again.
+        let pixels = vec![0u8; 64 * 48 * 3];
+        let frame = Frame::packed(&pixels, 64, 48, crate::frame::PixelFormat::Rgb24).unwrap();
+        let frames = (accepted / 48_000 + 2) * 30;
+        for _ in 0..frames {
+            w.write(&frame).unwrap();
+        }
+        w.write_audio(&second).unwrap();
+        let (summary, _) = w.finish_to_vec().unwrap();
+        assert_eq!(summary.audio_samples, accepted + 48_000);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! of [`super`]): written beside the output and renamed over it where the output has a
 //! replacement, else rewritten in place.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Seek, SeekFrom, Write};
 
 use super::{ftyp, Mp4Sink, Mp4Writer, MDAT_HEADER};
@@ -12,36 +13,89 @@ use crate::mux::mp4::index::{MoovExtra, SampleIndex};
 /// Buffer size for moving or copying media data at finish.
 const MOVE_CHUNK: usize = 4 << 20;
 
-/// One run of sample bytes and where it goes in the finished file.
-#[derive(Debug, Clone, Copy)]
-struct Move {
-    from: u64,
-    to: u64,
-    len: u64,
-}
-
 /// A run of the finished file's sample bytes: in the output (a fragment's mdat) or in memory
-/// (the video fragment being collected, or the audio not yet written).
+/// (`len` bytes from `at` of the video fragment being collected, or of the audio not yet
+/// written).
 #[derive(Debug, Clone, Copy)]
 enum Piece {
     Disk { at: u64, len: u64 },
-    Memory { len: usize, audio: bool },
+    Memory { at: usize, len: usize, audio: bool },
 }
 
-/// A chunk of the finished file: its piece of bytes, how many samples, of which track.
-#[derive(Debug, Clone, Copy)]
+/// A chunk of the finished file: how many samples of which track, and where its bytes are
+/// (one piece, or several when its samples were written in more than one fragment).
+#[derive(Debug, Clone)]
 struct Chunk {
-    piece: Piece,
+    parts: Vec<Piece>,
     samples: u32,
     audio: bool,
 }
 
-impl Chunk {
+impl Piece {
     fn len(&self) -> u64 {
-        match self.piece {
+        match *self {
             Piece::Disk { len, .. } => len,
             Piece::Memory { len, .. } => len as u64,
         }
+    }
+}
+
+impl Chunk {
+    fn len(&self) -> u64 {
+        self.parts.iter().map(Piece::len).sum()
+    }
+}
+
+/// A chunk and the time its first sample starts at (seconds, as a fraction `num / den`).
+struct Timed {
+    chunk: Chunk,
+    num: u128,
+    den: u128,
+}
+
+/// Where the samples of one track are: runs of consecutive samples (`(piece, count)`: the
+/// bytes of the run's first sample at `piece`), in order.
+struct Runs<'a> {
+    runs: Vec<(Piece, usize)>,
+    sizes: &'a [u32],
+}
+
+impl Runs<'_> {
+    /// The chunks of samples `0..end`: `per` samples each from the first (the last one
+    /// shorter), each with its parts, and the time its first sample starts at, `time(k)` =
+    /// (numerator, denominator) seconds of sample k.
+    fn chunks(&self, end: usize, per: usize, audio: bool, time: impl Fn(usize) -> (u128, u128)) -> Vec<Timed> {
+        let per = per.max(1);
+        let mut out = Vec::with_capacity(end.div_ceil(per));
+        let mut run = 0usize; // the run holding sample `k`
+        let mut run_first = 0usize; // its first sample
+        let mut run_bytes = 0u64; // the bytes of its samples before `k`
+        let mut k = 0usize;
+        while k < end {
+            let stop = (k + per).min(end);
+            let (num, den) = time(k);
+            let mut chunk = Chunk { parts: Vec::new(), samples: (stop - k) as u32, audio };
+            while k < stop {
+                let (piece, n) = self.runs[run];
+                let upto = stop.min(run_first + n);
+                let len: u64 = self.sizes[k..upto].iter().map(|&s| u64::from(s)).sum();
+                chunk.parts.push(match piece {
+                    Piece::Disk { at, .. } => Piece::Disk { at: at + run_bytes, len },
+                    Piece::Memory { at, audio, .. } => {
+                        Piece::Memory { at: at + run_bytes as usize, len: len as usize, audio }
+                    }
+                });
+                run_bytes += len;
+                k = upto;
+                if k == run_first + n {
+                    run += 1;
+                    run_first = k;
+                    run_bytes = 0;
+                }
+            }
+            out.push(Timed { chunk, num, den });
+        }
+        out
     }
 }
 
@@ -77,7 +131,7 @@ impl<W: Mp4Sink> Mp4Writer<W> {
     /// Where the samples of `self.index` (a prefix of what was accepted) are, in the finished
     /// file's order: each fragment's on disk, then the fragment still in memory.
     fn pieces(&self) -> Vec<Piece> {
-        self.chunks(&self.index).into_iter().map(|c| c.piece).collect()
+        self.chunks(&self.index).into_iter().flat_map(|c| c.parts).collect()
     }
 
     /// How many audio samples the finished file with the video of `index` keeps: those that
@@ -95,48 +149,77 @@ impl<W: Mp4Sink> Mp4Writer<W> {
     }
 
     /// The chunks of the finished file with the samples of `index` (a prefix of what was
-    /// accepted) and the audio that goes with them, in order: per fragment on disk its video
-    /// then its audio, then the video still in memory, then the audio.
+    /// accepted) and the audio that goes with them, in the order of their start times (video
+    /// first at a tie). A track's chunks are cut at fixed places, every `samples_per_chunk`
+    /// frames (the video-only file's chunks: about a second) and every second's worth of audio
+    /// packets, whatever the fragments were: a player reading the file from the start needs
+    /// at most about a second of one track to get the other's samples of the same moment, and
+    /// the same packets make the same file however the tracks were interleaved while writing.
     fn chunks(&self, index: &SampleIndex) -> Vec<Chunk> {
-        let mut chunks = Vec::new();
-        let (mut v_next, v_end) = (0usize, index.len() as usize);
-        let (mut a_next, a_end) = (0usize, self.audio_keep(index));
-        let v_sizes = &index.sizes;
-        let a_sizes: &[u32] = self.audio.as_deref().map_or(&[], |a| &a.index.sizes);
-        let bytes = |sizes: &[u32]| sizes.iter().map(|&s| u64::from(s)).sum::<u64>();
+        let (v_end, a_end) = (index.len() as usize, self.audio_keep(index));
+        let audio = self.audio.as_deref();
+        let mut video = Runs { runs: Vec::new(), sizes: &index.sizes };
+        let mut sound = Runs { runs: Vec::new(), sizes: audio.map_or(&[], |a| &a.index.sizes) };
+        let (mut v_next, mut a_next) = (0usize, 0usize);
         for w in &self.written {
             let n = (w.samples as usize).min(v_end - v_next);
             if n > 0 {
-                let len = bytes(&v_sizes[v_next..v_next + n]);
-                chunks.push(Chunk { piece: Piece::Disk { at: w.payload_at, len }, samples: n as u32, audio: false });
+                video.runs.push((Piece::Disk { at: w.payload_at, len: 0 }, n));
                 v_next += n;
             }
             let n = (w.audio_samples as usize).min(a_end - a_next);
             if n > 0 {
-                let len = bytes(&a_sizes[a_next..a_next + n]);
-                let at = w.payload_at + w.payload_len;
-                chunks.push(Chunk { piece: Piece::Disk { at, len }, samples: n as u32, audio: true });
+                sound.runs.push((Piece::Disk { at: w.payload_at + w.payload_len, len: 0 }, n));
                 a_next += n;
             }
         }
-        let n = v_end - v_next;
-        if n > 0 {
-            let len = bytes(&v_sizes[v_next..v_end]) as usize;
-            chunks.push(Chunk { piece: Piece::Memory { len, audio: false }, samples: n as u32, audio: false });
+        if v_end > v_next {
+            video.runs.push((Piece::Memory { at: 0, len: 0, audio: false }, v_end - v_next));
         }
-        let n = a_end - a_next;
-        if n > 0 {
-            let len = bytes(&a_sizes[a_next..a_end]) as usize;
-            chunks.push(Chunk { piece: Piece::Memory { len, audio: true }, samples: n as u32, audio: true });
+        if a_end > a_next {
+            sound.runs.push((Piece::Memory { at: 0, len: 0, audio: true }, a_end - a_next));
+        }
+        let (fps_num, fps_den) = (u128::from(self.track.fps.num), u128::from(self.track.fps.den));
+        let video = video.chunks(v_end, index.samples_per_chunk as usize, false, |k| (k as u128 * fps_den, fps_num));
+        let sound = match audio {
+            None => Vec::new(),
+            Some(a) => {
+                let rate = a.track.sample_rate;
+                let packet = a.index.durations.first().map_or(1024, |r| r.1).max(1);
+                let per = rate.div_ceil(packet) as usize;
+                // Each chunk's start: its first sample's pts, after the priming.
+                let priming = u128::from(a.track.priming);
+                let mut starts = Vec::with_capacity(a_end.div_ceil(per));
+                let mut t = 0u128;
+                for (k, d) in a.index.durations_of(a_end).enumerate() {
+                    if k % per == 0 {
+                        starts.push(t.saturating_sub(priming));
+                    }
+                    t += u128::from(d);
+                }
+                sound.chunks(a_end, per, true, |k| (starts[k / per], u128::from(rate)))
+            }
+        };
+        // Merge by start time: the video's k / fps against the audio's t / rate.
+        let mut chunks = Vec::with_capacity(video.len() + sound.len());
+        let (mut v, mut s) = (video.into_iter().peekable(), sound.into_iter().peekable());
+        loop {
+            let take_video = match (v.peek(), s.peek()) {
+                (Some(x), Some(y)) => x.num * y.den <= y.num * x.den,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            chunks.extend(if take_video { v.next() } else { s.next() }.map(|t| t.chunk));
         }
         chunks
     }
 
     /// The bytes of a piece in memory.
-    fn memory(&self, len: usize, audio: bool) -> &[u8] {
+    fn memory(&self, at: usize, len: usize, audio: bool) -> &[u8] {
         match self.audio.as_deref() {
-            Some(a) if audio => &a.pending[..len],
-            _ => &self.collecting.data[..len],
+            Some(a) if audio => &a.pending[at..at + len],
+            _ => &self.collecting.data[at..at + len],
         }
     }
 
@@ -217,7 +300,7 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         for piece in pieces {
             match piece {
                 Piece::Disk { at, len } => self.out.copy_to(at, len, new, &mut buf)?,
-                Piece::Memory { len, audio } => new.write_all(self.memory(len, audio))?,
+                Piece::Memory { at, len, audio } => new.write_all(self.memory(at, len, audio))?,
             }
         }
         debug_assert_eq!(new.stream_position().ok(), Some(total));
@@ -345,45 +428,74 @@ impl<W: Mp4Sink> Mp4Writer<W> {
         best
     }
 
+    /// Put the pieces of the finished file's samples in order from `start` in the output (the
+    /// media data of the file finished in place); returns where they end. The pieces are taken
+    /// in their final order: each is read (from the fragment it is in, or from memory) and
+    /// written at its place, and before that write overwrites bytes of a piece still to be
+    /// placed, that piece is read into memory. A piece is at most about a second of one track
+    /// and the pieces are nearly in the order they were written in, so few are held at once.
+    fn place_pieces(&mut self, start: u64) -> io::Result<u64> {
+        let pieces = self.pieces();
+        // Pieces still to be placed that are on disk: source offset -> (length, piece number).
+        let mut on_disk: BTreeMap<u64, (u64, usize)> = BTreeMap::new();
+        for (i, p) in pieces.iter().enumerate() {
+            if let Piece::Disk { at, len } = *p {
+                if len > 0 {
+                    on_disk.insert(at, (len, i));
+                }
+            }
+        }
+        let mut held: HashMap<usize, Vec<u8>> = HashMap::new();
+        let mut to = start;
+        for (i, p) in pieces.iter().enumerate() {
+            let len = match *p {
+                Piece::Disk { len, .. } => len,
+                Piece::Memory { len, .. } => len as u64,
+            };
+            if len == 0 {
+                continue;
+            }
+            let data = match *p {
+                Piece::Disk { at, len } => {
+                    on_disk.remove(&at);
+                    match held.remove(&i) {
+                        Some(d) => d,
+                        None => read_at(&mut self.out, at, len)?,
+                    }
+                }
+                Piece::Memory { .. } => Vec::new(),
+            };
+            // Hold the pieces still to be placed whose bytes this write covers.
+            let end = to + len;
+            let covered: Vec<u64> =
+                on_disk.range(..end).rev().take_while(|(&at, &(l, _))| at + l > to).map(|(&at, _)| at).collect();
+            for at in covered {
+                let (l, j) = on_disk.remove(&at).expect("listed above");
+                held.insert(j, read_at(&mut self.out, at, l)?);
+            }
+            self.out.seek(SeekFrom::Start(to))?;
+            match *p {
+                Piece::Disk { .. } => self.out.write_all(&data)?,
+                Piece::Memory { at, len, audio } => {
+                    let bytes = match self.audio.as_deref() {
+                        Some(a) if audio => &a.pending[at..at + len],
+                        _ => &self.collecting.data[at..at + len],
+                    };
+                    self.out.write_all(bytes)?;
+                }
+            }
+            to = end;
+        }
+        Ok(to)
+    }
+
     /// Move the samples of `self.index` (a prefix of what was accepted) to their final place,
     /// write the moov and the mdat header in front of them, and cut the output at `total`.
     /// The output is at least `total` bytes long.
     fn rewrite(&mut self, moov: &[u8], total: u64) -> Result<()> {
         let ctx = || "finishing MP4: moving the media data behind the index".to_string();
-        let mut to = self.head_end + moov.len() as u64 + MDAT_HEADER;
-        let mut moves = Vec::new();
-        let mut in_memory = Vec::new();
-        for piece in self.pieces() {
-            match piece {
-                Piece::Disk { at, len } => {
-                    moves.push(Move { from: at, to, len });
-                    to += len;
-                }
-                Piece::Memory { len, audio } => {
-                    in_memory.push((to, len, audio));
-                    to += len as u64;
-                }
-            }
-        }
-        // Fragment headers are dropped, so each fragment moves less far forward (or further
-        // back) than the one before: move the ones going back first, front to back, then the
-        // ones going forward, back to front. No move then overwrites bytes still to be moved.
-        let mut buf = vec![0u8; moves.iter().map(|m| m.len).max().unwrap_or(0).min(MOVE_CHUNK as u64) as usize];
-        for m in moves.iter().filter(|m| m.to < m.from) {
-            move_forward_order(&mut self.out, *m, &mut buf).ctx(ctx)?;
-        }
-        for m in moves.iter().rev().filter(|m| m.to > m.from) {
-            move_backward_order(&mut self.out, *m, &mut buf).ctx(ctx)?;
-        }
-        // The samples still in memory (after every sample on disk).
-        for (at, len, audio) in in_memory {
-            self.out.seek(SeekFrom::Start(at)).ctx(ctx)?;
-            let data = match self.audio.as_deref() {
-                Some(a) if audio => &a.pending[..len],
-                _ => &self.collecting.data[..len],
-            };
-            self.out.write_all(data).ctx(ctx)?;
-        }
+        let start = self.head_end + moov.len() as u64 + MDAT_HEADER;
+        let to = self.place_pieces(start).ctx(ctx)?;
         debug_assert_eq!(to, total);
 
         // Cut the output at the end of the media data. If that fails, the bytes after it are
@@ -415,32 +527,13 @@ impl<W: Mp4Sink> Mp4Writer<W> {
     }
 }
 
-/// Copy `m.len` bytes from `m.from` to `m.to < m.from`, first chunk first.
-fn move_forward_order<W: Mp4Sink>(out: &mut W, m: Move, buf: &mut [u8]) -> std::io::Result<()> {
-    let mut done = 0;
-    while done < m.len {
-        let n = (m.len - done).min(buf.len() as u64) as usize;
-        out.seek(SeekFrom::Start(m.from + done))?;
-        out.read_exact(&mut buf[..n])?;
-        out.seek(SeekFrom::Start(m.to + done))?;
-        out.write_all(&buf[..n])?;
-        done += n as u64;
-    }
-    Ok(())
-}
-
-/// Copy `m.len` bytes from `m.from` to `m.to > m.from`, last chunk first.
-fn move_backward_order<W: Mp4Sink>(out: &mut W, m: Move, buf: &mut [u8]) -> std::io::Result<()> {
-    let mut left = m.len;
-    while left > 0 {
-        let n = left.min(buf.len() as u64) as usize;
-        left -= n as u64;
-        out.seek(SeekFrom::Start(m.from + left))?;
-        out.read_exact(&mut buf[..n])?;
-        out.seek(SeekFrom::Start(m.to + left))?;
-        out.write_all(&buf[..n])?;
-    }
-    Ok(())
+/// `len` bytes of `out` from offset `at`.
+fn read_at<R: io::Read + Seek>(out: &mut R, at: u64, len: u64) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+    let mut buf = vec![0u8; len];
+    out.seek(SeekFrom::Start(at))?;
+    out.read_exact(&mut buf)?;
+    Ok(buf)
 }
 
 /// An mdat header with a 64-bit size covering `total` bytes (header included).
@@ -483,5 +576,7 @@ fn is_full(e: &io::Error) -> bool {
         || matches!(e.raw_os_error(), Some(27 | 28))
 }
 
+#[cfg(test)]
+mod interleave_tests;
 #[cfg(test)]
 mod tests;
