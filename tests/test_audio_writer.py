@@ -331,6 +331,27 @@ def test_bad_files(tmp_path):
     assert np.abs(d[int(3 * 44100) :]).max() < 1e-3
 
 
+def test_a_sample_rate_that_changes_mid_stream(tmp_path):
+    # Two ADTS streams end to end: libav decodes the second half at its own rate. The engine's
+    # CLI decoder refuses that (a soundtrack keeps one rate); so does the Python side, with a
+    # DecodeError naming the file, both rates and the time, not PyAV's bare ValueError.
+    first = make_file(tmp_path / "a.aac", 44100, 1, 1.0)
+    second = make_file(tmp_path / "b.aac", 48000, 1, 1.0)
+    joined = tmp_path / "joined.aac"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    out = tmp_path / "o.mp4"
+    with pytest.raises(
+        framepipe.DecodeError, match=r"joined\.aac: the sample rate changes from 44100 Hz to 48000 Hz at 1\.0\d\d s"
+    ):
+        framepipe.write_video(out, frames(40), 10, audio=joined, **FAST)
+    # What was written before the error is a finished, playable file with both tracks.
+    kept = by_type(out)
+    assert set(kept) == {"video", "audio"}
+    assert int(kept["video"]["nb_frames"]) >= 1
+    assert decode_av(out).shape[0] > 0
+    assert ffmpeg_errors(out) == ""
+
+
 def test_matplotlib_writer_takes_audio(tmp_path):
     import matplotlib
 

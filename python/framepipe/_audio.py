@@ -11,6 +11,7 @@ A source is read in order, once: :meth:`AudioSource.read` returns at most ``n`` 
 from __future__ import annotations
 
 import errno
+import itertools
 import math
 import numbers
 import os
@@ -161,9 +162,14 @@ class FileSource(AudioSource):
                 kinds = sorted({s.type for s in self._container.streams}) or ["nothing"]
                 raise DecodeError(f"{p!r} has no audio stream (it holds: {', '.join(kinds)})")
             self._stream = self._container.streams.audio[0]
+            # The format is the first decoded frame's: a stream's header can state another
+            # (e.g. MP3s joined end to end carry the last part's rate in front).
+            self._decoded_frames = self._decode_frames()
+            self._first = next(self._decoded_frames, None)
             ctx = self._stream.codec_context
-            rate = ctx.sample_rate
-            channels = ctx.channels if hasattr(ctx, "channels") else ctx.layout.nb_channels
+            layout = self._first.layout if self._first is not None else ctx.layout
+            rate = self._first.sample_rate if self._first is not None else ctx.sample_rate
+            channels = layout.nb_channels
             if not rate or not MIN_RATE <= rate <= MAX_RATE:
                 raise DecodeError(f"{p!r}: its audio stream's sample rate {rate} Hz is not one framepipe encodes")
             if not 1 <= channels <= MAX_CHANNELS:
@@ -174,7 +180,8 @@ class FileSource(AudioSource):
                     argument="audio",
                 )
             self.rate, self.channels = int(rate), int(channels)
-            self._resampler = av.AudioResampler(format="flt", layout=ctx.layout, rate=self.rate)
+            self._resampler = av.AudioResampler(format="flt", layout=layout, rate=self.rate)
+            self._decoded = 0  # sample frames decoded so far (for the time in messages)
             self._frames = self._decode()
             self._pending: list[np.ndarray] = []
             self._pending_n = 0
@@ -184,21 +191,45 @@ class FileSource(AudioSource):
             self._container.close()
             raise
 
-    def _decode(self) -> Generator[np.ndarray, None, None]:
+    def _decode_frames(self) -> Generator[Any, None, None]:
+        """The stream's decoded frames (PyAV AudioFrames)."""
         av = self._av
         try:
             for packet in self._container.demux(self._stream):
-                for frame in packet.decode():
-                    for out in self._resampler.resample(frame):
-                        yield self._interleaved(out)
-            for out in self._resampler.resample(None):
-                yield self._interleaved(out)
+                yield from packet.decode()
         except av.error.FFmpegError as e:
             raise DecodeError(f"{self.path!r}: decoding its sound failed: libav says {libav_reason(e)}") from e
 
+    def _decode(self) -> Generator[np.ndarray, None, None]:
+        """The samples, as packed float arrays (samples, channels)."""
+        if self._first is not None:
+            frames = itertools.chain([self._first], self._decoded_frames)
+            self._first = None
+            for frame in frames:
+                self._check_format(frame)
+                for out in self._resampler.resample(frame):
+                    yield self._interleaved(out)
+        for out in self._resampler.resample(None):
+            yield self._interleaved(out)
+
+    def _check_format(self, frame: Any) -> None:
+        """A decoded frame at another rate or channel count than the stream's start is a
+        DecodeError (as the CLI's decoder says it): a soundtrack keeps one format."""
+        rate, channels = frame.sample_rate, frame.layout.nb_channels
+        if rate == self.rate and channels == self.channels:
+            return
+        at = f"{self._decoded / self.rate:.3f} s"
+        if rate != self.rate:
+            what = f"the sample rate changes from {self.rate} Hz to {rate} Hz at {at}; a soundtrack must keep one rate"
+        else:
+            what = f"the channel count changes from {self.channels} to {channels} at {at}"
+        raise DecodeError(f"{self.path}: {what}")
+
     def _interleaved(self, frame: Any) -> np.ndarray:
         data = frame.to_ndarray()  # packed float: (1, samples * channels)
-        return np.ascontiguousarray(data, dtype=np.float32).reshape(-1, self.channels)
+        out = np.ascontiguousarray(data, dtype=np.float32).reshape(-1, self.channels)
+        self._decoded += out.shape[0]
+        return out
 
     def read(self, n: int) -> np.ndarray | None:
         while self._pending_n < n and not self._ended:
