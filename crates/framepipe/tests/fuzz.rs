@@ -5,7 +5,8 @@
 //! framework: a hand-written mutator driven by a fixed-seed PRNG over a corpus of real files.
 //!
 //! **The corpus** (`tests/fuzz_corpus/`, 40 KB): framepipe's own MP4s (an unfinished,
-//! fragmented file as a killed writer leaves it, and a finished faststart one), ffmpeg's
+//! fragmented file as a killed writer leaves it, and a finished faststart one; the same two
+//! with an AAC sound track), ffmpeg's
 //! (fragmented with `-movflags frag_keyframe+empty_moov`, one fragment a frame with default
 //! sample sizes, faststart with an audio track before the video, moov at the end) and GIFs
 //! (framepipe's and ffmpeg's). Committed, so that the same seed makes the same case on every
@@ -820,10 +821,70 @@ fn regenerate_corpus() {
         .expect("running ffmpeg");
     assert!(status.success());
     ffmpeg("ff.gif", &["-vf", "fps=12"]);
+    write_sound_corpus(&dir);
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         eprintln!("{}: {} bytes", p.display(), std::fs::metadata(&p).unwrap().len());
     }
+}
+
+/// Only the corpus files with sound (issue 23): `cargo test --release -p framepipe --test fuzz
+/// -- --ignored regenerate_sound_corpus`.
+#[test]
+#[ignore]
+fn regenerate_sound_corpus() {
+    write_sound_corpus(&corpus_dir());
+}
+
+/// framepipe's MP4s with an AAC track (mono, 8 kHz, 16 kbit/s: small files): a finished one
+/// (faststart, interleaved chunks, edit list), and a fragmented one with two tracks per
+/// fragment and sound ahead of the picture, as a killed writer leaves it (a copy of the file
+/// while the writer is still open, taken once its first two fragments are on disk).
+fn write_sound_corpus(dir: &std::path::Path) {
+    use framepipe::{AudioInput, EncodeOptions, Fragments, Frame, PixelFormat, Preset, Rational, VideoWriter};
+    let (w, h, n, rate) = (48u32, 32u32, 36u32, 8000u32);
+    let frame = |i: u32| -> Vec<u8> {
+        (0..w * h * 3).map(|k| ((k % (w * 3)) * 7 + (k / (w * 3)) * 2 + i * 13) as u8).collect()
+    };
+    let opts = EncodeOptions {
+        preset: Preset::Medium,
+        threads: Some(1),
+        fps: Rational::new(24, 1).unwrap(),
+        keyint: Some(8),
+        fragments: Fragments { seconds: 0.25, ..Default::default() },
+        audio: Some(AudioInput { sample_rate: rate, channels: 1 }),
+        audio_bitrate: Some(16),
+        ..Default::default()
+    };
+    let scratch = std::env::temp_dir().join(format!("framepipe-fuzz-sound-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let path = scratch.join("sound.mp4");
+    let mut v = VideoWriter::create(&path, opts).unwrap();
+    let per_frame = (rate / 24) as usize;
+    let tone: Vec<f32> = (0..per_frame * n as usize * 2).map(|k| (k as f32 * 0.35).sin() * 0.4).collect();
+    // Half a second of sound ahead of the first frame, then a frame's worth with each frame.
+    v.write_audio(&tone[..rate as usize / 2]).unwrap();
+    let mut at = rate as usize / 2;
+    let on_disk = v.on_disk_counter();
+    let mut copied = false;
+    for i in 0..n {
+        v.write(&Frame::packed(&frame(i), w, h, PixelFormat::Rgb24).unwrap()).unwrap();
+        v.write_audio(&tone[at..at + per_frame]).unwrap();
+        at += per_frame;
+        if i == 24 {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while on_disk.load(std::sync::atomic::Ordering::SeqCst) < 12 {
+                assert!(std::time::Instant::now() < deadline, "the writer put no fragment on disk");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            std::fs::write(dir.join("fp-sound-fragmented.mp4"), std::fs::read(&path).unwrap()).unwrap();
+            copied = true;
+        }
+    }
+    assert!(copied);
+    v.finish().unwrap();
+    std::fs::write(dir.join("fp-sound-faststart.mp4"), std::fs::read(&path).unwrap()).unwrap();
+    std::fs::remove_dir_all(&scratch).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
