@@ -586,8 +586,15 @@ def test_kill_during_close_keeps_every_frame_on_disk(tmp_path):
         r.join(10)
         on_disk = int(said(r, "closing")[0])
         assert on_disk >= big - 2 * FRAGMENT, on_disk
-        if said(r, "closed") is None:
+        closed = said(r, "closed")
+        if closed is None:
             in_close += 1
+        else:
+            # This close ended before the kill: its own time (the child's clock) is the better
+            # measure of how long a close takes now. On a busy machine the timing run above can
+            # be far slower than the closes after it; aiming by it alone then kills most
+            # processes after their close.
+            close_s = min(close_s, float(closed[1]))
         boxes = top_level_boxes(out)
         n, complaints = decode_count(out)
         assert complaints == "", complaints
