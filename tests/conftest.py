@@ -154,3 +154,16 @@ def chromium():
     driver = browser.start()
     yield driver
     browser.stop(driver)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A real Dask LocalCluster (two worker processes) and its client, per test module."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -295,18 +295,6 @@ def test_default_chunk_frames():
     assert f(10, 4, Fraction(30)) == 3
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def test_dask_local_cluster_matches_serial(tmp_path, serial_60, dask_client):
     assert len(dask_client.scheduler_info()["workers"]) == 2
     out = tmp_path / "dask.mp4"

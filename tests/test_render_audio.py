@@ -100,18 +100,6 @@ def check_sound(path, source: np.ndarray, seconds: float, codec: str = "aac", mi
 
 
 @pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The render with sound by 2 local worker processes."""
     out = tmp_path_factory.mktemp("ref") / "two.mp4"
