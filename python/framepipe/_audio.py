@@ -223,7 +223,10 @@ class FileSource(AudioSource):
             return
         at = f"{self._decoded / self.rate:.3f} s"
         if rate != self._file_rate:
-            what = f"the sample rate changes from {self._file_rate} Hz to {rate} Hz at {at}; a soundtrack must keep one rate"
+            what = (
+                f"the sample rate changes from {self._file_rate} Hz to {rate} Hz at {at}; a soundtrack must keep "
+                f"one rate"
+            )
         else:
             what = f"the channel count changes from {self.channels} to {channels} at {at}"
         raise DecodeError(f"{self.path}: {what}")

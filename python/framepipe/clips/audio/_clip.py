@@ -19,33 +19,10 @@ import numpy as np
 from ..._keywords import KeywordsChecked
 from ...errors import ParameterError
 from .._time import T_SLACK, seconds, seconds_or_none
+from . import _write
+from ._samples import check_fps, shaped
 
 SampleFunction = Callable[[np.ndarray], np.ndarray]
-
-
-def check_fps(fps: Any, what: str) -> float:
-    """A sample rate: a finite number > 0, else a ParameterError naming `what`."""
-    ok = not isinstance(fps, bool) and isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0
-    if not ok:
-        raise ParameterError(f"{what}: the sample rate (fps) must be a finite number of Hz > 0, got {fps!r}")
-    return float(fps)
-
-
-def shaped(out: Any, n: int, nchannels: int | None, where: str) -> np.ndarray:
-    """A sample function's result for n times as an (n, channels) float array."""
-    arr = np.asarray(out, dtype=np.float64)
-    if arr.ndim == 0:
-        return np.full((n, nchannels or 1), float(arr))
-    if arr.ndim == 1:
-        if arr.shape[0] == n and (nchannels in (None, 1) or n != nchannels):
-            return arr.reshape(n, 1) if nchannels in (None, 1) else np.repeat(arr[:, None], nchannels, 1)
-        return np.broadcast_to(arr, (n, arr.shape[0])).copy()  # one value per channel, at every time
-    if arr.ndim == 2 and arr.shape[0] == n:
-        return arr
-    raise ParameterError(
-        f"{where}: the sound function gave shape {arr.shape} for {n} times; it must give (n,) for mono or "
-        f"(n, channels), one row per time (e.g. np.array([left, right]).T)"
-    )
 
 
 class AudioClip(KeywordsChecked):
@@ -320,12 +297,18 @@ class AudioClip(KeywordsChecked):
     def with_speed_scaled(self, factor: float | None = None, final_duration: float | None = None) -> Self:
         """Played `factor` times faster (or stretched to `final_duration` s): MoviePy's
         MultiplySpeed, which changes the pitch too."""
-        from ..fx._time import MultiplySpeed
-
-        return MultiplySpeed(factor=factor, final_duration=final_duration).apply(self)
+        if final_duration is not None:
+            final = seconds(final_duration, "with_speed_scaled final_duration")
+            factor = self._need_duration("with_speed_scaled") / final if final > 0 else None
+        ok = not isinstance(factor, bool) and isinstance(factor, numbers.Real) and math.isfinite(factor)
+        if not ok or not factor > 0:  # type: ignore[operator]
+            raise ParameterError(f"with_speed_scaled: factor must be a finite number > 0, got {factor!r}")
+        f = float(factor)  # type: ignore[arg-type]
+        new = self.time_transform(lambda t: f * t)
+        return new if self.duration is None else new.with_duration(self.duration / f)
 
     def with_volume_scaled(self, factor: float, start_time: Any = None, end_time: Any = None) -> Self:
-        from .fx import MultiplyVolume
+        from .fx._effects import MultiplyVolume
 
         return self.with_effects([MultiplyVolume(factor, start_time, end_time)])
 
@@ -395,20 +378,14 @@ class AudioClip(KeywordsChecked):
     ) -> None:
         """Write the sound to a file: WAV (16- or 32-bit PCM, `nbytes`), or AAC (.m4a), MP3,
         Opus (.opus, .ogg) or FLAC, encoded in-process by libav (PyAV)."""
-        from ._write import write_audiofile
-
-        write_audiofile(self, filename, fps, nbytes, buffersize, codec, bitrate, ffmpeg_params)
+        _write.write_audiofile(self, filename, fps, nbytes, buffersize, codec, bitrate, ffmpeg_params)
 
     def _repr_html_(self) -> str:
-        from ._write import html
-
-        return html(self)
+        return _write.html(self)
 
     def display_in_notebook(self, fps: float | None = None, maxduration: float | None = 60, **html_kwargs: Any) -> Any:
         """An ``<audio controls>`` element for Jupyter (IPython's HTML), the sound as WAV data."""
-        from ._write import display
-
-        return display(self, fps, maxduration)
+        return _write.display(self, fps, maxduration)
 
     # ---- MoviePy 1.x names --------------------------------------------------------------------
 
@@ -443,22 +420,22 @@ class AudioClip(KeywordsChecked):
         return self.with_volume_scaled(factor)
 
     def audio_fadein(self, duration: Any) -> Self:
-        from .fx import AudioFadeIn
+        from .fx._effects import AudioFadeIn
 
         return self.with_effects([AudioFadeIn(duration)])
 
     def audio_fadeout(self, duration: Any) -> Self:
-        from .fx import AudioFadeOut
+        from .fx._effects import AudioFadeOut
 
         return self.with_effects([AudioFadeOut(duration)])
 
     def audio_loop(self, nloops: int | None = None, duration: Any = None) -> Any:
-        from .fx import AudioLoop
+        from .fx._effects import AudioLoop
 
         return self.with_effects([AudioLoop(nloops, duration)])
 
     def audio_normalize(self) -> Self:
-        from .fx import AudioNormalize
+        from .fx._effects import AudioNormalize
 
         return self.with_effects([AudioNormalize()])
 

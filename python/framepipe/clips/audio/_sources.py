@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 from ..._audio import FileSource, as_samples
+from ..._pyav import import_av
 from ...errors import ParameterError
-from ._clip import AudioClip, check_fps
+from ._clip import AudioClip
+from ._samples import check_fps
 
 
 def _lookup(array: np.ndarray, fps: float) -> Any:
@@ -69,23 +71,46 @@ class AudioFileClip(AudioClip):
     ):
         super().__init__()
         self.filename = os.fsdecode(filename)
-        self.fps = check_fps(fps, "AudioFileClip")
-        if not float(self.fps).is_integer():
+        self.fps = rate = check_fps(fps, "AudioFileClip")
+        if not rate.is_integer():
             raise ParameterError(f"AudioFileClip: fps must be a whole number of Hz, got {fps!r}")
         self.buffersize, self.nbytes = buffersize, nbytes
-        src = FileSource(self.filename, rate=int(self.fps))
+        self._file_fps = rate
+        self.array = self._decode()
+        self.nchannels = int(self.array.shape[1])
+        self.duration = self.end = self.array.shape[0] / rate
+        self._name = f"AudioFileClip({os.path.basename(self.filename)!r})"
+        self._fn = _lookup(self.array, rate)
+
+    def _decode(self) -> np.ndarray:
+        src = FileSource(self.filename, rate=int(self._file_fps))
         try:
             parts = []
             while (chunk := src.read(1 << 20)) is not None:
                 parts.append(chunk)
+            stream = src._stream
+            declared = stream.duration * stream.time_base if stream.duration and stream.time_base else None
         finally:
             src.close()
         data = np.concatenate(parts) if parts else np.zeros((0, src.channels), np.float32)
-        self.array = as_samples(data, src.channels, self.filename)
-        self.nchannels = int(src.channels)
-        self.duration = self.end = self.array.shape[0] / self.fps
-        self._name = f"AudioFileClip({os.path.basename(self.filename)!r})"
-        self._fn = _lookup(self.array, self.fps)
+        if declared is not None:
+            # The decoders give the last packet whole, past the track's end (its edit list's):
+            # the sound is the track's duration long, as ffprobe reports it.
+            data = data[: max(1, round(float(declared) * self._file_fps))]
+        return as_samples(data, src.channels, self.filename)
+
+    def _samples(self, tt: np.ndarray) -> np.ndarray:
+        if self._fn is None:  # unpickled: decoded again when first used
+            self.array = self._decode()
+            self._fn = _lookup(self.array, self._file_fps)
+        return super()._samples(tt)
+
+    def __getstate__(self) -> dict:
+        """Pickled without the samples (a render's workers, which draw frames only, get the
+        file's name): decoded again where they are used."""
+        state = self.__dict__.copy()
+        state["array"] = state["_fn"] = None
+        return state
 
     def close(self) -> None:
         """Nothing to release: the file is read whole when the clip is made."""
@@ -163,3 +188,27 @@ def concatenate_audioclips(clips: Sequence[AudioClip]) -> CompositeAudioClip:
     starts = np.cumsum([0.0, *[c.duration for c in clips]])
     mix = CompositeAudioClip([c.with_start(float(t)) for c, t in zip(clips, starts[:-1])])
     return mix.with_duration(float(starts[-1]))
+
+
+def video_sound(filename: str, fps: Any, buffersize: int, nbytes: int) -> AudioClip | None:
+    """The sound track of a video file as a clip on the video's timeline (None if it has
+    none): its first sample plays at its stream's start time, counted from the video stream's
+    (as the frames are, from the first frame's)."""
+    av = import_av("reading a video's sound")
+    with av.open(filename, mode="r", metadata_errors="replace") as container:
+        if not container.streams.audio:
+            return None
+        offset = _start(container.streams.audio[0])
+        if container.streams.video:
+            offset -= _start(container.streams.video[0])
+    sound: AudioClip = AudioFileClip(filename, buffersize=buffersize, nbytes=nbytes, fps=fps)
+    if abs(offset) * sound.fps >= 0.5:  # type: ignore[operator]
+        d = sound.duration
+        sound = sound.time_transform(lambda t: t - offset).with_duration(d)
+    return sound
+
+
+def _start(stream: Any) -> float:
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)

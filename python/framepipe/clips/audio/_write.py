@@ -8,14 +8,17 @@ import io
 import numbers
 import os
 import wave
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..._pyav import import_av
 from ..._warn import warn
 from ...errors import ParameterError
-from ._clip import AudioClip, check_fps
+from ._samples import check_fps
+
+if TYPE_CHECKING:
+    from ._clip import AudioClip
 
 # Codec names (MoviePy's, ffmpeg's) -> (libav encoder, container format, sample format).
 _ENCODED = {

@@ -28,7 +28,7 @@ class Loop(Effect):
 
     def apply(self, clip: Any) -> Any:
         d = _need_duration(clip, "Loop")
-        new = clip.time_transform(lambda t: t % d)
+        new = clip.time_transform(lambda t: t % d, apply_to=["mask", "audio"])
         new._static = clip._static
         if self.n is not None:
             return new.with_duration(self.n * d)
@@ -73,7 +73,7 @@ class MultiplySpeed(Effect):
             factor = _need_duration(clip, "MultiplySpeed") / final if final > 0 else None
         if factor is None or not number(factor, "MultiplySpeed factor", allowed="a finite number > 0") > 0:
             raise ParameterError(f"MultiplySpeed: factor must be a finite number > 0, got {factor!r}")
-        new = clip.time_transform(lambda t: factor * t)
+        new = clip.time_transform(lambda t: factor * t, apply_to=["mask", "audio"])
         if clip.duration is not None:
             d = clip.duration / factor
             if not math.isfinite(d):

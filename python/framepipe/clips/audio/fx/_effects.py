@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from ....errors import ParameterError
-from ...fx._base import Effect, number
 from ..._time import seconds, seconds_or_none
+from ...fx._base import Effect, number
 from .._clip import AudioClip
+from .._sources import CompositeAudioClip, concatenate_audioclips
 
 
 class AudioEffect(Effect):
@@ -70,8 +71,8 @@ class MultiplyStereoVolume(AudioEffect):
     right: float = 1
 
     def __post_init__(self) -> None:
-        self.left = _gain(self.left, "MultiplyStereoVolume left") if self.left is not None else None  # type: ignore[assignment]
-        self.right = _gain(self.right, "MultiplyStereoVolume right") if self.right is not None else None  # type: ignore[assignment]
+        self.left = _gain(self.left, "MultiplyStereoVolume left") if self.left is not None else None
+        self.right = _gain(self.right, "MultiplyStereoVolume right") if self.right is not None else None
 
     def apply_audio(self, clip: AudioClip) -> Any:
         left = self.left if self.left is not None else self.right
@@ -137,8 +138,6 @@ class AudioLoop(AudioEffect):
             raise ParameterError("AudioLoop: give n_loops (times to play) or duration (seconds)")
 
     def apply_audio(self, clip: AudioClip) -> Any:
-        from .._sources import concatenate_audioclips
-
         d = clip._need_duration("AudioLoop")
         if self.duration is not None:
             n = int(self.duration / d) + 1
@@ -175,8 +174,6 @@ class AudioDelay(AudioEffect):
         self.decay = _gain(self.decay, "AudioDelay decay")
 
     def apply_audio(self, clip: AudioClip) -> Any:
-        from .._sources import CompositeAudioClip
-
         decays = np.linspace(1, max(0, self.decay), int(self.n_repeats) + 1)
         echoes = [
             MultiplyVolume(float(decays[i + 1])).apply_audio(clip.with_start((i + 1) * self.offset))
