@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import wave
 
+import framepipe
 import moviepy as mp
 import numpy as np
 import pytest
 from audio_support import decode_ffmpeg, lag, snr_db, streams
-from moviepy import afx as mafx
-
-import framepipe
 from framepipe.clips import audio as fa
 from framepipe.clips.audio import afx
+from moviepy import afx as mafx
 
 RATE = 44100
 rng = np.random.default_rng(7)
