@@ -87,9 +87,12 @@ class ClipSound(ClipLayout):
     def time_transform(
         self, time_func: Callable[[Any], Any], apply_to: Any = None, keep_duration: bool = False
     ) -> Self:
-        """As MoviePy's: the sound follows only with ``apply_to`` naming "audio" (then
-        `time_func` must take arrays of times)."""
+        """As MoviePy's: the sound follows with ``apply_to`` naming "audio" (then `time_func`
+        must take arrays of times), and by default on a clip whose frames do not change with
+        time (an image, a colour, text: MoviePy's ImageClip)."""
         new = super().time_transform(time_func, apply_to, keep_duration)
+        if apply_to is None and self._static:
+            apply_to = ["mask", "audio"]
         names = [apply_to] if isinstance(apply_to, str) else list(apply_to or [])
         if "audio" in names:
             return self._with_sound(new, lambda a: a.time_transform(time_func, keep_duration=keep_duration))

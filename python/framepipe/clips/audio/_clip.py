@@ -8,7 +8,6 @@ new clip."""
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 from collections.abc import Callable, Iterator, Sequence
@@ -177,7 +176,10 @@ class AudioClip(KeywordsChecked):
     # ---- time ---------------------------------------------------------------------------------
 
     def copy(self) -> Self:
-        return copy.copy(self)
+        """A shallow copy (the attributes themselves, whatever pickling leaves out)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
 
     def _derived(self, fn: SampleFunction) -> Self:
         new = self.copy()

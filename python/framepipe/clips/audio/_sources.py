@@ -76,11 +76,10 @@ class AudioFileClip(AudioClip):
             raise ParameterError(f"AudioFileClip: fps must be a whole number of Hz, got {fps!r}")
         self.buffersize, self.nbytes = buffersize, nbytes
         self._file_fps = rate
-        self.array = self._decode()
+        self.array: np.ndarray | None = self._decode()
         self.nchannels = int(self.array.shape[1])
         self.duration = self.end = self.array.shape[0] / rate
         self._name = f"AudioFileClip({os.path.basename(self.filename)!r})"
-        self._fn = _lookup(self.array, rate)
 
     def _decode(self) -> np.ndarray:
         src = FileSource(self.filename, rate=int(self._file_fps))
@@ -100,16 +99,17 @@ class AudioFileClip(AudioClip):
         return as_samples(data, src.channels, self.filename)
 
     def _samples(self, tt: np.ndarray) -> np.ndarray:
-        if self._fn is None:  # unpickled: decoded again when first used
+        if self._fn is not None:  # a clip derived from the file's (its function reads that one)
+            return super()._samples(tt)
+        if self.array is None:  # unpickled: decoded again where it is used
             self.array = self._decode()
-            self._fn = _lookup(self.array, self._file_fps)
-        return super()._samples(tt)
+        return _lookup(self.array, self._file_fps)(tt)
 
     def __getstate__(self) -> dict:
         """Pickled without the samples (a render's workers, which draw frames only, get the
         file's name): decoded again where they are used."""
         state = self.__dict__.copy()
-        state["array"] = state["_fn"] = None
+        state["array"] = None
         return state
 
     def close(self) -> None:
