@@ -33,6 +33,24 @@ def _lookup(array: np.ndarray, fps: float) -> Any:
     return samples
 
 
+def _array_grid(clip: Any, tt: np.ndarray, i0: int, rate: float) -> np.ndarray:
+    """An array clip's samples on a grid at its own rate: sample i0 + k at time k, a slice
+    (silence outside the array); other rates go through the times."""
+    array = clip.array
+    if array is None:  # an AudioFileClip unpickled
+        array = clip.array = clip._decode()
+    if rate != clip.fps:
+        return _lookup(array, clip.fps)(tt)
+    n, size = tt.shape[0], array.shape[0]
+    if 0 <= i0 and i0 + n <= size:
+        return array[i0 : i0 + n]
+    out = np.zeros((n, array.shape[1]), np.result_type(array.dtype, np.float64))
+    a, b = max(i0, 0), min(i0 + n, size)
+    if a < b:
+        out[a - i0 : b - i0] = array[a:b]
+    return out
+
+
 class AudioArrayClip(AudioClip):
     """A sound from an array: ``(n,)`` (mono) or ``(n, channels)`` of floats in [-1, 1], played
     at `fps` samples a second."""
@@ -54,6 +72,7 @@ class AudioArrayClip(AudioClip):
         self.duration = self.end = self.array.shape[0] / self.fps
         self._name = f"AudioArrayClip({self.array.shape[0]} samples)"
         self._fn = _lookup(self.array, self.fps)
+        self._gridfn = _array_grid
 
 
 class AudioFileClip(AudioClip):
@@ -80,6 +99,7 @@ class AudioFileClip(AudioClip):
         self.nchannels = int(self.array.shape[1])
         self.duration = self.end = self.array.shape[0] / rate
         self._name = f"AudioFileClip({os.path.basename(self.filename)!r})"
+        self._gridfn = _array_grid
 
     def _decode(self) -> np.ndarray:
         src = FileSource(self.filename, rate=int(self._file_fps))
@@ -162,7 +182,25 @@ class CompositeAudioClip(AudioClip):
                         out[sel] += clip._samples(tt[sel] - start)
             return out
 
+        def grid(clip: Any, tt: np.ndarray, i0: int, rate: float) -> np.ndarray:
+            """As `samples`, each clip asked for its part of the grid (a clip that starts on a
+            sample of it is on the grid too: its local times are (i0 + k - start * rate) / rate)."""
+            out = np.zeros((tt.shape[0], nch))
+            for clip, start, end in layers:
+                a = int(np.searchsorted(tt, start, "left"))
+                b = tt.shape[0] if end is None else int(np.searchsorted(tt, end, "right"))
+                if a >= b:
+                    continue
+                local = tt[a:b] - start
+                s = start * rate
+                if abs(s - round(s)) < 1e-6:
+                    out[a:b] += clip._grid(local, i0 + a - round(s), rate)
+                else:
+                    out[a:b] += clip._samples(local)
+            return out
+
         self._fn = samples
+        self._gridfn = grid
 
     @property
     def starts(self) -> list[float]:

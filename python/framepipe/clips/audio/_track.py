@@ -85,5 +85,5 @@ def mix(sound: AudioClip, duration: float, rate: int) -> np.ndarray:
     step = 1 << 16
     for a in range(0, n, step):
         b = min(n, a + step)
-        out[a:b] = sound._samples((1.0 / rate) * np.arange(a, b))
+        out[a:b] = sound._grid((1.0 / rate) * np.arange(a, b), a, rate)
     return out

@@ -96,7 +96,7 @@ def sound_of(clip: AudioClip, rate: float, what: str) -> np.ndarray:
     step = 1 << 16
     for a in range(0, n, step):
         b = min(n, a + step)
-        out[a:b] = clip._samples((1.0 / rate) * np.arange(a, b))
+        out[a:b] = clip._grid((1.0 / rate) * np.arange(a, b), a, rate)
     if not np.isfinite(out).all():
         bad = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
         raise ParameterError(f"{what}: {clip._name}'s sample {bad} (t={bad / rate:g} s) is not finite")

@@ -54,7 +54,7 @@ class MultiplyVolume(AudioEffect):
     def apply_audio(self, clip: AudioClip) -> Any:
         f = self.factor
         if self.start_time is None and self.end_time is None:
-            return clip._scaled(lambda tt: f)
+            return clip._scaled(f)
         a = clip.start if self.start_time is None else self.start_time
         b = clip.end if self.end_time is None else self.end_time
         if b is None:
