@@ -164,6 +164,7 @@ def test_audio_file_given_to_write_videofile_and_read_back(tmp_path):
     # VideoFileClip reads the sound track: the decoded samples, sample for sample with the frames.
     back = fc.VideoFileClip(tmp_path / "f.mp4")
     assert back.audio is not None and back.audio.duration == pytest.approx(2.0, abs=1e-9)
+    assert back.audio.array is None  # decoded when first used (MP4 states the track's length)
     samples = back.audio.to_soundarray(fps=RATE)
     assert samples.shape == (2 * RATE, 2)
     np.testing.assert_allclose(samples, got[: 2 * RATE], rtol=0, atol=1e-6)
@@ -176,7 +177,7 @@ def test_audio_file_given_to_write_videofile_and_read_back(tmp_path):
     # Pickled (as for a render's workers) without the decoded samples, which are read again.
     again = pickle.loads(cloudpickle.dumps(sub.audio))
     np.testing.assert_array_equal(again.to_soundarray(fps=RATE), sub.audio.to_soundarray(fps=RATE))
-    assert back.audio.__getstate__()["array"] is None
+    assert back.audio.array is not None and back.audio.__getstate__()["array"] is None
     assert fc.VideoFileClip(tmp_path / "f.mp4", audio=False).audio is None
     clip.write_videofile(tmp_path / "silent.mp4", fps=25, workers=1)
     assert fc.VideoFileClip(tmp_path / "silent.mp4").audio is None

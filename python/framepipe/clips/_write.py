@@ -233,9 +233,8 @@ def write_gif(
     frame_count(clip, rate)
     refuse_own_source(os.fsdecode(filename), "write_gif", clip)
     with _frames_of(clip, rate):
-        return render(
-            _ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs
-        )
+        frames = _ClipFrames(clip.without_audio())  # a GIF has no sound: the workers get none
+        return render(frames, filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs)
 
 
 @contextlib.contextmanager

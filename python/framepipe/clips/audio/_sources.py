@@ -95,9 +95,19 @@ class AudioFileClip(AudioClip):
             raise ParameterError(f"AudioFileClip: fps must be a whole number of Hz, got {fps!r}")
         self.buffersize, self.nbytes = buffersize, nbytes
         self._file_fps = rate
-        self.array: np.ndarray | None = self._decode()
-        self.nchannels = int(self.array.shape[1])
-        self.duration = self.end = self.array.shape[0] / rate
+        src = FileSource(self.filename, rate=int(rate))  # opened: the format, not the samples
+        try:
+            self.nchannels = int(src.channels)
+            self._declared = _declared_duration(src)
+        finally:
+            src.close()
+        self.array: np.ndarray | None = None
+        if self._declared is None:
+            self.array = self._decode()
+            n = self.array.shape[0]
+        else:  # decoded when first used: a VideoFileClip read for its frames only never is
+            n = max(1, round(self._declared * rate))
+        self.duration = self.end = n / rate
         self._name = f"AudioFileClip({os.path.basename(self.filename)!r})"
         self._gridfn = _array_grid
 
@@ -107,15 +117,13 @@ class AudioFileClip(AudioClip):
             parts = []
             while (chunk := src.read(1 << 20)) is not None:
                 parts.append(chunk)
-            stream = src._stream
-            declared = stream.duration * stream.time_base if stream.duration and stream.time_base else None
         finally:
             src.close()
         data = np.concatenate(parts) if parts else np.zeros((0, src.channels), np.float32)
-        if declared is not None:
+        if self._declared is not None:
             # The decoders give the last packet whole, past the track's end (its edit list's):
             # the sound is the track's duration long, as ffprobe reports it.
-            data = data[: max(1, round(float(declared) * self._file_fps))]
+            data = data[: max(1, round(self._declared * self._file_fps))]
         return as_samples(data, src.channels, self.filename)
 
     def _samples(self, tt: np.ndarray) -> np.ndarray:
@@ -226,6 +234,20 @@ def concatenate_audioclips(clips: Sequence[AudioClip]) -> CompositeAudioClip:
     starts = np.cumsum([0.0, *[c.duration for c in clips]])
     mix = CompositeAudioClip([c.with_start(float(t)) for c, t in zip(clips, starts[:-1])])
     return mix.with_duration(float(starts[-1]))
+
+
+# Containers whose audio stream states its exact duration (MP4's edit list, WAV's and FLAC's
+# sample counts, Ogg's granule positions, Matroska's): elsewhere (MP3, ADTS) it is an estimate.
+_EXACT_DURATION = ("mov", "mp4", "m4a", "wav", "flac", "ogg", "matroska", "webm")
+
+
+def _declared_duration(src: FileSource) -> float | None:
+    """The duration an opened file's audio stream states, where it is exact (else None)."""
+    stream = src._stream
+    names = set(str(src._container.format.name).split(","))
+    if not stream.duration or not stream.time_base or not names & set(_EXACT_DURATION):
+        return None
+    return float(stream.duration * stream.time_base)
 
 
 def video_sound(filename: str, fps: Any, buffersize: int, nbytes: int) -> AudioClip | None:
