@@ -38,7 +38,7 @@ class FP:
         fc.CompositeVideoClip,
         fc.concatenate_videoclips,
     )
-    AudioArrayClip, AudioClip = fa.AudioArrayClip, fa.AudioClip
+    AudioArrayClip, AudioClip, clips_array = fa.AudioArrayClip, fa.AudioClip, fc.clips_array
 
 
 def vid(m, sound, d=2.0):
@@ -48,6 +48,10 @@ def vid(m, sound, d=2.0):
 
 CHAINS = {
     "subclipped": lambda m, v, a: vid(m, "noise").subclipped(0.5, 1.5),
+    "subclipped_negative_start": lambda m, v, a: vid(m, "noise").subclipped(-1.2),
+    "subclipped_negative_end": lambda m, v, a: vid(m, "noise").subclipped(0.3, -0.4),
+    "with_fps_change_duration": lambda m, v, a: vid(m, "noise").with_fps(12, change_duration=True),
+    "clips_array": lambda m, v, a: m.clips_array([[vid(m, "noise"), vid(m, "sine", 1.5)]]),
     "with_speed_scaled": lambda m, v, a: vid(m, "noise").with_speed_scaled(1.7),
     "MultiplySpeed": lambda m, v, a: vid(m, "sine").with_effects([v.MultiplySpeed(0.6)]),
     "Loop_n": lambda m, v, a: vid(m, "sine", 0.7).with_effects([v.Loop(n=3)]),
