@@ -10,15 +10,32 @@ The pixel work runs in the engine's kernels (Lanczos resize, integer alpha-over 
 rectangle a layer covers, colour tables, text from a bundled font).
 """
 
-from . import fx
+from . import decorators, fx, tools
 from ._clip import VideoClip
+from ._clip_root import Clip
 from ._compose import CompositeVideoClip, clips_array, concatenate, concatenate_videoclips
+from ._credits import CreditsClip
+from ._kinds import BitmapClip, DataVideoClip, UpdatedVideoClip
 from ._sources import ColorClip, ImageClip, ImageSequenceClip, TextClip, VideoFileClip
+from ._subtitles import SubtitlesClip, file_to_subtitles
+from .drawing import circle, color_gradient, color_split
 
 vfx = fx
 
 __all__ = [
+    "Clip",
     "VideoClip",
+    "BitmapClip",
+    "DataVideoClip",
+    "UpdatedVideoClip",
+    "SubtitlesClip",
+    "file_to_subtitles",
+    "CreditsClip",
+    "color_gradient",
+    "color_split",
+    "circle",
+    "decorators",
+    "tools",
     "ImageClip",
     "ColorClip",
     "TextClip",

@@ -246,6 +246,10 @@ def _frames_of(clip: Any, rate: Fraction) -> Iterator[None]:
         if starts and parts and len(starts) == len(parts):
             i = max(0, bisect.bisect_right(starts, t + 1e-9) - 1)
             where += f" (its clip {i}, {parts[i]._name}, at t={t - starts[i]:g} s)"
+            if getattr(clip, "method", None) == "chain":
+                where += (
+                    '; concatenate_videoclips(..., method="compose") centres clips of different sizes on the largest'
+                )
         raise ParameterError(f"{e}; {where}") from None
 
 
