@@ -15,6 +15,7 @@ import numpy as np
 
 from ._clip_output import ClipOutput
 from .fx._geometry import Rotate
+from ._time import seconds
 from .fx._time import Loop
 
 
@@ -109,6 +110,20 @@ class VideoClip(ClipOutput):
 
     def add_mask(self) -> VideoClip:
         return self.with_mask("auto")
+
+    def is_playing(self, t: Any) -> Any:
+        """Whether the clip plays at time t of its parent's timeline (``start <= t < end``);
+        for an array of times, MoviePy's answer (False if none plays, else 1 where t is in
+        ``[start, end]``). t may be "hh:mm:ss.ss" or (min, s)."""
+        if isinstance(t, np.ndarray):
+            if (self.end is not None and t.min() >= self.end) or t.max() < self.start:
+                return False
+            result = 1 * (t >= self.start)
+            if self.end is not None:
+                result *= t <= self.end
+            return result
+        t = seconds(t, f"{self._name}.is_playing: t")
+        return t >= self.start and (self.end is None or t < self.end)
 
     # ---- MoviePy's operators --------------------------------------------------------------
 
