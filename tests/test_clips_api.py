@@ -7,10 +7,9 @@ from __future__ import annotations
 import subprocess
 import warnings
 
+import framepipe
 import numpy as np
 import pytest
-
-import framepipe
 from framepipe import clips as fp
 from framepipe.clips import decorators, drawing, tools
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from ._clip_output import ClipOutput
-from .fx._geometry import Rotate
 from ._time import seconds
+from .fx._geometry import Rotate
 from .fx._time import Loop
 
 
