@@ -143,8 +143,6 @@ def no_display_available() -> bool:
 
 
 __all__ = [
-    "FFMPEG_BINARY",
-    "FFPLAY_BINARY",
     "convert_to_seconds",
     "cross_platform_popen_params",
     "subprocess_call",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import sys
 import types
 from typing import Any
 
@@ -40,6 +41,7 @@ from ..clips.tools import convert_to_seconds
 from . import _paths
 
 _paths.install()
+sys.modules[__name__].__class__ = _paths.EditorModule
 
 
 @checked

@@ -136,7 +136,7 @@ class _MappedModule(types.ModuleType):
         # Importing video.fx.FadeIn sets video.fx's attribute FadeIn to that module; as in
         # MoviePy, video.fx.FadeIn stays the class.
         spec = PATHS.get(self.__name__[len(PACKAGE) + 1 :])
-        if isinstance(value, types.ModuleType) and _names_of(spec, name):
+        if _is_mapped(value) and (name in self.__dict__ or _names_of(spec, name)):
             return
         super().__setattr__(name, value)
 
@@ -149,6 +149,21 @@ class _MappedModule(types.ModuleType):
             else [n for n in dir(importlib.import_module(spec)) if not n.startswith("_")]
         )
         return sorted(set(names) | set(_children(path)) | set(super().__dir__()))
+
+
+class EditorModule(types.ModuleType):
+    """framepipe.editor's own module class: importing framepipe.editor.Clip (MoviePy's module
+    path) leaves framepipe.editor.Clip the class, as ``from moviepy import Effect`` is."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if _is_mapped(value) and name in self.__dict__:
+            return
+        super().__setattr__(name, value)
+
+
+def _is_mapped(value: Any) -> bool:
+    """Whether `value` is a module this hook made."""
+    return isinstance(value, types.ModuleType) and isinstance(getattr(value, "__loader__", None), _Loader)
 
 
 def _names_of(spec: Spec | None, name: str) -> bool:
