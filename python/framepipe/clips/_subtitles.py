@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._keywords import checked
 from ..errors import ParameterError
 from ._clip import VideoClip
 from ._sources import TextClip
@@ -18,6 +19,7 @@ from .tools import convert_to_seconds
 Subtitle = tuple[Sequence[float], str]
 
 
+@checked
 def file_to_subtitles(filename: str | os.PathLike[str], encoding: str | None = None) -> list[Any]:
     """An ``.srt`` file as ``[([start, end], text), ...]`` (seconds), as MoviePy's; unlike
     MoviePy's, the last entry counts also when the file does not end with a blank line."""

@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from .._keywords import checked
 from ..errors import ParameterError
 
 
+@checked
 def color_gradient(
     size: Sequence[int],
     p1: Sequence[float],
@@ -77,6 +79,7 @@ def color_gradient(
     raise ParameterError(f"color_gradient: shape must be 'radial', 'linear' or 'bilinear', got {shape!r}")
 
 
+@checked
 def color_split(
     size: Sequence[int],
     x: int | None = None,
@@ -119,6 +122,7 @@ def color_split(
     return arr
 
 
+@checked
 def circle(
     screensize: Sequence[int],
     center: Sequence[float],

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .._keywords import checked
 from ..errors import ParameterError
 from ._sources import ImageClip, VideoFileClip
 
@@ -29,6 +30,7 @@ FFMPEG_BINARY = os.environ.get("FFMPEG_BINARY") or shutil.which("ffmpeg") or "ff
 FFPLAY_BINARY = os.environ.get("FFPLAY_BINARY") or shutil.which("ffplay") or "ffplay"
 
 
+@checked
 def convert_to_seconds(time: Any) -> Any:
     """Any time as seconds: 15.4, (1, 21.5) -> 81.5, (1, 1, 2) -> 3662,
     "01:01:33.045" -> 3693.045, "01:01:33,5" -> 3693.5, "1:33,5" -> 99.5, "33.5" -> 33.5.
@@ -45,6 +47,7 @@ def convert_to_seconds(time: Any) -> Any:
     return sum(mult * part for mult, part in zip(factors, reversed(time)))
 
 
+@checked
 def cross_platform_popen_params(popen_params: dict[str, Any]) -> dict[str, Any]:
     """`popen_params` for ``subprocess.Popen``, with ``creationflags=0x08000000`` on Windows
     (no console window opens), as MoviePy's."""
@@ -53,6 +56,7 @@ def cross_platform_popen_params(popen_params: dict[str, Any]) -> dict[str, Any]:
     return popen_params
 
 
+@checked
 def subprocess_call(cmd: list[str], logger: Any = "bar") -> None:
     """Run `cmd` (a list of arguments); an error exit raises OSError with the command's stderr
     (MoviePy's IOError). `logger` is accepted; nothing is printed."""
@@ -64,11 +68,13 @@ def subprocess_call(cmd: list[str], logger: Any = "bar") -> None:
         raise OSError(proc.stderr.decode("utf8", "replace"))
 
 
+@checked
 def ffmpeg_escape_filename(filename: str) -> str:
     """`filename` with ``./`` before it if it starts with '-' (not read as an ffmpeg option)."""
     return "./" + filename if filename.startswith("-") else filename
 
 
+@checked
 def deprecated_version_of(func: Callable[..., Any], old_name: str) -> Callable[..., Any]:
     """`func` under its old name: calling it warns (PendingDeprecationWarning), as MoviePy's."""
     warning = (
@@ -100,6 +106,7 @@ extensions_dict: dict[str, dict[str, Any]] = {
 }
 
 
+@checked
 def find_extension(codec: str) -> str:
     """The file extension for a codec name ("libx264" -> "mp4"; an extension is itself), as
     MoviePy's table; an unknown codec is a ParameterError (a ValueError)."""
@@ -112,6 +119,7 @@ def find_extension(codec: str) -> str:
     raise ParameterError(f"find_extension: unknown codec {codec!r}; known: {known}")
 
 
+@checked
 def close_all_clips(objects: Any = "globals", types: Iterable[str] = ("audio", "video", "image")) -> None:
     """Close the clips among `objects` (a dict such as ``locals()``, or an iterable; "globals":
     this module's globals, as in MoviePy) of the kinds `types` ("audio", "video", "image")."""
@@ -134,6 +142,7 @@ def close_all_clips(objects: Any = "globals", types: Iterable[str] = ("audio", "
             obj.close()
 
 
+@checked
 def no_display_available() -> bool:
     """True if this machine has no graphical display (X11 or Wayland), as MoviePy's."""
     system = platform.system()

@@ -56,6 +56,7 @@ def figure_to_array(fig: Any, *, incremental: bool = True) -> Any:
 mplfig_to_npimage = figure_to_array
 
 
+@checked(also=[VideoClip.display_in_notebook])
 def display_in_notebook(clip: Any, **kwargs: Any) -> Any:
     """MoviePy's ``display_in_notebook(clip, ...)``: ``clip.display_in_notebook(...)``."""
     return clip.display_in_notebook(**kwargs)
