@@ -305,8 +305,13 @@ def test_decorators_as_moviepy():
     def rate(clip, fps=None):
         return fps
 
-    assert rate(fp.ColorClip((2, 2), (0, 0, 0)).with_fps(12)) is None  # MoviePy: only a given fps=None
-    assert rate(fp.ColorClip((2, 2), (0, 0, 0)).with_fps(12), None) == 12
+    @theirs.use_clip_fps_by_default
+    def their_rate(clip, fps=None):
+        return fps
+
+    for args, kwargs, expected in [((), {}, 12), ((None,), {}, 12), ((), {"fps": None}, 12), ((5,), {}, 5)]:
+        ours = rate(fp.ColorClip((2, 2), (0, 0, 0)).with_fps(12), *args, **kwargs)
+        assert ours == their_rate(mp.ColorClip((2, 2), (0, 0, 0)).with_fps(12), *args, **kwargs) == expected
     with pytest.raises(framepipe.ParameterError, match="No 'fps'"):
         rate(fp.ColorClip((2, 2), (0, 0, 0)), None)
 

@@ -107,21 +107,21 @@ def audio_video_effect(func: F) -> F:
 
 
 def preprocess_args(preprocess_func: Callable[[Any], Any], varnames: Iterable[str]) -> Callable[[F], F]:
-    """Applies ``preprocess_func`` to the arguments named `varnames` (not to None positional
-    ones, as MoviePy) before the function runs."""
+    """Applies ``preprocess_func`` to the arguments named `varnames` that are not None (given or
+    by default: MoviePy's ``decorator`` package passes every argument) before the function runs."""
     names = set(varnames)
 
     def decor(func: F) -> F:
-        argnames = inspect.getfullargspec(func).args
+        sig = inspect.signature(func)
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            new_args = [
-                preprocess_func(arg) if name in names and arg is not None else arg for arg, name in zip(args, argnames)
-            ]
-            new_args += args[len(new_args) :]
-            new_kwargs = {k: preprocess_func(v) if k in names else v for k, v in kwargs.items()}
-            return func(*new_args, **new_kwargs)
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name in names & bound.arguments.keys():
+                if bound.arguments[name] is not None:
+                    bound.arguments[name] = preprocess_func(bound.arguments[name])
+            return func(*bound.args, **bound.kwargs)
 
         return wrapper
 
@@ -139,8 +139,9 @@ def convert_path_to_string(varnames: Iterable[str]) -> Callable[[F], F]:
 
 
 def use_clip_fps_by_default(func: F) -> F:
-    """An ``fps`` argument that is None becomes ``clip.fps``; neither is an error."""
-    argnames = inspect.getfullargspec(func).args[1:]
+    """An ``fps`` argument that is None (given or by default) becomes ``clip.fps``, the clip
+    being the first argument; neither is an error."""
+    sig = inspect.signature(func)
 
     def find_fps(clip: Any, fps: Any) -> Any:
         if fps is not None:
@@ -154,11 +155,13 @@ def use_clip_fps_by_default(func: F) -> F:
         )
 
     @functools.wraps(func)
-    def wrapper(clip: Any, *args: Any, **kwargs: Any) -> Any:
-        new_args = [find_fps(clip, arg) if name == "fps" else arg for arg, name in zip(args, argnames)]
-        new_args += args[len(new_args) :]
-        new_kwargs = {k: find_fps(clip, v) if k == "fps" else v for k, v in kwargs.items()}
-        return func(clip, *new_args, **new_kwargs)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        if "fps" in bound.arguments:
+            clip = next(iter(bound.arguments.values()))
+            bound.arguments["fps"] = find_fps(clip, bound.arguments["fps"])
+        return func(*bound.args, **bound.kwargs)
 
     return wrapper
 
