@@ -81,6 +81,8 @@ PATHS: dict[str, Spec] = {
     "video.tools.subtitles": _in(_CLIPS, "SubtitlesClip", "file_to_subtitles"),
     "video.tools.credits": _in(_CLIPS, "CreditsClip"),
     "video.tools.drawing": _in(_CLIPS, "color_gradient", "color_split", "circle"),
+    "video.tools.interpolators": "framepipe.clips.interpolators",
+    "video.tools.cuts": "framepipe.clips.cuts",
 }
 
 PACKAGE = "framepipe.editor"
