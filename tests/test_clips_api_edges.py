@@ -162,12 +162,18 @@ def test_clips_array_without_fps_as_moviepy():
     same_frames(ours, theirs, [0, 0.5])
 
 
-def test_image_sequence_of_different_sizes_is_refused_as_moviepy():
-    images = [np.zeros((4, 4, 3), np.uint8), np.zeros((4, 6, 3), np.uint8)]
-    with pytest.raises(Exception, match="same size"):
-        mp.ImageSequenceClip(images, fps=1)
-    with pytest.raises(framepipe.ParameterError, match=r"image 1 is 6x4, image 0 is 4x4"):
-        fp.ImageSequenceClip(images, fps=1)
+def test_image_sequence_of_different_sizes_is_refused_as_moviepy(tmp_path):
+    from PIL import Image
+
+    images = [np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 3), np.uint8), np.zeros((4, 6, 3), np.uint8)]
+    paths = [str(tmp_path / f"{i}.png") for i in range(3)]
+    for image, path in zip(images, paths):
+        Image.fromarray(image).save(path)
+    for sequence in (images, paths):  # refused when the clip is made, files too (from their headers)
+        with pytest.raises(Exception, match="same size"):
+            mp.ImageSequenceClip(sequence, fps=1)
+        with pytest.raises(framepipe.ParameterError, match=r"image 2 is 6x4, image 0 is 4x4"):
+            fp.ImageSequenceClip(sequence, fps=1)
 
 
 # ---- fixed bugs ----------------------------------------------------------------------------

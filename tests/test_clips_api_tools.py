@@ -109,3 +109,21 @@ def test_a_trajectory_positions_a_clip():
     dot = fp.ColorClip((4, 4), (255, 255, 255), duration=1).with_position(lambda t: tuple(int(v) for v in path(t)))
     frame = fp.CompositeVideoClip([dot], size=(40, 20), bg_color=(0, 0, 0)).get_frame(0.5)
     assert frame[11, 16].tolist() == [255, 255, 255] and frame[11, 5].tolist() == [0, 0, 0]
+
+
+def test_find_audio_period_as_moviepy():
+    # framepipe's find_audio_period takes any sound clip with fps and iter_chunks: here MoviePy's
+    from moviepy.audio.tools.cuts import find_audio_period as theirs_find
+
+    def wave(freq):
+        return lambda t: np.sin(2 * np.pi * freq * np.asarray(t))
+
+    loud = mp.AudioClip(frame_function=wave(400), duration=0.3, fps=22050)
+    quiet = mp.AudioClip(frame_function=lambda t: 0.2 * wave(100)(t), duration=0.3, fps=22050)
+    loop = mp.concatenate_audioclips([loud, quiet] * 3)
+    ours = cuts.find_audio_period(loop)
+    assert ours == theirs_find(loop)
+    assert ours == pytest.approx(0.6, abs=0.02)
+    from framepipe.editor.audio.tools.cuts import find_audio_period
+
+    assert find_audio_period is cuts.find_audio_period

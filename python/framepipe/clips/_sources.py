@@ -316,6 +316,33 @@ def _fit_font_size(text: str, font: str | None, size: Sequence[int | None], meth
     return lo
 
 
+def _image_size(item: Any) -> tuple[int, int] | None:
+    """(width, height) of an image of a sequence without decoding it (a file's header), or None
+    when it cannot be told so (the image is then checked when it is read)."""
+    if isinstance(item, (str, os.PathLike)):
+        try:
+            from PIL import Image
+
+            with Image.open(os.fsdecode(item)) as img:
+                return (int(img.size[0]), int(img.size[1]))
+        except (ImportError, OSError):
+            return None
+    if isinstance(item, np.ndarray) and item.ndim >= 2:
+        return (int(item.shape[1]), int(item.shape[0]))
+    return None
+
+
+def _check_sizes(items: Sequence[Any], size: tuple[int, int]) -> None:
+    """All images of a sequence have one size, checked when the clip is made (as MoviePy does)."""
+    for i, item in enumerate(items[1:], 1):
+        other = _image_size(item)
+        if other is not None and other != size:
+            raise ParameterError(
+                f"ImageSequenceClip: image {i} is {other[0]}x{other[1]}, image 0 is {size[0]}x{size[1]}; "
+                f"all must have one size"
+            )
+
+
 class ImageSequenceClip(VideoClip):
     """Frames from a list of arrays or image paths (or a folder of images, in name order),
     each shown for 1/fps seconds or for its own entry of `durations`."""
@@ -363,6 +390,7 @@ class ImageSequenceClip(VideoClip):
         self.duration = self.end = starts[-1]
         first_rgb, first_alpha = _split_rgba(items[0], "ImageSequenceClip image 0", with_mask)
         self._size = (first_rgb.shape[1], first_rgb.shape[0])
+        _check_sizes(items, self._size)
         loaded = [(first_rgb, first_alpha)] if load_images or not isinstance(items[0], (str, os.PathLike)) else None
         store = items
         starts = self.images_starts

@@ -192,4 +192,19 @@ def detect_scenes(
     return list(zip(timings, timings[1:])), lum
 
 
-__all__ = ["find_video_period", "FramesMatch", "FramesMatches", "detect_scenes"]
+@checked
+def find_audio_period(clip: Any, min_time: float = 0.1, max_time: float = 2, time_resolution: float = 0.01) -> float:
+    """MoviePy's ``moviepy.audio.tools.cuts.find_audio_period``: the period (between `min_time`
+    and `max_time`) of a sound clip's volume, from the autocorrelation of the volume of chunks of
+    `time_resolution` s. `clip` is a sound clip with ``fps`` and ``iter_chunks(chunksize)``."""
+    chunksize = int(time_resolution * clip.fps)
+    chunk_duration = 1.0 * chunksize / clip.fps
+    v = np.array([(chunk**2).sum() for chunk in clip.iter_chunks(chunksize)])
+    v = v - v.mean()
+    corrs = np.correlate(v, v, mode="full")[-len(v) :]
+    corrs[: int(min_time / chunk_duration)] = 0
+    corrs[int(max_time / chunk_duration) :] = 0
+    return float(chunk_duration * np.argmax(corrs))
+
+
+__all__ = ["find_video_period", "FramesMatch", "FramesMatches", "detect_scenes", "find_audio_period"]

@@ -63,6 +63,8 @@ PATHS: dict[str, Spec] = {
     "audio.fx": _AFX,
     **{f"audio.fx.{name}": _in(_AFX, name) for name in _AFX_NAMES},
     "audio.io": {},
+    "audio.tools": {},
+    "audio.tools.cuts": _in("framepipe.clips.cuts", "find_audio_period"),
     "audio.io.AudioFileClip": _in(_AUDIO, "AudioFileClip"),
     "video": {},
     "video.VideoClip": _in(
@@ -82,7 +84,9 @@ PATHS: dict[str, Spec] = {
     "video.tools.credits": _in(_CLIPS, "CreditsClip"),
     "video.tools.drawing": _in(_CLIPS, "color_gradient", "color_split", "circle"),
     "video.tools.interpolators": "framepipe.clips.interpolators",
-    "video.tools.cuts": "framepipe.clips.cuts",
+    "video.tools.cuts": _in(
+        "framepipe.clips.cuts", "find_video_period", "FramesMatch", "FramesMatches", "detect_scenes"
+    ),
 }
 
 PACKAGE = "framepipe.editor"
