@@ -4,6 +4,7 @@ between clips (same frame count, same frames). A leaf module."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,21 @@ class Clip(KeywordsChecked):
     hashable): two equal clips are two keys of a dict."""
 
     __hash__ = object.__hash__
+
+    # MoviePy's Clip attributes (framepipe keeps no last frame: ``memoize`` is only recorded).
+    memoize = False
+    memoized_t: Any = None
+    memoized_frame: Any = None
+
+    def __init__(self) -> None:
+        """A bare clip, as MoviePy's ``Clip()``: no frames, start 0, no end or duration."""
+        self.start: Any = 0.0
+        self.end: Any = None
+        self.duration: Any = None
+
+    def copy(self) -> Any:
+        """A shallow copy (MoviePy's ``clip.copy()``)."""
+        return copy.copy(self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Clip):

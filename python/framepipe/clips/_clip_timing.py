@@ -52,9 +52,10 @@ class ClipTiming(ClipBase):
         new = self.copy()
         new.end = seconds_or_none(t, "end")
         if new.end is None:
-            new.duration = None
+            pass  # as MoviePy: no end, the duration kept
         elif new.start is None:
-            new.start = new.end - new.duration
+            if new.duration is not None:
+                new.start = max(0.0, new.end - new.duration)
         else:
             new.duration = new.end - new.start
         if new._mask is not None:
@@ -124,8 +125,10 @@ class ClipTiming(ClipBase):
 
     def with_memoize(self, memoize: bool) -> Self:
         """Accepted for MoviePy scripts: framepipe computes each frame once per time asked for
-        when writing, and static clips (images, text) once in all, so there is nothing to set."""
-        return self.copy()
+        when writing, and static clips (images, text) once in all; ``memoize`` is recorded only."""
+        new = self.copy()
+        new.memoize = bool(memoize)
+        return new
 
     def __getitem__(self, key: Any) -> Any:
         """``clip[a:b]`` is ``subclipped(a, b)``; ``clip[a:b:speed]`` also changes the speed
