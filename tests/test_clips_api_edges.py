@@ -160,6 +160,12 @@ def test_clips_array_without_fps_as_moviepy():
     assert ours.fps is None and theirs.fps is None
     assert tuple(ours.size) == tuple(theirs.size) == (6, 2)
     same_frames(ours, theirs, [0, 0.5])
+    # Writing it without fps: MoviePy's AttributeError, which framepipe's ParameterError also is.
+    with pytest.raises(AttributeError):
+        theirs.write_videofile("/nonexistent/never.mp4", logger=None)
+    with pytest.raises(framepipe.ParameterError, match="the clip has no fps") as raised:
+        ours.write_videofile("/nonexistent/never.mp4", logger=None)
+    assert isinstance(raised.value, AttributeError)
 
 
 def test_image_sequence_of_different_sizes_is_refused_as_moviepy(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Self, cast
 
+from .._warn import warn
 from ..errors import ParameterError
 from ._clip_base import ClipBase
 from ._time import T_SLACK, seconds, seconds_or_none
@@ -79,7 +80,11 @@ class ClipTiming(ClipBase):
                 raise ParameterError("a negative end_time needs a clip with a duration")
             end = self.duration + end
         if end is not None and self.duration is not None and end > self.duration + T_SLACK:
-            raise ParameterError(f"end_time ({end:g} s) is after the clip's end ({self.duration:g} s)")
+            # As MoviePy (which rounds a file's duration to 0.01 s): allowed, with a warning.
+            warn(
+                f"{self._name}.subclipped: end_time ({end:g} s) is after the clip's end ({self.duration:g} s); "
+                f"past its end a clip shows what it gives there (a file clip: its last frame)"
+            )
         if end is not None and end <= start_time:
             raise ParameterError(f"end_time ({end:g} s) must be after start_time ({start_time:g} s)")
         new = self.time_transform(lambda t: t + start_time)

@@ -376,11 +376,13 @@ class ImageSequenceClip(VideoClip):
             self.fps = fps
         elif durations is not None and fps is None:
             durations = [seconds(d, "ImageSequenceClip durations") for d in durations]
-            if len(durations) != len(items) or min(durations) <= 0:
+            if len(durations) != len(items) or min(durations) < 0 or sum(durations) <= 0:
                 raise ParameterError(
-                    f"ImageSequenceClip: {len(durations)} positive durations are needed, one per image ({len(items)})"
+                    f"ImageSequenceClip: {len(items)} durations >= 0 are needed, one per image, not all 0; "
+                    f"got {len(durations)}: {durations[:8]}{'...' if len(durations) > 8 else ''}"
                 )
-            self.fps = 1.0 / min(durations)
+            # An image of duration 0 is skipped, as in MoviePy.
+            self.fps = 1.0 / min(d for d in durations if d > 0)
         else:
             raise ParameterError("ImageSequenceClip: give exactly one of fps and durations")
         if fps is None:

@@ -19,7 +19,7 @@ from .._options import EncodeOptions, check_option_names, fps_pair
 from .._render import RENDER_KEYWORDS, check_frame_count, refuse_own_source, render
 from .._warn import warn
 from ..display import Video
-from ..errors import ParameterError, UnsupportedError
+from ..errors import NoFpsError, ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
 
 # MoviePy parameters that concern audio, logging or ffmpeg, accepted and ignored (framepipe
@@ -47,7 +47,7 @@ _CODECS = (None, "libx264", "h264", "mpeg4-h264")
 def clip_fps(clip: Any, fps: Any, what: str) -> Fraction:
     fps = fps if fps is not None else getattr(clip, "fps", None)
     if fps is None:
-        raise ParameterError(f"{what}: the clip has no fps; pass fps= (e.g. fps=24) or use clip.with_fps(24)")
+        raise NoFpsError(f"{what}: the clip has no fps; pass fps= (e.g. fps=24) or use clip.with_fps(24)")
     return Fraction(*fps_pair(fps))
 
 
