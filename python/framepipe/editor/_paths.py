@@ -149,11 +149,12 @@ class _MappedModule(types.ModuleType):
     def __dir__(self) -> list[str]:
         path = self.__name__[len(PACKAGE) + 1 :]
         spec = PATHS[path]
-        names = (
-            list(spec)
-            if isinstance(spec, dict)
-            else [n for n in dir(importlib.import_module(spec)) if not n.startswith("_")]
-        )
+        names: list[str] = list(spec) if isinstance(spec, dict) else []
+        if isinstance(spec, str):
+            try:
+                names = [n for n in dir(importlib.import_module(spec)) if not n.startswith("_")]
+            except ImportError:
+                pass  # the sound clips' module, not in this framepipe: reading a name says so
         return sorted(set(names) | set(_children(path)) | set(super().__dir__()))
 
 
