@@ -71,7 +71,7 @@ def test_paths_and_names_are_moviepys(path):
 
 
 def test_moviepy_top_level_names_are_in_the_editor():
-    skipped = {"__version__", "ffmpeg_tools"}  # ffmpeg_tools runs ffmpeg: not served (see docs)
+    skipped = {"__version__"}  # framepipe's own version is framepipe.__version__
     for name in moviepy.__all__:
         if name in skipped:
             continue
@@ -84,6 +84,7 @@ def test_moviepy_top_level_names_are_in_the_editor():
     assert mpy.videotools.drawing.circle is fp.circle
     assert mpy.Clip is fp.Clip and mpy.Effect is fp.fx.Effect and mpy.BitmapClip is fp.BitmapClip
     assert mpy.convert_to_seconds is fp.tools.convert_to_seconds
+    assert mpy.ffmpeg_tools is fp.ffmpeg_tools
 
 
 def test_effect_modules_keep_the_class_name():

@@ -127,3 +127,75 @@ def test_find_audio_period_as_moviepy():
     from framepipe.editor.audio.tools.cuts import find_audio_period
 
     assert find_audio_period is cuts.find_audio_period
+
+
+# ---- ffmpeg_tools: MoviePy's command lines, run on the same files ----------------------------
+
+
+def _probe(path):
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+         "stream=codec_type,width,height,nb_read_frames,sample_rate", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)["streams"]
+
+
+def _frames(path):
+    av = pytest.importorskip("av")
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def test_ffmpeg_tools_as_moviepy(tmp_path):
+    import wave
+
+    from framepipe.clips import ffmpeg_tools
+    from moviepy.video.io import ffmpeg_tools as their_tools
+
+    src = tmp_path / "src.mp4"
+    ramp = fp.VideoClip(lambda t: np.full((48, 64, 3), int(100 * t), np.uint8), duration=2).with_fps(10)
+    ramp.write_videofile(src, logger=None, keyint=5)
+    sound = tmp_path / "tone.wav"
+    with wave.open(str(sound), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        samples = (8000 * np.sin(2 * np.pi * 440 * np.arange(44100) / 22050)).astype("<i2")
+        w.writeframes(samples.tobytes())
+    for name, mod in (("ours", ffmpeg_tools), ("theirs", their_tools)):
+        mod.ffmpeg_extract_subclip(
+            str(src), "00:00:00.5", (0, 1.5), outputfile=str(tmp_path / f"{name}-sub.mp4"), logger=None
+        )
+        mod.ffmpeg_resize(str(src), str(tmp_path / f"{name}-small.mp4"), (32, 24), logger=None)
+        mod.ffmpeg_merge_video_audio(
+            str(src), str(sound), str(tmp_path / f"{name}-av.mp4"), audio_codec="aac", logger=None
+        )
+        mod.ffmpeg_extract_audio(str(tmp_path / f"{name}-av.mp4"), str(tmp_path / f"{name}-a.wav"), logger=None)
+        mod.ffmpeg_stabilize_video(str(src), output_dir=str(tmp_path), outputfile=f"{name}-stab.mp4", logger=None)
+    for kind in ("sub.mp4", "small.mp4", "av.mp4", "a.wav", "stab.mp4"):
+        ours, theirs = _probe(tmp_path / f"ours-{kind}"), _probe(tmp_path / f"theirs-{kind}")
+        assert ours == theirs, kind
+    assert _probe(tmp_path / "ours-small.mp4")[0]["width"] == 32
+    assert sorted(s["codec_type"] for s in _probe(tmp_path / "ours-av.mp4")) == ["audio", "video"]
+    for kind in ("sub.mp4", "small.mp4"):
+        ours, theirs = _frames(tmp_path / f"ours-{kind}"), _frames(tmp_path / f"theirs-{kind}")
+        assert len(ours) == len(theirs) > 0
+        for x, y in zip(ours, theirs):
+            np.testing.assert_array_equal(x, y)
+    # MoviePy runs imageio-ffmpeg's binary here (its ffmpeg_version fails on that one's version
+    # string); framepipe's runs the ffmpeg on the PATH: its version as `ffmpeg -version` says.
+    import shutil
+    import subprocess
+
+    first = subprocess.run([shutil.which("ffmpeg"), "-version"], capture_output=True, text=True).stdout.split()
+    full, numeric = ffmpeg_tools.ffmpeg_version()
+    assert full == first[2] and full.startswith(numeric) and numeric[0].isdigit()
+    from framepipe.editor.video.io.ffmpeg_tools import ffmpeg_resize
+
+    assert ffmpeg_resize is ffmpeg_tools.ffmpeg_resize
+    with pytest.raises(OSError):
+        ffmpeg_tools.ffmpeg_resize(str(tmp_path / "missing.mp4"), str(tmp_path / "x.mp4"), (8, 8), logger=None)

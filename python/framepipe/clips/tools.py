@@ -63,7 +63,12 @@ def subprocess_call(cmd: list[str], logger: Any = "bar") -> None:
     params = cross_platform_popen_params(
         {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL}
     )
-    proc = subprocess.run(cmd, **params, check=False)
+    try:
+        proc = subprocess.run(cmd, **params, check=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"subprocess_call: no program {cmd[0]!r} (for ffmpeg: install it, or set FFMPEG_BINARY to its path)"
+        ) from None
     if proc.returncode:
         raise OSError(proc.stderr.decode("utf8", "replace"))
 

@@ -34,6 +34,7 @@ from ..clips import (
     clips_array,
     concatenate,
     concatenate_videoclips,
+    ffmpeg_tools,
     fx,
 )
 from ..clips.fx import Effect
@@ -207,6 +208,7 @@ __all__ = [
     "transfx",
     "fx",
     "videotools",
+    "ffmpeg_tools",
     "convert_to_seconds",
     "display_in_notebook",
     "mplfig_to_npimage",

@@ -77,6 +77,7 @@ PATHS: dict[str, Spec] = {
     "video.io": {},
     "video.io.VideoFileClip": _in(_CLIPS, "VideoFileClip"),
     "video.io.ImageSequenceClip": _in(_CLIPS, "ImageSequenceClip"),
+    "video.io.ffmpeg_tools": "framepipe.clips.ffmpeg_tools",
     "video.io.bindings": _in("framepipe.editor", "mplfig_to_npimage"),
     "video.io.display_in_notebook": _in("framepipe.editor", "display_in_notebook"),
     "video.tools": {},
