@@ -62,6 +62,15 @@ def test_bitmap_clip_colour_dict_and_time_string_duration():
     assert a.to_bitmap(other) == b.to_bitmap(other) == [["PQ", "QP"], ["PP", "QQ"]]
 
 
+def test_bitmap_clip_mask(tmp_path):
+    mask = fp.BitmapClip([["WO", "OW"], ["OO", "WW"]], fps=1, is_mask=True)
+    np.testing.assert_array_equal(mask.get_frame(0), [[1.0, 0.0], [0.0, 1.0]])
+    assert mask.to_bitmap() == [["WO", "OW"], ["OO", "WW"]]
+    clip = fp.ColorClip((2, 2), (255, 0, 0), duration=2).with_mask(mask)
+    frame = fp.CompositeVideoClip([clip], bg_color=(0, 0, 255)).get_frame(1)
+    assert frame[0, 0].tolist() == [0, 0, 255] and frame[1, 1].tolist() == [255, 0, 0]
+
+
 def test_bitmap_clip_bad_input_is_a_parameter_error():
     with pytest.raises(framepipe.ParameterError, match="letter 'Z'.*color_dict"):
         fp.BitmapClip([["RZ"]], fps=1)

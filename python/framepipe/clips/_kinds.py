@@ -28,7 +28,8 @@ class BitmapClip(VideoClip):
 
     Each letter is a colour of `color_dict` (default :attr:`DEFAULT_COLOR_DICT`). Give `fps`
     (the duration is the frame count / fps) or `duration` (the fps is frame count / duration);
-    with both, `duration` is ignored. :meth:`to_bitmap` gives the letters back."""
+    with both, `duration` is ignored. :meth:`to_bitmap` gives the letters back. With
+    ``is_mask=True`` each colour's red level is the opacity (W: opaque, O: transparent)."""
 
     DEFAULT_COLOR_DICT: dict[str, tuple[int, int, int]] = {
         "R": (255, 0, 0),
@@ -76,6 +77,10 @@ class BitmapClip(VideoClip):
             raise ParameterError(
                 f"BitmapClip: the frames have different sizes: {sorted({f.shape[:2] for f in frames})}"
             )
+        if is_mask:
+            # A mask: the red channel's level is the opacity (W opaque, O transparent); MoviePy
+            # keeps the (h, w, 3) integers, which are no mask values.
+            frames = [np.ascontiguousarray(f[:, :, 0]) for f in frames]
         for f in frames:
             f.flags.writeable = False
         self.total_frames = len(frames)
@@ -101,6 +106,8 @@ class BitmapClip(VideoClip):
         colors = {tuple(int(x) for x in v): k for k, v in reversed(list((color_dict or self.color_dict).items()))}
         bitmap = []
         for k, frame in enumerate(self.iter_frames()):
+            if self.is_mask:  # levels in [0, 1] back to grey colours
+                frame = np.repeat(np.rint(np.asarray(frame) * 255)[:, :, None], 3, axis=2)
             rows = []
             for row in np.asarray(frame):
                 try:

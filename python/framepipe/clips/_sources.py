@@ -154,9 +154,11 @@ def _is_font(value: Any) -> bool:
 
 class TextClip(ImageClip):
     """Text rendered by framepipe from its bundled font (DejaVu Sans) or any TTF/OTF file: no
-    ImageMagick, no system fonts. MoviePy 2's parameters (MoviePy 1.x's ``txt``, ``fontsize``
-    and ``TextClip(font_path, text)`` order are accepted too). The text's coverage becomes the
-    mask unless a ``bg_color`` is given or ``transparent=False``."""
+    ImageMagick, no system fonts. MoviePy 2's parameters (MoviePy 1.x's ``txt`` and ``fontsize``
+    too). Positional arguments are ``(text, font, font_size, ...)``, or MoviePy 2's ``(font,
+    text, filename, font_size, ...)`` when the first is a font (a path object, a .ttf/.otf/.ttc/
+    .otc name or the bundled font's name) or text= / filename= is given. The text's coverage
+    becomes the mask unless a ``bg_color`` is given or ``transparent=False``."""
 
     def __init__(
         self,
