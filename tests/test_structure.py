@@ -27,6 +27,7 @@ PACKAGE = ROOT / "python" / "framepipe"
 # given: the subclass needs the base class first, so the base class's module cannot import it.
 # Moving the method out of the class would only move the circle.
 CIRCULAR = {
+    ("framepipe.clips._clip", "framepipe.clips._compose"): "clip + clip, clip | clip, clip / clip: composites",
     ("framepipe.clips._clip_layout", "framepipe.clips._compose"): "with_background_color: a composite",
     ("framepipe.clips._clip_layout", "framepipe.clips._sources"): "with_mask('auto'), opacity: a ColorClip mask",
     ("framepipe.clips._clip_output", "framepipe.clips._sources"): "to_ImageClip: an ImageClip",

@@ -40,6 +40,11 @@ class ParameterError(FramepipeError, ValueError):
     """
 
 
+class NoFpsError(ParameterError, AttributeError):
+    """A clip is written or its frames iterated without an fps (none given, the clip has none).
+    Also an AttributeError, which is what MoviePy raises there."""
+
+
 class DecodeError(FramepipeError, ValueError):
     """A file framepipe reads (an MP4 or GIF to probe, join or repair) is malformed or not of
     the format it claims: the message says what is wrong in it."""
@@ -135,6 +140,7 @@ __all__ = [
     "ParameterError",
     "DecodeError",
     "WriterClosedError",
+    "NoFpsError",
     "UnsupportedError",
     "EncoderError",
     "OutputError",

@@ -11,17 +11,34 @@ kernels (Lanczos resize, integer alpha-over only over the rectangle a layer cove
 tables, text from a bundled font).
 """
 
-from . import audio, fx
+from . import audio, decorators, fx, tools
 from ._clip import VideoClip
+from ._clip_root import Clip
 from ._compose import CompositeVideoClip, clips_array, concatenate, concatenate_videoclips
+from ._credits import CreditsClip
+from ._kinds import BitmapClip, DataVideoClip, UpdatedVideoClip
 from ._sources import ColorClip, ImageClip, ImageSequenceClip, TextClip, VideoFileClip
+from ._subtitles import SubtitlesClip, file_to_subtitles
 from .audio import AudioArrayClip, AudioClip, AudioFileClip, CompositeAudioClip, concatenate_audioclips
+from .drawing import circle, color_gradient, color_split
 
 vfx = fx
 afx = audio.fx
 
 __all__ = [
+    "Clip",
     "VideoClip",
+    "BitmapClip",
+    "DataVideoClip",
+    "UpdatedVideoClip",
+    "SubtitlesClip",
+    "file_to_subtitles",
+    "CreditsClip",
+    "color_gradient",
+    "color_split",
+    "circle",
+    "decorators",
+    "tools",
     "ImageClip",
     "ColorClip",
     "TextClip",

@@ -7,12 +7,16 @@ names."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._clip_output import ClipOutput
+from ._time import seconds
+from .fx._geometry import Rotate
+from .fx._time import Loop
 
 
 class VideoClip(ClipOutput):
@@ -106,3 +110,59 @@ class VideoClip(ClipOutput):
 
     def add_mask(self) -> VideoClip:
         return self.with_mask("auto")
+
+    def is_playing(self, t: Any) -> Any:
+        """Whether the clip plays at time t of its parent's timeline (``start <= t < end``);
+        for an array of times, MoviePy's answer (False if none plays, else 1 where t is in
+        ``[start, end]``). t may be "hh:mm:ss.ss" or (min, s)."""
+        if isinstance(t, np.ndarray):
+            if (self.end is not None and t.min() >= self.end) or t.max() < self.start:
+                return False
+            result = 1 * (t >= self.start)
+            if self.end is not None:
+                result *= t <= self.end
+            return result
+        t = seconds(t, f"{self._name}.is_playing: t")
+        return t >= self.start and (self.end is None or t < self.end)
+
+    # ---- MoviePy's operators --------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Any:
+        """``a + b``: b after a (``concatenate_videoclips``; "compose" when the sizes differ)."""
+        if not isinstance(other, VideoClip):
+            return NotImplemented
+        from ._compose import concatenate_videoclips
+
+        return concatenate_videoclips([self, other], method="chain" if self.size == other.size else "compose")
+
+    def __or__(self, other: Any) -> Any:
+        """``a | b``: side by side (``clips_array([[a, b]])``)."""
+        if not isinstance(other, VideoClip):
+            return NotImplemented
+        from ._compose import clips_array
+
+        return clips_array([[self, other]])
+
+    def __truediv__(self, other: Any) -> Any:
+        """``a / b``: a above b (``clips_array([[a], [b]])``)."""
+        if not isinstance(other, VideoClip):
+            return NotImplemented
+        from ._compose import clips_array
+
+        return clips_array([[self], [other]])
+
+    def __mul__(self, n: Any) -> Any:
+        """``clip * n``: played n times (``fx.Loop(n)``; n may be fractional)."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Real):
+            return NotImplemented
+        return self.with_effects([Loop(float(n))])
+
+    def __matmul__(self, angle: Any) -> Any:
+        """``clip @ angle``: rotated by `angle` degrees (``fx.Rotate(angle)``)."""
+        if isinstance(angle, bool) or not isinstance(angle, numbers.Real):
+            return NotImplemented
+        return self.with_effects([Rotate(angle)])
+
+    def __and__(self, mask: Any) -> Any:
+        """``clip & mask``: ``clip.with_mask(mask)``."""
+        return self.with_mask(mask)

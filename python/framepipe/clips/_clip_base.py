@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from .._keywords import KeywordsChecked
 from ..errors import ParameterError
 from . import _pixels
-from ._time import T_SLACK, seconds_or_none
+from ._clip_root import Clip
+from ._time import T_SLACK, seconds, seconds_or_none
 
 if TYPE_CHECKING:
     from ._clip import VideoClip
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 Frame = np.ndarray
 
 
-class ClipBase(KeywordsChecked):
+class ClipBase(Clip):
     """A clip's state and frame function (see :class:`VideoClip`, which is what to use). A
     misspelt keyword to any clip's constructor or method names the nearest one (``_keywords``)."""
 
@@ -118,6 +118,10 @@ class ClipBase(KeywordsChecked):
         return self._fn(t)
 
     def _check_t(self, t: Any) -> float:
+        if isinstance(t, (str, tuple, list)):
+            # MoviePy's time forms ("00:01:02.5", (min, s), (h, min, s)) wherever a time t is
+            # taken (get_frame, save_frame, to_ImageClip, is_playing, clip[t]).
+            t = seconds(t, f"{self._name}: t")
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
             raise ParameterError(f"{self._name}: t must be a finite number of seconds, got {t!r}")
         t = float(t)

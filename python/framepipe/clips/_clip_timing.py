@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Self, cast
 
+from .._warn import warn
 from ..errors import ParameterError
 from ._clip_base import ClipBase
 from ._time import T_SLACK, seconds, seconds_or_none
@@ -52,9 +53,10 @@ class ClipTiming(ClipBase):
         new = self.copy()
         new.end = seconds_or_none(t, "end")
         if new.end is None:
-            new.duration = None
+            pass  # as MoviePy: no end, the duration kept
         elif new.start is None:
-            new.start = new.end - new.duration
+            if new.duration is not None:
+                new.start = max(0.0, new.end - new.duration)
         else:
             new.duration = new.end - new.start
         if new._mask is not None:
@@ -78,7 +80,11 @@ class ClipTiming(ClipBase):
                 raise ParameterError("a negative end_time needs a clip with a duration")
             end = self.duration + end
         if end is not None and self.duration is not None and end > self.duration + T_SLACK:
-            raise ParameterError(f"end_time ({end:g} s) is after the clip's end ({self.duration:g} s)")
+            # As MoviePy (which rounds a file's duration to 0.01 s): allowed, with a warning.
+            warn(
+                f"{self._name}.subclipped: end_time ({end:g} s) is after the clip's end ({self.duration:g} s); "
+                f"past its end a clip shows what it gives there (a file clip: its last frame)"
+            )
         if end is not None and end <= start_time:
             raise ParameterError(f"end_time ({end:g} s) must be after start_time ({start_time:g} s)")
         new = self.time_transform(lambda t: t + start_time)
@@ -124,8 +130,10 @@ class ClipTiming(ClipBase):
 
     def with_memoize(self, memoize: bool) -> Self:
         """Accepted for MoviePy scripts: framepipe computes each frame once per time asked for
-        when writing, and static clips (images, text) once in all, so there is nothing to set."""
-        return self.copy()
+        when writing, and static clips (images, text) once in all; ``memoize`` is recorded only."""
+        new = self.copy()
+        new.memoize = bool(memoize)
+        return new
 
     def __getitem__(self, key: Any) -> Any:
         """``clip[a:b]`` is ``subclipped(a, b)``; ``clip[a:b:speed]`` also changes the speed

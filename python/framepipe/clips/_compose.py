@@ -272,6 +272,7 @@ class ConcatenatedClip(_Concatenation, VideoClip):
     """``concatenate_videoclips(method="chain")``: the clips one after the other (``clips``)."""
 
     clips: list[VideoClip]
+    method = "chain"
 
 
 class ConcatenatedComposite(_Concatenation, CompositeVideoClip):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import bisect
 import os
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any, Self
 
 import numpy as np
 
 from .. import _frames, _native
 from .._alpha import without_alpha
+from .._options import fps_pair
 from .._warn import warn
 from ..errors import ParameterError, UnsupportedError
 from . import _pixels
@@ -128,15 +130,40 @@ class ColorClip(ImageClip):
 
 _FONT_EXTS = (".ttf", ".otf", ".ttc", ".otc")
 
+# TextClip's positional parameters: framepipe's (MoviePy 1.x-like: the text first) and MoviePy 2's
+# (the font first), told apart by the first argument (see _is_font).
+_TEXTCLIP_ORDER = (
+    "text", "font", "font_size", "size", "margin", "color", "bg_color", "stroke_color", "stroke_width", "method",
+    "text_align", "horizontal_align", "vertical_align", "interline", "transparent", "duration", "filename",
+)  # fmt: skip
+_TEXTCLIP_MOVIEPY2 = (
+    "font", "text", "filename", "font_size", "size", "margin", "color", "bg_color", "stroke_color", "stroke_width",
+    "method", "text_align", "horizontal_align", "vertical_align", "interline", "transparent", "duration",
+)  # fmt: skip
+
+
+def _is_font(value: Any) -> bool:
+    """Whether TextClip's first positional argument is a font (MoviePy 2's order): a path
+    object, a font file's name (.ttf, .otf, .ttc, .otc) or the bundled font's name."""
+    if isinstance(value, os.PathLike):
+        return True
+    return isinstance(value, str) and (
+        value.lower().endswith(_FONT_EXTS)
+        or value.replace(" ", "").lower() == _native.DEFAULT_FONT_NAME.replace(" ", "").lower()
+    )
+
 
 class TextClip(ImageClip):
     """Text rendered by framepipe from its bundled font (DejaVu Sans) or any TTF/OTF file: no
-    ImageMagick, no system fonts. MoviePy 2's parameters (MoviePy 1.x's ``txt``, ``fontsize``
-    and ``TextClip(font_path, text)`` order are accepted too). The text's coverage becomes the
-    mask unless a ``bg_color`` is given or ``transparent=False``."""
+    ImageMagick, no system fonts. MoviePy 2's parameters (MoviePy 1.x's ``txt`` and ``fontsize``
+    too). Positional arguments are ``(text, font, font_size, ...)``, or MoviePy 2's ``(font,
+    text, filename, font_size, ...)`` when the first is a font (a path object, a .ttf/.otf/.ttc/
+    .otc name or the bundled font's name) or text= / filename= is given. The text's coverage
+    becomes the mask unless a ``bg_color`` is given or ``transparent=False``."""
 
     def __init__(
         self,
+        *args: Any,
         text: str | None = None,
         font: str | os.PathLike[str] | None = None,
         font_size: float | None = None,
@@ -154,26 +181,43 @@ class TextClip(ImageClip):
         transparent: bool = True,
         duration: float | None = None,
         filename: str | os.PathLike[str] | None = None,
-        *,
         txt: str | None = None,
         fontsize: float | None = None,
         align: str | None = None,
     ):
+        given = dict(
+            text=text, font=font, font_size=font_size, size=size, margin=margin, color=color, bg_color=bg_color,
+            stroke_color=stroke_color, stroke_width=stroke_width, method=method, text_align=text_align,
+            horizontal_align=horizontal_align, vertical_align=vertical_align, interline=interline,
+            transparent=transparent, duration=duration, filename=filename,
+        )  # fmt: skip
+        if args:
+            text_by_keyword = text is not None or txt is not None or filename is not None
+            order = _TEXTCLIP_MOVIEPY2 if text_by_keyword or _is_font(args[0]) else _TEXTCLIP_ORDER
+            if len(args) > len(order):
+                raise ParameterError(
+                    f"TextClip takes at most {len(order)} positional arguments ({', '.join(order)}), got {len(args)}"
+                )
+            for name, value in zip(order, args):
+                if name in ("text", "font", "filename") and given[name] is not None:
+                    raise TypeError(f"TextClip() got multiple values for argument {name!r}")
+                given[name] = value
+        text, font, filename = given["text"], given["font"], given["filename"]
+        font_size, size, margin = given["font_size"], given["size"], given["margin"]
+        color, bg_color, stroke_color = given["color"], given["bg_color"], given["stroke_color"]
+        stroke_width, method, text_align = given["stroke_width"], given["method"], given["text_align"]
+        horizontal_align, vertical_align = given["horizontal_align"], given["vertical_align"]
+        interline, transparent, duration = given["interline"], given["transparent"], given["duration"]
         if txt is not None:
             text = txt
         if fontsize is not None:
             font_size = fontsize
-        # MoviePy 2 order: TextClip(font, text, ...).
-        if (
-            isinstance(text, (str, os.PathLike))
-            and os.fspath(text).lower().endswith(_FONT_EXTS)
-            and isinstance(font, str)
-            and not os.fspath(font).lower().endswith(_FONT_EXTS)
-        ):
-            text, font = font, text
         if filename is not None:
             with open(filename, encoding="utf-8") as f:
-                text = f.read().rstrip("\n")
+                text = f.read().rstrip()  # as MoviePy: trailing whitespace removed
+        if text is None:
+            # MoviePy's ValueError, with its words.
+            raise ParameterError("TextClip: No text nor filename provided (give text= or filename=)")
         if not isinstance(text, str):
             raise ParameterError(f"TextClip: text must be a string, got {text!r}")
         try:
@@ -275,6 +319,33 @@ def _fit_font_size(text: str, font: str | None, size: Sequence[int | None], meth
     return lo
 
 
+def _image_size(item: Any) -> tuple[int, int] | None:
+    """(width, height) of an image of a sequence without decoding it (a file's header), or None
+    when it cannot be told so (the image is then checked when it is read)."""
+    if isinstance(item, (str, os.PathLike)):
+        try:
+            from PIL import Image
+
+            with Image.open(os.fsdecode(item)) as img:
+                return (int(img.size[0]), int(img.size[1]))
+        except (ImportError, OSError):
+            return None
+    if isinstance(item, np.ndarray) and item.ndim >= 2:
+        return (int(item.shape[1]), int(item.shape[0]))
+    return None
+
+
+def _check_sizes(items: Sequence[Any], size: tuple[int, int]) -> None:
+    """All images of a sequence have one size, checked when the clip is made (as MoviePy does)."""
+    for i, item in enumerate(items[1:], 1):
+        other = _image_size(item)
+        if other is not None and other != size:
+            raise ParameterError(
+                f"ImageSequenceClip: image {i} is {other[0]}x{other[1]}, image 0 is {size[0]}x{size[1]}; "
+                f"all must have one size"
+            )
+
+
 class ImageSequenceClip(VideoClip):
     """Frames from a list of arrays or image paths (or a folder of images, in name order),
     each shown for 1/fps seconds or for its own entry of `durations`."""
@@ -300,22 +371,31 @@ class ImageSequenceClip(VideoClip):
         if fps is not None and durations is None:
             if not fps > 0:
                 raise ParameterError(f"ImageSequenceClip: fps must be positive, got {fps!r}")
-            durations = [1.0 / fps] * len(items)
+            # Image i starts at exactly i / fps, from the same rational rate that a write's frame
+            # times come from (29.97 -> 30000/1001), so that frame n shows image n.
+            rate = Fraction(*fps_pair(fps))
+            starts = [float(Fraction(i) / rate) for i in range(len(items) + 1)]
+            durations = [b - a for a, b in zip(starts, starts[1:])]
             self.fps = fps
         elif durations is not None and fps is None:
             durations = [seconds(d, "ImageSequenceClip durations") for d in durations]
-            if len(durations) != len(items) or min(durations) <= 0:
+            if len(durations) != len(items) or min(durations) < 0 or sum(durations) <= 0:
                 raise ParameterError(
-                    f"ImageSequenceClip: {len(durations)} positive durations are needed, one per image ({len(items)})"
+                    f"ImageSequenceClip: {len(items)} durations >= 0 are needed, one per image, not all 0; "
+                    f"got {len(durations)}: {durations[:8]}{'...' if len(durations) > 8 else ''}"
                 )
-            self.fps = 1.0 / min(durations)
+            # An image of duration 0 is skipped, as in MoviePy.
+            self.fps = 1.0 / min(d for d in durations if d > 0)
         else:
             raise ParameterError("ImageSequenceClip: give exactly one of fps and durations")
-        self.images_starts = list(np.cumsum([0.0, *durations[:-1]]))
+        if fps is None:
+            starts = [float(x) for x in np.cumsum([0.0, *durations])]
+        self.images_starts = starts[:-1]
         self.durations = durations
-        self.duration = self.end = float(sum(durations))
+        self.duration = self.end = starts[-1]
         first_rgb, first_alpha = _split_rgba(items[0], "ImageSequenceClip image 0", with_mask)
         self._size = (first_rgb.shape[1], first_rgb.shape[0])
+        _check_sizes(items, self._size)
         loaded = [(first_rgb, first_alpha)] if load_images or not isinstance(items[0], (str, os.PathLike)) else None
         store = items
         starts = self.images_starts
@@ -396,18 +476,26 @@ class VideoFileClip(VideoClip):
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
         if audio:
             self.audio = video_sound(self.filename, audio_fps, audio_buffersize, audio_nbytes)
+        # Past the file's end (with_end, with_duration longer than the file) the last frame
+        # shows, as in MoviePy.
+        end = self.duration
         if has_mask:
-            self._fn = lambda t: without_alpha(reader.get_frame(t))
+            self._fn = lambda t: without_alpha(reader.get_frame(min(t, end)))
             mask = VideoClip(is_mask=True, duration=self.duration)
-            mask._fn = lambda t: np.ascontiguousarray(reader.get_frame(t)[:, :, 3])
+            mask._fn = lambda t: np.ascontiguousarray(reader.get_frame(min(t, end))[:, :, 3])
             mask._size = self._size
             self._mask = mask
         else:
-            self._fn = reader.get_frame
+            self._fn = lambda t: reader.get_frame(min(t, end))
 
     @property
     def n_frames(self) -> int:
-        return self.reader.n_frames
+        """The file's exact frame count while the clip spans the whole file at its rate; for a
+        clip derived with another duration or fps (``subclipped``, ``with_end``, ``with_fps``),
+        the frames a write of it makes: round(duration x fps)."""
+        if self.duration == self.reader.duration and self.fps == self.reader.fps:
+            return self.reader.n_frames
+        return super().n_frames
 
     def close(self) -> None:
         self.reader.close()

@@ -14,7 +14,8 @@ T_SLACK = 1e-9
 
 
 def seconds(value: Any, what: str) -> float:
-    """`value` as seconds (a number, a (min, s) or (h, min, s) tuple, or "hh:mm:ss.ss"), or a
+    """`value` as seconds (a number, a (min, s) or (h, min, s) tuple, or "hh:mm:ss.ss", or with a comma as MoviePy reads
+    "01:01:33,5"), or a
     ParameterError naming `what` and the value."""
     if isinstance(value, str):
         value = parse_timecode(value, what)
@@ -32,6 +33,6 @@ def seconds_or_none(value: Any, what: str) -> float | None:
 
 def parse_timecode(text: str, what: str) -> float:
     try:
-        return sum(float(part) * 60**i for i, part in enumerate(reversed(text.strip().split(":"))))
+        return sum(float(part) * 60**i for i, part in enumerate(reversed(text.strip().replace(",", ".").split(":"))))
     except ValueError:
         raise ParameterError(f"{what}: cannot read {text!r} as seconds or 'hh:mm:ss.ss'") from None

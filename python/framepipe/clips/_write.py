@@ -19,7 +19,7 @@ from .._options import EncodeOptions, check_option_names, fps_pair
 from .._render import RENDER_KEYWORDS, check_frame_count, refuse_own_source, render
 from .._warn import warn
 from ..display import Video
-from ..errors import ParameterError, UnsupportedError
+from ..errors import NoFpsError, ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
 from .audio._track import sound_options
 
@@ -48,7 +48,7 @@ _CODECS = (None, "libx264", "h264", "mpeg4-h264")
 def clip_fps(clip: Any, fps: Any, what: str) -> Fraction:
     fps = fps if fps is not None else getattr(clip, "fps", None)
     if fps is None:
-        raise ParameterError(f"{what}: the clip has no fps; pass fps= (e.g. fps=24) or use clip.with_fps(24)")
+        raise NoFpsError(f"{what}: the clip has no fps; pass fps= (e.g. fps=24) or use clip.with_fps(24)")
     return Fraction(*fps_pair(fps))
 
 
@@ -253,6 +253,10 @@ def _frames_of(clip: Any, rate: Fraction) -> Iterator[None]:
         if starts and parts and len(starts) == len(parts):
             i = max(0, bisect.bisect_right(starts, t + 1e-9) - 1)
             where += f" (its clip {i}, {parts[i]._name}, at t={t - starts[i]:g} s)"
+            if getattr(clip, "method", None) == "chain":
+                where += (
+                    '; concatenate_videoclips(..., method="compose") centres clips of different sizes on the largest'
+                )
         raise ParameterError(f"{e}; {where}") from None
 
 

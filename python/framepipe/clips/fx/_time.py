@@ -25,7 +25,7 @@ def _need_duration(clip: Any, what: str) -> float:
 class Loop(Effect):
     """Repeated `n` times, or for `duration` s (forever, without a duration, if neither)."""
 
-    n: int | None = None
+    n: float | None = None
     duration: float | None = None
 
     def apply(self, clip: Any) -> Any:

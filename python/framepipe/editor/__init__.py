@@ -1,41 +1,66 @@
 """A MoviePy-style namespace: ``import framepipe.editor as mpy`` (or ``from framepipe.editor
 import *``) in a script written for ``moviepy.editor`` (1.x) or ``moviepy`` (2.x).
 
+MoviePy's module paths work under it too: ``from moviepy.video.fx import FadeIn`` is
+``from framepipe.editor.video.fx import FadeIn`` (the table of paths: ``editor/_paths.py``).
+The sound clips (``AudioClip``, ``afx``, ...) come from ``framepipe.clips.audio``, read when
+first used.
+
 ``vfx`` holds the effect classes (``vfx.FadeIn``) and MoviePy 1.x's effect functions
 (``clip.fx(vfx.mask_color, [255, 255, 255])``); ``transfx`` the transitions."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import inspect
+import sys
 import types
 from typing import Any
 
-from ._keywords import checked
-from .clips import (
+from .._keywords import checked
+from ..clips import (
+    BitmapClip,
+    Clip,
     ColorClip,
     CompositeVideoClip,
+    DataVideoClip,
     ImageClip,
     ImageSequenceClip,
     TextClip,
+    UpdatedVideoClip,
     VideoClip,
     VideoFileClip,
     clips_array,
     concatenate,
     concatenate_videoclips,
+    ffmpeg_tools,
     fx,
 )
+from ..clips.fx import Effect
+from ..clips.tools import convert_to_seconds
+from . import _paths
+
+_paths.install()
+sys.modules[__name__].__class__ = _paths.EditorModule
 
 
 @checked
 def figure_to_array(fig: Any, *, incremental: bool = True) -> Any:
     """A matplotlib Figure's pixels as (h, w, 3) uint8, drawing only what changed since the last
     call (see framepipe.matplotlib.figure_to_array; matplotlib is imported when first used)."""
-    from .matplotlib import figure_to_array as f
+    from ..matplotlib import figure_to_array as f
 
     return f(fig, incremental=incremental)
 
 
 mplfig_to_npimage = figure_to_array
+
+
+@checked(also=[VideoClip.display_in_notebook])
+def display_in_notebook(clip: Any, **kwargs: Any) -> Any:
+    """MoviePy's ``display_in_notebook(clip, ...)``: ``clip.display_in_notebook(...)``."""
+    return clip.display_in_notebook(**kwargs)
 
 
 def _function(effect: type, renames: dict[str, str] | None = None) -> Any:
@@ -164,19 +189,47 @@ transfx = types.SimpleNamespace(
 )
 
 __all__ = [
+    "Clip",
     "VideoClip",
+    "DataVideoClip",
+    "UpdatedVideoClip",
     "ImageClip",
     "ColorClip",
     "TextClip",
+    "BitmapClip",
     "ImageSequenceClip",
     "VideoFileClip",
     "CompositeVideoClip",
     "clips_array",
     "concatenate_videoclips",
     "concatenate",
+    "Effect",
     "vfx",
     "transfx",
     "fx",
+    "videotools",
+    "ffmpeg_tools",
+    "convert_to_seconds",
+    "display_in_notebook",
     "mplfig_to_npimage",
     "figure_to_array",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The sound clips (from framepipe.clips.audio) and ``videotools``, when first read."""
+    if name in _LAZY:
+        value = _paths.resolve(_LAZY[name], f"framepipe.editor.{name}")
+    elif name == "videotools":
+        value = importlib.import_module(f"{__name__}.video.tools")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+_LAZY = _paths.TOP
+
+# ``from framepipe.editor import *`` takes the sound clips once framepipe has them.
+if importlib.util.find_spec("framepipe.clips.audio") is not None:
+    __all__ += list(_LAZY)
