@@ -25,6 +25,7 @@ import framepipe.matplotlib  # noqa: E402
 PASSES_ANY_KEYWORD = {
     "VideoClip.fx": "passes its keywords to the user's effect function",
     "VideoClip.subfx": "passes its keywords to the user's effect function (MoviePy 1.x)",
+    "AudioClip.fx": "passes its keywords to the user's effect function (MoviePy 1.x)",
     # Checked by the clips' own writer, which also knows MoviePy's ignored options (below).
     "VideoClip.write_videofile": "MoviePy's options, checked in clips/_write.py (tested below)",
     "VideoClip.write_gif": "MoviePy's options, checked in clips/_write.py (tested below)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import numpy as np
 
@@ -408,9 +408,12 @@ class AudioClip(KeywordsChecked):
     def _repr_html_(self) -> str:
         return _write.html(self)
 
-    def display_in_notebook(self, fps: float | None = None, maxduration: float | None = 60, **html_kwargs: Any) -> Any:
-        """An ``<audio controls>`` element for Jupyter (IPython's HTML), the sound as WAV data."""
-        return _write.display(self, fps, maxduration)
+    def display_in_notebook(
+        self, fps: float | None = None, maxduration: float | None = 60, **html_kwargs: Unpack[_write.AudioAttributes]
+    ) -> Any:
+        """An ``<audio controls>`` element for Jupyter (IPython's HTML), the sound as WAV data;
+        `html_kwargs` are attributes of the element (``autoplay=True``, ``loop=True``, ...)."""
+        return _write.display(self, fps, maxduration, dict(html_kwargs))
 
     # ---- MoviePy 1.x names --------------------------------------------------------------------
 

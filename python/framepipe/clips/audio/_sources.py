@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..._audio import FileSource, as_samples
+from ..._keywords import checked
 from ..._pyav import import_av
 from ...errors import ParameterError
 from ._clip import AudioClip
@@ -223,6 +224,7 @@ class CompositeAudioClip(AudioClip):
             c.close()
 
 
+@checked
 def concatenate_audioclips(clips: Sequence[AudioClip]) -> CompositeAudioClip:
     """The clips one after the other."""
     clips = list(clips) if isinstance(clips, (list, tuple)) else clips

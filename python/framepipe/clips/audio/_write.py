@@ -4,11 +4,12 @@ encoded in-process by libav (PyAV); and the ``<audio controls>`` element for not
 from __future__ import annotations
 
 import base64
+import html as _html
 import io
 import numbers
 import os
 import wave
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -182,23 +183,43 @@ def wav_bytes(clip: AudioClip, fps: Any, maxduration: float | None) -> bytes:
     return buf.getvalue()
 
 
-def audio_html(data: bytes) -> str:
+class AudioAttributes(TypedDict, total=False):
+    """The ``<audio>`` element's attributes that ``display_in_notebook`` takes as keywords
+    (MoviePy's ``html_kwargs``): written into the element, ``True`` as a bare attribute."""
+
+    autoplay: bool
+    loop: bool
+    muted: bool
+    preload: str
+    style: str
+    title: str
+    id: str
+
+
+def audio_html(data: bytes, attributes: dict[str, Any] | None = None) -> str:
     b64 = base64.b64encode(data).decode("ascii")
-    return f'<audio controls src="data:audio/wav;base64,{b64}"></audio>'
+    extra = ""
+    for name, value in (attributes or {}).items():
+        if value is True:
+            extra += f" {name}"
+        elif value not in (False, None):
+            extra += f' {name}="{_html.escape(str(value))}"'
+    return f'<audio controls{extra} src="data:audio/wav;base64,{b64}"></audio>'
 
 
 class AudioHTML:
     """An ``<audio controls>`` element that Jupyter shows (``_repr_html_``)."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, attributes: dict[str, Any] | None = None):
         self.data = data
+        self.attributes = attributes
 
     def _repr_html_(self) -> str:
-        return audio_html(self.data)
+        return audio_html(self.data, self.attributes)
 
 
-def display(clip: AudioClip, fps: Any, maxduration: float | None) -> AudioHTML:
-    return AudioHTML(wav_bytes(clip, fps, maxduration))
+def display(clip: AudioClip, fps: Any, maxduration: float | None, attributes: dict[str, Any]) -> AudioHTML:
+    return AudioHTML(wav_bytes(clip, fps, maxduration), attributes)
 
 
 def html(clip: AudioClip) -> str:
