@@ -272,6 +272,13 @@ def markdown(report: dict[str, object]) -> str:
     for k, v in groups.items():
         out += ["", f"### {k} ({len(v)})", ""]
         out += [f"- `{t}`: {failures[t].replace('|', '/')[:300]}" for t in v]
+    imports: dict[str, list[str]] = r.get("missing_imports") or {}  # type: ignore[assignment]
+    if imports:
+        out += ["", "## What the rewritten files import that framepipe.editor lacks", ""]
+        out += ["| module or name | files importing it |", "| --- | --- |"]
+        out += [
+            f"| `{k.split(' ', 1)[1]}` ({k.split(' ', 1)[0]}) | {len(v)}: {', '.join(v)} |" for k, v in imports.items()
+        ]
     extra: list[str] = r["framepipe_passes_moviepy_does_not"]  # type: ignore[assignment]
     if extra:
         out += ["", "## Tests framepipe passes and MoviePy does not", ""]
@@ -449,6 +456,82 @@ def conftest_failure(log: str, label: str, root: Path) -> RunResult:
     return RunResult(collection_errors={"tests.conftest": _first_error_line("", log)})
 
 
+IMPORT_PROBE = """
+import ast, importlib, json, sys, types
+from pathlib import Path
+missing = {}
+def miss(key, f):
+    missing.setdefault(key, set()).add(f)
+def moviepy_module(module):
+    return importlib.import_module("moviepy" + module[len("framepipe.editor"):])
+def is_module_there(module, n):
+    # vfx, afx, tools...: modules in MoviePy, maybe other objects in framepipe.
+    try:
+        return isinstance(getattr(moviepy_module(module), n, None), types.ModuleType)
+    except ImportError:
+        return False
+def public(mod):
+    return set(getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")])
+for f in sys.argv[1:]:
+    tree = ast.parse(Path(f).read_text())
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    bound = {}  # names of MoviePy modules (vfx) -> (qualified name, framepipe's object)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            wanted = [(node.module, node.names)]
+        elif isinstance(node, ast.Import):
+            wanted = [(a.name, None) for a in node.names]
+        else:
+            continue
+        for module, names in wanted:
+            if not module.startswith("framepipe.editor"):
+                continue
+            try:
+                mod = importlib.import_module(module)
+            except Exception as e:
+                miss("module " + module, f)
+                continue
+            for a in names or []:
+                if a.name == "*":
+                    # The names MoviePy's module exports that this file uses.
+                    theirs = public(moviepy_module(module))
+                    ours = public(mod)
+                    for n in sorted((theirs & used) - ours):
+                        miss("name " + module + "." + n, f)
+                    for n in ours & used:
+                        if is_module_there(module, n):
+                            bound[n] = (module + "." + n, getattr(mod, n))
+                elif not hasattr(mod, a.name):
+                    miss("name " + module + "." + a.name, f)
+                elif is_module_there(module, a.name):
+                    bound[a.asname or a.name] = (module + "." + a.name, getattr(mod, a.name))
+    # Attributes of modules taken from framepipe.editor: vfx.Crop, afx.AudioFadeIn, tools.x.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
+            qualified, obj = bound[node.value.id]
+            if not hasattr(obj, node.attr):
+                miss("name " + qualified + "." + node.attr, f)
+print(json.dumps({k: sorted(v) for k, v in missing.items()}))
+"""
+
+
+def missing_imports(python: str, root: Path) -> dict[str, list[str]]:
+    """What the rewritten files import from framepipe.editor that is not there: ``module M``
+    or ``name M.N`` -> the files (relative to root) that import it. Each import is tried on its
+    own, so this lists everything missing, not only the first failure of each file."""
+    files = [
+        str(p.relative_to(root))
+        for p in [*sorted((root / "tests").rglob("*.py")), *sorted((root / "docs").rglob("*.py"))]
+    ]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    done = subprocess.run([python, "-c", IMPORT_PROBE, *files], cwd=root, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"the import check failed: {done.stderr.strip()[-500:]}", flush=True)
+        return {}
+    found: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return dict(sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+
+
 def rewrite_tree(root: Path) -> int:
     """Rewrite every .py file under root/tests and root/docs in place; the count changed."""
     n = 0
@@ -498,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("no tests/conftest.py (MoviePy's repository has it, its sdist not): give --moviepy-git or --media")
 
     runs = {}
+    imports: dict[str, list[str]] = {}
     for label, rewrite in (("moviepy", False), ("framepipe", True)):
         root = work / label
         if label == "moviepy" and args.reuse_baseline and (root / "junit.xml").exists():
@@ -509,9 +593,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(src, root)
         if rewrite:
             print(f"[framepipe] rewrote the imports of {rewrite_tree(root)} files", flush=True)
+            imports = missing_imports(args.python, root)
         runs[label] = run_pytest(args.python, root, label, args.test_timeout, args.run_timeout, block=rewrite)
 
     report = compare(runs["moviepy"], runs["framepipe"])
+    report["missing_imports"] = imports
     report["media_missing"] = missing
     report["python"] = args.python
     report["framepipe_outcomes"] = {t: asdict(o) for t, o in sorted(runs["framepipe"].tests.items())}

@@ -85,6 +85,33 @@ def test_rewrite_leaves_no_moviepy_import_in_moviepys_own_modules() -> None:
     assert before_total > 100  # the check above saw many imports to rewrite
 
 
+def test_missing_imports_lists_each_missing_module_and_name(tmp_path: Path) -> None:
+    """The import check on rewritten files: a missing submodule, a name missing from a module,
+    a name a star import of MoviePy would give and framepipe's does not, an attribute of vfx."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text(
+        "from framepipe.editor import *\n"
+        "from framepipe.editor import ColorClip, NoSuchName\n"
+        "from framepipe.editor.no_such_module import x\n"
+        "import framepipe.editor.another_missing as t\n"
+        "def test_x():\n    ImageClip, VideoFileClip, vfx.Crop, vfx.NoSuchEffect, SomeLocalName\n"
+    )
+    (tmp_path / "docs" / "example.py").write_text("from framepipe.editor.no_such_module import y\n")
+    env = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python"), env])
+    try:
+        found = suite.missing_imports(sys.executable, tmp_path)
+    finally:
+        os.environ["PYTHONPATH"] = env
+    assert found == {
+        "module framepipe.editor.no_such_module": ["docs/example.py", "tests/test_a.py"],
+        "module framepipe.editor.another_missing": ["tests/test_a.py"],
+        "name framepipe.editor.NoSuchName": ["tests/test_a.py"],
+        "name framepipe.editor.vfx.NoSuchEffect": ["tests/test_a.py"],
+    }
+
+
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
 <testcase classname="" name="tests.test_gone" file="tests/test_gone.py"><error message="collection failure">
 ImportError while importing test module '/w/framepipe/tests/test_gone.py'.
