@@ -194,17 +194,19 @@ def cause(message: str) -> str:
         if n := re.search(r"'?([\w.]+)'? (?:object )?has no attribute '([^']+)'", detail):
             return f"AttributeError: {n[1]}.{n[2]}"
         return f"AttributeError: {detail[:100]}"
+    if kind == "NameError" and (n := re.search(r"name '([^']+)' is not defined", detail)):
+        return f"NameError: {n[1]} not defined"
     if kind == "TypeError":
         if n := re.search(r"(\w+\(\)) got an unexpected keyword argument '([^']+)'", detail):
             return f"TypeError: {n[1]} has no keyword {n[2]}"
-        return "TypeError"
+        return f"TypeError: {detail[:90]}"
     if kind == "AssertionError" or message.startswith("assert "):
         return "AssertionError (a different result)"
     if kind == "Failed" and "DID NOT RAISE" in detail:
         return "DID NOT RAISE (no error where MoviePy raises)"
-    if kind == "Failed" and "Timeout" in detail:
+    if kind == "Timeout" or (kind == "Failed" and "Timeout" in detail):
         return "Timeout"
-    return kind or "other"
+    return f"{kind}: {detail[:90]}" if kind and detail else kind or "other"
 
 
 def module_of(test_id: str) -> str:
@@ -265,6 +267,12 @@ def markdown(report: dict[str, object]) -> str:
         "## Tests MoviePy passes and framepipe does not, by cause",
         "",
     ]
+    if r.get("flat_submodules"):
+        out[1:1] = [
+            "",
+            "**Diagnostic run (--flat-submodules), not the measure**: MoviePy's submodule paths that"
+            " framepipe.editor lacks were stood in for by framepipe.editor itself.",
+        ]
     failures: dict[str, str] = r["failures"]  # type: ignore[assignment]
     groups: dict[str, list[str]] = r["groups"]  # type: ignore[assignment]
     out += ["| cause | tests |", "| --- | --- |"]
@@ -394,6 +402,63 @@ if os.environ.get("MOVIEPY_SUITE_BLOCK_MOVIEPY"):
     for _name in [m for m in sys.modules if m == "moviepy" or m.startswith("moviepy.")]:
         del sys.modules[_name]
 
+if os.environ.get("MOVIEPY_SUITE_FLAT"):
+    # Diagnostic only: MoviePy's submodule paths that framepipe.editor lacks resolve to
+    # framepipe.editor itself (names looked up there, then in its vfx and afx).
+    import importlib.abc, importlib.machinery, types
+    import framepipe.editor as _editor
+
+    # MoviePy's module names, from its files (not imported): only those get a stand-in.
+    _spec = importlib.machinery.PathFinder.find_spec("moviepy")
+    _base = os.path.dirname(_spec.origin) if _spec and _spec.origin else ""
+    _MODULES = set()
+    for _dir, _subdirs, _files in os.walk(_base):
+        _rel = os.path.relpath(_dir, _base).replace(os.sep, ".")
+        _pkg = "framepipe.editor" + ("" if _rel == "." else "." + _rel)
+        _MODULES.add(_pkg)
+        _MODULES.update(_pkg + "." + f[:-3] for f in _files if f.endswith(".py") and f != "__init__.py")
+
+    # Then framepipe's own modules, wherever the name is defined (framepipe.clips.tools, ...).
+    _MORE = []
+    for _m in ("framepipe.clips", "framepipe.clips.audio", "framepipe.clips.tools", "framepipe.clips.decorators"):
+        try:
+            _MORE.append(importlib.import_module(_m))
+        except ImportError:
+            pass
+
+    class _Proxy(types.ModuleType):
+        def __getattr__(self, name):
+            # framepipe.editor.a.b: editor.a.b, editor.b (tools, vfx, ...), editor, vfx, afx.
+            parts = self.__name__.split(".")[2:]
+            nested = _editor
+            for p in parts:
+                nested = getattr(nested, p, None)
+            places = (nested, getattr(_editor, parts[-1], None), _editor)
+            for where in (*places, getattr(_editor, "vfx", None), getattr(_editor, "afx", None), *_MORE):
+                if where is not None and not isinstance(where, _Proxy) and hasattr(where, name):
+                    return getattr(where, name)
+            raise AttributeError(f"flat stand-in module {self.__name__!r} has no attribute {name!r}")
+
+        def __repr__(self):
+            return f"<flat stand-in module {self.__name__!r}>"
+
+    class _Flat(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name, path=None, target=None):
+            if name in _MODULES:
+                return importlib.machinery.ModuleSpec(name, self, is_package=True)
+            return None
+        def create_module(self, spec):
+            m = _Proxy(spec.name)
+            m.__path__ = []
+            m.__all__ = [n for n in dir(_editor) if not n.startswith("_")]
+            return m
+        def exec_module(self, module):
+            pass
+
+    if not hasattr(_editor, "__path__"):
+        _editor.__path__ = []
+    sys.meta_path.append(_Flat())
+
 _LIMIT = float(os.environ.get("MOVIEPY_SUITE_TEST_TIMEOUT") or 0)
 
 class Timeout(Exception):
@@ -415,7 +480,9 @@ def pytest_runtest_call(item):
 '''
 
 
-def run_pytest(python: str, root: Path, label: str, test_timeout: float, run_timeout: float, block: bool) -> RunResult:
+def run_pytest(
+    python: str, root: Path, label: str, test_timeout: float, run_timeout: float, block: bool, flat: bool = False
+) -> RunResult:
     """pytest over root/tests, from root, with its temp dir and report in root."""
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)
@@ -425,6 +492,7 @@ def run_pytest(python: str, root: Path, label: str, test_timeout: float, run_tim
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
     env["TMPDIR"] = str(tmp)
     env["MOVIEPY_SUITE_BLOCK_MOVIEPY"] = "1" if block else ""
+    env["MOVIEPY_SUITE_FLAT"] = "1" if flat else ""
     env.setdefault("MPLBACKEND", "Agg")
     env.pop("DISPLAY", None)
     cmd = [python, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-p", "moviepy_suite_plugin"]
@@ -559,6 +627,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="take the MoviePy run's result from an earlier run in --work (WORK/moviepy/junit.xml)",
     )
+    ap.add_argument(
+        "--flat-submodules",
+        action="store_true",
+        help="diagnostic, not the measure: MoviePy submodule paths framepipe.editor lacks stand for "
+        "framepipe.editor itself, to see which behaviours fail past the missing paths",
+    )
     ap.add_argument("--run-timeout", type=float, default=3600.0, help="seconds per whole run")
     args = ap.parse_args(argv)
 
@@ -594,9 +668,11 @@ def main(argv: list[str] | None = None) -> int:
         if rewrite:
             print(f"[framepipe] rewrote the imports of {rewrite_tree(root)} files", flush=True)
             imports = missing_imports(args.python, root)
-        runs[label] = run_pytest(args.python, root, label, args.test_timeout, args.run_timeout, block=rewrite)
+        flat = rewrite and args.flat_submodules
+        runs[label] = run_pytest(args.python, root, label, args.test_timeout, args.run_timeout, rewrite, flat)
 
     report = compare(runs["moviepy"], runs["framepipe"])
+    report["flat_submodules"] = bool(args.flat_submodules)
     report["missing_imports"] = imports
     report["media_missing"] = missing
     report["python"] = args.python
