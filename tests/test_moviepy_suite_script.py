@@ -197,3 +197,30 @@ def test_plugin_blocks_moviepy_and_limits_time(tmp_path: Path) -> None:
     slow = r.tests["tests.test_x::test_slow"]
     assert slow.outcome == "failed" and "Timeout" in slow.message, slow
     assert suite.cause(slow.message) == "Timeout"
+
+
+def test_flat_submodules_stand_in_only_for_moviepys_module_paths(tmp_path: Path) -> None:
+    """The --flat-submodules diagnostic: a MoviePy module path framepipe.editor lacks gives
+    framepipe's objects; a path that is no MoviePy module still fails to import."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_y.py").write_text(
+        "import pytest\n"
+        "def test_path():\n"
+        "    from framepipe.editor.video.VideoClip import ColorClip\n"
+        "    import framepipe.editor\n"
+        "    assert ColorClip is framepipe.editor.ColorClip\n"
+        "def test_not_a_moviepy_module():\n"
+        "    with pytest.raises(ImportError):\n"
+        "        import framepipe.editor.video.no_such_module  # noqa: F401\n"
+    )
+    (tmp_path / "moviepy_suite_plugin.py").write_text(suite.PLUGIN)
+    env = dict(os.environ, MOVIEPY_SUITE_BLOCK_MOVIEPY="1", MOVIEPY_SUITE_FLAT="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT / "python"), env.get("PYTHONPATH", "")])
+    report = tmp_path / "j.xml"
+    cmd = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-p", "moviepy_suite_plugin"]
+    subprocess.run([*cmd, f"--junitxml={report}"], cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    r = suite.parse_junit(report.read_text(), str(tmp_path))
+    assert {t: o.outcome for t, o in r.tests.items()} == {
+        "tests.test_y::test_path": "passed",
+        "tests.test_y::test_not_a_moviepy_module": "passed",
+    }, r
