@@ -636,6 +636,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-timeout", type=float, default=3600.0, help="seconds per whole run")
     args = ap.parse_args(argv)
 
+    if args.media and not (args.media / "media").is_dir():
+        sys.exit(f"--media {args.media}: no media/ folder there (give a MoviePy {TAG} checkout or unpacked release)")
+    if args.moviepy_git and not args.moviepy_git.is_dir():
+        sys.exit(f"--moviepy-git {args.moviepy_git}: no such directory")
     work = args.work or Path(tempfile.mkdtemp(prefix="moviepy-suite-"))
     src = work / "src"
     if src.exists():
