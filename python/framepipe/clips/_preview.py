@@ -39,6 +39,13 @@ _MIXER_BUFFER = 1024
 # 4 (pygame has no 32-bit integer format).
 _MIXER_SIZE = {1: -8, 2: -16, 4: 32}
 
+# Seconds between redraws of show()'s frame: an X window's pixels are not kept by the server, and
+# what was drawn before the window was mapped can be lost without an expose event to say so.
+_REDRAW = 0.25
+
+# SDL's video drivers that open no visible window: used only when asked for ($SDL_VIDEODRIVER).
+_NO_WINDOW = ("offscreen", "dummy", "evdev")
+
 _INSTEAD = (
     "in a Jupyter notebook clip.display_in_notebook() shows it inline; clip.write_videofile('out.mp4') "
     "(or write_gif) writes it to watch, clip.save_frame('frame.png', t=...) one frame; or run under a "
@@ -102,12 +109,16 @@ class _Window:
     def __init__(self, pg: Any, size: tuple[int, int], title: str, fullscreen: bool, what: str):
         self.pg = pg
         flags = pg.FULLSCREEN | pg.SCALED if fullscreen else 0
+        where = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or "the default display"
         try:
             pg.display.init()
+            driver = pg.display.get_driver()
+            if driver in _NO_WINDOW and not os.environ.get("SDL_VIDEODRIVER"):
+                # SDL could not reach the display and fell back to a driver that shows nothing
+                raise pg.error(f"SDL found no usable display (its {driver!r} driver would show nothing)")
             self.screen = pg.display.set_mode(size, flags)
         except pg.error as e:
             pg.display.quit()
-            where = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "the default display"
             raise UnsupportedError(f"{what}: cannot open a window on {where}: {e}; instead: {_INSTEAD}") from None
         pg.display.set_caption(title)
         self.flags = flags
@@ -123,11 +134,19 @@ class _Window:
         pg.display.flip()
         self.frame = frame
 
+    def _redraw(self) -> None:
+        """The frame drawn again: X keeps no copy of a window's pixels, so what was drawn before
+        the window was mapped, or while it was covered, is lost until the window is exposed."""
+        if self.frame is not None:
+            self.draw(self.frame)
+
     def closed(self, clicks: list[dict] | None = None, t: float | None = None) -> bool:
         """Whether the window was asked to close since the last call (events read); a click
         is added to `clicks` (position and colour, and the time when playing), and printed."""
         pg = self.pg
         for event in pg.event.get():
+            if event.type in (pg.VIDEOEXPOSE, pg.WINDOWEXPOSED, pg.WINDOWSHOWN):
+                self._redraw()
             if event.type == pg.QUIT or (event.type == pg.KEYDOWN and event.key in (pg.K_ESCAPE, pg.K_q)):
                 return True
             if clicks is not None and event.type == pg.MOUSEBUTTONDOWN and self.frame is not None:
@@ -144,15 +163,29 @@ class _Window:
         self.pg.display.quit()
 
 
-def _over_black(clip: Any, t: float, with_mask: bool) -> np.ndarray:
-    """The clip's RGB frame at t; with its mask, over black (as MoviePy 1.x shows it)."""
+def _pixels(clip: Any, t: float, with_mask: bool) -> np.ndarray:
+    """The clip's frame at t: RGB uint8, or RGBA with its mask (opacity included) as alpha."""
     frame = clip._get(t)
     if clip.is_mask:
         return np.repeat(frame[:, :, None], 3, axis=2)
     alpha = clip._alpha(t) if with_mask else None
-    if alpha is None:
+    opacity = clip._opacity if with_mask else 1.0
+    if alpha is None and opacity == 1.0:
         return frame
-    return ((frame.astype(np.uint16) * alpha[:, :, None] + 127) // 255).astype(np.uint8)
+    if alpha is None:
+        alpha = np.full(frame.shape[:2], 255, np.uint8)
+    if opacity != 1.0:
+        alpha = np.rint(alpha * opacity).astype(np.uint8)
+    return np.dstack([frame, alpha])
+
+
+def _over_black(clip: Any, t: float, with_mask: bool) -> np.ndarray:
+    """The clip's RGB frame at t; with its mask, over black (as MoviePy 1.x shows it)."""
+    pixels = _pixels(clip, t, with_mask)
+    if pixels.shape[2] == 3:
+        return pixels
+    alpha = pixels[:, :, 3:].astype(np.uint16)
+    return ((pixels[:, :, :3] * alpha + 127) // 255).astype(np.uint8)
 
 
 # ---- show --------------------------------------------------------------------------------------
@@ -167,9 +200,8 @@ def show(clip: Any, t: Any = 0, with_mask: bool = True, interactive: bool = Fals
     if in_notebook():
         from IPython.display import Image
 
-        png = _write._image(clip, t, with_mask)
         buffer = io.BytesIO()
-        png.save(buffer, format="png")
+        _write._pil().fromarray(_pixels(clip, t, with_mask)).save(buffer, format="png")
         _notebook_show(Image(data=buffer.getvalue(), format="png"))
         return None
     _need_display(what)
@@ -179,8 +211,12 @@ def show(clip: Any, t: Any = 0, with_mask: bool = True, interactive: bool = Fals
     clicks: list[dict] = []
     try:
         window.draw(frame)
+        drawn = time.monotonic()
         while not window.closed(clicks if interactive else None):
             time.sleep(0.03)
+            if time.monotonic() - drawn > _REDRAW:
+                window.draw(frame)
+                drawn = time.monotonic()
     finally:
         window.close()
     return clicks if interactive else None
