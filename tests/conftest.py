@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# The signal tests send a real SIGINT to child processes and expect Python's KeyboardInterrupt.
+# A suite started with SIGINT ignored (nohup, `bash -c '...' &`) passes the ignored disposition
+# on through exec, and Python then never installs its handler. A handler here (rather than
+# SIG_IGN) is reset to the default by exec, so the children behave as under a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 FFMPEG = shutil.which("ffmpeg")
 FFPROBE = shutil.which("ffprobe")

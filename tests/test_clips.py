@@ -590,7 +590,7 @@ def test_integer_arrays_as_moviepy_takes_them():
 def test_sound_and_frame_function_names():
     c = coded(t_scale=10).with_duration(1).with_start(0.5).with_position((3, 4))
     assert c.audio is None and c.without_audio().audio is None and c.with_audio(None).duration == 1
-    with pytest.raises(framepipe.UnsupportedError, match="with_audio: framepipe writes video only"):
+    with pytest.raises(framepipe.ParameterError, match="with_audio: give an audio clip .* got object"):
         c.with_audio(object())
     assert code_of(c.frame_function(0.3)) == 3
     inverted = c.with_updated_frame_function(lambda t: 255 - c.get_frame(t))

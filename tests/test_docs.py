@@ -51,6 +51,7 @@ EXPECTED = {
     },
     "docs/matplotlib.md": {"out.mp4": 60, "out-slow.mp4": 60, "saved.mp4": 60, "parallel.mp4": 48},
     "docs/clips.md": {"scene.mp4": 48, "scene.gif": 24, "moviepy-style.mp4": 24, "grid.mp4": 36},
+    "docs/clips_audio.md": {"movie.mp4": 36},
     "docs/rendering.md": {"plot.mp4": 48, "sky.mp4": 48, "sky-sound.mp4": 48, "long.mp4": 96, "cluster.mp4": 48},
     "docs/crash-safety.md": {"killed.mp4": None, "fixed.mp4": None, "durable.mp4": 48},
     "docs/gif.md": {"checks.gif": 40},

@@ -406,7 +406,7 @@ def test_audiopreview_plays_a_sound_to_its_end(tmp_path):
         (
             SOUND,
             """
-        from framepipe.clips._preview import audiopreview
+        from framepipe.clips._player import audiopreview
         start = time.perf_counter()
         audiopreview(Sound(), fps=8000)
         note("done", {"calls": Sound.calls, "made": made, "took": time.perf_counter() - start})
@@ -421,6 +421,69 @@ def test_audiopreview_plays_a_sound_to_its_end(tmp_path):
     assert done["made"][0]["mixer"] == [8000, -16, 2]
     assert done["took"] >= 1.5 - 0.05, "returned before the 1.5 s sound had played"
     np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), expected_sound(8000, 2))
+
+
+REAL_SOUND = """
+from framepipe.clips.audio import AudioArrayClip
+
+rate = 8000
+t = np.arange(int(1.5 * rate)) / rate
+music = AudioArrayClip(np.stack([0.6 * np.sin(2 * np.pi * 330 * t), 0.3 * np.cos(2 * np.pi * 110 * t)], 1), fps=rate)
+np.save(os.path.join(FOLDER, "expected.npy"), music.to_soundarray(fps=11025))
+"""
+
+
+def test_preview_plays_a_real_audio_clip(xdisplay, tmp_path):
+    # framepipe's own AudioClip (clips.audio): what it gives at audio_fps is what the mixer plays.
+    proc = player(
+        (
+            SOUND,
+            REAL_SOUND,
+            """
+            clip = VideoClip(lambda t: colours(t, gates=False), duration=1.5).with_audio(music)
+            clip.preview(fps=15, audio_fps=11025)
+            note("done", {"made": made, "busy": busy})
+            """,
+        ),
+        tmp_path,
+        xdisplay,
+    )
+    finished(proc)
+    done = noted(tmp_path, "done")
+    assert done["made"] == [{"mixer": [11025, -16, 2], "length": pytest.approx(1.5, abs=1e-3)}]
+    expected = np.load(tmp_path / "expected.npy")
+    # the same samples as MoviePy 2.2.1's AudioArrayClip gives at 11025 Hz (count and values)
+    from moviepy import AudioArrayClip as MoviePyArrayClip
+
+    rate, t = 8000, np.arange(12000) / 8000
+    reference = MoviePyArrayClip(
+        np.stack([0.6 * np.sin(2 * np.pi * 330 * t), 0.3 * np.cos(2 * np.pi * 110 * t)], 1), fps=rate
+    ).to_soundarray(fps=11025)
+    np.testing.assert_allclose(expected, reference, atol=1e-12)
+    np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), np.round(expected * 32767).astype(np.int16))
+    assert any(done["busy"][1:])
+
+
+def test_an_audio_clips_audiopreview_plays_it(tmp_path):
+    proc = player(
+        (
+            SOUND,
+            REAL_SOUND,
+            """
+            start = time.perf_counter()
+            music.audiopreview(fps=11025)
+            note("done", {"made": made, "took": time.perf_counter() - start})
+            """,
+        ),
+        tmp_path,
+        None,
+    )
+    finished(proc)
+    done = noted(tmp_path, "done")
+    assert done["made"][0]["mixer"] == [11025, -16, 2]
+    assert done["took"] >= 1.5 - 0.05
+    expected = np.load(tmp_path / "expected.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), np.round(expected * 32767).astype(np.int16))
 
 
 # ---- show ------------------------------------------------------------------------------------------
@@ -565,7 +628,7 @@ def test_in_a_notebook_preview_displays_the_clip_as_a_video(notebook, tmp_path):
 
 
 def test_in_a_notebook_audiopreview_displays_the_sound(notebook):
-    from framepipe.clips._preview import audiopreview
+    from framepipe.clips._player import audiopreview
 
     class Sound:
         fps = 8000
@@ -598,7 +661,7 @@ def test_bad_arguments_are_named(monkeypatch):
 
 
 def test_bad_sound_arguments_are_named():
-    from framepipe.clips._preview import _sound_array
+    from framepipe.clips._player import _sound_array
 
     class Sound:
         def __init__(self, array):
@@ -615,3 +678,24 @@ def test_bad_sound_arguments_are_named():
         _sound_array(Sound(np.zeros((4, 3))), 22050, 2, "x")
     with pytest.raises(ParameterError, match="no to_soundarray"):
         _sound_array(object(), 22050, 2, "x")
+
+
+def test_the_signatures_are_moviepys():
+    # MoviePy 2.2.1's parameters, defaults and order (its decorators keep the signatures);
+    # framepipe adds MoviePy 1.x's interactive= and fullscreen= at the end.
+    import inspect
+
+    import moviepy
+    from framepipe.clips.audio import AudioClip
+
+    def params(f):
+        return [(p.name, p.default) for p in inspect.signature(f).parameters.values()][1:]
+
+    for ours, theirs in (
+        (VideoClip.show, moviepy.VideoClip.show),
+        (VideoClip.preview, moviepy.VideoClip.preview),
+        (AudioClip.audiopreview, moviepy.AudioClip.audiopreview),
+    ):
+        assert params(ours)[: len(params(theirs))] == params(theirs)
+    assert params(VideoClip.show)[2:] == [("interactive", False)]
+    assert params(VideoClip.preview)[5:] == [("fullscreen", False)]

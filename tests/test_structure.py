@@ -32,6 +32,8 @@ CIRCULAR = {
     ("framepipe.clips._clip_output", "framepipe.clips._sources"): "to_ImageClip: an ImageClip",
     ("framepipe.clips._clip_timing", "framepipe.clips._compose"): "clip[(a, b)], with_effects_on_subclip: a sequence",
     ("framepipe.clips.fx._time", "framepipe.clips._compose"): "TimeSymmetrize, Freeze, MakeLoopable, FreezeRegion",
+    ("framepipe.clips.audio._clip", "framepipe.clips.audio.fx._effects"): "volumex, audio_fadein, ...: effects",
+    ("framepipe.clips.audio._clip", "framepipe.clips.audio._sources"): "clip + clip: a concatenation",
 }
 # LAZY: no circle; loaded only when needed, for the reason given.
 LAZY = {

@@ -140,11 +140,13 @@ class ArraySource(AudioSource):
 
 class FileSource(AudioSource):
     """The first audio stream of a file PyAV reads (WAV, MP3, FLAC, M4A, OGG, a video's sound
-    track), decoded packet by packet as it is read: memory stays flat for any length."""
+    track), decoded packet by packet as it is read: memory stays flat for any length. With
+    `rate`, the samples are resampled to it (libav's resampler)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], rate: int | None = None) -> None:
         av = import_av("reading sound from a file")
         self._av = av
+        rate_out = rate
         self.path = os.fsdecode(path)
         p = self.path
         if not os.path.exists(p):
@@ -179,7 +181,8 @@ class FileSource(AudioSource):
                     ),
                     argument="audio",
                 )
-            self.rate, self.channels = int(rate), int(channels)
+            self._file_rate, self.channels = int(rate), int(channels)
+            self.rate = self._file_rate if rate_out is None else check_rate(rate_out, "fps")
             self._resampler = av.AudioResampler(format="flt", layout=layout, rate=self.rate)
             self._decoded = 0  # sample frames decoded so far (for the time in messages)
             self._frames = self._decode()
@@ -216,11 +219,14 @@ class FileSource(AudioSource):
         """A decoded frame at another rate or channel count than the stream's start is a
         DecodeError (as the CLI's decoder says it): a soundtrack keeps one format."""
         rate, channels = frame.sample_rate, frame.layout.nb_channels
-        if rate == self.rate and channels == self.channels:
+        if rate == self._file_rate and channels == self.channels:
             return
         at = f"{self._decoded / self.rate:.3f} s"
-        if rate != self.rate:
-            what = f"the sample rate changes from {self.rate} Hz to {rate} Hz at {at}; a soundtrack must keep one rate"
+        if rate != self._file_rate:
+            what = (
+                f"the sample rate changes from {self._file_rate} Hz to {rate} Hz at {at}; a soundtrack must keep "
+                f"one rate"
+            )
         else:
             what = f"the channel count changes from {self.channels} to {channels} at {at}"
         raise DecodeError(f"{self.path}: {what}")

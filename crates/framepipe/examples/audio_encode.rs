@@ -56,8 +56,12 @@ fn main() {
     let mut out = Vec::new();
     match enc.config() {
         AudioConfig::Aac(c) => {
+            // 6.1 (configuration 0) signals its layout in a program config element, which
+            // goes in before the first access unit and counts in its frame's length.
+            let mut pce = c.adts_pce().unwrap().unwrap_or_default();
             for p in &packets {
-                out.extend_from_slice(&c.adts_header(p.data.len()).unwrap());
+                out.extend_from_slice(&c.adts_header(pce.len() + p.data.len()).unwrap());
+                out.append(&mut pce);
                 out.extend_from_slice(&p.data);
             }
         }

@@ -1,22 +1,21 @@
-"""A clip's output: frames iterated, written (video, GIF, images), shown in a notebook; and
-sound, which framepipe does not write."""
+"""A clip's output: frames iterated, written (video with its sound, GIF, images), shown in a
+notebook."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Self, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .._keywords import checked
-from ..errors import UnsupportedError
 from . import _preview, _write
-from ._clip_layout import ClipLayout
+from ._clip_sound import ClipSound
 
 if TYPE_CHECKING:
     from ..writer import VideoResult
     from ._clip import VideoClip
 
 
-class ClipOutput(ClipLayout):
+class ClipOutput(ClipSound):
     """The output methods of :class:`VideoClip`."""
 
     @property
@@ -46,22 +45,6 @@ class ClipOutput(ClipLayout):
     ) -> VideoResult:
         return _write.write_gif(self, filename, fps, *args, **options)
 
-    # ---- sound: framepipe writes video only ------------------------------------------------
-
-    audio = None  # MoviePy scripts read clip.audio; a framepipe clip has none
-
-    def without_audio(self) -> Self:
-        """This clip (it has no sound): MoviePy scripts call it before writing."""
-        return self.copy()
-
-    def with_audio(self, audio: Any) -> Self:
-        if audio is None:
-            return self.copy()
-        raise UnsupportedError(
-            f"{self._name}.with_audio: framepipe writes video only; add the sound to the written "
-            f"file afterwards (e.g. ffmpeg -i video.mp4 -i sound.wav -c:v copy out.mp4)"
-        )
-
     def write_images_sequence(
         self, name_format: str, fps: float | None = None, with_mask: bool = True, logger: Any = "bar"
     ) -> list[str]:
@@ -88,7 +71,7 @@ class ClipOutput(ClipLayout):
         return _write.display(self, **kwargs)
 
     def show(self, t: Any = 0, with_mask: bool = True, interactive: bool = False) -> list[dict] | None:
-        """The frame at t: inline in a notebook, else in a pygame window until closed (docs/clips.md)."""
+        """The frame at t: inline in a notebook, else in a pygame window until closed (docs/preview.md)."""
         return _preview.show(self, t, with_mask, interactive)
 
     def preview(

@@ -15,6 +15,7 @@ from .._keywords import checked
 from ..errors import ParameterError
 from . import _kernels, _pixels
 from ._clip import VideoClip
+from ._clip_sound import mixed
 from ._geometry import size_pair
 from ._time import T_SLACK
 
@@ -174,6 +175,8 @@ class CompositeVideoClip(VideoClip):
                     return _unpremultiply(out, mask._get(t))
 
                 self._fn = straight
+
+        self.audio = mixed(clips)
 
     def playing_clips(self, t: float = 0) -> list[VideoClip]:
         return [c for c in self.clips if c.start <= t and (c.end is None or t < c.end)]
@@ -341,6 +344,8 @@ def concatenate_videoclips(
     result.start_times = timings[:-1]
     result.start, result.duration, result.end = 0.0, timings[-1], timings[-1]
     result.fps = max(fpss) if fpss else None
+    sound = mixed([c.with_start(t) for c, t in zip(clips, timings)]) if method == "chain" else result.audio
+    result.audio = sound.with_duration(timings[-1]) if sound is not None else None
     result._name = f"concatenate_videoclips({len(clips)} clips, {method})"
     return result
 

@@ -17,6 +17,7 @@ from . import _pixels
 from ._clip import VideoClip
 from ._geometry import size_pair
 from ._time import seconds
+from .audio._sources import video_sound
 
 
 def _const(frame: np.ndarray):
@@ -375,8 +376,8 @@ class VideoFileClip(VideoClip):
         fps_source: str = "fps",
         pixel_format: str | None = None,
         is_mask: bool = False,
-        # MoviePy's audio options (1.x and 2.x) and 1.x's verbose: accepted so that existing
-        # scripts run; framepipe writes no audio. Any other keyword is a TypeError, not ignored.
+        # The sound track is read (audio=True) at audio_fps; audio_buffersize and audio_nbytes are
+        # MoviePy's, accepted. 1.x's verbose too. Any other keyword is a TypeError, not ignored.
         audio_buffersize: int = 200000,
         audio_fps: int = 44100,
         audio_nbytes: int = 2,
@@ -393,7 +394,8 @@ class VideoFileClip(VideoClip):
         self.duration = self.end = float(reader.duration)
         self._size = (int(reader.size[0]), int(reader.size[1]))
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
-        self.audio = None
+        if audio:
+            self.audio = video_sound(self.filename, audio_fps, audio_buffersize, audio_nbytes)
         if has_mask:
             self._fn = lambda t: without_alpha(reader.get_frame(t))
             mask = VideoClip(is_mask=True, duration=self.duration)

@@ -21,9 +21,10 @@ from .._warn import warn
 from ..display import Video
 from ..errors import ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
+from .audio._track import sound_options
 
-# MoviePy parameters that concern audio, logging or ffmpeg, accepted and ignored (framepipe
-# writes no audio and runs no ffmpeg).
+# MoviePy parameters that concern logging or ffmpeg, accepted and ignored (framepipe runs no
+# ffmpeg); and those about sound, for write_gif (a GIF has none; write_videofile reads them).
 _IGNORED = {
     "audio",
     "audio_fps",
@@ -151,7 +152,8 @@ class ClipWriteOptions(EncodeOptions, total=False):
     audio: Any
     audio_fps: int
     audio_nbytes: int
-    # audio_codec and audio_bitrate are EncodeOptions' (inherited); here, as MoviePy's, ignored.
+    # audio_codec and audio_bitrate are EncodeOptions' (inherited); MoviePy's names and
+    # strings ("aac", "128k") are read too.
     audio_bufsize: int
     temp_audiofile: str | None
     temp_audiofile_path: str
@@ -197,16 +199,22 @@ def write_videofile(
 ) -> VideoResult:
     """Write the clip to an H.264 MP4 (framepipe's VideoWriter options: crf, preset, bitrate,
     tune, keyint, ...; ``workers=None`` renders on every core, ``workers=1`` in this process,
-    ``executor=`` on Dask; ``resume=True`` as for :func:`framepipe.render`). MoviePy's audio
-    parameters are accepted and ignored (framepipe writes no sound), as are ffmpeg's where
-    they ask for nothing framepipe does not do."""
+    ``executor=`` on Dask; ``resume=True`` as for :func:`framepipe.render`). The clip's sound
+    (``audio=True``, or a sound file's path) is mixed once at ``audio_fps`` and encoded once
+    (AAC, or ``audio_codec="opus"``; ``audio_bitrate`` as "128k" or kbit/s); MoviePy's
+    temp_audiofile, audio_nbytes and audio_bufsize are accepted and unused (no temporary
+    file). ffmpeg's parameters are accepted where they ask for nothing framepipe does not do."""
     kwargs = _positional("write_videofile", _VIDEO_POSITIONAL, args, dict(options))
     rate = clip_fps(clip, fps, "write_videofile")
+    if clip.duration is None:
+        raise ParameterError(f"write_videofile: {clip._name} has no duration; use with_duration() first")
+    sound = sound_options(clip, kwargs, "write_videofile")
     kwargs = _options(clip, "write_videofile", kwargs)
     frame_count(clip, rate)
     refuse_own_source(os.fsdecode(filename), "write_videofile", clip)
     with _frames_of(clip, rate):
-        return render(_ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), **kwargs)
+        frames = _ClipFrames(clip.without_audio() if sound else clip)
+        return render(frames, filename, fps=rate, duration=Fraction(clip.duration), **kwargs, **sound)
 
 
 def write_gif(
@@ -225,9 +233,8 @@ def write_gif(
     frame_count(clip, rate)
     refuse_own_source(os.fsdecode(filename), "write_gif", clip)
     with _frames_of(clip, rate):
-        return render(
-            _ClipFrames(clip), filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs
-        )
+        frames = _ClipFrames(clip.without_audio())  # a GIF has no sound: the workers get none
+        return render(frames, filename, fps=rate, duration=Fraction(clip.duration), format="gif", loop=loop, **kwargs)
 
 
 @contextlib.contextmanager

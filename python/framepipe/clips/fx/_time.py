@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ...errors import ParameterError
 from ._base import Effect, number
 from ._color import CrossFadeIn
@@ -28,7 +30,7 @@ class Loop(Effect):
 
     def apply(self, clip: Any) -> Any:
         d = _need_duration(clip, "Loop")
-        new = clip.time_transform(lambda t: t % d)
+        new = clip.time_transform(lambda t: t % d, apply_to=["mask", "audio"])
         new._static = clip._static
         if self.n is not None:
             return new.with_duration(self.n * d)
@@ -73,7 +75,7 @@ class MultiplySpeed(Effect):
             factor = _need_duration(clip, "MultiplySpeed") / final if final > 0 else None
         if factor is None or not number(factor, "MultiplySpeed factor", allowed="a finite number > 0") > 0:
             raise ParameterError(f"MultiplySpeed: factor must be a finite number > 0, got {factor!r}")
-        new = clip.time_transform(lambda t: factor * t)
+        new = clip.time_transform(lambda t: factor * t, apply_to=["mask", "audio"])
         if clip.duration is not None:
             d = clip.duration / factor
             if not math.isfinite(d):
@@ -116,7 +118,13 @@ class AccelDecel(Effect):
                 f"overflows); give abruptness from -1 to about 1000"
             )
 
-        def f(t: float) -> float:
+        def f(t: Any) -> Any:
+            # A time or an array of times (the sound's, which follows an image's time changes).
+            if np.ndim(t):
+                x = np.clip(np.asarray(t, np.float64) / new_d, 0.0, 1.0) ** s
+                with np.errstate(over="ignore", under="ignore"):
+                    y = np.where(x < 0.5, scale * x**e, 1.0 - scale * (1.0 - x) ** e)
+                return old * np.clip(y, 0.0, 1.0)
             x = min(1.0, max(0.0, t / new_d)) ** s
             # x**e is 0 far below x = 0.5 for a large exponent: a product of a huge and a tiny number.
             y = scale * x**e if x < 0.5 else 1.0 - scale * (1.0 - x) ** e

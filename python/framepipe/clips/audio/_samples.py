@@ -1,0 +1,36 @@
+"""Leaf helpers of the audio clips: sample rates checked, a sound function's result shaped."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ...errors import ParameterError
+
+
+def check_fps(fps: Any, what: str) -> float:
+    """A sample rate: a finite number > 0, else a ParameterError naming `what`."""
+    ok = not isinstance(fps, bool) and isinstance(fps, numbers.Real) and math.isfinite(fps)
+    if not ok or not float(fps) > 0:
+        raise ParameterError(f"{what}: the sample rate (fps) must be a finite number of Hz > 0, got {fps!r}")
+    return float(fps)
+
+
+def shaped(out: Any, n: int, nchannels: int | None, where: str) -> np.ndarray:
+    """A sample function's result for n times as an (n, channels) float array."""
+    arr = np.asarray(out, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full((n, nchannels or 1), float(arr))
+    if arr.ndim == 1:
+        if arr.shape[0] == n and (nchannels in (None, 1) or n != nchannels):
+            return arr.reshape(n, 1) if nchannels in (None, 1) else np.repeat(arr[:, None], nchannels, 1)
+        return np.broadcast_to(arr, (n, arr.shape[0])).copy()  # one value per channel, at every time
+    if arr.ndim == 2 and arr.shape[0] == n:
+        return arr
+    raise ParameterError(
+        f"{where}: the sound function gave shape {arr.shape} for {n} times; it must give (n,) for mono or "
+        f"(n, channels), one row per time (e.g. np.array([left, right]).T)"
+    )
