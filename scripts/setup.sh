@@ -7,6 +7,8 @@
 #                    built below into target/codecs/ and linked by every framepipe build),
 #                    ffmpeg (independent decoder for the tests and the benchmark's peers)
 #                    chromium + chromium-driver (tests/test_browser.py plays the Jupyter HTML headless)
+#                    xvfb + xauth (tests/test_preview.py opens clip.preview()'s window on a virtual X
+#                    display; docs/preview.md runs a preview under xvfb-run, which needs xauth)
 #   a Python venv in .venv with maturin, numpy and the test tools, and the framepipe package
 #   built from this checkout (release mode) into it.
 # Usage: source-free; run `scripts/setup.sh`. Prints the venv's python path on the last line.
@@ -14,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in libx264-dev libclang-dev pkg-config nasm curl cmake ffmpeg chromium chromium-driver; do
+for p in libx264-dev libclang-dev pkg-config nasm curl cmake ffmpeg chromium chromium-driver xvfb xauth; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

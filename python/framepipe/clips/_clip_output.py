@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 
 from .._keywords import checked
-from . import _write
+from . import _preview, _write
 from ._clip_sound import ClipSound
 
 if TYPE_CHECKING:
@@ -69,3 +69,19 @@ class ClipOutput(ClipSound):
     @checked(also=[_write.display])
     def display_in_notebook(self, **kwargs: Any) -> Any:
         return _write.display(self, **kwargs)
+
+    def show(self, t: Any = 0, with_mask: bool = True, interactive: bool = False) -> list[dict] | None:
+        """The frame at t: inline in a notebook, else in a pygame window until closed (docs/preview.md)."""
+        return _preview.show(self, t, with_mask, interactive)
+
+    def preview(
+        self,
+        fps: Any = 15,
+        audio: bool = True,
+        audio_fps: Any = 22050,
+        audio_buffersize: Any = 3000,
+        audio_nbytes: int = 2,
+        fullscreen: bool = False,
+    ) -> None:
+        """Plays the clip (with its sound): inline in a notebook, else in a pygame window."""
+        _preview.preview(self, fps, audio, audio_fps, audio_buffersize, audio_nbytes, fullscreen)

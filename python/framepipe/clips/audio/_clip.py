@@ -17,6 +17,7 @@ import numpy as np
 
 from ..._keywords import KeywordsChecked
 from ...errors import ParameterError
+from .. import _player
 from .._time import T_SLACK, seconds, seconds_or_none
 from . import _write
 from ._samples import check_fps, shaped
@@ -414,6 +415,12 @@ class AudioClip(KeywordsChecked):
         """An ``<audio controls>`` element for Jupyter (IPython's HTML), the sound as WAV data;
         `html_kwargs` are attributes of the element (``autoplay=True``, ``loop=True``, ...)."""
         return _write.display(self, fps, maxduration, dict(html_kwargs))
+
+    def audiopreview(
+        self, fps: Any = None, buffersize: Any = 2000, nbytes: int = 2, audio_flag: Any = None, video_flag: Any = None
+    ) -> None:
+        """Plays the sound (pygame's mixer; inline in a notebook) until it ends: docs/preview.md."""
+        _player.audiopreview(self, fps, buffersize, nbytes, audio_flag, video_flag)
 
     # ---- MoviePy 1.x names --------------------------------------------------------------------
 
