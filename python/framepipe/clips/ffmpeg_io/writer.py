@@ -19,10 +19,10 @@ import numpy as np
 
 from ...errors import OutputError, ParameterError, UnsupportedError
 from ...writer import VideoResult, VideoWriter
-from .._write import write_gif, write_videofile
+from .._write import _CODECS, _kbits, _pil, write_gif, write_videofile
 
-# ffmpeg's pixel formats that an image file can hold, as Pillow's modes.
-_IMAGE_MODES = {"rgb24": "RGB", "rgba": "RGBA", "gray": "L", "ya8": "LA"}
+# ffmpeg's pixel formats of an image array: its channels, and Pillow's mode.
+_IMAGE_LAYOUTS = {"rgb24": (3, "RGB"), "rgba": (4, "RGBA"), "gray": (1, "L"), "ya8": (2, "LA")}
 
 
 def _log(filename: str, what: str, options: dict, result: VideoResult | None, error: BaseException | None) -> None:
@@ -55,11 +55,10 @@ def ffmpeg_write_video(
     pixel_format: str | None = None,
 ) -> VideoResult:
     """Write `clip` to `filename` at `fps` (MoviePy's signature): the clip's ``write_videofile``
-    with these options and the sound of `audiofile` (none without it, as MoviePy). A clip with a
-    mask is written over black, as MoviePy's ffmpeg flattens its RGBA frames for H.264."""
+    with these options and the sound of `audiofile` (none without it, as MoviePy). A clip's mask
+    is not written (H.264 has no alpha): its colours are, as MoviePy's ffmpeg drops the alpha of
+    the RGBA frames it is given."""
     filename = os.fsdecode(filename)
-    if clip.mask is not None:
-        clip = clip.with_background_color(color=(0, 0, 0))
     options: dict[str, Any] = {
         "codec": codec,
         "bitrate": bitrate,
@@ -87,40 +86,43 @@ def write_gif_with_imageio(
     clip: Any, filename: Any, fps: Any = None, loop: int = 0, logger: Any = "bar"
 ) -> VideoResult:
     """Write `clip` to an animated GIF: the clip's ``write_gif`` (framepipe's quantizer; imageio
-    is not used). `loop`: 0 loops for ever, n plays n + 1 times (the GIF's NETSCAPE count)."""
+    is not used). `loop`: 0 loops for ever, n plays n times (the file's NETSCAPE repeat count is
+    n - 1; MoviePy's imageio writes n there, which players play n + 1 times)."""
     return write_gif(clip, filename, fps, loop=loop, logger=logger)
 
 
 def ffmpeg_write_image(filename: Any, image: Any, logfile: bool = False, pixel_format: str | None = None) -> None:
-    """Save `image` (an (h, w, 3) or (h, w, 4) array; floats are cast to uint8, as MoviePy) to
-    `filename`, in the format its extension names (Pillow). `pixel_format`: ffmpeg's name of
-    what the file holds (rgb24, rgba, gray, ya8); default rgba for 4 channels, else rgb24."""
-    from .._write import _pil
-
+    """Save `image` to `filename`, in the format its extension names (Pillow). `pixel_format`
+    is ffmpeg's name of the array's layout, as in MoviePy: rgb24 (h, w, 3), rgba (h, w, 4), gray
+    (h, w) or ya8 (h, w, 2); default rgba for 4 channels, else rgb24. Floats are cast to uint8
+    (truncated, as MoviePy's ``astype``)."""
     filename = os.fsdecode(filename)
     array = np.asarray(image)
     if array.dtype != np.uint8:
         array = array.astype("uint8")
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise ParameterError(f"ffmpeg_write_image: image must be (h, w, 3) or (h, w, 4), got shape {array.shape}")
     if pixel_format is None:
         pixel_format = "rgba" if array.ndim == 3 and array.shape[2] == 4 else "rgb24"
-    mode = _IMAGE_MODES.get(pixel_format)
-    if mode is None:
+    layout = _IMAGE_LAYOUTS.get(pixel_format)
+    if layout is None:
         # MoviePy's message (its test reads it), though framepipe writes with Pillow, not ffmpeg.
         e = OutputError(
             f"MoviePy error: FFMPEG encountered the following error while writing file {filename}: "
-            f"pixel_format={pixel_format!r} is not a pixel format framepipe writes images in"
+            f"pixel_format={pixel_format!r} is not a pixel format framepipe writes images from"
         )
-        e.add_note(f"given pixel_format={pixel_format!r}; allowed: {', '.join(_IMAGE_MODES)} (or None)")
+        e.add_note(f"given pixel_format={pixel_format!r}; allowed: {', '.join(_IMAGE_LAYOUTS)} (or None)")
         raise e
-    Image = _pil()
+    channels = layout[0]
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    picture = Image.fromarray(array)
+    have = 1 if array.ndim == 2 else (array.shape[2] if array.ndim == 3 else 0)
+    if have != channels:
+        raise ParameterError(
+            f"ffmpeg_write_image: pixel_format={pixel_format!r} is an image of {channels} channel(s), "
+            f"but the image has shape {np.shape(image)}"
+        )
+    Image = _pil()
     try:
-        picture = picture.convert(mode)
-        picture.save(filename)
+        Image.fromarray(array).save(filename)  # uint8 (h, w[, c]): Pillow infers `mode`
     except (OSError, ValueError, KeyError) as err:
         if logfile:
             _write_image_log(filename, array.shape, pixel_format, err)
@@ -163,8 +165,6 @@ class FFMPEG_VideoWriter:
         ffmpeg_params: list[str] | None = None,
         pixel_format: str | None = None,
     ) -> None:
-        from .._write import _CODECS, _kbits
-
         self.filename = os.fsdecode(filename)
         self.size = tuple(size)
         self.fps = fps
