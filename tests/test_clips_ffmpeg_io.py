@@ -242,7 +242,8 @@ def test_ffmpeg_video_writer_decoded_back(tmp_path):
     assert decoded.shape == (7, 36, 40, 3)
     for a, b in zip(decoded, frames):
         assert psnr(a, b) > 38
-    w2 = our_writer.FFMPEG_VideoWriter(str(tmp_path / "bad.mp4"), (40, 36), 7)
+    with pytest.warns(UserWarning, match="ffmpeg_params=.*ignored"):
+        w2 = our_writer.FFMPEG_VideoWriter(str(tmp_path / "bad.mp4"), (40, 36), 7, ffmpeg_params=["-tune", "film"])
     with pytest.raises(ValueError, match=r"size=\(40, 36\)"):
         w2.write_frame(np.zeros((40, 36, 3), np.uint8))
     w2.write_frame(frames[0])

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._warn import warn
 from ...errors import OutputError, ParameterError, UnsupportedError
 from ...writer import VideoResult, VideoWriter
 from .._write import _CODECS, _kbits, _pil, write_gif, write_videofile
@@ -174,6 +175,11 @@ class FFMPEG_VideoWriter:
             raise UnsupportedError(
                 f"FFMPEG_VideoWriter: codec {codec!r} is not available; it writes "
                 f"{', '.join(repr(c) for c in _CODECS if c)} (H.264 MP4) and GIFs (by the file's extension)"
+            )
+        if ffmpeg_params:
+            warn(
+                f"FFMPEG_VideoWriter: ffmpeg_params={ffmpeg_params!r} ignored: framepipe runs no ffmpeg; "
+                "x264's settings are options of framepipe.VideoWriter (crf=, preset=, tune=, keyint=, bitrate=)"
             )
         options: dict[str, Any] = {"preset": preset}
         if bitrate is not None:
