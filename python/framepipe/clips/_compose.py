@@ -112,7 +112,9 @@ class CompositeVideoClip(VideoClip):
             else:
                 if clip.is_mask:
                     src = np.repeat(src[:, :, None], 3, axis=2)
-                _kernels.composite(out, src, x, y, clip._alpha(ct), clip._opacity)
+                # The alpha fitted to this frame: a clip whose size is a function of t (that
+                # may differ call by call) gets a mask cropped or padded to the frame drawn.
+                _kernels.composite(out, src, x, y, clip._alpha(ct, (sh, sw)), clip._opacity)
 
         covered = [False]  # whether the last frame started from an opaque full-frame layer
 
