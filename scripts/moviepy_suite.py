@@ -48,6 +48,14 @@ grouped by cause (a missing name or module, an AttributeError, an assertion, ...
 module framepipe cannot import counts all its baseline-passed tests as failed, with the import
 error as their cause.
 
+Both runs are under one virtual X display when ``Xvfb`` is installed (scripts/xvfb.py starts it
+on a free display number; ``DISPLAY`` is set to it for both runs, ``SDL_AUDIODRIVER=dummy``),
+else with no display: tests that call ``clip.show()`` (``test_TextClip::test_no_font``, the doc
+example ``rendering/show.py``) then compare like with like (MoviePy's ``show`` hands the frame to
+PIL's image viewer, which does nothing visible without a display; framepipe's opens a window,
+and without a display raises a clear error instead). ``--no-xvfb`` runs both without a display.
+An earlier baseline (``--reuse-baseline``) keeps the display it was run with.
+
 Usage: ``PYTHONPATH=python .venv/bin/python scripts/moviepy_suite.py --out /tmp/suite``
 (framepipe is imported from the interpreter's path, so PYTHONPATH picks the checkout).
 """
@@ -55,6 +63,7 @@ Usage: ``PYTHONPATH=python .venv/bin/python scripts/moviepy_suite.py --out /tmp/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -481,9 +490,17 @@ def pytest_runtest_call(item):
 
 
 def run_pytest(
-    python: str, root: Path, label: str, test_timeout: float, run_timeout: float, block: bool, flat: bool = False
+    python: str,
+    root: Path,
+    label: str,
+    test_timeout: float,
+    run_timeout: float,
+    block: bool,
+    flat: bool = False,
+    display: str | None = None,
 ) -> RunResult:
-    """pytest over root/tests, from root, with its temp dir and report in root."""
+    """pytest over root/tests, from root, with its temp dir and report in root; on X `display`
+    (with SDL's dummy sound driver), else with no display."""
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)
     (root / "moviepy_suite_plugin.py").write_text(PLUGIN)
@@ -495,6 +512,10 @@ def run_pytest(
     env["MOVIEPY_SUITE_FLAT"] = "1" if flat else ""
     env.setdefault("MPLBACKEND", "Agg")
     env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    if display is not None:
+        env["DISPLAY"] = display
+        env["SDL_AUDIODRIVER"] = "dummy"
     cmd = [python, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-p", "moviepy_suite_plugin"]
     cmd += [f"--junitxml={report}", "-o", "junit_family=xunit1", "--continue-on-collection-errors"]
     has_timeout = subprocess.run([python, "-c", "import pytest_timeout"], capture_output=True).returncode == 0
@@ -612,6 +633,41 @@ def rewrite_tree(root: Path) -> int:
     return n
 
 
+def _xvfb_module():
+    """scripts/xvfb.py (shared with tests/test_preview.py), loaded by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("framepipe_xvfb", Path(__file__).with_name("xvfb.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_both(
+    args: argparse.Namespace, work: Path, src: Path, display: str | None
+) -> tuple[dict[str, RunResult], dict[str, list[str]]]:
+    """The baseline (MoviePy) and framepipe runs, on `display`."""
+    runs: dict[str, RunResult] = {}
+    imports: dict[str, list[str]] = {}
+    for label, rewrite in (("moviepy", False), ("framepipe", True)):
+        root = work / label
+        if label == "moviepy" and args.reuse_baseline and (root / "junit.xml").exists():
+            print(f"[moviepy] the result of an earlier run: {root / 'junit.xml'}", flush=True)
+            runs[label] = parse_junit((root / "junit.xml").read_text(), str(root))
+            continue
+        if root.exists():
+            shutil.rmtree(root)
+        shutil.copytree(src, root)
+        if rewrite:
+            print(f"[framepipe] rewrote the imports of {rewrite_tree(root)} files", flush=True)
+            imports = missing_imports(args.python, root)
+        flat = rewrite and args.flat_submodules
+        runs[label] = run_pytest(args.python, root, label, args.test_timeout, args.run_timeout, rewrite, flat, display)
+
+    return runs, imports
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--python", default=sys.executable, help="the interpreter running both pytest runs")
@@ -626,6 +682,11 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse-baseline",
         action="store_true",
         help="take the MoviePy run's result from an earlier run in --work (WORK/moviepy/junit.xml)",
+    )
+    ap.add_argument(
+        "--no-xvfb",
+        action="store_true",
+        help="run both without a display (by default both run on a virtual X display when Xvfb is installed)",
     )
     ap.add_argument(
         "--flat-submodules",
@@ -658,23 +719,15 @@ def main(argv: list[str] | None = None) -> int:
     if not (src / "tests" / "conftest.py").exists():
         sys.exit("no tests/conftest.py (MoviePy's repository has it, its sdist not): give --moviepy-git or --media")
 
-    runs = {}
-    imports: dict[str, list[str]] = {}
-    for label, rewrite in (("moviepy", False), ("framepipe", True)):
-        root = work / label
-        if label == "moviepy" and args.reuse_baseline and (root / "junit.xml").exists():
-            print(f"[moviepy] the result of an earlier run: {root / 'junit.xml'}", flush=True)
-            runs[label] = parse_junit((root / "junit.xml").read_text(), str(root))
-            continue
-        if root.exists():
-            shutil.rmtree(root)
-        shutil.copytree(src, root)
-        if rewrite:
-            print(f"[framepipe] rewrote the imports of {rewrite_tree(root)} files", flush=True)
-            imports = missing_imports(args.python, root)
-        flat = rewrite and args.flat_submodules
-        runs[label] = run_pytest(args.python, root, label, args.test_timeout, args.run_timeout, rewrite, flat)
-
+    with contextlib.ExitStack() as stack:
+        display = None
+        xvfb = _xvfb_module()
+        if not args.no_xvfb and xvfb.available():
+            display = stack.enter_context(xvfb.virtual_display())
+            print(f"both runs on the virtual X display {display} (Xvfb)", flush=True)
+        else:
+            print("both runs without a display" + ("" if args.no_xvfb else " (Xvfb is not installed)"), flush=True)
+        runs, imports = _run_both(args, work, src, display)
     report = compare(runs["moviepy"], runs["framepipe"])
     report["flat_submodules"] = bool(args.flat_submodules)
     report["missing_imports"] = imports

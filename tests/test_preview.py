@@ -15,8 +15,6 @@ import base64
 import json
 import os
 import re
-import select
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -92,85 +90,36 @@ HEADER = textwrap.dedent(
 # ---- the X server and the screenshots -----------------------------------------------------------
 
 
-def _display_in_use(n: int) -> bool:
-    """Whether X display :n has a server or a lock: its lock file, or its socket in the file
-    system or in the abstract namespace (/proc/net/unix lists both, also those of servers in
-    other sessions sharing this network namespace, whose /tmp may not be ours)."""
-    if Path(f"/tmp/.X{n}-lock").exists() or Path(f"/tmp/.X11-unix/X{n}").exists():
-        return True
-    try:
-        sockets = Path("/proc/net/unix").read_text(errors="replace")
-    except OSError:
-        return False
-    return f"/tmp/.X11-unix/X{n}\n" in sockets
+def _load_xvfb():
+    """scripts/xvfb.py (shared with scripts/moviepy_suite.py), loaded by path."""
+    import importlib.util
+
+    path = Path(__file__).parent.parent / "scripts" / "xvfb.py"
+    spec = importlib.util.spec_from_file_location("framepipe_xvfb", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _die_with_parent() -> None:
-    """In the Xvfb child: SIGTERM when the test process dies, so that no server is left behind."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _read_line(fd: int) -> str:
-    """A line from `fd` (to its end of file), waiting at most DEADLINE seconds in all."""
-    data, end = b"", time.monotonic() + DEADLINE
-    while not data.endswith(b"\n"):
-        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
-        chunk = os.read(fd, 64) if ready else b""
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").strip()
+_xvfb = _load_xvfb()
 
 
 @pytest.fixture(scope="module")
 def xdisplay():
-    """A virtual X display (Xvfb, black root window) on a display number nothing else uses;
-    -noreset: an X server resets when its last client leaves, refusing connections meanwhile
-    (each screenshot is a client of its own)."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
+    """A virtual X display (Xvfb, black root window) on a display number nothing else uses
+    (scripts/xvfb.py)."""
+    if not _xvfb.available():
         pytest.skip("Xvfb is not installed (Debian's xvfb; scripts/setup.sh installs it)")
-    for n in (n for n in range(150, 400) if not _display_in_use(n)):
-        read, write = os.pipe()
-        proc = subprocess.Popen(
-            [
-                xvfb,
-                f":{n}",
-                "-displayfd",
-                str(write),
-                "-screen",
-                "0",
-                "640x480x24",
-                "-nolisten",
-                "tcp",
-                "-br",
-                "-noreset",
-            ],
-            pass_fds=[write],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        os.close(write)
-        number = _read_line(read)  # Xvfb writes "n\n" once it listens (and fails if it cannot)
-        if number == str(n):
-            break
-        os.close(read)
-        proc.kill()
-        err = proc.communicate()[1].decode(errors="replace")
-        if proc.returncode is None or "already" not in err:  # not a race for the number: a failure
-            pytest.fail(f"Xvfb :{n} did not start within {DEADLINE:g} s: {err[-2000:]}")
-    else:
-        pytest.fail("no free X display number in 150-399")
     try:
-        yield f":{n}"
+        server = _xvfb.virtual_display(deadline=DEADLINE)
+        display = server.__enter__()
+    except _xvfb.XvfbError as e:
+        pytest.fail(str(e))
+    try:
+        yield display
     finally:
-        proc.terminate()
-        proc.wait(timeout=DEADLINE)
-        os.close(read)
+        server.__exit__(None, None, None)
 
 
 def screen(display: str) -> tuple[tuple[int, int], tuple[int, int, int] | None] | None:
@@ -503,26 +452,46 @@ def test_an_audio_clips_audiopreview_plays_it(tmp_path):
     ],
     ids=["timecode", "seconds", "mask"],
 )
-def test_show_shows_the_frame_at_t_until_the_window_is_closed(xdisplay, tmp_path, clip, t, colour):
+def test_show_shows_the_frame_at_t_and_returns_at_once(xdisplay, tmp_path, clip, t, colour):
+    # As MoviePy's show: the call returns (the script goes on) and the window stays, showing
+    # the frame, until the program ends.
     proc = player(
         f"""
         from framepipe.clips import ColorClip
 
+        note("returned", {clip}.show({t}))
+        gate("exit")
+        """,
+        tmp_path,
+        xdisplay,
+    )
+    wait_for("show() to return", lambda: (tmp_path / "returned").exists(), proc)
+    assert noted(tmp_path, "returned") is None
+    wait_for(f"window showing {colour}", lambda: showing(xdisplay, colour), proc)
+    assert proc.poll() is None
+    (tmp_path / "exit").touch()
+    finished(proc)
+    assert screen(xdisplay) is None
+
+
+def test_interactive_show_waits_until_the_window_is_closed(xdisplay, tmp_path):
+    proc = player(
+        """
         def close():
             gate("close")
             pygame.event.post(pygame.event.Event(pygame.QUIT))
 
         when_shown(close)
-        {clip}.show({t})
-        note("done", True)
+        note("returned", VideoClip(lambda t: colours(t, gates=False), duration=3).show(2.5, interactive=True))
         """,
         tmp_path,
         xdisplay,
     )
-    wait_for(f"window showing {colour}", lambda: showing(xdisplay, colour), proc)
-    assert proc.poll() is None, "show() returned while its window was open"
+    wait_for("window showing blue", lambda: showing(xdisplay, BLUE), proc)
+    assert proc.poll() is None and not (tmp_path / "returned").exists(), "show() returned while its window was open"
     (tmp_path / "close").touch()
     finished(proc)
+    assert noted(tmp_path, "returned") == []  # the clicks: none
     assert screen(xdisplay) is None
 
 

@@ -14,6 +14,8 @@ import contextlib
 import inspect
 import math
 import os
+import sys
+import types
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -265,7 +267,30 @@ def _pickled(job: _Job) -> bytes:
     """What every chunk task receives: the frame function, setup and timing, by cloudpickle."""
     import cloudpickle
 
-    return cloudpickle.dumps((job.make_frame, job.setup, job.use_time, (job.fps.numerator, job.fps.denominator)))
+    # Functions and classes of a module workers cannot import (a script run by runpy.run_path is
+    # the module '<run_path>' while it runs; code run from a string is in '<string>') go by
+    # value: by reference, unpickling them in a worker fails with "No module named ...".
+    registered = cloudpickle.list_registry_pickle_by_value()
+    by_value = [m for name, m in list(sys.modules.items()) if name not in registered and _not_importable(name, m)]
+    for m in by_value:
+        cloudpickle.register_pickle_by_value(m)
+    try:
+        return cloudpickle.dumps((job.make_frame, job.setup, job.use_time, (job.fps.numerator, job.fps.denominator)))
+    finally:
+        for m in by_value:
+            cloudpickle.unregister_pickle_by_value(m)
+
+
+def _not_importable(name: str, module: Any) -> bool:
+    """Whether `module` (``sys.modules[name]``) is one a worker process cannot import by name:
+    its name is not a dotted identifier (``'<run_path>'``), and cloudpickle does not already
+    pickle it by value (``__main__``)."""
+    return (
+        isinstance(module, types.ModuleType)
+        and name != "__main__"
+        and not all(part.isidentifier() for part in name.split("."))
+        and getattr(module, "__name__", None) == name
+    )
 
 
 @dataclass(frozen=True)

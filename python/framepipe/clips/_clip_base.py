@@ -137,12 +137,13 @@ class ClipBase(Clip):
         frame = self._get(self._check_t(t))
         return _pixels.alpha_to_float(frame) if self.is_mask else frame
 
-    def _alpha(self, t: float) -> Frame | None:
-        """The uint8 alpha at local time t (None: opaque), opacity not applied."""
+    def _alpha(self, t: float, hw: tuple[int, int] | None = None) -> Frame | None:
+        """The uint8 alpha at local time t (None: opaque), opacity not applied, fitted to the
+        frame's height and width `hw` (default: those of the frame at t)."""
         if self._mask is None:
             return None
         a = self._mask._get(t)
-        h, w = self._get(t).shape[:2]
+        h, w = self._get(t).shape[:2] if hw is None else hw
         if a.shape[:2] != (h, w):
             # A mask of another size covers what it covers from the top-left corner; the rest of
             # the clip is transparent (as in MoviePy).

@@ -112,7 +112,9 @@ class CompositeVideoClip(VideoClip):
             else:
                 if clip.is_mask:
                     src = np.repeat(src[:, :, None], 3, axis=2)
-                _kernels.composite(out, src, x, y, clip._alpha(ct), clip._opacity)
+                # The alpha fitted to this frame: a clip whose size is a function of t (that
+                # may differ call by call) gets a mask cropped or padded to the frame drawn.
+                _kernels.composite(out, src, x, y, clip._alpha(ct, (sh, sw)), clip._opacity)
 
         covered = [False]  # whether the last frame started from an opaque full-frame layer
 
@@ -159,12 +161,12 @@ class CompositeVideoClip(VideoClip):
 
         self._fn = frame
         if transparent and not is_mask:
-            self._mask = mask = _composite_mask(layers, bg, (w, h), self.duration)
+            self._mask = _composite_mask(layers, bg, (w, h), self.duration)
             if bg is None:
                 # Layers were drawn over black: where the composite is partly transparent its
                 # colour is the layers' colour times its alpha. Its frames show the colour itself
-                # (as MoviePy's do), so that the composite drawn as a layer, with its mask, is not
-                # darkened twice.
+                # (as MoviePy's do: straight alpha, see _straight_over), so that the composite
+                # drawn as a layer, with its mask, is not darkened twice.
 
                 def straight(t: float) -> np.ndarray:
                     out = frame(t)
@@ -172,7 +174,7 @@ class CompositeVideoClip(VideoClip):
                         layers[i]._mask is None and layers[i]._opacity == 1.0 for i in timeline.playing(t)
                     ):
                         return out  # opaque everywhere, or every pixel fully covered or empty
-                    return _unpremultiply(out, mask._get(t))
+                    return _straight_over(layers, timeline.playing(t), t, (w, h))
 
                 self._fn = straight
 
@@ -186,13 +188,42 @@ class CompositeVideoClip(VideoClip):
             c.close()
 
 
-def _unpremultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """rgb * 255 / alpha (rounded, at most 255) where 0 < alpha < 255, in place."""
-    part = (alpha - np.uint8(1)) < 254  # 1..254 (0 wraps to 255)
-    if part.any():
-        a = alpha[part].astype(np.uint32)[:, None]
-        rgb[part] = np.minimum(255, (rgb[part].astype(np.uint32) * 255 + a // 2) // a).astype(np.uint8)
-    return rgb
+def _straight_over(layers: list[VideoClip], playing: list[int], t: float, size: tuple[int, int]) -> np.ndarray:
+    """The colour of a transparent composite at t: the layers "over" each other from a clear
+    canvas in straight (not premultiplied) alpha, with Pillow's ``Image.alpha_composite``
+    integer arithmetic, as MoviePy composes (so a transparent composite drawn as a layer has
+    MoviePy's colours to the level)."""
+    w, h = size
+    rgb = np.zeros((h, w, 3), np.uint32)
+    alpha = np.zeros((h, w), np.uint32)
+    for i in playing:
+        c = layers[i]
+        ct = max(0.0, t - c.start)
+        src = c._get(ct)
+        sh, sw = src.shape[:2]
+        if c.is_mask:
+            src = np.repeat(src[:, :, None], 3, axis=2)
+        a = c._alpha(ct, (sh, sw))
+        a = np.full((sh, sw), 255, np.uint8) if a is None else a
+        if c._opacity != 1.0:
+            a = np.rint(a * c._opacity).astype(np.uint8)
+        x, y = c._xy(ct, w, h, sw, sh)
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + sw), min(h, y + sh)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        sa = a[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.uint32)
+        sc = src[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.uint32)
+        da, dc = alpha[y0:y1, x0:x1], rgb[y0:y1, x0:x1]
+        outa255 = sa * 255 + da * (255 - sa)
+        coef1 = np.where(sa > 0, sa * (255 * 255 * 128) // np.maximum(outa255, 1), 0)
+        coef2 = 255 * 128 - coef1
+        tmp = sc * coef1[:, :, None] + dc * coef2[:, :, None] + (0x80 << 7)
+        new_c = (((tmp >> 8) + tmp) >> 8) >> 7
+        new_a = (((outa255 + 0x80) >> 8) + outa255 + 0x80) >> 8
+        keep = sa == 0  # Pillow keeps the canvas where the layer is clear
+        rgb[y0:y1, x0:x1] = np.where(keep[:, :, None], dc, new_c)
+        alpha[y0:y1, x0:x1] = np.where(keep, da, new_a)
+    return rgb.astype(np.uint8)
 
 
 def _composite_mask(

@@ -11,7 +11,8 @@ The player: frame n is shown at n / fps seconds after the first one, by one cloc
 (``time.perf_counter``): when a frame takes longer to make than its slot, the frames whose time
 has passed are skipped, so the clip never drifts behind the clock or its sound; the sound is
 played whole from the moment frame 0 appears. Escape, Q or the window's close button stop it;
-the call returns when the clip has ended (or was stopped), with the window closed.
+the call returns when the clip has ended (or was stopped), with the window closed. ``show`` returns
+at once, leaving its window open (as MoviePy's), unless it is ``interactive``.
 """
 
 from __future__ import annotations
@@ -144,8 +145,10 @@ def _over_black(clip: Any, t: float, with_mask: bool) -> np.ndarray:
 
 def show(clip: Any, t: Any = 0, with_mask: bool = True, interactive: bool = False) -> list[dict] | None:
     """The frame at `t` (seconds, or "hh:mm:ss.ss"): inline in a notebook (a PNG, with its mask
-    as alpha); else in a window, until it is closed (Escape, Q, its close button). With
-    `interactive`, each click prints its position and colour, and they are returned."""
+    as alpha); else in a window, and returns at once, as MoviePy's ``show`` (the window stays,
+    showing the frame, until the next window framepipe opens or the program ends). With
+    `interactive`, it waits until the window is closed (Escape, Q, its close button), each click
+    printing its position and colour; the clicks are returned."""
     what = f"{clip._name}.show"
     t = clip._check_t(seconds(t, f"{what}: t"))
     if in_notebook():
@@ -159,18 +162,23 @@ def show(clip: Any, t: Any = 0, with_mask: bool = True, interactive: bool = Fals
     pg = import_pygame(what, _INSTEAD)
     frame = _over_black(clip, t, with_mask)
     window = _Window(pg, (frame.shape[1], frame.shape[0]), f"framepipe: {clip._name} at t={t:g} s", False, what)
+    if not interactive:
+        window.draw(frame)
+        window.closed()  # events read once: the window is mapped and drawn
+        window.draw(frame)
+        return None
     clicks: list[dict] = []
     try:
         window.draw(frame)
         drawn = time.monotonic()
-        while not window.closed(clicks if interactive else None):
+        while not window.closed(clicks):
             time.sleep(0.03)
             if time.monotonic() - drawn > _REDRAW:
                 window.draw(frame)
                 drawn = time.monotonic()
     finally:
         window.close()
-    return clicks if interactive else None
+    return clicks
 
 
 # ---- preview -----------------------------------------------------------------------------------

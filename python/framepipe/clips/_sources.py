@@ -124,8 +124,24 @@ class ColorClip(ImageClip):
             frame = np.empty((h, w, 3), np.uint8)
             frame[:] = _pixels.rgb(color, "ColorClip color")
         super().__init__(frame, is_mask=is_mask, duration=duration)
+        if not is_mask and _has_alpha(color):
+            # An (r, g, b, a) colour (a 0-255): a mask of a / 255 (to 8 bits), as MoviePy's
+            # ColorClip (an RGBA ImageClip) has.
+            _pixels.rgba(color, "ColorClip color")  # checked: 0-255
+            level = float(np.asarray(color, dtype=np.float64).ravel()[3]) / 255.0
+            self._mask = ImageClip(np.full((h, w), level), is_mask=True, duration=duration)
         self.color = color
         self._name = "ColorClip"
+
+
+def _has_alpha(color: Any) -> bool:
+    """Whether `color` is an (r, g, b, a) sequence of numbers."""
+    if color is None or isinstance(color, str):
+        return False
+    try:
+        return np.asarray(color, dtype=np.float64).size == 4
+    except (TypeError, ValueError):
+        return False
 
 
 _FONT_EXTS = (".ttf", ".otf", ".ttc", ".otc")
