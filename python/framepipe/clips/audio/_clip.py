@@ -29,7 +29,14 @@ GridFunction = Callable[[Any, np.ndarray, int, float], np.ndarray]
 class AudioClip(KeywordsChecked):
     """A sound: ``AudioClip(frame_function, duration=2, fps=44100)`` where ``frame_function(t)``
     takes a time or an array of times and gives a value per time (mono) or a row of values per
-    time (``np.array([left(t), right(t)]).T``), floats in [-1, 1]."""
+    time (``np.array([left(t), right(t)]).T``), floats in [-1, 1]. As in MoviePy, it may instead
+    give one row per channel (``[np.sin(t)]``, ``[left(t), right(t)]``: shape (channels, n) for
+    n times); such a clip's ``get_frame(tt)`` and ``to_soundarray()`` then give that layout back,
+    as MoviePy's do, while everything it is mixed into or written to reads it as those channels."""
+
+    # [True] once the sound function has given (channels, n) arrays (shared by derived clips);
+    # None for clips without a user's sound function.
+    _layout: list[bool] | None = None
 
     def __init__(
         self,
@@ -55,12 +62,13 @@ class AudioClip(KeywordsChecked):
             if not callable(fn):
                 raise ParameterError(f"AudioClip: frame_function must be a function of t, got {type(fn).__name__}")
             self._name = f"AudioClip({getattr(fn, '__name__', 'frame_function')})"
+            self._layout = [False]
             frame0 = np.asarray(fn(0.0))
             self.nchannels = int(frame0.reshape(-1).shape[0]) if frame0.ndim else 1
             self._fn = self._user_function(fn)
 
     def _user_function(self, fn: Callable[[Any], Any]) -> SampleFunction:
-        name, nch = self._name, self.nchannels
+        name, nch, layout = self._name, self.nchannels, self._layout
 
         def samples(tt: np.ndarray) -> np.ndarray:
             try:
@@ -68,7 +76,7 @@ class AudioClip(KeywordsChecked):
             except Exception as e:
                 e.add_note(f"framepipe: raised by the sound function of {name} for t in [{_span(tt)}] s")
                 raise
-            return shaped(out, tt.shape[0], nch, name)
+            return shaped(out, tt.shape[0], nch, name, layout)
 
         return samples
 
@@ -95,12 +103,17 @@ class AudioClip(KeywordsChecked):
         ``(n, nchannels)`` for an array of n times."""
         if isinstance(t, np.ndarray) or isinstance(t, (list, tuple)) and not isinstance(t, str):
             tt = np.asarray(t, dtype=np.float64).reshape(-1)
-            return self._samples(tt)
+            return self._as_given(self._samples(tt))
         if isinstance(t, str):
             t = seconds(t, "t")
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
             raise ParameterError(f"{self._name}: t must be a finite number of seconds, got {t!r}")
         return self._samples(np.array([float(t)]))[0]
+
+    def _as_given(self, snd: np.ndarray) -> np.ndarray:
+        """(n, channels) samples in the layout the sound function gives: (channels, n) for a
+        function giving one row per channel (MoviePy returns those as they are)."""
+        return snd.T if self._layout is not None and self._layout[0] else snd
 
     @property
     def frame_function(self) -> Callable[[Any], np.ndarray]:
@@ -174,13 +187,14 @@ class AudioClip(KeywordsChecked):
         if quantize:
             inttype = {1: np.int8, 2: np.int16, 4: np.int32}[nbytes]
             snd = (2 ** (8 * nbytes - 1) * np.clip(snd, -0.99, 0.99)).astype(inttype)
-        return snd
+        return self._as_given(snd)
 
     def max_volume(self, stereo: bool = False, chunksize: int = 50000, logger: Any = None) -> Any:
         """The largest absolute sample (per channel with ``stereo=True`` on a clip of 2+ channels)."""
         stereo = stereo and self.nchannels > 1
         maxi = np.zeros(self.nchannels)
         for chunk in self.iter_chunks(chunksize=chunksize, logger=logger):
+            chunk = self._as_given(chunk)  # (n, channels) again
             if chunk.shape[0]:
                 maxi = np.maximum(maxi, np.abs(chunk).max(axis=0))
         return maxi if stereo else float(maxi[0])
@@ -259,10 +273,10 @@ class AudioClip(KeywordsChecked):
         self, func: Callable[[Callable[[Any], np.ndarray], Any], Any], apply_to: Any = None, keep_duration: bool = True
     ) -> Self:
         """A clip whose samples at tt are ``func(self.get_frame, tt)``."""
-        src, name, nch = self, self._name, self.nchannels
+        src, name, nch, layout = self, self._name, self.nchannels, self._layout
 
         def samples(tt: np.ndarray) -> np.ndarray:
-            return shaped(func(src.get_frame, tt), tt.shape[0], nch, f"{name} (transform)")
+            return shaped(func(src.get_frame, tt), tt.shape[0], nch, f"{name} (transform)", layout)
 
         new = self._derived(samples)
         if not keep_duration:
