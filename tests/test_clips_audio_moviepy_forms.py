@@ -106,7 +106,7 @@ def test_row_layout_ambiguity_is_kept_once_seen():
     assert clip.to_soundarray().shape == (2, RATE)
     tt = np.array([0.1, 0.2])
     np.testing.assert_array_equal(clip.get_frame(tt), np.array(stereo_rows(tt)))
-    with pytest.raises(framepipe.ParameterError, match=r"gave shape \(3, 5\) for 22050 times.*one row per channel"):
+    with pytest.raises(framepipe.ParameterError, match=r"gave shape \(3, 5\) for \d+ times.*one row per channel"):
         fa.AudioClip(lambda t: np.zeros((3, 5)), duration=1, fps=RATE).to_soundarray()
 
 

@@ -20,10 +20,12 @@ from ...errors import ParameterError
 from .. import _player
 from .._time import T_SLACK, seconds, seconds_or_none
 from . import _write
-from ._samples import check_fps, shaped
+from ._samples import check_fps, shaped, times
 
 SampleFunction = Callable[[np.ndarray], np.ndarray]
-GridFunction = Callable[[Any, np.ndarray, int, float], np.ndarray]
+GridFunction = Callable[[Any, Any, int, float], np.ndarray]
+# Samples computed per chunk of this many (to_soundarray): few Python steps, a chunk in cache.
+CHUNK = 1 << 14
 
 
 class AudioClip(KeywordsChecked):
@@ -37,6 +39,8 @@ class AudioClip(KeywordsChecked):
     # [True] once the sound function has given (channels, n) arrays (shared by derived clips);
     # None for clips without a user's sound function.
     _layout: list[bool] | None = None
+    # dst += the samples on a grid, `scratch` free to use (see `_add_grid`), or None: by `_grid`.
+    _addfn: Callable[..., None] | None = None
 
     def __init__(
         self,
@@ -95,8 +99,16 @@ class AudioClip(KeywordsChecked):
         than a sample): the same values as ``_samples(tt)``, faster where the clip knows how
         (an array at its own rate is sliced, not indexed). Read-only: it may be a view."""
         if self._gridfn is None:
-            return self._samples(tt)
+            return self._samples(times(tt))
         return self._gridfn(self, tt, i0, rate)
+
+    def _add_grid(self, dst: np.ndarray, tt: Any, i0: int, rate: float, scratch: np.ndarray) -> None:
+        """``dst += _grid(tt, i0, rate)`` (the same values), without a new array where the clip
+        knows how; `scratch` is an array at least as large as `dst`, free to overwrite."""
+        if self._addfn is None:
+            dst += self._grid(tt, i0, rate)
+        else:
+            self._addfn(self, dst, tt, i0, rate, scratch)
 
     def get_frame(self, t: Any) -> np.ndarray:
         """The samples at time t (seconds from the clip's start): ``(nchannels,)`` for a number,
@@ -176,11 +188,17 @@ class AudioClip(KeywordsChecked):
                 n = int(rate * duration)
             else:
                 n = len(np.arange(0, duration, 1.0 / rate))
-            step = max(1, int(buffersize)) if isinstance(buffersize, numbers.Real) else 50000
+            step = CHUNK  # (buffersize: MoviePy's chunks, which give the same samples)
             out = np.empty((n, self.nchannels))
-            for a in range(0, n, max(step, 1 << 16)):
-                b = min(n, a + max(step, 1 << 16))
-                out[a:b] = self._grid((1.0 / rate) * np.arange(a, b), a, rate)
+            scratch = np.empty((min(n, step), self.nchannels)) if self._addfn is not None else out
+            for a in range(0, n, step):
+                b = min(n, a + step)
+                tt = (1.0 / rate) * np.arange(a, b)
+                if self._addfn is not None:  # a mix: added up in `out` itself
+                    out[a:b] = 0.0
+                    self._addfn(self, out[a:b], tt, a, rate, scratch)
+                else:
+                    out[a:b] = self._grid(tt, a, rate)
             snd = out
         else:
             snd = self._samples(np.asarray(tt, dtype=np.float64).reshape(-1))
@@ -211,6 +229,7 @@ class AudioClip(KeywordsChecked):
         new = self.copy()
         new._fn = fn
         new._gridfn = None
+        new._addfn = None
         return new
 
     def with_duration(self, duration: Any, change_end: bool = True) -> Self:
@@ -297,11 +316,21 @@ class AudioClip(KeywordsChecked):
         def samples(tt: np.ndarray) -> np.ndarray:
             return src._samples(tt) * factor(tt)
 
-        def grid(clip: Any, tt: np.ndarray, i0: int, rate: float) -> np.ndarray:
-            return src._grid(tt, i0, rate) * factor(tt)
+        def grid(clip: Any, tt: Any, i0: int, rate: float) -> np.ndarray:
+            if not callable(gain):  # the times are not needed here: perhaps not at all
+                return src._grid(tt, i0, rate) * gain
+            t = times(tt)
+            return src._grid(t, i0, rate) * factor(t)
+
+        def add(clip: Any, dst: np.ndarray, tt: Any, i0: int, rate: float, scratch: np.ndarray) -> None:
+            t = times(tt) if callable(gain) else tt
+            part = scratch[: dst.shape[0], : dst.shape[1]]
+            np.multiply(src._grid(t, i0, rate), factor(t) if callable(gain) else gain, out=part)
+            dst += part
 
         new = self._derived(samples)
         new._gridfn = grid
+        new._addfn = add
         return new
 
     def subclipped(self, start_time: Any = 0, end_time: Any = None) -> Self:

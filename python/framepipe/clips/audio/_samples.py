@@ -11,6 +11,28 @@ import numpy as np
 from ...errors import ParameterError
 
 
+class LazyTimes:
+    """The times ``base[a:b] - start`` (a mixed clip's local times), computed only if asked
+    for (``times()``): a clip that slices an array at its own rate needs only their number."""
+
+    __slots__ = ("base", "a", "b", "start")
+
+    def __init__(self, base: np.ndarray, a: int, b: int, start: float):
+        self.base, self.a, self.b, self.start = base, a, b, start
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.b - self.a,)
+
+    def __call__(self) -> np.ndarray:
+        return self.base[self.a : self.b] - self.start
+
+
+def times(tt: Any) -> np.ndarray:
+    """The array of times `tt` stands for (a LazyTimes computed)."""
+    return tt() if isinstance(tt, LazyTimes) else tt
+
+
 def check_fps(fps: Any, what: str) -> float:
     """A sample rate: a finite number > 0, else a ParameterError naming `what`."""
     ok = not isinstance(fps, bool) and isinstance(fps, numbers.Real) and math.isfinite(fps)
