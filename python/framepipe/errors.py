@@ -45,6 +45,11 @@ class NoFpsError(ParameterError, AttributeError):
     Also an AttributeError, which is what MoviePy raises there."""
 
 
+class CodecError(ParameterError, OSError):
+    """An audio or video codec name framepipe does not write (``write_videofile(audio_codec=...)``).
+    Also an OSError (IOError), which is what MoviePy raises there (ffmpeg's "Unknown encoder")."""
+
+
 class DecodeError(FramepipeError, ValueError):
     """A file framepipe reads (an MP4 or GIF to probe, join or repair) is malformed or not of
     the format it claims: the message says what is wrong in it."""
@@ -141,6 +146,7 @@ __all__ = [
     "DecodeError",
     "WriterClosedError",
     "NoFpsError",
+    "CodecError",
     "UnsupportedError",
     "EncoderError",
     "OutputError",

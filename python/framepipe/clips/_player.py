@@ -85,6 +85,8 @@ def _sound_array(audio: Any, fps: int, nbytes: int, what: str) -> np.ndarray:
     if not callable(to_soundarray):
         raise ParameterError(f"{what}: the sound {audio!r} has no to_soundarray(); give an audio clip")
     arr = np.asarray(to_soundarray(fps=fps, nbytes=nbytes))
+    if getattr(audio, "_layout", None) and audio._layout[0]:
+        arr = arr.T  # a clip whose function gives one row per channel (MoviePy's layout)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[1] not in (1, 2, 4, 6) or not np.issubdtype(arr.dtype, np.number):

@@ -312,7 +312,8 @@ def _in_memory(clip: Any, fps: Any, max_duration: float | None) -> VideoResult:
             f"the clip is {clip.duration:g} s long, over max_duration={max_duration:g} s; write it to a file instead"
         )
     frames = _ClipFrames(clip)
-    with VideoWriter(None, rate) as w:
+    sound = sound_options(clip, {}, "display") if getattr(clip, "audio", None) is not None else {}
+    with VideoWriter(None, rate, **sound) as w:  # the clip's sound too (44100 Hz, AAC)
         for _, t in frame_times(clip, rate):
             w.write(frames(t))
     return w.close()

@@ -20,16 +20,27 @@ from ...errors import ParameterError
 from .. import _player
 from .._time import T_SLACK, seconds, seconds_or_none
 from . import _write
-from ._samples import check_fps, shaped
+from ._samples import check_fps, shaped, times
 
 SampleFunction = Callable[[np.ndarray], np.ndarray]
-GridFunction = Callable[[Any, np.ndarray, int, float], np.ndarray]
+GridFunction = Callable[[Any, Any, int, float], np.ndarray]
+# Samples computed per chunk of this many (to_soundarray): few Python steps, a chunk in cache.
+CHUNK = 1 << 14
 
 
 class AudioClip(KeywordsChecked):
     """A sound: ``AudioClip(frame_function, duration=2, fps=44100)`` where ``frame_function(t)``
     takes a time or an array of times and gives a value per time (mono) or a row of values per
-    time (``np.array([left(t), right(t)]).T``), floats in [-1, 1]."""
+    time (``np.array([left(t), right(t)]).T``), floats in [-1, 1]. As in MoviePy, it may instead
+    give one row per channel (``[np.sin(t)]``, ``[left(t), right(t)]``: shape (channels, n) for
+    n times); such a clip's ``get_frame(tt)`` and ``to_soundarray()`` then give that layout back,
+    as MoviePy's do, while everything it is mixed into or written to reads it as those channels."""
+
+    # [True] once the sound function has given (channels, n) arrays (shared by derived clips);
+    # None for clips without a user's sound function.
+    _layout: list[bool] | None = None
+    # dst += the samples on a grid, `scratch` free to use (see `_add_grid`), or None: by `_grid`.
+    _addfn: Callable[..., None] | None = None
 
     def __init__(
         self,
@@ -55,12 +66,13 @@ class AudioClip(KeywordsChecked):
             if not callable(fn):
                 raise ParameterError(f"AudioClip: frame_function must be a function of t, got {type(fn).__name__}")
             self._name = f"AudioClip({getattr(fn, '__name__', 'frame_function')})"
+            self._layout = [False]
             frame0 = np.asarray(fn(0.0))
             self.nchannels = int(frame0.reshape(-1).shape[0]) if frame0.ndim else 1
             self._fn = self._user_function(fn)
 
     def _user_function(self, fn: Callable[[Any], Any]) -> SampleFunction:
-        name, nch = self._name, self.nchannels
+        name, nch, layout = self._name, self.nchannels, self._layout
 
         def samples(tt: np.ndarray) -> np.ndarray:
             try:
@@ -68,7 +80,7 @@ class AudioClip(KeywordsChecked):
             except Exception as e:
                 e.add_note(f"framepipe: raised by the sound function of {name} for t in [{_span(tt)}] s")
                 raise
-            return shaped(out, tt.shape[0], nch, name)
+            return shaped(out, tt.shape[0], nch, name, layout)
 
         return samples
 
@@ -87,20 +99,33 @@ class AudioClip(KeywordsChecked):
         than a sample): the same values as ``_samples(tt)``, faster where the clip knows how
         (an array at its own rate is sliced, not indexed). Read-only: it may be a view."""
         if self._gridfn is None:
-            return self._samples(tt)
+            return self._samples(times(tt))
         return self._gridfn(self, tt, i0, rate)
+
+    def _add_grid(self, dst: np.ndarray, tt: Any, i0: int, rate: float, scratch: np.ndarray) -> None:
+        """``dst += _grid(tt, i0, rate)`` (the same values), without a new array where the clip
+        knows how; `scratch` is an array at least as large as `dst`, free to overwrite."""
+        if self._addfn is None:
+            dst += self._grid(tt, i0, rate)
+        else:
+            self._addfn(self, dst, tt, i0, rate, scratch)
 
     def get_frame(self, t: Any) -> np.ndarray:
         """The samples at time t (seconds from the clip's start): ``(nchannels,)`` for a number,
         ``(n, nchannels)`` for an array of n times."""
         if isinstance(t, np.ndarray) or isinstance(t, (list, tuple)) and not isinstance(t, str):
             tt = np.asarray(t, dtype=np.float64).reshape(-1)
-            return self._samples(tt)
+            return self._as_given(self._samples(tt))
         if isinstance(t, str):
             t = seconds(t, "t")
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
             raise ParameterError(f"{self._name}: t must be a finite number of seconds, got {t!r}")
         return self._samples(np.array([float(t)]))[0]
+
+    def _as_given(self, snd: np.ndarray) -> np.ndarray:
+        """(n, channels) samples in the layout the sound function gives: (channels, n) for a
+        function giving one row per channel (MoviePy returns those as they are)."""
+        return snd.T if self._layout is not None and self._layout[0] else snd
 
     @property
     def frame_function(self) -> Callable[[Any], np.ndarray]:
@@ -163,24 +188,31 @@ class AudioClip(KeywordsChecked):
                 n = int(rate * duration)
             else:
                 n = len(np.arange(0, duration, 1.0 / rate))
-            step = max(1, int(buffersize)) if isinstance(buffersize, numbers.Real) else 50000
+            step = CHUNK  # (buffersize: MoviePy's chunks, which give the same samples)
             out = np.empty((n, self.nchannels))
-            for a in range(0, n, max(step, 1 << 16)):
-                b = min(n, a + max(step, 1 << 16))
-                out[a:b] = self._grid((1.0 / rate) * np.arange(a, b), a, rate)
+            scratch = np.empty((min(n, step), self.nchannels)) if self._addfn is not None else out
+            for a in range(0, n, step):
+                b = min(n, a + step)
+                tt = (1.0 / rate) * np.arange(a, b)
+                if self._addfn is not None:  # a mix: added up in `out` itself
+                    out[a:b] = 0.0
+                    self._addfn(self, out[a:b], tt, a, rate, scratch)
+                else:
+                    out[a:b] = self._grid(tt, a, rate)
             snd = out
         else:
             snd = self._samples(np.asarray(tt, dtype=np.float64).reshape(-1))
         if quantize:
             inttype = {1: np.int8, 2: np.int16, 4: np.int32}[nbytes]
             snd = (2 ** (8 * nbytes - 1) * np.clip(snd, -0.99, 0.99)).astype(inttype)
-        return snd
+        return self._as_given(snd)
 
     def max_volume(self, stereo: bool = False, chunksize: int = 50000, logger: Any = None) -> Any:
         """The largest absolute sample (per channel with ``stereo=True`` on a clip of 2+ channels)."""
         stereo = stereo and self.nchannels > 1
         maxi = np.zeros(self.nchannels)
         for chunk in self.iter_chunks(chunksize=chunksize, logger=logger):
+            chunk = self._as_given(chunk)  # (n, channels) again
             if chunk.shape[0]:
                 maxi = np.maximum(maxi, np.abs(chunk).max(axis=0))
         return maxi if stereo else float(maxi[0])
@@ -197,6 +229,7 @@ class AudioClip(KeywordsChecked):
         new = self.copy()
         new._fn = fn
         new._gridfn = None
+        new._addfn = None
         return new
 
     def with_duration(self, duration: Any, change_end: bool = True) -> Self:
@@ -259,10 +292,10 @@ class AudioClip(KeywordsChecked):
         self, func: Callable[[Callable[[Any], np.ndarray], Any], Any], apply_to: Any = None, keep_duration: bool = True
     ) -> Self:
         """A clip whose samples at tt are ``func(self.get_frame, tt)``."""
-        src, name, nch = self, self._name, self.nchannels
+        src, name, nch, layout = self, self._name, self.nchannels, self._layout
 
         def samples(tt: np.ndarray) -> np.ndarray:
-            return shaped(func(src.get_frame, tt), tt.shape[0], nch, f"{name} (transform)")
+            return shaped(func(src.get_frame, tt), tt.shape[0], nch, f"{name} (transform)", layout)
 
         new = self._derived(samples)
         if not keep_duration:
@@ -283,11 +316,21 @@ class AudioClip(KeywordsChecked):
         def samples(tt: np.ndarray) -> np.ndarray:
             return src._samples(tt) * factor(tt)
 
-        def grid(clip: Any, tt: np.ndarray, i0: int, rate: float) -> np.ndarray:
-            return src._grid(tt, i0, rate) * factor(tt)
+        def grid(clip: Any, tt: Any, i0: int, rate: float) -> np.ndarray:
+            if not callable(gain):  # the times are not needed here: perhaps not at all
+                return src._grid(tt, i0, rate) * gain
+            t = times(tt)
+            return src._grid(t, i0, rate) * factor(t)
+
+        def add(clip: Any, dst: np.ndarray, tt: Any, i0: int, rate: float, scratch: np.ndarray) -> None:
+            t = times(tt) if callable(gain) else tt
+            part = scratch[: dst.shape[0], : dst.shape[1]]
+            np.multiply(src._grid(t, i0, rate), factor(t) if callable(gain) else gain, out=part)
+            dst += part
 
         new = self._derived(samples)
         new._gridfn = grid
+        new._addfn = add
         return new
 
     def subclipped(self, start_time: Any = 0, end_time: Any = None) -> Self:

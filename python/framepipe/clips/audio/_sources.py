@@ -15,7 +15,7 @@ from ..._keywords import checked
 from ..._pyav import import_av
 from ...errors import ParameterError
 from ._clip import AudioClip
-from ._samples import check_fps
+from ._samples import LazyTimes, check_fps, times
 
 
 def _lookup(array: np.ndarray, fps: float) -> Any:
@@ -26,7 +26,7 @@ def _lookup(array: np.ndarray, fps: float) -> Any:
         idx = np.round(fps * tt).astype(np.int64)
         inside = (idx >= 0) & (idx < n)
         if inside.all():
-            return array[idx].astype(np.float64)
+            return array[idx].astype(np.float64, copy=False)
         out = np.zeros((tt.shape[0], nch))
         out[inside] = array[idx[inside]]
         return out
@@ -41,7 +41,7 @@ def _array_grid(clip: Any, tt: np.ndarray, i0: int, rate: float) -> np.ndarray:
     if array is None:  # an AudioFileClip unpickled
         array = clip.array = clip._decode()
     if rate != clip.fps:
-        return _lookup(array, clip.fps)(tt)
+        return _lookup(array, clip.fps)(times(tt))
     n, size = tt.shape[0], array.shape[0]
     if 0 <= i0 and i0 + n <= size:
         return array[i0 : i0 + n]
@@ -50,6 +50,11 @@ def _array_grid(clip: Any, tt: np.ndarray, i0: int, rate: float) -> np.ndarray:
     if a < b:
         out[a - i0 : b - i0] = array[a:b]
     return out
+
+
+def _array_add(clip: Any, dst: np.ndarray, tt: Any, i0: int, rate: float, scratch: np.ndarray) -> None:
+    """``dst += _array_grid(...)``: the array's slice added as it is."""
+    dst += _array_grid(clip, tt, i0, rate)
 
 
 class AudioArrayClip(AudioClip):
@@ -64,7 +69,8 @@ class AudioArrayClip(AudioClip):
                 f"AudioArrayClip: array must be a non-empty (n,) or (n, channels) array of numbers, got "
                 f"{type(array).__name__} of shape {np.shape(array)}"
             )
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        # (a finite sum: every sample finite, one pass without a temporary array)
+        if arr.dtype.kind == "f" and not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
             bad = int(np.flatnonzero(~np.isfinite(arr).reshape(arr.shape[0], -1).all(axis=1))[0])
             raise ParameterError(f"AudioArrayClip: sample {bad} is not finite ({arr[bad]!r})")
         self.array = arr if arr.ndim == 2 else arr.reshape(-1, 1)
@@ -74,6 +80,7 @@ class AudioArrayClip(AudioClip):
         self._name = f"AudioArrayClip({self.array.shape[0]} samples)"
         self._fn = _lookup(self.array, self.fps)
         self._gridfn = _array_grid
+        self._addfn = _array_add
 
 
 class AudioFileClip(AudioClip):
@@ -111,6 +118,7 @@ class AudioFileClip(AudioClip):
         self.duration = self.end = n / rate
         self._name = f"AudioFileClip({os.path.basename(self.filename)!r})"
         self._gridfn = _array_grid
+        self._addfn = _array_add
 
     def _decode(self) -> np.ndarray:
         src = FileSource(self.filename, rate=int(self._file_fps))
@@ -191,25 +199,9 @@ class CompositeAudioClip(AudioClip):
                         out[sel] += clip._samples(tt[sel] - start)
             return out
 
-        def grid(clip: Any, tt: np.ndarray, i0: int, rate: float) -> np.ndarray:
-            """As `samples`, each clip asked for its part of the grid (a clip that starts on a
-            sample of it is on the grid too: its local times are (i0 + k - start * rate) / rate)."""
-            out = np.zeros((tt.shape[0], nch))
-            for clip, start, end in layers:
-                a = int(np.searchsorted(tt, start, "left"))
-                b = tt.shape[0] if end is None else int(np.searchsorted(tt, end, "right"))
-                if a >= b:
-                    continue
-                local = tt[a:b] - start
-                s = start * rate
-                if abs(s - round(s)) < 1e-6:
-                    out[a:b] += clip._grid(local, i0 + a - round(s), rate)
-                else:
-                    out[a:b] += clip._samples(local)
-            return out
-
         self._fn = samples
-        self._gridfn = grid
+        self._gridfn = mix = _MixGrid(layers, nch)
+        self._addfn = mix.add
 
     @property
     def starts(self) -> list[float]:
@@ -222,6 +214,35 @@ class CompositeAudioClip(AudioClip):
     def close(self) -> None:
         for c in self.clips:
             c.close()
+
+
+class _MixGrid:
+    """A CompositeAudioClip's samples on a grid: as its `samples`, each clip asked for its part
+    of the grid (a clip that starts on a sample of it is on the grid too: its local times are
+    (i0 + k - start * rate) / rate, computed only if that clip needs them). `add` adds the mix
+    into a given array, each clip's part in place (no array per clip where it can)."""
+
+    def __init__(self, layers: list[tuple[AudioClip, float, float | None]], nchannels: int):
+        self.layers, self.nchannels = layers, nchannels
+
+    def __call__(self, clip: Any, tt: Any, i0: int, rate: float) -> np.ndarray:
+        tt = times(tt)
+        out = np.zeros((tt.shape[0], self.nchannels))
+        self.add(clip, out, tt, i0, rate, np.empty_like(out))
+        return out
+
+    def add(self, clip: Any, dst: np.ndarray, tt: Any, i0: int, rate: float, scratch: np.ndarray) -> None:
+        tt = times(tt)
+        for layer, start, end in self.layers:
+            a = int(np.searchsorted(tt, start, "left"))
+            b = tt.shape[0] if end is None else int(np.searchsorted(tt, end, "right"))
+            if a >= b:
+                continue
+            s = start * rate
+            if abs(s - round(s)) < 1e-6:
+                layer._add_grid(dst[a:b], LazyTimes(tt, a, b, start), i0 + a - round(s), rate, scratch)
+            else:
+                dst[a:b] += layer._samples(tt[a:b] - start)
 
 
 @checked

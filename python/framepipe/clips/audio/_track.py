@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..._audio import check_rate
-from ...errors import ParameterError
+from ...errors import CodecError, ParameterError
 from ._clip import AudioClip
 
 # MoviePy's (ffmpeg's) audio codec names -> the engine's. MP4s carry AAC or Opus here.
@@ -53,10 +53,15 @@ def sound_options(clip: Any, kwargs: dict[str, Any], what: str) -> dict[str, Any
     for name in UNUSED:
         kwargs.pop(name, None)
     if not isinstance(codec, (str, type(None))) or codec not in CODECS:
-        raise ParameterError(
-            f"{what}: audio_codec={codec!r} is not one framepipe writes into an MP4; allowed: "
-            f"{', '.join(repr(c) for c in CODECS if c)} (AAC, the default, or Opus)"
+        # MoviePy's words (its test looks for them), then framepipe's: what was given, what is allowed.
+        err = CodecError(
+            "The video export failed because FFMPEG didn't find the specified codec for video or audio. "
+            f"{what}: audio_codec={codec!r} is not one framepipe writes into an MP4"
         )
+        err.add_note(
+            f"framepipe: allowed audio_codec: {', '.join(repr(c) for c in CODECS if c)} (AAC, the default, or Opus)"
+        )
+        raise err
     out: dict[str, Any] = {}
     if CODECS[codec] is not None:
         out["audio_codec"] = CODECS[codec]

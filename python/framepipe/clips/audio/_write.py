@@ -79,7 +79,10 @@ def _kbits(bitrate: Any) -> int | None:
     else:
         value = float("nan")
     if not value >= 1000:
-        raise ParameterError(f"write_audiofile: bitrate must be at least 1000 bit/s, e.g. '128k', got {bitrate!r}")
+        raise ParameterError(
+            f"write_audiofile: bitrate must be at least 1000 bit/s, e.g. '128k', got {bitrate!r}"
+            + (f" (a number without 'k' is bit/s, as for ffmpeg; did you mean '{bitrate}k'?)" if value > 0 else "")
+        )
     return int(value)
 
 

@@ -31,7 +31,8 @@ class Loop(Effect):
     def apply(self, clip: Any) -> Any:
         d = _need_duration(clip, "Loop")
         new = clip.time_transform(lambda t: t % d, apply_to=["mask", "audio"])
-        new._static = clip._static
+        if hasattr(clip, "_static"):  # a video clip's (sound clips have none)
+            new._static = clip._static
         if self.n is not None:
             return new.with_duration(self.n * d)
         if self.duration is not None:
