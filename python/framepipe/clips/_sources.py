@@ -14,7 +14,7 @@ from .. import _frames, _native
 from .._alpha import without_alpha
 from .._options import fps_pair
 from .._warn import warn
-from ..errors import ParameterError, UnsupportedError
+from ..errors import ParameterError, UnsupportedError, noted
 from . import _pixels
 from ._clip import VideoClip
 from ._geometry import size_pair
@@ -217,7 +217,11 @@ class TextClip(ImageClip):
                 text = f.read().rstrip()  # as MoviePy: trailing whitespace removed
         if text is None:
             # MoviePy's ValueError, with its words.
-            raise ParameterError("TextClip: No text nor filename provided (give text= or filename=)")
+            raise noted(
+                ParameterError("No text nor filename provided"),
+                f"TextClip(method={method!r}): give text= (the words to draw) or filename= (a UTF-8 text file)",
+                as_cause=True,  # MoviePy's test matches "^No text nor filename provided$"
+            )
         if not isinstance(text, str):
             raise ParameterError(f"TextClip: text must be a string, got {text!r}")
         try:

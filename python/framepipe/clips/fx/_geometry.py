@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ... import _native
-from ...errors import ParameterError
+from ...errors import ParameterError, noted
 from .. import _kernels, _pixels
 from ._base import Effect, number
 
@@ -200,7 +200,10 @@ class Rotate(Effect):
 
     def apply(self, clip: Any) -> Any:
         if self.resample not in _RESAMPLE:
-            raise ParameterError(f"Rotate: resample must be one of {', '.join(_RESAMPLE)}, got {self.resample!r}")
+            raise noted(
+                ParameterError("'resample' argument must be either 'bilinear', 'nearest' or 'bicubic'"),
+                f"Rotate: got resample={self.resample!r}; allowed: {', '.join(map(repr, _RESAMPLE))}",
+            )
         if self.unit not in ("deg", "rad"):
             raise ParameterError(f"Rotate: unit must be 'deg' or 'rad', got {self.unit!r}")
         if not self.expand or self.center is not None or self.translate is not None:
