@@ -476,7 +476,8 @@ class VideoFileClip(VideoClip):
         self.reader = reader
         self.fps = reader.fps
         self.duration = self.end = float(reader.duration)
-        self._size = (int(reader.size[0]), int(reader.size[1]))
+        # A list, as MoviePy's VideoFileClip.size (its tests compare it with [w, h]).
+        self._size = [int(reader.size[0]), int(reader.size[1])]  # type: ignore[assignment]
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
         if audio:
             self.audio = video_sound(self.filename, audio_fps, audio_buffersize, audio_nbytes)
@@ -491,6 +492,11 @@ class VideoFileClip(VideoClip):
             self._mask = mask
         else:
             self._fn = lambda t: reader.get_frame(min(t, end))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """As MoviePy: ``copy.deepcopy`` of a file clip is its (shallow) ``__copy__``, sharing the
+        reader (an open decoder and its lock are not copied)."""
+        return self.__copy__()
 
     @property
     def n_frames(self) -> int:
