@@ -3,6 +3,7 @@ rotation, mirrors, margins, slides and scrolling. The mask follows the frames.""
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ class Resize(Effect):
             ns = self.new_size
 
             def translate(v: Any) -> tuple[int, int]:
-                if isinstance(v, numbers.Real):
+                # Any real number, as MoviePy's numbers.Number: Decimal too (not a numbers.Real).
+                if isinstance(v, numbers.Real | decimal.Decimal):
                     if not (math.isfinite(float(v)) and float(v) > 0):
                         raise ParameterError(f"Resize: a scale must be a positive number, got {v!r}")
                     return _int_size((v * w, v * h), "Resize")
