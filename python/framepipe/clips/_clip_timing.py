@@ -190,4 +190,3 @@ def _check_end_past(clip: Any, end: float) -> None:
         f"{clip._name}.subclipped: end_time ({end:g} s) is after the clip's end ({clip.duration:g} s); "
         f"allowed: at most the duration (or less than one frame, 1/fps, past it)"
     )
-
