@@ -134,9 +134,18 @@ class ClipBase(Clip):
     def get_frame(self, t: float) -> np.ndarray:
         """The frame at time t (seconds from the clip's start): RGB uint8 (h, w, 3), or for a
         mask clip floats in [0, 1] (h, w). Not a copy: the frame of a clip that does not change
-        with t (an image, text) is the same read-only array each time (copy it to modify it)."""
+        with t (an image, text) is the same read-only array each time (copy it to modify it).
+
+        With ``memoize`` on (``with_memoize(True)``), as MoviePy: asked again for the time it was
+        last asked for (``memoized_t``), the clip returns ``memoized_frame`` unchecked; another
+        time is computed (and checked) and remembered."""
+        if self.memoize and np.ndim(t) == 0 and self.memoized_t is not None and t == self.memoized_t:
+            return self.memoized_frame
         frame = self._get(self._check_t(t))
-        return _pixels.alpha_to_float(frame) if self.is_mask else frame
+        frame = _pixels.alpha_to_float(frame) if self.is_mask else frame
+        if self.memoize:
+            self.memoized_t, self.memoized_frame = t, frame
+        return frame
 
     def _alpha(self, t: float) -> Frame | None:
         """The uint8 alpha at local time t (None: opaque), opacity not applied."""

@@ -125,8 +125,9 @@ class ClipTiming(ClipBase):
         return concatenate_videoclips(parts).with_start(self.start)
 
     def with_memoize(self, memoize: bool) -> Self:
-        """Accepted for MoviePy scripts: framepipe computes each frame once per time asked for
-        when writing, and static clips (images, text) once in all; ``memoize`` is recorded only."""
+        """A copy that remembers its last frame (MoviePy's memoize): ``get_frame`` at the same
+        t again returns it without computing it (see ``get_frame``). Writing does not need it:
+        framepipe computes each frame once per time when writing, static clips once in all."""
         new = self.copy()
         new.memoize = bool(memoize)
         return new

@@ -474,7 +474,14 @@ class VideoFileClip(VideoClip):
         self._source_files = (self.filename,)
         reader = VideoFileReader(self.filename, target_resolution=target_resolution, has_mask=has_mask)
         self.reader = reader
-        self.fps = reader.fps
+        if fps_source not in ("fps", "tbr"):
+            raise noted(
+                ParameterError(f"fps source '{fps_source}' not supported parsing the video '{self.filename}'"),
+                "VideoFileClip: fps_source must be 'fps' (the stream's average frame rate) or 'tbr' "
+                "(libav's base rate, r_frame_rate)",
+            )
+        # "fps": the exact average rate (MoviePy: ffmpeg's display of it, to 0.01); "tbr": the base rate.
+        self.fps = reader.fps if fps_source == "fps" else reader.tbr
         self.duration = self.end = float(reader.duration)
         # A list, as MoviePy's VideoFileClip.size (its tests compare it with [w, h]).
         self._size = [int(reader.size[0]), int(reader.size[1])]  # type: ignore[assignment]

@@ -141,6 +141,7 @@ class _Meta:
     size: tuple[int, int]  # displayed (w, h)
     alpha_decoder: str | None  # libvpx decoder used for VP8/VP9 alpha
     bitrate: int | None  # the video stream's bit rate in kb/s (MoviePy's reader.bitrate), or None
+    tbr: float | None  # libav's r_frame_rate ("tbr" in ffmpeg -i), or None
 
     def keyframe_before(self, k: int) -> int:
         i = bisect.bisect_right(self.keyframes, k) - 1
@@ -324,6 +325,14 @@ class VideoFileReader:
         return self._loaded().duration
 
     @property
+    def tbr(self) -> float:
+        """libav's guess of the stream's base frame rate (``r_frame_rate``, what ``ffmpeg -i``
+        prints as "tbr"; for a variable-rate MP4 often its clock, e.g. 90000), or ``fps`` where
+        the file has none. MoviePy's ``fps_source="tbr"``."""
+        meta = self._loaded()
+        return meta.tbr if meta.tbr else meta.fps
+
+    @property
     def bitrate(self) -> int | None:
         """The video stream's bit rate in kb/s, rounded down (what ``ffmpeg -i`` prints and
         MoviePy's ``reader.bitrate`` reads), or None where the file states none (WebM, GIF)."""
@@ -438,6 +447,7 @@ class VideoFileReader:
             # MoviePy's "Duration:" line say), for streams that declare none.
             container_duration = container.duration / 1_000_000 if container.duration else None
             bitrate = stream.bit_rate // 1000 if stream.bit_rate else None
+            tbr = float(stream.base_rate) if stream.base_rate else None
             entries = []  # (pts, keyframe, duration)
             counted = False
             try:
@@ -538,6 +548,7 @@ class VideoFileReader:
             size=size,
             alpha_decoder=alpha_decoder,
             bitrate=bitrate,
+            tbr=tbr,
         )
         if dec is not None:  # keep the decoder where it is: frame 0 is at hand
             self._dec = dec
