@@ -234,3 +234,12 @@ def test_editor_module_names_write_through_for_monkeypatching(monkeypatch):
     assert tools.cross_platform_popen_params({}) == {"creationflags": 0x08000000}
     monkeypatch.undo()
     assert tools.cross_platform_popen_params({}) == {}
+
+
+def test_mask_colorclip_with_an_rgb_colour_raises_as_moviepy():
+    with pytest.raises(Exception, match="scalar"):
+        mp.ColorClip(size=(4, 2), color=(255, 0, 0), is_mask=True)
+    with pytest.raises(ParameterError, match=r"one number in \[0, 1\].*\(255, 0, 0\)"):
+        fp.ColorClip(size=(4, 2), color=(255, 0, 0), is_mask=True)
+    level = fp.ColorClip(size=(4, 2), color=0.4, is_mask=True, duration=1).get_frame(0)
+    np.testing.assert_allclose(level, mp.ColorClip(size=(4, 2), color=0.4, is_mask=True).get_frame(0), atol=1 / 255)

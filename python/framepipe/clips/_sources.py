@@ -119,6 +119,11 @@ class ColorClip(ImageClip):
         color = col if color is None else color
         w, h = size_pair(size, "ColorClip")
         if is_mask:
+            if color is not None and (isinstance(color, str) or np.size(color) != 1):
+                # MoviePy raises too: a mask's colour is one level, not an RGB colour.
+                raise ParameterError(
+                    f"ColorClip(is_mask=True): color must be one number in [0, 1] (the mask's level), got {color!r}"
+                )
             frame = np.full((h, w), _pixels.mask_level(0.0 if color is None else color, "ColorClip color"), np.uint8)
         else:
             frame = np.empty((h, w, 3), np.uint8)
