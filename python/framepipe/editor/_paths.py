@@ -78,6 +78,17 @@ PATHS: dict[str, Spec] = {
     "video.io.VideoFileClip": _in(_CLIPS, "VideoFileClip"),
     "video.io.ImageSequenceClip": _in(_CLIPS, "ImageSequenceClip"),
     "video.io.ffmpeg_tools": "framepipe.clips.ffmpeg_tools",
+    "video.io.ffmpeg_writer": _in(
+        "framepipe.clips.ffmpeg_io.writer", "ffmpeg_write_video", "ffmpeg_write_image", "FFMPEG_VideoWriter"
+    ),
+    "video.io.gif_writers": _in("framepipe.clips.ffmpeg_io.writer", "write_gif_with_imageio"),
+    "video.io.ffmpeg_reader": _in(
+        "framepipe.clips.ffmpeg_io.reader",
+        "ffmpeg_parse_infos",
+        "FFMPEG_VideoReader",
+        "ffmpeg_read_image",
+        "FFmpegInfosParser",
+    ),
     "video.io.bindings": _in("framepipe.editor", "mplfig_to_npimage"),
     "video.io.display_in_notebook": _in("framepipe.editor", "display_in_notebook"),
     "video.tools": {},
