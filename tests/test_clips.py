@@ -552,7 +552,7 @@ def test_video_file_clip_frames_and_handles(tmp_path):
     src.write_videofile(path, fps=10, workers=1, logger=None)
     dec = decode_rgb(path)
     with VideoFileClip(path) as clip:
-        assert clip.size == (W, H) and clip.fps == 10 and clip.duration == pytest.approx(1.5)
+        assert clip.size == [W, H] and clip.fps == 10 and clip.duration == pytest.approx(1.5)
         frames = list(clip.iter_frames())
         assert len(frames) == len(dec) == 15
         for a, b in zip(frames, dec):

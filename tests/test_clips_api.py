@@ -348,7 +348,7 @@ def test_drawing_as_moviepy():
     ]
     for name, kw in cases:
         np.testing.assert_allclose(getattr(drawing, name)(**kw), getattr(theirs, name)(**kw), err_msg=name)
-    with pytest.raises(framepipe.ParameterError, match="shape must be"):
+    with pytest.raises(framepipe.ParameterError, match="Invalid shape, should be either"):
         drawing.color_gradient((4, 4), (0, 0), (1, 1), shape="square")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

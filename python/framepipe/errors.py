@@ -33,6 +33,23 @@ def about(err: _E, frame: int | None = None, argument: str | None = None) -> _E:
     return err
 
 
+def noted(err: _E, *notes: str, as_cause: bool = False) -> _E:
+    """`err` with `notes` added (PEP 678 ``add_note``), for raising: ``raise noted(
+    ParameterError("MoviePy's exact words"), "Rotate: got resample='x'; allowed: ...")``.
+
+    Used where MoviePy's tests compare ``str(e)`` with MoviePy's own message: the message stays
+    MoviePy's text, and the notes (shown in the traceback) still name the clip or function, what
+    was given and what is allowed. With ``as_cause=True`` the notes go into a ParameterError set
+    as ``__cause__`` instead (also shown in the traceback), for callers that match the whole text
+    including notes (``pytest.raises(match="^...$")`` reads ``__notes__`` too)."""
+    if as_cause:
+        err.__cause__ = ParameterError("\n".join(notes))
+    else:
+        for note in notes:
+            err.add_note(note)
+    return err
+
+
 class ParameterError(FramepipeError, ValueError):
     """A value passed to framepipe is wrong: a frame of the wrong shape, a bad option, NaN pixels.
 

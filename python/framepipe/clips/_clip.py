@@ -133,7 +133,8 @@ class VideoClip(ClipOutput):
             return NotImplemented
         from ._compose import concatenate_videoclips
 
-        return concatenate_videoclips([self, other], method="chain" if self.size == other.size else "compose")
+        same_size = tuple(self.size) == tuple(other.size)
+        return concatenate_videoclips([self, other], method="chain" if same_size else "compose")
 
     def __or__(self, other: Any) -> Any:
         """``a | b``: side by side (``clips_array([[a, b]])``)."""

@@ -65,7 +65,7 @@ class ClipBase(Clip):
         self._opacity = 1.0
         self._static = False
         self._size: tuple[int, int] | None = None
-        self._cache: Frame | None = None
+        self._cache: tuple[Callable[[float], Frame], Frame] | None = None  # (its _fn, the static frame)
         self._name = type(self).__name__
         self.has_constant_size = has_constant_size
         self._fn: Callable[[float], Frame] | None = None
@@ -110,11 +110,12 @@ class ClipBase(Clip):
         if self._fn is None:
             raise ParameterError(f"{self._name} has no frame function")
         if self._static:
-            if self._cache is None:
+            # The cache names the function it came from: a copy shares it until its _fn changes.
+            if self._cache is None or self._cache[0] is not self._fn:
                 frame = self._fn(0.0)
                 frame.flags.writeable = False
-                self._cache = frame
-            return self._cache
+                self._cache = (self._fn, frame)
+            return self._cache[1]
         return self._fn(t)
 
     def _check_t(self, t: Any) -> float:
@@ -133,9 +134,18 @@ class ClipBase(Clip):
     def get_frame(self, t: float) -> np.ndarray:
         """The frame at time t (seconds from the clip's start): RGB uint8 (h, w, 3), or for a
         mask clip floats in [0, 1] (h, w). Not a copy: the frame of a clip that does not change
-        with t (an image, text) is the same read-only array each time (copy it to modify it)."""
+        with t (an image, text) is the same read-only array each time (copy it to modify it).
+
+        With ``memoize`` on (``with_memoize(True)``), as MoviePy: asked again for the time it was
+        last asked for (``memoized_t``), the clip returns ``memoized_frame`` unchecked; another
+        time is computed (and checked) and remembered."""
+        if self.memoize and np.ndim(t) == 0 and self.memoized_t is not None and t == self.memoized_t:
+            return self.memoized_frame
         frame = self._get(self._check_t(t))
-        return _pixels.alpha_to_float(frame) if self.is_mask else frame
+        frame = _pixels.alpha_to_float(frame) if self.is_mask else frame
+        if self.memoize:
+            self.memoized_t, self.memoized_frame = t, frame
+        return frame
 
     def _alpha(self, t: float, hw: tuple[int, int] | None = None) -> Frame | None:
         """The uint8 alpha at local time t (None: opaque), opacity not applied, fitted to the
@@ -155,9 +165,22 @@ class ClipBase(Clip):
 
     # ---- copies ---------------------------------------------------------------------------
 
+    def __copy__(self) -> Self:
+        """MoviePy's copy: a new clip with every attribute of this one (the same values, set
+        attributes included), the mask and sound shared (framepipe never changes a clip in place)."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def copy(self) -> Self:
-        new = copy.copy(self)
-        new._cache = None
+        """A copy (``copy.copy(clip)``), as MoviePy's ``clip.copy()``."""
+        return self.__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """Every attribute deep-copied (``__getstate__``, for pickling, drops the cached frame)."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new
 
     def __getstate__(self) -> dict:

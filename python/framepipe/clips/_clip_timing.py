@@ -80,11 +80,7 @@ class ClipTiming(ClipBase):
                 raise ParameterError("a negative end_time needs a clip with a duration")
             end = self.duration + end
         if end is not None and self.duration is not None and end > self.duration + T_SLACK:
-            # As MoviePy (which rounds a file's duration to 0.01 s): allowed, with a warning.
-            warn(
-                f"{self._name}.subclipped: end_time ({end:g} s) is after the clip's end ({self.duration:g} s); "
-                f"past its end a clip shows what it gives there (a file clip: its last frame)"
-            )
+            _check_end_past(self, end)
         if end is not None and end <= start_time:
             raise ParameterError(f"end_time ({end:g} s) must be after start_time ({start_time:g} s)")
         new = self.time_transform(lambda t: t + start_time)
@@ -129,8 +125,9 @@ class ClipTiming(ClipBase):
         return concatenate_videoclips(parts).with_start(self.start)
 
     def with_memoize(self, memoize: bool) -> Self:
-        """Accepted for MoviePy scripts: framepipe computes each frame once per time asked for
-        when writing, and static clips (images, text) once in all; ``memoize`` is recorded only."""
+        """A copy that remembers its last frame (MoviePy's memoize): ``get_frame`` at the same
+        t again returns it without computing it (see ``get_frame``). Writing does not need it:
+        framepipe computes each frame once per time when writing, static clips once in all."""
         new = self.copy()
         new.memoize = bool(memoize)
         return new
@@ -176,3 +173,21 @@ class ClipTiming(ClipBase):
         return new
 
     with_layer = with_layer_index
+
+
+def _check_end_past(clip: Any, end: float) -> None:
+    """An end_time after the clip's end raises, as MoviePy (a ParameterError is a ValueError).
+    Less than one frame interval past it (1/fps) is allowed with a warning: readers round a
+    file's duration differently (MoviePy reads the container's to 0.01 s, e.g. 2.38 s for a
+    2.3798 s video), and there the clip's last frame shows."""
+    past = end - clip.duration
+    if clip.fps and past < 1 / clip.fps:
+        warn(
+            f"{clip._name}.subclipped: end_time ({end:g} s) is {past:.6g} s after the clip's end "
+            f"({clip.duration:g} s), less than a frame at {clip.fps:g} fps: its last frame shows there"
+        )
+        return
+    raise ParameterError(
+        f"{clip._name}.subclipped: end_time ({end:g} s) is after the clip's end ({clip.duration:g} s); "
+        f"allowed: at most the duration (or less than one frame, 1/fps, past it)"
+    )

@@ -339,7 +339,7 @@ def concatenate_videoclips(
     result: ConcatenatedClip | ConcatenatedComposite
     if method == "chain":
         starts = timings[:-1]
-        sizes = {c.size for c in clips}
+        sizes = {tuple(c.size) for c in clips}  # a VideoFileClip's size is a list (as MoviePy's)
 
         def index(t: float) -> int:
             return min(len(clips) - 1, max(0, bisect.bisect_right(starts, t + T_SLACK) - 1))
@@ -351,7 +351,7 @@ def concatenate_videoclips(
         result = ConcatenatedClip(is_mask=is_mask)
         result._fn = frame
         if len(sizes) == 1:
-            result._size = next(iter(sizes))
+            result._size = next(iter(sizes))  # type: ignore[assignment]
         if any(c._mask is not None or c._opacity != 1.0 for c in clips) and not is_mask:
             masks = [c.mask if c.mask is not None else c._full_mask() for c in clips]
             result._mask = concatenate_videoclips(

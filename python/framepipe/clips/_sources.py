@@ -14,7 +14,7 @@ from .. import _frames, _native
 from .._alpha import without_alpha
 from .._options import fps_pair
 from .._warn import warn
-from ..errors import ParameterError, UnsupportedError
+from ..errors import ParameterError, UnsupportedError, noted
 from . import _pixels
 from ._clip import VideoClip
 from ._geometry import size_pair
@@ -119,6 +119,11 @@ class ColorClip(ImageClip):
         color = col if color is None else color
         w, h = size_pair(size, "ColorClip")
         if is_mask:
+            if color is not None and (isinstance(color, str) or np.size(color) != 1):
+                # MoviePy raises too: a mask's colour is one level, not an RGB colour.
+                raise ParameterError(
+                    f"ColorClip(is_mask=True): color must be one number in [0, 1] (the mask's level), got {color!r}"
+                )
             frame = np.full((h, w), _pixels.mask_level(0.0 if color is None else color, "ColorClip color"), np.uint8)
         else:
             frame = np.empty((h, w, 3), np.uint8)
@@ -233,7 +238,11 @@ class TextClip(ImageClip):
                 text = f.read().rstrip()  # as MoviePy: trailing whitespace removed
         if text is None:
             # MoviePy's ValueError, with its words.
-            raise ParameterError("TextClip: No text nor filename provided (give text= or filename=)")
+            raise noted(
+                ParameterError("No text nor filename provided"),
+                f"TextClip(method={method!r}): give text= (the words to draw) or filename= (a UTF-8 text file)",
+                as_cause=True,  # MoviePy's test matches "^No text nor filename provided$"
+            )
         if not isinstance(text, str):
             raise ParameterError(f"TextClip: text must be a string, got {text!r}")
         try:
@@ -486,9 +495,17 @@ class VideoFileClip(VideoClip):
         self._source_files = (self.filename,)
         reader = VideoFileReader(self.filename, target_resolution=target_resolution, has_mask=has_mask)
         self.reader = reader
-        self.fps = reader.fps
+        if fps_source not in ("fps", "tbr"):
+            raise noted(
+                ParameterError(f"fps source '{fps_source}' not supported parsing the video '{self.filename}'"),
+                "VideoFileClip: fps_source must be 'fps' (the stream's average frame rate) or 'tbr' "
+                "(libav's base rate, r_frame_rate)",
+            )
+        # "fps": the exact average rate (MoviePy: ffmpeg's display of it, to 0.01); "tbr": the base rate.
+        self.fps = reader.fps if fps_source == "fps" else reader.tbr
         self.duration = self.end = float(reader.duration)
-        self._size = (int(reader.size[0]), int(reader.size[1]))
+        # A list, as MoviePy's VideoFileClip.size (its tests compare it with [w, h]).
+        self._size = [int(reader.size[0]), int(reader.size[1])]  # type: ignore[assignment]
         self._name = f"VideoFileClip({os.path.basename(self.filename)!r})"
         if audio:
             self.audio = video_sound(self.filename, audio_fps, audio_buffersize, audio_nbytes)
@@ -503,6 +520,11 @@ class VideoFileClip(VideoClip):
             self._mask = mask
         else:
             self._fn = lambda t: reader.get_frame(min(t, end))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """As MoviePy: ``copy.deepcopy`` of a file clip is its (shallow) ``__copy__``, sharing the
+        reader (an open decoder and its lock are not copied)."""
+        return self.__copy__()
 
     @property
     def n_frames(self) -> int:

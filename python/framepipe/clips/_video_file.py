@@ -140,10 +140,27 @@ class _Meta:
     scale_to: tuple[int, int] | None  # (w, h) to scale the decoded picture to before turning it
     size: tuple[int, int]  # displayed (w, h)
     alpha_decoder: str | None  # libvpx decoder used for VP8/VP9 alpha
+    bitrate: int | None  # the video stream's bit rate in kb/s (MoviePy's reader.bitrate), or None
+    tbr: float | None  # libav's r_frame_rate ("tbr" in ffmpeg -i), or None
 
     def keyframe_before(self, k: int) -> int:
         i = bisect.bisect_right(self.keyframes, k) - 1
         return self.keyframes[i] if i >= 0 else 0
+
+
+def _stream_duration(last_time, last_duration, fps, declared, container_duration) -> float:
+    """The video's duration: the stream's declared one; else the container's, where it ends
+    within two frames of the last frame's start (a WebM's Segment Duration; a longer sound track
+    makes it longer, and then the video's own end is used); else the last frame's time plus its
+    duration. Matroska stores times in whole milliseconds and no duration for the last frame, so
+    that sum falls short (24 frames at 24 fps: 0.958 + 0.041 = 0.999 s where ffprobe and
+    MoviePy say 1.0 s)."""
+    if declared is not None and float(declared) >= last_time:
+        return float(declared)
+    frame = max(last_duration, 1 / fps)
+    if container_duration is not None and last_time < container_duration <= last_time + 2 * frame:
+        return float(container_duration)
+    return last_time + last_duration
 
 
 def _decoded_frames(container, stream, ctx, av):
@@ -308,6 +325,20 @@ class VideoFileReader:
         return self._loaded().duration
 
     @property
+    def tbr(self) -> float:
+        """libav's guess of the stream's base frame rate (``r_frame_rate``, what ``ffmpeg -i``
+        prints as "tbr"; for a variable-rate MP4 often its clock, e.g. 90000), or ``fps`` where
+        the file has none. MoviePy's ``fps_source="tbr"``."""
+        meta = self._loaded()
+        return meta.tbr if meta.tbr else meta.fps
+
+    @property
+    def bitrate(self) -> int | None:
+        """The video stream's bit rate in kb/s, rounded down (what ``ffmpeg -i`` prints and
+        MoviePy's ``reader.bitrate`` reads), or None where the file states none (WebM, GIF)."""
+        return self._loaded().bitrate
+
+    @property
     def n_frames(self) -> int:
         return len(self._loaded().times)
 
@@ -412,6 +443,11 @@ class VideoFileReader:
             rate = stream.average_rate or stream.guessed_rate
             ctx_rate = stream.codec_context.framerate if stream.codec_context is not None else None
             declared = stream.duration * tb if stream.duration and tb else None
+            # The container's (WebM/Matroska: the Segment's Duration; what ffprobe's format and
+            # MoviePy's "Duration:" line say), for streams that declare none.
+            container_duration = container.duration / 1_000_000 if container.duration else None
+            bitrate = stream.bit_rate // 1000 if stream.bit_rate else None
+            tbr = float(stream.base_rate) if stream.base_rate else None
             entries = []  # (pts, keyframe, duration)
             counted = False
             try:
@@ -477,10 +513,7 @@ class VideoFileReader:
             else:
                 fps = 25.0
             last_duration = float(entries[-1][2] * tb) if entries[-1][2] else 1 / fps
-            if declared is not None and float(declared) >= times[-1]:
-                duration = float(declared)
-            else:
-                duration = times[-1] + last_duration
+            duration = _stream_duration(times[-1], last_duration, fps, declared, container_duration)
             tick = float(tb)
         gaps = [b - a for a, b in zip(times, times[1:]) if b > a]
         # Half a tick: containers round times to their clock at most that much (Matroska: to the
@@ -514,6 +547,8 @@ class VideoFileReader:
             scale_to=None if scale_to == decoded_size else scale_to,
             size=size,
             alpha_decoder=alpha_decoder,
+            bitrate=bitrate,
+            tbr=tbr,
         )
         if dec is not None:  # keep the decoder where it is: frame 0 is at hand
             self._dec = dec

@@ -1,12 +1,16 @@
-"""MoviePy's ``moviepy.video.tools.cuts`` (``framepipe.editor.video.tools.cuts``): a clip's
-period, frames that match (for loops), and scene cuts by luminosity jumps. Ported from MoviePy
-2.2.1 (MIT licence) with the same results; frames come from framepipe's clips."""
+"""``framepipe.editor.video.tools.cuts`` and ``audio.tools.cuts`` (MoviePy's API and results):
+the period of a looping clip, pairs of frames that look alike (to cut loops and GIFs), scene
+cuts where the picture's brightness jumps, and the period of a sound's loudness.
+
+The distance between two frames is the root mean square of their pixel differences (0 to 255):
+``sqrt(mean(a²) + mean(b²) - 2 mean(a·b))``. Frames come from framepipe's clips (or any object
+with ``get_frame`` / ``iter_frames`` / ``iter_chunks``, MoviePy's included)."""
 
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -15,121 +19,132 @@ from .._keywords import checked
 from .decorators import convert_parameter_to_seconds, use_clip_fps_by_default
 
 
+def _correlation(reference: np.ndarray, frame: np.ndarray) -> float:
+    """Pearson's correlation of two flat arrays (what ``np.corrcoef`` gives; nan if one is flat)."""
+    a = reference - reference.mean()
+    b = frame - frame.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
 @checked
 @use_clip_fps_by_default
 @convert_parameter_to_seconds(["start_time"])
 def find_video_period(clip: Any, fps: float | None = None, start_time: Any = 0.3) -> float:
-    """The time after `start_time` whose frame is most like the first frame (the period of a
-    looping clip), sampled at `fps` (default: the clip's)."""
+    """The period of a looping clip: of the times after `start_time` (sampled every 1/`fps` s,
+    by default the clip's rate; the first sample is skipped, as MoviePy does), the one whose
+    frame correlates best with the frame at 0."""
     assert fps is not None  # use_clip_fps_by_default
-
-    def frame(t: float) -> np.ndarray:
-        return clip.get_frame(t).flatten()
-
-    timings = np.arange(start_time, clip.duration, 1 / fps)[1:]
-    ref = frame(0)
-    corrs = [np.corrcoef(ref, frame(t))[0, 1] for t in timings]
-    return float(timings[np.argmax(corrs)])
+    candidates = np.arange(start_time, clip.duration, 1 / fps)[1:]
+    reference = clip.get_frame(0).ravel().astype(float)
+    scores = np.array([_correlation(reference, clip.get_frame(t).ravel().astype(float)) for t in candidates])
+    return float(candidates[np.argmax(scores)])
 
 
 class FramesMatch:
-    """Two times whose frames match: ``start_time``, ``end_time`` and the bounds of the
-    distance between the frames."""
+    """Two times, ``start_time`` < ``end_time``, whose frames are alike: ``min_distance`` and
+    ``max_distance`` bound the distance between them (both the exact distance when it was
+    measured); ``time_span`` is how far apart they are."""
 
     def __init__(self, start_time: float, end_time: float, min_distance: float, max_distance: float):
-        self.start_time, self.end_time = start_time, end_time
-        self.min_distance, self.max_distance = min_distance, max_distance
+        self.start_time = start_time
+        self.end_time = end_time
+        self.min_distance = min_distance
+        self.max_distance = max_distance
         self.time_span = end_time - start_time
 
+    def _fields(self) -> tuple[float, float, float, float]:
+        return (self.start_time, self.end_time, self.min_distance, self.max_distance)
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._fields())
+
     def __str__(self) -> str:
-        return f"({self.start_time:.04f}, {self.end_time:.04f}, {self.min_distance:.04f}, {self.max_distance:.04f})"
+        return "(" + ", ".join(f"{v:.04f}" for v in self._fields()) + ")"
 
     __repr__ = __str__
 
-    def __iter__(self) -> Iterator[float]:
-        return iter((self.start_time, self.end_time, self.min_distance, self.max_distance))
-
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FramesMatch):
-            return NotImplemented
-        return tuple(self) == tuple(other)
+        return self._fields() == other._fields() if isinstance(other, FramesMatch) else NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]  # as MoviePy's: equal by value, not hashable
+    __hash__ = None  # type: ignore[assignment]  # equal by value and mutable: not hashable (as MoviePy's)
+
+
+def _matches_of(frames: Iterable[tuple[float, np.ndarray]], n_values: int, threshold: float, window: float):
+    """(earlier time, time, distance) for each pair of frames at most `window` s apart whose
+    distance is below `threshold`, in the order the later frame comes, then the earlier.
+
+    MoviePy prunes pairs with bounds from the triangle inequality and then measures every pair the
+    bounds do not rule out; that leaves exactly these pairs, each with its measured distance. Here
+    the new frame's products with all the frames in the window come from one matrix product
+    (frames kept as rows of a reused buffer), which ranks the pairs; those that may be below the
+    threshold are then measured exactly as ``mean((a - b)²)`` (0 for equal frames)."""
+    rows = np.empty((0, n_values))  # the window's frames, one row per slot
+    energies = np.empty(0)  # mean(a²) of each slot's frame
+    window_times: list[float] = []
+    window_slots: list[int] = []
+    free: list[int] = []
+    for t, frame in frames:
+        flat = frame.ravel().astype(float)
+        while window_times and t - window_times[0] > window:
+            del window_times[0]
+            free.append(window_slots.pop(0))
+        energy = float(flat @ flat) / n_values
+        if window_slots:
+            slots = np.array(window_slots)
+            products = (rows @ flat)[slots]  # every slot (no copy of the frames); the window's taken
+            estimate = energies[slots] + energy - 2 * products / n_values
+            slack = 1e-6 * (energies[slots] + energy + 1)  # rounding of the estimate
+            for i in np.flatnonzero(estimate < threshold**2 + slack):
+                distance = float(np.sqrt(np.square(rows[slots[i]] - flat).sum() / n_values))
+                if distance < threshold:
+                    yield window_times[i], t, distance
+        if not free:  # grow the buffer (doubling), the new slots free
+            grown = max(4, 2 * len(rows))
+            free.extend(range(grown - 1, len(rows) - 1, -1))
+            rows = np.resize(rows, (grown, n_values))
+            energies = np.resize(energies, grown)
+        slot = free.pop()
+        rows[slot], energies[slot] = flat, energy
+        window_times.append(t)
+        window_slots.append(slot)
 
 
 class FramesMatches(list):
-    """A list of :class:`FramesMatch`, best (smallest max_distance) first."""
+    """A list of :class:`FramesMatch`, sorted by ``max_distance`` (best first; equal ones keep
+    their order)."""
 
     def __init__(self, lst: Iterable[FramesMatch]):
-        super().__init__(sorted(lst, key=lambda e: e.max_distance))
+        super().__init__(sorted(lst, key=lambda match: match.max_distance))
 
     def best(self, n: int = 1, percent: float | None = None) -> Any:
-        if percent is not None:
-            n = int(len(self) * percent / 100)
-        return self[0] if n == 1 else FramesMatches(self[: int(n)])
+        """The best match (n=1), or the best `n` (or `percent` %) as FramesMatches."""
+        count = len(self) * percent / 100 if percent is not None else n
+        return self[0] if count == 1 else FramesMatches(self[: int(count)])
 
     def filter(self, condition: Callable[[FramesMatch], bool]) -> FramesMatches:
-        return FramesMatches(filter(condition, self))
+        return FramesMatches(match for match in self if condition(match))
 
     def save(self, filename: str | os.PathLike[str]) -> None:
-        np.savetxt(filename, np.array([np.array(list(e)) for e in self]), fmt="%.03f", delimiter="\t")
+        """One line per match: start, end, min and max distance, tab-separated, 3 decimals."""
+        np.savetxt(filename, np.array([list(match) for match in self]), fmt="%.03f", delimiter="\t")
 
     @staticmethod
     def load(filename: str | os.PathLike[str]) -> FramesMatches:
-        return FramesMatches([FramesMatch(*e) for e in np.loadtxt(filename)])
+        return FramesMatches(FramesMatch(*row) for row in np.loadtxt(filename, ndmin=2))
 
     @staticmethod
     def from_clip(
         clip: Any, distance_threshold: float, max_duration: float, fps: float | None = None, logger: Any = "bar"
     ) -> FramesMatches:
-        """The pairs of frames at most `max_duration` apart whose distance (RMS of the pixel
-        differences) is below `distance_threshold` (MoviePy's algorithm, with its bounds)."""
-        n_pixels = clip.w * clip.h * 3
-
-        def dot_product(f1: np.ndarray, f2: np.ndarray) -> float:
-            return (f1 * f2).sum() / n_pixels
-
-        frame_dict: dict[float, dict[Any, Any]] = {}
-
-        def distance(t1: float, t2: float) -> float:
-            uv = dot_product(frame_dict[t1]["frame"], frame_dict[t2]["frame"])
-            u, v = frame_dict[t1]["|F|sq"], frame_dict[t2]["|F|sq"]
-            return float(np.sqrt(u + v - 2 * uv))
-
-        matching_frames: list[tuple[float, float, float, float]] = []
-        for t, frame in clip.iter_frames(fps=fps, with_times=True, logger=logger):
-            flat_frame = 1.0 * frame.flatten()
-            f_norm_sq = dot_product(flat_frame, flat_frame)
-            f_norm = np.sqrt(f_norm_sq)
-            for t2 in list(frame_dict.keys()):
-                if t - t2 > max_duration:
-                    frame_dict.pop(t2)
-                else:
-                    frame_dict[t2][t] = {
-                        "min": abs(frame_dict[t2]["|F|"] - f_norm),
-                        "max": frame_dict[t2]["|F|"] + f_norm,
-                    }
-                    frame_dict[t2][t]["rejected"] = frame_dict[t2][t]["min"] > distance_threshold
-            t_f = sorted(frame_dict.keys())
-            frame_dict[t] = {"frame": flat_frame, "|F|sq": f_norm_sq, "|F|": f_norm}
-            for i, t2 in enumerate(t_f):
-                if frame_dict[t2][t]["rejected"]:
-                    continue
-                dist = distance(t, t2)
-                frame_dict[t2][t]["min"] = frame_dict[t2][t]["max"] = dist
-                frame_dict[t2][t]["rejected"] = dist >= distance_threshold
-                for t3 in t_f[i + 1 :]:
-                    t3t, t2t3 = frame_dict[t3][t], frame_dict[t2][t3]
-                    t3t["max"] = min(t3t["max"], dist + t2t3["max"])
-                    t3t["min"] = max(t3t["min"], dist - t2t3["max"], t2t3["min"] - dist)
-                    if t3t["min"] > distance_threshold:
-                        t3t["rejected"] = True
-            matching_frames += [
-                (t1, t, frame_dict[t1][t]["min"], frame_dict[t1][t]["max"])
-                for t1 in frame_dict
-                if t1 != t and not frame_dict[t1][t]["rejected"]
-            ]
-        return FramesMatches([FramesMatch(*e) for e in matching_frames])
+        """Every pair of frames (sampled at `fps`, by default the clip's rate) at most
+        `max_duration` s apart whose distance is below `distance_threshold`."""
+        n_values = clip.w * clip.h * 3
+        frames = clip.iter_frames(fps=fps, with_times=True, logger=logger)
+        return FramesMatches(
+            FramesMatch(start, end, d, d)
+            for start, end, d in _matches_of(frames, n_values, distance_threshold, max_duration)
+        )
 
     def select_scenes(
         self,
@@ -138,36 +153,37 @@ class FramesMatches(list):
         nomatch_threshold: float | None = None,
         time_distance: float = 0,
     ) -> FramesMatches:
-        """Matches that make good loops (MoviePy's selection)."""
+        """Matches that make good loops: for each start time (ascending, at least `time_distance`
+        after the previous pick), the latest end more than `min_time_span` later whose frames
+        match within `match_threshold`, kept only if the picture changes soon after the start (a
+        frame within 0.6 s is more than `nomatch_threshold`, by default `match_threshold`, away)."""
         if nomatch_threshold is None:
             nomatch_threshold = match_threshold
-        dict_starts: dict[float, list[list[float]]] = defaultdict(list)
-        for start, end, min_distance, max_distance in self:
-            dict_starts[start].append([end, min_distance, max_distance])
-        result = []
-        min_start = 0.0
-        for start, ends_distances in sorted(dict_starts.items(), key=lambda k: k[0]):
-            if start < min_start:
+        by_start = sorted(self, key=lambda match: match.start_time)
+        picked: list[FramesMatch] = []
+        earliest = 0.0
+        for start, group in groupby(by_start, key=lambda match: match.start_time):
+            if start < earliest:
                 continue
-            ends = [end for end, _, _ in ends_distances]
-            great_matches = [(e, lo, hi) for e, lo, hi in ends_distances if hi < match_threshold]
-            great_long_matches = [(e, lo, hi) for e, lo, hi in great_matches if e - start > min_time_span]
-            if not great_long_matches:
+            ends = list(group)
+            loops = [m for m in ends if m.max_distance < match_threshold and m.end_time - start > min_time_span]
+            moves_soon = any(m.min_distance > nomatch_threshold and m.end_time - start <= 0.6 for m in ends)
+            if not loops or not moves_soon:
                 continue
-            poor_matches = {e for e, lo, _ in ends_distances if lo > nomatch_threshold}
-            short_matches = {e for e in ends if e - start <= 0.6}
-            if not poor_matches.intersection(short_matches):
-                continue
-            end = max(e for e, _, _ in great_long_matches)
-            end, min_distance, max_distance = next(m for m in great_long_matches if m[0] == end)
-            result.append(FramesMatch(start, end, min_distance, max_distance))
-            min_start = start + time_distance
-        return FramesMatches(result)
+            last_end = max(m.end_time for m in loops)
+            best = next(m for m in loops if m.end_time == last_end)
+            picked.append(FramesMatch(start, best.end_time, best.min_distance, best.max_distance))
+            earliest = start + time_distance
+        return FramesMatches(picked)
 
     def write_gifs(self, clip: Any, gifs_dir: str | os.PathLike[str], **kwargs: Any) -> None:
-        for start, end, _, _ in self:
-            name = f"{os.fspath(gifs_dir)}/{int(100 * start):08d}_{int(100 * end):08d}.gif"
-            clip.subclipped(start, end).write_gif(name, **kwargs)
+        """Each match's part of `clip` as a GIF in `gifs_dir`, named by its start and end in
+        hundredths of a second (``00000150_00000420.gif``)."""
+        for match in self:
+            name = os.path.join(
+                os.fspath(gifs_dir), f"{int(100 * match.start_time):08d}_{int(100 * match.end_time):08d}.gif"
+            )
+            clip.subclipped(match.start_time, match.end_time).write_gif(name, **kwargs)
 
 
 @checked
@@ -179,32 +195,35 @@ def detect_scenes(
     logger: Any = "bar",
     fps: float | None = None,
 ) -> tuple[list[tuple[float, float]], np.ndarray]:
-    """Scene cuts: where the frames' total luminosity jumps by more than `luminosity_threshold`
-    times the average jump. Returns ([(start, end), ...], luminosities)."""
+    """Scene cuts: between frames whose total brightness (the sum of their pixel values)
+    changes by more than `luminosity_threshold` times the mean change. Returns the scenes'
+    ``[(start, end), ...]`` and the brightness of each frame (pass them back as
+    `luminosities` to try another threshold without reading the frames again)."""
     assert fps is not None  # use_clip_fps_by_default
     if luminosities is None:
-        luminosities = [f.sum() for f in clip.iter_frames(fps=fps, dtype="uint32", logger=logger)]
-    lum = np.array(luminosities, dtype=float)
-    end = clip.duration if clip is not None else len(lum) * (1.0 / fps)
-    diffs = abs(np.diff(lum))
-    jumps = 1 + np.array(np.nonzero(diffs > luminosity_threshold * diffs.mean()))[0]
-    timings = [0, *list(1.0 / fps * jumps), end]
-    return list(zip(timings, timings[1:])), lum
+        luminosities = [frame.sum() for frame in clip.iter_frames(fps=fps, dtype="uint32", logger=logger)]
+    brightness = np.asarray(luminosities, dtype=float)
+    changes = np.abs(np.diff(brightness))
+    cut_frames = np.flatnonzero(changes > luminosity_threshold * changes.mean()) + 1
+    end = clip.duration if clip is not None else len(brightness) / fps
+    bounds = [0, *((1.0 / fps) * cut_frames).tolist(), end]
+    return list(zip(bounds[:-1], bounds[1:])), brightness
 
 
 @checked
 def find_audio_period(clip: Any, min_time: float = 0.1, max_time: float = 2, time_resolution: float = 0.01) -> float:
-    """MoviePy's ``moviepy.audio.tools.cuts.find_audio_period``: the period (between `min_time`
-    and `max_time`) of a sound clip's volume, from the autocorrelation of the volume of chunks of
-    `time_resolution` s. `clip` is a sound clip with ``fps`` and ``iter_chunks(chunksize)``."""
-    chunksize = int(time_resolution * clip.fps)
-    chunk_duration = 1.0 * chunksize / clip.fps
-    v = np.array([(chunk**2).sum() for chunk in clip.iter_chunks(chunksize)])
-    v = v - v.mean()
-    corrs = np.correlate(v, v, mode="full")[-len(v) :]
-    corrs[: int(min_time / chunk_duration)] = 0
-    corrs[int(max_time / chunk_duration) :] = 0
-    return float(chunk_duration * np.argmax(corrs))
+    """MoviePy's ``moviepy.audio.tools.cuts.find_audio_period``: the period of a sound's loudness,
+    between `min_time` and `max_time` s, to `time_resolution` s: the lag at which the energy of
+    successive chunks of that length best matches itself (autocorrelation of the energies, minus
+    their mean). `clip` is a sound clip with ``fps`` and ``iter_chunks(chunksize)``."""
+    chunk = int(time_resolution * clip.fps)
+    step = chunk / clip.fps
+    energy = np.array([np.square(part).sum() for part in clip.iter_chunks(chunk)])
+    energy = energy - energy.mean()
+    by_lag = np.correlate(energy, energy, mode="full")[energy.size - 1 :]
+    allowed = np.zeros(by_lag.size, dtype=bool)
+    allowed[int(min_time / step) : int(max_time / step)] = True
+    return float(step * np.argmax(np.where(allowed, by_lag, 0)))
 
 
 __all__ = ["find_video_period", "FramesMatch", "FramesMatches", "detect_scenes", "find_audio_period"]

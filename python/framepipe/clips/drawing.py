@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._keywords import checked
-from ..errors import ParameterError
+from ..errors import ParameterError, noted
 
 
 @checked
@@ -34,7 +34,7 @@ def color_gradient(
     if shape == "bilinear":
         if vector is None:
             if p2 is None:
-                raise ParameterError("color_gradient: give p2 or vector")
+                raise _no_direction(shape)
             vector = list(np.array(p2) - np.array(p1))
         m1, m2 = (
             color_gradient(size, p1, vector=v, color_1=1.0, color_2=0.0, shape="linear", offset=offset)
@@ -49,7 +49,7 @@ def color_gradient(
     if shape == "linear":
         if vector is None:
             if p2 is None:
-                raise ParameterError("color_gradient: give p2 or vector")
+                raise _no_direction(shape)
             vec = np.array(p2[::-1]) - start
         else:
             vec = np.array(vector[::-1])
@@ -76,7 +76,18 @@ def color_gradient(
         if c1.size > 1:
             arr = np.dstack(3 * [arr])
         return (1 - arr) * c1 + arr * c2
-    raise ParameterError(f"color_gradient: shape must be 'radial', 'linear' or 'bilinear', got {shape!r}")
+    raise noted(
+        ParameterError("Invalid shape, should be either 'radial', 'linear' or 'bilinear'"),
+        f"color_gradient: got shape={shape!r}; allowed: 'radial', 'linear', 'bilinear'",
+    )
+
+
+def _no_direction(shape: str) -> ParameterError:
+    """MoviePy's error (its words) for a linear / bilinear gradient without p2 or vector."""
+    return noted(
+        ParameterError("You must provide either 'p2' or 'vector'"),
+        f"color_gradient: shape={shape!r} needs a direction: give p2 (the end point) or vector; both were None",
+    )
 
 
 @checked

@@ -156,6 +156,12 @@ class _MappedModule(types.ModuleType):
         spec = PATHS.get(self.__name__[len(PACKAGE) + 1 :])
         if _is_mapped(value) and (name in self.__dict__ or _names_of(spec, name)):
             return
+        if isinstance(spec, str) and not name.startswith("__"):
+            # A path that shares a framepipe module's names is a view of it: setting one of its
+            # names sets the module's (monkeypatching editor.tools.OS_NAME reaches the functions).
+            target = importlib.import_module(spec)
+            if hasattr(target, name):
+                setattr(target, name, value)
         super().__setattr__(name, value)
 
     def __dir__(self) -> list[str]:

@@ -3,6 +3,7 @@ rotation, mirrors, margins, slides and scrolling. The mask follows the frames.""
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ... import _native
-from ...errors import ParameterError
+from ...errors import ParameterError, noted
 from .. import _kernels, _pixels
 from ._base import Effect, number
 
@@ -51,7 +52,8 @@ class Resize(Effect):
             ns = self.new_size
 
             def translate(v: Any) -> tuple[int, int]:
-                if isinstance(v, numbers.Real):
+                # Any real number, as MoviePy's numbers.Number: Decimal too (not a numbers.Real).
+                if isinstance(v, numbers.Real | decimal.Decimal):
                     if not (math.isfinite(float(v)) and float(v) > 0):
                         raise ParameterError(f"Resize: a scale must be a positive number, got {v!r}")
                     return _int_size((v * w, v * h), "Resize")
@@ -200,7 +202,10 @@ class Rotate(Effect):
 
     def apply(self, clip: Any) -> Any:
         if self.resample not in _RESAMPLE:
-            raise ParameterError(f"Rotate: resample must be one of {', '.join(_RESAMPLE)}, got {self.resample!r}")
+            raise noted(
+                ParameterError("'resample' argument must be either 'bilinear', 'nearest' or 'bicubic'"),
+                f"Rotate: got resample={self.resample!r}; allowed: {', '.join(map(repr, _RESAMPLE))}",
+            )
         if self.unit not in ("deg", "rad"):
             raise ParameterError(f"Rotate: unit must be 'deg' or 'rad', got {self.unit!r}")
         if not self.expand or self.center is not None or self.translate is not None:
