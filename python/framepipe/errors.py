@@ -58,6 +58,11 @@ class UnsupportedError(FramepipeError, TypeError):
     """Valid in principle but not supported, e.g. an array dtype framepipe cannot convert."""
 
 
+class CodecError(UnsupportedError, OSError):
+    """A codec (video or audio) that framepipe's encoders do not have, or that the container does
+    not take; also an OSError, as MoviePy's export error for an unknown codec is."""
+
+
 class EncoderError(FramepipeError):
     """The encoder (x264) refused an option or failed; the message carries x264's own words."""
 
@@ -142,6 +147,7 @@ __all__ = [
     "WriterClosedError",
     "NoFpsError",
     "UnsupportedError",
+    "CodecError",
     "EncoderError",
     "OutputError",
     "OutOfMemoryError",
