@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from .._audio import open_source
-from .._options import check_option_names
 from .._pyav import import_av, libav_reason
 from .._render.api import _as_executor
 from .._render.output import atomic_output, check_output_path, refuse_own_source
@@ -45,6 +44,7 @@ _ALLOWED = {
     "webm": ("libvpx", "libvpx-vp9"),
     "ogg": ("libtheora",),
 }
+_AUDIO_ALLOWED = {"webm": ("libopus",), "ogg": ("libopus", "flac")}
 # MoviePy's and ffmpeg's names -> the encoder here.
 VIDEO_NAMES = {
     "vp8": "libvpx",
@@ -114,7 +114,7 @@ def _available(av: Any, name: str, kind: str) -> bool:
 
 def _codec_error(av: Any, what: str, given: str, kind: str, container: str) -> CodecError:
     offered = [c for c in (OFFERED_VIDEO if kind == "video" else OFFERED_AUDIO) if _available(av, c, kind)]
-    allowed = _ALLOWED.get(container)
+    allowed = (_ALLOWED if kind == "video" else _AUDIO_ALLOWED).get(container)
     if allowed is not None:
         offered = [c for c in offered if c in allowed]
     e = CodecError(
@@ -151,7 +151,7 @@ def _audio_codec(av: Any, what: str, codec: Any, ext: str, container: str) -> st
     if not isinstance(codec, str):
         raise ParameterError(f"{what}: audio_codec must be a codec name (a string), got {codec!r}")
     name = AUDIO_NAMES.get(codec, codec)
-    allowed = {"webm": ("libopus",), "ogg": ("libopus", "flac")}.get(container, (name,))
+    allowed = _AUDIO_ALLOWED.get(container, (name,))
     if not _available(av, name, "audio") or name not in allowed:
         raise _codec_error(av, what, codec, "audio", container)
     return name
@@ -179,10 +179,11 @@ def write_videofile(clip: Any, filename: Any, rate: Fraction, kwargs: dict, fram
     sound = sound_options(clip, kwargs, what)
     acodec = _audio_codec(av, what, acodec_given, ext, container) if sound else None
     opts = _encoder_options(what, kwargs, vcodec)
-    check_option_names(what, (), ())  # the option table loads (names checked below)
     unknown = [k for k in kwargs if k not in _KEYWORDS]
     if unknown:
-        raise ParameterError(f"{what}: unknown keyword {unknown[0]!r} for a {ext} file; allowed: {', '.join(_KEYWORDS)}")
+        raise ParameterError(
+            f"{what}: unknown keyword {unknown[0]!r} for a {ext} file; allowed: {', '.join(_KEYWORDS)}"
+        )
     n = round(Fraction(clip.duration) * rate)
     if n < 1:
         raise ParameterError(f"{what}: {clip._name} is {clip.duration:g} s long: less than one frame at {rate} fps")
@@ -191,7 +192,7 @@ def write_videofile(clip: Any, filename: Any, rate: Fraction, kwargs: dict, fram
     with signals_unwind(), atomic_output(path, signals_deferred) as tmp:
         out = _Encoder(av, tmp.path, container, vcodec, rate, opts, path)
         try:
-            if sound:
+            if sound and acodec is not None:
                 out.add_sound(sound, acodec, abitrate, n)
             _frames_in_order(frames, n, rate, kwargs, out.write)
             out.close()
@@ -206,7 +207,8 @@ def write_videofile(clip: Any, filename: Any, rate: Fraction, kwargs: dict, fram
         height=out.size[1],
         fps=rate,
         format=container,
-        **({"audio_samples": out.samples, "audio_fps": out.audio_rate} if sound else {}),
+        audio_samples=out.samples,
+        audio_fps=out.audio_rate if sound else None,
     )
 
 
@@ -226,7 +228,9 @@ def _encoder_options(what: str, kwargs: dict, vcodec: str) -> dict:
 
         bitrate = _kbits(bitrate, what)
     if bitrate is not None and (isinstance(bitrate, bool) or not isinstance(bitrate, (int, float)) or bitrate < 1):
-        raise ParameterError(f"{what}: bitrate must be kbit/s (a number >= 1) or a string like '5000k', got {bitrate!r}")
+        raise ParameterError(
+            f"{what}: bitrate must be kbit/s (a number >= 1) or a string like '5000k', got {bitrate!r}"
+        )
     if threads is None:
         threads = 1  # deterministic: libvpx's output depends on its thread count
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -243,7 +247,7 @@ def _encoder_options(what: str, kwargs: dict, vcodec: str) -> dict:
     elif crf is not None:
         raise ParameterError(f"{what}: crf= applies to libx264, libvpx and libvpx-vp9, not {vcodec!r}")
     if vcodec == "mpeg4" and bitrate is None:
-        options["qscale"] = "2"  # mpeg4's default 200 kbit/s blurs; q=2 is near transparent
+        bitrate = 8000  # mpeg4's default 200 kbit/s blurs
     if vcodec == "libx264":
         options["preset"] = "medium"
     return {"bitrate": bitrate, "threads": threads, "pix": pix, "options": options}
@@ -270,7 +274,6 @@ class _Encoder:
         self._ended = False
 
     def add_sound(self, sound: dict, acodec: str, kbits: int | None, n: int) -> None:
-        av = self.av
         src = open_source(sound["audio"], sound.get("audio_fps"))
         rate, channels = src.rate, src.channels
         if acodec == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
@@ -289,7 +292,12 @@ class _Encoder:
 
     def _start_video(self, shape: tuple) -> None:
         h, w = shape[:2]
-        s = self.out.add_stream(self.vcodec, rate=self.rate, options=self.opts["options"])
+        try:
+            s = self.out.add_stream(self.vcodec, rate=self.rate, options=self.opts["options"])
+        except ValueError as e:  # the muxer does not take the codec ("'matroska' does not support 'png'")
+            err = CodecError(f"write_videofile: {MOVIEPY_CODEC_TEXT}: {libav_reason(e)}")
+            err.add_note(f"given: codec={self.vcodec!r} for {self.path!r}; pick another codec or container")
+            raise err from None
         s.width, s.height = w, h
         formats = [f.name for f in (s.codec.video_formats or ())]
         pix = self.opts["pix"]
