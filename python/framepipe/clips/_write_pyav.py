@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._audio import open_source
+from .._frames import as_array
 from .._pyav import import_av, libav_reason
 from .._render.api import _as_executor
 from .._render.output import atomic_output, check_output_path, refuse_own_source
@@ -223,14 +224,13 @@ def _encoder_options(what: str, kwargs: dict, vcodec: str) -> dict:
     params = kwargs.pop("ffmpeg_params", None)
     if params:
         warn(f"{what}: ffmpeg_params={params!r} ignored: framepipe runs no ffmpeg (use bitrate=, crf=, threads=)")
-    if isinstance(bitrate, str):
-        from ._write import _kbits
-
-        bitrate = _kbits(bitrate, what)
-    if bitrate is not None and (isinstance(bitrate, bool) or not isinstance(bitrate, (int, float)) or bitrate < 1):
-        raise ParameterError(
-            f"{what}: bitrate must be kbit/s (a number >= 1) or a string like '5000k', got {bitrate!r}"
-        )
+    if bitrate is not None:
+        try:
+            bitrate = audio_kbits(bitrate, what)
+        except ParameterError:
+            raise ParameterError(
+                f"{what}: cannot read bitrate={bitrate!r}; give kbit/s as a number (5000) or a string such as '5000k'"
+            ) from None
     if threads is None:
         threads = 1  # deterministic: libvpx's output depends on its thread count
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -324,8 +324,6 @@ class _Encoder:
         av = self.av
         arr = np.asarray(frame)
         if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-            from .._frames import as_array
-
             arr = _rgb8(as_array(arr)[0])
         if self.video is None:
             self._start_video(arr.shape)
