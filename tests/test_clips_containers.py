@@ -159,6 +159,23 @@ def test_unknown_codec_is_moviepys_error(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+def test_unknown_audio_codec_in_an_mp4_is_moviepys_error(tmp_path):
+    with pytest.raises(OSError, match="didn't find the specified codec for video or audio") as e:
+        _clip().write_videofile(str(tmp_path / "x.mp4"), audio_codec="nonexistent-codec")
+    assert isinstance(e.value, CodecError) and "aac" in str(e.value)
+    assert not os.listdir(tmp_path)
+
+
+def test_mp3_sound_in_an_mp4(tmp_path):
+    """An MP4 with a sound codec the engine does not write (MP3) is written here, H.264 kept."""
+    path = tmp_path / "mp3.mp4"
+    _clip().write_videofile(str(path), audio_fps=RATE, audio_codec="libmp3lame")
+    codecs = {s["codec_type"]: s["codec_name"] for s in _probe(path)["streams"]}
+    assert codecs == {"video": "h264", "audio": "mp3"}
+    got = _ffmpeg_sound(path)
+    assert abs(len(got) - N / FPS * RATE) <= 1152 * 2
+
+
 def test_unavailable_theora_and_vorbis(tmp_path):
     with pytest.raises(CodecError, match="libtheora") as e:
         _clip().write_videofile(str(tmp_path / "x.ogv"))

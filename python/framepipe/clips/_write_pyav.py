@@ -25,6 +25,7 @@ from .._render.schedule import OrderedResults, Progress, run_executor
 from .._warn import warn
 from ..errors import CodecError, EncoderError, ParameterError, UnsupportedError
 from ..writer import VideoResult
+from .audio._track import CODECS as ENGINE_AUDIO
 from .audio._track import audio_kbits, sound_options
 
 # The container PyAV writes for each file name extension; the video and audio codec used when
@@ -102,7 +103,9 @@ def wants(filename: Any, kwargs: dict) -> bool:
     ext = os.path.splitext(os.fsdecode(filename))[1].lower()
     codec = kwargs.get("codec")
     if ext in (".mp4", ".m4v", ".mov", ""):
-        return codec not in ENGINE_CODECS
+        # a sound codec the engine does not write (MP3, FLAC, or one that exists nowhere) too
+        audio_codec = kwargs.get("audio_codec")
+        return codec not in ENGINE_CODECS or (isinstance(audio_codec, str) and audio_codec not in ENGINE_AUDIO)
     return ext in CONTAINERS or (ext != ".gif" and codec not in ENGINE_CODECS)
 
 
