@@ -62,11 +62,6 @@ class NoFpsError(ParameterError, AttributeError):
     Also an AttributeError, which is what MoviePy raises there."""
 
 
-class CodecError(ParameterError, OSError):
-    """An audio or video codec name framepipe does not write (``write_videofile(audio_codec=...)``).
-    Also an OSError (IOError), which is what MoviePy raises there (ffmpeg's "Unknown encoder")."""
-
-
 class DecodeError(FramepipeError, ValueError):
     """A file framepipe reads (an MP4 or GIF to probe, join or repair) is malformed or not of
     the format it claims: the message says what is wrong in it."""
@@ -78,6 +73,12 @@ class WriterClosedError(ParameterError):
 
 class UnsupportedError(FramepipeError, TypeError):
     """Valid in principle but not supported, e.g. an array dtype framepipe cannot convert."""
+
+
+class CodecError(UnsupportedError, ParameterError, OSError):
+    """A codec (video or audio) that framepipe's encoders do not have, or that the container does
+    not take (``write_videofile(codec=..., audio_codec=...)``): unsupported, a bad parameter
+    value, and also an OSError, which is what MoviePy raises there (ffmpeg's "Unknown encoder")."""
 
 
 class EncoderError(FramepipeError):
@@ -165,6 +166,7 @@ __all__ = [
     "NoFpsError",
     "CodecError",
     "UnsupportedError",
+    "CodecError",
     "EncoderError",
     "OutputError",
     "OutOfMemoryError",

@@ -21,6 +21,7 @@ from .._warn import warn
 from ..display import Video
 from ..errors import NoFpsError, ParameterError, UnsupportedError
 from ..writer import VideoResult, VideoWriter
+from . import _write_pyav
 from .audio._track import sound_options
 
 # MoviePy parameters that concern logging or ffmpeg, accepted and ignored (framepipe runs no
@@ -208,6 +209,8 @@ def write_videofile(
     rate = clip_fps(clip, fps, "write_videofile")
     if clip.duration is None:
         raise ParameterError(f"write_videofile: {clip._name} has no duration; use with_duration() first")
+    if _write_pyav.wants(filename, kwargs):  # .webm, .mkv, .avi, .ogv, or a codec other than H.264
+        return _write_pyav.write_videofile(clip, filename, rate, kwargs, _ClipFrames(clip.without_audio()))
     sound = sound_options(clip, kwargs, "write_videofile")
     kwargs = _options(clip, "write_videofile", kwargs)
     frame_count(clip, rate)
