@@ -226,7 +226,7 @@ def test_ffmpeg_write_video_bad_codec_names_allowed(tmp_path):
     assert not os.path.exists(tmp_path / "y.mp4")
     with pytest.raises(UnsupportedError):
         our_writer.ffmpeg_write_video(clip, str(tmp_path / "z.mp4"), 10, codec="nope", write_logfile=True, logger=None)
-    assert "failed: UnsupportedError" in open(str(tmp_path / "z.mp4") + ".log").read()
+    assert "failed: CodecError" in open(str(tmp_path / "z.mp4") + ".log").read()
 
 
 def test_ffmpeg_video_writer_decoded_back(tmp_path):
