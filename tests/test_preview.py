@@ -672,3 +672,15 @@ def test_the_signatures_are_moviepys():
         assert params(ours)[: len(params(theirs))] == params(theirs)
     assert params(VideoClip.show)[2:] == [("interactive", False)]
     assert params(VideoClip.preview)[5:] == [("fullscreen", False)]
+
+
+def test_audiopreview_takes_the_clips_own_rate(notebook):
+    """Called without fps=, the sound plays at the clip's own rate (audio clips keep it as a
+    float, 8000.0): before, that was refused as "not a positive whole number"."""
+    from framepipe.clips.audio import AudioClip
+
+    clip = AudioClip(lambda t: 0.5 * np.sin(2 * np.pi * 440 * t), duration=0.25, fps=8000)
+    assert clip.audiopreview() is None
+    [(kind, rate, data)] = notebook
+    assert (kind, rate) == ("Audio", 8000)
+    np.testing.assert_allclose(np.asarray(data).T[:, 0], clip.to_soundarray(fps=8000)[:, 0], atol=1e-6)

@@ -157,7 +157,10 @@ def audiopreview(
     sound is ready, and ``video_flag`` (if given) waited for before it starts (MoviePy's
     synchronisation with a video)."""
     what = f"{getattr(audio, '_name', type(audio).__name__)}.audiopreview"
-    fps = fps or getattr(audio, "fps", None) or 44100
+    if fps is None:
+        # The clip's own rate, which audio clips keep as a float (44100.0): a whole number then.
+        own = getattr(audio, "fps", None) or 44100
+        fps = int(own) if isinstance(own, float) and own.is_integer() else own
     fps = positive_int(fps, f"{what}: fps")
     positive_int(buffersize, f"{what}: buffersize")
     if in_notebook():

@@ -98,6 +98,7 @@ class AudioFileClip(AudioClip):
     ):
         super().__init__()
         self.filename = os.fsdecode(filename)
+        self._source_files = (self.filename,)  # a write onto it is refused (_render.output)
         self.fps = rate = check_fps(fps, "AudioFileClip")
         if not rate.is_integer():
             raise ParameterError(f"AudioFileClip: fps must be a whole number of Hz, got {fps!r}")

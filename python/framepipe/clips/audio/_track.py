@@ -36,7 +36,7 @@ def audio_kbits(value: Any, what: str) -> int | None:
         kbits = float(value)
     else:
         kbits = float("nan")
-    if not kbits >= 1:
+    if not 1 <= kbits < 1e7:  # NaN and infinity too; 10 Gbit/s is beyond any sound codec
         raise ParameterError(
             f"{what}: cannot read audio_bitrate={value!r}; give kbit/s as a number (128) or a string such as '128k'"
         )

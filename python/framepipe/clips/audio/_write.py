@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 
 from ..._pyav import import_av
+from ..._render.output import atomic_output, check_output_path, refuse_own_source
+from ..._render.pool import signals_deferred, signals_unwind
 from ..._warn import warn
 from ...errors import ParameterError
 from ._samples import check_fps
@@ -78,7 +80,7 @@ def _kbits(bitrate: Any) -> int | None:
             value = float("nan")
     else:
         value = float("nan")
-    if not value >= 1000:
+    if not 1000 <= value < 1e10:  # NaN and infinity too
         raise ParameterError(
             f"write_audiofile: bitrate must be at least 1000 bit/s, e.g. '128k', got {bitrate!r}"
             + (f" (a number without 'k' is bit/s, as for ffmpeg; did you mean '{bitrate}k'?)" if value > 0 else "")
@@ -92,10 +94,20 @@ def _pcm(snd: np.ndarray, nbytes: int) -> np.ndarray:
     return (2 ** (8 * nbytes - 1) * np.clip(snd, -0.99, 0.99)).astype(inttype)
 
 
+#: The most sound (float64 samples) made in memory at once to write or show a clip's sound.
+MAX_SOUND_BYTES = 8 * 2**30
+
+
 def sound_of(clip: AudioClip, rate: float, what: str) -> np.ndarray:
     """The whole clip at `rate`: int(rate * duration) samples (MoviePy's writer's count)."""
     duration = clip._need_duration(what)
     n = int(rate * duration)
+    need = n * clip.nchannels * 8
+    if need > MAX_SOUND_BYTES:
+        raise ParameterError(
+            f"{what}: {clip._name} is {duration:g} s at {rate:g} Hz: {n} samples of {clip.nchannels} channel(s), "
+            f"{need / 2**30:.1f} GiB as float64, over the {MAX_SOUND_BYTES / 2**30:g} GiB held in memory here"
+        )
     out = np.empty((n, clip.nchannels))
     step = 1 << 16
     for a in range(0, n, step):
@@ -130,29 +142,44 @@ def write_audiofile(
     if not rate_f.is_integer():
         raise ParameterError(f"write_audiofile: fps must be a whole number of Hz, got {fps!r}")
     rate = int(rate_f)
+    if not 1 <= rate <= 768000:
+        raise ParameterError(f"write_audiofile: fps must be from 1 to 768000 Hz, got {fps!r}")
     codec = _codec_for(filename, codec)
     if ffmpeg_params:
         warn(f"write_audiofile: ffmpeg_params={ffmpeg_params!r} ignored: framepipe runs no ffmpeg")
+    width = 0
     if codec in _PCM:
         width = _PCM[codec] if codec != "pcm_s16le" or nbytes == 2 else nbytes
         if width not in (2, 4):
             raise ParameterError(f"write_audiofile: nbytes must be 2 or 4 for WAV, got {nbytes!r}")
-        write_wav(filename, sound_of(clip, rate, "write_audiofile"), rate, width)
-        return
-    _encode(filename, sound_of(clip, rate, "write_audiofile"), rate, codec, _kbits(bitrate))
+    kbits = None if codec in _PCM else _kbits(bitrate)
+    check_output_path(filename)
+    # Never over a file the sound is read from (whatever name points at it), and through a
+    # temporary beside the output, renamed over it only when complete: a failed or interrupted
+    # write leaves an existing file as it was.
+    refuse_own_source(filename, "write_audiofile", clip)
+    snd = sound_of(clip, rate, "write_audiofile")
+    with signals_unwind(), atomic_output(filename, signals_deferred) as tmp:
+        if codec in _PCM:
+            write_wav(tmp.path, snd, rate, width)
+        else:
+            _encode(tmp.path, os.path.splitext(filename)[1], snd, rate, codec, kbits)
 
 
-def _encode(filename: str, snd: np.ndarray, rate: int, codec: str, bitrate: int | None) -> None:
-    """Encode with libav (PyAV) into `filename`."""
+def _encode(filename: str, extension: str, snd: np.ndarray, rate: int, codec: str, bitrate: int | None) -> None:
+    """Encode with libav (PyAV) into `filename`, in the container of `extension` (the output's:
+    `filename` is its temporary)."""
     av = import_av("writing compressed sound")
     encoder, fmt, sample_fmt = _ENCODED[codec]
-    ext = os.path.splitext(filename)[1][1:].lower()
+    ext = extension[1:].lower()
     fmt = _CONTAINER_BY_EXTENSION.get(ext, fmt)
     if snd.shape[1] > 2 and encoder != "flac":
         raise ParameterError(f"write_audiofile: {codec} is written in mono or stereo here; the clip has {snd.shape[1]}")
     layout = "mono" if snd.shape[1] == 1 else "stereo" if snd.shape[1] == 2 else f"{snd.shape[1]}c"
     out_rate = 48000 if encoder == "libopus" else rate
-    with av.open(filename, mode="w", format=fmt) as container:
+    # bitexact: no random stream serial (Ogg) or encoder version, so the same sound gives the
+    # same bytes.
+    with av.open(filename, mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream(encoder, rate=out_rate, layout=layout)
         if bitrate is not None:
             stream.bit_rate = bitrate
