@@ -233,7 +233,13 @@ def test_killed_inside_close_keeps_both_tracks(tmp_path, codec, seed):
         time.sleep(float(rng.uniform(0, 0.8 * close_s)))
         kill(p, r)
         frames, audio_given, on_disk = map(int, r.said("closing"))
-        inside += r.said("closed") is None
+        closed = r.said("closed")
+        inside += closed is None
+        if closed is not None:
+            # This close ended before the kill: its own time (the child's clock) is the better
+            # measure of how long a close takes now (as in test_crash: on a busy machine the
+            # timing run above can be far slower than the closes after it).
+            close_s = min(close_s, float(closed[0]))
         boxes = top_level_boxes(out)
         n = ffprobe(out)["nb_read_frames"]
         assert ffmpeg_errors(out) == ""
