@@ -896,7 +896,14 @@ def test_a_killed_renders_temporary_is_removed_by_the_next_a_live_ones_is_not(tm
 def _killed_and_live(tmp_path, out, go, start):
     live = start(40)  # waits for `go`
     (live_tmp,) = _render_temporaries(tmp_path)
-    live_all = _temporaries(tmp_path)  # with its engine writer's, made before the first frame
+    # With its engine writer's temporary (``.`` + live_tmp + ...), made before the first frame
+    # but after render's own: on a busy machine it can come a moment later (a run read the
+    # folder in between), so wait for it.
+    deadline = time.monotonic() + 60
+    while not any(t.startswith("." + live_tmp) for t in _temporaries(tmp_path)):
+        assert time.monotonic() < deadline, _temporaries(tmp_path)
+        time.sleep(0.01)
+    live_all = _temporaries(tmp_path)
     killed = start(10)  # its sweep leaves the live render's temporaries alone
     killed.kill()
     killed.wait()
